@@ -1,0 +1,133 @@
+"""The `hotline` command."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from pathlib import Path
+
+from engine.config import ConfigError, Site, load_site
+
+DEFAULT_SITE = "hotline.toml"
+
+
+def _site_path(arg: str | None) -> str:
+    return arg or os.environ.get("HOTLINE_SITE") or DEFAULT_SITE
+
+
+def _load(arg: str | None) -> Site:
+    try:
+        return load_site(_site_path(arg))
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(p, file=sys.stderr)
+        raise SystemExit(2) from None
+
+
+def cmd_check(args: argparse.Namespace) -> int:
+    try:
+        site = load_site(_site_path(args.file))
+    except ConfigError as exc:
+        for p in exc.problems:
+            print(p)
+        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
+        return 1
+    print(site.summary())
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    from engine import lab as labmod
+
+    site = _load(args.site)
+    lab = labmod.Lab(Path(args.dir).expanduser() if args.dir else labmod.default_lab_dir())
+    try:
+        if args.action == "up":
+            t0 = time.monotonic()
+            labmod.provision(lab)
+            t1 = time.monotonic()
+            banner = labmod.start(lab, site)
+            t2 = time.monotonic()
+            print(
+                f"lab up: {banner} on {site['asterisk']['ami_host']}:{site['asterisk']['ami_port']} "
+                f"(provision {t1 - t0:.1f} s, start {t2 - t1:.1f} s, root {lab.root})"
+            )
+        elif args.action == "down":
+            print("lab down: stopped" if labmod.stop(lab) else "lab down: was not running")
+        else:
+            st = labmod.status(lab, site)
+            if args.json:
+                print(json.dumps(st))
+            else:
+                for k, v in st.items():
+                    print(f"{k}: {v}")
+            return 0 if st["running"] else 3
+    except labmod.LabError as exc:
+        print(f"lab {args.action}: {exc}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from engine.app import run_engine
+
+    site = _load(args.file)
+    try:
+        asyncio.run(run_engine(site, duration=args.seconds))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def cmd_records(args: argparse.Namespace) -> int:
+    from engine.app import records_command
+
+    site = _load(args.site)
+    return asyncio.run(records_command(site, args.action, args.json))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    c = sub.add_parser("check", help="validate a site file; problems as file:line: key: message")
+    c.add_argument("file", nargs="?", help=f"site file (default ${{HOTLINE_SITE}} or {DEFAULT_SITE})")
+    c.set_defaults(func=cmd_check)
+
+    lab = sub.add_parser("lab", help="a real Asterisk 22 in a cached Debian-unstable chroot")
+    lab.add_argument("action", choices=["up", "down", "status"])
+    lab.add_argument("--site", help="site file (agents become PJSIP endpoints)")
+    lab.add_argument("--dir", help="cache folder (default $HOTLINE_LAB_DIR or ~/.cache/hotline/lab)")
+    lab.add_argument("--json", action="store_true", help="status as JSON")
+    lab.set_defaults(func=cmd_lab)
+
+    r = sub.add_parser("run", help="run the engine against a real Asterisk")
+    r.add_argument("file", nargs="?", help="site file")
+    r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    r.set_defaults(func=cmd_run)
+
+    rec = sub.add_parser("records", help="call records derived from the ledger")
+    rec.add_argument("action", choices=["list", "rebuild"])
+    rec.add_argument("--site", help="site file")
+    rec.add_argument("--json", action="store_true")
+    rec.set_defaults(func=cmd_records)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,279 @@
+"""Site configuration: one TOML file, checked against a schema, errors as ``file:line: key.path: message``.
+
+tomllib gives no positions, so a small locator scans the text for table headers and keys to
+map every key path to its line. The schema is data (``SCHEMA``) so ``hotline check`` and the
+README describe the same thing.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import re
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+Validator = Callable[[Any], str | None]
+
+
+@dataclass(frozen=True)
+class Field:
+    type: type | tuple[type, ...]
+    default: Any = None
+    required: bool = False
+    check: Validator | None = None
+    doc: str = ""
+
+
+def _port(v: Any) -> str | None:
+    return None if 1 <= v <= 65535 else "must be a port number 1-65535"
+
+
+def _positive(v: Any) -> str | None:
+    return None if v > 0 else "must be greater than 0"
+
+
+def _digits(v: Any) -> str | None:
+    return None if re.fullmatch(r"[0-9*#+]+", v) else "must be digits (0-9, *, #, +)"
+
+
+def _timezone(v: Any) -> str | None:
+    try:
+        from zoneinfo import ZoneInfo
+
+        ZoneInfo(v)
+    except Exception:
+        return f"unknown time zone {v!r}"
+    return None
+
+
+def _endpoint_name(v: Any) -> str | None:
+    return None if re.fullmatch(r"[A-Za-z0-9_.-]+", v) else "letters, digits, '_', '.', '-' only"
+
+
+SECTIONS: dict[str, dict[str, Field]] = {
+    "site": {
+        "name": Field(str, required=True, check=_endpoint_name, doc="short site name, used in MQTT topics"),
+        "timezone": Field(str, "Asia/Shanghai", check=_timezone, doc="IANA time zone of the site"),
+    },
+    "asterisk": {
+        "ami_host": Field(str, "127.0.0.1", doc="AMI address"),
+        "ami_port": Field(int, 5038, check=_port),
+        "ami_user": Field(str, "engine"),
+        "ami_secret_file": Field(str, "", doc="file holding the AMI secret; empty with lab = true"),
+        "lab": Field(bool, False, doc="take the AMI secret and recording folder from `hotline lab`"),
+        "agi_host": Field(str, "127.0.0.1", doc="address the FastAGI server binds"),
+        "agi_port": Field(int, 4573, check=_port),
+        "trunk": Field(str, "trunk", check=_endpoint_name, doc="PJSIP endpoint of the carrier"),
+        "action_timeout": Field((int, float), 10.0, check=_positive, doc="seconds an AMI action may take"),
+        "ping_interval": Field((int, float), 5.0, check=_positive, doc="seconds between AMI pings"),
+    },
+    "store": {
+        "url": Field(str, "sqlite+aiosqlite:///hotline.db", doc="SQLAlchemy async URL"),
+    },
+    "recording": {
+        "asterisk_dir": Field(str, "/var/spool/asterisk/monitor", doc="folder as Asterisk sees it"),
+        "local_dir": Field(str, "", doc="the same folder as the engine sees it (empty with lab = true)"),
+    },
+    "hotline": {
+        "number": Field(str, required=True, check=_digits, doc="the hotline's dialled number"),
+        "prompt": Field(str, "hello-world", doc="greeting prompt (Asterisk sound name)"),
+        "digit_timeout_ms": Field(int, 5000, check=_positive),
+        "agent": Field(str, required=True, doc="id of the agent who normally takes the hotline"),
+        "ring_timeout": Field(int, 15, check=_positive, doc="seconds an agent's phone rings (3 rings in China)"),
+    },
+}
+
+AGENT_FIELDS: dict[str, Field] = {
+    "id": Field(str, required=True, check=_endpoint_name),
+    "name": Field(str, ""),
+    "endpoint": Field(str, "", check=lambda v: None if not v else _endpoint_name(v), doc="PJSIP endpoint"),
+    "contact": Field(str, "", doc="static SIP contact (lab agents without registration)"),
+}
+
+
+class ConfigError(Exception):
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+@dataclass(frozen=True)
+class Agent:
+    id: str
+    name: str
+    endpoint: str
+    contact: str
+
+
+@dataclass(frozen=True)
+class Site:
+    path: Path
+    values: dict[str, dict[str, Any]]
+    agents: list[Agent] = field(default_factory=list)
+
+    def __getitem__(self, section: str) -> dict[str, Any]:
+        return self.values[section]
+
+    def agent(self, agent_id: str) -> Agent:
+        for a in self.agents:
+            if a.id == agent_id:
+                return a
+        raise KeyError(agent_id)
+
+    def summary(self) -> str:
+        return (
+            f"{self.path}: ok: site {self['site']['name']!r}, hotline {self['hotline']['number']}, "
+            f"{len(self.agents)} agent(s), AMI {self['asterisk']['ami_host']}:{self['asterisk']['ami_port']}, "
+            f"store {self['store']['url'].split(':', 1)[0]}"
+        )
+
+
+_HEADER = re.compile(r"^\s*(\[\[?)\s*([A-Za-z0-9_.\-\"' ]+?)\s*\]\]?\s*(#.*)?$")
+_KEY = re.compile(r"^\s*([A-Za-z0-9_\-\"'.]+)\s*=")
+
+
+def locate_keys(text: str) -> dict[str, int]:
+    """Map key paths ('hotline.agent', 'agents[1].id', 'agents[1]') to 1-based line numbers."""
+    lines: dict[str, int] = {}
+    prefix = ""
+    array_counts: dict[str, int] = {}
+    in_multiline: str | None = None
+    for n, raw in enumerate(text.splitlines(), start=1):
+        if in_multiline:
+            if in_multiline in raw:
+                in_multiline = None
+            continue
+        m = _HEADER.match(raw)
+        if m and not _KEY.match(raw):
+            name = m.group(2).replace('"', "").replace("'", "").strip()
+            if m.group(1) == "[[":
+                idx = array_counts.get(name, 0)
+                array_counts[name] = idx + 1
+                prefix = f"{name}[{idx}]"
+            else:
+                prefix = name
+            lines.setdefault(prefix, n)
+            continue
+        k = _KEY.match(raw)
+        if k:
+            key = k.group(1).replace('"', "").replace("'", "")
+            path = f"{prefix}.{key}" if prefix else key
+            lines.setdefault(path, n)
+            rest = raw.split("=", 1)[1]
+            for quote in ('"""', "'''"):
+                if rest.count(quote) == 1:
+                    in_multiline = quote
+    return lines
+
+
+def _type_name(t: type | tuple[type, ...]) -> str:
+    names = {str: "a string", int: "an integer", float: "a number", bool: "true or false"}
+    if isinstance(t, tuple):
+        return " or ".join(names.get(x, x.__name__) for x in t)
+    return names.get(t, t.__name__)
+
+
+def _check_fields(
+    table: dict[str, Any], spec: dict[str, Field], path: str, report: Callable[[str, str], None]
+) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in spec:
+            near = difflib.get_close_matches(key, list(spec), n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            report(f"{path}.{key}", f"unknown key{hint}")
+            continue
+        f = spec[key]
+        ok_type = isinstance(value, f.type) and not (isinstance(value, bool) and f.type in (int, (int, float)))
+        if not ok_type:
+            report(f"{path}.{key}", f"must be {_type_name(f.type)}, got {type(value).__name__}")
+            continue
+        if f.check is not None:
+            msg = f.check(value)
+            if msg:
+                report(f"{path}.{key}", msg)
+                continue
+        out[key] = value
+    for key, f in spec.items():
+        if key in out or key in table:
+            continue
+        if f.required:
+            report(f"{path}.{key}", "required key is missing")
+        else:
+            out[key] = f.default
+    return out
+
+
+def load_site(path: str | os.PathLike[str]) -> Site:
+    """Parse and validate; raise ConfigError listing every problem as file:line: key: message."""
+    p = Path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([f"{p}: file not found"]) from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError([f"{p}: not UTF-8 text ({exc.reason})"]) from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        m = re.search(r"at line (\d+)", str(exc))
+        line = m.group(1) if m else "1"
+        raise ConfigError([f"{p}:{line}: syntax: {str(exc)}"]) from None
+    where = locate_keys(text)
+    problems: list[tuple[int, str]] = []
+
+    def report(key_path: str, message: str) -> None:
+        line = where.get(key_path)
+        probe = key_path
+        while line is None and "." in probe:
+            probe = probe.rsplit(".", 1)[0]
+            line = where.get(probe)
+        problems.append((line or 1, f"{p}:{line or 1}: {key_path}: {message}"))
+
+    values: dict[str, dict[str, Any]] = {}
+    for name, table in data.items():
+        if name == "agents":
+            continue
+        if name not in SECTIONS:
+            near = difflib.get_close_matches(name, [*SECTIONS, "agents"], n=1)
+            hint = f" (did you mean '{near[0]}'?)" if near else ""
+            report(name, f"unknown section{hint}")
+        elif not isinstance(table, dict):
+            report(name, "must be a table")
+    for name, spec in SECTIONS.items():
+        table = data.get(name, {})
+        values[name] = _check_fields(table if isinstance(table, dict) else {}, spec, name, report)
+
+    agents: list[Agent] = []
+    raw_agents = data.get("agents", [])
+    if not isinstance(raw_agents, list):
+        report("agents", "must be an array of tables ([[agents]])")
+        raw_agents = []
+    seen: set[str] = set()
+    for i, raw in enumerate(raw_agents):
+        if not isinstance(raw, dict):
+            report(f"agents[{i}]", "must be a table")
+            continue
+        a = _check_fields(raw, AGENT_FIELDS, f"agents[{i}]", report)
+        if "id" not in a:
+            continue
+        if a["id"] in seen:
+            report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
+        seen.add(a["id"])
+        agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"]))
+
+    hot = values.get("hotline", {})
+    if hot.get("agent") and hot["agent"] not in seen:
+        report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
+    ast = values["asterisk"]
+    if not ast.get("lab") and not ast.get("ami_secret_file"):
+        report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
+    if not ast.get("lab") and not values["recording"].get("local_dir"):
+        report("recording.local_dir", "required unless asterisk.lab = true")
+    if problems:
+        problems.sort(key=lambda x: x[0])
+        raise ConfigError([msg for _, msg in problems])
+    return Site(p, values, agents)

@@ -1,0 +1,296 @@
+"""`hotline lab up|down|status`: a real Asterisk 22 from Debian unstable in a cached chroot.
+
+Steps: debootstrap (minbase, unstable) into the cache, apt-get install asterisk inside the root,
+install the project's asterisk-conf/ plus generated pieces (AMI secret, agent endpoints), start
+`asterisk -f` chrooted, wait for the AMI banner. The mirror comes from the host's apt sources.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.aptmirror import find_debian_mirror
+from engine.config import Site
+
+PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav"]
+CONF_DIR_IN_ROOT = "etc/hotline-asterisk"
+ASTERISK_CONF = "/" + CONF_DIR_IN_ROOT + "/asterisk.conf"
+# the lab's snapshot mirrors can carry an expired Release file; the content is still signed
+APT_OPTS = ["-o", "Acquire::Check-Valid-Until=false", "-o", "Dpkg::Use-Pty=0"]
+
+
+class LabError(Exception):
+    pass
+
+
+def repo_root() -> Path:
+    return Path(__file__).resolve().parent.parent
+
+
+def default_lab_dir() -> Path:
+    env = os.environ.get("HOTLINE_LAB_DIR")
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".cache" / "hotline" / "lab"
+
+
+@dataclass(frozen=True)
+class Lab:
+    dir: Path
+
+    @property
+    def root(self) -> Path:
+        return self.dir / "root"
+
+    @property
+    def secret_file(self) -> Path:
+        return self.dir / "ami_secret"
+
+    @property
+    def agent_secrets_file(self) -> Path:
+        return self.dir / "agent_passwords.txt"
+
+    @property
+    def pid_file(self) -> Path:
+        return self.dir / "asterisk.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return self.dir / "asterisk.log"
+
+    def monitor_dir(self, asterisk_dir: str = "/var/spool/asterisk/monitor") -> Path:
+        return self.root / asterisk_dir.lstrip("/")
+
+    def ami_secret(self) -> str:
+        try:
+            return self.secret_file.read_text().strip()
+        except FileNotFoundError:
+            raise LabError(f"no AMI secret at {self.secret_file}: run `hotline lab up` first") from None
+
+
+def _say(msg: str) -> None:
+    print(f"lab: {msg}", file=sys.stderr, flush=True)
+
+
+def _run(cmd: list[str], log: Path, what: str) -> None:
+    with log.open("ab") as out:
+        out.write(f"\n$ {' '.join(cmd)}\n".encode())
+        out.flush()
+        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}).returncode
+    if rc != 0:
+        tail = log.read_text(errors="replace").splitlines()[-15:]
+        raise LabError(f"{what} failed (exit {rc}); last lines of {log}:\n" + "\n".join(tail))
+
+
+def _preflight() -> None:
+    missing = []
+    if os.geteuid() != 0:
+        missing.append("root (debootstrap and chroot need it; run as root, as CI does)")
+    if shutil.which("debootstrap") is None:
+        missing.append("debootstrap (apt-get install debootstrap, or `make setup`)")
+    if shutil.which("chroot") is None:
+        missing.append("chroot (coreutils)")
+    if missing:
+        raise LabError("cannot provision the lab; missing: " + "; ".join(missing))
+
+
+def provision(lab: Lab) -> None:
+    """Idempotent: every finished step leaves a marker; a warm cache skips straight to config."""
+    _preflight()
+    lab.dir.mkdir(parents=True, exist_ok=True)
+    log = lab.dir / "provision.log"
+    base_ok = lab.dir / ".base-ok"
+    ast_ok = lab.dir / ".asterisk-ok"
+    if not base_ok.exists():
+        mirror = find_debian_mirror()
+        if mirror is None:
+            raise LabError("no Debian mirror found in /etc/apt/sources.list{,.d}: cannot debootstrap")
+        if lab.root.exists():
+            shutil.rmtree(lab.root)
+        t0 = time.monotonic()
+        _say(f"debootstrap minbase unstable into {lab.root} (about a minute) ...")
+        _run(["debootstrap", "--variant=minbase", "sid", str(lab.root), mirror], log, "debootstrap")
+        (lab.root / "etc/apt/sources.list").write_text(f"deb {mirror} sid main\n")
+        base_ok.write_text(f"{mirror}\n{time.monotonic() - t0:.1f}\n")
+        _say(f"base system ready in {time.monotonic() - t0:.0f} s")
+    if not ast_ok.exists():
+        t0 = time.monotonic()
+        # keep package scripts from starting a second Asterisk inside the root
+        policy = lab.root / "usr/sbin/policy-rc.d"
+        policy.write_text("#!/bin/sh\nexit 101\n")
+        policy.chmod(0o755)
+        _say("apt-get install asterisk inside the root ...")
+        _run(["chroot", str(lab.root), "apt-get", *APT_OPTS, "update", "-q"], log, "apt-get update (in root)")
+        _run(
+            ["chroot", str(lab.root), "apt-get", *APT_OPTS, "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
+            log,
+            "apt-get install asterisk (in root)",
+        )
+        ast_ok.write_text(f"{time.monotonic() - t0:.1f}\n")
+        _say(f"asterisk installed in {time.monotonic() - t0:.0f} s")
+
+
+def render_agents(site: Site, passwords: dict[str, str]) -> str:
+    out = ["; generated by `hotline lab up` from the site file; do not edit"]
+    for a in site.agents:
+        ep = a.endpoint
+        out += [
+            f"[{ep}](agent-tpl)",
+            f"auth = {ep}",
+            f"aors = {ep}",
+            f"callerid = \"{a.name}\" <{a.id}>",
+            f"[{ep}](aor-tpl)",
+        ]
+        if a.contact:
+            out.append(f"contact = {a.contact}")
+        out += [f"[{ep}](auth-tpl)", f"username = {ep}", f"password = {passwords[ep]}", ""]
+    return "\n".join(out) + "\n"
+
+
+def install_config(lab: Lab, site: Site) -> None:
+    conf = lab.root / CONF_DIR_IN_ROOT
+    if conf.exists():
+        shutil.rmtree(conf)
+    shutil.copytree(repo_root() / "asterisk-conf", conf)
+    if not lab.secret_file.exists():
+        lab.secret_file.write_text(secrets.token_urlsafe(24) + "\n")
+        lab.secret_file.chmod(0o600)
+    (conf / "manager_secret.conf").write_text(f"secret = {lab.ami_secret()}\n")
+    (conf / "manager_secret.conf").chmod(0o600)
+    passwords: dict[str, str] = {}
+    if lab.agent_secrets_file.exists():
+        for line in lab.agent_secrets_file.read_text().splitlines():
+            name, _, pw = line.partition(" ")
+            if name and pw:
+                passwords[name] = pw
+    for a in site.agents:
+        passwords.setdefault(a.endpoint, secrets.token_urlsafe(12))
+    lab.agent_secrets_file.write_text("".join(f"{k} {v}\n" for k, v in sorted(passwords.items())))
+    lab.agent_secrets_file.chmod(0o600)
+    (conf / "pjsip_agents.conf").write_text(render_agents(site, passwords))
+    for d in ("run/asterisk", "var/spool/asterisk/monitor", "var/log/asterisk", "var/lib/asterisk", "var/cache/asterisk"):
+        (lab.root / d).mkdir(parents=True, exist_ok=True)
+
+
+def _pid(lab: Lab) -> int | None:
+    try:
+        pid = int(lab.pid_file.read_text().strip())
+    except (FileNotFoundError, ValueError):
+        return None
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return None
+    return pid
+
+
+def _ami_answers(host: str, port: int, timeout: float = 1.0) -> str | None:
+    try:
+        with socket.create_connection((host, port), timeout=timeout) as s:
+            s.settimeout(timeout)
+            banner = s.recv(200).decode(errors="replace").strip()
+            return banner if banner.startswith("Asterisk Call Manager/") else None
+    except OSError:
+        return None
+
+
+def _mount_proc(lab: Lab) -> None:
+    proc = lab.root / "proc"
+    proc.mkdir(exist_ok=True)
+    if not os.path.ismount(proc):
+        subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=False)
+
+
+def start(lab: Lab, site: Site, wait: float = 60.0) -> str:
+    if _pid(lab) is not None:
+        stop(lab)
+    install_config(lab, site)
+    _mount_proc(lab)
+    log = lab.log_file.open("ab")
+    proc = subprocess.Popen(
+        ["chroot", str(lab.root), "/usr/sbin/asterisk", "-f", "-n", "-C", ASTERISK_CONF],
+        stdin=subprocess.DEVNULL,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    lab.pid_file.write_text(f"{proc.pid}\n")
+    host, port = site["asterisk"]["ami_host"], site["asterisk"]["ami_port"]
+    deadline = time.monotonic() + wait
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            tail = lab.log_file.read_text(errors="replace").splitlines()[-20:]
+            raise LabError(f"asterisk exited with {proc.returncode}; last lines of {lab.log_file}:\n" + "\n".join(tail))
+        banner = _ami_answers(host, port)
+        if banner:
+            # AMI answers before every module is up; give PJSIP its transport too
+            if _fully_booted(lab):
+                return banner
+        time.sleep(0.2)
+    raise LabError(f"asterisk did not answer on AMI {host}:{port} within {wait:.0f} s; see {lab.log_file}")
+
+
+def _fully_booted(lab: Lab) -> bool:
+    r = subprocess.run(
+        ["chroot", str(lab.root), "/usr/sbin/asterisk", "-C", ASTERISK_CONF, "-rx", "core waitfullybooted"],
+        capture_output=True,
+        timeout=30,
+    )
+    return r.returncode == 0
+
+
+def stop(lab: Lab) -> bool:
+    pid = _pid(lab)
+    if pid is None:
+        return False
+    try:
+        os.killpg(pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return False
+    for _ in range(100):
+        if _pid(lab) is None:
+            break
+        try:
+            os.waitpid(pid, os.WNOHANG)
+        except ChildProcessError:
+            pass
+        time.sleep(0.1)
+    else:
+        os.killpg(pid, signal.SIGKILL)
+    lab.pid_file.unlink(missing_ok=True)
+    return True
+
+
+def asterisk_cli(lab: Lab, command: str) -> str:
+    r = subprocess.run(
+        ["chroot", str(lab.root), "/usr/sbin/asterisk", "-C", ASTERISK_CONF, "-rx", command],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    return r.stdout
+
+
+def status(lab: Lab, site: Site) -> dict[str, object]:
+    pid = _pid(lab)
+    banner = _ami_answers(site["asterisk"]["ami_host"], site["asterisk"]["ami_port"])
+    version = ""
+    if pid is not None:
+        version = asterisk_cli(lab, "core show version").strip()
+    return {
+        "dir": str(lab.dir),
+        "provisioned": (lab.dir / ".asterisk-ok").exists(),
+        "running": pid is not None,
+        "pid": pid,
+        "ami": banner,
+        "version": version,
+    }
