@@ -84,6 +84,14 @@ class Response:
 
 
 @dataclass(frozen=True)
+class Malformed:
+    """A line that is not FastAGI; it was skipped and the session goes on."""
+
+    line: str
+    reason: str
+
+
+@dataclass(frozen=True)
 class HangupNotice:
     """The out-of-band ``HANGUP`` line. The call may still be alive (Redirect, bridge yank)."""
 
@@ -119,12 +127,12 @@ class AgiConnection:
         self.pending = command
         return (command + "\n").encode()
 
-    def feed(self, data: bytes) -> list[Environment | Response | HangupNotice]:
+    def feed(self, data: bytes) -> list[Environment | Response | HangupNotice | Malformed]:
         """Raises AgiParseError on input that is not FastAGI; the caller closes the session."""
         if self.state is State.CLOSED:
             return []
         self._buffer += data
-        out: list[Environment | Response | HangupNotice] = []
+        out: list[Environment | Response | HangupNotice | Malformed] = []
         while True:
             nl = self._buffer.find(b"\n")
             if nl < 0:
@@ -139,7 +147,7 @@ class AgiConnection:
             if event is not None:
                 out.append(event)
 
-    def _line(self, line: str) -> Environment | Response | HangupNotice | None:
+    def _line(self, line: str) -> Environment | Response | HangupNotice | Malformed | None:
         if self.state is State.ENV:
             if not line:
                 if not self._env:
@@ -148,8 +156,7 @@ class AgiConnection:
                 return Environment(dict(self._env))
             key, sep, value = line.partition(":")
             if not sep or not key.startswith("agi_"):
-                self.state = State.CLOSED
-                raise AgiParseError(f"not an AGI environment line: {line[:80]!r}")
+                return Malformed(line[:200], "not an agi_ environment line")
             if len(self._env) >= MAX_ENV_LINES:
                 self.state = State.CLOSED
                 raise AgiParseError("environment too long")
@@ -170,24 +177,21 @@ class AgiConnection:
         if not line:
             return None
         if self.state is not State.WAITING:
-            self.state = State.CLOSED
-            raise AgiParseError(f"unsolicited line from Asterisk: {line[:80]!r}")
+            return Malformed(line[:200], "line while no command was pending")
         if line.startswith("520-"):
             self.state = State.USAGE
             self._usage = [line[4:]]
             return None
         code_text = line[:3]
-        if not code_text.isdigit():
-            self.state = State.CLOSED
-            raise AgiParseError(f"response without a status code: {line[:80]!r}")
+        if not code_text.isdigit() or (len(line) > 3 and line[3] != " "):
+            return Malformed(line[:200], "response without a status code")
         code = int(code_text)
+        m = _RESULT.match(line) if code == 200 else None
+        if code == 200 and m is None:
+            return Malformed(line[:200], "malformed 200 response")
         self.state = State.IDLE
         self.pending = None
-        if code == 200:
-            m = _RESULT.match(line)
-            if m is None:
-                self.state = State.CLOSED
-                raise AgiParseError(f"malformed 200 response: {line[:80]!r}")
+        if m is not None:
             endpos = m.group("endpos")
             return Response(
                 200,

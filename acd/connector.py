@@ -1,0 +1,92 @@
+"""Connect a waiting caller to the hotline agent's softphone and start the recording.
+
+The agent leg is an Originate with our own ChannelId and ``Application: Bridge``, so Asterisk
+pulls the caller out of the waiting music into a two-party bridge when the agent answers. The
+ring is limited to the hotline's ring timeout (15 s: three rings in China's cadence).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+
+from engine.app import Engine
+from engine.asterisk.ami_link import AmiError
+from ivr.entry import Waiting
+from recording.finalize import Recorder
+
+log = logging.getLogger("hotline.acd")
+
+
+class AgentConnector:
+    def __init__(self, engine: Engine, recorder: Recorder, retry_pause: float = 1.0) -> None:
+        self.engine = engine
+        self.recorder = recorder
+        self.retry_pause = retry_pause
+        cfg = engine.site["hotline"]
+        self.agent = engine.site.agent(cfg["agent"])
+        self.ring_timeout: int = cfg["ring_timeout"]
+
+    def _caller_alive(self, w: Waiting) -> bool:
+        return w.uniqueid in self.engine.model.channels
+
+    async def __call__(self, w: Waiting) -> None:
+        eng = self.engine
+        attempt = 0
+        while self._caller_alive(w):
+            # decide only on a picture of Asterisk that has been resynced since the last connect
+            await eng.link.ready.wait()
+            caller = eng.model.channels.get(w.uniqueid)
+            if caller is None:
+                return
+            if eng.model.agent_busy(self.agent.endpoint):
+                await eng.until(lambda: not eng.model.agent_busy(self.agent.endpoint) or not self._caller_alive(w), 5)
+                continue
+            attempt += 1
+            leg = f"hl-{uuid.uuid4().hex[:20]}"
+            eng.model.associate(leg, w.call_id, "agent", self.agent.id)
+            await self.recorder.start(w.call_id, caller.name)
+            await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg,
+                           attempt=attempt)
+            try:
+                await eng.link.action({
+                    "Action": "Originate",
+                    "Channel": f"PJSIP/{self.agent.endpoint}",
+                    "Application": "Bridge",
+                    "Data": caller.name,
+                    "Timeout": str(self.ring_timeout * 1000),
+                    "CallerID": f"\"Hotline\" <{w.caller}>",
+                    "ChannelId": leg,
+                    "Async": "true",
+                })
+            except AmiError as exc:
+                log.warning("call %s: originate to agent %s failed: %s", w.call_id, self.agent.id, exc)
+                await eng.clock.sleep(self.retry_pause)
+                continue
+
+            def settled() -> bool:
+                ch = eng.model.channels.get(leg)
+                if not self._caller_alive(w):
+                    return True
+                return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and leg_seen[0])
+
+            leg_seen = [False]
+
+            def seen() -> bool:
+                leg_seen[0] = leg_seen[0] or leg in eng.model.channels
+                return settled()
+
+            await eng.until(seen, self.ring_timeout + 10)
+            ch = eng.model.channels.get(leg)
+            if ch is not None and ch.up and ch.bridge:
+                log.info("call %s connected to agent %s", w.call_id, self.agent.id)
+                return
+            if not self._caller_alive(w):
+                if ch is not None:
+                    try:
+                        await eng.link.action({"Action": "Hangup", "Channel": ch.name})
+                    except AmiError:
+                        pass
+                return
+            log.info("call %s: agent %s did not answer (attempt %d)", w.call_id, self.agent.id, attempt)
+            await eng.clock.sleep(self.retry_pause)

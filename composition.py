@@ -1,0 +1,40 @@
+"""The composition root: builds the engine and wires the features to it, explicitly."""
+
+from __future__ import annotations
+
+import asyncio
+
+from acd.connector import AgentConnector
+from engine.app import Engine, lab_paths
+from engine.asterisk.ami_link import AmiLink
+from engine.asterisk.fastagi import FastAgiServer
+from engine.clock import Clock, RealClock
+from engine.config import Site
+from engine.model.calls import CallModel
+from engine.store.store import Store, migrate
+from ivr.entry import HotlineEntry
+from recording.finalize import Recorder
+
+
+def build(site: Site, clock: Clock | None = None) -> Engine:
+    clock = clock or RealClock()
+    ast = site["asterisk"]
+    secret, local_dir = lab_paths(site)
+    link = AmiLink(ast["ami_host"], ast["ami_port"], ast["ami_user"], secret, clock,
+                   action_timeout=float(ast["action_timeout"]), ping_interval=float(ast["ping_interval"]))
+    agi = FastAgiServer(ast["agi_host"], ast["agi_port"])
+    engine = Engine(site, clock, link, agi, Store(site["store"]["url"]), CallModel())
+    recorder = Recorder(engine, local_dir)
+    connector = AgentConnector(engine, recorder)
+    agi.route("ivr", HotlineEntry(engine, connector))
+    engine.call_end_hooks.append(recorder.on_call_end)
+    return engine
+
+
+async def run_engine(site: Site, duration: float | None = None) -> None:
+    await asyncio.to_thread(migrate, site["store"]["url"])
+    engine = build(site)
+    try:
+        await engine.run(duration)
+    finally:
+        await engine.store.close()

@@ -1,0 +1,165 @@
+"""The engine runtime: AMI link, FastAGI server, call model and store, as named tasks in one TaskGroup.
+
+Features (IVR, ACD, recording) do not live here: the composition root hands them an Engine and
+they register FastAGI routes and end-of-call hooks on it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.ami_link import AmiLink, LinkDown, LinkUp, Resync
+from engine.asterisk.fastagi import FastAgiServer
+from engine.clock import Clock
+from engine.config import Site
+from engine.model.calls import CallModel
+from engine.model.facts import Fact
+from engine.store.store import Store
+
+log = logging.getLogger("hotline.engine")
+
+CallEndHook = Callable[[str], Awaitable[None]]
+
+
+@dataclass
+class Engine:
+    site: Site
+    clock: Clock
+    link: AmiLink
+    agi: FastAgiServer
+    store: Store
+    model: CallModel = field(default_factory=CallModel)
+
+    def __post_init__(self) -> None:
+        self.changed = asyncio.Condition()
+        self.call_end_hooks: list[CallEndHook] = []
+        self._ended: set[str] = set()
+        self._background: set[asyncio.Task[Any]] = set()
+        self.facts_written = 0
+
+    # ---- facts ------------------------------------------------------------------------------
+    async def record(self, facts: list[Fact]) -> None:
+        self.facts_written += await self.store.append(facts, self.clock.now())
+
+    async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: Any) -> None:
+        await self.record([Fact(kind, self.clock.now(), call_id, uniqueid, key, data)])
+
+    def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        """A background task the engine keeps a reference to (and logs if it fails)."""
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._background.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._background.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:
+        """Wait until the model satisfies ``predicate`` (checked after each applied event)."""
+        async with self.changed:
+            try:
+                await asyncio.wait_for(self.changed.wait_for(predicate), timeout)
+                return True
+            except TimeoutError:
+                return predicate()
+
+    # ---- the event loop of the model --------------------------------------------------------
+    async def consume(self) -> None:
+        while True:
+            item = await self.link.queue.get()
+            now = self.clock.now()
+            if isinstance(item, Frame):
+                facts = self.model.apply(item, now)
+            elif isinstance(item, Resync):
+                facts = self.model.resync(item.channels, now)
+                log.info("resync (%s): %d live channel(s), %d fact(s) reconciled", item.reason,
+                         len(item.channels), len(facts))
+            elif isinstance(item, LinkUp | LinkDown):
+                continue
+            else:  # pragma: no cover
+                continue
+            if facts:
+                await self.record(facts)
+                await self._ends(facts)
+            async with self.changed:
+                self.changed.notify_all()
+
+    async def _ends(self, facts: list[Fact]) -> None:
+        live = {ch.call_id or ch.linkedid for ch in self.model.channels.values()}
+        for f in facts:
+            if f.kind != "channel.hangup" or f.call_id in live or f.call_id in self._ended:
+                continue
+            self._ended.add(f.call_id)
+            await self.fact("call.end", f.call_id, f.uniqueid, f"end:{f.call_id}")
+            await self.store.update_record(f.call_id)
+            for hook in self.call_end_hooks:
+                self.spawn(hook(f.call_id), f"call-end:{f.call_id}")
+
+    async def run(self, duration: float | None = None) -> None:
+        async with asyncio.TaskGroup() as tg:
+            tasks = [
+                tg.create_task(self.link.run(), name="ami-link"),
+                tg.create_task(self.agi.serve(), name="fastagi"),
+                tg.create_task(self.consume(), name="call-model"),
+            ]
+            if duration is not None:
+                await asyncio.sleep(duration)
+                await self.stop()
+                for t in tasks:
+                    t.cancel()
+
+    async def stop(self) -> None:
+        for t in list(self._background):
+            t.cancel()
+        await self.link.close()
+
+
+def lab_paths(site: Site) -> tuple[str, Path]:
+    """AMI secret and local recording folder, from the lab cache when ``asterisk.lab`` is set."""
+    ast = site["asterisk"]
+    rec = site["recording"]
+    if ast["lab"]:
+        from engine.lab import Lab, default_lab_dir
+
+        lab = Lab(default_lab_dir())
+        return lab.ami_secret(), lab.monitor_dir(rec["asterisk_dir"])
+    secret = Path(ast["ami_secret_file"]).expanduser().read_text().strip()
+    return secret, Path(rec["local_dir"]).expanduser()
+
+
+async def records_command(site: Site, action: str, as_json: bool) -> int:
+    import json
+
+    from engine.store.store import migrate
+
+    url = site["store"]["url"]
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    try:
+        if action == "rebuild":
+            n = await store.rebuild_records()
+            print(f"rebuilt {n} call record(s) from the ledger")
+            return 0
+        rows = await store.records()
+        if as_json:
+            print(json.dumps(rows, indent=1))
+        else:
+            from engine.privacy import mask_number
+
+            for r in rows:
+                print(f"{r['call_id']}  {mask_number(str(r['caller']))}  {r['outcome']:<10} agent={r['agent_id'] or '-'} "
+                      f"wait={r['queue_wait']} ring={r['ring_time']} talk={r['talk_time']} hold={r['hold_time']} "
+                      f"side={r['hangup_side']} rec={r['recording'] or '-'}")
+        return 0
+    finally:
+        await store.close()

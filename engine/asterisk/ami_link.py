@@ -1,0 +1,304 @@
+"""The AMI link: panoramisk 1.4 behind one adapter, with the workarounds for its known bugs.
+
+What panoramisk does here: action objects, ActionIDs and response correlation (including event
+lists). What this module does instead of it (ASTERISK.md §7.2):
+
+* framing: our sans-I/O ``AmiDecoder`` replaces panoramisk's per-chunk split, so a UTF-8 character
+  split across reads is not dropped (bug 11) and a malformed frame is logged and skipped;
+* every action gets an explicit ``as_list`` (bug 1: QueueAdd never completing) and Originate always an
+  explicit ``Async`` header (bug 2: a missing one crashes the protocol); Originate completes on the
+  first response, so OriginateResponse reaches the event stream (bug 3);
+* actions pending when the link drops fail at once and are never re-sent (a re-sent Originate would
+  dial twice), instead of waiting for a FullyBooted that may never come;
+* our own keepalive checks the Pong (panoramisk's pinger never does) and our own reconnect loop backs
+  off exponentially;
+* a resync (CoreShowChannels) runs after every login and every FullyBooted, and ``ready`` is set only
+  after it, so nothing decides on a stale picture of Asterisk.
+
+Everything reaches the engine through one ordered queue: LinkUp, Frame, Resync, LinkDown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Any
+
+from panoramisk.actions import Action
+from panoramisk.ami_protocol import AMIProtocol
+from panoramisk.message import Message
+
+from engine.asterisk.ami_codec import AmiDecoder, AmiParseError, Banner, Frame, encode_action
+from engine.clock import Clock
+
+log = logging.getLogger("hotline.ami")
+
+
+class AmiError(Exception):
+    """An action failed: Response Error, timeout, or the link dropped."""
+
+
+class AmiTimeout(AmiError):
+    pass
+
+
+class AmiDisconnected(AmiError):
+    pass
+
+
+@dataclass(frozen=True)
+class LinkUp:
+    version: str
+    connection: int
+
+
+@dataclass(frozen=True)
+class LinkDown:
+    reason: str
+    connection: int
+
+
+@dataclass(frozen=True)
+class Resync:
+    channels: list[Frame]
+    connection: int
+    reason: str
+
+
+LinkItem = LinkUp | LinkDown | Resync | Frame
+
+
+@dataclass
+class LinkStats:
+    connects: int = 0
+    malformed: int = 0
+    events: int = 0
+    resyncs: int = 0
+    ping_failures: int = 0
+
+
+class _Factory:
+    """What AMIProtocol expects of its factory; we never let it queue actions for re-sending."""
+
+    forgetable_actions: tuple[str, ...] = ()
+    save_stream = None
+
+    def __init__(self, link: AmiLink) -> None:
+        self.link = link
+        self.awaiting_actions: list[Any] = []
+
+    def connection_lost(self, exc: object) -> None:
+        self.link._lost(str(exc) if exc else "connection closed")
+
+    def dispatch(self, message: Message) -> None:  # pragma: no cover - handle_message bypasses it
+        pass
+
+
+class _Protocol(AMIProtocol):
+    def __init__(self, link: AmiLink) -> None:
+        self.link = link
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        self.decoder = AmiDecoder()
+        self.log = log
+        self.factory = _Factory(self.link)
+        self.encoding = "utf-8"
+
+    def data_received(self, data: bytes) -> None:
+        for item in self.decoder.feed(data):
+            if isinstance(item, Banner):
+                self.version = item.version
+                self.link._banner(item)
+            elif isinstance(item, AmiParseError):
+                self.link.stats.malformed += 1
+                log.warning("AMI: skipped malformed frame (%s): %r", item, item.raw[:120])
+            else:
+                self._frame(item)
+
+    def _frame(self, frame: Frame) -> None:
+        pending = None
+        if frame.action_id:
+            pending = self.responses.get(frame.action_id)
+        if pending is not None:
+            message = Message(frame.as_dict())
+            message.frame = frame  # keep headers in order, repeated ones included
+            super().handle_message(message)
+            return
+        if frame.is_event:
+            self.link._event(frame)
+        else:
+            log.debug("AMI: response for no pending action: %s", frame.as_dict())
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._fail_pending(f"AMI connection lost: {exc or 'closed'}")
+        super().connection_lost(exc)
+
+    def _fail_pending(self, reason: str) -> None:
+        for action in list(self.responses.values()):
+            if not action.future.done():
+                action.future.set_exception(AmiDisconnected(reason))
+        self.responses.clear()
+
+
+def _unwrap(result: Any) -> Frame | list[Frame]:
+    if isinstance(result, list):
+        return [getattr(m, "frame", None) or Frame(list(m.items())) for m in result]
+    return getattr(result, "frame", None) or Frame(list(result.items()))
+
+
+@dataclass
+class AmiLink:
+    host: str
+    port: int
+    username: str
+    secret: str = field(repr=False)
+    clock: Clock
+    action_timeout: float = 10.0
+    ping_interval: float = 5.0
+    backoff_max: float = 10.0
+
+    def __post_init__(self) -> None:
+        self.queue: asyncio.Queue[LinkItem] = asyncio.Queue()
+        self.ready = asyncio.Event()
+        self.stats = LinkStats()
+        self._protocol: _Protocol | None = None
+        self._connection = 0
+        self._lost_event = asyncio.Event()
+        self._lost_reason = ""
+        self._closing = False
+        self._banner_seen = asyncio.Event()
+        self._rng = random.Random()
+
+    # ---- callbacks from the protocol (sync, in the loop) -------------------------------------
+    def _banner(self, banner: Banner) -> None:
+        self.version = banner.version
+        self._banner_seen.set()
+
+    def _event(self, frame: Frame) -> None:
+        self.stats.events += 1
+        self.queue.put_nowait(frame)
+        if frame.event == "FullyBooted" and self.ready.is_set():
+            # Asterisk (re)booted under a live connection: the picture may be stale
+            asyncio.get_running_loop().create_task(self._resync("FullyBooted"), name="ami-resync")
+
+    def _lost(self, reason: str) -> None:
+        self._lost_reason = reason
+        self._lost_event.set()
+
+    # ---- public API ---------------------------------------------------------------------------
+    async def action(self, headers: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:
+        """Send an action; return its response Frame (or list of Frames for list actions).
+
+        Raises AmiError on ``Response: Error``, AmiTimeout, AmiDisconnected.
+        """
+        proto = self._protocol
+        if proto is None or proto.closed:
+            raise AmiDisconnected("AMI link is down")
+        if headers.get("Action", "").lower() == "originate" and not any(k.lower() == "async" for k in headers):
+            headers = {**headers, "Async": "false"}
+        encode_action({k: v for k, v in headers.items() if not isinstance(v, list | tuple)})  # rejects CR/LF
+        action = Action(headers, as_list=as_list)
+        fut = proto.send(action, as_list=as_list)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)
+        except TimeoutError:
+            proto.responses.pop(action.id, None)
+            raise AmiTimeout(f"AMI {headers.get('Action')} got no response in {timeout or self.action_timeout:.1f} s") from None
+        frames = _unwrap(result)
+        first = frames[0] if isinstance(frames, list) else frames
+        if first.response.lower() == "error":
+            raise AmiError(f"AMI {headers.get('Action')}: {first.get('Message') or 'error'}")
+        return frames
+
+    async def close(self) -> None:
+        self._closing = True
+        if self._protocol is not None and not self._protocol.closed:
+            try:
+                await self.action({"Action": "Logoff"}, timeout=2)
+            except AmiError:
+                pass
+            self._protocol.close()
+
+    def drop(self) -> None:
+        """Cut the TCP connection (tests, and the keepalive when a Pong is missing)."""
+        if self._protocol is not None and not self._protocol.closed:
+            self._protocol.transport.abort()
+
+    # ---- the connection loop ------------------------------------------------------------------
+    async def run(self) -> None:
+        delay = 0.5
+        loop = asyncio.get_running_loop()
+        while not self._closing:
+            self._lost_event = asyncio.Event()
+            self._banner_seen = asyncio.Event()
+            try:
+                transport, proto = await asyncio.wait_for(
+                    loop.create_connection(lambda: _Protocol(self), self.host, self.port), timeout=self.action_timeout
+                )
+            except (OSError, TimeoutError) as exc:
+                log.warning("AMI: cannot connect to %s:%s (%s); retrying in %.1f s", self.host, self.port, exc, delay)
+                await self.clock.sleep(delay + self._rng.uniform(0, delay / 4))
+                delay = min(delay * 2, self.backoff_max)
+                continue
+            assert isinstance(proto, _Protocol)
+            self._protocol = proto
+            self._connection += 1
+            try:
+                await self._session()
+                delay = 0.5  # a session that got logged in resets the backoff
+            except AmiError as exc:
+                log.error("AMI: %s", exc)
+            finally:
+                self.ready.clear()
+                if not proto.closed:
+                    proto.close()
+                self._protocol = None
+                if not self._closing:
+                    reason = self._lost_reason or "closed"
+                    self.queue.put_nowait(LinkDown(reason, self._connection))
+                    log.warning("AMI: link down (%s); reconnecting in %.1f s", reason, delay)
+            if not self._closing:
+                await self.clock.sleep(delay + self._rng.uniform(0, delay / 4))
+                delay = min(delay * 2, self.backoff_max)
+
+    async def _session(self) -> None:
+        try:
+            await asyncio.wait_for(self._banner_seen.wait(), timeout=self.action_timeout)
+        except TimeoutError:
+            raise AmiError("no AMI banner from the server") from None
+        resp = await self.action(
+            {"Action": "Login", "Username": self.username, "Secret": self.secret, "Events": "on"}
+        )
+        log.info("AMI: logged in to %s:%s as %s (%s)", self.host, self.port, self.username, resp.get("Message"))
+        self.stats.connects += 1
+        self.queue.put_nowait(LinkUp(getattr(self, "version", ""), self._connection))
+        await self._resync("login")
+        async with asyncio.TaskGroup() as tg:
+            pinger = tg.create_task(self._keepalive(), name="ami-keepalive")
+            await self._lost_event.wait()
+            pinger.cancel()
+
+    async def _resync(self, reason: str) -> None:
+        frames = await self.action({"Action": "CoreShowChannels"}, as_list=True, timeout=max(self.action_timeout, 30))
+        channels = [f for f in frames if f.event == "CoreShowChannel"]
+        self.stats.resyncs += 1
+        self.queue.put_nowait(Resync(channels, self._connection, reason))
+        self.ready.set()
+        log.info("AMI: resync after %s: %d live channel(s)", reason, len(channels))
+
+    async def _keepalive(self) -> None:
+        while True:
+            await self.clock.sleep(self.ping_interval)
+            try:
+                resp = await self.action({"Action": "Ping"}, timeout=min(self.action_timeout, self.ping_interval * 2))
+                if resp.get("Ping") != "Pong":
+                    raise AmiError(f"unexpected ping reply {resp.as_dict()}")
+            except AmiError as exc:
+                self.stats.ping_failures += 1
+                log.error("AMI: keepalive failed (%s); dropping the link", exc)
+                self._lost_reason = f"keepalive: {exc}"
+                self.drop()
+                return

@@ -1,0 +1,274 @@
+"""Call model: channels by Uniqueid, calls by Linkedid, bridges; a pure projection of AMI events.
+
+``apply`` takes one AMI event frame and the time, updates the picture and returns the facts it
+learned (for the ledger). ``resync`` reconciles the picture with a CoreShowChannels listing after a
+(re)connect. No I/O, no clock: times come from the event's ``Timestamp`` or the caller.
+
+Roles: the engine tells the model which channels are its own agent legs (``associate``) because an
+agent leg's Linkedid only becomes the caller's when it enters the bridge.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from engine.asterisk.ami_codec import Frame
+from engine.model.facts import Fact
+
+
+@dataclass
+class Channel:
+    uniqueid: str
+    linkedid: str
+    name: str
+    state: int = 0
+    context: str = ""
+    exten: str = ""
+    caller_num: str = ""
+    role: str = "other"
+    agent_id: str = ""
+    call_id: str = ""
+    bridge: str = ""
+    holds: int = 0
+    on_hold: bool = False
+    up: bool = False
+    hangup_requested: bool = False
+
+
+@dataclass
+class Bridge:
+    id: str
+    members: set[str] = field(default_factory=set)
+
+
+@dataclass
+class Association:
+    call_id: str
+    role: str
+    agent_id: str = ""
+
+
+def _ts(frame: Frame, fallback: float) -> float:
+    raw = frame.get("Timestamp")
+    try:
+        return float(raw) if raw else fallback
+    except ValueError:
+        return fallback
+
+
+class CallModel:
+    def __init__(self, trunk_contexts: tuple[str, ...] = ("from-trunk",)) -> None:
+        self.channels: dict[str, Channel] = {}
+        self.bridges: dict[str, Bridge] = {}
+        self.associations: dict[str, Association] = {}
+        self.trunk_contexts = trunk_contexts
+        self.unknown_events = 0
+
+    # ---- queries ------------------------------------------------------------------------------
+    def calls(self) -> dict[str, list[Channel]]:
+        out: dict[str, list[Channel]] = {}
+        for ch in self.channels.values():
+            out.setdefault(ch.call_id or ch.linkedid, []).append(ch)
+        return out
+
+    def by_name(self, name: str) -> Channel | None:
+        for ch in self.channels.values():
+            if ch.name == name:
+                return ch
+        return None
+
+    def agent_busy(self, endpoint: str) -> bool:
+        """True if any live channel belongs to that PJSIP endpoint (inbound, outbound or direct)."""
+        prefix = f"PJSIP/{endpoint}-"
+        return any(ch.name.startswith(prefix) for ch in self.channels.values())
+
+    # ---- engine input -------------------------------------------------------------------------
+    def associate(self, uniqueid: str, call_id: str, role: str, agent_id: str = "") -> None:
+        self.associations[uniqueid] = Association(call_id, role, agent_id)
+        ch = self.channels.get(uniqueid)
+        if ch is not None:
+            ch.call_id, ch.role, ch.agent_id = call_id, role, agent_id
+
+    # ---- AMI input ----------------------------------------------------------------------------
+    def apply(self, frame: Frame, at: float) -> list[Fact]:
+        name = frame.event
+        handler = getattr(self, "_on_" + name, None)
+        if handler is None:
+            return []
+        return handler(frame, _ts(frame, at))
+
+    def _fact(self, kind: str, ch: Channel, at: float, key: str, **data: Any) -> Fact:
+        return Fact(kind=kind, at=at, call_id=ch.call_id or ch.linkedid, uniqueid=ch.uniqueid, key=key, data=data)
+
+    def _new(self, frame: Frame, at: float, approx: bool = False) -> tuple[Channel, list[Fact]]:
+        uid = frame.get("Uniqueid")
+        ch = Channel(
+            uniqueid=uid,
+            linkedid=frame.get("Linkedid") or uid,
+            name=frame.get("Channel"),
+            context=frame.get("Context"),
+            exten=frame.get("Exten"),
+            caller_num=frame.get("CallerIDNum"),
+        )
+        assoc = self.associations.get(uid)
+        if assoc is not None:
+            ch.call_id, ch.role, ch.agent_id = assoc.call_id, assoc.role, assoc.agent_id
+        elif ch.context in self.trunk_contexts and ch.linkedid == uid:
+            ch.role = "caller"
+            ch.call_id = uid
+        self.channels[uid] = ch
+        data: dict[str, Any] = {
+            "channel": ch.name,
+            "role": ch.role,
+            "caller": ch.caller_num if ch.caller_num != "<unknown>" else "",
+            "exten": ch.exten,
+            "context": ch.context,
+        }
+        if ch.agent_id:
+            data["agent"] = ch.agent_id
+        if approx:
+            data["approx"] = True
+        return ch, [self._fact("channel.new", ch, at, f"new:{uid}", **data)]
+
+    def _get(self, frame: Frame, at: float) -> tuple[Channel | None, list[Fact]]:
+        uid = frame.get("Uniqueid")
+        if not uid or uid == "none":
+            return None, []
+        ch = self.channels.get(uid)
+        if ch is None:
+            # first sight after a gap (e.g. the link came up mid-call): learn it from this event
+            return self._new(frame, at, approx=True)
+        return ch, []
+
+    def _on_Newchannel(self, frame: Frame, at: float) -> list[Fact]:
+        if frame.get("Uniqueid") in self.channels:
+            return []
+        ch, facts = self._new(frame, at)
+        return facts + self._state(ch, frame, at)
+
+    def _state(self, ch: Channel, frame: Frame, at: float) -> list[Fact]:
+        try:
+            state = int(frame.get("ChannelState", "0"))
+        except ValueError:
+            return []
+        ch.state = state
+        if state == 6 and not ch.up:
+            ch.up = True
+            return [self._fact("channel.up", ch, at, f"up:{ch.uniqueid}")]
+        return []
+
+    def _on_Newstate(self, frame: Frame, at: float) -> list[Fact]:
+        ch, facts = self._get(frame, at)
+        if ch is None:
+            return facts
+        return facts + self._state(ch, frame, at)
+
+    def _on_Newexten(self, frame: Frame, at: float) -> list[Fact]:
+        ch, facts = self._get(frame, at)
+        if ch is not None:
+            ch.context = frame.get("Context") or ch.context
+            ch.exten = frame.get("Exten") or ch.exten
+        return facts
+
+    def _on_DialBegin(self, frame: Frame, at: float) -> list[Fact]:
+        uid = frame.get("DestUniqueid")
+        ch = self.channels.get(uid)
+        if ch is None:
+            return []
+        return [self._fact("dial.begin", ch, at, f"dialbegin:{uid}", dialstring=frame.get("DialString"))]
+
+    def _on_DialEnd(self, frame: Frame, at: float) -> list[Fact]:
+        uid = frame.get("DestUniqueid")
+        ch = self.channels.get(uid)
+        if ch is None:
+            return []
+        status = frame.get("DialStatus")
+        return [self._fact("dial.end", ch, at, f"dialend:{uid}:{status}", status=status)]
+
+    def _on_BridgeEnter(self, frame: Frame, at: float) -> list[Fact]:
+        ch, facts = self._get(frame, at)
+        bid = frame.get("BridgeUniqueid")
+        if ch is None or not bid:
+            return facts
+        bridge = self.bridges.setdefault(bid, Bridge(bid))
+        bridge.members.add(ch.uniqueid)
+        ch.bridge = bid
+        ch.linkedid = frame.get("Linkedid") or ch.linkedid
+        if ch.role == "other" and not ch.call_id:
+            ch.call_id = ch.linkedid
+        peers = sorted(bridge.members - {ch.uniqueid})
+        return facts + [self._fact("bridge.enter", ch, at, f"benter:{ch.uniqueid}:{bid}", bridge=bid, peers=peers)]
+
+    def _on_BridgeLeave(self, frame: Frame, at: float) -> list[Fact]:
+        ch = self.channels.get(frame.get("Uniqueid"))
+        bid = frame.get("BridgeUniqueid")
+        if ch is None or not bid:
+            return []
+        bridge = self.bridges.get(bid)
+        if bridge is not None:
+            bridge.members.discard(ch.uniqueid)
+        ch.bridge = ""
+        return [self._fact("bridge.leave", ch, at, f"bleave:{ch.uniqueid}:{bid}", bridge=bid)]
+
+    def _on_BridgeDestroy(self, frame: Frame, at: float) -> list[Fact]:
+        self.bridges.pop(frame.get("BridgeUniqueid"), None)
+        return []
+
+    def _on_Hold(self, frame: Frame, at: float) -> list[Fact]:
+        ch, facts = self._get(frame, at)
+        if ch is None or ch.on_hold:
+            return facts
+        ch.on_hold = True
+        ch.holds += 1
+        return facts + [self._fact("hold", ch, at, f"hold:{ch.uniqueid}:{ch.holds}")]
+
+    def _on_Unhold(self, frame: Frame, at: float) -> list[Fact]:
+        ch = self.channels.get(frame.get("Uniqueid"))
+        if ch is None or not ch.on_hold:
+            return []
+        ch.on_hold = False
+        return [self._fact("unhold", ch, at, f"unhold:{ch.uniqueid}:{ch.holds}")]
+
+    def _on_HangupRequest(self, frame: Frame, at: float) -> list[Fact]:
+        ch = self.channels.get(frame.get("Uniqueid"))
+        if ch is None or ch.hangup_requested:
+            return []
+        ch.hangup_requested = True
+        return [self._fact("hangup.request", ch, at, f"hreq:{ch.uniqueid}", cause=frame.get("Cause"))]
+
+    _on_SoftHangupRequest = _on_HangupRequest
+
+    def _on_Hangup(self, frame: Frame, at: float) -> list[Fact]:
+        ch = self.channels.pop(frame.get("Uniqueid"), None)
+        if ch is None:
+            return []
+        if ch.bridge and ch.bridge in self.bridges:
+            self.bridges[ch.bridge].members.discard(ch.uniqueid)
+        self.associations.pop(ch.uniqueid, None)
+        cause = frame.get("Cause")
+        return [self._fact("channel.hangup", ch, at, f"hangup:{ch.uniqueid}", cause=cause,
+                           cause_txt=frame.get("Cause-txt"))]
+
+    # ---- resync -------------------------------------------------------------------------------
+    def resync(self, listing: list[Frame], at: float) -> list[Fact]:
+        """Make the picture match Asterisk: add unseen channels, close vanished ones."""
+        facts: list[Fact] = []
+        live = {f.get("Uniqueid") for f in listing}
+        for uid in [u for u in self.channels if u not in live]:
+            ch = self.channels.pop(uid)
+            self.associations.pop(uid, None)
+            facts.append(self._fact("channel.hangup", ch, at, f"hangup:{uid}", cause="", approx=True))
+        self.bridges = {}
+        for f in listing:
+            uid = f.get("Uniqueid")
+            ch = self.channels.get(uid)
+            if ch is None:
+                ch, new = self._new(f, at, approx=True)
+                facts += new
+            facts += self._state(ch, f, at)
+            bid = f.get("BridgeId")
+            ch.bridge = bid
+            if bid:
+                self.bridges.setdefault(bid, Bridge(bid)).members.add(uid)
+        return facts

@@ -1,0 +1,158 @@
+"""Derive call records from ledger facts: a pure function, so a rebuild gives the same rows.
+
+Definitions follow ANCHORS.md: queue wait (ASA sample) = connect − queue entry; ring time = agent
+alerting before answer; talk = connect → hang-up minus hold; hold from Hold/Unhold; handle time =
+talk + hold + wrap-up (wrap-up is 0 until the ACD owns agent states).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import asdict, dataclass
+
+from engine.model.facts import Fact
+
+
+@dataclass(frozen=True)
+class CallRecord:
+    call_id: str
+    caller: str
+    dialed: str
+    arrived_at: float
+    answered_at: float | None
+    queued_at: float | None
+    agent_id: str
+    ring_started_at: float | None
+    agent_answered_at: float | None
+    connected_at: float | None
+    ended_at: float | None
+    ring_time: float | None
+    queue_wait: float | None
+    talk_time: float | None
+    hold_time: float
+    handle_time: float | None
+    hangup_side: str
+    outcome: str
+    digit: str
+    recording: str
+    recording_seconds: float | None
+
+    def as_row(self) -> dict[str, object]:
+        return asdict(self)
+
+
+def _r(x: float | None) -> float | None:
+    return None if x is None else round(x, 3)
+
+
+def derive(facts: Iterable[Fact]) -> list[CallRecord]:
+    by_call: dict[str, list[Fact]] = {}
+    for f in facts:
+        by_call.setdefault(f.call_id, []).append(f)
+    out = []
+    for call_id, fs in sorted(by_call.items()):
+        rec = derive_one(call_id, fs)
+        if rec is not None:
+            out.append(rec)
+    return out
+
+
+def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
+    facts = sorted(facts, key=lambda f: (f.at, f.key))
+    caller_new = next((f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller"), None)
+    if caller_new is None:
+        return None  # not a call the engine answers for (e.g. an agent's own call)
+    caller_uid = caller_new.uniqueid
+    if not any(f.kind == "call.end" for f in facts):
+        return None  # still live: records are written once the call is over
+
+    def first(kind: str, uid: str | None = None) -> Fact | None:
+        return next((f for f in facts if f.kind == kind and (uid is None or f.uniqueid == uid)), None)
+
+    answered = first("channel.up", caller_uid)
+    queued = first("call.queued")
+    # the offer that was answered; else the last one
+    offers = [f for f in facts if f.kind == "agent.offer"]
+    offer = None
+    for o in offers:
+        if first("channel.up", o.data.get("leg", "")) is not None:
+            offer = o
+    if offer is None and offers:
+        offer = offers[-1]
+    agent_uid = offer.data.get("leg", "") if offer else ""
+    agent_up = first("channel.up", agent_uid) if agent_uid else None
+    enters = [f for f in facts if f.kind == "bridge.enter" and f.uniqueid in (caller_uid, agent_uid)]
+    connected = None
+    if agent_up is not None and {f.uniqueid for f in enters} >= {caller_uid, agent_uid}:
+        connected = max(f.at for f in enters)
+    hangups = [f for f in facts if f.kind == "channel.hangup"]
+    ended = max((f.at for f in hangups), default=None)
+    # the talk ends when either party asks to hang up (or leaves the bridge, or hangs up)
+    talk_end = None
+    side = "system"
+    if connected is not None:
+        enders = [
+            f for f in facts
+            if f.at >= connected and f.uniqueid in (caller_uid, agent_uid)
+            and f.kind in ("hangup.request", "bridge.leave", "channel.hangup")
+        ]
+        if enders:
+            talk_end = min(f.at for f in enders)
+            req = [f for f in enders if f.kind == "hangup.request"] or enders
+            side = "caller" if min(req, key=lambda f: f.at).uniqueid == caller_uid else "agent"
+    else:
+        req = [f for f in facts if f.kind == "hangup.request" and f.uniqueid == caller_uid]
+        side = "caller" if req else "system"
+    hold = 0.0
+    start = None
+    for f in facts:
+        if f.uniqueid not in (caller_uid, agent_uid):
+            continue
+        if f.kind == "hold" and start is None:
+            start = f.at
+        elif f.kind == "unhold" and start is not None:
+            hold += f.at - start
+            start = None
+    if start is not None and talk_end is not None:
+        hold += talk_end - start
+    talk = None if connected is None or talk_end is None else max(0.0, talk_end - connected - hold)
+    ring_start = None
+    if offer is not None:
+        dial = first("dial.begin", agent_uid)
+        ring_start = dial.at if dial else offer.at
+    ring_time = None
+    if agent_up is not None and ring_start is not None:
+        ring_time = agent_up.at - ring_start
+    if connected is not None:
+        outcome = "answered"
+    elif queued is not None:
+        outcome = "abandoned" if side == "caller" else "unanswered"
+    elif answered is not None:
+        outcome = "ivr_hangup" if side == "caller" else "ivr_ended"
+    else:
+        outcome = "not_answered"
+    digit = first("ivr.digit")
+    rec = first("recording.saved")
+    return CallRecord(
+        call_id=call_id,
+        caller=str(caller_new.data.get("caller", "")),
+        dialed=str(caller_new.data.get("exten", "")),
+        arrived_at=round(caller_new.at, 3),
+        answered_at=_r(answered.at if answered else None),
+        queued_at=_r(queued.at if queued else None),
+        agent_id=str(offer.data.get("agent", "")) if offer else "",
+        ring_started_at=_r(ring_start),
+        agent_answered_at=_r(agent_up.at if agent_up else None),
+        connected_at=_r(connected),
+        ended_at=_r(ended),
+        ring_time=_r(ring_time),
+        queue_wait=_r(connected - queued.at if connected is not None and queued is not None else None),
+        talk_time=_r(talk),
+        hold_time=round(hold, 3),
+        handle_time=_r(None if talk is None else talk + hold),
+        hangup_side=side,
+        outcome=outcome,
+        digit=str(digit.data.get("digit", "")) if digit else "",
+        recording=str(rec.data.get("path", "")) if rec else "",
+        recording_seconds=_r(rec.data.get("seconds")) if rec else None,
+    )

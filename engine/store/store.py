@@ -1,0 +1,88 @@
+"""The store: append facts to the ledger (idempotently), derive and rebuild call records."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from engine.model.facts import Fact
+from engine.model.records import CallRecord, derive, derive_one
+from engine.store.tables import call_records, ledger
+
+log = logging.getLogger("hotline.store")
+
+
+def _insert(engine: AsyncEngine):  # type: ignore[no-untyped-def]
+    return postgresql.insert if engine.dialect.name == "postgresql" else sqlite.insert
+
+
+def migrate(url: str) -> None:
+    """Bring the schema to the newest Alembic revision (sync; run before the loop starts work)."""
+    from alembic import command
+    from alembic.config import Config
+
+    here = Path(__file__).parent
+    cfg = Config()
+    cfg.set_main_option("script_location", str(here / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    command.upgrade(cfg, "head")
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = create_async_engine(url)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    async def append(self, facts: list[Fact], recorded_at: float) -> int:
+        """Insert facts; a fact whose key is already there is skipped. Returns how many were new."""
+        if not facts:
+            return 0
+        ins = _insert(self.engine)
+        rows = [
+            {"at": f.at, "kind": f.kind, "call_id": f.call_id, "uniqueid": f.uniqueid, "key": f.key,
+             "data": f.data, "recorded_at": recorded_at}
+            for f in facts
+        ]
+        new = 0
+        async with self.engine.begin() as conn:
+            for row in rows:
+                res = await conn.execute(ins(ledger).values(**row).on_conflict_do_nothing(index_elements=["key"]))
+                new += res.rowcount or 0
+        return new
+
+    async def facts(self, call_id: str | None = None) -> list[Fact]:
+        q = select(ledger).order_by(ledger.c.id)
+        if call_id is not None:
+            q = q.where(ledger.c.call_id == call_id)
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).mappings().all()
+        return [Fact(r["kind"], r["at"], r["call_id"], r["uniqueid"], r["key"], dict(r["data"])) for r in rows]
+
+    async def update_record(self, call_id: str) -> CallRecord | None:
+        rec = derive_one(call_id, await self.facts(call_id))
+        if rec is None:
+            return None
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(call_records).where(call_records.c.call_id == call_id))
+            await conn.execute(call_records.insert().values(**rec.as_row()))
+        return rec
+
+    async def rebuild_records(self) -> int:
+        recs = derive(await self.facts())
+        async with self.engine.begin() as conn:
+            await conn.execute(delete(call_records))
+            if recs:
+                await conn.execute(call_records.insert(), [r.as_row() for r in recs])
+        return len(recs)
+
+    async def records(self) -> list[dict[str, object]]:
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(select(call_records).order_by(call_records.c.arrived_at))).mappings().all()
+        return [dict(r) for r in rows]

@@ -1,0 +1,46 @@
+"""SQL tables. The ledger is append-only; call_records is derived from it and can be rebuilt."""
+
+from __future__ import annotations
+
+from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text
+
+metadata = MetaData()
+
+ledger = Table(
+    "ledger",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("at", Float, nullable=False),
+    Column("kind", String(40), nullable=False),
+    Column("call_id", String(160), nullable=False, index=True),
+    Column("uniqueid", String(160), nullable=False),
+    Column("key", String(320), nullable=False, unique=True),
+    Column("data", JSON, nullable=False),
+    Column("recorded_at", Float, nullable=False),
+)
+
+call_records = Table(
+    "call_records",
+    metadata,
+    Column("call_id", String(160), primary_key=True),
+    Column("caller", String(64), nullable=False),
+    Column("dialed", String(64), nullable=False),
+    Column("arrived_at", Float, nullable=False),
+    Column("answered_at", Float),
+    Column("queued_at", Float),
+    Column("agent_id", String(64), nullable=False),
+    Column("ring_started_at", Float),
+    Column("agent_answered_at", Float),
+    Column("connected_at", Float),
+    Column("ended_at", Float),
+    Column("ring_time", Float),
+    Column("queue_wait", Float),
+    Column("talk_time", Float),
+    Column("hold_time", Float, nullable=False),
+    Column("handle_time", Float),
+    Column("hangup_side", String(16), nullable=False),
+    Column("outcome", String(24), nullable=False),
+    Column("digit", String(8), nullable=False),
+    Column("recording", Text, nullable=False),
+    Column("recording_seconds", Float),
+)

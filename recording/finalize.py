@@ -1,0 +1,65 @@
+"""Start MixMonitor at connect; after the call, merge the legs into one stereo WAV and index it."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from pathlib import Path
+
+from engine.app import Engine
+from engine.asterisk.ami_link import AmiError
+from recording.mixmonitor import RecordingPaths, merge_legs
+
+log = logging.getLogger("hotline.recording")
+
+
+class Recorder:
+    def __init__(self, engine: Engine, local_dir: Path, settle: float = 0.5, wait: float = 10.0) -> None:
+        self.engine = engine
+        self.asterisk_dir: str = engine.site["recording"]["asterisk_dir"]
+        self.local_dir = local_dir
+        self.settle = settle
+        self.wait = wait
+        self.active: dict[str, RecordingPaths] = {}
+
+    async def start(self, call_id: str, channel: str) -> None:
+        if call_id in self.active:
+            return
+        paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
+        try:
+            await self.engine.link.action(paths.mixmonitor_action(channel))
+        except AmiError as exc:
+            log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
+            return
+        self.active[call_id] = paths
+        await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk())
+
+    async def on_call_end(self, call_id: str) -> None:
+        paths = self.active.pop(call_id, None)
+        if paths is None:
+            return
+        legs = [paths.local("-in"), paths.local("-out")]
+        # Asterisk closes the files after the hang-up; wait until both exist and stop growing
+        deadline = asyncio.get_running_loop().time() + self.wait
+        last: tuple[int, ...] = ()
+        while True:
+            sizes = tuple(p.stat().st_size if p.exists() else -1 for p in legs)
+            if min(sizes) > 44 and sizes == last:
+                break
+            if asyncio.get_running_loop().time() > deadline:
+                log.error("call %s: recording legs not complete after %.0f s: %s", call_id, self.wait, sizes)
+                return
+            last = sizes
+            await asyncio.sleep(self.settle)
+        out = paths.local()
+        try:
+            seconds = await asyncio.to_thread(merge_legs, legs[0], legs[1], out)
+        except (OSError, ValueError) as exc:
+            log.error("call %s: could not merge recording legs: %s", call_id, exc)
+            return
+        for p in [*legs, paths.local("-mix")]:
+            p.unlink(missing_ok=True)
+        await self.engine.fact("recording.saved", call_id, "", f"recsaved:{call_id}", path=str(out),
+                               seconds=round(seconds, 3), channels=2)
+        await self.engine.store.update_record(call_id)
+        log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)
