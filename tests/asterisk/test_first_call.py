@@ -1,0 +1,143 @@
+"""One real call end to end: SIPp caller → Asterisk → FastAGI IVR → engine → SIPp agent, recorded."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import logging
+from pathlib import Path
+
+import pytest
+
+from composition import build
+from engine.config import load_site
+from engine.store.store import migrate
+from recording.mixmonitor import wav_info
+from sim.sipp import AGENT, CALLER, make_audio, read_trace, sipp_binary
+from tests.asterisk.conftest import SITE, AmiProxy
+
+pytestmark = pytest.mark.asterisk
+
+DIGIT_AFTER = 2.5  # s after the caller's 200 OK
+RING = 3.0  # s the agent lets it ring
+HANGUP_AFTER = 9.0  # s after the DTMF INFO
+
+
+async def _sipp(*args: str, cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)
+
+
+async def place_call(tmp: Path, tag: str, during_talk=None) -> dict[str, float]:
+    audio = make_audio(tmp / "tone.wav")
+    (tmp / "caller.xml").write_text(CALLER.format(caller="13800138000", tag=tag, audio=audio,
+                                                  digit_after_ms=int(DIGIT_AFTER * 1000), digit="1",
+                                                  hangup_after_ms=int(HANGUP_AFTER * 1000)))
+    (tmp / "agent.xml").write_text(AGENT.format(answer_after_ms=int(RING * 1000)))
+    agent = await _sipp("-sf", "agent.xml", "-i", "127.0.0.1", "-p", "5071", "-mp", "16000", "-rtp_echo", "-m", "1",
+                        "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", "agent.log", cwd=tmp)
+    await asyncio.sleep(0.5)
+    caller = await _sipp("127.0.0.1:5060", "-sf", "caller.xml", "-i", "127.0.0.1", "-p", "5080", "-mp", "16100",
+                         "-s", "4001234567", "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg",
+                         "-message_file", "caller.log", cwd=tmp)
+    if during_talk is not None:
+        await asyncio.sleep(DIGIT_AFTER + RING + 3.0)
+        await during_talk()
+    assert await asyncio.wait_for(caller.wait(), 70) == 0, "SIPp caller failed"
+    assert await asyncio.wait_for(agent.wait(), 70) == 0, "SIPp agent failed"
+    c = read_trace(tmp / "caller.log")
+    a = read_trace(tmp / "agent.log")
+    return {
+        "answer": next(m.at for m in c if not m.sent and m.first_line.startswith("SIP/2.0 200")),
+        "bye": next(m.at for m in c if m.sent and m.first_line.startswith("BYE")),
+        "agent_invite": next(m.at for m in a if not m.sent and m.first_line.startswith("INVITE")),
+        "agent_200": next(m.at for m in a if m.sent and m.first_line.startswith("SIP/2.0 200")),
+    }
+
+
+@pytest.fixture
+async def engine(lab, tmp_path):
+    proxy = AmiProxy(("127.0.0.1", 5038))
+    port = await proxy.start()
+    base = load_site(SITE)
+    values = {k: dict(v) for k, v in base.values.items()}
+    values["asterisk"].update(ami_port=port, ping_interval=1.0)
+    values["store"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
+    site = dataclasses.replace(base, values=values)
+    await asyncio.to_thread(migrate, values["store"]["url"])
+    eng = build(site)
+    task = asyncio.create_task(eng.run(), name="engine")
+    await asyncio.wait_for(eng.link.ready.wait(), 15)
+    await asyncio.wait_for(eng.agi.started.wait(), 5)
+    yield eng, proxy
+    await eng.stop()
+    task.cancel()
+    try:
+        await task
+    except BaseException:
+        pass
+    await eng.store.close()
+    proxy.close()
+
+
+async def wait_records(eng, n: int, with_recording: bool = True, timeout: float = 20.0):
+    for _ in range(int(timeout * 10)):
+        rows = await eng.store.records()
+        if len(rows) >= n and (not with_recording or all(r["recording"] for r in rows)):
+            return rows
+        await asyncio.sleep(0.1)
+    return await eng.store.records()
+
+
+async def test_call_record_and_stereo_recording_match_sipp(engine, tmp_path, caplog):
+    eng, proxy = engine
+    caplog.set_level(logging.WARNING)
+    # a FastAGI client that sends garbage and one that sends nothing must not disturb the call
+    r1, w1 = await asyncio.open_connection("127.0.0.1", eng.site["asterisk"]["agi_port"])
+    w1.write(b"GET / HTTP/1.0\r\n\r\n")
+    r2, w2 = await asyncio.open_connection("127.0.0.1", eng.site["asterisk"]["agi_port"])
+
+    async def inject_bad_frame():
+        proxy.pending = b"Event: Newstate\r\nthis line is not a header\r\n\r\n"
+
+    sipp = await place_call(tmp_path, "first", during_talk=inject_bad_frame)
+    w1.close()
+    w2.close()
+    rows = await wait_records(eng, 1)
+    assert len(rows) == 1
+    rec = rows[0]
+    assert rec["outcome"] == "answered" and rec["agent_id"] == "1001" and rec["digit"] == "1"
+    assert rec["hangup_side"] == "caller"
+    assert abs(rec["answered_at"] - sipp["answer"]) <= 1.0
+    assert abs(rec["ring_time"] - (sipp["agent_200"] - sipp["agent_invite"])) <= 1.0
+    talk = sipp["bye"] - sipp["agent_200"]
+    assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
+    assert rec["queue_wait"] is not None and 0 < rec["queue_wait"] < RING + 2
+    channels, seconds = wav_info(Path(rec["recording"]))
+    assert channels == 2
+    assert abs(seconds - talk) <= 1.0, (seconds, talk)
+    # the malformed AMI frame was logged and skipped, the engine kept working
+    assert proxy.injected == 1 and eng.link.stats.malformed >= 1
+    assert any("skipped malformed frame" in r.getMessage() for r in caplog.records)
+    assert eng.agi.rejected >= 1 and eng.agi.malformed >= 1
+
+
+async def test_ami_cut_mid_call_completes_record_once(engine, tmp_path):
+    eng, proxy = engine
+
+    async def cut():
+        proxy.cut()
+
+    sipp = await place_call(tmp_path, "cut", during_talk=cut)
+    rows = await wait_records(eng, 1)
+    assert proxy.connections >= 2, "the engine reconnected"
+    assert eng.link.stats.resyncs >= 2
+    assert len(rows) == 1, rows
+    rec = rows[0]
+    assert rec["outcome"] == "answered"
+    talk = sipp["bye"] - sipp["agent_200"]
+    assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
+    facts = await eng.store.facts(rec["call_id"])
+    keys = [f.key for f in facts]
+    assert len(keys) == len(set(keys))
+    assert sum(1 for f in facts if f.kind == "call.end") == 1

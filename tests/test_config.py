@@ -1,0 +1,77 @@
+import subprocess
+import sys
+from pathlib import Path
+
+from engine.config import ConfigError, load_site
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = (ROOT / "examples" / "lab-site.toml").read_text()
+
+
+def _check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
+    f = tmp_path / "site.toml"
+    f.write_text(text)
+    return subprocess.run([sys.executable, "-m", "engine.cli", "check", str(f)], capture_output=True, text=True,
+                          cwd=ROOT)
+
+
+def test_valid_file_prints_one_line_summary(tmp_path):
+    r = _check(tmp_path, GOOD)
+    assert r.returncode == 0
+    assert len(r.stdout.strip().splitlines()) == 1
+    assert "ok: site 'lab'" in r.stdout
+
+
+def test_typo_in_key_names_file_line_and_key(tmp_path):
+    text = GOOD.replace("digit_timeout_ms = 5000", "digit_timout_ms = 5000")
+    line = text.splitlines().index("digit_timout_ms = 5000") + 1
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f"site.toml:{line}: hotline.digit_timout_ms: unknown key (did you mean 'digit_timeout_ms'?)" in r.stdout
+
+
+def test_wrong_type_and_bad_values(tmp_path):
+    text = GOOD.replace("ami_port = 5038", 'ami_port = "5038"').replace('timezone = "Asia/Shanghai"',
+                                                                      'timezone = "Mars/Olympus"')
+    with_lines = text.splitlines()
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    port_line = with_lines.index('ami_port = "5038"') + 1
+    tz_line = with_lines.index('timezone = "Mars/Olympus"') + 1
+    assert f":{port_line}: asterisk.ami_port: must be an integer, got str" in r.stdout
+    assert f":{tz_line}: site.timezone: unknown time zone" in r.stdout
+
+
+def test_agent_errors_point_into_the_array(tmp_path):
+    text = GOOD.replace('id = "1002"', 'id = "1001"')
+    line = text.splitlines().index('id = "1001"', text.splitlines().index('id = "1001"') + 1) + 1
+    r = _check(tmp_path, text)
+    assert f":{line}: agents[1].id: duplicate agent id '1001'" in r.stdout
+
+
+def test_syntax_error_names_line(tmp_path):
+    text = GOOD.replace('name = "lab"', 'name = "lab')
+    line = text.splitlines().index('name = "lab') + 1
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f"site.toml:{line}: syntax:" in r.stdout
+
+
+def test_missing_required_and_secret_rule(tmp_path):
+    f = tmp_path / "s.toml"
+    f.write_text('[site]\nname = "x"\n[hotline]\nnumber = "400"\nagent = "7"\n')
+    try:
+        load_site(f)
+    except ConfigError as exc:
+        text = "\n".join(exc.problems)
+    else:
+        raise AssertionError("must fail")
+    assert "hotline.agent: no agent with id '7'" in text
+    assert "asterisk.ami_secret_file: required unless lab = true" in text
+
+
+def test_missing_file(tmp_path):
+    r = _check(tmp_path, GOOD)  # creates site.toml
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(tmp_path / "nope.toml")],
+                       capture_output=True, text=True, cwd=ROOT)
+    assert r.returncode == 1 and "nope.toml: file not found" in r.stdout
