@@ -20,8 +20,15 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     clock = clock or RealClock()
     ast = site["asterisk"]
     secret, local_dir = lab_paths(site)
-    link = AmiLink(ast["ami_host"], ast["ami_port"], ast["ami_user"], secret, clock,
-                   action_timeout=float(ast["action_timeout"]), ping_interval=float(ast["ping_interval"]))
+    link = AmiLink(
+        ast["ami_host"],
+        ast["ami_port"],
+        ast["ami_user"],
+        secret,
+        clock,
+        action_timeout=float(ast["action_timeout"]),
+        ping_interval=float(ast["ping_interval"]),
+    )
     agi = FastAgiServer(ast["agi_host"], ast["agi_port"])
     engine = Engine(site, clock, link, agi, Store(site["store"]["url"]), CallModel())
     recorder = Recorder(engine, local_dir)

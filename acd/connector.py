@@ -30,6 +30,14 @@ class AgentConnector:
     def _caller_alive(self, w: Waiting) -> bool:
         return w.uniqueid in self.engine.model.channels
 
+    def _offer_settled(self, w: Waiting, leg: str, seen: list[bool]) -> bool:
+        """The offer is over: answered and bridged, the agent leg came and went, or the caller left."""
+        ch = self.engine.model.channels.get(leg)
+        seen[0] = seen[0] or ch is not None
+        if not self._caller_alive(w):
+            return True
+        return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
+
     async def __call__(self, w: Waiting) -> None:
         eng = self.engine
         attempt = 0
@@ -46,37 +54,27 @@ class AgentConnector:
             leg = f"hl-{uuid.uuid4().hex[:20]}"
             eng.model.associate(leg, w.call_id, "agent", self.agent.id)
             await self.recorder.start(w.call_id, caller.name)
-            await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg,
-                           attempt=attempt)
+            await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg, attempt=attempt)
             try:
-                await eng.link.action({
-                    "Action": "Originate",
-                    "Channel": f"PJSIP/{self.agent.endpoint}",
-                    "Application": "Bridge",
-                    "Data": caller.name,
-                    "Timeout": str(self.ring_timeout * 1000),
-                    "CallerID": f"\"Hotline\" <{w.caller}>",
-                    "ChannelId": leg,
-                    "Async": "true",
-                })
+                await eng.link.action(
+                    {
+                        "Action": "Originate",
+                        "Channel": f"PJSIP/{self.agent.endpoint}",
+                        "Application": "Bridge",
+                        "Data": caller.name,
+                        "Timeout": str(self.ring_timeout * 1000),
+                        "CallerID": f'"Hotline" <{w.caller}>',
+                        "ChannelId": leg,
+                        "Async": "true",
+                    }
+                )
             except AmiError as exc:
                 log.warning("call %s: originate to agent %s failed: %s", w.call_id, self.agent.id, exc)
                 await eng.clock.sleep(self.retry_pause)
                 continue
 
-            def settled() -> bool:
-                ch = eng.model.channels.get(leg)
-                if not self._caller_alive(w):
-                    return True
-                return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and leg_seen[0])
-
             leg_seen = [False]
-
-            def seen() -> bool:
-                leg_seen[0] = leg_seen[0] or leg in eng.model.channels
-                return settled()
-
-            await eng.until(seen, self.ring_timeout + 10)
+            await eng.until(lambda leg=leg, seen=leg_seen: self._offer_settled(w, leg, seen), self.ring_timeout + 10)
             ch = eng.model.channels.get(leg)
             if ch is not None and ch.up and ch.bridge:
                 log.info("call %s connected to agent %s", w.call_id, self.agent.id)

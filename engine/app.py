@@ -82,8 +82,12 @@ class Engine:
                 facts = self.model.apply(item, now)
             elif isinstance(item, Resync):
                 facts = self.model.resync(item.channels, now)
-                log.info("resync (%s): %d live channel(s), %d fact(s) reconciled", item.reason,
-                         len(item.channels), len(facts))
+                log.info(
+                    "resync (%s): %d live channel(s), %d fact(s) reconciled",
+                    item.reason,
+                    len(item.channels),
+                    len(facts),
+                )
             elif isinstance(item, LinkUp | LinkDown):
                 continue
             else:  # pragma: no cover
@@ -157,9 +161,11 @@ async def records_command(site: Site, action: str, as_json: bool) -> int:
             from engine.privacy import mask_number
 
             for r in rows:
-                print(f"{r['call_id']}  {mask_number(str(r['caller']))}  {r['outcome']:<10} agent={r['agent_id'] or '-'} "
-                      f"wait={r['queue_wait']} ring={r['ring_time']} talk={r['talk_time']} hold={r['hold_time']} "
-                      f"side={r['hangup_side']} rec={r['recording'] or '-'}")
+                print(
+                    f"{r['call_id']}  {mask_number(str(r['caller']))}  {r['outcome']:<10} agent={r['agent_id'] or '-'} "
+                    f"wait={r['queue_wait']} ring={r['ring_time']} talk={r['talk_time']} hold={r['hold_time']} "
+                    f"side={r['hangup_side']} rec={r['recording'] or '-'}"
+                )
         return 0
     finally:
         await store.close()

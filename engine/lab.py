@@ -85,7 +85,12 @@ def _run(cmd: list[str], log: Path, what: str) -> None:
     with log.open("ab") as out:
         out.write(f"\n$ {' '.join(cmd)}\n".encode())
         out.flush()
-        rc = subprocess.run(cmd, stdout=out, stderr=subprocess.STDOUT, env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"}).returncode
+        rc = subprocess.run(
+            cmd,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env={**os.environ, "DEBIAN_FRONTEND": "noninteractive", "LC_ALL": "C"},
+        ).returncode
     if rc != 0:
         tail = log.read_text(errors="replace").splitlines()[-15:]
         raise LabError(f"{what} failed (exit {rc}); last lines of {log}:\n" + "\n".join(tail))
@@ -131,7 +136,17 @@ def provision(lab: Lab) -> None:
         _say("apt-get install asterisk inside the root ...")
         _run(["chroot", str(lab.root), "apt-get", *APT_OPTS, "update", "-q"], log, "apt-get update (in root)")
         _run(
-            ["chroot", str(lab.root), "apt-get", *APT_OPTS, "install", "-y", "-q", "--no-install-recommends", *PACKAGES],
+            [
+                "chroot",
+                str(lab.root),
+                "apt-get",
+                *APT_OPTS,
+                "install",
+                "-y",
+                "-q",
+                "--no-install-recommends",
+                *PACKAGES,
+            ],
             log,
             "apt-get install asterisk (in root)",
         )
@@ -147,7 +162,7 @@ def render_agents(site: Site, passwords: dict[str, str]) -> str:
             f"[{ep}](agent-tpl)",
             f"auth = {ep}",
             f"aors = {ep}",
-            f"callerid = \"{a.name}\" <{a.id}>",
+            f'callerid = "{a.name}" <{a.id}>',
             f"[{ep}](aor-tpl)",
         ]
         if a.contact:
@@ -177,7 +192,13 @@ def install_config(lab: Lab, site: Site) -> None:
     lab.agent_secrets_file.write_text("".join(f"{k} {v}\n" for k, v in sorted(passwords.items())))
     lab.agent_secrets_file.chmod(0o600)
     (conf / "pjsip_agents.conf").write_text(render_agents(site, passwords))
-    for d in ("run/asterisk", "var/spool/asterisk/monitor", "var/log/asterisk", "var/lib/asterisk", "var/cache/asterisk"):
+    for d in (
+        "run/asterisk",
+        "var/spool/asterisk/monitor",
+        "var/log/asterisk",
+        "var/lib/asterisk",
+        "var/cache/asterisk",
+    ):
         (lab.root / d).mkdir(parents=True, exist_ok=True)
 
 

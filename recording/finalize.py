@@ -59,7 +59,8 @@ class Recorder:
             return
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
-        await self.engine.fact("recording.saved", call_id, "", f"recsaved:{call_id}", path=str(out),
-                               seconds=round(seconds, 3), channels=2)
+        await self.engine.fact(
+            "recording.saved", call_id, "", f"recsaved:{call_id}", path=str(out), seconds=round(seconds, 3), channels=2
+        )
         await self.engine.store.update_record(call_id)
         log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)

@@ -143,8 +143,26 @@ def sipp_binary() -> str:
 def make_audio(path: Path, seconds: float = 3.0) -> Path:
     """A G.711 u-law WAV for SIPp's rtp_stream (a 440 Hz tone; any audio would do)."""
     if not path.exists():
-        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", str(path), "synth", str(seconds),
-                        "sine", "440", "vol", "0.3"], check=True)
+        subprocess.run(
+            [
+                "sox",
+                "-n",
+                "-r",
+                "8000",
+                "-c",
+                "1",
+                "-e",
+                "u-law",
+                str(path),
+                "synth",
+                str(seconds),
+                "sine",
+                "440",
+                "vol",
+                "0.3",
+            ],
+            check=True,
+        )
     return path
 
 

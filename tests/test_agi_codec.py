@@ -63,7 +63,7 @@ def test_digit_helper():
 
 def test_hangup_out_of_band_before_response():
     c = started()
-    c.send_command("STREAM FILE x \"\"")
+    c.send_command('STREAM FILE x ""')
     events = c.feed(b"HANGUP\n511 Command Not Permitted on a dead channel or intercept routine\n")
     assert isinstance(events[0], HangupNotice)
     assert events[1].code == 511

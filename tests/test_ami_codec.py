@@ -94,9 +94,17 @@ def test_fuzz_never_raises(chunks, banner):
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.lists(st.tuples(st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,12}", fullmatch=True),
-                          st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=30)),
-                min_size=1, max_size=8), st.integers(min_value=1, max_value=40))
+@given(
+    st.lists(
+        st.tuples(
+            st.from_regex(r"[A-Za-z][A-Za-z0-9-]{0,12}", fullmatch=True),
+            st.text(st.characters(blacklist_characters="\r\n", blacklist_categories=["Cs"]), max_size=30),
+        ),
+        min_size=1,
+        max_size=8,
+    ),
+    st.integers(min_value=1, max_value=40),
+)
 def test_roundtrip_any_split(headers, step):
     headers = [("Event", "X"), *headers]
     data = encode_action(headers)

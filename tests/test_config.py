@@ -11,8 +11,9 @@ GOOD = (ROOT / "examples" / "lab-site.toml").read_text()
 def _check(tmp_path: Path, text: str) -> subprocess.CompletedProcess[str]:
     f = tmp_path / "site.toml"
     f.write_text(text)
-    return subprocess.run([sys.executable, "-m", "engine.cli", "check", str(f)], capture_output=True, text=True,
-                          cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "engine.cli", "check", str(f)], capture_output=True, text=True, cwd=ROOT
+    )
 
 
 def test_valid_file_prints_one_line_summary(tmp_path):
@@ -31,8 +32,9 @@ def test_typo_in_key_names_file_line_and_key(tmp_path):
 
 
 def test_wrong_type_and_bad_values(tmp_path):
-    text = GOOD.replace("ami_port = 5038", 'ami_port = "5038"').replace('timezone = "Asia/Shanghai"',
-                                                                      'timezone = "Mars/Olympus"')
+    text = GOOD.replace("ami_port = 5038", 'ami_port = "5038"').replace(
+        'timezone = "Asia/Shanghai"', 'timezone = "Mars/Olympus"'
+    )
     with_lines = text.splitlines()
     r = _check(tmp_path, text)
     assert r.returncode == 1
@@ -72,6 +74,10 @@ def test_missing_required_and_secret_rule(tmp_path):
 
 def test_missing_file(tmp_path):
     r = _check(tmp_path, GOOD)  # creates site.toml
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(tmp_path / "nope.toml")],
-                       capture_output=True, text=True, cwd=ROOT)
+    r = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "check", str(tmp_path / "nope.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
     assert r.returncode == 1 and "nope.toml: file not found" in r.stdout

@@ -13,10 +13,22 @@ def ev(name, t, **kw):
     return Frame([("Event", name), ("Timestamp", f"{t:.6f}"), *[(k, str(v)) for k, v in kw.items()]])
 
 
-C = dict(Channel="PJSIP/trunk-00000001", Uniqueid="100.1", Linkedid="100.1", Context="from-trunk",
-         Exten="4001234567", CallerIDNum="13800138000")
-A = dict(Channel="PJSIP/agent1001-00000002", Uniqueid="hl-a1", Linkedid="hl-a1", Context="agents", Exten="s",
-         CallerIDNum="13800138000")
+C = dict(
+    Channel="PJSIP/trunk-00000001",
+    Uniqueid="100.1",
+    Linkedid="100.1",
+    Context="from-trunk",
+    Exten="4001234567",
+    CallerIDNum="13800138000",
+)
+A = dict(
+    Channel="PJSIP/agent1001-00000002",
+    Uniqueid="hl-a1",
+    Linkedid="hl-a1",
+    Context="agents",
+    Exten="s",
+    CallerIDNum="13800138000",
+)
 
 
 def scenario(model: CallModel) -> list[Fact]:
@@ -60,8 +72,9 @@ def test_model_and_record():
 def test_resync_closes_vanished_and_learns_new_channels():
     model = CallModel()
     model.apply(ev("Newchannel", 1.0, ChannelState=4, **C), 0)
-    listing = [Frame([("Event", "CoreShowChannel"), *[(k, v) for k, v in A.items()], ("ChannelState", "6"),
-                      ("BridgeId", "")])]
+    listing = [
+        Frame([("Event", "CoreShowChannel"), *[(k, v) for k, v in A.items()], ("ChannelState", "6"), ("BridgeId", "")])
+    ]
     facts = model.resync(listing, 50.0)
     kinds = sorted((f.kind, f.uniqueid) for f in facts)
     assert ("channel.hangup", "100.1") in kinds

@@ -206,7 +206,9 @@ class AmiLink:
             result = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)
         except TimeoutError:
             proto.responses.pop(action.id, None)
-            raise AmiTimeout(f"AMI {headers.get('Action')} got no response in {timeout or self.action_timeout:.1f} s") from None
+            raise AmiTimeout(
+                f"AMI {headers.get('Action')} got no response in {timeout or self.action_timeout:.1f} s"
+            ) from None
         frames = _unwrap(result)
         first = frames[0] if isinstance(frames, list) else frames
         if first.response.lower() == "error":
@@ -269,9 +271,7 @@ class AmiLink:
             await asyncio.wait_for(self._banner_seen.wait(), timeout=self.action_timeout)
         except TimeoutError:
             raise AmiError("no AMI banner from the server") from None
-        resp = await self.action(
-            {"Action": "Login", "Username": self.username, "Secret": self.secret, "Events": "on"}
-        )
+        resp = await self.action({"Action": "Login", "Username": self.username, "Secret": self.secret, "Events": "on"})
         log.info("AMI: logged in to %s:%s as %s (%s)", self.host, self.port, self.username, resp.get("Message"))
         self.stats.connects += 1
         self.queue.put_nowait(LinkUp(getattr(self, "version", ""), self._connection))

@@ -37,8 +37,14 @@ class AgiClosed(Exception):
 class AgiChannel:
     """What a route handler talks to: one FastAGI session."""
 
-    def __init__(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, codec: AgiConnection,
-                 env: Environment, command_timeout: float) -> None:
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        codec: AgiConnection,
+        env: Environment,
+        command_timeout: float,
+    ) -> None:
         self._reader = reader
         self._writer = writer
         self._codec = codec

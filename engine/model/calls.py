@@ -247,8 +247,9 @@ class CallModel:
             self.bridges[ch.bridge].members.discard(ch.uniqueid)
         self.associations.pop(ch.uniqueid, None)
         cause = frame.get("Cause")
-        return [self._fact("channel.hangup", ch, at, f"hangup:{ch.uniqueid}", cause=cause,
-                           cause_txt=frame.get("Cause-txt"))]
+        return [
+            self._fact("channel.hangup", ch, at, f"hangup:{ch.uniqueid}", cause=cause, cause_txt=frame.get("Cause-txt"))
+        ]
 
     # ---- resync -------------------------------------------------------------------------------
     def resync(self, listing: list[Frame], at: float) -> list[Fact]:

@@ -92,8 +92,10 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
     side = "system"
     if connected is not None:
         enders = [
-            f for f in facts
-            if f.at >= connected and f.uniqueid in (caller_uid, agent_uid)
+            f
+            for f in facts
+            if f.at >= connected
+            and f.uniqueid in (caller_uid, agent_uid)
             and f.kind in ("hangup.request", "bridge.leave", "channel.hangup")
         ]
         if enders:

@@ -46,8 +46,15 @@ class Store:
             return 0
         ins = _insert(self.engine)
         rows = [
-            {"at": f.at, "kind": f.kind, "call_id": f.call_id, "uniqueid": f.uniqueid, "key": f.key,
-             "data": f.data, "recorded_at": recorded_at}
+            {
+                "at": f.at,
+                "kind": f.kind,
+                "call_id": f.call_id,
+                "uniqueid": f.uniqueid,
+                "key": f.key,
+                "data": f.data,
+                "recorded_at": recorded_at,
+            }
             for f in facts
         ]
         new = 0

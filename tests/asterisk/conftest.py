@@ -22,8 +22,13 @@ SITE = ROOT / "examples" / "lab-site.toml"
 def lab():
     if shutil.which("sipp") is None:
         pytest.fail("sipp is missing: run `make setup` (Debian package sip-tester)")
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "lab", "up", "--site", str(SITE)], cwd=ROOT,
-                       capture_output=True, text=True, timeout=900)
+    r = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "lab", "up", "--site", str(SITE)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     if r.returncode != 0:
         pytest.fail(f"hotline lab up failed:\n{r.stdout}\n{r.stderr}")
     yield r.stdout.strip()

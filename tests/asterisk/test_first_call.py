@@ -13,46 +13,18 @@ from composition import build
 from engine.config import load_site
 from engine.store.store import migrate
 from recording.mixmonitor import wav_info
-from sim.sipp import AGENT, CALLER, make_audio, read_trace, sipp_binary
+from sim.scripted_call import CallScript, wait_records
+from sim.scripted_call import place_call as _place
 from tests.asterisk.conftest import SITE, AmiProxy
 
 pytestmark = pytest.mark.asterisk
 
-DIGIT_AFTER = 2.5  # s after the caller's 200 OK
-RING = 3.0  # s the agent lets it ring
-HANGUP_AFTER = 9.0  # s after the DTMF INFO
-
-
-async def _sipp(*args: str, cwd: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)
+SCRIPT = CallScript()
+RING = SCRIPT.ring
 
 
 async def place_call(tmp: Path, tag: str, during_talk=None) -> dict[str, float]:
-    audio = make_audio(tmp / "tone.wav")
-    (tmp / "caller.xml").write_text(CALLER.format(caller="13800138000", tag=tag, audio=audio,
-                                                  digit_after_ms=int(DIGIT_AFTER * 1000), digit="1",
-                                                  hangup_after_ms=int(HANGUP_AFTER * 1000)))
-    (tmp / "agent.xml").write_text(AGENT.format(answer_after_ms=int(RING * 1000)))
-    agent = await _sipp("-sf", "agent.xml", "-i", "127.0.0.1", "-p", "5071", "-mp", "16000", "-rtp_echo", "-m", "1",
-                        "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", "agent.log", cwd=tmp)
-    await asyncio.sleep(0.5)
-    caller = await _sipp("127.0.0.1:5060", "-sf", "caller.xml", "-i", "127.0.0.1", "-p", "5080", "-mp", "16100",
-                         "-s", "4001234567", "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg",
-                         "-message_file", "caller.log", cwd=tmp)
-    if during_talk is not None:
-        await asyncio.sleep(DIGIT_AFTER + RING + 3.0)
-        await during_talk()
-    assert await asyncio.wait_for(caller.wait(), 70) == 0, "SIPp caller failed"
-    assert await asyncio.wait_for(agent.wait(), 70) == 0, "SIPp agent failed"
-    c = read_trace(tmp / "caller.log")
-    a = read_trace(tmp / "agent.log")
-    return {
-        "answer": next(m.at for m in c if not m.sent and m.first_line.startswith("SIP/2.0 200")),
-        "bye": next(m.at for m in c if m.sent and m.first_line.startswith("BYE")),
-        "agent_invite": next(m.at for m in a if not m.sent and m.first_line.startswith("INVITE")),
-        "agent_200": next(m.at for m in a if m.sent and m.first_line.startswith("SIP/2.0 200")),
-    }
+    return await _place(tmp, SCRIPT, tag, during_talk)
 
 
 @pytest.fixture
@@ -80,15 +52,6 @@ async def engine(lab, tmp_path):
     proxy.close()
 
 
-async def wait_records(eng, n: int, with_recording: bool = True, timeout: float = 20.0):
-    for _ in range(int(timeout * 10)):
-        rows = await eng.store.records()
-        if len(rows) >= n and (not with_recording or all(r["recording"] for r in rows)):
-            return rows
-        await asyncio.sleep(0.1)
-    return await eng.store.records()
-
-
 async def test_call_record_and_stereo_recording_match_sipp(engine, tmp_path, caplog):
     eng, proxy = engine
     caplog.set_level(logging.WARNING)
@@ -103,7 +66,7 @@ async def test_call_record_and_stereo_recording_match_sipp(engine, tmp_path, cap
     sipp = await place_call(tmp_path, "first", during_talk=inject_bad_frame)
     w1.close()
     w2.close()
-    rows = await wait_records(eng, 1)
+    rows = await wait_records(eng.store, 1)
     assert len(rows) == 1
     rec = rows[0]
     assert rec["outcome"] == "answered" and rec["agent_id"] == "1001" and rec["digit"] == "1"
@@ -129,7 +92,7 @@ async def test_ami_cut_mid_call_completes_record_once(engine, tmp_path):
         proxy.cut()
 
     sipp = await place_call(tmp_path, "cut", during_talk=cut)
-    rows = await wait_records(eng, 1)
+    rows = await wait_records(eng.store, 1)
     assert proxy.connections >= 2, "the engine reconnected"
     assert eng.link.stats.resyncs >= 2
     assert len(rows) == 1, rows

@@ -1,0 +1,174 @@
+"""One scripted hotline call through the lab: SIPp caller and SIPp agent, the engine in this process.
+
+`python -m sim.scripted_call --site examples/lab-site.toml` is the main job until the virtual PBX lands.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import tempfile
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from sim.sipp import AGENT, CALLER, make_audio, read_trace, sipp_binary
+
+
+@dataclass(frozen=True)
+class CallScript:
+    caller: str = "13800138000"
+    digit: str = "1"
+    digit_after: float = 2.5  # s after the caller's 200 OK
+    ring: float = 3.0  # s the agent lets it ring
+    hangup_after: float = 9.0  # s after the DTMF INFO
+    agent_port: int = 5071
+    caller_port: int = 5080  # the trunk is identified by this source port
+    did: str = "4001234567"
+
+
+async def _sipp(*args: str, cwd: Path) -> asyncio.subprocess.Process:
+    return await asyncio.create_subprocess_exec(
+        sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
+async def place_call(
+    workdir: Path, script: CallScript, tag: str = "call", during_talk: Callable[[], Awaitable[None]] | None = None
+) -> dict[str, float]:
+    """Run the two SIPp sides; return SIPp's own times (epoch seconds) of the key messages."""
+    audio = make_audio(workdir / "tone.wav")
+    (workdir / "caller.xml").write_text(
+        CALLER.format(
+            caller=script.caller,
+            tag=tag,
+            audio=audio,
+            digit_after_ms=int(script.digit_after * 1000),
+            digit=script.digit,
+            hangup_after_ms=int(script.hangup_after * 1000),
+        )
+    )
+    (workdir / "agent.xml").write_text(AGENT.format(answer_after_ms=int(script.ring * 1000)))
+    agent = await _sipp(
+        "-sf",
+        "agent.xml",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(script.agent_port),
+        "-mp",
+        "16000",
+        "-rtp_echo",
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        "60s",
+        "-trace_msg",
+        "-message_file",
+        "agent.log",
+        cwd=workdir,
+    )
+    await asyncio.sleep(0.5)
+    caller = await _sipp(
+        "127.0.0.1:5060",
+        "-sf",
+        "caller.xml",
+        "-i",
+        "127.0.0.1",
+        "-p",
+        str(script.caller_port),
+        "-mp",
+        "16100",
+        "-s",
+        script.did,
+        "-m",
+        "1",
+        "-nostdin",
+        "-timeout",
+        "60s",
+        "-trace_msg",
+        "-message_file",
+        "caller.log",
+        cwd=workdir,
+    )
+    if during_talk is not None:
+        await asyncio.sleep(script.digit_after + script.ring + 3.0)
+        await during_talk()
+    rc_caller = await asyncio.wait_for(caller.wait(), 70)
+    rc_agent = await asyncio.wait_for(agent.wait(), 70)
+    if rc_caller or rc_agent:
+        raise RuntimeError(f"SIPp failed (caller exit {rc_caller}, agent exit {rc_agent}); traces in {workdir}")
+    c = read_trace(workdir / "caller.log")
+    a = read_trace(workdir / "agent.log")
+    return {
+        "answer": next(m.at for m in c if not m.sent and m.first_line.startswith("SIP/2.0 200")),
+        "bye": next(m.at for m in c if m.sent and m.first_line.startswith("BYE")),
+        "agent_invite": next(m.at for m in a if not m.sent and m.first_line.startswith("INVITE")),
+        "agent_200": next(m.at for m in a if m.sent and m.first_line.startswith("SIP/2.0 200")),
+    }
+
+
+async def wait_records(store, n: int, timeout: float = 20.0) -> list[dict[str, object]]:  # type: ignore[no-untyped-def]
+    """Wait until n call records exist and each has its recording indexed."""
+    for _ in range(int(timeout * 10)):
+        rows = await store.records()
+        if len(rows) >= n and all(r["recording"] for r in rows):
+            return rows
+        await asyncio.sleep(0.1)
+    return await store.records()
+
+
+async def main_async(site_path: str) -> int:
+    from composition import build
+    from engine.config import load_site
+    from engine.store.store import migrate
+
+    site = load_site(site_path)
+    await asyncio.to_thread(migrate, site["store"]["url"])
+    eng = build(site)
+    task = asyncio.create_task(eng.run(), name="engine")
+    await asyncio.wait_for(eng.link.ready.wait(), 15)
+    before = {r["call_id"] for r in await eng.store.records()}
+    with tempfile.TemporaryDirectory(prefix="hotline-call-") as tmp:
+        sipp = await place_call(Path(tmp), CallScript())
+    rows = await wait_records(eng.store, len(before) + 1)
+    new = [r for r in rows if r["call_id"] not in before]
+    await eng.stop()
+    task.cancel()
+    await eng.store.close()
+    if not new:
+        print("no call record was written")
+        return 1
+    rec = new[0]
+    print(
+        json.dumps(
+            {
+                "record": rec,
+                "sipp": {
+                    "talk": round(sipp["bye"] - sipp["agent_200"], 3),
+                    "ring": round(sipp["agent_200"] - sipp["agent_invite"], 3),
+                },
+            },
+            indent=1,
+        )
+    )
+    return 0
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__)
+    p.add_argument("--site", default="examples/lab-site.toml")
+    args = p.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    try:
+        return asyncio.run(main_async(args.site))
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
