@@ -29,9 +29,11 @@ class CallScript:
     did: str = "4001234567"
 
 
-async def _sipp(*args: str, cwd: Path) -> asyncio.subprocess.Process:
+async def _sipp(*args: str, log: str, cwd: Path) -> asyncio.subprocess.Process:
+    """One SIPp run of one call, bounded in time, with its message trace (for timings) in ``log``."""
+    common = ["-i", "127.0.0.1", "-m", "1", "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file", log]
     return await asyncio.create_subprocess_exec(
-        sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+        sipp_binary(), *args, *common, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
     )
 
 
@@ -52,47 +54,12 @@ async def place_call(
     )
     (workdir / "agent.xml").write_text(AGENT.format(answer_after_ms=int(script.ring * 1000)))
     agent = await _sipp(
-        "-sf",
-        "agent.xml",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        str(script.agent_port),
-        "-mp",
-        "16000",
-        "-rtp_echo",
-        "-m",
-        "1",
-        "-nostdin",
-        "-timeout",
-        "60s",
-        "-trace_msg",
-        "-message_file",
-        "agent.log",
-        cwd=workdir,
+        "-sf", "agent.xml", "-p", str(script.agent_port), "-mp", "16000", "-rtp_echo", log="agent.log", cwd=workdir
     )
     await asyncio.sleep(0.5)
     caller = await _sipp(
-        "127.0.0.1:5060",
-        "-sf",
-        "caller.xml",
-        "-i",
-        "127.0.0.1",
-        "-p",
-        str(script.caller_port),
-        "-mp",
-        "16100",
-        "-s",
-        script.did,
-        "-m",
-        "1",
-        "-nostdin",
-        "-timeout",
-        "60s",
-        "-trace_msg",
-        "-message_file",
-        "caller.log",
-        cwd=workdir,
+        "127.0.0.1:5060", "-sf", "caller.xml", "-p", str(script.caller_port), "-mp", "16100", "-s", script.did,
+        log="caller.log", cwd=workdir,
     )
     if during_talk is not None:
         await asyncio.sleep(script.digit_after + script.ring + 3.0)
