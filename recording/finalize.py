@@ -20,7 +20,7 @@ class Recorder:
         self.local_dir = local_dir
         self.settle = settle
         self.wait = wait
-        self.active: dict[str, RecordingPaths] = {}
+        self.active: set[str] = set()
 
     async def start(self, call_id: str, channel: str) -> None:
         if call_id in self.active:
@@ -31,13 +31,16 @@ class Recorder:
         except AmiError as exc:
             log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
             return
-        self.active[call_id] = paths
+        self.active.add(call_id)
         await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk())
 
     async def on_call_end(self, call_id: str) -> None:
-        paths = self.active.pop(call_id, None)
-        if paths is None:
+        # ask the ledger, not memory: a recording started before an engine restart is finished too
+        self.active.discard(call_id)
+        kinds = {f.kind for f in await self.engine.store.facts(call_id)}
+        if "recording.started" not in kinds or "recording.saved" in kinds:
             return
+        paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
         legs = [paths.local("-in"), paths.local("-out")]
         # Asterisk closes the files after the hang-up; wait until both exist and stop growing
         deadline = asyncio.get_running_loop().time() + self.wait

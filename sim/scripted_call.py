@@ -13,8 +13,9 @@ import tempfile
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
-from sim.sipp import AGENT, CALLER, make_audio, read_trace, sipp_binary
+from sim.sipp import AGENT, caller_scenario, make_audio, read_trace, sipp_binary
 
 
 @dataclass(frozen=True)
@@ -24,6 +25,8 @@ class CallScript:
     digit_after: float = 2.5  # s after the caller's 200 OK
     ring: float = 3.0  # s the agent lets it ring
     hangup_after: float = 9.0  # s after the DTMF INFO
+    hold_at: float | None = None  # s after the DTMF INFO: the caller's side holds (re-INVITE sendonly)
+    hold_for: float = 0.0
     agent_port: int = 5071
     caller_port: int = 5080  # the trunk is identified by this source port
     did: str = "4001234567"
@@ -39,18 +42,12 @@ async def _sipp(*args: str, log: str, cwd: Path) -> asyncio.subprocess.Process:
 
 async def place_call(
     workdir: Path, script: CallScript, tag: str = "call", during_talk: Callable[[], Awaitable[None]] | None = None
-) -> dict[str, float]:
+) -> dict[str, Any]:
     """Run the two SIPp sides; return SIPp's own times (epoch seconds) of the key messages."""
     audio = make_audio(workdir / "tone.wav")
     (workdir / "caller.xml").write_text(
-        CALLER.format(
-            caller=script.caller,
-            tag=tag,
-            audio=audio,
-            digit_after_ms=int(script.digit_after * 1000),
-            digit=script.digit,
-            hangup_after_ms=int(script.hangup_after * 1000),
-        )
+        caller_scenario(caller=script.caller, tag=tag, audio=audio, digit=script.digit, digit_after=script.digit_after,
+                        hangup_after=script.hangup_after, hold_at=script.hold_at, hold_for=script.hold_for)
     )
     (workdir / "agent.xml").write_text(AGENT.format(answer_after_ms=int(script.ring * 1000)))
     agent = await _sipp(
@@ -75,6 +72,7 @@ async def place_call(
         "bye": next(m.at for m in c if m.sent and m.first_line.startswith("BYE")),
         "agent_invite": next(m.at for m in a if not m.sent and m.first_line.startswith("INVITE")),
         "agent_200": next(m.at for m in a if m.sent and m.first_line.startswith("SIP/2.0 200")),
+        "reinvites": [m.at for m in c if m.sent and m.first_line.startswith("INVITE")][1:],
     }
 
 

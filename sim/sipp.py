@@ -69,14 +69,14 @@ Signal={digit}
 Duration=160
 ]]></send>
   <recv response="200"/>
-  <pause milliseconds="{hangup_after_ms}"/>
+{hold_block}  <pause milliseconds="{hangup_after_ms}"/>
   <send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
 From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
 To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
 Call-ID: [call_id]
-CSeq: 3 BYE
+CSeq: {bye_cseq} BYE
 Contact: <sip:{caller}@[local_ip]:[local_port]>
 Max-Forwards: 70
 Content-Length: 0
@@ -84,6 +84,66 @@ Content-Length: 0
   <recv response="200" crlf="true"/>
 </scenario>
 """
+
+REINVITE = """  <pause milliseconds="{pause_ms}"/>
+  <send retrans="500"><![CDATA[
+INVITE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} INVITE
+Contact: <sip:{caller}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 1 {version} IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+a={direction}
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="200"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} ACK
+Contact: <sip:{caller}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+"""
+
+
+def caller_scenario(*, caller: str, tag: str, audio: Path, digit: str, digit_after: float, hangup_after: float,
+                    hold_at: float | None = None, hold_for: float = 0.0) -> str:
+    """The caller's scenario; with ``hold_at`` it holds (re-INVITE sendonly) and resumes (sendrecv) mid-talk.
+
+    All times in seconds; ``hold_at`` and ``hangup_after`` count from the DTMF INFO.
+    """
+    hold_block = ""
+    bye_cseq = 3
+    remaining = hangup_after
+    if hold_at is not None:
+        hold_block = REINVITE.format(pause_ms=int(hold_at * 1000), caller=caller, cseq=3, version=2,
+                                     direction="sendonly")
+        hold_block += REINVITE.format(pause_ms=int(hold_for * 1000), caller=caller, cseq=4, version=3,
+                                      direction="sendrecv")
+        bye_cseq = 5
+        remaining = hangup_after - hold_at - hold_for
+        if remaining < 0:
+            raise ValueError("the hold must end before the hang-up")
+    return CALLER.format(caller=caller, tag=tag, audio=audio, digit_after_ms=int(digit_after * 1000), digit=digit,
+                         hangup_after_ms=int(remaining * 1000), hold_block=hold_block, bye_cseq=bye_cseq)
+
 
 AGENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
 <scenario name="hotline agent softphone">

@@ -23,25 +23,28 @@ SCRIPT = CallScript()
 RING = SCRIPT.ring
 
 
-async def place_call(tmp: Path, tag: str, during_talk=None) -> dict[str, float]:
-    return await _place(tmp, SCRIPT, tag, during_talk)
+async def place_call(tmp: Path, tag: str, during_talk=None, script: CallScript = SCRIPT) -> dict:
+    return await _place(tmp, script, tag, during_talk)
 
 
-@pytest.fixture
-async def engine(lab, tmp_path):
-    proxy = AmiProxy(("127.0.0.1", 5038))
-    port = await proxy.start()
+def lab_site(tmp_path: Path, ami_port: int):
     base = load_site(SITE)
     values = {k: dict(v) for k, v in base.values.items()}
-    values["asterisk"].update(ami_port=port, ping_interval=1.0)
+    values["asterisk"].update(ami_port=ami_port, ping_interval=1.0)
     values["store"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
-    site = dataclasses.replace(base, values=values)
-    await asyncio.to_thread(migrate, values["store"]["url"])
+    return dataclasses.replace(base, values=values)
+
+
+async def start_engine(site):
+    await asyncio.to_thread(migrate, site["store"]["url"])
     eng = build(site)
     task = asyncio.create_task(eng.run(), name="engine")
     await asyncio.wait_for(eng.link.ready.wait(), 15)
     await asyncio.wait_for(eng.agi.started.wait(), 5)
-    yield eng, proxy
+    return eng, task
+
+
+async def stop_engine(eng, task) -> None:
     await eng.stop()
     task.cancel()
     try:
@@ -49,6 +52,14 @@ async def engine(lab, tmp_path):
     except BaseException:
         pass
     await eng.store.close()
+
+
+@pytest.fixture
+async def engine(lab, tmp_path):
+    proxy = AmiProxy(("127.0.0.1", 5038))
+    eng, task = await start_engine(lab_site(tmp_path, await proxy.start()))
+    yield eng, proxy
+    await stop_engine(eng, task)
     proxy.close()
 
 
@@ -104,3 +115,59 @@ async def test_ami_cut_mid_call_completes_record_once(engine, tmp_path):
     keys = [f.key for f in facts]
     assert len(keys) == len(set(keys))
     assert sum(1 for f in facts if f.kind == "call.end") == 1
+
+
+async def test_hold_is_measured_from_hold_and_unhold(engine, tmp_path):
+    eng, _ = engine
+    script = dataclasses.replace(SCRIPT, hold_at=4.0, hold_for=3.0, hangup_after=10.0)
+    sipp = await place_call(tmp_path, "hold", script=script)
+    (rec,) = await wait_records(eng.store, 1)
+    hold_start, hold_end = sipp["reinvites"]
+    assert abs(rec["hold_time"] - (hold_end - hold_start)) <= 1.0, rec
+    connected = sipp["bye"] - sipp["agent_200"]
+    assert abs(rec["talk_time"] - (connected - (hold_end - hold_start))) <= 1.0, rec
+    assert abs(rec["handle_time"] - connected) <= 1.0
+
+
+async def test_engine_restart_mid_call_loses_nothing(lab, tmp_path):
+    site = lab_site(tmp_path, 5038)
+    first = await start_engine(site)
+    second = []
+
+    async def restart():
+        await stop_engine(*first)
+        second.append(await start_engine(site))
+
+    sipp = await place_call(tmp_path, "restart", during_talk=restart)
+    eng, task = second[0]
+    try:
+        rows = await wait_records(eng.store, 1)
+        assert len(rows) == 1
+        rec = rows[0]
+        assert rec["outcome"] == "answered" and rec["agent_id"] == "1001"
+        talk = sipp["bye"] - sipp["agent_200"]
+        assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
+        channels, seconds = wav_info(Path(rec["recording"]))
+        assert channels == 2 and abs(seconds - talk) <= 1.0
+        facts = await eng.store.facts(rec["call_id"])
+        assert sum(1 for f in facts if f.kind == "channel.new") == 2, "restart learned no channel twice"
+    finally:
+        await stop_engine(eng, task)
+
+
+async def test_asterisk_restart_engine_reconnects_and_takes_calls(engine, tmp_path):
+    from engine import lab as labmod
+
+    eng, proxy = engine
+    lab = labmod.Lab(labmod.default_lab_dir())
+    site = load_site(SITE)
+    await asyncio.to_thread(labmod.stop, lab)
+    await asyncio.sleep(1.0)
+    assert not eng.link.ready.is_set(), "the engine noticed Asterisk going away"
+    await asyncio.to_thread(labmod.start, lab, site)
+    await asyncio.wait_for(eng.link.ready.wait(), 30)
+    assert eng.link.stats.connects >= 2
+    sipp = await place_call(tmp_path, "after-restart")
+    (rec,) = await wait_records(eng.store, 1)
+    assert rec["outcome"] == "answered"
+    assert abs(rec["talk_time"] - (sipp["bye"] - sipp["agent_200"])) <= 1.0
