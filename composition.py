@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import signal
 
 from acd.connector import AgentConnector
 from engine.app import Engine, lab_paths
@@ -14,6 +16,8 @@ from engine.model.calls import CallModel
 from engine.store.store import Store, migrate
 from ivr.entry import HotlineEntry
 from recording.finalize import Recorder
+
+log = logging.getLogger("hotline")
 
 
 def build(site: Site, clock: Clock | None = None) -> Engine:
@@ -41,7 +45,15 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
 async def run_engine(site: Site, duration: float | None = None) -> None:
     await asyncio.to_thread(migrate, site["store"]["url"])
     engine = build(site)
+    main = asyncio.current_task()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        # a clean stop: log off AMI and close the FastAGI socket instead of dying mid-write
+        loop.add_signal_handler(sig, main.cancel)  # type: ignore[union-attr]
     try:
         await engine.run(duration)
+    except asyncio.CancelledError:
+        log.info("engine stopping on signal")
     finally:
+        await engine.stop()
         await engine.store.close()

@@ -87,8 +87,13 @@ def test_lab_up_without_debootstrap_says_what_is_missing(tmp_path):
     import os
 
     env = {**os.environ, "PATH": "/nonexistent", "HOTLINE_LAB_DIR": str(tmp_path / "lab")}
-    r = subprocess.run([sys.executable, "-m", "engine.cli", "lab", "up", "--site", str(ROOT / "examples/lab-site.toml")],
-                       capture_output=True, text=True, cwd=ROOT, env=env)
+    r = subprocess.run(
+        [sys.executable, "-m", "engine.cli", "lab", "up", "--site", str(ROOT / "examples/lab-site.toml")],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+    )
     assert r.returncode == 1
     assert "lab up: cannot provision the lab; missing:" in r.stderr and "debootstrap" in r.stderr
     assert not (tmp_path / "lab" / "root").exists()
