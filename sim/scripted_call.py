@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sim.sipp import AGENT, caller_scenario, make_audio, read_trace, sipp_binary
+from sim.sipp import caller_scenario, make_audio, read_trace, sipp_binary, uas_scenario
 
 
 @dataclass(frozen=True)
@@ -46,17 +46,34 @@ async def place_call(
     """Run the two SIPp sides; return SIPp's own times (epoch seconds) of the key messages."""
     audio = make_audio(workdir / "tone.wav")
     (workdir / "caller.xml").write_text(
-        caller_scenario(caller=script.caller, tag=tag, audio=audio, digit=script.digit, digit_after=script.digit_after,
-                        hangup_after=script.hangup_after, hold_at=script.hold_at, hold_for=script.hold_for)
+        caller_scenario(
+            caller=script.caller,
+            tag=tag,
+            audio=audio,
+            digit=script.digit,
+            digit_after=script.digit_after,
+            hangup_after=script.hangup_after,
+            hold_at=script.hold_at,
+            hold_for=script.hold_for,
+        )
     )
-    (workdir / "agent.xml").write_text(AGENT.format(answer_after_ms=int(script.ring * 1000)))
+    (workdir / "agent.xml").write_text(uas_scenario("answer", script.ring))
     agent = await _sipp(
         "-sf", "agent.xml", "-p", str(script.agent_port), "-mp", "16000", "-rtp_echo", log="agent.log", cwd=workdir
     )
     await asyncio.sleep(0.5)
     caller = await _sipp(
-        "127.0.0.1:5060", "-sf", "caller.xml", "-p", str(script.caller_port), "-mp", "16100", "-s", script.did,
-        log="caller.log", cwd=workdir,
+        "127.0.0.1:5060",
+        "-sf",
+        "caller.xml",
+        "-p",
+        str(script.caller_port),
+        "-mp",
+        "16100",
+        "-s",
+        script.did,
+        log="caller.log",
+        cwd=workdir,
     )
     if during_talk is not None:
         await asyncio.sleep(script.digit_after + script.ring + 3.0)

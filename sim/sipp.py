@@ -52,24 +52,7 @@ Max-Forwards: 70
 Content-Length: 0
 ]]></send>
   <nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>
-  <pause milliseconds="{digit_after_ms}"/>
-  <send retrans="500"><![CDATA[
-INFO [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 2 INFO
-Contact: <sip:{caller}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal={digit}
-Duration=160
-]]></send>
-  <recv response="200"/>
-{hold_block}  <pause milliseconds="{hangup_after_ms}"/>
+{info_block}{hold_block}  <pause milliseconds="{hangup_after_ms}"/>
   <send retrans="500"><![CDATA[
 BYE [next_url] SIP/2.0
 Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
@@ -123,49 +106,98 @@ Content-Length: 0
 """
 
 
-def caller_scenario(*, caller: str, tag: str, audio: Path, digit: str, digit_after: float, hangup_after: float,
-                    hold_at: float | None = None, hold_for: float = 0.0) -> str:
+def caller_scenario(
+    *,
+    caller: str,
+    tag: str,
+    audio: Path,
+    digit: str | None,
+    digit_after: float,
+    hangup_after: float,
+    hold_at: float | None = None,
+    hold_for: float = 0.0,
+) -> str:
     """The caller's scenario; with ``hold_at`` it holds (re-INVITE sendonly) and resumes (sendrecv) mid-talk.
 
-    All times in seconds; ``hold_at`` and ``hangup_after`` count from the DTMF INFO.
+    All times in seconds; ``hold_at`` and ``hangup_after`` count from the DTMF INFO. Without a digit the
+    caller hangs up ``digit_after + hangup_after`` after the answer (e.g. in the middle of the greeting).
     """
     hold_block = ""
     bye_cseq = 3
     remaining = hangup_after
     if hold_at is not None:
-        hold_block = REINVITE.format(pause_ms=int(hold_at * 1000), caller=caller, cseq=3, version=2,
-                                     direction="sendonly")
-        hold_block += REINVITE.format(pause_ms=int(hold_for * 1000), caller=caller, cseq=4, version=3,
-                                      direction="sendrecv")
+        hold_block = REINVITE.format(
+            pause_ms=int(hold_at * 1000), caller=caller, cseq=3, version=2, direction="sendonly"
+        )
+        hold_block += REINVITE.format(
+            pause_ms=int(hold_for * 1000), caller=caller, cseq=4, version=3, direction="sendrecv"
+        )
         bye_cseq = 5
         remaining = hangup_after - hold_at - hold_for
         if remaining < 0:
             raise ValueError("the hold must end before the hang-up")
-    return CALLER.format(caller=caller, tag=tag, audio=audio, digit_after_ms=int(digit_after * 1000), digit=digit,
-                         hangup_after_ms=int(remaining * 1000), hold_block=hold_block, bye_cseq=bye_cseq)
+    if digit is None:
+        info_block = ""
+        remaining += digit_after
+    else:
+        info_block = INFO.format(caller=caller, digit_after_ms=int(digit_after * 1000), digit=digit)
+    return CALLER.format(
+        caller=caller,
+        tag=tag,
+        audio=audio,
+        info_block=info_block,
+        hangup_after_ms=int(remaining * 1000),
+        hold_block=hold_block,
+        bye_cseq=bye_cseq,
+    )
 
 
-AGENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
-<scenario name="hotline agent softphone">
-  <recv request="INVITE" crlf="true"/>
-  <send><![CDATA[
-SIP/2.0 180 Ringing
+INFO = """  <pause milliseconds="{digit_after_ms}"/>
+  <send retrans="500"><![CDATA[
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 INFO
+Contact: <sip:{caller}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={digit}
+Duration=160
+]]></send>
+  <recv response="200"/>
+"""
+
+
+_UAS_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="{name}">
+  <recv request="INVITE" crlf="true">
+    <action><ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/></action>
+  </recv>
+"""
+
+_REPLY = """  <send><![CDATA[
+SIP/2.0 {code}
 [last_Via:]
 [last_From:]
 [last_To:];tag=[pid]SIPpTag01[call_number]
 [last_Call-ID:]
-[last_CSeq:]
+CSeq: [$invite_cseq] INVITE
 Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 ]]></send>
-  <pause milliseconds="{answer_after_ms}"/>
-  <send retrans="500"><![CDATA[
+"""
+
+_ANSWER = """  <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
 [last_To:];tag=[pid]SIPpTag01[call_number]
 [last_Call-ID:]
-[last_CSeq:]
+CSeq: [$invite_cseq] INVITE
 Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Type: application/sdp
 Content-Length: [len]
@@ -191,6 +223,63 @@ Content-Length: 0
 ]]></send>
 </scenario>
 """
+
+_CANCELLED = """  <recv request="CANCEL"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Content-Length: 0
+]]></send>
+  <recv request="ACK" crlf="true"/>
+</scenario>
+"""
+
+_REJECTED = """  <recv request="ACK" crlf="true"/>
+</scenario>
+"""
+
+
+def uas_scenario(kind: str = "answer", answer_after: float = 3.0) -> str:
+    """A called party (agent softphone or carrier UAS).
+
+    kind: ``answer`` (180, then 200 after ``answer_after`` s, waits for BYE), ``never`` (180 until CANCEL),
+    ``busy`` (486), ``congestion`` (503), ``unavailable`` (480), ``rejected`` (603).
+    """
+    head = _UAS_HEAD.format(name=f"called party: {kind}")
+    if kind == "answer":
+        return (
+            head
+            + _REPLY.format(code="180 Ringing")
+            + f'  <pause milliseconds="{int(answer_after * 1000)}"/>\n'
+            + _ANSWER
+        )
+    if kind == "never":
+        return head + _REPLY.format(code="180 Ringing") + _CANCELLED
+    codes = {
+        "busy": "486 Busy Here",
+        "congestion": "503 Service Unavailable",
+        "unavailable": "480 Temporarily Unavailable",
+        "rejected": "603 Decline",
+    }
+    if kind not in codes:
+        raise ValueError(f"unknown called-party kind {kind!r}")
+    return head + _REPLY.format(code=codes[kind]) + _REJECTED
+
+
+AGENT = uas_scenario("answer", 3.0)  # kept for callers that want the default softphone
 
 
 def sipp_binary() -> str:
