@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from acd.connector import AgentConnector
 from engine.app import Engine, lab_paths
@@ -56,4 +58,24 @@ async def run_engine(site: Site, duration: float | None = None) -> None:
         log.info("engine stopping on signal")
     finally:
         await engine.stop()
+        await engine.store.close()
+
+
+@asynccontextmanager
+async def running(site: Site, ready_timeout: float = 15.0) -> AsyncIterator[Engine]:
+    """The engine running in this event loop until the block ends (tests, tools, the scripted call)."""
+    await asyncio.to_thread(migrate, site["store"]["url"])
+    engine = build(site)
+    task = asyncio.create_task(engine.run(), name="engine")
+    try:
+        await asyncio.wait_for(engine.link.ready.wait(), ready_timeout)
+        await asyncio.wait_for(engine.agi.started.wait(), ready_timeout)
+        yield engine
+    finally:
+        await engine.stop()
+        task.cancel()
+        try:
+            await task
+        except BaseException:  # noqa: BLE001 - the engine's own failure was logged; shutting down anyway
+            pass
         await engine.store.close()

@@ -124,6 +124,13 @@ class Site:
                 return a
         raise KeyError(agent_id)
 
+    def with_values(self, **sections: dict[str, Any]) -> Site:
+        """A copy with some keys changed (tests and tools); the schema has been checked already."""
+        values = {k: dict(v) for k, v in self.values.items()}
+        for section, updates in sections.items():
+            values[section].update(updates)
+        return Site(self.path, values, list(self.agents))
+
     def summary(self) -> str:
         return (
             f"{self.path}: ok: site {self['site']['name']!r}, hotline {self['hotline']['number']}, "

@@ -104,39 +104,21 @@ async def wait_records(store, n: int, timeout: float = 20.0) -> list[dict[str, o
 
 
 async def main_async(site_path: str) -> int:
-    from composition import build
+    from composition import running
     from engine.config import load_site
-    from engine.store.store import migrate
 
-    site = load_site(site_path)
-    await asyncio.to_thread(migrate, site["store"]["url"])
-    eng = build(site)
-    task = asyncio.create_task(eng.run(), name="engine")
-    await asyncio.wait_for(eng.link.ready.wait(), 15)
-    before = {r["call_id"] for r in await eng.store.records()}
-    with tempfile.TemporaryDirectory(prefix="hotline-call-") as tmp:
-        sipp = await place_call(Path(tmp), CallScript())
-    rows = await wait_records(eng.store, len(before) + 1)
+    async with running(load_site(site_path)) as eng:
+        before = {r["call_id"] for r in await eng.store.records()}
+        with tempfile.TemporaryDirectory(prefix="hotline-call-") as tmp:
+            sipp = await place_call(Path(tmp), CallScript())
+        rows = await wait_records(eng.store, len(before) + 1)
     new = [r for r in rows if r["call_id"] not in before]
-    await eng.stop()
-    task.cancel()
-    await eng.store.close()
     if not new:
         print("no call record was written")
         return 1
-    rec = new[0]
-    print(
-        json.dumps(
-            {
-                "record": rec,
-                "sipp": {
-                    "talk": round(sipp["bye"] - sipp["agent_200"], 3),
-                    "ring": round(sipp["agent_200"] - sipp["agent_invite"], 3),
-                },
-            },
-            indent=1,
-        )
-    )
+    talk = round(sipp["bye"] - sipp["agent_200"], 3)
+    ring = round(sipp["agent_200"] - sipp["agent_invite"], 3)
+    print(json.dumps({"record": new[0], "sipp": {"talk": talk, "ring": ring}}, indent=1))
     return 0
 
 

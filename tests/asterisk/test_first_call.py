@@ -9,9 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from composition import build
+from composition import running
 from engine.config import load_site
-from engine.store.store import migrate
 from recording.mixmonitor import wav_info
 from sim.scripted_call import CallScript, wait_records
 from sim.scripted_call import place_call as _place
@@ -28,38 +27,17 @@ async def place_call(tmp: Path, tag: str, during_talk=None, script: CallScript =
 
 
 def lab_site(tmp_path: Path, ami_port: int):
-    base = load_site(SITE)
-    values = {k: dict(v) for k, v in base.values.items()}
-    values["asterisk"].update(ami_port=ami_port, ping_interval=1.0)
-    values["store"]["url"] = f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"
-    return dataclasses.replace(base, values=values)
-
-
-async def start_engine(site):
-    await asyncio.to_thread(migrate, site["store"]["url"])
-    eng = build(site)
-    task = asyncio.create_task(eng.run(), name="engine")
-    await asyncio.wait_for(eng.link.ready.wait(), 15)
-    await asyncio.wait_for(eng.agi.started.wait(), 5)
-    return eng, task
-
-
-async def stop_engine(eng, task) -> None:
-    await eng.stop()
-    task.cancel()
-    try:
-        await task
-    except BaseException:
-        pass
-    await eng.store.close()
+    return load_site(SITE).with_values(
+        asterisk={"ami_port": ami_port, "ping_interval": 1.0},
+        store={"url": f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}"},
+    )
 
 
 @pytest.fixture
 async def engine(lab, tmp_path):
     proxy = AmiProxy(("127.0.0.1", 5038))
-    eng, task = await start_engine(lab_site(tmp_path, await proxy.start()))
-    yield eng, proxy
-    await stop_engine(eng, task)
+    async with running(lab_site(tmp_path, await proxy.start())) as eng:
+        yield eng, proxy
     proxy.close()
 
 
@@ -131,15 +109,17 @@ async def test_hold_is_measured_from_hold_and_unhold(engine, tmp_path):
 
 async def test_engine_restart_mid_call_loses_nothing(lab, tmp_path):
     site = lab_site(tmp_path, 5038)
-    first = await start_engine(site)
-    second = []
+    first = running(site)
+    second = running(site)
+    engines = [await first.__aenter__()]
 
     async def restart():
-        await stop_engine(*first)
-        second.append(await start_engine(site))
+        await first.__aexit__(None, None, None)
+        engines.append(await second.__aenter__())
 
     sipp = await place_call(tmp_path, "restart", during_talk=restart)
-    eng, task = second[0]
+    eng = engines[-1]
+    assert eng is not engines[0]
     try:
         rows = await wait_records(eng.store, 1)
         assert len(rows) == 1
@@ -152,7 +132,7 @@ async def test_engine_restart_mid_call_loses_nothing(lab, tmp_path):
         facts = await eng.store.facts(rec["call_id"])
         assert sum(1 for f in facts if f.kind == "channel.new") == 2, "restart learned no channel twice"
     finally:
-        await stop_engine(eng, task)
+        await second.__aexit__(None, None, None)
 
 
 async def test_asterisk_restart_engine_reconnects_and_takes_calls(engine, tmp_path):

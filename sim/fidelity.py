@@ -1,0 +1,241 @@
+"""AMI transcripts of the canonical flows: record them from the real Asterisk, compare a replay with them.
+
+`hotline sim fidelity --record` runs every flow in ``sim.flows`` through the lab Asterisk (SIPp on both
+sides, the engine in this process for inbound flows) and writes what a second AMI connection saw to
+``tests/fixtures/ami/<flow>.jsonl``. The comparison normalises identifiers (uniqueids, channel names,
+bridge ids, in order of first appearance) and scores the event sequences field by field.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import json
+import logging
+import tempfile
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.asterisk.ami_codec import Frame
+
+log = logging.getLogger("hotline.fidelity")
+
+FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
+
+# Events an ACD, a dialer and the call model depend on. VarSet, Newexten, DeviceStateChange, AGIExec*,
+# Cdr and RTCP are left out: they describe Asterisk's internals (dialplan steps, variables, device
+# hints) that the engine never reads, and their number changes with configuration details.
+COMPARED = {
+    "Newchannel", "Newstate", "NewCallerid", "NewConnectedLine", "HangupRequest", "SoftHangupRequest", "Hangup",
+    "DialBegin", "DialState", "DialEnd", "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
+    "Hold", "Unhold", "MusicOnHoldStart", "MusicOnHoldStop", "OriginateResponse", "MixMonitorStart",
+}  # fmt: skip
+
+# Fields compared after the event name (identifiers normalised). Missing fields count as empty.
+KEY_FIELDS = [
+    "Channel", "ChannelState", "Context", "Exten", "Uniqueid", "Linkedid", "DestChannel", "DestChannelState",
+    "DestUniqueid", "DestLinkedid", "DialStatus", "Cause", "BridgeUniqueid", "BridgeNumChannels", "Response",
+    "Reason",
+]  # fmt: skip
+
+_ID_FIELDS = {"Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"}
+_CHANNEL_FIELDS = {"Channel", "DestChannel"}
+
+
+def save(path: Path, frames: Iterable[tuple[float, Frame]]) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("w") as out:
+        for t, f in frames:
+            out.write(json.dumps({"t": round(t, 3), "h": f.headers}, ensure_ascii=False) + "\n")
+
+
+def load(path: Path) -> list[Frame]:
+    frames = []
+    for line in path.read_text().splitlines():
+        if line.strip():
+            frames.append(Frame([tuple(h) for h in json.loads(line)["h"]]))  # type: ignore[misc]
+    return frames
+
+
+class _Names:
+    def __init__(self) -> None:
+        self.ids: dict[str, str] = {}
+        self.channels: dict[str, str] = {}
+        self.bridges: dict[str, str] = {}
+
+    def uid(self, v: str) -> str:
+        if not v or v in ("<unknown>", "none"):
+            return v
+        return self.ids.setdefault(v, f"U{len(self.ids) + 1}")
+
+    def channel(self, v: str) -> str:
+        if "-" not in v or "@" in v:
+            return v  # e.g. OriginateResponse's failed "PJSIP/num@trunk"
+        base, _, rest = v.rpartition("-")
+        return self.channels.setdefault(v, f"{base}-#{len(self.channels) + 1}{rest[8:]}")
+
+    def bridge(self, v: str) -> str:
+        return self.bridges.setdefault(v, f"B{len(self.bridges) + 1}") if v else v
+
+
+def normalise(frames: Iterable[Frame]) -> list[tuple[str, ...]]:
+    names = _Names()
+    out = []
+    for f in frames:
+        if f.event not in COMPARED:
+            continue
+        row = [f.event]
+        for k in KEY_FIELDS:
+            v = f.get(k)
+            if k in _ID_FIELDS:
+                v = names.uid(v)
+            elif k in _CHANNEL_FIELDS:
+                v = names.channel(v)
+            elif k == "BridgeUniqueid":
+                v = names.bridge(v)
+            row.append(f"{k}={v}" if v else "")
+        out.append(tuple(row))
+    return out
+
+
+@dataclass(frozen=True)
+class Score:
+    flow: str
+    events: int
+    matched_events: int
+    fields: int
+    matched_fields: int
+
+    @property
+    def ratio(self) -> float:
+        return self.matched_fields / self.fields if self.fields else 1.0
+
+
+def compare(flow: str, real: list[Frame], replay: list[Frame]) -> Score:
+    """Align by event name (order matters), then count equal key fields inside aligned events.
+
+    Every field of every real event is one point; an event missing from the replay loses all its points, an
+    extra event in the replay costs the points of a real event of its size.
+    """
+    a, b = normalise(real), normalise(replay)
+    sm = difflib.SequenceMatcher(a=[r[0] for r in a], b=[r[0] for r in b], autojunk=False)
+    width = 1 + len(KEY_FIELDS)
+    matched_events = matched_fields = 0
+    for block in sm.get_matching_blocks():
+        for i in range(block.size):
+            ra, rb = a[block.a + i], b[block.b + i]
+            matched_events += 1
+            matched_fields += sum(1 for x, y in zip(ra, rb, strict=True) if x == y)
+    total_events = max(len(a), len(b))
+    return Score(flow, total_events, matched_events, total_events * width, matched_fields)
+
+
+def diff(real: list[Frame], replay: list[Frame]) -> str:
+    a = [" ".join(x for x in r if x) for r in normalise(real)]
+    b = [" ".join(x for x in r if x) for r in normalise(replay)]
+    return "\n".join(difflib.unified_diff(a, b, "asterisk", "virtual", lineterm="", n=1))
+
+
+# ---- recording from the real Asterisk ---------------------------------------------------------------
+
+
+async def _sipp(*args: str, cwd: Path, log_name: str, calls: int = 1) -> asyncio.subprocess.Process:
+    from sim.sipp import sipp_binary
+
+    common = ["-i", "127.0.0.1", "-m", str(calls), "-nostdin", "-timeout", "60s", "-trace_msg", "-message_file",
+              log_name]  # fmt: skip
+    return await asyncio.create_subprocess_exec(
+        sipp_binary(), *args, *common, cwd=cwd, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL
+    )
+
+
+async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
+    try:
+        await asyncio.wait_for(proc.wait(), grace)
+    except TimeoutError:
+        proc.terminate()
+        await proc.wait()
+
+
+async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tuple[float, Frame]]:
+    from composition import running
+    from engine.app import lab_paths
+    from engine.asterisk.ami_link import AmiLink
+    from engine.clock import RealClock
+    from engine.config import load_site
+    from sim.flows import flow as get_flow
+    from sim.sipp import caller_scenario, make_audio, uas_scenario
+
+    fl = get_flow(flow_name)
+    site = load_site(site_path).with_values(
+        hotline={"ring_timeout": fl.ring_timeout}, store={"url": f"sqlite+aiosqlite:///{workdir / 'engine.db'}"}
+    )
+    secret, _ = lab_paths(site)
+    clock = RealClock()
+    ast = site["asterisk"]
+    recorder = AmiLink(ast["ami_host"], ast["ami_port"], ast["ami_user"], secret, clock)
+    rec_task = asyncio.create_task(recorder.run(), name="fidelity-recorder")
+    await asyncio.wait_for(recorder.ready.wait(), 15)
+    frames: list[tuple[float, Frame]] = []
+
+    async def collect() -> None:
+        while True:
+            item = await recorder.queue.get()
+            if isinstance(item, Frame):
+                frames.append((clock.monotonic(), item))
+
+    collector = asyncio.create_task(collect(), name="fidelity-collect")
+    t0 = clock.monotonic()
+    (workdir / "callee.xml").write_text(uas_scenario(fl.callee, fl.answer_after))
+    try:
+        if fl.kind == "inbound":
+            audio = make_audio(workdir / "tone.wav")
+            (workdir / "caller.xml").write_text(caller_scenario(
+                caller="13800138000", tag=fl.name, audio=audio, digit=fl.digit, digit_after=fl.digit_after,
+                hangup_after=fl.hangup_after, hold_at=fl.hold_at, hold_for=fl.hold_for))  # fmt: skip
+            async with running(site):
+                await asyncio.sleep(0.3)
+                frames.clear()
+                t0 = clock.monotonic()
+                agent = await _sipp("-sf", "callee.xml", "-p", "5071", "-mp", "16000", "-rtp_echo", cwd=workdir,
+                                    log_name="agent.log", calls=3)  # fmt: skip
+                await asyncio.sleep(0.3)
+                caller = await _sipp("127.0.0.1:5060", "-sf", "caller.xml", "-p", "5080", "-mp", "16100",
+                                     "-s", site["hotline"]["number"], cwd=workdir, log_name="caller.log")  # fmt: skip
+                await asyncio.wait_for(caller.wait(), 90)
+                await asyncio.sleep(fl.settle)
+                await _stop(agent, 0.5)
+        else:
+            callee = await _sipp("-sf", "callee.xml", "-p", "5070", "-mp", "16200", "-rtp_echo", cwd=workdir,
+                                 log_name="callee.log")  # fmt: skip
+            await asyncio.sleep(0.3)
+            frames.clear()
+            t0 = clock.monotonic()
+            await recorder.action({
+                "Action": "Originate", "Channel": f"PJSIP/13900000001@{ast['trunk']}", "Application": "Wait",
+                "Data": "2", "Timeout": str(fl.ring_timeout * 1000), "ChannelId": f"fid-{fl.name}",
+                "CallerID": f'"Hotline" <{site["hotline"]["number"]}>', "Async": "true",
+            })  # fmt: skip
+            await _stop(callee, 30)
+            await asyncio.sleep(fl.settle)
+    finally:
+        collector.cancel()
+        await recorder.close()
+        rec_task.cancel()
+    return [(t - t0, f) for t, f in frames]
+
+
+async def record_all(site_path: Path, names: list[str] | None = None) -> dict[str, int]:
+    from sim.flows import FLOWS
+
+    counts = {}
+    for fl in FLOWS:
+        if names and fl.name not in names:
+            continue
+        with tempfile.TemporaryDirectory(prefix=f"fidelity-{fl.name}-") as tmp:
+            frames = await record_flow(fl.name, site_path, Path(tmp))
+        save(FIXTURES / f"{fl.name}.jsonl", frames)
+        counts[fl.name] = len(frames)
+        log.info("recorded %s: %d events", fl.name, len(frames))
+    return counts
