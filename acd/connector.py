@@ -17,6 +17,8 @@ from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
+WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
+
 
 class AgentConnector:
     def __init__(self, engine: Engine, recorder: Recorder, retry_pause: float = 1.0) -> None:
@@ -38,9 +40,17 @@ class AgentConnector:
             return True
         return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
 
+    def _caller_waiting(self, w: Waiting) -> bool:
+        ch = self.engine.model.channels.get(w.uniqueid)
+        return ch is None or ch.context == WAIT_CONTEXT
+
     async def __call__(self, w: Waiting) -> None:
         eng = self.engine
         attempt = 0
+        # Bridge/MixMonitor on a channel still inside AGI would yank it out of the session (HANGUP, dead
+        # mode); wait until the dialplan has taken the caller to the waiting context.
+        if not await eng.until(lambda: self._caller_waiting(w), 10):
+            log.warning("call %s: caller did not reach %s; connecting anyway", w.call_id, WAIT_CONTEXT)
         while self._caller_alive(w):
             # decide only on a picture of Asterisk that has been resynced since the last connect
             await eng.link.ready.wait()

@@ -91,6 +91,21 @@ def cmd_records(args: argparse.Namespace) -> int:
     return asyncio.run(records_command(site, args.action, args.json))
 
 
+def cmd_sim_fidelity(args: argparse.Namespace) -> int:
+    from sim import fidelity
+
+    site = Path(_site_path(args.site))
+    names = args.flow or None
+    if args.record:
+        counts = asyncio.run(fidelity.record_all(site, names, runs=args.runs))
+        for name, n in counts.items():
+            print(f"recorded {name}: {n} events per run -> {fidelity.FIXTURES / name}")
+        return 0
+    scores = asyncio.run(fidelity.score_all(site, names, show_diff=args.diff))
+    print(fidelity.table(scores))
+    return 0 if fidelity.overall(scores) >= args.min else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -117,6 +132,18 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--site", help="site file")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(func=cmd_records)
+
+    sim = sub.add_parser("sim", help="the virtual PBX and simulation tools")
+    simsub = sim.add_subparsers(dest="sim_command", required=True)
+    fid = simsub.add_parser("fidelity", help="replay the canonical flows through the virtual PBX and score them "
+                                              "against transcripts recorded from the real Asterisk")  # fmt: skip
+    fid.add_argument("--record", action="store_true", help="re-record the transcripts from the lab Asterisk (root)")
+    fid.add_argument("--runs", type=int, default=3, help="real runs recorded per flow (default 3)")
+    fid.add_argument("--flow", action="append", help="only this flow (repeatable)")
+    fid.add_argument("--diff", action="store_true", help="show where the replay differs")
+    fid.add_argument("--min", type=float, default=0.95, help="exit 1 below this overall score (default 0.95)")
+    fid.add_argument("--site", help="site file (default examples/lab-site.toml)", default="examples/lab-site.toml")
+    fid.set_defaults(func=cmd_sim_fidelity)
     return p
 
 

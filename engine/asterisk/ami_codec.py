@@ -87,7 +87,7 @@ class Frame:
         return out
 
 
-def _parse_block(block: bytes) -> Frame:
+def _parse_block(block: bytes, require: tuple[str, ...]) -> Frame:
     headers: list[tuple[str, str]] = []
     text = block.decode("utf-8", errors="replace")
     for line in text.split("\n"):
@@ -103,8 +103,8 @@ def _parse_block(block: bytes) -> Frame:
     if not headers:
         raise AmiParseError("empty frame", block)
     frame = Frame(headers)
-    if "Event" not in frame and "Response" not in frame:
-        raise AmiParseError("frame has neither Event nor Response", block)
+    if require and not any(name in frame for name in require):
+        raise AmiParseError(f"frame has none of {', '.join(require)}", block)
     return frame
 
 
@@ -116,7 +116,9 @@ class AmiDecoder:
     they are decoded, so a UTF-8 character split across TCP reads is never lost.
     """
 
-    def __init__(self, expect_banner: bool = True) -> None:
+    def __init__(self, expect_banner: bool = True, require: tuple[str, ...] = ("Event", "Response")) -> None:
+        """``require``: a frame must carry one of these headers (a server decoding actions passes ())."""
+        self._require = require
         self._buffer = bytearray()
         self._expect_banner = expect_banner
         self._discarding = False  # inside an over-long line, skipping to the next frame end
@@ -171,7 +173,7 @@ class AmiDecoder:
             block = bytes(buf[: end[0]])
             del buf[: end[1]]
             try:
-                yield _parse_block(block)
+                yield _parse_block(block, self._require)
             except AmiParseError as exc:
                 yield exc
 

@@ -142,6 +142,7 @@ class FastAgiServer:
 
     async def serve(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]  # the real one when 0 was asked for
         self.started.set()
         log.info("FastAGI listening on %s:%s (routes: %s)", self.host, self.port, ", ".join(sorted(self.routes)))
         async with self._server:

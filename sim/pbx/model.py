@@ -1,0 +1,636 @@
+"""The virtual PBX: channels, bridges and dialplan outcomes that behave like Asterisk 22 as recorded.
+
+Event names, field order and sequences follow the transcripts in tests/fixtures/ami (recorded from the
+lab) and ASTERISK.md §2. Time comes from the injected clock, so the same model runs in real time
+behind the AMI/FastAGI faces or sped up under a scaled or virtual clock.
+
+What it models: the engine's dialplan (from-trunk → FastAGI ivr → engine-wait music → bridged by an
+originated agent leg; engine-degraded when the engine is unreachable), Originate to agent endpoints
+and to the trunk with answer/busy/congestion/no-answer outcomes, Hangup, Hold/Unhold, MixMonitor
+(real WAV legs of synthetic audio), CoreShowChannels.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+import math
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from engine.clock import Clock
+
+log = logging.getLogger("hotline.vpbx")
+
+Headers = list[tuple[str, str]]
+
+STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+# seconds each prompt plays (measured on the lab's en_US_f_Allison files)
+PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
+DEFAULT_PROMPT_SECONDS = 2.0
+
+
+@dataclass
+class CalleeBehavior:
+    """What a called party does: ``answer`` after ``answer_after`` s (then hangs up after ``talk`` s if
+    set), ``never`` answers, is ``busy`` (486), ``congestion`` (503), or ``unavailable`` (no contact)."""
+
+    kind: str = "answer"
+    answer_after: float = 2.0
+    talk: float | None = None
+
+
+@dataclass
+class CallerScript:
+    """An inbound caller. Times in seconds from the answer unless said otherwise."""
+
+    caller: str = "13800138000"
+    did: str = "4001234567"
+    digits: list[tuple[float, str]] = field(default_factory=list)
+    hangup_at: float | None = None  # absolute, from the answer
+    talk: float | None = None  # from the connect to an agent
+    patience: float | None = None  # from entering the wait for an agent
+    holds: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), at from the answer
+
+
+@dataclass
+class VChannel:
+    uniqueid: str
+    linkedid: str
+    name: str
+    endpoint: str
+    state: int = 0
+    context: str = ""
+    exten: str = "s"
+    priority: int = 1
+    caller_num: str = ""
+    caller_name: str = ""
+    connected_num: str = ""
+    connected_name: str = ""
+    created: float = 0.0
+    bridge: VBridge | None = None
+    app: str = ""
+    app_data: str = ""
+    alive: bool = True
+    in_agi: bool = False
+    agi_dead: bool = False
+    on_moh: bool = False
+    answered: float | None = None
+    events: asyncio.Event = field(default_factory=asyncio.Event)  # poked on any change (digits, hangup, yank)
+    digits: list[str] = field(default_factory=list)
+    monitor: MonitorState | None = None
+    agi_goto: tuple[str, str, str] | None = None
+
+    def poke(self) -> None:
+        self.events.set()
+
+
+@dataclass
+class VBridge:
+    id: str
+    members: list[VChannel] = field(default_factory=list)
+    since: float = 0.0
+
+
+@dataclass
+class MonitorState:
+    files: tuple[Path, Path, Path]  # mix, in (read), out (write)
+    bridged: float = 0.0
+    bridged_since: float | None = None
+
+
+def channel_block(ch: VChannel, prefix: str = "") -> Headers:
+    def unk(v: str) -> str:
+        return v or "<unknown>"
+
+    return [
+        (prefix + "Channel", ch.name),
+        (prefix + "ChannelState", str(ch.state)),
+        (prefix + "ChannelStateDesc", STATE_DESC.get(ch.state, "Unknown")),
+        (prefix + "CallerIDNum", unk(ch.caller_num)),
+        (prefix + "CallerIDName", unk(ch.caller_name)),
+        (prefix + "ConnectedLineNum", unk(ch.connected_num)),
+        (prefix + "ConnectedLineName", unk(ch.connected_name)),
+        (prefix + "Language", "en"),
+        (prefix + "AccountCode", ""),
+        (prefix + "Context", ch.context),
+        (prefix + "Exten", ch.exten),
+        (prefix + "Priority", str(ch.priority)),
+        (prefix + "Uniqueid", ch.uniqueid),
+        (prefix + "Linkedid", ch.linkedid),
+    ]
+
+
+def bridge_block(b: VBridge) -> Headers:
+    return [
+        ("BridgeUniqueid", b.id),
+        ("BridgeType", "basic"),
+        ("BridgeTechnology", "simple_bridge"),
+        ("BridgeCreator", "<unknown>"),
+        ("BridgeName", "<unknown>"),
+        ("BridgeNumChannels", str(len(b.members))),
+        ("BridgeVideoSourceMode", "none"),
+    ]
+
+
+def _tone(seconds: float, freq: float, rate: int = 8000) -> bytes:
+    import array
+
+    n = max(0, int(round(seconds * rate)))
+    step = 2 * math.pi * freq / rate
+    return array.array("h", (int(6000 * math.sin(i * step)) for i in range(n))).tobytes()
+
+
+def _write_wav(path: Path, pcm: bytes) -> None:
+    import wave
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(8000)
+        w.writeframes(pcm)
+
+
+class VirtualPbx:
+    def __init__(
+        self,
+        clock: Clock,
+        *,
+        agi_connect: Callable[[VChannel, str, list[str]], Any] | None = None,
+        trunk: str = "trunk",
+        monitor_dirs: tuple[str, Path] = ("/var/spool/asterisk/monitor", Path("recordings")),
+        epoch: int | None = None,
+    ) -> None:
+        self.clock = clock
+        self.trunk = trunk
+        self.monitor_dirs = monitor_dirs
+        self.agi_connect = agi_connect  # set by the FastAGI face: runs one AGI session, returns when it ends
+        self.channels: dict[str, VChannel] = {}
+        self.bridges: dict[str, VBridge] = {}
+        self.endpoints: dict[str, CalleeBehavior] = {}
+        self.trunk_callee: Callable[[str], CalleeBehavior] = lambda number: CalleeBehavior()
+        self.listeners: list[Callable[[Headers], None]] = []
+        self._seq = itertools.count()
+        self._hex = itertools.count(1)
+        self._epoch = epoch if epoch is not None else int(clock.now())
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self.booted = clock.now()
+
+    # ---- plumbing ---------------------------------------------------------------------------------
+    def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(name)
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[Any]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is not None:
+                log.error("virtual PBX task %s failed", name, exc_info=t.exception())
+
+        task.add_done_callback(done)
+        return task
+
+    async def close(self) -> None:
+        for t in list(self._tasks):
+            t.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+
+    def emit(self, event: str, privilege: str, body: Headers) -> None:
+        headers: Headers = [("Event", event), ("Privilege", f"{privilege},all"),
+                            ("Timestamp", f"{self.clock.now():.6f}"), *body]  # fmt: skip
+        for listener in list(self.listeners):
+            listener(headers)
+
+    def ev(self, event: str, ch: VChannel, *extra: tuple[str, str], privilege: str = "call") -> None:
+        self.emit(event, privilege, [*channel_block(ch), *extra])
+
+    def _uid(self) -> str:
+        return f"{self._epoch}.{next(self._seq)}"
+
+    def _new_channel(self, endpoint: str, context: str, exten: str, state: int, uniqueid: str | None = None,
+                     caller_num: str = "", caller_name: str = "") -> VChannel:  # fmt: skip
+        uid = uniqueid or self._uid()
+        name = f"PJSIP/{endpoint}-{next(self._hex):08x}"
+        ch = VChannel(uid, uid, name, endpoint, state=state, context=context, exten=exten, caller_num=caller_num,
+                      caller_name=caller_name, created=self.clock.now())  # fmt: skip
+        self.channels[uid] = ch
+        self.ev("Newchannel", ch)
+        return ch
+
+    def _set_state(self, ch: VChannel, state: int) -> None:
+        if ch.state != state:
+            ch.state = state
+            self.ev("Newstate", ch)
+            if state == 6 and ch.answered is None:
+                ch.answered = self.clock.now()
+
+    def _exten(self, ch: VChannel, context: str, exten: str, priority: int, app: str, data: str = "") -> None:
+        ch.context, ch.exten, ch.priority, ch.app, ch.app_data = context, exten, priority, app, data
+        self.ev("Newexten", ch, ("Extension", exten), ("Application", app), ("AppData", data), privilege="dialplan")
+
+    def _varset(self, ch: VChannel | None, name: str, value: str) -> None:
+        if ch is None:
+            self.emit("VarSet", "dialplan", [("Channel", "none"), ("Uniqueid", "none"), ("Variable", name),
+                                             ("Value", value)])  # fmt: skip
+        else:
+            self.ev("VarSet", ch, ("Variable", name), ("Value", value), privilege="dialplan")
+
+    async def _wait(self, ch: VChannel, seconds: float | None, until: Callable[[], bool]) -> bool:
+        """Sleep up to ``seconds`` (None = forever) or until ``until()``; True if the condition came true."""
+        deadline = None if seconds is None else self.clock.monotonic() + seconds
+        while not until():
+            ch.events.clear()
+            remaining = None if deadline is None else deadline - self.clock.monotonic()
+            if remaining is not None and remaining <= 0:
+                return False
+            waiter = asyncio.ensure_future(ch.events.wait())
+            sleeper = asyncio.ensure_future(self.clock.sleep(remaining)) if remaining is not None else None
+            pending = [waiter, *([sleeper] if sleeper else [])]
+            try:
+                await asyncio.wait(pending, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for p in pending:
+                    p.cancel()
+        return True
+
+    # ---- inbound calls ------------------------------------------------------------------------------
+    def inbound(self, script: CallerScript) -> VChannel:
+        """A call from the carrier: runs the caller's side and the dialplan in a task; returns the channel."""
+        ch = self._new_channel(self.trunk, "from-trunk", script.did, 4, caller_num=script.caller)
+        self._spawn(self._inbound(ch, script), f"inbound:{ch.uniqueid}")
+        return ch
+
+    async def _inbound(self, ch: VChannel, script: CallerScript) -> None:
+        self._spawn(self._caller_side(ch, script), f"caller:{ch.uniqueid}")
+        self._exten(ch, "from-trunk", script.did, 1, "NoOp", f"hotline inbound to {script.did}")
+        self._exten(ch, "from-trunk", script.did, 2, "Set", "AGISIGHUP=yes")
+        self._exten(ch, "from-trunk", script.did, 3, "AGI", f"agi://127.0.0.1:4573/ivr,{script.did}")
+        if not ch.alive:
+            return
+        status = "FAILURE"
+        if self.agi_connect is not None:
+            ch.in_agi = True
+            try:
+                status = await self.agi_connect(ch, "ivr", [script.did])
+            finally:
+                ch.in_agi = False
+        self._varset(ch, "AGISTATUS", status if ch.alive else "HANGUP")
+        if not ch.alive:
+            # the caller hung up during the AGI: Asterisk reports it like this (fixture ivr_hangup)
+            self.ev("SoftHangupRequest", ch, ("Cause", "16"))
+            self._finish_hangup(ch, 0)
+            return
+        if status == "SUCCESS" and ch.agi_goto is not None:
+            context, exten, _ = ch.agi_goto
+        else:
+            self._exten(ch, "from-trunk", script.did, 4, "NoOp", f"AGISTATUS={status}")
+            self._exten(ch, "from-trunk", script.did, 5, "Goto", "engine-degraded,s,1")
+            context, exten = "engine-degraded", "s"
+        await self._run_context(ch, context, exten)
+
+    async def _run_context(self, ch: VChannel, context: str, exten: str) -> None:
+        if context == "engine-wait":
+            self._exten(ch, context, exten, 1, "NoOp", "waiting for an agent")
+            self._exten(ch, context, exten, 2, "MusicOnHold", "default,3600")
+            ch.on_moh = True
+            self.ev("MusicOnHoldStart", ch, ("Class", "default"))
+            ch.poke()
+            await self._wait(ch, 3600, lambda: not ch.alive or ch.bridge is not None)
+            if ch.alive and ch.bridge is None:
+                self._hangup(ch, 16, requested_by_far_end=False)
+            return
+        # engine-degraded (and anything unknown): apology, then hang up
+        self._exten(ch, context, exten, 1, "NoOp", "engine unreachable, degraded path")
+        self._exten(ch, context, exten, 3, "Playback", "please-try-again")
+        await self._wait(ch, PROMPT_SECONDS["please-try-again"], lambda: not ch.alive)
+        if ch.alive:
+            self._hangup(ch, 16, requested_by_far_end=False)
+
+    async def _caller_side(self, ch: VChannel, script: CallerScript) -> None:
+        """What the caller's phone does, on its own clock: digits, holds, giving up, hanging up."""
+        await self.clock.sleep(0.05)  # the carrier's 200 OK comes right after the AGI's ANSWER
+        await self._wait(ch, None, lambda: ch.answered is not None or not ch.alive)
+        if not ch.alive:
+            return
+        t0 = ch.answered or self.clock.now()
+        plan: list[tuple[float, str, Any]] = [(t, "digit", d) for t, d in script.digits]
+        for at, secs in script.holds:
+            plan += [(at, "hold", None), (at + secs, "unhold", None)]
+        if script.hangup_at is not None:
+            plan.append((script.hangup_at, "hangup", None))
+        plan.sort(key=lambda x: x[0])
+        talk_task = None
+        if script.talk is not None or script.patience is not None:
+            talk_task = self._spawn(self._caller_patience(ch, script), f"patience:{ch.uniqueid}")
+        for at, what, arg in plan:
+            delay = t0 + at - self.clock.now()
+            if delay > 0:
+                await self._wait(ch, delay, lambda: not ch.alive)
+            if not ch.alive:
+                break
+            if what == "digit":
+                ch.digits.append(arg)
+                ch.poke()
+            elif what == "hold":
+                self.ev("Hold", ch)
+            elif what == "unhold":
+                self.ev("Unhold", ch)
+            elif what == "hangup":
+                self._hangup(ch, 16, requested_by_far_end=True)
+        if talk_task is not None:
+            await talk_task
+
+    async def _caller_patience(self, ch: VChannel, script: CallerScript) -> None:
+        if script.patience is not None:
+            await self._wait(ch, None, lambda: not ch.alive or ch.on_moh or ch.bridge is not None)
+            if not ch.alive:
+                return
+            if ch.bridge is None:
+                got = await self._wait(ch, script.patience, lambda: not ch.alive or ch.bridge is not None)
+                if not got and ch.alive:
+                    self._hangup(ch, 16, requested_by_far_end=True)  # abandoned
+                    return
+        if script.talk is not None:
+            await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
+            if ch.alive:
+                await self._wait(ch, script.talk, lambda: not ch.alive)
+                if ch.alive:
+                    self._hangup(ch, 16, requested_by_far_end=True)
+
+    # ---- hang-up -------------------------------------------------------------------------------------
+    def _hangup(self, ch: VChannel, cause: int, requested_by_far_end: bool) -> None:
+        """Hang a channel up the way Asterisk reports it for its situation (see the recorded flows)."""
+        if not ch.alive:
+            return
+        if requested_by_far_end:
+            self.ev("HangupRequest", ch)
+        ch.alive = False
+        ch.poke()
+        if ch.in_agi:
+            return  # the AGI face sends HANGUP; _inbound finishes the channel when the session ends
+        if ch.on_moh:
+            ch.on_moh = False
+            self.ev("MusicOnHoldStop", ch)
+        if ch.bridge is not None:
+            self._leave_bridge_and_end(ch, cause)
+            return
+        if requested_by_far_end:
+            self.ev("SoftHangupRequest", ch, ("Cause", "16"))
+            self._finish_hangup(ch, 0)
+        else:
+            self._finish_hangup(ch, cause)
+
+    def _finish_hangup(self, ch: VChannel, cause: int) -> None:
+        if ch.uniqueid not in self.channels:
+            return
+        self._stop_monitor(ch)
+        del self.channels[ch.uniqueid]
+        self.ev("Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown")))
+
+    def _leave_bridge_and_end(self, first: VChannel, cause: int) -> None:
+        bridge = first.bridge
+        assert bridge is not None
+        others = [m for m in bridge.members if m is not first]
+        self._bridge_leave(first)
+        for other in others:
+            self._bridge_leave(other)
+        self.emit("BridgeDestroy", "call", bridge_block(bridge))
+        self.bridges.pop(bridge.id, None)
+        self._finish_hangup(first, cause)
+        for other in others:
+            if other.alive:
+                other.alive = False
+                other.poke()
+                self._finish_hangup(other, cause)
+
+    def _bridge_leave(self, ch: VChannel) -> None:
+        bridge = ch.bridge
+        if bridge is None:
+            return
+        bridge.members.remove(ch)
+        ch.bridge = None
+        if ch.monitor and ch.monitor.bridged_since is not None:
+            ch.monitor.bridged += self.clock.now() - ch.monitor.bridged_since
+            ch.monitor.bridged_since = None
+        self.emit("BridgeLeave", "call", [*bridge_block(bridge), *channel_block(ch)])
+
+    # ---- originate -----------------------------------------------------------------------------------
+    def originate(self, headers: dict[str, str], action_id: str) -> str | None:
+        """Start an Originate; returns an error message for the immediate response, or None on success."""
+        target = headers.get("channel", "")
+        if not target:
+            return "Channel not specified"
+        if not target.startswith("PJSIP/"):
+            return "Invalid channel"
+        if "application" not in headers and "exten" not in headers:
+            return "Originate with 'Exten' requires 'Context' and 'Priority'"
+        try:
+            timeout = int(headers.get("timeout", "30000")) / 1000
+        except ValueError:
+            return "Invalid timeout"
+        uid = headers.get("channelid") or self._uid()
+        if len(uid) > 149:
+            return "Uniqueid length exceeds maximum of 149"
+        self._spawn(self._originate(target, headers, action_id, uid, timeout), f"originate:{uid}")
+        return None
+
+    async def _originate(self, target: str, h: dict[str, str], action_id: str, uid: str, timeout: float) -> None:
+        dest = target[len("PJSIP/"):]
+        number, _, via = dest.partition("@")
+        if via:
+            behavior = self.trunk_callee(number)
+            endpoint, context = via, "from-trunk"
+        else:
+            behavior = self.endpoints.get(number, CalleeBehavior("unavailable"))
+            endpoint, context = number, "agents"
+        cid_name, cid_num = _parse_callerid(h.get("callerid", ""))
+        if behavior.kind == "unavailable":
+            self._originate_response(action_id, False, target, uid, 0, h)
+            return
+        ch = self._new_channel(endpoint, context, "s", 0, uniqueid=uid, caller_num=cid_num, caller_name=cid_name)
+        ch.connected_num, ch.connected_name = cid_num, cid_name
+        self.ev("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
+        self.ev("NewConnectedLine", ch)
+        self.emit("DialBegin", "call", [*channel_block(ch, "Dest"), ("DialString", dest)])
+        await self.clock.sleep(0.01)
+        if behavior.kind in ("busy", "congestion"):
+            cause = 17 if behavior.kind == "busy" else 34
+            self.ev("HangupRequest", ch, ("Cause", str(cause)))
+            self.emit("DialEnd", "call", [*channel_block(ch, "Dest"), ("DialStatus", behavior.kind.upper())])
+            self._originate_response(action_id, False, target, uid, 0, h)
+            ch.alive = False
+            self._finish_hangup(ch, cause)
+            return
+        self._set_state(ch, 5)
+        self.emit("DialState", "call", [*channel_block(ch, "Dest"), ("DialStatus", "RINGING")])
+        answer_in = behavior.answer_after if behavior.kind == "answer" else None
+        ring_for = timeout if answer_in is None else min(timeout, answer_in)
+        await self._wait(ch, ring_for, lambda: not ch.alive)
+        if not ch.alive:  # hung up by AMI while ringing
+            self.emit("DialEnd", "call", [*channel_block(ch, "Dest"), ("DialStatus", "NOANSWER")])
+            self._originate_response(action_id, False, target, uid, 0, h)
+            self._finish_hangup(ch, 0)
+            return
+        if answer_in is None or answer_in > timeout:
+            self._originate_response(action_id, False, target, uid, 3, h)
+            ch.alive = False
+            self._finish_hangup(ch, 19)
+            return
+        self._set_state(ch, 6)
+        self._originate_response(action_id, True, ch.name, uid, 4, h)
+        self.emit("DialEnd", "call", [*channel_block(ch, "Dest"), ("DialStatus", "ANSWER")])
+        if behavior.talk is not None:
+            self._spawn(self._callee_hangs_up(ch, behavior.talk), f"callee:{uid}")
+        app = h.get("application", "")
+        if app.lower() == "bridge":
+            await self._bridge_app(ch, h.get("data", "").split(",")[0])
+        elif app.lower() == "wait":
+            try:
+                secs = float(h.get("data", "0") or 0)
+            except ValueError:
+                secs = 0.0
+            await self._wait(ch, secs, lambda: not ch.alive)
+            if ch.alive:
+                self._hangup(ch, 0, requested_by_far_end=False)
+        else:
+            # the dialer's context (engine-originate/amd) comes with its own issue; keep the line up
+            await self._wait(ch, None, lambda: not ch.alive)
+
+    async def _callee_hangs_up(self, ch: VChannel, talk: float) -> None:
+        await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
+        await self._wait(ch, talk, lambda: not ch.alive)
+        if ch.alive:
+            self._hangup(ch, 16, requested_by_far_end=True)
+
+    def _originate_response(self, action_id: str, ok: bool, channel: str, uid: str, reason: int,
+                            h: dict[str, str]) -> None:  # fmt: skip
+        cid_name, cid_num = _parse_callerid(h.get("callerid", ""))
+        body: Headers = [("ActionID", action_id)] if action_id else []
+        body += [("Response", "Success" if ok else "Failure"), ("Channel", channel)]
+        if "application" in h:
+            body += [("Application", h.get("application", "")), ("Data", h.get("data", ""))]
+        else:
+            body += [("Context", h.get("context", "")), ("Exten", h.get("exten", ""))]
+        body += [("Reason", str(reason)), ("Uniqueid", uid), ("CallerIDNum", cid_num or "<unknown>"),
+                 ("CallerIDName", cid_name or "<unknown>")]  # fmt: skip
+        self.emit("OriginateResponse", "call", body)
+
+    async def _bridge_app(self, agent: VChannel, target_name: str) -> None:
+        caller = next((c for c in self.channels.values() if c.name == target_name and c.alive), None)
+        if caller is None:
+            self._hangup(agent, 16, requested_by_far_end=False)
+            return
+        bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
+        self.bridges[bridge.id] = bridge
+        self.emit("BridgeCreate", "call", bridge_block(bridge))
+        if caller.in_agi:
+            caller.agi_dead = True  # a bridge yank sends HANGUP to the AGI session (ASTERISK.md §4.3)
+            caller.poke()
+        if caller.on_moh:
+            caller.on_moh = False
+            self.ev("MusicOnHoldStop", caller)
+        for ch in (caller, agent):
+            bridge.members.append(ch)
+            ch.bridge = bridge
+            if ch is agent:
+                ch.linkedid = caller.linkedid
+            if ch.monitor is not None:
+                ch.monitor.bridged_since = self.clock.now()
+            self.emit("BridgeEnter", "call", [*bridge_block(bridge), *channel_block(ch)])
+        agent.connected_num, agent.connected_name = caller.caller_num, caller.caller_name
+        caller.connected_num, caller.connected_name = agent.caller_num, agent.caller_name
+        self.ev("NewConnectedLine", agent)
+        self.ev("NewConnectedLine", caller)
+        caller.poke()
+        await self._wait(agent, None, lambda: not agent.alive)
+
+    # ---- AMI actions the engine uses -------------------------------------------------------------------
+    def hangup_action(self, name: str, cause: int = 16) -> bool:
+        ch = next((c for c in self.channels.values() if c.name == name or c.uniqueid == name), None)
+        if ch is None:
+            return False
+        if ch.state != 6 and ch.bridge is None and ch.context in ("agents", "from-trunk") and not ch.in_agi:
+            # a ringing originated leg: the originate task reports DialEnd/OriginateResponse/Hangup
+            ch.alive = False
+            ch.poke()
+            return True
+        self._hangup(ch, cause, requested_by_far_end=False)
+        return True
+
+    def mixmonitor(self, name: str, file: str, options: str) -> bool:
+        ch = next((c for c in self.channels.values() if c.name == name), None)
+        if ch is None:
+            return False
+        ast_dir, local_dir = self.monitor_dirs
+
+        def local(path: str) -> Path:
+            p = path if path.startswith("/") else f"{ast_dir}/{path}"
+            rel = p[len(ast_dir):].lstrip("/") if p.startswith(ast_dir) else Path(p).name
+            return local_dir / rel
+
+        r = _option_arg(options, "r") or f"{file}-in"
+        t = _option_arg(options, "t") or f"{file}-out"
+        ch.monitor = MonitorState((local(file), local(r), local(t)))
+        if ch.bridge is not None:
+            ch.monitor.bridged_since = self.clock.now()
+        self.ev("MixMonitorStart", ch)
+        self._varset(ch, "MIXMONITOR_FILENAME", file if file.startswith("/") else f"{ast_dir}/{file}")
+        return True
+
+    def _stop_monitor(self, ch: VChannel) -> None:
+        mon = ch.monitor
+        if mon is None:
+            return
+        ch.monitor = None
+        if mon.bridged_since is not None:
+            mon.bridged += self.clock.now() - mon.bridged_since
+        mix, inbound, outbound = mon.files
+        try:
+            _write_wav(inbound, _tone(mon.bridged, 300.0))
+            _write_wav(outbound, _tone(mon.bridged, 500.0))
+            _write_wav(mix, _tone(mon.bridged, 400.0))
+        except OSError as exc:
+            log.error("virtual MixMonitor could not write %s: %s", inbound, exc)
+
+    def show_channels(self) -> list[Headers]:
+        out = []
+        now = self.clock.now()
+        for ch in self.channels.values():
+            secs = int(now - ch.created)
+            out.append([
+                *channel_block(ch), ("Application", ch.app), ("ApplicationData", ch.app_data),
+                ("Duration", f"{secs // 3600:02d}:{secs % 3600 // 60:02d}:{secs % 60:02d}"),
+                ("BridgeId", ch.bridge.id if ch.bridge else ""),
+            ])  # fmt: skip
+        return out
+
+
+CAUSE_TXT = {0: "Unknown", 16: "Normal Clearing", 17: "User busy", 19: "User alerting, no answer",
+             21: "Call Rejected", 34: "Circuit/channel congestion"}  # fmt: skip
+
+
+def _parse_callerid(value: str) -> tuple[str, str]:
+    value = value.strip()
+    if "<" in value and value.endswith(">"):
+        name, _, num = value[:-1].partition("<")
+        return name.strip().strip('"'), num.strip()
+    return "", value
+
+
+def _option_arg(options: str, letter: str) -> str | None:
+    i = 0
+    while i < len(options):
+        c = options[i]
+        if i + 1 < len(options) and options[i + 1] == "(":
+            end = options.index(")", i)
+            if c == letter:
+                return options[i + 2 : end]
+            i = end + 1
+        else:
+            i += 1
+    return None
