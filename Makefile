@@ -2,7 +2,7 @@
 PY ?= python3
 SITE ?= examples/lab-site.toml
 
-.PHONY: setup setup-test run test test-unit lint lab-up lab-down
+.PHONY: setup setup-test run test test-unit lint lab-up lab-down lab-call fidelity
 
 setup:
 	./scripts/setup.sh
@@ -10,10 +10,22 @@ setup:
 setup-test:
 	./scripts/setup.sh --test
 
-# Main job. Until the virtual PBX lands this is the lab Asterisk, the engine, and one scripted SIPp call.
-run: setup-test
+# Main job: the engine against the virtual PBX with simulated callers (no Asterisk, root or network).
+HOURS ?= 1
+SPEED ?= 60
+run: setup
+	$(PY) -m engine.cli demo --hours $(HOURS) --speed $(SPEED) --json demo-report.json
+
+# One scripted SIPp call through the real lab Asterisk (root).
+lab-call: setup-test
 	$(PY) -m engine.cli lab up --site $(SITE)
 	$(PY) -m sim.scripted_call --site $(SITE)
+
+# Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
+fidelity: setup-test
+	$(PY) -m engine.cli lab up --site $(SITE)
+	$(PY) -m engine.cli sim fidelity --record
+	$(PY) -m engine.cli sim fidelity
 
 test: setup-test
 	$(PY) -m ruff check .

@@ -62,10 +62,10 @@ async def run_engine(site: Site, duration: float | None = None) -> None:
 
 
 @asynccontextmanager
-async def running(site: Site, ready_timeout: float = 15.0) -> AsyncIterator[Engine]:
-    """The engine running in this event loop until the block ends (tests, tools, the scripted call)."""
+async def running(site: Site, ready_timeout: float = 15.0, clock: Clock | None = None) -> AsyncIterator[Engine]:
+    """The engine running in this event loop until the block ends (tests, tools, the demo)."""
     await asyncio.to_thread(migrate, site["store"]["url"])
-    engine = build(site)
+    engine = build(site, clock)
     task = asyncio.create_task(engine.run(), name="engine")
     try:
         await asyncio.wait_for(engine.link.ready.wait(), ready_timeout)

@@ -64,6 +64,8 @@ class AgentConnector:
             leg = f"hl-{uuid.uuid4().hex[:20]}"
             eng.model.associate(leg, w.call_id, "agent", self.agent.id)
             await self.recorder.start(w.call_id, caller.name)
+            if not self._caller_alive(w):
+                return
             await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg, attempt=attempt)
             try:
                 await eng.link.action(

@@ -106,6 +106,19 @@ def cmd_sim_fidelity(args: argparse.Namespace) -> int:
     return 0 if fidelity.overall(scores) >= args.min else 1
 
 
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sim.demo import print_report, run_demo
+
+    logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
+    report = asyncio.run(run_demo(hours=args.hours, speed=args.speed, seed=args.seed, start_hour=args.start,
+                                  workdir=Path(args.workdir) if args.workdir else None, live=not args.no_live))
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+        print(f"report written to {args.json}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -132,6 +145,16 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--site", help="site file")
     rec.add_argument("--json", action="store_true")
     rec.set_defaults(func=cmd_records)
+
+    d = sub.add_parser("demo", help="the engine with the virtual PBX and simulated callers (no Asterisk needed)")
+    d.add_argument("--hours", type=float, default=1.0, help="simulated hours (default 1)")
+    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    d.add_argument("--seed", type=int, default=1, help="traffic seed: the same seed gives the same callers")
+    d.add_argument("--start", type=float, default=9.0, help="simulated start hour, site time (default 9)")
+    d.add_argument("--json", help="write the report to this file")
+    d.add_argument("--workdir", help="keep the database, recordings and site file here")
+    d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
+    d.set_defaults(func=cmd_demo)
 
     sim = sub.add_parser("sim", help="the virtual PBX and simulation tools")
     simsub = sim.add_subparsers(dest="sim_command", required=True)

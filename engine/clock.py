@@ -60,3 +60,27 @@ class VirtualClock:
             if not fut.done():
                 fut.set_result(None)
         self._now = target
+
+
+class ScaledClock:
+    """Real time sped up ``speed`` times: a demo hour passes in 3600/speed wall seconds.
+
+    ``now`` starts at ``start`` (a virtual wall time, e.g. 09:00 of the simulated day), so records carry
+    simulated times. Engine and virtual PBX must share one instance.
+    """
+
+    def __init__(self, speed: float, start: float | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.speed = speed
+        self._mono0 = time.monotonic()
+        self._start = time.time() if start is None else start
+
+    def now(self) -> float:
+        return self._start + (time.monotonic() - self._mono0) * self.speed
+
+    def monotonic(self) -> float:
+        return (time.monotonic() - self._mono0) * self.speed
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(max(0.0, seconds) / self.speed)

@@ -29,7 +29,10 @@ class Recorder:
         try:
             await self.engine.link.action(paths.mixmonitor_action(channel))
         except AmiError as exc:
-            log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
+            if self.engine.model.by_name(channel) is None:
+                log.info("call %s: caller left before the recording started", call_id)
+            else:
+                log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
             return
         self.active.add(call_id)
         await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk())

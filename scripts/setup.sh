@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # Install everything the project needs on a fresh Debian 12 machine: Debian tools, then the Python package.
-# --test adds what the test suite needs (debootstrap for the Asterisk lab, SIPp, sox).
+# The main job (`hotline demo`) needs only Python packages; --test adds what the test suite needs:
+# debootstrap for the Asterisk lab, SIPp (Debian's sip-tester) and sox for test audio.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 want_test=0
 [ "${1:-}" = "--test" ] && want_test=1
 
-debs=(sox)
-[ $want_test = 1 ] && debs+=(debootstrap sip-tester)
+debs=()
+[ $want_test = 1 ] && debs+=(debootstrap sip-tester sox)
 missing=()
-for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+for p in "${debs[@]+"${debs[@]}"}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     echo "setup: need root to apt-get install: ${missing[*]}" >&2

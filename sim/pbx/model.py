@@ -55,6 +55,7 @@ class CallerScript:
     talk: float | None = None  # from the connect to an agent
     patience: float | None = None  # from entering the wait for an agent
     holds: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), at from the answer
+    talk_holds: list[tuple[float, float]] = field(default_factory=list)  # (at, seconds), at from the connect
 
 
 @dataclass
@@ -174,6 +175,9 @@ class VirtualPbx:
         self.bridges: dict[str, VBridge] = {}
         self.endpoints: dict[str, CalleeBehavior] = {}
         self.trunk_callee: Callable[[str], CalleeBehavior] = lambda number: CalleeBehavior()
+        # endpoints not in ``endpoints``: asked per offer (endpoint, how many offers it had before)
+        self.endpoint_callee: Callable[[str, int], CalleeBehavior] | None = None
+        self.offers: dict[str, int] = {}
         self.listeners: list[Callable[[Headers], None]] = []
         self._seq = itertools.count()
         self._hex = itertools.count(1)
@@ -325,7 +329,7 @@ class VirtualPbx:
             plan.append((script.hangup_at, "hangup", None))
         plan.sort(key=lambda x: x[0])
         talk_task = None
-        if script.talk is not None or script.patience is not None:
+        if script.talk is not None or script.patience is not None or script.talk_holds:
             talk_task = self._spawn(self._caller_patience(ch, script), f"patience:{ch.uniqueid}")
         for at, what, arg in plan:
             delay = t0 + at - self.clock.now()
@@ -355,12 +359,26 @@ class VirtualPbx:
                 if not got and ch.alive:
                     self._hangup(ch, 16, requested_by_far_end=True)  # abandoned
                     return
-        if script.talk is not None:
+        if script.talk is not None or script.talk_holds:
             await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
-            if ch.alive:
-                await self._wait(ch, script.talk, lambda: not ch.alive)
-                if ch.alive:
+            if not ch.alive:
+                return
+            connected = self.clock.monotonic()
+            plan = sorted([(a, "hold") for a, _ in script.talk_holds]
+                          + [(a + d, "unhold") for a, d in script.talk_holds])  # fmt: skip
+            if script.talk is not None:
+                plan.append((script.talk, "hangup"))
+            for at, what in plan:
+                await self._wait(ch, max(0.0, connected + at - self.clock.monotonic()), lambda: not ch.alive)
+                if not ch.alive:
+                    return
+                if what == "hold":
+                    self.ev("Hold", ch)
+                elif what == "unhold":
+                    self.ev("Unhold", ch)
+                else:
                     self._hangup(ch, 16, requested_by_far_end=True)
+                    return
 
     # ---- hang-up -------------------------------------------------------------------------------------
     def _hangup(self, ch: VChannel, cause: int, requested_by_far_end: bool) -> None:
@@ -446,7 +464,11 @@ class VirtualPbx:
             behavior = self.trunk_callee(number)
             endpoint, context = via, "from-trunk"
         else:
-            behavior = self.endpoints.get(number, CalleeBehavior("unavailable"))
+            n = self.offers.get(number, 0)
+            self.offers[number] = n + 1
+            behavior = self.endpoints.get(number) or (
+                self.endpoint_callee(number, n) if self.endpoint_callee else CalleeBehavior("unavailable")
+            )
             endpoint, context = number, "agents"
         cid_name, cid_num = _parse_callerid(h.get("callerid", ""))
         if behavior.kind == "unavailable":
