@@ -7,6 +7,7 @@ ring is limited to the hotline's ring timeout (15 s: three rings in China's cade
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import uuid
 
@@ -28,6 +29,7 @@ class AgentConnector:
         cfg = engine.site["hotline"]
         self.agent = engine.site.agent(cfg["agent"])
         self.ring_timeout: int = cfg["ring_timeout"]
+        self._agent_lock = asyncio.Lock()
 
     def _caller_alive(self, w: Waiting) -> bool:
         return w.uniqueid in self.engine.model.channels
@@ -54,49 +56,54 @@ class AgentConnector:
         while self._caller_alive(w):
             # decide only on a picture of Asterisk that has been resynced since the last connect
             await eng.link.ready.wait()
-            caller = eng.model.channels.get(w.uniqueid)
-            if caller is None:
-                return
-            if eng.model.agent_busy(self.agent.endpoint):
-                await eng.until(lambda: not eng.model.agent_busy(self.agent.endpoint) or not self._caller_alive(w), 5)
-                continue
+            # one offer to the agent at a time; waiting callers take their turn in arrival order (FIFO lock)
+            async with self._agent_lock:
+                if await self._offer(w, attempt + 1):
+                    return
             attempt += 1
-            leg = f"hl-{uuid.uuid4().hex[:20]}"
-            eng.model.associate(leg, w.call_id, "agent", self.agent.id)
-            await self.recorder.start(w.call_id, caller.name)
-            if not self._caller_alive(w):
-                return
-            await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg, attempt=attempt)
-            try:
-                await eng.link.action(
-                    {
-                        "Action": "Originate",
-                        "Channel": f"PJSIP/{self.agent.endpoint}",
-                        "Application": "Bridge",
-                        "Data": caller.name,
-                        "Timeout": str(self.ring_timeout * 1000),
-                        "CallerID": f'"Hotline" <{w.caller}>',
-                        "ChannelId": leg,
-                        "Async": "true",
-                    }
-                )
-            except AmiError as exc:
-                log.warning("call %s: originate to agent %s failed: %s", w.call_id, self.agent.id, exc)
+            if self._caller_alive(w):
                 await eng.clock.sleep(self.retry_pause)
-                continue
 
-            leg_seen = [False]
-            await eng.until(lambda leg=leg, seen=leg_seen: self._offer_settled(w, leg, seen), self.ring_timeout + 10)
-            ch = eng.model.channels.get(leg)
-            if ch is not None and ch.up and ch.bridge:
-                log.info("call %s connected to agent %s", w.call_id, self.agent.id)
-                return
-            if not self._caller_alive(w):
-                if ch is not None:
-                    try:
-                        await eng.link.action({"Action": "Hangup", "Channel": ch.name})
-                    except AmiError:
-                        pass
-                return
-            log.info("call %s: agent %s did not answer (attempt %d)", w.call_id, self.agent.id, attempt)
-            await eng.clock.sleep(self.retry_pause)
+    async def _offer(self, w: Waiting, attempt: int) -> bool:
+        """Ring the agent once for this caller; True when the call is settled (connected or caller gone)."""
+        eng = self.engine
+        while self._caller_alive(w) and eng.model.agent_busy(self.agent.endpoint):
+            await eng.until(lambda: not eng.model.agent_busy(self.agent.endpoint) or not self._caller_alive(w), 5)
+        caller = eng.model.channels.get(w.uniqueid)
+        if caller is None:
+            return True
+        leg = f"hl-{uuid.uuid4().hex[:20]}"
+        eng.model.associate(leg, w.call_id, "agent", self.agent.id)
+        await self.recorder.start(w.call_id, caller.name)
+        if not self._caller_alive(w):
+            return True
+        await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=self.agent.id, leg=leg, attempt=attempt)
+        try:
+            await eng.link.action({
+                "Action": "Originate",
+                "Channel": f"PJSIP/{self.agent.endpoint}",
+                "Application": "Bridge",
+                "Data": caller.name,
+                "Timeout": str(self.ring_timeout * 1000),
+                "CallerID": f'"Hotline" <{w.caller}>',
+                "ChannelId": leg,
+                "Async": "true",
+            })  # fmt: skip
+        except AmiError as exc:
+            log.warning("call %s: originate to agent %s failed: %s", w.call_id, self.agent.id, exc)
+            return False
+        seen = [False]
+        await eng.until(lambda: self._offer_settled(w, leg, seen), self.ring_timeout + 10)
+        ch = eng.model.channels.get(leg)
+        if ch is not None and ch.up and ch.bridge:
+            log.info("call %s connected to agent %s", w.call_id, self.agent.id)
+            return True
+        if not self._caller_alive(w):
+            if ch is not None:
+                try:
+                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
+                except AmiError:
+                    pass  # already gone
+            return True
+        log.info("call %s: agent %s did not answer (attempt %d)", w.call_id, self.agent.id, attempt)
+        return False

@@ -97,7 +97,7 @@ class _View:
             t = Table(title=f"hotline demo  {snap['clock']}  (x{snap['speed']:g})", show_header=False)
             t.add_row("waiting in queue", str(snap["waiting"]))
             t.add_row("agents", ", ".join(f"{k} {v}" for k, v in snap["agents"].items()))
-            t.add_row("calls today", f"{snap['calls']} ({snap['answered']} answered, {snap['abandoned']} abandoned)")
+            t.add_row("calls finished", f"{snap['calls']} ({snap['answered']} answered, {snap['abandoned']} abandoned)")
             sl = snap["service_level"]
             t.add_row("service level (15 s)", "-" if sl is None else f"{sl:.0%}")
             t.add_row("simulated callers", f"{snap['arrived']} of {snap['planned']}")
