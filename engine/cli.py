@@ -119,6 +119,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_sim_load(args: argparse.Namespace) -> int:
+    from sim.load import LoadPlan, main_async
+
+    plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
+                    seed=args.seed, target=args.target)  # fmt: skip
+    site = _site_path(args.site)
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+    return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -167,6 +177,20 @@ def build_parser() -> argparse.ArgumentParser:
     fid.add_argument("--min", type=float, default=0.95, help="exit 1 below this overall score (default 0.95)")
     fid.add_argument("--site", help="site file (default examples/lab-site.toml)", default="examples/lab-site.toml")
     fid.set_defaults(func=cmd_sim_fidelity)
+
+    ld = simsub.add_parser("load", help="SIPp callers and agents against a real Asterisk, joined with the engine")
+    ld.add_argument("--site", default="examples/lab-site.toml", help="site file (agents with static contacts)")
+    ld.add_argument("--calls", type=int, default=50, help="callers to place (default 50)")
+    ld.add_argument("--concurrency", type=int, default=20, help="callers on the line at once at most (default 20)")
+    ld.add_argument("--rate", type=float, default=4.0, help="new callers per second (default 4)")
+    ld.add_argument("--seconds", type=float, default=180.0, help="stop everything after this long (default 180)")
+    ld.add_argument("--seed", type=int, default=1)
+    ld.add_argument("--target", default="127.0.0.1:5060", help="Asterisk's SIP address (the lab by default)")
+    ld.add_argument("--external-engine", action="store_true",
+                    help="an engine is already running for this site; only read its store")
+    ld.add_argument("--json", help="write the report to this file")
+    ld.add_argument("--workdir", help="keep scenarios, injection files and SIPp traces here")
+    ld.set_defaults(func=cmd_sim_load)
     return p
 
 

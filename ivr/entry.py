@@ -43,6 +43,10 @@ class HotlineEntry:
         call_id = (ch.call_id or ch.linkedid) if ch else uid
         caller = agi.env.get("callerid")
         log.info("hotline call %s from %s on %s", call_id, mask_number(caller), agi.channel)
+        # a carrier (or the load runner) may tag the call; kept on the record to join outside reports
+        tag = await agi.command("GET FULL VARIABLE", "${PJSIP_HEADER(read,X-Hotline-Corr)}")
+        if tag.ok and tag.result == "1" and tag.data:
+            await self.engine.fact("call.tag", call_id, uid, f"tag:{call_id}", tag=tag.data[:120])
         await agi.answer()
         res = await agi.stream(self.prompt, DIGITS)
         digit = res.digit

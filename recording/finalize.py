@@ -50,7 +50,8 @@ class Recorder:
         last: tuple[int, ...] = ()
         while True:
             sizes = tuple(p.stat().st_size if p.exists() else -1 for p in legs)
-            if min(sizes) > 44 and sizes == last:
+            # both legs written and no longer growing (a call without media gives header-only files)
+            if min(sizes) >= 44 and sizes == last:
                 break
             if asyncio.get_running_loop().time() > deadline:
                 log.error("call %s: recording legs not complete after %.0f s: %s", call_id, self.wait, sizes)

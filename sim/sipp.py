@@ -320,6 +320,14 @@ class TraceMessage:
     at: float
     sent: bool
     first_line: str
+    text: str = ""
+
+    def header(self, name: str) -> str:
+        prefix = name.lower() + ":"
+        for line in self.text.splitlines():
+            if line.lower().startswith(prefix):
+                return line.split(":", 1)[1].strip()
+        return ""
 
 
 _STAMP = re.compile(r"^-{10,} (\d{4}-\d{2}-\d{2} \d{2}:\d{2}:\d{2}\.\d+)")
@@ -339,7 +347,167 @@ def read_trace(path: Path) -> list[TraceMessage]:
             while j < len(lines) and not lines[j].strip():
                 j += 1
             first = lines[j].strip() if j < len(lines) else ""
-            out.append(TraceMessage(at, "sent" in direction, first))
-            i = j
+            k = j
+            while k < len(lines) and not _STAMP.match(lines[k]):
+                k += 1
+            out.append(TraceMessage(at, "sent" in direction, first, "\n".join(lines[j:k])))
+            i = k - 1
         i += 1
     return out
+
+
+# ---- load scenarios: per-call values come from an injection file (-inf), one line per call ----------
+
+LOAD_CALLER = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline load caller ({klass})">
+  <send retrans="500"><![CDATA[
+INVITE sip:[service]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>
+Call-ID: [call_id]
+CSeq: 1 INVITE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+X-Hotline-Corr: [field1]
+Max-Forwards: 70
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=caller 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv response="100" optional="true"/>
+  <recv response="180" optional="true"/>
+  <recv response="183" optional="true"/>
+  <recv response="200" rrs="true"/>
+  <send><![CDATA[
+ACK [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 1 ACK
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>
+  <nop><action><assignstr assign_to="dd" value="[field3]"/><todouble assign_to="ddn" variable="dd"/></action></nop>
+  <pause variable="ddn"/>
+  <send retrans="500"><![CDATA[
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 2 INFO
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=[field2]
+Duration=160
+]]></send>
+  <recv response="200"/>
+  <!-- connected calls end with the agent's BYE; a caller still waiting after its patience hangs up -->
+  <recv request="BYE" timeout="{patience_ms}" ontimeout="1"/>
+  <send next="2"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="1"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: 3 BYE
+Contact: <sip:[field0]@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+  <label id="2"/>
+</scenario>
+"""
+
+LOAD_AGENT = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="hotline load agent ({klass})">
+  <recv request="INVITE" crlf="true" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="their_from"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="their_to"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+]]></send>
+  <nop><action><assignstr assign_to="ad" value="[field0]"/><todouble assign_to="adn" variable="ad"/></action></nop>
+  <pause variable="adn"/>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=agent 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <!-- the agent ends the talk; a caller who hangs up first ends it instead -->
+  <recv request="BYE" timeout="{talk_ms}" ontimeout="1"/>
+  <send next="2"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="1"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$their_to];tag=[pid]SIPpTag01[call_number]
+To: [$their_from]
+[last_Call-ID:]
+CSeq: 10 BYE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+  <label id="2"/>
+</scenario>
+"""

@@ -36,6 +36,7 @@ class CallRecord:
     digit: str
     recording: str
     recording_seconds: float | None
+    tag: str = ""
 
     def as_row(self) -> dict[str, object]:
         return asdict(self)
@@ -135,6 +136,7 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         outcome = "not_answered"
     digit = first("ivr.digit")
     rec = first("recording.saved")
+    tag = first("call.tag")
     return CallRecord(
         call_id=call_id,
         caller=str(caller_new.data.get("caller", "")),
@@ -157,4 +159,5 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         digit=str(digit.data.get("digit", "")) if digit else "",
         recording=str(rec.data.get("path", "")) if rec else "",
         recording_seconds=_r(rec.data.get("seconds")) if rec else None,
+        tag=str(tag.data.get("tag", "")) if tag else "",
     )

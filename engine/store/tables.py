@@ -43,4 +43,5 @@ call_records = Table(
     Column("digit", String(8), nullable=False),
     Column("recording", Text, nullable=False),
     Column("recording_seconds", Float),
+    Column("tag", String(120), nullable=False, server_default=""),
 )

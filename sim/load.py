@@ -1,0 +1,271 @@
+"""`hotline sim load`: SIPp callers and agent softphones against a real Asterisk, joined with the engine's records.
+
+Callers come in classes (how long they stay on the line before giving up); agents in classes (how fast
+they answer, or never, and how long they talk). Per-call values (number, correlation tag, DTMF digit, its
+delay, the agent's answer delay) are drawn from seeded streams and handed to SIPp in injection files.
+Every caller's INVITE carries ``X-Hotline-Corr``; the engine stores it on the call record, which is how
+SIPp's view and the engine's are joined. Bounded by ``--calls`` and ``--seconds``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import math
+import signal
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sim import traffic
+from sim.sipp import LOAD_AGENT, LOAD_CALLER, make_audio, read_trace, sipp_binary
+
+log = logging.getLogger("hotline.load")
+
+
+@dataclass(frozen=True)
+class CallerClass:
+    name: str
+    share: float
+    patience: float  # seconds on the line after the digit before hanging up, if no agent ended the call
+
+
+@dataclass(frozen=True)
+class AgentClass:
+    name: str
+    answer: tuple[float, float] | None  # uniform answer delay range (s); None = never answers
+    talk: float  # seconds the agent talks before hanging up
+
+
+@dataclass
+class LoadPlan:
+    calls: int = 50
+    concurrency: int = 20
+    rate: float = 4.0  # new calls per second
+    seconds: float = 180.0
+    seed: int = 1
+    did: str = "4001234567"
+    target: str = "127.0.0.1:5060"
+    digits: tuple[tuple[str, float], ...] = (("1", 0.5), ("2", 0.3), ("3", 0.2))
+    callers: list[CallerClass] = field(default_factory=lambda: [
+        CallerClass("patient", 0.7, 40.0), CallerClass("impatient", 0.3, 6.0)])  # fmt: skip
+    agents: dict[str, AgentClass] = field(default_factory=lambda: {})
+    default_agent: AgentClass = field(default_factory=lambda: AgentClass("quick", (0.3, 1.5), 2.0))
+
+
+def _pct(values: list[float], p: float) -> float | None:
+    if not values:
+        return None
+    return round(float(np.percentile(np.array(values), p)), 3)
+
+
+def _summary(values: list[float]) -> dict[str, float | None]:
+    return {"n": len(values), "p50": _pct(values, 50), "p90": _pct(values, 90), "p99": _pct(values, 99)}
+
+
+async def _run_sipp(args: list[str], cwd: Path, deadline: float, stop: asyncio.Event | None = None) -> int:
+    """Run one SIPp to its end, or until ``stop`` is set (then SIGUSR1: finish calls in progress, flush, exit)."""
+    proc = await asyncio.create_subprocess_exec(sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
+                                                stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
+    loop = asyncio.get_running_loop()
+    waiter = asyncio.ensure_future(proc.wait())
+    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
+    try:
+        done, _ = await asyncio.wait([waiter, *([stopper] if stopper else [])],
+                                     timeout=max(1.0, deadline - loop.time()),
+                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
+        if waiter in done:
+            return waiter.result()
+        proc.send_signal(signal.SIGUSR1)
+        try:
+            return await asyncio.wait_for(asyncio.shield(waiter), 10)
+        except TimeoutError:
+            proc.terminate()
+            await waiter
+            return -1
+    finally:
+        if stopper is not None:
+            stopper.cancel()
+
+
+async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict[str, Any]:
+    """Run the SIPp sides to completion (bounded); ``store`` is the engine's store (records are joined)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + plan.seconds
+    run_id = f"L{plan.seed}-{int(loop.time() * 1000) % 100000}"
+    audio = make_audio(workdir / "tone.wav")
+    # callers, split into classes by share
+    counts = [int(math.floor(plan.calls * c.share)) for c in plan.callers]
+    counts[0] += plan.calls - sum(counts)
+    caller_jobs = []
+    n = 0
+    for klass, count in zip(plan.callers, counts, strict=True):
+        if count <= 0:
+            continue
+        rows = ["SEQUENTIAL"]
+        for _ in range(count):
+            g = traffic.rng(plan.seed, traffic.KIND_CALLER, n)
+            digits, weights = zip(*plan.digits, strict=True)
+            digit = str(g.choice(digits, p=np.array(weights) / sum(weights)))
+            number = "1" + "".join(str(d) for d in g.integers(0, 10, 10))
+            rows.append(f"{number};{run_id}-{n};{digit};{int(g.uniform(1200, 2500))};")
+            n += 1
+        (workdir / f"callers-{klass.name}.csv").write_text("\n".join(rows) + "\n")
+        (workdir / f"caller-{klass.name}.xml").write_text(
+            LOAD_CALLER.format(klass=klass.name, patience_ms=int(klass.patience * 1000), audio=audio)
+        )
+        share = max(1, round(plan.concurrency * count / plan.calls))
+        caller_jobs.append((klass, count, share))
+    # one SIPp per agent with a static contact (the lab's agents)
+    agent_jobs = []
+    for a in site.agents:
+        if not a.contact:
+            continue
+        port = int(a.contact.rsplit(":", 1)[1])
+        klass = plan.agents.get(a.id, plan.default_agent)
+        g = traffic.rng(plan.seed, traffic.KIND_AGENT, int("".join(c for c in a.id if c.isdigit()) or 0))
+        rows = ["SEQUENTIAL"]
+        for _ in range(plan.calls):
+            delay = 3_600_000 if klass.answer is None else int(g.uniform(*klass.answer) * 1000)
+            rows.append(f"{delay};")
+        (workdir / f"agent-{a.id}.csv").write_text("\n".join(rows) + "\n")
+        (workdir / f"agent-{a.id}.xml").write_text(LOAD_AGENT.format(klass=klass.name, talk_ms=int(klass.talk * 1000)))
+        agent_jobs.append((a, klass, port))
+
+    agents = []
+    stop_agents = asyncio.Event()
+    for i, (a, _klass, port) in enumerate(agent_jobs):
+        args = ["-sf", f"agent-{a.id}.xml", "-inf", f"agent-{a.id}.csv", "-i", "127.0.0.1", "-p", str(port),
+                "-mp", str(17000 + 100 * i), "-rtp_echo", "-nostdin", "-timeout", f"{int(plan.seconds) + 30}s",
+                "-trace_msg", "-message_file", f"agent-{a.id}.log", "-max_recv_loops", "100000"]  # fmt: skip
+        agents.append(
+            asyncio.create_task(_run_sipp(args, workdir, deadline + 30, stop_agents), name=f"sipp-agent-{a.id}")
+        )
+    await asyncio.sleep(0.5)
+    callers = []
+    if len(caller_jobs) > 4:
+        raise ValueError("at most 4 caller classes: the lab trunk matches source ports 5080-5083")
+    for i, (klass, count, share) in enumerate(caller_jobs):
+        args = [plan.target, "-sf", f"caller-{klass.name}.xml", "-inf", f"callers-{klass.name}.csv",
+                "-i", "127.0.0.1", "-p", str(5080 + i), "-mp", str(18000 + 1000 * i), "-s", plan.did,
+                "-m", str(count), "-l", str(share), "-r", f"{plan.rate * count / plan.calls:.3f}", "-rp", "1000",
+                "-nostdin", "-timeout", f"{int(plan.seconds)}s", "-trace_msg", "-message_file",
+                f"caller-{klass.name}.log"]  # fmt: skip
+        callers.append(asyncio.create_task(_run_sipp(args, workdir, deadline), name=f"sipp-callers-{klass.name}"))
+    caller_rcs = list(await asyncio.gather(*callers))
+    # let the engine finish the last records, then stop the agents
+    await asyncio.sleep(2.0)
+    stop_agents.set()
+    await asyncio.gather(*agents)
+    return await _join(plan, run_id, workdir, caller_jobs, agent_jobs, caller_rcs, store)
+
+
+async def _join(plan: LoadPlan, run_id: str, workdir: Path, caller_jobs: list[Any], agent_jobs: list[Any],
+                caller_rcs: list[int], store: Any) -> dict[str, Any]:  # fmt: skip
+    sipp_calls: dict[str, dict[str, Any]] = {}
+    for klass, _count, _share in caller_jobs:
+        trace = workdir / f"caller-{klass.name}.log"
+        if not trace.exists():
+            continue
+        by_callid: dict[str, dict[str, Any]] = {}
+        for m in read_trace(trace):
+            cid = m.header("Call-ID")
+            c = by_callid.setdefault(cid, {"class": klass.name})
+            if m.sent and m.first_line.startswith("INVITE"):
+                c.setdefault("invite", m.at)
+                c["corr"] = m.header("X-Hotline-Corr")
+            elif not m.sent and m.first_line.startswith("SIP/2.0 200") and "answer" not in c:
+                c["answer"] = m.at
+            elif not m.sent and m.first_line.startswith("BYE"):
+                c["ended_by"] = "far end"
+            elif m.sent and m.first_line.startswith("BYE"):
+                c["ended_by"] = "caller"
+        for c in by_callid.values():
+            if c.get("corr"):
+                sipp_calls[c["corr"]] = c
+    agent_answered = {}
+    for a, _klass, _port in agent_jobs:
+        trace = workdir / f"agent-{a.id}.log"
+        answered = set()
+        if trace.exists():
+            for m in read_trace(trace):
+                if m.sent and m.first_line.startswith("SIP/2.0 200") and "INVITE" in m.header("CSeq"):
+                    answered.add(m.header("Call-ID"))
+        agent_answered[a.id] = len(answered)
+    for _ in range(40):  # records are written when calls end and recordings are indexed
+        rows = [r for r in await store.records() if str(r.get("tag", "")).startswith(run_id + "-")]
+        if len(rows) >= len(sipp_calls):
+            break
+        await asyncio.sleep(0.25)
+    by_tag = {r["tag"]: r for r in rows}
+    planned_digit = {}
+    for f in workdir.glob("callers-*.csv"):
+        for line in f.read_text().splitlines()[1:]:
+            parts = line.split(";")
+            if len(parts) > 2:
+                planned_digit[parts[1]] = parts[2]
+    digits_match = sum(1 for t, r in by_tag.items() if planned_digit.get(t) == r["digit"])
+    outcomes: dict[str, int] = {}
+    for r in rows:
+        outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
+    pdd = [c["answer"] - c["invite"] for c in sipp_calls.values() if "answer" in c and "invite" in c]
+    to_agent = [by_tag[t]["connected_at"] - c["invite"] for t, c in sipp_calls.items()
+                if t in by_tag and by_tag[t]["connected_at"] is not None and "invite" in c]  # fmt: skip
+    talk = [r["talk_time"] for r in rows if r["talk_time"] is not None]
+    report = {
+        "run": run_id, "plan": {"calls": plan.calls, "concurrency": plan.concurrency, "rate": plan.rate,
+                                "seconds": plan.seconds, "seed": plan.seed},
+        "sipp": {
+            "callers_placed": len(sipp_calls),
+            "callers_ended_by_far_end": sum(1 for c in sipp_calls.values() if c.get("ended_by") == "far end"),
+            "callers_gave_up": sum(1 for c in sipp_calls.values() if c.get("ended_by") == "caller"),
+            "agents_answered": agent_answered, "caller_exit_codes": caller_rcs,
+        },
+        "engine": {"records": len(rows), "outcomes": outcomes,
+                   "joined": sum(1 for t in sipp_calls if t in by_tag),
+                   "digits_as_sent": digits_match,
+                   "unmatched_sipp_calls": sorted(t for t in sipp_calls if t not in by_tag)[:20]},
+        "post_dial_delay": _summary(pdd), "time_to_agent": _summary(to_agent), "talk_time": _summary(talk),
+    }  # fmt: skip
+    return report
+
+
+def print_report(report: dict[str, Any]) -> None:
+    s, e = report["sipp"], report["engine"]
+    print(f"load run {report['run']}: {s['callers_placed']} callers placed, "
+          f"{sum(s['agents_answered'].values())} answered by SIPp agents {s['agents_answered']}")  # fmt: skip
+    print(f"  engine: {e['records']} records, outcomes {e['outcomes']}, joined {e['joined']} by X-Hotline-Corr")
+    for key in ("post_dial_delay", "time_to_agent", "talk_time"):
+        v = report[key]
+        print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")
+
+
+async def main_async(site_path: str, plan: LoadPlan, json_path: str | None, external_engine: bool,
+                     workdir: str | None = None) -> int:
+    from composition import running
+    from engine.config import load_site
+    from engine.store.store import Store, migrate
+
+    site = load_site(site_path)
+    with tempfile.TemporaryDirectory(prefix="hotline-load-") as tmp_dir:
+        tmp = workdir or tmp_dir
+        Path(tmp).mkdir(parents=True, exist_ok=True)
+        if external_engine:
+            await asyncio.to_thread(migrate, site["store"]["url"])
+            store = Store(site["store"]["url"])
+            try:
+                report = await run_load(plan, site, Path(tmp), store)
+            finally:
+                await store.close()
+        else:
+            async with running(site) as eng:
+                report = await run_load(plan, site, Path(tmp), eng.store)
+    print_report(report)
+    if json_path:
+        Path(json_path).write_text(json.dumps(report, indent=1))
+        print(f"report written to {json_path}")
+    return 0
