@@ -129,6 +129,12 @@ def cmd_sim_load(args: argparse.Namespace) -> int:
     return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
 
 
+def cmd_bench_route(args: argparse.Namespace) -> int:
+    from acd.bench import main as bench_main
+
+    return bench_main(args)
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -165,6 +171,17 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workdir", help="keep the database, recordings and site file here")
     d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
     d.set_defaults(func=cmd_demo)
+
+    bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    br = bsub.add_parser("route", help="routing decisions: indexed router vs naive full scan, same run")
+    br.add_argument("--agents", type=int, default=1000)
+    br.add_argument("--skills", type=int, default=100)
+    br.add_argument("--waiting", type=int, default=500)
+    br.add_argument("--decisions", type=int, default=2000)
+    br.add_argument("--seed", type=int, default=1)
+    br.add_argument("--json", help="write the figures to this file")
+    br.set_defaults(func=cmd_bench_route)
 
     sim = sub.add_parser("sim", help="the virtual PBX and simulation tools")
     simsub = sim.add_subparsers(dest="sim_command", required=True)

@@ -1,0 +1,273 @@
+"""Skill-based routing brain: sans-I/O, no clock of its own, every decision explained.
+
+Callers wait in *classes*: the same service, the same extra skill needs and the same priority. Inside a
+class requirements only loosen and priority only rises as the wait grows (rule steps), so the oldest
+caller of a class is both its best-scored and its least demanding one. A freed agent therefore looks at
+one caller per class, not at every caller: O(classes) instead of O(callers).
+
+Fair order across services: score = priority × ``priority_weight`` + seconds since the caller entered the
+system (IVR time included, ANCHORS.md). The best caller for a freed agent is chosen across all services
+that agent can serve.
+"""
+
+from __future__ import annotations
+
+import bisect
+import heapq
+import itertools
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+
+PRIORITY_WEIGHT = 60.0  # one priority step counts as a minute of waiting
+
+
+@dataclass(frozen=True)
+class RuleStep:
+    """After ``after`` seconds of waiting: lower skill minimums, add agent groups, raise priority."""
+
+    after: float
+    lower: Mapping[str, int] = field(default_factory=dict)
+    add_groups: frozenset[str] = frozenset()
+    raise_priority: int = 0
+
+
+@dataclass(frozen=True)
+class Service:
+    name: str
+    required: Mapping[str, int]  # skill -> minimum level 0-100
+    priority: int = 0
+    strategy: str = "longest_idle"  # longest_idle, least_skilled, round_robin, fewest_calls
+    steps: tuple[RuleStep, ...] = ()
+    groups: frozenset[str] = frozenset()  # agents in these groups serve it whatever their skills
+
+
+@dataclass(frozen=True)
+class AgentProfile:
+    id: str
+    skills: Mapping[str, int]
+    groups: frozenset[str] = frozenset()
+
+
+@dataclass(frozen=True)
+class Caller:
+    call_id: str
+    service: str
+    entered_at: float  # entered the system (IVR included)
+    priority: int = 0
+    needs: Mapping[str, int] = field(default_factory=dict)  # extra skill minimums (from the IVR)
+
+
+@dataclass(frozen=True)
+class Requirements:
+    skills: tuple[tuple[str, int], ...]
+    groups: frozenset[str]
+    priority: int
+    step: int  # how many rule steps apply
+
+
+@dataclass(frozen=True)
+class Decision:
+    call_id: str
+    agent_id: str
+    score: float
+    step: int
+    considered: int  # callers (for a freed agent) or agents (for a new caller) looked at
+
+
+def requirements(service: Service, caller: Caller, waited: float) -> Requirements:
+    need = dict(service.required)
+    for skill, level in caller.needs.items():
+        need[skill] = max(level, need.get(skill, 0))
+    groups = set(service.groups)
+    prio = service.priority + caller.priority
+    step = 0
+    for i, s in enumerate(service.steps, start=1):
+        if waited < s.after:
+            break
+        step = i
+        for skill, level in s.lower.items():
+            if skill in need:
+                need[skill] = min(need[skill], level)
+        groups |= s.add_groups
+        prio += s.raise_priority
+    return Requirements(tuple(sorted(need.items())), frozenset(groups), prio, step)
+
+
+def why_not(agent: AgentProfile, req: Requirements) -> str | None:
+    """None if the agent can take a caller with these requirements, else the reason it cannot."""
+    if agent.groups & req.groups:
+        return None
+    for skill, level in req.skills:
+        have = agent.skills.get(skill)
+        if have is None:
+            return f"lacks skill {skill}"
+        if have < level:
+            return f"skill {skill} level {have} < {level}" + (f" (rule step {req.step})" if req.step else "")
+    return None
+
+
+@dataclass
+class AgentRuntime:
+    profile: AgentProfile
+    idle_since: float | None = None  # None: not available (the state machine says why)
+    calls: int = 0
+    last_offer: int = 0
+
+
+class Router:
+    def __init__(self, services: Iterable[Service], agents: Iterable[AgentProfile],
+                 priority_weight: float = PRIORITY_WEIGHT) -> None:  # fmt: skip
+        self.services = {s.name: s for s in services}
+        self.agents = {a.id: AgentRuntime(a) for a in agents}
+        self.priority_weight = priority_weight
+        self._classes: dict[tuple[object, ...], list[tuple[float, str, Caller]]] = {}
+        self._where: dict[str, tuple[object, ...]] = {}
+        self._req_cache: dict[tuple[object, ...], Requirements] = {}
+        self._offers = itertools.count(1)
+
+    # ---- inputs -------------------------------------------------------------------------------------
+    def enqueue(self, caller: Caller) -> None:
+        if caller.service not in self.services:
+            raise KeyError(f"unknown service {caller.service!r}")
+        key = (caller.service, caller.priority, tuple(sorted(caller.needs.items())))
+        heapq.heappush(self._classes.setdefault(key, []), (caller.entered_at, caller.call_id, caller))
+        self._where[caller.call_id] = key
+
+    def remove(self, call_id: str) -> None:
+        """The caller left (connected elsewhere or hung up); lazily dropped from its class heap."""
+        self._where.pop(call_id, None)
+
+    def set_available(self, agent_id: str, idle_since: float | None) -> None:
+        self.agents[agent_id].idle_since = idle_since
+
+    def waiting(self) -> int:
+        return len(self._where)
+
+    # ---- decisions ----------------------------------------------------------------------------------
+    def _head(self, key: tuple[object, ...]) -> Caller | None:
+        heap = self._classes.get(key)
+        while heap:
+            caller = heap[0][2]
+            if self._where.get(caller.call_id) == key:
+                return caller
+            heapq.heappop(heap)
+        if heap is not None:
+            del self._classes[key]
+        return None
+
+    def _requirements(self, key: tuple[object, ...], caller: Caller, waited: float) -> Requirements:
+        """Requirements for a class at a rule step, computed once per (class, step)."""
+        service = self.services[caller.service]
+        step = bisect.bisect_right([s.after for s in service.steps], waited)
+        cached = self._req_cache.get((key, step))
+        if cached is None:
+            cached = requirements(service, caller, waited)
+            self._req_cache[(key, step)] = cached
+        return cached
+
+    def _score(self, caller: Caller, req: Requirements, now: float) -> float:
+        return req.priority * self.priority_weight + (now - caller.entered_at)
+
+    def best_caller_for(self, agent_id: str, now: float) -> Decision | None:
+        """An agent became free: the best waiting caller across every service it can serve."""
+        agent = self.agents[agent_id].profile
+        best: tuple[float, Caller, Requirements] | None = None
+        considered = 0
+        for key in list(self._classes):
+            caller = self._head(key)
+            if caller is None:
+                continue
+            considered += 1
+            req = self._requirements(key, caller, now - caller.entered_at)
+            if why_not(agent, req) is not None:
+                continue
+            score = self._score(caller, req, now)
+            if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
+                best = (score, caller, req)
+        if best is None:
+            return None
+        return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)
+
+    def best_agent_for(self, call_id: str, now: float) -> Decision | None:
+        """A caller is waiting and agents may be free: pick by the service's strategy."""
+        key = self._where.get(call_id)
+        if key is None:
+            return None
+        caller = next(c for _, _, c in self._classes[key] if c.call_id == call_id)
+        service = self.services[caller.service]
+        req = requirements(service, caller, now - caller.entered_at)
+        best: tuple[tuple[float, ...], AgentRuntime] | None = None
+        considered = 0
+        for rt in self.agents.values():
+            if rt.idle_since is None:
+                continue
+            considered += 1
+            if why_not(rt.profile, req) is not None:
+                continue
+            rank = self._rank(service.strategy, rt, req)
+            if best is None or rank < best[0]:
+                best = (rank, rt)
+        if best is None:
+            return None
+        return Decision(call_id, best[1].profile.id, self._score(caller, req, now), req.step, considered)
+
+    @staticmethod
+    def _rank(strategy: str, rt: AgentRuntime, req: Requirements) -> tuple[float, ...]:
+        idle = rt.idle_since if rt.idle_since is not None else float("inf")
+        if strategy == "least_skilled":
+            # keep generalists free: fewest skills, then lowest total level on the needed skills
+            needed = sum(rt.profile.skills.get(s, 0) for s, _ in req.skills)
+            return (len(rt.profile.skills), needed, idle)
+        if strategy == "round_robin":
+            return (rt.last_offer, idle)
+        if strategy == "fewest_calls":
+            return (rt.calls, idle)
+        return (idle,)
+
+    def assigned(self, decision: Decision) -> None:
+        """The engine acted on a decision: the caller leaves the queue, the agent is no longer idle."""
+        self.remove(decision.call_id)
+        rt = self.agents[decision.agent_id]
+        rt.idle_since = None
+        rt.calls += 1
+        rt.last_offer = next(self._offers)
+
+    # ---- explanations -------------------------------------------------------------------------------
+    def explain(self, caller: Caller, chosen: str | None, now: float,
+                states: Mapping[str, str] | None = None) -> list[dict[str, str]]:  # fmt: skip
+        """Why each agent was or was not chosen for ``caller`` at ``now`` (``states``: the state machine's
+        word for agents that were not available: paused, wrap-up, busy, ringing, logged out)."""
+        req = requirements(self.services[caller.service], caller, now - caller.entered_at)
+        out = []
+        for agent_id, rt in sorted(self.agents.items()):
+            if agent_id == chosen:
+                reason = f"chosen (strategy {self.services[caller.service].strategy}, rule step {req.step})"
+            elif rt.idle_since is None:
+                reason = (states or {}).get(agent_id, "not available")
+            else:
+                reason = why_not(rt.profile, req) or "eligible, ranked lower by the strategy"
+            out.append({"agent": agent_id, "reason": reason})
+        return out
+
+
+class NaiveRouter(Router):
+    """The baseline: every decision scans every waiting caller (what a straightforward ACD does)."""
+
+    def best_caller_for(self, agent_id: str, now: float) -> Decision | None:
+        agent = self.agents[agent_id].profile
+        best: tuple[float, Caller, Requirements] | None = None
+        considered = 0
+        for heap in self._classes.values():
+            for _, _, caller in heap:
+                if caller.call_id not in self._where:
+                    continue
+                considered += 1
+                req = requirements(self.services[caller.service], caller, now - caller.entered_at)
+                if why_not(agent, req) is not None:
+                    continue
+                score = self._score(caller, req, now)
+                if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
+                    best = (score, caller, req)
+        if best is None:
+            return None
+        return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)

@@ -1,0 +1,118 @@
+"""The routing brain: plain data in, decisions out."""
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from acd.router import AgentProfile, Caller, NaiveRouter, Router, RuleStep, Service
+
+SALES = Service("sales", {"mandarin": 50, "sales": 60}, steps=(RuleStep(30, lower={"sales": 20}),))
+SUPPORT = Service("support", {"mandarin": 50, "support": 50}, priority=1)
+AGENTS = [
+    AgentProfile("a1", {"mandarin": 90, "sales": 80}),
+    AgentProfile("a2", {"mandarin": 90, "sales": 30, "support": 70}),
+    AgentProfile("a3", {"english": 90, "sales": 90}),
+]
+
+
+def router() -> Router:
+    r = Router([SALES, SUPPORT], AGENTS)
+    for a in AGENTS:
+        r.set_available(a.id, 0.0)
+    return r
+
+
+def test_skill_levels_decide_eligibility():
+    r = router()
+    r.enqueue(Caller("c1", "sales", entered_at=100.0))
+    assert r.best_caller_for("a1", 101.0).call_id == "c1"
+    assert r.best_caller_for("a2", 101.0) is None, "sales 30 < 60"
+    assert r.best_caller_for("a3", 101.0) is None, "no mandarin"
+
+
+def test_rule_step_widens_the_pool_for_a_caller_already_waiting():
+    r = router()
+    r.enqueue(Caller("c1", "sales", entered_at=100.0))
+    assert r.best_caller_for("a2", 120.0) is None
+    d = r.best_caller_for("a2", 131.0)
+    assert d is not None and d.call_id == "c1" and d.step == 1
+
+
+def test_fair_order_across_services_uses_priority_and_time_in_system():
+    r = router()
+    r.enqueue(Caller("sales-early", "sales", entered_at=0.0))
+    r.enqueue(Caller("support-late", "support", entered_at=50.0))
+    # a2 serves both (sales only after the step): support has priority 1 = 60 s; sales waited 50 s longer
+    d = r.best_caller_for("a2", 100.0)
+    assert d.call_id == "support-late"  # 60 + 50 > 100
+    r2 = router()
+    r2.enqueue(Caller("sales-early", "sales", entered_at=0.0))
+    r2.enqueue(Caller("support-late", "support", entered_at=90.0))
+    assert r2.best_caller_for("a2", 100.0).call_id == "sales-early"  # 100 > 60 + 10
+
+
+def test_strategies_pick_among_free_agents():
+    svc = Service("s", {"x": 10}, strategy="least_skilled")
+    agents = [AgentProfile("generalist", {"x": 90, "y": 90, "z": 90}), AgentProfile("specialist", {"x": 50})]
+    r = Router([svc], agents)
+    r.set_available("generalist", 0.0)  # idle longer
+    r.set_available("specialist", 10.0)
+    r.enqueue(Caller("c", "s", 20.0))
+    assert r.best_agent_for("c", 21.0).agent_id == "specialist"
+    r = Router([Service("s", {"x": 10})], agents)  # longest idle
+    r.set_available("generalist", 0.0)
+    r.set_available("specialist", 10.0)
+    r.enqueue(Caller("c", "s", 20.0))
+    assert r.best_agent_for("c", 21.0).agent_id == "generalist"
+
+
+def test_assigned_caller_leaves_the_queue_and_explanations_name_reasons():
+    r = router()
+    c = Caller("c1", "sales", entered_at=100.0)
+    r.enqueue(c)
+    d = r.best_agent_for("c1", 101.0)
+    assert d.agent_id == "a1"
+    r.assigned(d)
+    assert r.waiting() == 0 and r.best_caller_for("a1", 102.0) is None
+    r.set_available("a2", 50.0)
+    reasons = {e["agent"]: e["reason"] for e in r.explain(c, "a1", 101.0, states={"a1": "on call"})}
+    assert reasons["a1"].startswith("chosen")
+    assert reasons["a2"] == "skill sales level 30 < 60"
+    assert reasons["a3"] == "lacks skill mandarin"
+
+
+skills = st.sampled_from(["s0", "s1", "s2", "s3"])
+levels = st.integers(0, 100)
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    agents=st.lists(st.dictionaries(skills, levels, min_size=1, max_size=4), min_size=1, max_size=6),
+    callers=st.lists(st.tuples(st.integers(0, 2), st.floats(0, 300), st.integers(0, 2),
+                               st.dictionaries(skills, levels, max_size=1)), min_size=1, max_size=25),
+    now=st.floats(300, 900),
+)  # fmt: skip
+def test_indexed_router_decides_like_the_full_scan(agents, callers, now):
+    services = [
+        Service("a", {"s0": 40}, steps=(RuleStep(60, lower={"s0": 10}), RuleStep(400, raise_priority=2))),
+        Service("b", {"s1": 50, "s2": 30}, priority=1),
+        Service("c", {"s3": 70}, steps=(RuleStep(120, add_groups=frozenset({"g"})),)),
+    ]
+    profiles = [AgentProfile(f"x{i}", sk, frozenset({"g"}) if i % 3 == 0 else frozenset()) for i, sk in
+                enumerate(agents)]  # fmt: skip
+    fast, slow = Router(services, profiles), NaiveRouter(services, profiles)
+    for i, (svc, entered, prio, needs) in enumerate(callers):
+        c = Caller(f"c{i:02d}", "abc"[svc], entered, prio, needs)
+        fast.enqueue(c)
+        slow.enqueue(c)
+    for p in profiles:
+        a, b = fast.best_caller_for(p.id, now), slow.best_caller_for(p.id, now)
+        assert (a and (a.call_id, a.score)) == (b and (b.call_id, b.score))
+
+
+def test_route_bench_runs_both_routers_on_the_same_world():
+    from acd.bench import bench_route
+
+    rep = bench_route(agents=60, skills=12, waiting=80, decisions=150, seed=3)
+    assert rep["same_decisions"] is True
+    assert rep["indexed"]["matched"] == rep["naive"]["matched"] > 0
+    assert {"p50_ms", "p99_ms", "decisions_per_second"} <= set(rep["indexed"])
