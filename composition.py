@@ -7,8 +7,9 @@ import logging
 import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
-from acd.connector import AgentConnector
+from acd.dispatcher import Dispatcher
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer
@@ -38,9 +39,11 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     agi = FastAgiServer(ast["agi_host"], ast["agi_port"])
     engine = Engine(site, clock, link, agi, Store(site["store"]["url"]), CallModel())
     recorder = Recorder(engine, local_dir)
-    connector = AgentConnector(engine, recorder)
-    agi.route("ivr", HotlineEntry(engine, connector))
+    qlog = site["store"]["queue_log_file"]
+    acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None)
+    agi.route("ivr", HotlineEntry(engine, acd.enqueue))
     engine.call_end_hooks.append(recorder.on_call_end)
+    engine.feature_tasks.append(("acd", acd.run))
     return engine
 
 

@@ -39,6 +39,8 @@ class Engine:
     def __post_init__(self) -> None:
         self.changed = asyncio.Condition()
         self.call_end_hooks: list[CallEndHook] = []
+        # long-running feature tasks (name, coroutine function), started in the engine's TaskGroup
+        self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         self._ended: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self.facts_written = 0
@@ -115,6 +117,7 @@ class Engine:
                 tg.create_task(self.link.run(), name="ami-link"),
                 tg.create_task(self.agi.serve(), name="fastagi"),
                 tg.create_task(self.consume(), name="call-model"),
+                *[tg.create_task(fn(), name=name) for name, fn in self.feature_tasks],
             ]
             if duration is not None:
                 await asyncio.sleep(duration)

@@ -73,6 +73,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
     },
     "store": {
         "url": Field(str, "sqlite+aiosqlite:///hotline.db", doc="SQLAlchemy async URL"),
+        "queue_log_file": Field(str, "", doc="also write Asterisk-format queue_log lines to this file"),
     },
     "recording": {
         "asterisk_dir": Field(str, "/var/spool/asterisk/monitor", doc="folder as Asterisk sees it"),
@@ -84,7 +85,65 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "digit_timeout_ms": Field(int, 5000, check=_positive),
         "agent": Field(str, required=True, doc="id of the agent who normally takes the hotline"),
         "ring_timeout": Field(int, 15, check=_positive, doc="seconds an agent's phone rings (3 rings in China)"),
+        "service": Field(str, "hotline", doc="service hotline callers are queued in"),
+        "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
     },
+}
+
+STRATEGIES = ("longest_idle", "least_skilled", "round_robin", "fewest_calls")
+
+
+def _levels(v: Any) -> str | None:
+    for k, level in v.items():
+        if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
+            return f"skill {k!r}: level must be an integer 0-100"
+    return None
+
+
+def _strategy(v: Any) -> str | None:
+    return None if v in STRATEGIES else f"must be one of {', '.join(STRATEGIES)}"
+
+
+def _rules(v: Any) -> str | None:
+    last = -1.0
+    for i, r in enumerate(v):
+        if not isinstance(r, dict):
+            return f"rule {i + 1}: must be a table like {{after = 30, lower = {{sales = 20}}}}"
+        unknown = set(r) - {"after", "lower", "add_groups", "raise_priority"}
+        if unknown:
+            return f"rule {i + 1}: unknown key(s) {', '.join(sorted(unknown))}"
+        after = r.get("after")
+        if not isinstance(after, int | float) or isinstance(after, bool) or after < 0:
+            return f"rule {i + 1}: 'after' must be seconds >= 0"
+        if after <= last:
+            return f"rule {i + 1}: 'after' must grow from one rule to the next"
+        last = float(after)
+        if "lower" in r and (not isinstance(r["lower"], dict) or _levels(r["lower"])):
+            return f"rule {i + 1}: 'lower' must map skills to levels 0-100"
+        if "add_groups" in r and not (
+            isinstance(r["add_groups"], list) and all(isinstance(g, str) for g in r["add_groups"])
+        ):
+            return f"rule {i + 1}: 'add_groups' must be a list of group names"
+        if "raise_priority" in r and (
+            not isinstance(r["raise_priority"], int) or isinstance(r["raise_priority"], bool)
+        ):
+            return f"rule {i + 1}: 'raise_priority' must be an integer"
+    return None
+
+
+def _groups(v: Any) -> str | None:
+    return None if all(isinstance(g, str) and g for g in v) else "must be a list of group names"
+
+
+SERVICE_FIELDS: dict[str, Field] = {
+    "name": Field(str, required=True, check=_endpoint_name),
+    "skills": Field(dict, None, check=_levels, doc="skill -> minimum level 0-100"),
+    "priority": Field(int, 0),
+    "strategy": Field(str, "longest_idle", check=_strategy),
+    "wrap_up": Field((int, float), 10, check=lambda v: None if v >= 0 else "must be >= 0", doc="seconds"),
+    "sl_target": Field((int, float), 15, check=_positive, doc="service-level threshold, seconds"),
+    "groups": Field(list, None, check=_groups, doc="agent groups that serve it whatever their skills"),
+    "rules": Field(list, None, check=_rules, doc="steps as the wait grows: after, lower, add_groups, raise_priority"),
 }
 
 AGENT_FIELDS: dict[str, Field] = {
@@ -92,6 +151,8 @@ AGENT_FIELDS: dict[str, Field] = {
     "name": Field(str, ""),
     "endpoint": Field(str, "", check=lambda v: None if not v else _endpoint_name(v), doc="PJSIP endpoint"),
     "contact": Field(str, "", doc="static SIP contact (lab agents without registration)"),
+    "skills": Field(dict, None, check=_levels, doc="skill -> level 0-100"),
+    "groups": Field(list, None, check=_groups),
 }
 
 
@@ -107,6 +168,20 @@ class Agent:
     name: str
     endpoint: str
     contact: str
+    skills: dict[str, int] = field(default_factory=dict)
+    groups: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class ServiceConfig:
+    name: str
+    skills: dict[str, int]
+    priority: int
+    strategy: str
+    wrap_up: float
+    sl_target: float
+    groups: tuple[str, ...]
+    rules: tuple[dict[str, Any], ...]
 
 
 @dataclass(frozen=True)
@@ -114,6 +189,7 @@ class Site:
     path: Path
     values: dict[str, dict[str, Any]]
     agents: list[Agent] = field(default_factory=list)
+    services: list[ServiceConfig] = field(default_factory=list)
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
@@ -129,7 +205,7 @@ class Site:
         values = {k: dict(v) for k, v in self.values.items()}
         for section, updates in sections.items():
             values[section].update(updates)
-        return Site(self.path, values, list(self.agents))
+        return Site(self.path, values, list(self.agents), list(self.services))
 
     def summary(self) -> str:
         return (
@@ -243,10 +319,10 @@ def load_site(path: str | os.PathLike[str]) -> Site:
 
     values: dict[str, dict[str, Any]] = {}
     for name, table in data.items():
-        if name == "agents":
+        if name in ("agents", "services"):
             continue
         if name not in SECTIONS:
-            near = difflib.get_close_matches(name, [*SECTIONS, "agents"], n=1)
+            near = difflib.get_close_matches(name, [*SECTIONS, "agents", "services"], n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             report(name, f"unknown section{hint}")
         elif not isinstance(table, dict):
@@ -271,11 +347,39 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         if a["id"] in seen:
             report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
         seen.add(a["id"])
-        agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"]))
+        agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
+                            dict(a["skills"] or {}), tuple(a["groups"] or ())))  # fmt: skip
+
+    services: list[ServiceConfig] = []
+    raw_services = data.get("services", [])
+    if not isinstance(raw_services, list):
+        report("services", "must be an array of tables ([[services]])")
+        raw_services = []
+    names: set[str] = set()
+    for i, raw in enumerate(raw_services):
+        if not isinstance(raw, dict):
+            report(f"services[{i}]", "must be a table")
+            continue
+        sv = _check_fields(raw, SERVICE_FIELDS, f"services[{i}]", report)
+        if "name" not in sv:
+            continue
+        if sv["name"] in names:
+            report(f"services[{i}].name", f"duplicate service {sv['name']!r}")
+        names.add(sv["name"])
+        services.append(ServiceConfig(sv["name"], dict(sv["skills"] or {}), sv["priority"], sv["strategy"],
+                                      float(sv["wrap_up"]), float(sv["sl_target"]), tuple(sv["groups"] or ()),
+                                      tuple(sv["rules"] or ())))  # fmt: skip
+    known_skills = {k for a in agents for k in a.skills}
+    for i, sv in enumerate(services):
+        for skill in sv.skills:
+            if skill not in known_skills:
+                report(f"services[{i}].skills", f"no agent has skill {skill!r}")
 
     hot = values.get("hotline", {})
     if hot.get("agent") and hot["agent"] not in seen:
         report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
+    if services and hot.get("service") not in names:
+        report("hotline.service", f"no service named {hot.get('service')!r} in [[services]]")
     ast = values["asterisk"]
     if not ast.get("lab") and not ast.get("ami_secret_file"):
         report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
@@ -284,4 +388,4 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     if problems:
         problems.sort(key=lambda x: x[0])
         raise ConfigError([msg for _, msg in problems])
-    return Site(p, values, agents)
+    return Site(p, values, agents, services)

@@ -45,3 +45,19 @@ call_records = Table(
     Column("recording_seconds", Float),
     Column("tag", String(120), nullable=False, server_default=""),
 )
+
+queue_log = Table(
+    "queue_log",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("time", Integer, nullable=False),
+    Column("callid", String(160), nullable=False),
+    Column("queuename", String(80), nullable=False),
+    Column("agent", String(80), nullable=False),
+    Column("event", String(32), nullable=False),
+    Column("data1", String(200), nullable=False, server_default=""),
+    Column("data2", String(200), nullable=False, server_default=""),
+    Column("data3", String(200), nullable=False, server_default=""),
+    Column("data4", String(200), nullable=False, server_default=""),
+    Column("data5", String(200), nullable=False, server_default=""),
+)

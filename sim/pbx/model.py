@@ -232,6 +232,7 @@ class VirtualPbx:
             self.ev("Newstate", ch)
             if state == 6 and ch.answered is None:
                 ch.answered = self.clock.now()
+            ch.poke()  # the caller's phone (and anything else waiting on this channel) reacts at once
 
     def _exten(self, ch: VChannel, context: str, exten: str, priority: int, app: str, data: str = "") -> None:
         ch.context, ch.exten, ch.priority, ch.app, ch.app_data = context, exten, priority, app, data

@@ -1,0 +1,274 @@
+"""The ACD's shell: turns the router's and the agent machines' decisions into AMI actions, and AMI facts
+back into their events. The brains (``router``, ``agent_state``) never see a socket or the wall clock.
+
+Connecting: the agent leg is an Originate with our own ChannelId and ``Application: Bridge``, ringing at
+most the hotline's ring timeout (15 s, three rings in China's cadence); an unanswered offer puts the caller
+back in the queue with its place (its entry time) and the next agent is tried at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+
+from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.queue_log import QueueLog
+from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from engine.app import Engine
+from engine.asterisk.ami_link import AmiError
+from engine.config import Site
+from ivr.entry import Waiting
+from recording.finalize import Recorder
+
+log = logging.getLogger("hotline.acd")
+
+WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
+HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
+
+
+def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[str, float]]:
+    """Router data from the site file (and the single-agent default when no services are defined)."""
+    hot = site["hotline"]
+    if not site.services:
+        services = [Service(hot["service"], {HOTLINE_SKILL: 1})]
+        profiles = [AgentProfile(a.id, {**a.skills, **({HOTLINE_SKILL: 100} if a.id == hot["agent"] else {})},
+                                 frozenset(a.groups)) for a in site.agents]  # fmt: skip
+        return services, profiles, {hot["service"]: 10.0}
+    services = []
+    for sv in site.services:
+        steps = tuple(RuleStep(float(r["after"]), dict(r.get("lower", {})), frozenset(r.get("add_groups", [])),
+                               int(r.get("raise_priority", 0))) for r in sv.rules)  # fmt: skip
+        services.append(Service(sv.name, sv.skills, sv.priority, sv.strategy, steps, frozenset(sv.groups)))
+    profiles = [AgentProfile(a.id, dict(a.skills), frozenset(a.groups)) for a in site.agents]
+    return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
+
+
+@dataclass
+class _Queued:
+    waiting: Waiting
+    service: str
+    entered_at: float  # entered the system (IVR included): the caller's place in line
+    queued_at: float
+    position: int
+
+
+class Dispatcher:
+    def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
+                 tick: float = 1.0) -> None:  # fmt: skip
+        self.engine = engine
+        self.recorder = recorder
+        self.tick = tick
+        site = engine.site
+        services, profiles, self.wrap_up = build_routing(site)
+        self.router = Router(services, profiles)
+        self.service = site["hotline"]["service"]
+        self.ring_timeout: int = site["hotline"]["ring_timeout"]
+        self.agents = {a.id: a for a in site.agents}
+        self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
+        self.queued: dict[str, _Queued] = {}
+        self.queue_log = QueueLog(queue_log_path, engine.store.engine)
+        self._wake = asyncio.Event()
+        self._decisions = 0
+        self._offering: dict[str, str] = {}  # agent -> call being offered to it
+
+    # ---- lifecycle --------------------------------------------------------------------------------
+    async def run(self) -> None:
+        """Named task: log agents in, then decide whenever something changed (or every tick for rule steps)."""
+        now = self.engine.clock.now()
+        for agent_id, m in self.machines.items():
+            m.login(now)
+            self._sync(agent_id)
+            await self.queue_log.write(now, "MANAGER", self.service, f"PJSIP/{self.agents[agent_id].endpoint}",
+                                       "ADDMEMBER", "")  # fmt: skip
+        while True:
+            try:
+                await asyncio.wait_for(self._wake.wait(), self.tick)
+            except TimeoutError:
+                pass
+            self._wake.clear()
+            await self.engine.link.ready.wait()  # decide only on a resynced picture of Asterisk
+            await self._dispatch()
+
+    def kick(self) -> None:
+        self._wake.set()
+
+    def _sync(self, agent_id: str) -> None:
+        m = self.machines[agent_id]
+        self.router.set_available(agent_id, m.since if m.routable else None)
+
+    # ---- callers ----------------------------------------------------------------------------------
+    async def enqueue(self, w: Waiting) -> None:
+        """The IVR's hand-over. The caller joins once the dialplan has taken it out of the AGI."""
+        eng = self.engine
+
+        def waiting_or_gone() -> bool:
+            ch = eng.model.channels.get(w.uniqueid)
+            return ch is None or ch.context == WAIT_CONTEXT
+
+        await eng.until(waiting_or_gone, 10)
+        ch = eng.model.channels.get(w.uniqueid)
+        if ch is None:
+            return
+        now = eng.clock.now()
+        entered = min([f.at for f in await eng.store.facts(w.call_id) if f.kind == "channel.new"] or [now])
+        position = 1 + sum(1 for q in self.queued.values() if q.service == self.service)
+        self.queued[w.call_id] = _Queued(w, self.service, entered, now, position)
+        self.router.enqueue(Caller(w.call_id, self.service, entered))
+        await self.queue_log.write(now, w.call_id, self.service, "NONE", "ENTERQUEUE", "", w.caller, position)
+        self.kick()
+
+    async def _forget_gone_callers(self, now: float) -> None:
+        for call_id, q in list(self.queued.items()):
+            if q.waiting.uniqueid in self.engine.model.channels:
+                continue
+            if any(o == call_id for o in self._offering.values()):
+                continue  # the offer task finishes it
+            del self.queued[call_id]
+            self.router.remove(call_id)
+            await self.queue_log.write(now, call_id, q.service, "NONE", "ABANDON", q.position, q.position,
+                                       int(now - q.queued_at))  # fmt: skip
+
+    # ---- decisions --------------------------------------------------------------------------------
+    async def _dispatch(self) -> None:
+        eng = self.engine
+        now = eng.clock.now()
+        await self._forget_gone_callers(now)
+        # a phone busy with anything else (direct, outbound, not ours) is never offered a call
+        for agent_id, m in self.machines.items():
+            if m.state is State.IDLE:
+                busy = eng.model.agent_busy(self.agents[agent_id].endpoint)
+                if busy != m.device_busy:
+                    m.device(busy, now)
+                    self._sync(agent_id)
+        if not self.queued:
+            return
+        free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
+        for _, agent_id in free:
+            d = self.router.best_caller_for(agent_id, now)
+            if d is None:
+                continue
+            await self._assign(d, now)
+
+    async def _assign(self, d: Decision, now: float) -> None:
+        q = self.queued[d.call_id]
+        m = self.machines[d.agent_id]
+        states = {a: (mm.reason if mm.status is Status.PAUSED else mm.state.value if mm.status is Status.AVAILABLE
+                      else mm.status.value) + (" (phone busy)" if mm.device_busy else "")
+                  for a, mm in self.machines.items()}  # fmt: skip
+        explanation = self.router.explain(Caller(d.call_id, q.service, q.entered_at), d.agent_id, now, states)
+        m.handle("reserve", now)
+        self.router.assigned(d)
+        self._sync(d.agent_id)
+        self._decisions += 1
+        self._offering[d.agent_id] = d.call_id
+        key = f"decision:{d.call_id}:{self._decisions}"
+        await self.engine.fact("route.decision", d.call_id, q.waiting.uniqueid, key, agent=d.agent_id,
+                               score=round(d.score, 2), step=d.step, service=q.service, candidates=explanation)
+        self.engine.spawn(self._offer(d, q), f"offer:{d.call_id}:{d.agent_id}")
+
+    async def _offer(self, d: Decision, q: _Queued) -> None:
+        eng = self.engine
+        agent = self.agents[d.agent_id]
+        m = self.machines[d.agent_id]
+        w = q.waiting
+        try:
+            outcome, leg, ring_secs = await self._ring(d, q)
+            now = eng.clock.now()
+            if outcome == "answered":
+                m.handle("answer", now)
+                self.queued.pop(w.call_id, None)
+                await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at),
+                                           leg, int(ring_secs))  # fmt: skip
+                await self._talk(d, q, leg, now)
+                return
+            if outcome == "caller_gone":
+                m.handle("release", now)
+                self.queued.pop(w.call_id, None)
+                await self.queue_log.write(now, w.call_id, q.service, "NONE", "ABANDON", q.position, q.position,
+                                           int(now - q.queued_at))  # fmt: skip
+                return
+            # not answered (or the originate failed): the caller keeps its place, the next agent is tried now
+            effects = m.handle("no_answer", now)
+            await self.queue_log.write(now, w.call_id, q.service, agent.name, "RINGNOANSWER",
+                                       int(ring_secs * 1000))  # fmt: skip
+            if any(e.kind == "auto_paused" for e in effects):
+                log.warning("agent %s paused after %d unanswered offers", d.agent_id, m.misses)
+                await eng.fact("agent.paused", "", "", f"pause:{d.agent_id}:{now}", agent=d.agent_id, reason=m.reason)
+                await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
+            self.router.enqueue(Caller(w.call_id, q.service, q.entered_at))
+        except InvalidTransition as exc:
+            log.error("agent state: %s", exc)
+        finally:
+            self._offering.pop(d.agent_id, None)
+            self._sync(d.agent_id)
+            self.kick()
+
+    async def _ring(self, d: Decision, q: _Queued) -> tuple[str, str, float]:
+        """Ring the agent once: (outcome, agent leg uniqueid, seconds it rang)."""
+        eng = self.engine
+        agent = self.agents[d.agent_id]
+        w = q.waiting
+        caller = eng.model.channels.get(w.uniqueid)
+        leg = f"hl-{uuid.uuid4().hex[:20]}"
+        if caller is None:
+            return "caller_gone", leg, 0.0
+        eng.model.associate(leg, w.call_id, "agent", agent.id)
+        await self.recorder.start(w.call_id, caller.name)
+        if w.uniqueid not in eng.model.channels:
+            return "caller_gone", leg, 0.0
+        self.machines[d.agent_id].handle("ring", eng.clock.now())
+        started = eng.clock.now()
+        await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=agent.id, leg=leg, service=q.service)
+        try:
+            await eng.link.action({
+                "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",
+                "Data": caller.name, "Timeout": str(self.ring_timeout * 1000), "CallerID": f'"Hotline" <{w.caller}>',
+                "ChannelId": leg, "Async": "true",
+            })  # fmt: skip
+        except AmiError as exc:
+            log.warning("call %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
+            return "no_answer", leg, 0.0
+        seen = [False]
+
+        def settled() -> bool:
+            ch = eng.model.channels.get(leg)
+            seen[0] = seen[0] or ch is not None
+            if w.uniqueid not in eng.model.channels:
+                return True
+            return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
+
+        await eng.until(settled, self.ring_timeout + 10)
+        rang = eng.clock.now() - started
+        ch = eng.model.channels.get(leg)
+        if ch is not None and ch.up and ch.bridge:
+            return "answered", leg, rang
+        if w.uniqueid not in eng.model.channels:
+            if ch is not None:
+                try:
+                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
+                except AmiError:
+                    pass  # already gone
+            return "caller_gone", leg, rang
+        return "no_answer", leg, rang
+
+    async def _talk(self, d: Decision, q: _Queued, leg: str, connected: float) -> None:
+        eng = self.engine
+        m = self.machines[d.agent_id]
+        await eng.until(lambda: leg not in eng.model.channels or q.waiting.uniqueid not in eng.model.channels,
+                        24 * 3600)  # fmt: skip
+        now = eng.clock.now()
+        caller_left = q.waiting.uniqueid not in eng.model.channels
+        await self.queue_log.write(now, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
+                                   "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
+                                   int(connected - q.queued_at), int(now - connected), q.position)  # fmt: skip
+        await eng.until(lambda: leg not in eng.model.channels, 10)
+        effects = m.handle("hangup", eng.clock.now())
+        wrap = self.wrap_up.get(q.service, 10.0)
+        if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
+            self._sync(d.agent_id)
+            await eng.clock.sleep(wrap)
+            if m.state is State.WRAP_UP:
+                m.handle("wrap_up_end", eng.clock.now())
