@@ -46,6 +46,17 @@ def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[s
     return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
 
 
+def _describe(m: AgentMachine) -> str:
+    """The agent's situation in words, for explanations."""
+    if m.status is Status.PAUSED:
+        text = f"paused ({m.reason})"
+    elif m.status is Status.LOGGED_OUT:
+        text = "logged out"
+    else:
+        text = m.state.value.replace("_", "-")
+    return text + (" (phone busy)" if m.device_busy else "")
+
+
 @dataclass
 class _Queued:
     waiting: Waiting
@@ -84,10 +95,12 @@ class Dispatcher:
             await self.queue_log.write(now, "MANAGER", self.service, f"PJSIP/{self.agents[agent_id].endpoint}",
                                        "ADDMEMBER", "")  # fmt: skip
         while True:
-            try:
-                await asyncio.wait_for(self._wake.wait(), self.tick)
-            except TimeoutError:
-                pass
+            # wake on any change, or after a tick of the engine's clock (rule steps depend on waiting time)
+            woken = asyncio.ensure_future(self._wake.wait())
+            ticked = asyncio.ensure_future(self.engine.clock.sleep(self.tick))
+            await asyncio.wait([woken, ticked], return_when=asyncio.FIRST_COMPLETED)
+            woken.cancel()
+            ticked.cancel()
             self._wake.clear()
             await self.engine.link.ready.wait()  # decide only on a resynced picture of Asterisk
             await self._dispatch()
@@ -128,8 +141,11 @@ class Dispatcher:
                 continue  # the offer task finishes it
             del self.queued[call_id]
             self.router.remove(call_id)
-            await self.queue_log.write(now, call_id, q.service, "NONE", "ABANDON", q.position, q.position,
-                                       int(now - q.queued_at))  # fmt: skip
+            gone = [f.at for f in await self.engine.store.facts(call_id)
+                    if f.kind in ("hangup.request", "channel.hangup") and f.uniqueid == q.waiting.uniqueid]  # fmt: skip
+            left = min(gone, default=now)
+            await self.queue_log.write(left, call_id, q.service, "NONE", "ABANDON", q.position, q.position,
+                                       int(left - q.queued_at))  # fmt: skip
 
     # ---- decisions --------------------------------------------------------------------------------
     async def _dispatch(self) -> None:
@@ -155,9 +171,7 @@ class Dispatcher:
     async def _assign(self, d: Decision, now: float) -> None:
         q = self.queued[d.call_id]
         m = self.machines[d.agent_id]
-        states = {a: (mm.reason if mm.status is Status.PAUSED else mm.state.value if mm.status is Status.AVAILABLE
-                      else mm.status.value) + (" (phone busy)" if mm.device_busy else "")
-                  for a, mm in self.machines.items()}  # fmt: skip
+        states = {a: _describe(mm) for a, mm in self.machines.items()}
         explanation = self.router.explain(Caller(d.call_id, q.service, q.entered_at), d.agent_id, now, states)
         m.handle("reserve", now)
         self.router.assigned(d)

@@ -129,6 +129,27 @@ def cmd_sim_load(args: argparse.Namespace) -> int:
     return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
 
 
+def cmd_why(args: argparse.Namespace) -> int:
+    from zoneinfo import ZoneInfo
+
+    from acd.why import explain_call
+    from engine.store.store import Store, migrate
+
+    site = _load(args.site)
+
+    async def go() -> list[str]:
+        await asyncio.to_thread(migrate, site["store"]["url"])
+        store = Store(site["store"]["url"])
+        try:
+            return explain_call(await store.facts(args.call_id), ZoneInfo(site["site"]["timezone"]))
+        finally:
+            await store.close()
+
+    for line in asyncio.run(go()):
+        print(line)
+    return 0
+
+
 def cmd_bench_route(args: argparse.Namespace) -> int:
     from acd.bench import main as bench_main
 
@@ -171,6 +192,11 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--workdir", help="keep the database, recordings and site file here")
     d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
     d.set_defaults(func=cmd_demo)
+
+    why = sub.add_parser("why", help="why a call went to the agent it went to: every decision and its candidates")
+    why.add_argument("call_id", help="the call's id (its Linkedid, as in `hotline records list`)")
+    why.add_argument("--site", help="site file")
+    why.set_defaults(func=cmd_why)
 
     bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)

@@ -39,19 +39,41 @@ ping_interval = 5.0
 
 [store]
 url = "sqlite+aiosqlite:///{db}"
+queue_log_file = "{queue_log}"
 
 [recording]
 asterisk_dir = "/var/spool/asterisk/monitor"
 local_dir = "{recordings}"
 
+
 [hotline]
 number = "4001234567"
 prompt = "hello-world"
 agent = "1001"
+service = "hotline"
 
+# the 400 hotline's own agent, and two outbound agents designated to take it when it overflows
 [[agents]]
 id = "1001"
 name = "Hotline Agent"
+skills = {{ hotline = 100 }}
+
+[[agents]]
+id = "2001"
+name = "Outbound Agent 1"
+skills = {{ hotline = 40 }}
+
+[[agents]]
+id = "2002"
+name = "Outbound Agent 2"
+skills = {{ hotline = 40 }}
+
+[[services]]
+name = "hotline"
+skills = {{ hotline = 80 }}
+wrap_up = 10
+# overflow: a caller still waiting after 10 s may go to the designated outbound agents
+rules = [ {{ after = 10, lower = {{ hotline = 40 }} }} ]
 """
 
 
@@ -131,7 +153,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     await server.start()
     site_file = workdir / "site.toml"
     text = SITE_TEMPLATE.format(agi_port=_free_port(), ami_port=server.ami.port, secret_file=server.secret_file,
-                                db=db, recordings=server.recordings)
+                                db=db, recordings=server.recordings, queue_log=workdir / "queue_log")
     site_file.write_text(text)
     site = load_site(site_file)
 

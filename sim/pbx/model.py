@@ -139,22 +139,36 @@ def bridge_block(b: VBridge) -> Headers:
 
 
 def _tone(seconds: float, freq: float, rate: int = 8000) -> bytes:
-    import array
+    """Synthetic speech stand-in: a sine tone (numpy, so an hour-long call does not stall the loop)."""
+    import numpy as np
 
     n = max(0, int(round(seconds * rate)))
-    step = 2 * math.pi * freq / rate
-    return array.array("h", (int(6000 * math.sin(i * step)) for i in range(n))).tobytes()
+    samples = 6000 * np.sin(np.arange(n, dtype=np.float64) * (2 * math.pi * freq / rate))
+    return samples.astype("<i2").tobytes()
 
 
 def _write_wav(path: Path, pcm: bytes) -> None:
+    import os
     import wave
 
     path.parent.mkdir(parents=True, exist_ok=True)
-    with wave.open(str(path), "wb") as w:
+    tmp = path.with_name(path.name + ".part")
+    with wave.open(str(tmp), "wb") as w:
         w.setnchannels(1)
         w.setsampwidth(2)
         w.setframerate(8000)
         w.writeframes(pcm)
+    os.replace(tmp, path)  # Asterisk's file appears complete to a reader only at the end, as here
+
+
+def _write_legs(files: tuple[Path, Path, Path], seconds: float) -> None:
+    mix, inbound, outbound = files
+    try:
+        _write_wav(inbound, _tone(seconds, 300.0))
+        _write_wav(outbound, _tone(seconds, 500.0))
+        _write_wav(mix, _tone(seconds, 400.0))
+    except OSError as exc:
+        log.error("virtual MixMonitor could not write %s: %s", inbound, exc)
 
 
 class VirtualPbx:
@@ -612,13 +626,8 @@ class VirtualPbx:
         ch.monitor = None
         if mon.bridged_since is not None:
             mon.bridged += self.clock.now() - mon.bridged_since
-        mix, inbound, outbound = mon.files
-        try:
-            _write_wav(inbound, _tone(mon.bridged, 300.0))
-            _write_wav(outbound, _tone(mon.bridged, 500.0))
-            _write_wav(mix, _tone(mon.bridged, 400.0))
-        except OSError as exc:
-            log.error("virtual MixMonitor could not write %s: %s", inbound, exc)
+        # synthesising an hour of audio takes a moment: off the event loop, like Asterisk's own writer thread
+        self._spawn(asyncio.to_thread(_write_legs, mon.files, mon.bridged), f"mixmonitor:{ch.uniqueid}")
 
     def show_channels(self) -> list[Headers]:
         out = []
