@@ -10,6 +10,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from acd.dispatcher import Dispatcher
+from acd.feature_codes import FeatureCodes
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer
@@ -44,6 +45,7 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     agi.route("ivr", HotlineEntry(engine, acd.enqueue))
     engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
+    agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"]))
     return engine
 
 

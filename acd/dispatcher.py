@@ -88,12 +88,9 @@ class Dispatcher:
     # ---- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
         """Named task: log agents in, then decide whenever something changed (or every tick for rule steps)."""
-        now = self.engine.clock.now()
-        for agent_id, m in self.machines.items():
-            m.login(now)
-            self._sync(agent_id)
-            await self.queue_log.write(now, "MANAGER", self.service, f"PJSIP/{self.agents[agent_id].endpoint}",
-                                       "ADDMEMBER", "")  # fmt: skip
+        for agent_id, agent in self.agents.items():
+            if agent.auto_login:
+                await self.control(agent_id, "login")
         while True:
             # wake on any change, or after a tick of the engine's clock (rule steps depend on waiting time)
             woken = asyncio.ensure_future(self._wake.wait())
@@ -107,6 +104,35 @@ class Dispatcher:
 
     def kick(self) -> None:
         self._wake.set()
+
+    # ---- agent controls (feature codes now, the web agent page later: one entry point) ----------------
+    async def control(self, agent_id: str, action: str, reason: str = "") -> str:
+        """login, logout, pause (with a reason), resume, wrapup_end. Returns what happened, in words;
+        raises InvalidTransition (with the reason) when the action does not fit the agent's state."""
+        m = self.machines[agent_id]
+        agent = self.agents[agent_id]
+        now = self.engine.clock.now()
+        if action == "login":
+            m.login(now)
+            await self.queue_log.write(now, "MANAGER", self.service, f"PJSIP/{agent.endpoint}", "ADDMEMBER", "")
+        elif action == "logout":
+            m.logout(now)
+            await self.queue_log.write(now, "MANAGER", self.service, f"PJSIP/{agent.endpoint}", "REMOVEMEMBER", "")
+        elif action == "pause":
+            m.pause(reason or "pause", now)
+            await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
+        elif action == "resume":
+            m.resume(now)
+            await self.queue_log.write(now, "NONE", self.service, agent.name, "UNPAUSE", "")
+        elif action == "wrapup_end":
+            m.handle("wrap_up_end", now)
+        else:
+            raise InvalidTransition(f"unknown agent action {action!r}")
+        await self.engine.fact("agent.status", "", "", f"agent:{agent_id}:{action}:{now}", agent=agent_id,
+                               action=action, status=m.status.value, reason=m.reason, state=m.state.value)  # fmt: skip
+        self._sync(agent_id)
+        self.kick()
+        return f"{agent_id} {m.status.value}" + (f" ({m.reason})" if m.reason else "")
 
     def _sync(self, agent_id: str) -> None:
         m = self.machines[agent_id]

@@ -87,6 +87,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "ring_timeout": Field(int, 15, check=_positive, doc="seconds an agent's phone rings (3 rings in China)"),
         "service": Field(str, "hotline", doc="service hotline callers are queued in"),
         "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
+        "pause_reasons": Field(dict, None, doc="pause reason codes dialled after *23, e.g. {1 = \"lunch\"}"),
     },
 }
 
@@ -153,6 +154,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "contact": Field(str, "", doc="static SIP contact (lab agents without registration)"),
     "skills": Field(dict, None, check=_levels, doc="skill -> level 0-100"),
     "groups": Field(list, None, check=_groups),
+    "auto_login": Field(bool, True, doc="logged in when the engine starts (else *21 on the phone)"),
 }
 
 
@@ -170,6 +172,7 @@ class Agent:
     contact: str
     skills: dict[str, int] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
+    auto_login: bool = True
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
             report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
         seen.add(a["id"])
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
-                            dict(a["skills"] or {}), tuple(a["groups"] or ())))  # fmt: skip
+                            dict(a["skills"] or {}), tuple(a["groups"] or ()), a["auto_login"]))  # fmt: skip
 
     services: list[ServiceConfig] = []
     raw_services = data.get("services", [])

@@ -140,3 +140,33 @@ async def test_busy_phone_is_skipped_and_a_rule_step_widens_the_pool(lab, tmp_pa
     assert "phone busy" in reasons["1001"]
     assert reasons["1002"].startswith("chosen")
     assert any("rule step 1" in line for line in why)
+
+
+async def dial_code(cwd: Path, code: str, agent_id: str = "1002") -> int:
+    from engine.lab import Lab, default_lab_dir
+    from sim.sipp import AGENT_DIAL
+
+    endpoint = f"agent{agent_id}"
+    pw = dict(line.split(" ", 1) for line in Lab(default_lab_dir()).agent_secrets_file.read_text().splitlines())
+    (cwd / "dial.xml").write_text(AGENT_DIAL.format(user=endpoint))
+    p = await sipp(cwd, "127.0.0.1:5060", "-sf", "dial.xml", "-s", code, "-p", "5093", "-au", endpoint,
+                   "-ap", pw[endpoint].strip(), "-m", "1", log=f"dial{code.strip('*')}.log")  # fmt: skip
+    return await asyncio.wait_for(p.wait(), 30)
+
+
+async def test_feature_codes_drive_the_agent_state(lab, tmp_path):
+    site = acd_site(tmp_path, minimum=50)
+    text = site.path.read_text().replace("max_misses = 3", 'max_misses = 3\npause_reasons = { 2 = "lunch" }')
+    site.path.write_text(text)
+    site = load_site(site.path)
+    async with running(site) as eng:
+        for code in ("*232", "*24", "*24", "*22", "*21"):
+            assert await dial_code(tmp_path, code) == 0
+        statuses = [f.data for f in await eng.store.facts("") if f.kind == "agent.status" and f.data["agent"] == "1002"]
+    actions = [(s["action"], s["status"], s["reason"]) for s in statuses]
+    # auto login at start, then: pause (code 2 = lunch), resume, (a refused second resume), logout, login
+    assert actions == [("login", "available", ""), ("pause", "paused", "lunch"), ("resume", "available", ""),
+                       ("logout", "logged_out", ""), ("login", "available", "")], actions  # fmt: skip
+    rows = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
+    mine = [r[4:] for r in rows if r[3] in ("Outbound Agent", "PJSIP/agent1002")]
+    assert mine == [["ADDMEMBER", ""], ["PAUSE", "lunch"], ["UNPAUSE", ""], ["REMOVEMEMBER", ""], ["ADDMEMBER", ""]]

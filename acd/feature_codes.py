@@ -1,0 +1,52 @@
+"""Agent feature codes over FastAGI: ``AGI(agi://engine/agent,<action>[,<reason code>])`` from the agents
+context (*21 log in, *22 log out, *23<code> pause, *24 resume, *25 end wrap-up). The agent is the PJSIP
+endpoint the call comes from; the answer is a beep (done) or an error tone (refused, with the reason logged).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Mapping
+
+from acd.agent_state import InvalidTransition
+from engine.asterisk.fastagi import AgiChannel
+from engine.config import Site
+
+log = logging.getLogger("hotline.acd.codes")
+
+ACTIONS = ("login", "logout", "pause", "resume", "wrapup_end")
+
+
+class FeatureCodes:
+    def __init__(self, site: Site, control: Callable[[str, str, str], Awaitable[str]],
+                 reasons: Mapping[str, str] | None = None) -> None:  # fmt: skip
+        self.by_endpoint = {a.endpoint: a.id for a in site.agents}
+        self.control = control
+        self.reasons = {str(k): str(v) for k, v in (reasons or {}).items()}
+
+    def agent_of(self, channel: str) -> str | None:
+        if not channel.startswith("PJSIP/"):
+            return None
+        endpoint = channel[len("PJSIP/") :].rsplit("-", 1)[0]
+        return self.by_endpoint.get(endpoint)
+
+    async def __call__(self, agi: AgiChannel) -> None:
+        args = agi.env.args
+        action = args[0] if args else ""
+        agent_id = self.agent_of(agi.channel)
+        await agi.answer()
+        if agent_id is None or action not in ACTIONS:
+            log.warning("feature code %r from %s refused: %s", action, agi.channel,
+                        "not an agent's phone" if agent_id is None else "unknown action")  # fmt: skip
+            await agi.stream("beeperr")
+            return
+        code = args[1] if len(args) > 1 else ""
+        reason = self.reasons.get(code, f"code {code}" if code else "")
+        try:
+            result = await self.control(agent_id, action, reason)
+        except InvalidTransition as exc:
+            log.info("feature code %s from agent %s refused: %s", action, agent_id, exc)
+            await agi.stream("beeperr")
+            return
+        log.info("feature code %s: %s", action, result)
+        await agi.stream("beep")
