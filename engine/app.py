@@ -83,7 +83,7 @@ class Engine:
             if isinstance(item, Frame):
                 facts = self.model.apply(item, now)
             elif isinstance(item, Resync):
-                facts = self.model.resync(item.channels, now)
+                facts = self.model.resync(item.channels, now, item.devices)
                 log.info(
                     "resync (%s): %d live channel(s), %d fact(s) reconciled",
                     item.reason,

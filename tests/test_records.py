@@ -99,3 +99,15 @@ def test_ledger_is_idempotent_and_rebuild_gives_same_rows(tmp_path):
         await store.close()
 
     asyncio.run(go())
+
+
+def test_device_state_marks_an_agent_busy_even_without_a_channel_we_saw():
+    model = CallModel()
+    assert not model.agent_busy("agent1001")
+    model.apply(ev("DeviceStateChange", 1.0, Device="PJSIP/agent1001", State="INUSE"), 0)
+    assert model.agent_busy("agent1001")
+    model.apply(ev("DeviceStateChange", 2.0, Device="PJSIP/agent1001", State="NOT_INUSE"), 0)
+    assert not model.agent_busy("agent1001")
+    devices = [Frame([("Event", "DeviceStateChange"), ("Device", "PJSIP/agent1002"), ("State", "RINGING")])]
+    model.resync([], 3.0, devices)
+    assert model.agent_busy("agent1002") and not model.agent_busy("agent1001")

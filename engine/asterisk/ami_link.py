@@ -65,6 +65,7 @@ class Resync:
     channels: list[Frame]
     connection: int
     reason: str
+    devices: list[Frame] = field(default_factory=list)  # DeviceStateChange items of DeviceStateList
 
 
 LinkItem = LinkUp | LinkDown | Resync | Frame
@@ -284,8 +285,10 @@ class AmiLink:
     async def _resync(self, reason: str) -> None:
         frames = await self.action({"Action": "CoreShowChannels"}, as_list=True, timeout=max(self.action_timeout, 30))
         channels = [f for f in frames if f.event == "CoreShowChannel"]
+        devices = await self.action({"Action": "DeviceStateList"}, as_list=True, timeout=max(self.action_timeout, 30))
         self.stats.resyncs += 1
-        self.queue.put_nowait(Resync(channels, self._connection, reason))
+        self.queue.put_nowait(Resync(channels, self._connection, reason,
+                                     [f for f in devices if f.event == "DeviceStateChange"]))  # fmt: skip
         self.ready.set()
         log.info("AMI: resync after %s: %d live channel(s)", reason, len(channels))
 

@@ -49,6 +49,9 @@ class Association:
     agent_id: str = ""
 
 
+BUSY_DEVICE_STATES = {"INUSE", "BUSY", "RINGING", "RINGINUSE", "ONHOLD"}
+
+
 def _ts(frame: Frame, fallback: float) -> float:
     raw = frame.get("Timestamp")
     try:
@@ -64,6 +67,7 @@ class CallModel:
         self.associations: dict[str, Association] = {}
         self.trunk_contexts = trunk_contexts
         self.unknown_events = 0
+        self.devices: dict[str, str] = {}  # "PJSIP/agent1001" -> NOT_INUSE, INUSE, RINGING, ...
 
     # ---- queries ------------------------------------------------------------------------------
     def calls(self) -> dict[str, list[Channel]]:
@@ -79,9 +83,18 @@ class CallModel:
         return None
 
     def agent_busy(self, endpoint: str) -> bool:
-        """True if any live channel belongs to that PJSIP endpoint (inbound, outbound or direct)."""
+        """True if any live channel belongs to that PJSIP endpoint (inbound, outbound or direct), or if
+        Asterisk's device state says the phone is in use (it may know of calls we never saw)."""
         prefix = f"PJSIP/{endpoint}-"
-        return any(ch.name.startswith(prefix) for ch in self.channels.values())
+        if any(ch.name.startswith(prefix) for ch in self.channels.values()):
+            return True
+        return self.devices.get(f"PJSIP/{endpoint}", "NOT_INUSE") in BUSY_DEVICE_STATES
+
+    def _on_DeviceStateChange(self, frame: Frame, at: float) -> list[Fact]:
+        device = frame.get("Device")
+        if device.startswith("PJSIP/"):
+            self.devices[device] = frame.get("State")
+        return []
 
     # ---- engine input -------------------------------------------------------------------------
     def associate(self, uniqueid: str, call_id: str, role: str, agent_id: str = "") -> None:
@@ -252,8 +265,10 @@ class CallModel:
         ]
 
     # ---- resync -------------------------------------------------------------------------------
-    def resync(self, listing: list[Frame], at: float) -> list[Fact]:
-        """Make the picture match Asterisk: add unseen channels, close vanished ones."""
+    def resync(self, listing: list[Frame], at: float, devices: list[Frame] | None = None) -> list[Fact]:
+        """Make the picture match Asterisk: add unseen channels, close vanished ones, take device states."""
+        if devices is not None:
+            self.devices = {f.get("Device"): f.get("State") for f in devices if f.get("Device").startswith("PJSIP/")}
         facts: list[Fact] = []
         live = {f.get("Uniqueid") for f in listing}
         for uid in [u for u in self.channels if u not in live]:

@@ -177,6 +177,18 @@ class _Session:
         self.send([("Event", "CoreShowChannelsComplete"), *aid, ("EventList", "Complete"),
                    ("ListItems", str(len(rows)))])  # fmt: skip
 
+    async def _devicestatelist(self, frame: Frame) -> None:
+        aid = [("ActionID", frame.action_id)] if frame.action_id else []
+        rows = self.pbx.device_states()
+        self.send(
+            [("Response", "Success"), *aid, ("EventList", "start"), ("Message", "Device State Changes will follow")]
+        )
+        for device, state in rows:
+            self.send([("Event", "DeviceStateChange"), *aid, ("Device", device), ("State", state)])
+        self.send(
+            [("Event", "DeviceStateListComplete"), *aid, ("EventList", "Complete"), ("ListItems", str(len(rows)))]
+        )
+
     async def _originate(self, frame: Frame) -> None:
         params = {k.lower(): v for k, v in frame.headers if k.lower() != "variable"}
         error = self.pbx.originate(params, frame.action_id)

@@ -629,6 +629,14 @@ class VirtualPbx:
         # synthesising an hour of audio takes a moment: off the event loop, like Asterisk's own writer thread
         self._spawn(asyncio.to_thread(_write_legs, mon.files, mon.bridged), f"mixmonitor:{ch.uniqueid}")
 
+    def device_states(self) -> list[tuple[str, str]]:
+        """PJSIP device states as DeviceStateList reports them (endpoints with a live channel are in use)."""
+        busy: dict[str, str] = {}
+        for ch in self.channels.values():
+            busy[f"PJSIP/{ch.endpoint}"] = "RINGING" if ch.state == 5 else "INUSE"
+        known = {f"PJSIP/{e}" for e in self.endpoints} | set(busy)
+        return sorted((d, busy.get(d, "NOT_INUSE")) for d in known)
+
     def show_channels(self) -> list[Headers]:
         out = []
         now = self.clock.now()

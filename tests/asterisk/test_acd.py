@@ -123,6 +123,7 @@ async def test_busy_phone_is_skipped_and_a_rule_step_widens_the_pool(lab, tmp_pa
                                "Data": "25", "Timeout": "5000", "Async": "true"})  # fmt: skip
         await asyncio.sleep(1.0)
         assert eng.model.agent_busy("agent1001")
+        assert eng.model.devices.get("PJSIP/agent1001") == "INUSE", "Asterisk's device state is tracked too"
         c = await caller(tmp_path, hangup_after=14.0)
         assert await asyncio.wait_for(c.wait(), 60) == 0
         await stop(a2)
