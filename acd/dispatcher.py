@@ -18,8 +18,10 @@ from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.queue_log import QueueLog
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
 from engine.app import Engine
+from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
+from engine.model.facts import Fact
 from ivr.entry import Waiting
 from recording.finalize import Recorder
 
@@ -84,6 +86,7 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._decisions = 0
         self._offering: dict[str, str] = {}  # agent -> call being offered to it
+        engine.frame_hooks.append(self._on_frame)
 
     # ---- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -104,6 +107,11 @@ class Dispatcher:
 
     def kick(self) -> None:
         self._wake.set()
+
+    def _on_frame(self, frame: Frame) -> None:
+        # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
+        if frame.event in ("DeviceStateChange", "Hangup") and self.queued:
+            self.kick()
 
     # ---- agent controls (feature codes now, the web agent page later: one entry point) ----------------
     async def control(self, agent_id: str, action: str, reason: str = "") -> str:
@@ -205,17 +213,18 @@ class Dispatcher:
         self._decisions += 1
         self._offering[d.agent_id] = d.call_id
         key = f"decision:{d.call_id}:{self._decisions}"
-        await self.engine.fact("route.decision", d.call_id, q.waiting.uniqueid, key, agent=d.agent_id,
-                               score=round(d.score, 2), step=d.step, service=q.service, candidates=explanation)
-        self.engine.spawn(self._offer(d, q), f"offer:{d.call_id}:{d.agent_id}")
+        decision_fact = Fact("route.decision", now, d.call_id, q.waiting.uniqueid, key,
+                             {"agent": d.agent_id, "score": round(d.score, 2), "step": d.step, "service": q.service,
+                              "candidates": explanation})  # fmt: skip
+        self.engine.spawn(self._offer(d, q, decision_fact), f"offer:{d.call_id}:{d.agent_id}")
 
-    async def _offer(self, d: Decision, q: _Queued) -> None:
+    async def _offer(self, d: Decision, q: _Queued, decision_fact: Fact) -> None:
         eng = self.engine
         agent = self.agents[d.agent_id]
         m = self.machines[d.agent_id]
         w = q.waiting
         try:
-            outcome, leg, ring_secs = await self._ring(d, q)
+            outcome, leg, ring_secs = await self._ring(d, q, decision_fact)
             now = eng.clock.now()
             if outcome == "answered":
                 m.handle("answer", now)
@@ -246,7 +255,7 @@ class Dispatcher:
             self._sync(d.agent_id)
             self.kick()
 
-    async def _ring(self, d: Decision, q: _Queued) -> tuple[str, str, float]:
+    async def _ring(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
         """Ring the agent once: (outcome, agent leg uniqueid, seconds it rang)."""
         eng = self.engine
         agent = self.agents[d.agent_id]
@@ -256,12 +265,9 @@ class Dispatcher:
         if caller is None:
             return "caller_gone", leg, 0.0
         eng.model.associate(leg, w.call_id, "agent", agent.id)
-        await self.recorder.start(w.call_id, caller.name)
-        if w.uniqueid not in eng.model.channels:
-            return "caller_gone", leg, 0.0
         self.machines[d.agent_id].handle("ring", eng.clock.now())
         started = eng.clock.now()
-        await eng.fact("agent.offer", w.call_id, leg, f"offer:{leg}", agent=agent.id, leg=leg, service=q.service)
+        # the phone rings first; facts and the recorder follow while it rings (the bridge waits for the answer)
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",
@@ -270,7 +276,11 @@ class Dispatcher:
             })  # fmt: skip
         except AmiError as exc:
             log.warning("call %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
+            await eng.record([decision_fact])
             return "no_answer", leg, 0.0
+        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}",
+                                              {"agent": agent.id, "leg": leg, "service": q.service})])  # fmt: skip
+        await self.recorder.start(w.call_id, caller.name)
         seen = [False]
 
         def settled() -> bool:
@@ -299,16 +309,19 @@ class Dispatcher:
         m = self.machines[d.agent_id]
         await eng.until(lambda: leg not in eng.model.channels or q.waiting.uniqueid not in eng.model.channels,
                         24 * 3600)  # fmt: skip
-        now = eng.clock.now()
+        ended = eng.clock.now()
         caller_left = q.waiting.uniqueid not in eng.model.channels
-        await self.queue_log.write(now, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
-                                   "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
-                                   int(connected - q.queued_at), int(now - connected), q.position)  # fmt: skip
         await eng.until(lambda: leg not in eng.model.channels, 10)
         effects = m.handle("hangup", eng.clock.now())
         wrap = self.wrap_up.get(q.service, 10.0)
+        if wrap <= 0 and m.state is State.WRAP_UP:
+            m.handle("wrap_up_end", eng.clock.now())
+        self._sync(d.agent_id)
+        self.kick()  # the agent may take the next caller now; the bookkeeping below does not delay that
+        await self.queue_log.write(ended, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
+                                   "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
+                                   int(connected - q.queued_at), int(ended - connected), q.position)  # fmt: skip
         if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
-            self._sync(d.agent_id)
             await eng.clock.sleep(wrap)
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())

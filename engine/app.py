@@ -41,6 +41,8 @@ class Engine:
         self.call_end_hooks: list[CallEndHook] = []
         # long-running feature tasks (name, coroutine function), started in the engine's TaskGroup
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
+        # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
+        self.frame_hooks: list[Callable[[Frame], None]] = []
         self._ended: set[str] = set()
         self._background: set[asyncio.Task[Any]] = set()
         self.facts_written = 0
@@ -82,6 +84,8 @@ class Engine:
             now = self.clock.now()
             if isinstance(item, Frame):
                 facts = self.model.apply(item, now)
+                for hook in self.frame_hooks:
+                    hook(item)
             elif isinstance(item, Resync):
                 facts = self.model.resync(item.channels, now, item.devices)
                 log.info(

@@ -150,6 +150,12 @@ def cmd_why(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_bench_reaction(args: argparse.Namespace) -> int:
+    from sim.bench_reaction import main as bench_main
+
+    return bench_main(args)
+
+
 def cmd_bench_route(args: argparse.Namespace) -> int:
     from acd.bench import main as bench_main
 
@@ -208,6 +214,12 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("--seed", type=int, default=1)
     br.add_argument("--json", help="write the figures to this file")
     br.set_defaults(func=cmd_bench_route)
+    bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
+    bx.add_argument("--site", default="examples/lab-site.toml")
+    bx.add_argument("--callers", type=int, default=10, help="callers waiting in each round (default 10)")
+    bx.add_argument("--talk", type=float, default=1.0, help="seconds the agent talks per call (default 1)")
+    bx.add_argument("--json", help="write the figures to this file")
+    bx.set_defaults(func=cmd_bench_reaction)
 
     sim = sub.add_parser("sim", help="the virtual PBX and simulation tools")
     simsub = sim.add_subparsers(dest="sim_command", required=True)

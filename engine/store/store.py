@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 from pathlib import Path
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -36,6 +36,15 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         self.engine = create_async_engine(url)
+        if self.engine.dialect.name == "sqlite":
+            # WAL: a commit appends to the log with one fsync instead of rewriting pages; readers never block
+            # the writer. synchronous stays FULL: a committed fact survives a power cut.
+            @event.listens_for(self.engine.sync_engine, "connect")
+            def _pragmas(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+                cur = dbapi_conn.cursor()
+                cur.execute("PRAGMA journal_mode=WAL")
+                cur.execute("PRAGMA synchronous=FULL")
+                cur.close()
 
     async def close(self) -> None:
         await self.engine.dispose()

@@ -519,14 +519,20 @@ class VirtualPbx:
             self._finish_hangup(ch, 19)
             return
         self._set_state(ch, 6)
-        self._originate_response(action_id, True, ch.name, uid, 4, h)
         self.emit("DialEnd", "call", [*channel_block(ch, "Dest"), ("DialStatus", "ANSWER")])
         if behavior.talk is not None:
             self._spawn(self._callee_hangs_up(ch, behavior.talk), f"callee:{uid}")
         app = h.get("application", "")
+
+        def respond() -> None:
+            self._originate_response(action_id, True, ch.name, uid, 4, h)
+
         if app.lower() == "bridge":
-            await self._bridge_app(ch, h.get("data", "").split(",")[0])
-        elif app.lower() == "wait":
+            # as recorded: the OriginateResponse lands while the bridge is being built
+            await self._bridge_app(ch, h.get("data", "").split(",")[0], respond)
+            return
+        respond()
+        if app.lower() == "wait":
             try:
                 secs = float(h.get("data", "0") or 0)
             except ValueError:
@@ -557,9 +563,10 @@ class VirtualPbx:
                  ("CallerIDName", cid_name or "<unknown>")]  # fmt: skip
         self.emit("OriginateResponse", "call", body)
 
-    async def _bridge_app(self, agent: VChannel, target_name: str) -> None:
+    async def _bridge_app(self, agent: VChannel, target_name: str, respond: Callable[[], None]) -> None:
         caller = next((c for c in self.channels.values() if c.name == target_name and c.alive), None)
         if caller is None:
+            respond()
             self._hangup(agent, 16, requested_by_far_end=False)
             return
         bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
@@ -571,6 +578,7 @@ class VirtualPbx:
         if caller.on_moh:
             caller.on_moh = False
             self.ev("MusicOnHoldStop", caller)
+        respond()
         for ch in (caller, agent):
             bridge.members.append(ch)
             ch.bridge = bridge
