@@ -106,6 +106,16 @@ def why_not(agent: AgentProfile, req: Requirements) -> str | None:
     return None
 
 
+_Best = tuple[float, Caller, Requirements]
+
+
+def _better(best: _Best | None, score: float, caller: Caller, req: Requirements) -> _Best:
+    """Highest score wins; equal scores go to the smaller call id, so every router decides alike."""
+    if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
+        return (score, caller, req)
+    return best
+
+
 @dataclass
 class AgentRuntime:
     profile: AgentProfile
@@ -181,9 +191,7 @@ class Router:
             req = self._requirements(key, caller, now - caller.entered_at)
             if why_not(agent, req) is not None:
                 continue
-            score = self._score(caller, req, now)
-            if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
-                best = (score, caller, req)
+            best = _better(best, self._score(caller, req, now), caller, req)
         if best is None:
             return None
         return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)
@@ -265,9 +273,7 @@ class NaiveRouter(Router):
                 req = requirements(self.services[caller.service], caller, now - caller.entered_at)
                 if why_not(agent, req) is not None:
                     continue
-                score = self._score(caller, req, now)
-                if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
-                    best = (score, caller, req)
+                best = _better(best, self._score(caller, req, now), caller, req)
         if best is None:
             return None
         return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)

@@ -21,6 +21,7 @@ from engine.config import Site
 from engine.model.calls import CallModel
 from engine.model.facts import Fact
 from engine.store.store import Store
+from engine.tasks import TaskSet
 
 log = logging.getLogger("hotline.engine")
 
@@ -44,7 +45,7 @@ class Engine:
         # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
         self.frame_hooks: list[Callable[[Frame], None]] = []
         self._ended: set[str] = set()
-        self._background: set[asyncio.Task[Any]] = set()
+        self._background = TaskSet(log, "engine")
         self.facts_written = 0
 
     # ---- facts ------------------------------------------------------------------------------
@@ -56,17 +57,7 @@ class Engine:
 
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """A background task the engine keeps a reference to (and logs if it fails)."""
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._background.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._background.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("task %s failed", name, exc_info=t.exception())
-
-        task.add_done_callback(done)
-        return task
+        return self._background.spawn(coro, name)
 
     async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:
         """Wait until the model satisfies ``predicate`` (checked after each applied event)."""
@@ -130,8 +121,7 @@ class Engine:
                     t.cancel()
 
     async def stop(self) -> None:
-        for t in list(self._background):
-            t.cancel()
+        await self._background.cancel_all()
         await self.link.close()
 
 

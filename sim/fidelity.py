@@ -16,6 +16,7 @@ import tempfile
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from engine.asterisk.ami_codec import Frame
 
@@ -150,6 +151,14 @@ async def _sipp(*args: str, cwd: Path, log_name: str, calls: int = 1) -> asyncio
     )
 
 
+async def _collect(recorder: Any, clock: Any, frames: list[tuple[float, Frame]]) -> None:
+    """Every event the recorder's own AMI connection sees, with the time it arrived."""
+    while True:
+        item = await recorder.queue.get()
+        if isinstance(item, Frame):
+            frames.append((clock.monotonic(), item))
+
+
 async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
     try:
         await asyncio.wait_for(proc.wait(), grace)
@@ -178,14 +187,7 @@ async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
     rec_task = asyncio.create_task(recorder.run(), name="fidelity-recorder")
     await asyncio.wait_for(recorder.ready.wait(), 15)
     frames: list[tuple[float, Frame]] = []
-
-    async def collect() -> None:
-        while True:
-            item = await recorder.queue.get()
-            if isinstance(item, Frame):
-                frames.append((clock.monotonic(), item))
-
-    collector = asyncio.create_task(collect(), name="fidelity-collect")
+    collector = asyncio.create_task(_collect(recorder, clock, frames), name="fidelity-collect")
     t0 = clock.monotonic()
     (workdir / "callee.xml").write_text(uas_scenario(fl.callee, fl.answer_after))
     try:
@@ -290,14 +292,7 @@ async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
     frames: list[tuple[float, Frame]] = []
     try:
         await asyncio.wait_for(recorder.ready.wait(), 10)
-
-        async def collect() -> None:
-            while True:
-                item = await recorder.queue.get()
-                if isinstance(item, Frame):
-                    frames.append((clock.monotonic(), item))
-
-        collector = asyncio.create_task(collect(), name="fidelity-collect")
+        collector = asyncio.create_task(_collect(recorder, clock, frames), name="fidelity-collect")
         if fl.kind == "inbound":
             digits = [(fl.digit_after, fl.digit)] if fl.digit else []
             holds = [(fl.digit_after + fl.hold_at, fl.hold_for)] if fl.hold_at is not None else []

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from engine.clock import Clock
+from engine.tasks import TaskSet
 
 log = logging.getLogger("hotline.vpbx")
 
@@ -196,27 +197,15 @@ class VirtualPbx:
         self._seq = itertools.count()
         self._hex = itertools.count(1)
         self._epoch = epoch if epoch is not None else int(clock.now())
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._tasks = TaskSet(log, "virtual PBX")
         self.booted = clock.now()
 
     # ---- plumbing ---------------------------------------------------------------------------------
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        task.set_name(name)
-        self._tasks.add(task)
-
-        def done(t: asyncio.Task[Any]) -> None:
-            self._tasks.discard(t)
-            if not t.cancelled() and t.exception() is not None:
-                log.error("virtual PBX task %s failed", name, exc_info=t.exception())
-
-        task.add_done_callback(done)
-        return task
+        return self._tasks.spawn(coro, name)
 
     async def close(self) -> None:
-        for t in list(self._tasks):
-            t.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._tasks.cancel_all()
 
     def emit(self, event: str, privilege: str, body: Headers) -> None:
         headers: Headers = [("Event", event), ("Privilege", f"{privilege},all"),
