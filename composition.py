@@ -45,6 +45,7 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     agi.route("ivr", HotlineEntry(engine, acd.enqueue))
     engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
+    engine.features["acd"] = acd
     agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"]))
     return engine
 

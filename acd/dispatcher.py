@@ -91,9 +91,7 @@ class Dispatcher:
     # ---- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
         """Named task: log agents in, then decide whenever something changed (or every tick for rule steps)."""
-        for agent_id, agent in self.agents.items():
-            if agent.auto_login:
-                await self.control(agent_id, "login")
+        await self._restore_agents()
         while True:
             # wake on any change, or after a tick of the engine's clock (rule steps depend on waiting time)
             woken = asyncio.ensure_future(self._wake.wait())
@@ -107,6 +105,28 @@ class Dispatcher:
 
     def kick(self) -> None:
         self._wake.set()
+
+    async def _restore_agents(self) -> None:
+        """Agents come back as the ledger last saw them (logged out, paused and why, available); only agents
+        the ledger has never seen follow ``auto_login``. A restart must not undo what a person set."""
+        last: dict[str, dict[str, str]] = {}
+        for f in await self.engine.store.facts(""):
+            if f.kind == "agent.status" and f.data.get("agent") in self.machines:
+                last[str(f.data["agent"])] = f.data
+        now = self.engine.clock.now()
+        for agent_id, agent in self.agents.items():
+            seen = last.get(agent_id)
+            if seen is None:
+                if agent.auto_login:
+                    await self.control(agent_id, "login")
+                continue
+            m = self.machines[agent_id]
+            if seen.get("status") in ("available", "paused"):
+                m.login(now)
+                if seen.get("status") == "paused":
+                    m.pause(str(seen.get("reason") or "pause"), now)
+            self._sync(agent_id)
+            log.info("agent %s restored as %s%s", agent_id, m.status.value, f" ({m.reason})" if m.reason else "")
 
     def _on_frame(self, frame: Frame) -> None:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick

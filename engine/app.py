@@ -44,6 +44,7 @@ class Engine:
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
         self.frame_hooks: list[Callable[[Frame], None]] = []
+        self.features: dict[str, Any] = {}  # wired features by name (for tools, tests and the web pages)
         self._ended: set[str] = set()
         self._background = TaskSet(log, "engine")
         self.facts_written = 0

@@ -75,3 +75,39 @@ def test_caller_who_gives_up_is_an_abandon_and_the_next_one_is_served(tmp_path):
     assert by_caller["13800000002"]["hangup_side"] == "caller"
     assert by_caller["13800000003"]["outcome"] == "answered"
     assert max_legs == 1
+
+
+def test_agent_status_survives_an_engine_restart(tmp_path):
+    from acd.agent_state import Status
+
+    async def go():
+        clock = ScaledClock(10.0)
+        server = VirtualPbxServer(clock, tmp_path)
+        await server.start()
+        v = server.site_values()
+        site = load_site(SITE).with_values(
+            asterisk={**v["asterisk"], "agi_port": 0},
+            recording=v["recording"],
+            store={"url": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"},
+        )
+        try:
+            async with running(site, clock=clock) as eng:
+                acd = eng.features["acd"]
+                for _ in range(50):
+                    if acd.machines["1001"].status is Status.AVAILABLE:
+                        break
+                    await asyncio.sleep(0.05)
+                await acd.control("1001", "pause", "lunch")
+                await acd.control("1002", "logout")
+            async with running(site, clock=clock) as eng:
+                acd = eng.features["acd"]
+                for _ in range(50):
+                    if acd.machines["1001"].status is not Status.LOGGED_OUT:
+                        break
+                    await asyncio.sleep(0.05)
+                return {a: (m.status, m.reason) for a, m in acd.machines.items()}
+        finally:
+            await server.close()
+
+    states = asyncio.run(go())
+    assert states == {"1001": (Status.PAUSED, "lunch"), "1002": (Status.LOGGED_OUT, "")}
