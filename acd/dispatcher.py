@@ -330,7 +330,6 @@ class Dispatcher:
         await eng.until(lambda: leg not in eng.model.channels or q.waiting.uniqueid not in eng.model.channels,
                         24 * 3600)  # fmt: skip
         ended = eng.clock.now()
-        caller_left = q.waiting.uniqueid not in eng.model.channels
         await eng.until(lambda: leg not in eng.model.channels, 10)
         effects = m.handle("hangup", eng.clock.now())
         wrap = self.wrap_up.get(q.service, 10.0)
@@ -338,6 +337,13 @@ class Dispatcher:
             m.handle("wrap_up_end", eng.clock.now())
         self._sync(d.agent_id)
         self.kick()  # the agent may take the next caller now; the bookkeeping below does not delay that
+        # who hung up: the first hang-up request of the two (Hangup events of both legs arrive in either order)
+        ends = sorted(
+            (f.at, f.kind != "hangup.request", f.uniqueid)
+            for f in await eng.store.facts(q.waiting.call_id)
+            if f.kind in ("hangup.request", "channel.hangup") and f.uniqueid in (q.waiting.uniqueid, leg)
+        )
+        caller_left = not ends or ends[0][2] == q.waiting.uniqueid
         await self.queue_log.write(ended, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
                                    "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
                                    int(connected - q.queued_at), int(ended - connected), q.position)  # fmt: skip
