@@ -276,13 +276,7 @@ async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
     clock = RealClock()
     server = VirtualPbxServer(clock, workdir)
     await server.start()
-    values = server.site_values()
-    site = load_site(site_path).with_values(
-        asterisk={**values["asterisk"], "agi_port": 0},
-        recording=values["recording"],
-        hotline={"ring_timeout": fl.ring_timeout},
-        store={"url": f"sqlite+aiosqlite:///{workdir / 'engine.db'}"},
-    )
+    site = server.engine_site(load_site(site_path), workdir / "engine.db", hotline={"ring_timeout": fl.ring_timeout})
     behavior = CalleeBehavior(fl.callee, fl.answer_after)
     for agent in site.agents:
         server.pbx.endpoints[agent.endpoint] = behavior

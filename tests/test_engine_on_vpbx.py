@@ -16,12 +16,7 @@ async def _run(tmp_path: Path, scripts: list[tuple[float, CallerScript]], behavi
     clock = ScaledClock(speed)
     server = VirtualPbxServer(clock, tmp_path)
     await server.start()
-    v = server.site_values()
-    site = load_site(SITE).with_values(
-        asterisk={**v["asterisk"], "agi_port": 0},
-        recording=v["recording"],
-        store={"url": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"},
-    )
+    site = server.engine_site(load_site(SITE), tmp_path / "e.db")
     server.pbx.endpoints["agent1001"] = behavior
     max_agent_legs = 0
 
@@ -84,12 +79,7 @@ def test_agent_status_survives_an_engine_restart(tmp_path):
         clock = ScaledClock(10.0)
         server = VirtualPbxServer(clock, tmp_path)
         await server.start()
-        v = server.site_values()
-        site = load_site(SITE).with_values(
-            asterisk={**v["asterisk"], "agi_port": 0},
-            recording=v["recording"],
-            store={"url": f"sqlite+aiosqlite:///{tmp_path / 'e.db'}"},
-        )
+        site = server.engine_site(load_site(SITE), tmp_path / "e.db")
         try:
             async with running(site, clock=clock) as eng:
                 acd = eng.features["acd"]

@@ -6,6 +6,7 @@ import secrets
 from pathlib import Path
 
 from engine.clock import Clock
+from engine.config import Site
 from sim.pbx.agi_face import AgiFace
 from sim.pbx.ami_face import AmiFace
 from sim.pbx.model import VirtualPbx
@@ -35,6 +36,18 @@ class VirtualPbxServer:
     async def close(self) -> None:
         await self.pbx.close()
         await self.ami.close()
+
+    def engine_site(self, base: Site, db: Path, **sections: dict[str, object]) -> Site:
+        """``base`` pointed at this PBX: AMI address and secret, recordings folder, a free FastAGI port (the
+        engine reports the port it got; hand it to ``self.agi.port``), the store at ``db``."""
+        v = self.site_values()
+        extra = {k: dict(val) for k, val in sections.items()}
+        return base.with_values(
+            asterisk={**v["asterisk"], "agi_port": 0, **extra.pop("asterisk", {})},
+            recording=v["recording"],
+            store={"url": f"sqlite+aiosqlite:///{db}", **extra.pop("store", {})},
+            **extra,
+        )
 
     def site_values(self) -> dict[str, dict[str, object]]:
         """What a site file needs to point an engine at this PBX."""
