@@ -28,6 +28,7 @@ from recording.finalize import Recorder
 log = logging.getLogger("hotline.acd")
 
 WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
+TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -77,6 +78,7 @@ class Dispatcher:
         site = engine.site
         services, profiles, self.wrap_up = build_routing(site)
         self.router = Router(services, profiles)
+        self.max_wait = {sv.name: sv.max_wait for sv in site.services}
         self.service = site["hotline"]["service"]
         self.ring_timeout: int = site["hotline"]["ring_timeout"]
         self.agents = {a.id: a for a in site.agents}
@@ -201,11 +203,34 @@ class Dispatcher:
             await self.queue_log.write(left, call_id, q.service, "NONE", "ABANDON", q.position, q.position,
                                        int(left - q.queued_at))  # fmt: skip
 
+    async def _time_out_long_waits(self, now: float) -> None:
+        """A caller past the service's maximum wait leaves the queue for the apology (engine-timeout)."""
+        offering = set(self._offering.values())
+        for call_id, q in list(self.queued.items()):
+            limit = self.max_wait.get(q.service, 0.0)
+            if not limit or call_id in offering or now - q.queued_at < limit:
+                continue
+            ch = self.engine.model.channels.get(q.waiting.uniqueid)
+            del self.queued[call_id]
+            self.router.remove(call_id)
+            await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
+                                       int(now - q.queued_at))  # fmt: skip
+            await self.engine.fact("acd.timeout", call_id, q.waiting.uniqueid, f"timeout:{call_id}",
+                                   service=q.service, waited=round(now - q.queued_at, 3))  # fmt: skip
+            if ch is None:
+                continue
+            try:
+                await self.engine.link.action({"Action": "Redirect", "Channel": ch.name, "Context": TIMEOUT_CONTEXT,
+                                               "Exten": "s", "Priority": "1"})  # fmt: skip
+            except AmiError as exc:
+                log.warning("call %s: could not send the caller to %s: %s", call_id, TIMEOUT_CONTEXT, exc)
+
     # ---- decisions --------------------------------------------------------------------------------
     async def _dispatch(self) -> None:
         eng = self.engine
         now = eng.clock.now()
         await self._forget_gone_callers(now)
+        await self._time_out_long_waits(now)
         # a phone busy with anything else (direct, outbound, not ours) is never offered a call
         for agent_id, m in self.machines.items():
             if m.state is State.IDLE:

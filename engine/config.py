@@ -143,6 +143,8 @@ SERVICE_FIELDS: dict[str, Field] = {
     "strategy": Field(str, "longest_idle", check=_strategy),
     "wrap_up": Field((int, float), 10, check=lambda v: None if v >= 0 else "must be >= 0", doc="seconds"),
     "sl_target": Field((int, float), 15, check=_positive, doc="service-level threshold, seconds"),
+    "max_wait": Field((int, float), 0, check=lambda v: None if v >= 0 else "must be >= 0",
+                      doc="seconds in queue before the caller is sent to the apology (0 = no limit)"),
     "groups": Field(list, None, check=_groups, doc="agent groups that serve it whatever their skills"),
     "rules": Field(list, None, check=_rules, doc="steps as the wait grows: after, lower, add_groups, raise_priority"),
 }
@@ -185,6 +187,7 @@ class ServiceConfig:
     sl_target: float
     groups: tuple[str, ...]
     rules: tuple[dict[str, Any], ...]
+    max_wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -371,7 +374,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         names.add(sv["name"])
         services.append(ServiceConfig(sv["name"], dict(sv["skills"] or {}), sv["priority"], sv["strategy"],
                                       float(sv["wrap_up"]), float(sv["sl_target"]), tuple(sv["groups"] or ()),
-                                      tuple(sv["rules"] or ())))  # fmt: skip
+                                      tuple(sv["rules"] or ()), float(sv["max_wait"])))  # fmt: skip
     known_skills = {k for a in agents for k in a.skills}
     for i, sv in enumerate(services):
         for skill in sv.skills:

@@ -250,7 +250,8 @@ class CallModel:
         ch.hangup_requested = True
         return [self._fact("hangup.request", ch, at, f"hreq:{ch.uniqueid}", cause=frame.get("Cause"))]
 
-    _on_SoftHangupRequest = _on_HangupRequest
+    # SoftHangupRequest is Asterisk ending a channel itself (dialplan Hangup(), AMI Hangup, the end of an
+    # AGI): not a party hanging up, so it does not decide the hang-up side.
 
     def _on_Hangup(self, frame: Frame, at: float) -> list[Fact]:
         ch = self.channels.pop(frame.get("Uniqueid"), None)

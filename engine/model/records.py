@@ -128,6 +128,8 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         ring_time = agent_up.at - ring_start
     if connected is not None:
         outcome = "answered"
+    elif first("acd.timeout") is not None:
+        outcome = "timeout"  # left the queue after the service's maximum wait (EXITWITHTIMEOUT)
     elif queued is not None:
         outcome = "abandoned" if side == "caller" else "unanswered"
     elif answered is not None:

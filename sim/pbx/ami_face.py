@@ -207,6 +207,12 @@ class _Session:
         else:
             self.respond(frame, False, "No such channel")
 
+    async def _redirect(self, frame: Frame) -> None:
+        if self.pbx.redirect_action(frame.get("Channel"), frame.get("Context"), frame.get("Exten")):
+            self.respond(frame, True, "Redirect successful")
+        else:
+            self.respond(frame, False, f"Channel does not exist: {frame.get('Channel')}")
+
     async def _mixmonitor(self, frame: Frame) -> None:
         ok = self.pbx.mixmonitor(frame.get("Channel"), frame.get("File"), frame.get("Options"))
         if ok:

@@ -86,6 +86,7 @@ class VChannel:
     digits: list[str] = field(default_factory=list)
     monitor: MonitorState | None = None
     agi_goto: tuple[str, str, str] | None = None
+    redirect: tuple[str, str] | None = None
 
     def poke(self) -> None:
         self.events.set()
@@ -308,12 +309,18 @@ class VirtualPbx:
             ch.on_moh = True
             self.ev("MusicOnHoldStart", ch, ("Class", "default"))
             ch.poke()
-            await self._wait(ch, 3600, lambda: not ch.alive or ch.bridge is not None)
+            await self._wait(ch, 3600, lambda: not ch.alive or ch.bridge is not None or ch.redirect is not None)
+            if ch.alive and ch.redirect is not None and ch.bridge is None:
+                target, ch.redirect = ch.redirect, None
+                ch.on_moh = False
+                self.ev("MusicOnHoldStop", ch)
+                await self._run_context(ch, *target)
+                return
             if ch.alive and ch.bridge is None:
                 self._hangup(ch, 16, requested_by_far_end=False)
             return
-        # engine-degraded (and anything unknown): apology, then hang up
-        self._exten(ch, context, exten, 1, "NoOp", "engine unreachable, degraded path")
+        # engine-degraded, engine-timeout (and anything unknown): apology, then hang up
+        self._exten(ch, context, exten, 1, "NoOp", f"{context}: apology")
         self._exten(ch, context, exten, 3, "Playback", "please-try-again")
         await self._wait(ch, PROMPT_SECONDS["please-try-again"], lambda: not ch.alive)
         if ch.alive:
@@ -462,7 +469,7 @@ class VirtualPbx:
         return None
 
     async def _originate(self, target: str, h: dict[str, str], action_id: str, uid: str, timeout: float) -> None:
-        dest = target[len("PJSIP/"):]
+        dest = target[len("PJSIP/") :]
         number, _, via = dest.partition("@")
         if via:
             behavior = self.trunk_callee(number)
@@ -596,6 +603,14 @@ class VirtualPbx:
         self._hangup(ch, cause, requested_by_far_end=False)
         return True
 
+    def redirect_action(self, name: str, context: str, exten: str) -> bool:
+        ch = next((c for c in self.channels.values() if c.name == name and c.alive), None)
+        if ch is None:
+            return False
+        ch.redirect = (context, exten)
+        ch.poke()
+        return True
+
     def mixmonitor(self, name: str, file: str, options: str) -> bool:
         ch = next((c for c in self.channels.values() if c.name == name), None)
         if ch is None:
@@ -604,7 +619,7 @@ class VirtualPbx:
 
         def local(path: str) -> Path:
             p = path if path.startswith("/") else f"{ast_dir}/{path}"
-            rel = p[len(ast_dir):].lstrip("/") if p.startswith(ast_dir) else Path(p).name
+            rel = p[len(ast_dir) :].lstrip("/") if p.startswith(ast_dir) else Path(p).name
             return local_dir / rel
 
         r = _option_arg(options, "r") or f"{file}-in"

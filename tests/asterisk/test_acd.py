@@ -22,11 +22,13 @@ SERVICES = """
 name = "hotline"
 skills = {{ hotline = {minimum} }}
 wrap_up = 2
-rules = [ {{ after = 6, lower = {{ hotline = 50 }} }} ]
+max_wait = {max_wait}
+{rules}
 """
+RULES = "rules = [ { after = 6, lower = { hotline = 50 } } ]"
 
 
-def acd_site(tmp: Path, minimum: int, max_misses: int = 3, ring: int = 15):
+def acd_site(tmp: Path, minimum: int, max_misses: int = 3, ring: int = 15, max_wait: int = 0, rules: bool = True):
     text = SITE.read_text()
     text = text.replace(
         'contact = "sip:agent1001@127.0.0.1:5071"',
@@ -42,7 +44,7 @@ def acd_site(tmp: Path, minimum: int, max_misses: int = 3, ring: int = 15):
         f'url = "sqlite+aiosqlite:///{tmp / "acd.db"}"\nqueue_log_file = "{tmp / "queue_log"}"',
     )
     f = tmp / "site.toml"
-    f.write_text(text + SERVICES.format(minimum=minimum))
+    f.write_text(text + SERVICES.format(minimum=minimum, max_wait=max_wait, rules=RULES if rules else ""))
     return load_site(f)  # fmt: skip
 
 
@@ -171,3 +173,28 @@ async def test_feature_codes_drive_the_agent_state(lab, tmp_path):
     rows = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
     mine = [r[4:] for r in rows if r[3] in ("Outbound Agent", "PJSIP/agent1002")]
     assert mine == [["ADDMEMBER", ""], ["PAUSE", "lunch"], ["UNPAUSE", ""], ["REMOVEMEMBER", ""], ["ADDMEMBER", ""]]
+
+
+async def test_maximum_wait_sends_the_caller_to_the_apology(lab, tmp_path):
+    from sim.sipp import LOAD_CALLER
+
+    site = acd_site(tmp_path, minimum=95, max_wait=6, rules=False)  # nobody qualifies: the wait runs out
+    audio = make_audio(tmp_path / "tone.wav")
+    (tmp_path / "lc.xml").write_text(LOAD_CALLER.format(klass="timeout", patience_ms=60_000, audio=audio))
+    (tmp_path / "lc.csv").write_text("SEQUENTIAL\n13800138000;T-1;1;1500;\n")
+    async with running(site) as eng:
+        c = await sipp(tmp_path, "127.0.0.1:5060", "-sf", "lc.xml", "-inf", "lc.csv", "-p", "5080", "-mp", "16100",
+                       "-s", "4001234567", "-m", "1", log="lc.log")  # fmt: skip
+        assert await asyncio.wait_for(c.wait(), 60) == 0
+        (rec,) = await wait_records(eng.store, 1)
+        facts = await eng.store.facts(rec["call_id"])
+    assert rec["outcome"] == "timeout" and rec["hangup_side"] == "system"
+    assert not [f for f in facts if f.kind == "agent.offer"]
+    timeout = next(f for f in facts if f.kind == "acd.timeout")
+    assert 6.0 <= timeout.data["waited"] <= 8.0
+    rows = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
+    exit_row = next(r for r in rows if r[4] == "EXITWITHTIMEOUT")
+    assert exit_row[1] == rec["call_id"] and exit_row[5:7] == ["1", "1"] and 6 <= int(exit_row[7]) <= 8
+    # the caller heard the apology from the engine-timeout context before Asterisk hung up
+    hangup = next(f for f in facts if f.kind == "channel.hangup" and f.uniqueid == timeout.uniqueid)
+    assert hangup.at - timeout.at >= 1.0  # please-try-again lasts 1.4 s
