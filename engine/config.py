@@ -87,7 +87,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "ring_timeout": Field(int, 15, check=_positive, doc="seconds an agent's phone rings (3 rings in China)"),
         "service": Field(str, "hotline", doc="service hotline callers are queued in"),
         "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
-        "pause_reasons": Field(dict, None, doc="pause reason codes dialled after *23, e.g. {1 = \"lunch\"}"),
+        "pause_reasons": Field(dict, None, check=lambda v: _pause_reasons(v), doc="codes after *23"),
     },
 }
 
@@ -98,6 +98,15 @@ def _levels(v: Any) -> str | None:
     for k, level in v.items():
         if not isinstance(level, int) or isinstance(level, bool) or not 0 <= level <= 100:
             return f"skill {k!r}: level must be an integer 0-100"
+    return None
+
+
+def _pause_reasons(v: Any) -> str | None:
+    for code, reason in v.items():
+        if not str(code).isdigit():
+            return f"code {code!r}: codes are the digits dialled after *23"
+        if not isinstance(reason, str) or not reason or "|" in reason:
+            return f"code {code}: the reason must be non-empty text without '|' (it goes into queue_log)"
     return None
 
 
@@ -288,7 +297,12 @@ def _check_fields(
                 continue
         out[key] = value
     for key, f in spec.items():
-        if key in out or key in table:
+        if key in out:
+            continue
+        if key in table:
+            # the value was wrong and is already reported; the default keeps the rest of the check going
+            if not f.required:
+                out[key] = f.default
             continue
         if f.required:
             report(f"{path}.{key}", "required key is missing")

@@ -97,3 +97,18 @@ def test_lab_up_without_debootstrap_says_what_is_missing(tmp_path):
     assert r.returncode == 1
     assert "lab up: cannot provision the lab; missing:" in r.stderr and "debootstrap" in r.stderr
     assert not (tmp_path / "lab" / "root").exists()
+
+
+def test_acd_keys_are_checked_with_line_numbers(tmp_path):
+    reasons = 'pause_reasons = { x = "lunch" }'
+    skills = "skills = { hotline = 150 }"
+    strategy = 'strategy = "random"'
+    text = GOOD.replace("ring_timeout = 15", "ring_timeout = 15\n" + reasons)
+    text += f'\n[[services]]\nname = "hotline"\n{skills}\n{strategy}\nrules = [ {{ after = 30 }}, {{ after = 10 }} ]\n'
+    lines = text.splitlines()
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f":{lines.index(reasons) + 1}: hotline.pause_reasons: code 'x'" in r.stdout
+    assert f":{lines.index(skills) + 1}: services[0].skills: skill 'hotline'" in r.stdout
+    assert f":{lines.index(strategy) + 1}: services[0].strategy: must be one of" in r.stdout
+    assert "services[0].rules: rule 2: 'after' must grow" in r.stdout
