@@ -18,7 +18,8 @@ from engine.clock import Clock, RealClock
 from engine.config import Site
 from engine.model.calls import CallModel
 from engine.store.store import Store, migrate
-from ivr.entry import HotlineEntry
+from ivr.degraded import DegradedCounter
+from ivr.session import IvrService
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline")
@@ -42,7 +43,14 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     recorder = Recorder(engine, local_dir)
     qlog = site["store"]["queue_log_file"]
     acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None)
-    agi.route("ivr", HotlineEntry(engine, acd.enqueue))
+    ivr = IvrService(engine, acd.enqueue)
+    agi.route("ivr", ivr)
+    agi.route("survey", ivr.survey)
+    engine.features["ivr"] = ivr
+    engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))
+    degraded = DegradedCounter(engine, ivr.places.cdr)
+    engine.feature_tasks.append(("ivr-degraded", degraded.run))
+    engine.features["ivr-degraded"] = degraded
     engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd

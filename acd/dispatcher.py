@@ -22,7 +22,7 @@ from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
 from engine.model.facts import Fact
-from ivr.entry import Waiting
+from ivr.session import SURVEY_CONTEXT, Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
@@ -183,11 +183,20 @@ class Dispatcher:
             return
         now = eng.clock.now()
         entered = min([f.at for f in await eng.store.facts(w.call_id) if f.kind == "channel.new"] or [now])
-        position = 1 + sum(1 for q in self.queued.values() if q.service == self.service)
-        self.queued[w.call_id] = _Queued(w, self.service, entered, now, position)
-        self.router.enqueue(Caller(w.call_id, self.service, entered))
-        await self.queue_log.write(now, w.call_id, self.service, "NONE", "ENTERQUEUE", "", w.caller, position)
+        service = w.service if w.service in self.router.services else self.service
+        if w.service and service != w.service:
+            log.warning("call %s: the IVR asked for unknown service %r; queued for %r", w.call_id, w.service, service)
+        position = 1 + sum(1 for q in self.queued.values() if q.service == service)
+        q = _Queued(w, service, entered, now, position)
+        self.queued[w.call_id] = q
+        self.router.enqueue(self._caller(q))
+        await self.queue_log.write(now, w.call_id, service, "NONE", "ENTERQUEUE", "", w.caller, position)
         self.kick()
+
+    @staticmethod
+    def _caller(q: _Queued) -> Caller:
+        """The router's view of a waiting caller: its place (entry time), priority and extra skills from the IVR."""
+        return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills))
 
     async def _forget_gone_callers(self, now: float) -> None:
         for call_id, q in list(self.queued.items()):
@@ -251,7 +260,7 @@ class Dispatcher:
         q = self.queued[d.call_id]
         m = self.machines[d.agent_id]
         states = {a: _describe(mm) for a, mm in self.machines.items()}
-        explanation = self.router.explain(Caller(d.call_id, q.service, q.entered_at), d.agent_id, now, states)
+        explanation = self.router.explain(self._caller(q), d.agent_id, now, states)
         m.handle("reserve", now)
         self.router.assigned(d)
         self._sync(d.agent_id)
@@ -292,7 +301,7 @@ class Dispatcher:
                 log.warning("agent %s paused after %d unanswered offers", d.agent_id, m.misses)
                 await eng.fact("agent.paused", "", "", f"pause:{d.agent_id}:{now}", agent=d.agent_id, reason=m.reason)
                 await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
-            self.router.enqueue(Caller(w.call_id, q.service, q.entered_at))
+            self.router.enqueue(self._caller(q))
         except InvalidTransition as exc:
             log.error("agent state: %s", exc)
         finally:
@@ -313,10 +322,12 @@ class Dispatcher:
         self.machines[d.agent_id].handle("ring", eng.clock.now())
         started = eng.clock.now()
         # the phone rings first; facts and the recorder follow while it rings (the bridge waits for the answer)
+        # with a survey, Bridge's F() sends the caller on to it when the agent hangs up
+        data = f"{caller.name},F({SURVEY_CONTEXT}^s^1)" if w.survey else caller.name
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",
-                "Data": caller.name, "Timeout": str(self.ring_timeout * 1000), "CallerID": f'"Hotline" <{w.caller}>',
+                "Data": data, "Timeout": str(self.ring_timeout * 1000), "CallerID": f'"Hotline" <{w.caller}>',
                 "ChannelId": leg, "Async": "true",
             })  # fmt: skip
         except AmiError as exc:

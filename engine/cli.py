@@ -38,6 +38,90 @@ def cmd_check(args: argparse.Namespace) -> int:
         print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
     print(site.summary())
+    if site.menu_path() is not None:
+        from ivr.menu import MenuError
+
+        try:
+            menu = _menu(site)
+        except MenuError as exc:
+            for p in exc.problems:
+                print(p)
+            print(f"{len(exc.problems)} problem(s) in the menu", file=sys.stderr)
+            return 1
+        print(f"{menu.source}: ok: {len(menu.nodes)} node(s), {len(menu.prompts)} prompt(s), "
+              f"languages {', '.join(menu.languages)}")  # fmt: skip
+    return 0
+
+
+def _menu(site: Site):  # noqa: ANN202 - ivr.model.Menu, imported lazily
+    from ivr.menu import load_menu
+
+    path = site.menu_path()
+    assert path is not None
+    return load_menu(
+        path,
+        services=site.service_names(),
+        skills=site.skill_names(),
+        timezone=site["site"]["timezone"],
+        agent_endpoint=site.agent(site["hotline"]["agent"]).endpoint,
+    )
+
+
+def cmd_prompts(args: argparse.Namespace) -> int:
+    from ivr.menu import MenuError
+    from ivr.places import ivr_places
+    from ivr.prompts import PromptError, build_prompts
+
+    site = _load(args.site)
+    if site.menu_path() is None:
+        print(f"{site.path}: [ivr] menu is not set: nothing to build", file=sys.stderr)
+        return 1
+    try:
+        menu = _menu(site)
+    except MenuError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    out = Path(args.out) if args.out else ivr_places(site).prompt_local
+    if out is None:
+        print("no output folder: give --out or set [ivr] prompt_local_dir", file=sys.stderr)
+        return 1
+    studio = Path(menu.studio_dir) if menu.studio_dir else None
+    t0 = time.monotonic()
+    try:
+        built = build_prompts(menu, out, studio, progress=print)
+    except PromptError as exc:
+        print(f"prompts build: {exc}", file=sys.stderr)
+        return 1
+    made = sum(1 for b in built if not b.skipped)
+    print(
+        f"{len(built)} prompt file set(s) in {out} ({made} built, {len(built) - made} unchanged, "
+        f"{sum(1 for b in built if b.source == 'studio')} from studio recordings) in {time.monotonic() - t0:.1f} s"
+    )
+    return 0
+
+
+def cmd_ivr(args: argparse.Namespace) -> int:
+    site = _load(args.site)
+    if args.action == "bundle":
+        from ivr.bundle import write_bundle
+
+        dest = Path(args.dir)
+        write_bundle(dest)
+        print(f"degraded-mode bundle written to {dest} (copy it to <astagidir>/hotline)")
+        return 0
+    from engine.store.store import Store, migrate
+    from ivr.report import format_report, ivr_report
+
+    async def go() -> dict:
+        await asyncio.to_thread(migrate, site["store"]["url"])
+        store = Store(site["store"]["url"])
+        try:
+            return ivr_report(await store.facts())
+        finally:
+            await store.close()
+
+    report = asyncio.run(go())
+    print(json.dumps(report, indent=1, ensure_ascii=False) if args.json else format_report(report))
     return 0
 
 
@@ -110,8 +194,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from sim.demo import print_report, run_demo
 
     logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
-    report = asyncio.run(run_demo(hours=args.hours, speed=args.speed, seed=args.seed, start_hour=args.start,
-                                  workdir=Path(args.workdir) if args.workdir else None, live=not args.no_live))
+    report = asyncio.run(
+        run_demo(
+            hours=args.hours,
+            speed=args.speed,
+            seed=args.seed,
+            start_hour=args.start,
+            workdir=Path(args.workdir) if args.workdir else None,
+            live=not args.no_live,
+        )
+    )
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
@@ -170,6 +262,19 @@ def build_parser() -> argparse.ArgumentParser:
     c = sub.add_parser("check", help="validate a site file; problems as file:line: key: message")
     c.add_argument("file", nargs="?", help=f"site file (default ${{HOTLINE_SITE}} or {DEFAULT_SITE})")
     c.set_defaults(func=cmd_check)
+
+    pr = sub.add_parser("prompts", help="the menu's prompts as 8 kHz files (espeak-ng + sox; studio files win)")
+    pr.add_argument("action", choices=["build"])
+    pr.add_argument("--site", help="site file naming the menu")
+    pr.add_argument("--out", help="output folder (default: [ivr] prompt_local_dir, or the lab's)")
+    pr.set_defaults(func=cmd_prompts)
+
+    iv = sub.add_parser("ivr", help="IVR report from the ledger; the degraded-mode AGI bundle")
+    iv.add_argument("action", choices=["report", "bundle"])
+    iv.add_argument("dir", nargs="?", help="bundle: folder to write")
+    iv.add_argument("--site", help="site file")
+    iv.add_argument("--json", action="store_true", help="report as JSON")
+    iv.set_defaults(func=cmd_ivr)
 
     lab = sub.add_parser("lab", help="a real Asterisk 22 in a cached Debian-unstable chroot")
     lab.add_argument("action", choices=["up", "down", "status"])
@@ -241,8 +346,9 @@ def build_parser() -> argparse.ArgumentParser:
     ld.add_argument("--seconds", type=float, default=180.0, help="stop everything after this long (default 180)")
     ld.add_argument("--seed", type=int, default=1)
     ld.add_argument("--target", default="127.0.0.1:5060", help="Asterisk's SIP address (the lab by default)")
-    ld.add_argument("--external-engine", action="store_true",
-                    help="an engine is already running for this site; only read its store")
+    ld.add_argument(
+        "--external-engine", action="store_true", help="an engine is already running for this site; only read its store"
+    )
     ld.add_argument("--json", help="write the report to this file")
     ld.add_argument("--workdir", help="keep scenarios, injection files and SIPp traces here")
     ld.set_defaults(func=cmd_sim_load)

@@ -89,6 +89,16 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
         "pause_reasons": Field(dict, None, check=lambda v: _pause_reasons(v), doc="codes after *23"),
     },
+    "ivr": {
+        "menu": Field(str, "", doc="menu file, relative to the site file (empty: greeting + one digit)"),
+        "max_sessions": Field(int, 8, check=_positive, doc="IVR sessions at once; the next caller skips the menu"),
+        "prompt_dir": Field(str, "/var/lib/asterisk/sounds/hotline", doc="built prompts, as Asterisk sees them"),
+        "prompt_local_dir": Field(str, "", doc="the same folder as this machine sees it (empty with lab = true)"),
+        "snapshot_file": Field(str, "", doc="last valid menu for the degraded AGI script (empty with lab = true)"),
+        "cdr_file": Field(str, "", doc="Asterisk's cdr-csv Master.csv: degraded calls (empty with lab = true)"),
+        "reload_interval": Field((int, float), 2.0, check=_positive, doc="seconds between menu file checks"),
+        "survey_timeout": Field((int, float), 5.0, check=_positive, doc="seconds the survey waits for 1-5"),
+    },
 }
 
 STRATEGIES = ("longest_idle", "least_skilled", "round_robin", "fewest_calls")
@@ -152,8 +162,12 @@ SERVICE_FIELDS: dict[str, Field] = {
     "strategy": Field(str, "longest_idle", check=_strategy),
     "wrap_up": Field((int, float), 10, check=lambda v: None if v >= 0 else "must be >= 0", doc="seconds"),
     "sl_target": Field((int, float), 15, check=_positive, doc="service-level threshold, seconds"),
-    "max_wait": Field((int, float), 0, check=lambda v: None if v >= 0 else "must be >= 0",
-                      doc="seconds in queue before the caller is sent to the apology (0 = no limit)"),
+    "max_wait": Field(
+        (int, float),
+        0,
+        check=lambda v: None if v >= 0 else "must be >= 0",
+        doc="seconds in queue before the caller is sent to the apology (0 = no limit)",
+    ),
     "groups": Field(list, None, check=_groups, doc="agent groups that serve it whatever their skills"),
     "rules": Field(list, None, check=_rules, doc="steps as the wait grows: after, lower, add_groups, raise_priority"),
 }
@@ -221,6 +235,16 @@ class Site:
         for section, updates in sections.items():
             values[section].update(updates)
         return Site(self.path, values, list(self.agents), list(self.services))
+
+    def menu_path(self) -> Path | None:
+        menu = self.values["ivr"]["menu"]
+        return (self.path.parent / menu) if menu else None
+
+    def service_names(self) -> list[str]:
+        return [sv.name for sv in self.services] or [self.values["hotline"]["service"]]
+
+    def skill_names(self) -> set[str]:
+        return {k for a in self.agents for k in a.skills}
 
     def summary(self) -> str:
         return (
@@ -405,6 +429,9 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
     if not ast.get("lab") and not values["recording"].get("local_dir"):
         report("recording.local_dir", "required unless asterisk.lab = true")
+    menu = values["ivr"].get("menu")
+    if menu and not (p.parent / menu).exists():
+        report("ivr.menu", f"menu file {p.parent / menu} not found")
     if problems:
         problems.sort(key=lambda x: x[0])
         raise ConfigError([msg for _, msg in problems])

@@ -152,8 +152,14 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     server = VirtualPbxServer(clock, workdir)
     await server.start()
     site_file = workdir / "site.toml"
-    text = SITE_TEMPLATE.format(agi_port=_free_port(), ami_port=server.ami.port, secret_file=server.secret_file,
-                                db=db, recordings=server.recordings, queue_log=workdir / "queue_log")
+    text = SITE_TEMPLATE.format(
+        agi_port=_free_port(),
+        ami_port=server.ami.port,
+        secret_file=server.secret_file,
+        db=db,
+        recordings=server.recordings,
+        queue_log=workdir / "queue_log",
+    )
     site_file.write_text(text)
     site = load_site(site_file)
 

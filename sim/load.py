@@ -244,8 +244,9 @@ def print_report(report: dict[str, Any]) -> None:
         print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")
 
 
-async def main_async(site_path: str, plan: LoadPlan, json_path: str | None, external_engine: bool,
-                     workdir: str | None = None) -> int:
+async def main_async(
+    site_path: str, plan: LoadPlan, json_path: str | None, external_engine: bool, workdir: str | None = None
+) -> int:
     from composition import running
     from engine.config import load_site
     from engine.store.store import Store, migrate

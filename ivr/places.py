@@ -1,0 +1,40 @@
+"""Where the IVR's files live, as this machine sees them: built prompts, the menu snapshot for the
+degraded script, and Asterisk's CDR file. With ``asterisk.lab`` they are inside the lab's root."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from engine.config import Site
+
+AGI_BUNDLE_IN_ROOT = "usr/share/asterisk/agi-bin/hotline"  # astagidir (asterisk-conf/asterisk.conf) + hotline/
+CDR_IN_ROOT = "var/log/asterisk/cdr-csv/Master.csv"
+
+
+@dataclass(frozen=True)
+class IvrPlaces:
+    prompt_dir: str  # as Asterisk sees it (what STREAM FILE gets)
+    prompt_local: Path | None
+    snapshot: Path | None
+    cdr: Path | None
+
+
+def ivr_places(site: Site) -> IvrPlaces:
+    ivr = site["ivr"]
+    if site["asterisk"]["lab"]:
+        from engine.lab import Lab, default_lab_dir
+
+        root = Lab(default_lab_dir()).root
+
+        def given_or(key: str, inside: str) -> Path:
+            return Path(ivr[key]).expanduser() if ivr[key] else root / inside
+
+        return IvrPlaces(
+            ivr["prompt_dir"],
+            given_or("prompt_local_dir", ivr["prompt_dir"].lstrip("/")),
+            given_or("snapshot_file", f"{AGI_BUNDLE_IN_ROOT}/menu.json"),
+            given_or("cdr_file", CDR_IN_ROOT),
+        )
+    opt = lambda v: Path(v).expanduser() if v else None  # noqa: E731
+    return IvrPlaces(ivr["prompt_dir"], opt(ivr["prompt_local_dir"]), opt(ivr["snapshot_file"]), opt(ivr["cdr_file"]))

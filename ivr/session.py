@@ -1,0 +1,302 @@
+"""The IVR over FastAGI: a thin shell that runs the sans-I/O interpreter on one AGI session.
+
+It also owns what is shared between sessions: the current menu (reloaded when the file changes, kept
+when the new file is invalid), the snapshot the degraded script reads, the session limit (the next
+caller skips the menu), and the post-call survey route.
+
+Hand-over contract with the ACD: the session ends itself with SET CONTEXT/EXTENSION/PRIORITY (never a
+Redirect of a channel in AGI); the caller waits in ``engine-wait`` and ``on_queued`` gets a ``Waiting``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import logging
+import os
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+
+from engine.app import Engine
+from engine.asterisk.fastagi import AgiChannel, AgiHangup
+from engine.privacy import mask_number
+from ivr.interpreter import (
+    CallbackRequest,
+    Handover,
+    Hangup,
+    Interpreter,
+    Play,
+    RecordMessage,
+    SayDigits,
+    SetLanguage,
+    SetVariables,
+    Step,
+    Transfer,
+    WaitDigit,
+    survey,
+)
+from ivr.menu import MenuError, load_menu
+from ivr.model import Menu, builtin_menu
+from ivr.places import IvrPlaces, ivr_places
+
+log = logging.getLogger("hotline.ivr")
+
+WAIT_CONTEXT = "engine-wait"
+TRANSFER_CONTEXT = "engine-transfer"
+SURVEY_CONTEXT = "engine-survey"  # Bridge's F() option sends the caller here when the agent hangs up
+
+
+@dataclass(frozen=True)
+class Waiting:
+    call_id: str
+    uniqueid: str
+    channel: str
+    caller: str
+    digit: str = ""
+    service: str = ""
+    priority: int = 0
+    skills: dict[str, int] = field(default_factory=dict)
+    survey: bool = False
+
+
+class IvrService:
+    def __init__(self, engine: Engine, on_queued: Callable[[Waiting], Awaitable[None]],
+                 places: IvrPlaces | None = None) -> None:  # fmt: skip
+        self.engine = engine
+        self.on_queued = on_queued
+        site = engine.site
+        self.places = places or ivr_places(site)
+        self.max_sessions: int = site["ivr"]["max_sessions"]
+        self.reload_interval: float = float(site["ivr"]["reload_interval"])
+        self.survey_timeout: float = float(site["ivr"]["survey_timeout"])
+        self.active = 0
+        self.overflowed = 0
+        self.menu_path = site.menu_path()
+        self._mtime = 0.0
+        hot = site["hotline"]
+        self.menu: Menu = builtin_menu(hot["prompt"], hot["service"], hot["digit_timeout_ms"])
+        if self.menu_path is not None:
+            problems = self.reload()
+            if problems:
+                # `hotline check` refuses such a site; a menu made invalid between check and start is still refused
+                raise MenuError(problems)
+
+    # ---- the menu: load, reload, snapshot -------------------------------------------------------------
+    def _load(self) -> Menu:
+        site = self.engine.site
+        hot = site["hotline"]
+        assert self.menu_path is not None
+        endpoint = site.agent(hot["agent"]).endpoint
+        return load_menu(self.menu_path, services=site.service_names(), skills=site.skill_names(),
+                         timezone=site["site"]["timezone"], agent_endpoint=endpoint)  # fmt: skip
+
+    def reload(self) -> list[str]:
+        """Load the menu file again; on any problem keep the running menu and return the problems."""
+        if self.menu_path is None:
+            return []
+        try:
+            self._mtime = self.menu_path.stat().st_mtime
+            menu = self._load()
+        except MenuError as exc:
+            return exc.problems
+        except OSError as exc:
+            return [f"{self.menu_path}: {exc}"]
+        self.menu = menu
+        self.write_snapshot()
+        log.info("menu %s loaded: %d node(s)", self.menu_path, len(menu.nodes))
+        return []
+
+    def write_snapshot(self) -> None:
+        """The last valid menu, for the classic AGI script the dialplan falls back to (atomic replace)."""
+        snap = self.places.snapshot
+        if snap is None:
+            return
+        hot = self.engine.site["hotline"]
+        data = {"menu": self.menu.to_dict(), "prompt_dir": self.places.prompt_dir,
+                "agent_endpoint": self.engine.site.agent(hot["agent"]).endpoint,
+                "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
+        try:
+            snap.parent.mkdir(parents=True, exist_ok=True)
+            tmp = snap.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
+            os.replace(tmp, snap)
+        except OSError as exc:
+            log.warning("could not write the menu snapshot %s: %s", snap, exc)
+
+    async def watch(self) -> None:
+        """Named task: reload the menu when its file changes; an invalid file leaves the running menu."""
+        if self.menu_path is None:
+            return
+        while True:
+            await asyncio.sleep(self.reload_interval)
+            try:
+                mtime = self.menu_path.stat().st_mtime
+            except OSError:
+                continue
+            if mtime == self._mtime:
+                continue
+            problems = self.reload()
+            if problems:
+                log.error("menu %s not reloaded, the running menu stays:\n  %s", self.menu_path,
+                          "\n  ".join(problems))  # fmt: skip
+                await self.engine.fact("ivr.reload_refused", "", "", f"reload:{mtime}", problems=problems[:20])
+            else:
+                await self.engine.fact("ivr.reloaded", "", "", f"reload:{mtime}", nodes=len(self.menu.nodes))
+
+    # ---- one caller -------------------------------------------------------------------------------------
+    def prompt_file(self, prompt: str, language: str) -> str:
+        """A prompt the menu defines is played from the built folder; otherwise it is an Asterisk sound name."""
+        if self.menu.prompts.get(prompt):
+            return f"{self.places.prompt_dir.rstrip('/')}/{language}/{prompt}"
+        return prompt
+
+    async def __call__(self, agi: AgiChannel) -> None:
+        uid = agi.uniqueid
+        ch = self.engine.model.channels.get(uid)
+        call_id = (ch.call_id or ch.linkedid) if ch else uid
+        log.info("hotline call %s from %s on %s", call_id, mask_number(agi.env.get("callerid")), agi.channel)
+        # a carrier (or the load runner) may tag the call; kept on the record to join outside reports
+        tag = await agi.command("GET FULL VARIABLE", "${PJSIP_HEADER(read,X-Hotline-Corr)}")
+        if tag.ok and tag.result == "1" and tag.data:
+            await self.engine.fact("call.tag", call_id, uid, f"tag:{call_id}", tag=tag.data[:120])
+        menu = self.menu  # a reload mid-call does not change this caller's menu
+        if self.active >= self.max_sessions:
+            await self._overflow(agi, call_id, menu)
+            return
+        self.active += 1
+        try:
+            await self._run(agi, call_id, menu)
+        finally:
+            self.active -= 1
+
+    async def _overflow(self, agi: AgiChannel, call_id: str, menu: Menu) -> None:
+        """The 9th caller: no menu, a short greeting, straight to the default service."""
+        self.overflowed += 1
+        uid = agi.uniqueid
+        await self.engine.fact("ivr.overflow", call_id, uid, f"overflow:{uid}", active=self.active,
+                               limit=self.max_sessions, service=menu.default_service)  # fmt: skip
+        await agi.answer()
+        if menu.overflow_prompt:
+            await agi.stream(self.prompt_file(menu.overflow_prompt, menu.languages[0]))
+        await self._hand_over(agi, call_id, Handover(menu.default_service, node="(overflow)"), "")
+
+    async def _run(self, agi: AgiChannel, call_id: str, menu: Menu) -> None:
+        uid = agi.uniqueid
+        it = Interpreter(menu, dt.datetime.now(dt.UTC), case=f"case-{call_id}")
+        seq = 0
+        last_digit = ""
+        await agi.answer()
+        cmd = it.start()
+        try:
+            while not it.done:
+                reply: str | float | None = None
+                if isinstance(cmd, Step):
+                    seq += 1
+                    if cmd.kind == "digit":
+                        last_digit = cmd.detail
+                    await self.engine.fact("ivr.step", call_id, uid, f"ivr:{uid}:{seq}", node=cmd.node, step=cmd.kind,
+                                           detail=cmd.detail, seq=seq)  # fmt: skip
+                elif isinstance(cmd, Play):
+                    res = await agi.stream(self.prompt_file(cmd.prompt, cmd.language), cmd.escape)
+                    reply = res.digit
+                elif isinstance(cmd, WaitDigit):
+                    reply = await agi.wait_digit(int(cmd.seconds * 1000))
+                elif isinstance(cmd, SayDigits):
+                    reply = (await agi.command("SAY DIGITS", cmd.digits, cmd.escape)).digit
+                elif isinstance(cmd, SetLanguage):
+                    await agi.set_variable("CHANNEL(language)", cmd.language)
+                elif isinstance(cmd, SetVariables):
+                    for k, v in cmd.values.items():
+                        await agi.set_variable(k, v)
+                    if cmd.tags:
+                        await self.engine.fact("ivr.tags", call_id, uid, f"tags:{uid}:{seq}", tags=list(cmd.tags))
+                elif isinstance(cmd, CallbackRequest):
+                    await self.engine.fact("ivr.callback", call_id, uid, f"callback:{uid}", number=cmd.number,
+                                           service=cmd.service)  # fmt: skip
+                    log.info("call %s: call back requested to %s", call_id, mask_number(cmd.number))
+                elif isinstance(cmd, RecordMessage):
+                    reply = await self._record(agi, call_id, cmd)
+                cmd = it.send(reply)
+        except AgiHangup:
+            step = it.hung_up()
+            await self.engine.fact("ivr.step", call_id, uid, f"ivr:{uid}:{seq + 1}", node=step.node, step="hangup",
+                                   detail="", seq=seq + 1)  # fmt: skip
+            raise
+        if isinstance(cmd, Handover):
+            await self._hand_over(agi, call_id, cmd, last_digit)
+        elif isinstance(cmd, Transfer):
+            await self.engine.fact("ivr.transfer", call_id, uid, f"transfer:{uid}", number=cmd.number, node=cmd.node)
+            await agi.goto(TRANSFER_CONTEXT, cmd.number, "1")
+        elif isinstance(cmd, Hangup):
+            await self.engine.fact("ivr.end", call_id, uid, f"ivr.end:{uid}", node=cmd.node)
+            await agi.command("HANGUP")
+
+    async def _record(self, agi: AgiChannel, call_id: str, cmd: RecordMessage) -> float | None:
+        """A voicemail or complaint, recorded next to the call recordings and linked to a case."""
+        rec_dir = self.engine.site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
+        path = f"{rec_dir}/{cmd.case}-{agi.uniqueid}"
+        res = await agi.command("RECORD FILE", path, "wav", "#", str(cmd.max_seconds * 1000), "BEEP", "s=4",
+                                timeout=cmd.max_seconds + 30)  # fmt: skip
+        seconds = round(res.endpos / 8000, 1) if res.endpos is not None else None
+        ok = res.ok and res.result != "-1"
+        await self.engine.fact("ivr.message", call_id, agi.uniqueid, f"message:{agi.uniqueid}", kind=cmd.kind,
+                               case=cmd.case, file=path + ".wav", seconds=seconds, ok=ok)  # fmt: skip
+        return seconds if ok else None
+
+    async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str) -> None:
+        uid = agi.uniqueid
+        await agi.set_variable("HOTLINE_CALL", call_id)
+        await agi.goto(WAIT_CONTEXT, "s", "1")
+        # the caller is now the ACD's; the AGI session closes when this handler returns
+        await self.engine.fact("call.queued", call_id, uid, f"queued:{call_id}", digit=digit, service=h.service,
+                               priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip
+        w = Waiting(call_id, uid, agi.channel, agi.env.get("callerid"), digit, h.service, h.priority, dict(h.skills),
+                    h.survey and bool(self.menu.survey))  # fmt: skip
+        self.engine.spawn(self.on_queued(w), f"connect:{call_id}")
+
+    # ---- the post-call survey ---------------------------------------------------------------------------
+    async def survey(self, agi: AgiChannel) -> None:
+        """FastAGI route ``survey``: the caller stayed on after the agent hung up; 1-5 is stored against the
+        call and the agent who talked to the caller."""
+        uid = agi.uniqueid
+        got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
+        call_id = got.data if got.ok and got.result == "1" and got.data else uid
+        lang = await agi.command("GET VARIABLE", "CHANNEL(language)")
+        language = lang.data if lang.ok and lang.data in self.menu.languages else self.menu.languages[0]
+        agent = await self._agent_of(call_id)
+        menu = self.menu
+        if not menu.survey:
+            await agi.command("HANGUP")
+            return
+        gen = survey(menu, language)
+        score: int | None = None
+        try:
+            cmd = next(gen)
+            while True:
+                if isinstance(cmd, Play):
+                    reply = (await agi.stream(self.prompt_file(cmd.prompt, cmd.language), cmd.escape)).digit
+                elif isinstance(cmd, WaitDigit):
+                    reply = await agi.wait_digit(int(cmd.seconds * 1000))
+                else:
+                    reply = None
+                cmd = gen.send(reply)
+        except StopIteration as stop:
+            score = stop.value
+        except AgiHangup:
+            score = None
+        await self.engine.fact("ivr.survey", call_id, uid, f"survey:{call_id}", score=score, agent=agent)
+        log.info("call %s: survey score %s for agent %s", call_id, score, agent)
+        if not agi.hung_up:
+            await agi.command("HANGUP")
+
+    async def _agent_of(self, call_id: str) -> str:
+        """The agent whose leg was bridged with the caller (the last offer that reached a bridge)."""
+        facts = await self.engine.store.facts(call_id)
+        bridged = {f.uniqueid for f in facts if f.kind == "bridge.enter"}
+        offers = [f for f in facts if f.kind == "agent.offer" and f.data.get("leg") in bridged]
+        return str(offers[-1].data.get("agent", "")) if offers else ""
+
+
+def prompt_ids(menu: Menu) -> list[str]:
+    return sorted(p for p, texts in menu.prompts.items() if texts)
