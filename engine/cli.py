@@ -137,6 +137,11 @@ def cmd_lab(args: argparse.Namespace) -> int:
             t1 = time.monotonic()
             banner = labmod.start(lab, site)
             t2 = time.monotonic()
+            if site.menu_path() is not None:
+                # the site's menu speaks from the first call: its prompts go into the lab's sound folder
+                prompts = argparse.Namespace(site=str(site.path), out=None)
+                if cmd_prompts(prompts) != 0:
+                    return 1
             print(
                 f"lab up: {banner} on {site['asterisk']['ami_host']}:{site['asterisk']['ami_port']} "
                 f"(provision {t1 - t0:.1f} s, start {t2 - t1:.1f} s, root {lab.root})"

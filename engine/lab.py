@@ -21,7 +21,8 @@ from pathlib import Path
 from engine.aptmirror import find_debian_mirror
 from engine.config import Site
 
-PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav"]
+# python3 and tzdata: the degraded menu is a classic AGI script in Python that reads the site's hours
+PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav", "python3-minimal", "tzdata"]
 CONF_DIR_IN_ROOT = "etc/hotline-asterisk"
 ASTERISK_CONF = "/" + CONF_DIR_IN_ROOT + "/asterisk.conf"
 # the lab's snapshot mirrors can carry an expired Release file; the content is still signed
@@ -127,7 +128,8 @@ def provision(lab: Lab) -> None:
         (lab.root / "etc/apt/sources.list").write_text(f"deb {mirror} sid main\n")
         base_ok.write_text(f"{mirror}\n{time.monotonic() - t0:.1f}\n")
         _say(f"base system ready in {time.monotonic() - t0:.0f} s")
-    if not ast_ok.exists():
+    installed = ast_ok.read_text().split("packages:", 1)[-1].split() if ast_ok.exists() else []
+    if not ast_ok.exists() or not set(PACKAGES) <= set(installed):
         t0 = time.monotonic()
         # keep package scripts from starting a second Asterisk inside the root
         policy = lab.root / "usr/sbin/policy-rc.d"
@@ -150,7 +152,7 @@ def provision(lab: Lab) -> None:
             log,
             "apt-get install asterisk (in root)",
         )
-        ast_ok.write_text(f"{time.monotonic() - t0:.1f}\n")
+        ast_ok.write_text(f"{time.monotonic() - t0:.1f}\npackages: {' '.join(PACKAGES)}\n")
         _say(f"asterisk installed in {time.monotonic() - t0:.0f} s")
 
 
@@ -192,9 +194,15 @@ def install_config(lab: Lab, site: Site) -> None:
     lab.agent_secrets_file.write_text("".join(f"{k} {v}\n" for k, v in sorted(passwords.items())))
     lab.agent_secrets_file.chmod(0o600)
     (conf / "pjsip_agents.conf").write_text(render_agents(site, passwords))
+    from ivr.bundle import write_bundle
+    from ivr.places import AGI_BUNDLE_IN_ROOT
+
+    # the degraded menu (classic AGI + pyst2); the engine keeps menu.json in it current
+    write_bundle(lab.root / AGI_BUNDLE_IN_ROOT)
     for d in (
         "run/asterisk",
-        "var/spool/asterisk/monitor",
+        "var/spool/asterisk/monitor/messages",
+        "var/log/asterisk/cdr-csv",
         "var/log/asterisk",
         "var/lib/asterisk",
         "var/cache/asterisk",

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 
 from engine.app import Engine
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
+from engine.model.facts import Fact
 from engine.privacy import mask_number
 from ivr.interpreter import (
     CallbackRequest,
@@ -186,6 +187,9 @@ class IvrService:
         it = Interpreter(menu, dt.datetime.now(dt.UTC), case=f"case-{call_id}")
         seq = 0
         last_digit = ""
+        # Step facts are written beside the session, not between its commands: Asterisk reads and drops
+        # the channel's frames while it waits for the next AGI command, so a digit pressed then is lost.
+        writes: list[asyncio.Task[None]] = []
         await agi.answer()
         cmd = it.start()
         try:
@@ -195,8 +199,9 @@ class IvrService:
                     seq += 1
                     if cmd.kind == "digit":
                         last_digit = cmd.detail
-                    await self.engine.fact("ivr.step", call_id, uid, f"ivr:{uid}:{seq}", node=cmd.node, step=cmd.kind,
-                                           detail=cmd.detail, seq=seq)  # fmt: skip
+                    fact = Fact("ivr.step", self.engine.clock.now(), call_id, uid, f"ivr:{uid}:{seq}",
+                                {"node": cmd.node, "step": cmd.kind, "detail": cmd.detail, "seq": seq})  # fmt: skip
+                    writes.append(self.engine.spawn(self.engine.record([fact]), f"ivr-step:{uid}:{seq}"))
                 elif isinstance(cmd, Play):
                     res = await agi.stream(self.prompt_file(cmd.prompt, cmd.language), cmd.escape)
                     reply = res.digit
@@ -223,6 +228,8 @@ class IvrService:
             await self.engine.fact("ivr.step", call_id, uid, f"ivr:{uid}:{seq + 1}", node=step.node, step="hangup",
                                    detail="", seq=seq + 1)  # fmt: skip
             raise
+        finally:
+            await asyncio.gather(*writes, return_exceptions=True)
         if isinstance(cmd, Handover):
             await self._hand_over(agi, call_id, cmd, last_digit)
         elif isinstance(cmd, Transfer):

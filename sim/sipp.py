@@ -592,3 +592,85 @@ Content-Length: 0
 ]]></send>
 </scenario>
 """
+
+
+# ---- IVR callers: a script of pauses, DTMF (SIP INFO, so any digit order works) and the end ---------------
+_SCRIPT_INFO = """  <send retrans="500"><![CDATA[
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} INFO
+Contact: <sip:{caller}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal={digit}
+Duration=160
+]]></send>
+  <recv response="200"/>
+"""
+_SCRIPT_BYE = """  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
+To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
+Call-ID: [call_id]
+CSeq: {cseq} BYE
+Contact: <sip:{caller}@[local_ip]:[local_port]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+"""
+_SCRIPT_WAIT_BYE = """  <recv request="BYE" timeout="{timeout_ms}" ontimeout="8"/>
+  <send next="9"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="8"/>
+"""
+
+Step = tuple  # ("pause", s) | ("dtmf", digits, gap_s) | ("bye",) | ("wait_bye", timeout_s)
+
+
+def ivr_caller_scenario(*, caller: str, tag: str, audio: Path, steps: list[Step]) -> str:
+    """A caller that follows a script: pauses, DTMF digits one SIP INFO each (any order, repeats allowed),
+    and either hangs up (``bye``) or waits for Asterisk to hang up (``wait_bye``, then hangs up itself
+    after the timeout). The X-Hotline-Corr header lets a test find the engine's record of this call."""
+    head = CALLER.split("  <nop><action><exec rtp_stream")[0].replace("X-Hotline-Test: {tag}", "X-Hotline-Corr: {tag}")
+    body = [head.format(caller=caller, tag=tag), f'  <nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>\n']
+    cseq = 2
+    ended = False
+    for step in steps:
+        kind = step[0]
+        if kind == "pause":
+            body.append(f'  <pause milliseconds="{int(step[1] * 1000)}"/>\n')
+        elif kind == "dtmf":
+            for i, d in enumerate(step[1]):
+                if i:
+                    body.append(f'  <pause milliseconds="{int(step[2] * 1000)}"/>\n')
+                body.append(_SCRIPT_INFO.format(caller=caller, cseq=cseq, digit=d))
+                cseq += 1
+        elif kind == "bye":
+            body.append(_SCRIPT_BYE.format(caller=caller, cseq=cseq))
+            ended = True
+            break
+        elif kind == "wait_bye":
+            body.append(_SCRIPT_WAIT_BYE.format(timeout_ms=int(step[1] * 1000)))
+            body.append(_SCRIPT_BYE.format(caller=caller, cseq=cseq))
+            ended = True
+            break
+        else:
+            raise ValueError(f"unknown caller step {step!r}")
+    if not ended:
+        body.append(_SCRIPT_BYE.format(caller=caller, cseq=cseq))
+    body.append('  <label id="9"/>\n</scenario>\n')
+    return "".join(body)
