@@ -242,13 +242,14 @@ class IvrService:
     async def _record(self, agi: AgiChannel, call_id: str, cmd: RecordMessage) -> float | None:
         """A voicemail or complaint, recorded next to the call recordings and linked to a case."""
         rec_dir = self.engine.site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
-        path = f"{rec_dir}/{cmd.case}-{agi.uniqueid}"
+        path = f"{rec_dir}/{cmd.case}"
         res = await agi.command("RECORD FILE", path, "wav", "#", str(cmd.max_seconds * 1000), "BEEP", "s=4",
                                 timeout=cmd.max_seconds + 30)  # fmt: skip
         seconds = round(res.endpos / 8000, 1) if res.endpos is not None else None
         ok = res.ok and res.result != "-1"
-        await self.engine.fact("ivr.message", call_id, agi.uniqueid, f"message:{agi.uniqueid}", kind=cmd.kind,
-                               case=cmd.case, file=path + ".wav", seconds=seconds, ok=ok)  # fmt: skip
+        await self.engine.record([Fact("ivr.message", self.engine.clock.now(), call_id, agi.uniqueid,
+                                       f"message:{agi.uniqueid}", {"kind": cmd.kind, "case": cmd.case,
+                                       "file": path + ".wav", "seconds": seconds, "ok": ok})])  # fmt: skip
         return seconds if ok else None
 
     async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str) -> None:

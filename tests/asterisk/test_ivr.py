@@ -271,3 +271,32 @@ async def test_degraded_menu_reaches_the_hotline_agent_and_is_counted(prompts, t
             await asyncio.sleep(0.5)
     assert len(mine) == 1
     assert "agent1001" in mine[0].data["agent_channel"] and mine[0].data["disposition"] == "ANSWERED"
+
+
+async def test_complaint_message_and_callback_request(prompts, tmp_path):
+    from engine.lab import Lab, default_lab_dir
+
+    site = ivr_site(tmp_path)
+    run = uuid.uuid4().hex[:6]
+    tags = {k: f"{k}-{run}" for k in ("complaint", "callback")}
+    async with running(site) as engine:
+        procs = await asyncio.gather(
+            # Mandarin, 5 (complaint): the prompt takes about 7 s, then about 5 s of talk and # ends the message
+            caller(tmp_path, 5080, "13800000008", tags["complaint"], [("pause", 1.5), ("dtmf", "1", 0),
+                   ("pause", 1.5), ("dtmf", "5", 0), ("pause", 12.5), ("dtmf", "#", 0), ("wait_bye", 15)]),
+            # English, 4 (call back), a number and #, then 1 confirms while it is read back
+            caller(tmp_path, 5081, "13800000009", tags["callback"], [("pause", 1.5), ("dtmf", "2", 0),
+                   ("pause", 1.5), ("dtmf", "4", 0), ("pause", 1.0), ("dtmf", "13912345678#", 0.3),
+                   ("pause", 1.0), ("dtmf", "1", 0), ("wait_bye", 15)]),
+        )  # fmt: skip
+        await finish(*procs)
+        got = await by_tag(engine, list(tags.values()))
+    complaint, callback = got[tags["complaint"]], got[tags["callback"]]
+    (msg,) = [f.data for f in complaint if f.kind == "ivr.message"]
+    assert msg["kind"] == "complaint" and msg["ok"] and msg["case"] == f"case-{complaint[0].call_id}"
+    wav = Lab(default_lab_dir()).root / msg["file"].lstrip("/")
+    assert wav.exists() and wav.stat().st_size > 8000 * 2 * 3, "the complaint should hold about 5 s of audio"
+    assert ("complaint", "recorded", "complaint") in steps_of(complaint)
+    (cb,) = [f.data for f in callback if f.kind == "ivr.callback"]
+    assert cb == {"number": "13912345678", "service": "hotline"}
+    assert any(f.kind == "ivr.end" for f in callback)
