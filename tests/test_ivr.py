@@ -426,3 +426,29 @@ def test_report_counts_per_node():
     assert r["nodes"]["main"] == {"entered": 2, "timeout": 1, "hangup": 1, "options": {"1": 1}}
     assert r["over_limit"] == 1
     assert r["survey"]["by_agent"]["1001"] == {"responses": 2, "mean": 4.0, "top2": 0.5}
+
+
+def test_prompts_build_text_and_studio_files(tmp_path):
+    """espeak-ng + sox give 8 kHz mono files in three formats; a studio file wins; a second run skips."""
+    import subprocess
+    import wave
+
+    from ivr.model import Menu
+    from ivr.prompts import build_prompts
+
+    studio = tmp_path / "studio"
+    (studio / "en").mkdir(parents=True)
+    subprocess.run(["sox", "-n", "-r", "44100", "-c", "2", str(studio / "en" / "hello.wav"), "synth", "1.5",
+                    "sine", "440"], check=True)  # fmt: skip
+    m = Menu("x", ("zh", "en"), "hotline", {}, {"hello": {"zh": "你好", "en": "hello"}})
+    built = build_prompts(m, tmp_path / "out", studio)
+    assert {(b.language, b.source, b.skipped) for b in built} == {("zh", "text", False), ("en", "studio", False)}
+    for lang in ("zh", "en"):
+        with wave.open(str(tmp_path / "out" / lang / "hello.wav")) as w:
+            assert (w.getframerate(), w.getnchannels(), w.getsampwidth()) == (8000, 1, 2)
+            assert w.getnframes() > 4000
+        for ext in ("ulaw", "alaw"):
+            assert (tmp_path / "out" / lang / f"hello.{ext}").stat().st_size > 4000
+    with wave.open(str(tmp_path / "out" / "en" / "hello.wav")) as w:
+        assert abs(w.getnframes() / 8000 - 1.5) < 0.05  # the studio file's length, not speech
+    assert all(b.skipped for b in build_prompts(m, tmp_path / "out", studio))
