@@ -23,9 +23,14 @@ MODULES = ("model.py", "interpreter.py", "classic.py")
 
 
 def write_bundle(dest: Path) -> list[Path]:
-    import asterisk  # pyst2
-    import six
+    from importlib.metadata import distribution
 
+    # by distribution, not by import: a package named `asterisk` elsewhere on sys.path (the test suite's
+    # tests/asterisk) must not be taken for pyst2
+    pyst = Path(str(distribution("pyst2").locate_file("asterisk/agi.py"))).resolve().parent
+    six_py = Path(str(distribution("six").locate_file("six.py"))).resolve()
+    if not (pyst / "agi.py").exists() or not six_py.exists():
+        raise FileNotFoundError(f"pyst2 or six is not installed where its metadata says ({pyst}, {six_py})")
     here = Path(__file__).resolve().parent
     (dest / "ivr").mkdir(parents=True, exist_ok=True)
     written = []
@@ -33,11 +38,10 @@ def write_bundle(dest: Path) -> list[Path]:
     for m in MODULES:
         shutil.copy2(here / m, dest / "ivr" / m)
         written.append(dest / "ivr" / m)
-    pyst = Path(asterisk.__file__).resolve().parent
     if (dest / "asterisk").exists():
         shutil.rmtree(dest / "asterisk")
     shutil.copytree(pyst, dest / "asterisk", ignore=shutil.ignore_patterns("__pycache__", "fastagi.py"))
-    shutil.copy2(Path(six.__file__).resolve(), dest / "six.py")
+    shutil.copy2(six_py, dest / "six.py")
     launcher = dest / "degraded.py"
     launcher.write_text(LAUNCHER)
     launcher.chmod(0o755)

@@ -136,7 +136,11 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         outcome = "ivr_hangup" if side == "caller" else "ivr_ended"
     else:
         outcome = "not_answered"
+    # the menu path: the digits chosen, in order (older ledgers hold one ivr.digit fact instead)
+    chosen = sorted((int(f.data.get("seq", 0)), str(f.data.get("detail", ""))) for f in facts
+                    if f.kind == "ivr.step" and f.data.get("step") == "digit")  # fmt: skip
     digit = first("ivr.digit")
+    path = "".join(d for _, d in chosen) if chosen else (str(digit.data.get("digit", "")) if digit else "")
     rec = first("recording.saved")
     tag = first("call.tag")
     return CallRecord(
@@ -158,7 +162,7 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         handle_time=_r(None if talk is None else talk + hold),
         hangup_side=side,
         outcome=outcome,
-        digit=str(digit.data.get("digit", "")) if digit else "",
+        digit=path,
         recording=str(rec.data.get("path", "")) if rec else "",
         recording_seconds=_r(rec.data.get("seconds")) if rec else None,
         tag=str(tag.data.get("tag", "")) if tag else "",
