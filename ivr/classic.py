@@ -53,7 +53,9 @@ def run(agi: Any, snapshot: dict[str, Any], now: dt.datetime) -> str:
     cmd: Any = it.start()
     while not it.done:
         reply: str | float | None = None
-        if isinstance(cmd, Play):
+        if isinstance(cmd, Play) and cmd.wait > 0:
+            reply = agi.get_option(path(cmd.prompt, cmd.language), cmd.escape, int(cmd.wait * 1000)) or None
+        elif isinstance(cmd, Play):
             reply = agi.stream_file(path(cmd.prompt, cmd.language), cmd.escape) or None
         elif isinstance(cmd, WaitDigit):
             reply = agi.wait_for_digit(int(cmd.seconds * 1000)) or None

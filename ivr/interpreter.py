@@ -28,9 +28,14 @@ MAX_HOPS = 200  # a menu that keeps moving without input (a loop of play nodes) 
 
 @dataclass(frozen=True)
 class Play:
+    """Play a prompt; ``escape`` digits interrupt it. With ``wait`` the same command then waits that many
+    seconds for the first digit (AGI GET OPTION): Asterisk drops digits pressed between two AGI commands,
+    so a prompt and the wait after it must be one command."""
+
     prompt: str
     language: str
-    escape: str = ""  # digits that interrupt it
+    escape: str = ""
+    wait: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -208,9 +213,7 @@ class Interpreter:
         retries = int(n["retries"])
         for attempt in range(retries + 1):
             prompt = n["prompt"] if attempt == 0 or not n["reprompt"] else n["reprompt"]
-            digit = yield Play(prompt, self.language, DIGITS)
-            if digit is None:
-                digit = yield WaitDigit(float(n["timeout"]))
+            digit = yield Play(prompt, self.language, DIGITS, float(n["timeout"]))
             if digit is None:
                 yield Step(n.name, "timeout", str(attempt + 1))
                 if n["timeout_prompt"] and attempt < retries:
@@ -236,9 +239,7 @@ class Interpreter:
     def _digits(self, prompt: str, lo: int, hi: int, term: str, first: float, inter: float
                 ) -> Generator[Any, Reply, tuple[str, str]]:  # fmt: skip
         """Collect digits: (digits, 'ok' | 'timeout' | 'short')."""
-        digit = yield Play(prompt, self.language, DIGITS)
-        if digit is None:
-            digit = yield WaitDigit(first)
+        digit = yield Play(prompt, self.language, DIGITS, first)
         if digit is None:
             return "", "timeout"
         got = ""
@@ -277,9 +278,7 @@ class Interpreter:
                 continue
             digit = yield SayDigits(got, "12")
             if digit is None:
-                digit = yield Play(n["confirm"], self.language, "12")
-            if digit is None:
-                digit = yield WaitDigit(float(n["inter_timeout"]) + 2)
+                digit = yield Play(n["confirm"], self.language, "12", float(n["inter_timeout"]) + 2)
             if digit == "1":
                 service = n["service"] or self.menu.default_service
                 yield Step(n.name, "digit", "1")
@@ -298,9 +297,7 @@ def survey(menu: Menu, language: str) -> Generator[Any, Reply, int | None]:
     """The post-call survey: ask for 1-5, retry on anything else; the score (or None)."""
     s = menu.survey
     for _ in range(int(s.get("retries", 1)) + 1):
-        digit = yield Play(s["prompt"], language, "12345")
-        if digit is None:
-            digit = yield WaitDigit(float(s.get("timeout", 5.0)))
+        digit = yield Play(s["prompt"], language, "12345", float(s.get("timeout", 5.0)))
         if digit is not None and str(digit) in "12345":
             if s.get("thanks"):
                 yield Play(s["thanks"], language)

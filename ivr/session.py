@@ -203,8 +203,7 @@ class IvrService:
                                 {"node": cmd.node, "step": cmd.kind, "detail": cmd.detail, "seq": seq})  # fmt: skip
                     writes.append(self.engine.spawn(self.engine.record([fact]), f"ivr-step:{uid}:{seq}"))
                 elif isinstance(cmd, Play):
-                    res = await agi.stream(self.prompt_file(cmd.prompt, cmd.language), cmd.escape)
-                    reply = res.digit
+                    reply = await self._play(agi, cmd)
                 elif isinstance(cmd, WaitDigit):
                     reply = await agi.wait_digit(int(cmd.seconds * 1000))
                 elif isinstance(cmd, SayDigits):
@@ -238,6 +237,14 @@ class IvrService:
         elif isinstance(cmd, Hangup):
             await self.engine.fact("ivr.end", call_id, uid, f"ivr.end:{uid}", node=cmd.node)
             await agi.command("HANGUP")
+
+    async def _play(self, agi: AgiChannel, cmd: Play) -> str | None:
+        path = self.prompt_file(cmd.prompt, cmd.language)
+        if cmd.wait > 0:
+            res = await agi.command("GET OPTION", path, cmd.escape, str(int(cmd.wait * 1000)))
+        else:
+            res = await agi.stream(path, cmd.escape)
+        return res.digit
 
     async def _record(self, agi: AgiChannel, call_id: str, cmd: RecordMessage) -> float | None:
         """A voicemail or complaint, recorded next to the call recordings and linked to a case."""
@@ -283,7 +290,7 @@ class IvrService:
             cmd = next(gen)
             while True:
                 if isinstance(cmd, Play):
-                    reply = (await agi.stream(self.prompt_file(cmd.prompt, cmd.language), cmd.escape)).digit
+                    reply = await self._play(agi, cmd)
                 elif isinstance(cmd, WaitDigit):
                     reply = await agi.wait_digit(int(cmd.seconds * 1000))
                 else:

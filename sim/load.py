@@ -208,7 +208,10 @@ async def _join(plan: LoadPlan, run_id: str, workdir: Path, caller_jobs: list[An
             parts = line.split(";")
             if len(parts) > 2:
                 planned_digit[parts[1]] = parts[2]
-    digits_match = sum(1 for t, r in by_tag.items() if planned_digit.get(t) == r["digit"])
+    # callers over the IVR's session limit skip the menu by design (their digit is not read): counted apart
+    over = {f.call_id for f in await store.facts() if f.kind == "ivr.overflow"}
+    over_limit = {t for t, r in by_tag.items() if r["call_id"] in over}
+    digits_match = sum(1 for t, r in by_tag.items() if t not in over_limit and planned_digit.get(t) == r["digit"])
     outcomes: dict[str, int] = {}
     for r in rows:
         outcomes[r["outcome"]] = outcomes.get(r["outcome"], 0) + 1
@@ -227,7 +230,7 @@ async def _join(plan: LoadPlan, run_id: str, workdir: Path, caller_jobs: list[An
         },
         "engine": {"records": len(rows), "outcomes": outcomes,
                    "joined": sum(1 for t in sipp_calls if t in by_tag),
-                   "digits_as_sent": digits_match,
+                   "digits_as_sent": digits_match, "ivr_over_limit": len(over_limit),
                    "unmatched_sipp_calls": sorted(t for t in sipp_calls if t not in by_tag)[:20]},
         "post_dial_delay": _summary(pdd), "time_to_agent": _summary(to_agent), "talk_time": _summary(talk),
     }  # fmt: skip
@@ -239,6 +242,8 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"load run {report['run']}: {s['callers_placed']} callers placed, "
           f"{sum(s['agents_answered'].values())} answered by SIPp agents {s['agents_answered']}")  # fmt: skip
     print(f"  engine: {e['records']} records, outcomes {e['outcomes']}, joined {e['joined']} by X-Hotline-Corr")
+    print(f"  IVR: {e['digits_as_sent']} digit(s) read as sent, {e['ivr_over_limit']} caller(s) over the session "
+          "limit (menu skipped)")
     for key in ("post_dial_delay", "time_to_agent", "talk_time"):
         v = report[key]
         print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")

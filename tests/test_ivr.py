@@ -75,7 +75,7 @@ def test_ascending_path_reaches_sales_in_english():
     assert end == Handover("sales", 0, {}, True, "sales")
     assert SetLanguage("en") in cmds
     plays = [c for c in cmds if isinstance(c, Play)]
-    assert plays[0] == Play("welcome", "zh", "0123456789*#")
+    assert plays[0] == Play("welcome", "zh", "0123456789*#", 4.0)
     assert plays[1].language == "en" and plays[1].prompt == "main_menu"
     assert ("language", "digit", "2") in steps(cmds) and ("main", "digit", "1") in steps(cmds)
 
@@ -115,8 +115,9 @@ def test_silence_follows_the_retry_rules_then_default_service():
     assert ("language", "default", "main") in st and ("main", "default", "hotline") in st
     plays = [c.prompt for c in cmds if isinstance(c, Play)]
     assert plays == ["welcome", "language_short", "main_menu", "no_input", "main_short", "no_input", "main_short"]
-    waits = [c.seconds for c in cmds if isinstance(c, WaitDigit)]
-    assert waits == [4, 4, 5, 5, 5]
+    # each prompt and the wait after it are one command (GET OPTION): no gap where a digit could be lost
+    assert [c.wait for c in cmds if isinstance(c, Play) and c.escape] == [4, 4, 5, 5, 5]
+    assert not any(isinstance(c, WaitDigit) for c in cmds)
 
 
 def test_invalid_three_times_goes_to_default_service():
@@ -366,6 +367,9 @@ class FakePyst:
     def stream_file(self, f, escape=""):
         self.played.append(f)
         return self.digits.pop(0) if escape and self.digits else ""
+
+    def get_option(self, f, escape="", timeout=0):
+        return self.stream_file(f, escape)
 
     def wait_for_digit(self, timeout):
         return self.digits.pop(0) if self.digits else ""

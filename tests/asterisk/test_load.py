@@ -29,6 +29,7 @@ def test_load_50_callers_records_match_sipp(lab, tmp_path):
     assert eng["outcomes"].get("answered", 0) + eng["outcomes"].get("abandoned", 0) == 50, eng["outcomes"]
     # every call the engine saw answered ended with the agent's BYE or the caller's; none is left open
     assert sipp["callers_ended_by_far_end"] + sipp["callers_gave_up"] == 50
-    # every caller's DTMF digit (a mix of 1, 2 and 3) reached the engine's IVR as sent
-    assert eng["digits_as_sent"] == 50
+    # every caller's DTMF digit (a mix of 1, 2 and 3) reached the engine's IVR as sent, except for callers
+    # over the IVR's 8-session limit, who skip the menu by design and are counted
+    assert eng["digits_as_sent"] + eng["ivr_over_limit"] == 50, eng
     assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
