@@ -253,6 +253,12 @@ def cmd_bench_reaction(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_pace(args: argparse.Namespace) -> int:
+    from sim.pacebench.suite import main as bench_main
+
+    return bench_main(args)
+
+
 def cmd_bench_route(args: argparse.Namespace) -> int:
     from acd.bench import main as bench_main
 
@@ -324,6 +330,15 @@ def build_parser() -> argparse.ArgumentParser:
     br.add_argument("--seed", type=int, default=1)
     br.add_argument("--json", help="write the figures to this file")
     br.set_defaults(func=cmd_bench_route)
+    bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (DIALER.md)")
+    bp.add_argument("--cells", default="core", help="core, stress, list or all (default core)")
+    bp.add_argument("--seeds", default="11-13", help="seed range A-B (default 11-13; 1-10 are for tuning)")
+    bp.add_argument("--json", help="write the figures to this file")
+    bp.add_argument("--plot", help="write a PNG plot to this file")
+    bp.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    bp.add_argument("--tune", action="store_true", help="choose the fixed ratio's level per cell on seeds 1-10")
+    bp.set_defaults(func=cmd_bench_pace)
+
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     bx.add_argument("--site", default="examples/lab-site.toml")
     bx.add_argument("--callers", type=int, default=10, help="callers waiting in each round (default 10)")

@@ -1,0 +1,249 @@
+"""The pacing brain: forecast when agents will be free, learn how dials turn out, spend abandonment as a budget.
+
+Sans-I/O and a pure function of the events and the floor snapshots it is given (no clock, no randomness).
+Every second:
+
+1. Agents free by the time a new dial would reach a live person (the horizon H, learned: dial to
+   live verdict) are forecast from each talking agent's elapsed talk time (P(talk + wrap-up left <= H),
+   from a log-normal fitted online to finished calls) plus each wrapping agent's elapsed wrap-up.
+2. Dials still ringing are weighed by the chance that they still turn into a live call given how long
+   they have rung (Bayes over the outcome mix and each outcome's learned ringing time).
+3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], lives
+   Poisson, agents a sum of Bernoullis, normal approximation - stay within the abandon rate this second
+   may spend. That rate is the campaign's target minus a margin and minus the truth the engine cannot see
+   (AMD false positives, estimated from QA labels), plus the budget saved earlier in the window, spread
+   over the next hour.
+4. If the invisible part alone uses up the target (AMD calling too many people machines), compliance is
+   impossible with AMD: the pacer turns AMD off for new dials and raises an alarm.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import deque
+
+from dialer.pacing import (
+    Abandoned,
+    Alarm,
+    Connected,
+    Controls,
+    DialResolved,
+    Event,
+    Floor,
+    QaLabel,
+    TalkEnded,
+    WrapEnded,
+)
+
+OUTCOMES = ("live", "machine", "busy", "noanswer", "fail")
+SQRT2 = math.sqrt(2.0)
+
+
+def _phi(x: float) -> float:
+    return math.exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+
+
+def _Phi(x: float) -> float:  # noqa: N802 - the standard normal CDF's usual name
+    return 0.5 * (1.0 + math.erf(x / SQRT2))
+
+
+def expected_excess(mean: float, var: float) -> float:
+    """E[max(D, 0)] for D ~ Normal(mean, var)."""
+    if var <= 1e-12:
+        return max(mean, 0.0)
+    s = math.sqrt(var)
+    z = mean / s
+    return s * _phi(z) + mean * _Phi(z)
+
+
+class LogNormalFit:
+    """A log-normal fitted to recent samples, with a prior until enough arrive."""
+
+    def __init__(self, mean: float, cv: float, window: int = 400, min_samples: int = 30) -> None:
+        self.samples: deque[float] = deque(maxlen=window)
+        self.min_samples = min_samples
+        s2 = math.log(1 + cv * cv)
+        self.mu, self.sigma = math.log(mean) - s2 / 2, math.sqrt(s2)
+        self._prior = (self.mu, self.sigma)
+        self._dirty = False
+
+    def add(self, x: float) -> None:
+        if x > 0:
+            self.samples.append(math.log(x))
+            self._dirty = True
+
+    def refit(self) -> None:
+        if not self._dirty:
+            return
+        self._dirty = False
+        n = len(self.samples)
+        if n < self.min_samples:
+            return
+        m = sum(self.samples) / n
+        v = sum((x - m) ** 2 for x in self.samples) / (n - 1)
+        self.mu, self.sigma = m, max(0.05, math.sqrt(v))
+
+    @property
+    def mean(self) -> float:
+        return math.exp(self.mu + self.sigma**2 / 2)
+
+    def cdf(self, x: float) -> float:
+        if x <= 0:
+            return 0.0
+        return _Phi((math.log(x) - self.mu) / self.sigma)
+
+    def p_done_within(self, elapsed: float, more: float) -> float:
+        """P(X <= elapsed + more | X > elapsed)."""
+        surv = 1.0 - self.cdf(elapsed)
+        if surv <= 1e-9:
+            return 1.0
+        return max(0.0, min(1.0, (self.cdf(elapsed + more) - self.cdf(elapsed)) / surv))
+
+
+class ForecastPacer:
+    def __init__(
+        self,
+        target: float = 0.03,
+        margin: float = 0.004,
+        free_weight: float = 1.0,
+        amd: bool = True,
+        window: float | None = None,
+        name: str = "hotline forecast",
+    ) -> None:
+        self.name = name
+        self.controls = Controls(amd=amd)
+        self.target = target
+        self.margin = margin
+        self.free_weight = free_weight  # how much of the forecast frees to count on (tuned on seeds 1-10)
+        # how long a live call may wait for an agent (the compliance rule's window less the bridge): with AMD
+        # the verdict comes 0.8 s after the greeting, leaving 0.7 s; without, the greeting itself (~1.4 s) too
+        self.window = window if window is not None else (0.7 if amd else 2.9)
+        # outcome mix with forgetting (a prior of 30 dials at a typical list's mix)
+        self.mix = {"live": 9.0, "machine": 6.0, "busy": 3.0, "noanswer": 12.0, "fail": 0.0}
+        self.decay = 1 - 1 / 600
+        # seconds from dial to the outcome, per outcome (recent samples)
+        self.delays: dict[str, deque[float]] = {o: deque(maxlen=300) for o in OUTCOMES}
+        prior_delay = {"live": 10.2, "machine": 21.0, "busy": 4.0, "noanswer": 25.0, "fail": 4.0}
+        for o, d in prior_delay.items():
+            self.delays[o].extend([d * 0.8, d, d * 1.2])
+        self._surv: dict[str, list[float]] = {}
+        self.talk = LogNormalFit(240.0, 0.8)
+        self.wrap = LogNormalFit(20.0, 0.5)
+        self.lives = 0  # live calls the engine saw (connected + abandoned)
+        self.abandons = 0
+        self.qa_machine = 0  # QA-labelled AMD machine verdicts
+        self.qa_person = 0  # ... of which were people
+        self.machine_verdicts = 0
+        self._next_refit = 0.0
+        self.fell_back = False
+
+    # ---- learning ------------------------------------------------------------------------------------
+    def on(self, ev: Event, now: float) -> None:
+        if isinstance(ev, DialResolved):
+            for k in self.mix:
+                self.mix[k] *= self.decay
+            self.mix[ev.outcome] = self.mix.get(ev.outcome, 0.0) + 1.0
+            self.delays.setdefault(ev.outcome, deque(maxlen=300)).append(ev.after)
+            if ev.outcome == "machine":
+                self.machine_verdicts += 1
+        elif isinstance(ev, Connected):
+            self.lives += 1
+        elif isinstance(ev, Abandoned):
+            self.lives += 1
+            self.abandons += 1
+        elif isinstance(ev, TalkEnded):
+            self.talk.add(ev.seconds)
+        elif isinstance(ev, WrapEnded):
+            self.wrap.add(ev.seconds)
+        elif isinstance(ev, QaLabel):
+            self.qa_machine += 1
+            self.qa_person += int(ev.was_person)
+
+    def _refit(self) -> None:
+        self.talk.refit()
+        self.wrap.refit()
+        live = self.delays["live"]
+        self.horizon = sum(live) / len(live)
+        # per elapsed second: P(free by the horizon), talking (talk left + wrap-up) and wrapping
+        reach = self.horizon + (self.window if self.controls.amd else max(self.window, 2.9))
+        more = max(0.0, reach - self.wrap.mean)
+        self._talk_free = [self.talk.p_done_within(e, more) * self.free_weight for e in range(0, 7201)]
+        self._wrap_free = [self.wrap.p_done_within(e, reach) * self.free_weight for e in range(0, 601)]
+        self._surv = {}
+        for o, xs in self.delays.items():
+            ordered = sorted(xs)
+            n = len(ordered)
+            row, i = [], 0
+            for r in range(0, 61):
+                while i < n and ordered[i] <= r:
+                    i += 1
+                row.append((n - i) / n if n else 0.0)
+            self._surv[o] = row
+
+    def p_live_per_dial(self) -> float:
+        total = sum(self.mix.values())
+        return self.mix["live"] / total if total else 0.3
+
+    def hidden_rate(self) -> float:
+        """Abandon rate the engine cannot measure: people AMD called machines, per live call (from QA)."""
+        if not self.controls.amd:
+            return 0.0
+        fp_share = (self.qa_person + 0.01 * 20) / (self.qa_machine + 20)  # of machine verdicts, people
+        people_hung_up = fp_share * self.machine_verdicts
+        return people_hung_up / max(self.lives + people_hung_up, 50.0)
+
+    def allowed_rate(self, floor: Floor) -> float:
+        """The abandon rate this second may spend, as measured."""
+        base = self.target - self.margin - self.hidden_rate()
+        allowed = base * (self.lives + 20) - self.abandons  # saved (or overspent) budget, in calls
+        per_hour = max(10.0, floor.logged_in * 3600 / (self.talk.mean + self.wrap.mean + 5))
+        return max(0.0, min(0.25, base + allowed / per_hour))
+
+    # ---- deciding ------------------------------------------------------------------------------------
+    def dials(self, f: Floor) -> int:
+        if f.now >= self._next_refit:
+            self._refit()
+            self._next_refit = f.now + 30
+            self._check_compliance_possible(f.now)
+        if f.waiting > 0 or f.seconds_left <= 0:
+            return 0
+        # agents free at the horizon: the idle ones, plus each talking / wrapping agent's chance
+        mean_a, var_a = float(f.idle), 0.0
+        tf, wf = self._talk_free, self._wrap_free
+        for e in f.talking:
+            p = tf[min(7200, int(e))]
+            mean_a += p
+            var_a += p * (1 - p)
+        for e in f.wrapping:
+            p = wf[min(600, int(e))]
+            mean_a += p
+            var_a += p * (1 - p)
+        # lives still to come from dials already ringing
+        total = sum(self.mix.values()) or 1.0
+        share = {o: self.mix.get(o, 0.0) / total for o in self._surv}
+        lam = 0.0
+        for r in f.ringing:
+            idx = min(60, int(r))
+            den = sum(share[o] * self._surv[o][idx] for o in share)
+            if den > 1e-9:
+                lam += share["live"] * self._surv["live"][idx] / den
+        p_live = self.p_live_per_dial()
+        rate = self.allowed_rate(f)
+        room = max(0, f.line_limit - len(f.ringing))
+        # never fewer lines than progressive dialing would place: a ready agent with no call coming is waste
+        k = min(room, max(0, f.idle - f.waiting - len(f.ringing)))
+        while k < room:
+            lives = lam + (k + 1) * p_live
+            excess = expected_excess(lives - mean_a, lives + var_a)
+            if excess > rate * lives:
+                break
+            k += 1
+        return k
+
+    def _check_compliance_possible(self, now: float) -> None:
+        if self.controls.amd and self.qa_machine >= 30 and self.hidden_rate() >= self.target - self.margin:
+            self.controls.amd = False
+            self.fell_back = True
+            self.controls.alarms.append(Alarm(now, f"AMD calls too many people machines ({self.qa_person} of "
+                                                   f"{self.qa_machine} reviewed): the abandon limit cannot be kept "
+                                                   "with AMD on; AMD turned off for new dials"))  # fmt: skip

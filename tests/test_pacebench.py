@@ -1,0 +1,86 @@
+"""PaceBench and the pacing brain: common random numbers, the oracle and progressive baselines against the
+calibration in DIALER.md, our pacer keeping the limit, the S4 fall-back, and the command's outputs."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from dialer.baselines import FixedRatio, Progressive
+from dialer.pacer import ForecastPacer, LogNormalFit, expected_excess
+from sim.pacebench.floor import oracle, run_floor
+from sim.pacebench.world import Cell, World, stress_cells
+
+
+def test_common_random_numbers_per_lead():
+    c = Cell("t", 8, 0.3)
+    a, b = World(c, 5), World(c, 5)
+    assert a.lead(123) == b.lead(123) and a.wrap(3, 7) == b.wrap(3, 7)
+    a.lead(5000)  # drawing other leads first changes nothing: each lead has its own stream
+    assert a.lead(124) == b.lead(124)
+    assert World(c, 6).lead(123) != a.lead(123)
+
+
+def test_every_policy_faces_the_same_world():
+    c = Cell("t", 8, 0.3)
+    w = World(c, 11)
+    first = run_floor(c, w, Progressive(), 11)
+    again = run_floor(c, World(c, 11), Progressive(), 11)
+    assert (first.talk, first.dials, first.humans) == (again.talk, again.dials, again.humans)
+
+
+def test_oracle_and_progressive_match_the_calibration():
+    c = Cell("t", 48, 0.30)
+    w = World(c, 11)
+    o = oracle(c, w, 11).occupancy
+    p = run_floor(c, w, Progressive(), 11)
+    assert 0.90 <= o <= 0.94  # DIALER.md: oracle about 0.92
+    assert 0.69 <= p.occupancy <= 0.75  # progressive about 0.72 at p0 = 0.30
+    assert p.measured_abandons == 0  # one line per ready agent never strands a live call
+    assert p.abandoned_humans == p.fp_humans  # its only abandons are people AMD called machines
+
+
+def test_forecast_pacer_beats_progressive_inside_the_limit():
+    c = Cell("t", 16, 0.30)
+    w = World(c, 12)
+    ours = run_floor(c, w, ForecastPacer(), 12)
+    prog = run_floor(c, w, Progressive(), 12)
+    assert ours.occupancy > prog.occupancy + 0.05
+    assert ours.abandoned_humans / ours.humans <= 0.03
+    assert ours.silent == 0
+
+
+def test_fixed_ratio_two_breaks_the_limit():
+    c = Cell("t", 16, 0.30)
+    r = run_floor(c, World(c, 12), FixedRatio(2.0), 12)
+    assert r.abandoned_humans / r.humans > 0.03
+
+
+def test_s4_amd_false_positives_make_the_pacer_fall_back_and_alarm():
+    (s4,) = [c for c in stress_cells() if c.stress == "S4"]
+    pacer = ForecastPacer()
+    r = run_floor(s4, World(s4, 11), pacer, 11)
+    assert r.amd_off_at is not None and not pacer.controls.amd
+    assert r.alarms and "AMD" in r.alarms[0]
+
+
+def test_pacer_math():
+    assert math.isclose(expected_excess(-0.4, 0.6), 0.149, abs_tol=0.01)
+    assert expected_excess(5.0, 0.0) == 5.0 and expected_excess(-1.0, 0.0) == 0.0
+    talk = LogNormalFit(240.0, 0.8)
+    assert 0.0 < talk.p_done_within(0, 10) < talk.p_done_within(0, 600) < 1.0
+    assert math.isclose(talk.mean, 240.0, rel_tol=1e-6)
+
+
+def test_bench_pace_command_writes_table_json_and_plot(tmp_path, capsys):
+    from engine.cli import main
+
+    out, png = tmp_path / "pace.json", tmp_path / "pace.png"
+    assert main(["bench", "pace", "--cells", "N8-p50", "--seeds", "11-11", "--workers", "1", "--json", str(out),
+                 "--plot", str(png)]) == 0  # fmt: skip
+    text = capsys.readouterr().out
+    assert "hotline forecast" in text and "vicidial tapered" in text and "oracle" in text
+    rep = json.loads(out.read_text())
+    pols = {r["policy"] for r in rep["table"]}
+    assert {"oracle", "progressive", "fixed 2.0", "fixed tuned", "vicidial hard_limit", "hotline forecast"} <= pols
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
