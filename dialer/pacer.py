@@ -240,8 +240,21 @@ class ForecastPacer:
             k += 1
         return k
 
+    def fp_share_low(self, z: float = 1.645) -> float:
+        """A one-sided 95 % lower bound (Wilson) on the share of AMD machine verdicts that were people."""
+        n = self.qa_machine
+        if n == 0:
+            return 0.0
+        p = self.qa_person / n
+        centre = p + z * z / (2 * n)
+        spread = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+        return max(0.0, (centre - spread) / (1 + z * z / n))
+
     def _check_compliance_possible(self, now: float) -> None:
-        if self.controls.amd and self.qa_machine >= 30 and self.hidden_rate() >= self.target - self.margin:
+        # decide on the lower bound, not the estimate: a few early labels must not switch AMD off
+        lives_per_verdict = self.lives / max(1, self.machine_verdicts)
+        surely_hidden = self.fp_share_low() / max(1e-9, lives_per_verdict + self.fp_share_low())
+        if self.controls.amd and self.qa_machine >= 100 and surely_hidden >= self.target - self.margin:
             self.controls.amd = False
             self.fell_back = True
             self.controls.alarms.append(Alarm(now, f"AMD calls too many people machines ({self.qa_person} of "
