@@ -242,8 +242,10 @@ def print_report(report: dict[str, Any]) -> None:
     print(f"load run {report['run']}: {s['callers_placed']} callers placed, "
           f"{sum(s['agents_answered'].values())} answered by SIPp agents {s['agents_answered']}")  # fmt: skip
     print(f"  engine: {e['records']} records, outcomes {e['outcomes']}, joined {e['joined']} by X-Hotline-Corr")
-    print(f"  IVR: {e['digits_as_sent']} digit(s) read as sent, {e['ivr_over_limit']} caller(s) over the session "
-          "limit (menu skipped)")
+    print(
+        f"  IVR: {e['digits_as_sent']} digit(s) read as sent, {e['ivr_over_limit']} caller(s) over the session "
+        "limit (menu skipped)"
+    )
     for key in ("post_dial_delay", "time_to_agent", "talk_time"):
         v = report[key]
         print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")

@@ -141,6 +141,7 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
                     if f.kind == "ivr.step" and f.data.get("step") == "digit")  # fmt: skip
     digit = first("ivr.digit")
     path = "".join(d for _, d in chosen) if chosen else (str(digit.data.get("digit", "")) if digit else "")
+    path = path[:64]  # the column's width; a menu path longer than that is a loop nobody needs in a report
     rec = first("recording.saved")
     tag = first("call.tag")
     return CallRecord(

@@ -40,7 +40,7 @@ call_records = Table(
     Column("handle_time", Float),
     Column("hangup_side", String(16), nullable=False),
     Column("outcome", String(24), nullable=False),
-    Column("digit", String(8), nullable=False),
+    Column("digit", String(64), nullable=False),
     Column("recording", Text, nullable=False),
     Column("recording_seconds", Float),
     Column("tag", String(120), nullable=False, server_default=""),

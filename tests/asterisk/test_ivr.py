@@ -294,7 +294,7 @@ async def test_degraded_menu_reaches_the_hotline_agent_and_is_counted(prompts, t
     invites = [i for i, m in enumerate(msgs) if not m.sent and m.first_line.startswith("INVITE")
                and number in m.header("From")]  # fmt: skip
     assert invites, "the degraded call never rang the hotline agent's phone"
-    after = msgs[invites[0]:]
+    after = msgs[invites[0] :]
     assert any(m.sent and m.first_line.startswith("SIP/2.0 200") and "INVITE" in m.header("CSeq") for m in after)
     assert any(m.first_line.startswith("BYE") for m in after), "no talk ended by a BYE on the agent's side"
     await asyncio.sleep(1)  # cdr_csv writes the row when the call ends
