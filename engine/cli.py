@@ -166,6 +166,16 @@ def cmd_run(args: argparse.Namespace) -> int:
     from composition import run_engine
 
     site = _load(args.file)
+    if site.menu_path() is not None:
+        from ivr.menu import MenuError
+
+        try:
+            _menu(site)
+        except MenuError as exc:
+            # refuse to start on a bad menu, naming file and line (a running engine keeps its last good one)
+            for p in exc.problems:
+                print(p, file=sys.stderr)
+            return 2
     try:
         asyncio.run(run_engine(site, duration=args.seconds))
     except KeyboardInterrupt:

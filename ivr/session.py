@@ -180,7 +180,7 @@ class IvrService:
         await agi.answer()
         if menu.overflow_prompt:
             await agi.stream(self.prompt_file(menu.overflow_prompt, menu.languages[0]))
-        await self._hand_over(agi, call_id, Handover(menu.default_service, node="(overflow)"), "")
+        await self._hand_over(agi, call_id, Handover(menu.default_service, node="(overflow)"), "", menu)
 
     async def _run(self, agi: AgiChannel, call_id: str, menu: Menu) -> None:
         uid = agi.uniqueid
@@ -230,7 +230,7 @@ class IvrService:
         finally:
             await asyncio.gather(*writes, return_exceptions=True)
         if isinstance(cmd, Handover):
-            await self._hand_over(agi, call_id, cmd, last_digit)
+            await self._hand_over(agi, call_id, cmd, last_digit, menu)
         elif isinstance(cmd, Transfer):
             await self.engine.fact("ivr.transfer", call_id, uid, f"transfer:{uid}", number=cmd.number, node=cmd.node)
             await agi.goto(TRANSFER_CONTEXT, cmd.number, "1")
@@ -259,7 +259,7 @@ class IvrService:
                                        "file": path + ".wav", "seconds": seconds, "ok": ok})])  # fmt: skip
         return seconds if ok else None
 
-    async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str) -> None:
+    async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str, menu: Menu) -> None:
         uid = agi.uniqueid
         await agi.set_variable("HOTLINE_CALL", call_id)
         await agi.goto(WAIT_CONTEXT, "s", "1")
@@ -267,7 +267,7 @@ class IvrService:
         await self.engine.fact("call.queued", call_id, uid, f"queued:{call_id}", digit=digit, service=h.service,
                                priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip
         w = Waiting(call_id, uid, agi.channel, agi.env.get("callerid"), digit, h.service, h.priority, dict(h.skills),
-                    h.survey and bool(self.menu.survey))  # fmt: skip
+                    h.survey and bool(menu.survey))  # fmt: skip
         self.engine.spawn(self.on_queued(w), f"connect:{call_id}")
 
     # ---- the post-call survey ---------------------------------------------------------------------------

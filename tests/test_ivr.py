@@ -456,3 +456,13 @@ def test_prompts_build_text_and_studio_files(tmp_path):
     with wave.open(str(tmp_path / "out" / "en" / "hello.wav")) as w:
         assert abs(w.getnframes() / 8000 - 1.5) < 0.05  # the studio file's length, not speech
     assert all(b.skipped for b in build_prompts(m, tmp_path / "out", studio))
+
+
+def test_run_refuses_a_bad_menu_with_file_and_line(tmp_path, capsys):
+    from engine.cli import main
+
+    (tmp_path / "menu.toml").write_text(BAD)
+    site = tmp_path / "site.toml"
+    site.write_text(SITE.format(menu="menu.toml"))
+    assert main(["run", str(site), "--seconds", "1"]) == 2
+    assert f"{tmp_path / 'menu.toml'}:17: nodes.main.options: duplicate digit '1'" in capsys.readouterr().err
