@@ -106,8 +106,3 @@ class VicidialAdaptive(FixedRatio):
                     room = (self.latest_hhmm - hhmm) / 1000
                     self.level = 1.0 if room <= 0 else max(1.0, self.level * min(1.0, room))
         return super().dials(f)
-
-
-def level_grid() -> list[float]:
-    """Dial levels the tuned fixed ratio is chosen from (on the training seeds only)."""
-    return [round(1.0 + 0.1 * i, 1) for i in range(0, 21)]

@@ -105,6 +105,9 @@ def cmd_ivr(args: argparse.Namespace) -> int:
     if args.action == "bundle":
         from ivr.bundle import write_bundle
 
+        if not args.dir:
+            print("hotline ivr bundle: give the folder to write (DIR)", file=sys.stderr)
+            return 2
         dest = Path(args.dir)
         write_bundle(dest)
         print(f"degraded-mode bundle written to {dest} (copy it to <astagidir>/hotline)")

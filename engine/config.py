@@ -97,7 +97,6 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "snapshot_file": Field(str, "", doc="last valid menu for the degraded AGI script (empty with lab = true)"),
         "cdr_file": Field(str, "", doc="Asterisk's cdr-csv Master.csv: degraded calls (empty with lab = true)"),
         "reload_interval": Field((int, float), 2.0, check=_positive, doc="seconds between menu file checks"),
-        "survey_timeout": Field((int, float), 5.0, check=_positive, doc="seconds the survey waits for 1-5"),
     },
 }
 
@@ -335,31 +334,50 @@ def _check_fields(
     return out
 
 
-def load_site(path: str | os.PathLike[str]) -> Site:
-    """Parse and validate; raise ConfigError listing every problem as file:line: key: message."""
-    p = Path(path)
+def read_text(p: Path, what: str = "file") -> str:
     try:
-        text = p.read_text(encoding="utf-8")
+        return p.read_text(encoding="utf-8")
     except FileNotFoundError:
-        raise ConfigError([f"{p}: file not found"]) from None
+        raise ConfigError([f"{p}: {what} not found"]) from None
     except UnicodeDecodeError as exc:
         raise ConfigError([f"{p}: not UTF-8 text ({exc.reason})"]) from None
+
+
+def parse_toml(p: Path, text: str) -> dict[str, Any]:
     try:
-        data = tomllib.loads(text)
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         m = re.search(r"at line (\d+)", str(exc))
-        line = m.group(1) if m else "1"
-        raise ConfigError([f"{p}:{line}: syntax: {str(exc)}"]) from None
-    where = locate_keys(text)
-    problems: list[tuple[int, str]] = []
+        raise ConfigError([f"{p}:{m.group(1) if m else 1}: syntax: {exc}"]) from None
 
-    def report(key_path: str, message: str) -> None:
-        line = where.get(key_path)
+
+class Problems:
+    """Problems found in one TOML file, each placed on the line of its key (or of the nearest table)."""
+
+    def __init__(self, path: Path, text: str) -> None:
+        self.path = path
+        self.where = locate_keys(text)
+        self.items: list[tuple[int, str]] = []
+
+    def report(self, key_path: str, message: str) -> None:
+        line = self.where.get(key_path)
         probe = key_path
         while line is None and "." in probe:
             probe = probe.rsplit(".", 1)[0]
-            line = where.get(probe)
-        problems.append((line or 1, f"{p}:{line or 1}: {key_path}: {message}"))
+            line = self.where.get(probe)
+        self.items.append((line or 1, f"{self.path}:{line or 1}: {key_path}: {message}"))
+
+    def sorted(self) -> list[str]:
+        return [msg for _, msg in sorted(self.items, key=lambda x: x[0])]
+
+
+def load_site(path: str | os.PathLike[str]) -> Site:
+    """Parse and validate; raise ConfigError listing every problem as file:line: key: message."""
+    p = Path(path)
+    text = read_text(p)
+    data = parse_toml(p, text)
+    problems = Problems(p, text)
+    report = problems.report
 
     values: dict[str, dict[str, Any]] = {}
     for name, table in data.items():
@@ -432,7 +450,6 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():
         report("ivr.menu", f"menu file {p.parent / menu} not found")
-    if problems:
-        problems.sort(key=lambda x: x[0])
-        raise ConfigError([msg for _, msg in problems])
+    if problems.items:
+        raise ConfigError(problems.sorted())
     return Site(p, values, agents, services)

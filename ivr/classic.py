@@ -67,8 +67,9 @@ def run(agi: Any, snapshot: dict[str, Any], now: dt.datetime) -> str:
             for k, v in cmd.values.items():
                 agi.set_variable(k, v)
         elif isinstance(cmd, RecordMessage):
-            agi.record_file(f"/var/spool/asterisk/monitor/messages/{cmd.case}", "wav", "#", cmd.max_seconds * 1000)
-            reply = float(cmd.max_seconds)
+            messages = str(snapshot.get("messages_dir", "/var/spool/asterisk/monitor/messages")).rstrip("/")
+            agi.record_file(f"{messages}/{cmd.case}", "wav", "#", cmd.max_seconds * 1000)
+            reply = float(cmd.max_seconds)  # pyst2 does not report the length; the interpreter only needs "recorded"
         cmd = it.send(reply)
     target = target_for(cmd, snapshot)
     if isinstance(cmd, Hangup):

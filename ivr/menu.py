@@ -10,12 +10,11 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import re
-import tomllib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.config import locate_keys
+from engine.config import ConfigError, Problems, parse_toml, read_text
 from ivr.model import DAYS, DIGITS, NODE_KEYS, PROMPT_KEYS, RECORD_KINDS, TERMINAL, Hours, Menu, Node
 
 SECTIONS = ("menu", "hours", "prompts", "nodes", "survey")
@@ -24,10 +23,8 @@ SURVEY_KEYS = ("prompt", "thanks", "invalid", "timeout", "retries")
 _RANGE = re.compile(r"^(\d{1,2}):(\d{2})-(\d{1,2}):(\d{2})$")
 
 
-class MenuError(Exception):
-    def __init__(self, problems: list[str]) -> None:
-        super().__init__("\n".join(problems))
-        self.problems = problems
+class MenuError(ConfigError):
+    """Problems in a menu file (each ``file:line: key: message``)."""
 
 
 def _duplicates(text: str) -> list[tuple[int, str]]:
@@ -105,29 +102,25 @@ def load_menu(
     """Parse and check a menu file; raise MenuError with every problem."""
     p = Path(path)
     try:
-        text = p.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise MenuError([f"{p}: menu file not found"]) from None
-    except UnicodeDecodeError as exc:
-        raise MenuError([f"{p}: not UTF-8 text ({exc.reason})"]) from None
-    dups = _duplicates(text)
-    if dups:
-        raise MenuError([f"{p}:{n}: {msg}" for n, msg in sorted(dups)])
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        m = re.search(r"at line (\d+)", str(exc))
-        raise MenuError([f"{p}:{m.group(1) if m else 1}: syntax: {exc}"]) from None
-    where = locate_keys(text)
-    problems: list[tuple[int, str]] = []
+        text = read_text(p, "menu file")
+        dups = _duplicates(text)
+        if dups:
+            raise MenuError([f"{p}:{n}: {msg}" for n, msg in sorted(dups)])
+        data = parse_toml(p, text)
+    except MenuError:
+        raise
+    except ConfigError as exc:
+        raise MenuError(exc.problems) from None
+    problems = Problems(p, text)
+    report = problems.report
 
-    def report(key_path: str, message: str) -> None:
-        line = where.get(key_path)
-        probe = key_path
-        while line is None and "." in probe:
-            probe = probe.rsplit(".", 1)[0]
-            line = where.get(probe)
-        problems.append((line or 1, f"{p}:{line or 1}: {key_path}: {message}"))
+    def table(name: str) -> dict[str, Any]:
+        """A top-level table, or {} with a problem when the file has something else under that name."""
+        got = data.get(name, {})
+        if not isinstance(got, dict):
+            report(name, f"[{name}] must be a table")
+            return {}
+        return got
 
     services = set(services)
     skills = set(skills)
@@ -137,7 +130,7 @@ def load_menu(
             report(name, "unknown section" + (f" (did you mean '{near[0]}'?)" if near else ""))
 
     # ---- [menu] ----
-    head = data.get("menu", {})
+    head = table("menu")
     for k in head:
         if k not in MENU_KEYS:
             report(f"menu.{k}", "unknown key")
@@ -156,7 +149,7 @@ def load_menu(
 
     # ---- [prompts] ----
     prompts: dict[str, dict[str, str]] = {}
-    for pid, texts in (data.get("prompts") or {}).items():
+    for pid, texts in table("prompts").items():
         if not isinstance(texts, dict):
             report(f"prompts.{pid}", "must be a table of language = text")
             continue
@@ -184,7 +177,7 @@ def load_menu(
         use_prompt(overflow, "menu.overflow_prompt")
 
     # ---- [hours] ----
-    hours_raw = data.get("hours")
+    hours_raw = table("hours") if "hours" in data else None
     hours = Hours(timezone, _offset_minutes(timezone))
     if hours_raw is not None:
         tz = hours_raw.get("timezone", timezone)
@@ -211,7 +204,11 @@ def load_menu(
             else:
                 week[k] = r
         holidays: set[str] = set()
-        for d in hours_raw.get("holidays", []):
+        listed = hours_raw.get("holidays", [])
+        if not isinstance(listed, list):
+            report("hours.holidays", 'must be a list of dates, like ["2026-10-01"]')
+            listed = []
+        for d in listed:
             try:
                 holidays.add((d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))).isoformat())
             except ValueError:
@@ -219,17 +216,24 @@ def load_menu(
         hours = Hours(tz, _offset_minutes(tz), week, frozenset(holidays), always_open=False)
 
     # ---- [survey] ----
-    survey = dict(data.get("survey") or {})
+    survey = dict(table("survey"))
     for k in survey:
         if k not in SURVEY_KEYS:
             report(f"survey.{k}", "unknown key")
     for k in ("prompt", "thanks", "invalid"):
         if survey.get(k):
             use_prompt(survey[k], f"survey.{k}")
+    if survey and not survey.get("prompt"):
+        report("survey", "a survey needs a prompt")
+    if "timeout" in survey and (not _num(survey["timeout"]) or not 0 < survey["timeout"] <= 60):
+        report("survey.timeout", "must be seconds, more than 0 and at most 60")
+    if "retries" in survey and (not isinstance(survey["retries"], int) or isinstance(survey["retries"], bool)
+                                or not 0 <= survey["retries"] <= 9):  # fmt: skip
+        report("survey.retries", "must be an integer 0-9")
 
     # ---- [nodes.*] ----
     nodes: dict[str, Node] = {}
-    raw_nodes = data.get("nodes") or {}
+    raw_nodes = table("nodes")
     if not raw_nodes:
         report("nodes", "the menu has no [nodes.NAME] tables")
     for name, raw in raw_nodes.items():
@@ -306,9 +310,8 @@ def load_menu(
     if studio and check_files and studio_dir is not None and not studio_dir.is_dir():
         report("menu.studio_dir", f"folder {studio_dir} does not exist")
 
-    if problems:
-        problems.sort(key=lambda x: x[0])
-        raise MenuError([m for _, m in problems])
+    if problems.items:
+        raise MenuError(problems.sorted())
     return Menu(start, tuple(languages), default_service, nodes, prompts, hours, overflow, survey,
                 agent_endpoint, str(p), str(studio_dir) if studio_dir else "")  # fmt: skip
 

@@ -70,7 +70,6 @@ class IvrService:
         self.places = places or ivr_places(site)
         self.max_sessions: int = site["ivr"]["max_sessions"]
         self.reload_interval: float = float(site["ivr"]["reload_interval"])
-        self.survey_timeout: float = float(site["ivr"]["survey_timeout"])
         self.active = 0
         self.overflowed = 0
         self.menu_path = site.menu_path()
@@ -114,7 +113,8 @@ class IvrService:
         if snap is None:
             return
         hot = self.engine.site["hotline"]
-        data = {"menu": self.menu.to_dict(), "prompt_dir": self.places.prompt_dir,
+        messages = self.engine.site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
+        data = {"menu": self.menu.to_dict(), "prompt_dir": self.places.prompt_dir, "messages_dir": messages,
                 "agent_endpoint": self.engine.site.agent(hot["agent"]).endpoint,
                 "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
         try:
@@ -184,7 +184,9 @@ class IvrService:
 
     async def _run(self, agi: AgiChannel, call_id: str, menu: Menu) -> None:
         uid = agi.uniqueid
-        it = Interpreter(menu, dt.datetime.now(dt.UTC), case=f"case-{call_id}")
+        # the engine's clock, not the wall: hours and holidays follow virtual time in simulations
+        now = dt.datetime.fromtimestamp(self.engine.clock.now(), dt.UTC)
+        it = Interpreter(menu, now, case=f"case-{call_id}")
         seq = 0
         last_digit = ""
         # Step facts are written beside the session, not between its commands: Asterisk reads and drops
@@ -311,7 +313,3 @@ class IvrService:
         bridged = {f.uniqueid for f in facts if f.kind == "bridge.enter"}
         offers = [f for f in facts if f.kind == "agent.offer" and f.data.get("leg") in bridged]
         return str(offers[-1].data.get("agent", "")) if offers else ""
-
-
-def prompt_ids(menu: Menu) -> list[str]:
-    return sorted(p for p, texts in menu.prompts.items() if texts)

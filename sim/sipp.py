@@ -595,36 +595,11 @@ Content-Length: 0
 
 
 # ---- IVR callers: a script of pauses, DTMF (SIP INFO, so any digit order works) and the end ---------------
-_SCRIPT_INFO = """  <send retrans="500"><![CDATA[
-INFO [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: {cseq} INFO
-Contact: <sip:{caller}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal={digit}
-Duration=160
-]]></send>
-  <recv response="200"/>
-"""
-_SCRIPT_BYE = """  <send retrans="500"><![CDATA[
-BYE [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:{caller}@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: {cseq} BYE
-Contact: <sip:{caller}@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Length: 0
-]]></send>
-  <recv response="200" crlf="true"/>
-"""
+# the caller's INFO and BYE blocks, with the CSeq left open (each script numbers its own requests)
+_SCRIPT_INFO = INFO.split("\n", 1)[1].replace("CSeq: 2 INFO", "CSeq: {cseq} INFO")
+_SCRIPT_BYE = CALLER[CALLER.index('  <send retrans="500"><![CDATA[\nBYE') : CALLER.index("</scenario>")].replace(
+    "{bye_cseq}", "{cseq}"
+)
 _SCRIPT_WAIT_BYE = """  <recv request="BYE" timeout="{timeout_ms}" ontimeout="8"/>
   <send next="9"><![CDATA[
 SIP/2.0 200 OK

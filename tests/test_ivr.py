@@ -466,3 +466,25 @@ def test_run_refuses_a_bad_menu_with_file_and_line(tmp_path, capsys):
     site.write_text(SITE.format(menu="menu.toml"))
     assert main(["run", str(site), "--seconds", "1"]) == 2
     assert f"{tmp_path / 'menu.toml'}:17: nodes.main.options: duplicate digit '1'" in capsys.readouterr().err
+
+
+def test_wrong_shapes_are_named_not_crashed_on(tmp_path):
+    # a section that is not a table, and survey values of the wrong type
+    text = (
+        'hours = "always"\n'
+        + GOOD_HEAD
+        + """
+[survey]
+prompt = "hello"
+timeout = "five"
+retries = 2.5
+
+[nodes.main]
+type = "hangup"
+"""
+    )
+    got = problems(tmp_path, text)
+    f = str(tmp_path / "menu.toml")
+    assert f"{f}:1: hours: [hours] must be a table" in got
+    assert any(p.startswith(f"{f}:13: survey.timeout: must be seconds") for p in got), got
+    assert any(p.startswith(f"{f}:14: survey.retries: must be an integer") for p in got), got

@@ -84,3 +84,12 @@ def test_bench_pace_command_writes_table_json_and_plot(tmp_path, capsys):
     pols = {r["policy"] for r in rep["table"]}
     assert {"oracle", "progressive", "fixed 2.0", "fixed tuned", "vicidial hard_limit", "hotline forecast"} <= pols
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_bench_pace_names_bad_arguments(capsys):
+    from engine.cli import main
+
+    assert main(["bench", "pace", "--seeds", "x-3"]) == 2
+    assert "--seeds must be a range" in capsys.readouterr().out
+    assert main(["bench", "pace", "--cells", "N9-p99"]) == 2
+    assert "unknown: N9-p99" in capsys.readouterr().out

@@ -43,7 +43,7 @@ class Result:
     fp_humans: int = 0
     measured_lives: int = 0
     measured_abandons: int = 0
-    silent: int = 0
+    silent: int = 0  # calls that get neither an agent nor a message: none in this model (see the docstring)
     idle_gaps: list[float] = field(default_factory=list)
     alarms: list[str] = field(default_factory=list)
     amd_off_at: float | None = None
@@ -141,7 +141,6 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
     since = [0.0] * n
     idle_since = [0.0] * n
     calls_done = [0] * n
-    handling: list[_Call | None] = [None] * n
     on_break = [False] * n
     # logins: all at 09:00, or staggered over 15 min (S3); S3 also sends a quarter on break 12:00-12:30
     for a in range(n):
@@ -179,7 +178,6 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
     def connect(a: int, c: _Call, t: float) -> None:
         state[a] = BRIDGING
         since[a] = t
-        handling[a] = c
         res.idle_gaps.append(t - idle_since[a])
         policy.on(Connected(t - c.live_at), t)
         d = world.lead(c.lead, c.attempt)
@@ -330,7 +328,6 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 since[a] = et
                 w = world.wrap(a, calls_done[a])
                 calls_done[a] += 1
-                handling[a] = None
                 at(et + w, "wrap_end", (a, w))
             elif kind == "wrap_end":
                 a, w = payload

@@ -65,7 +65,7 @@ def cells_for(which: str) -> list[Cell]:
     unknown = [x for x in names if x not in known]
     if unknown or not names:
         raise ValueError(f"--cells: core, stress, list, all or cell names ({', '.join(known)}); "
-                         f"unknown: {', '.join(unknown) or which!r}")  # fmt: skip
+                         f"unknown: {', '.join(unknown) or repr(which)}")  # fmt: skip
     return [known[x] for x in names]
 
 
@@ -215,6 +215,8 @@ def plot(table: list[dict[str, Any]], path: Path) -> None:
 
 def parse_seeds(spec: str) -> list[int]:
     a, _, b = spec.partition("-")
+    if not a.isdigit() or (b and not b.isdigit()):
+        raise ValueError(f"--seeds must be a range like 11-20 (got {spec!r})")
     lo, hi = int(a), int(b or a)
     if hi < lo:
         raise ValueError(f"bad seed range {spec!r}")
@@ -247,7 +249,12 @@ def _fixed_compliant(rows: list[dict[str, Any]], c: Cell) -> bool:
 
 
 def main(args: Any) -> int:
-    cells = cells_for(args.cells)
+    try:
+        cells = cells_for(args.cells)
+        seeds = parse_seeds(args.seeds)
+    except ValueError as exc:
+        print(f"hotline bench pace: {exc}")
+        return 2
     workers = max(1, min(args.workers, os.cpu_count() or 1))
     say = print
     if args.tune:
@@ -257,7 +264,6 @@ def main(args: Any) -> int:
         TUNED_FILE.write_text(json.dumps(tuned, indent=1, sort_keys=True) + "\n")
         say(f"tuned levels written to {TUNED_FILE}")
         return 0
-    seeds = parse_seeds(args.seeds)
     if any(s in TRAINING_SEEDS for s in seeds):
         say("note: seeds 1-10 are the training seeds (the fixed ratio was tuned on them); judge on others")
     tuned = json.loads(TUNED_FILE.read_text()) if TUNED_FILE.exists() else {}
