@@ -11,6 +11,7 @@ from pathlib import Path
 
 from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
+from dialer.shell import build_dialer
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer
@@ -25,21 +26,27 @@ from recording.finalize import Recorder
 log = logging.getLogger("hotline")
 
 
-def build(site: Site, clock: Clock | None = None) -> Engine:
+def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None, agi: FastAgiServer | None = None,
+          store: Store | None = None, finish_recordings: bool = True) -> Engine:  # fmt: skip
+    """The engine and its features. ``link``, ``agi`` and ``store`` default to the site's Asterisk and SQL
+    store; the virtual-time face passes in-memory ones (and skips merging recordings: it writes no audio)."""
     clock = clock or RealClock()
     ast = site["asterisk"]
-    secret, local_dir = lab_paths(site)
-    link = AmiLink(
-        ast["ami_host"],
-        ast["ami_port"],
-        ast["ami_user"],
-        secret,
-        clock,
-        action_timeout=float(ast["action_timeout"]),
-        ping_interval=float(ast["ping_interval"]),
-    )
-    agi = FastAgiServer(ast["agi_host"], ast["agi_port"])
-    engine = Engine(site, clock, link, agi, Store(site["store"]["url"]), CallModel())
+    if link is None:
+        secret, local_dir = lab_paths(site)
+        link = AmiLink(
+            ast["ami_host"],
+            ast["ami_port"],
+            ast["ami_user"],
+            secret,
+            clock,
+            action_timeout=float(ast["action_timeout"]),
+            ping_interval=float(ast["ping_interval"]),
+        )
+    else:
+        local_dir = Path(site["recording"]["local_dir"]).expanduser()
+    agi = agi or FastAgiServer(ast["agi_host"], ast["agi_port"])
+    engine = Engine(site, clock, link, agi, store or Store(site["store"]["url"]), CallModel())
     recorder = Recorder(engine, local_dir)
     qlog = site["store"]["queue_log_file"]
     acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None)
@@ -51,10 +58,16 @@ def build(site: Site, clock: Clock | None = None) -> Engine:
     degraded = DegradedCounter(engine, ivr.places.cdr)
     engine.feature_tasks.append(("ivr-degraded", degraded.run))
     engine.features["ivr-degraded"] = degraded
-    engine.call_end_hooks.append(recorder.on_call_end)
+    if finish_recordings:
+        engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
     agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"]))
+    dialer = build_dialer(engine)
+    if dialer is not None:
+        agi.route("outbound", dialer.outbound)
+        engine.feature_tasks.append(("dialer", dialer.run))
+        engine.features["dialer"] = dialer
     return engine
 
 

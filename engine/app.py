@@ -38,7 +38,8 @@ class Engine:
     model: CallModel = field(default_factory=CallModel)
 
     def __post_init__(self) -> None:
-        self.changed = asyncio.Condition()
+        # waiters of ``until``: (predicate, event), checked after every applied event
+        self._watchers: list[tuple[Callable[[], bool], asyncio.Event]] = []
         self.call_end_hooks: list[CallEndHook] = []
         # long-running feature tasks (name, coroutine function), started in the engine's TaskGroup
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
@@ -61,13 +62,31 @@ class Engine:
         return self._background.spawn(coro, name)
 
     async def until(self, predicate: Callable[[], bool], timeout: float) -> bool:
-        """Wait until the model satisfies ``predicate`` (checked after each applied event)."""
-        async with self.changed:
+        """Wait until the model satisfies ``predicate`` (checked after each applied event), at most ``timeout``
+        seconds of the engine's clock (so ring limits hold in virtual time too)."""
+        if predicate():
+            return True
+        done = asyncio.Event()
+        watcher = (predicate, done)
+        self._watchers.append(watcher)
+        waiter = asyncio.ensure_future(done.wait())
+        timer = asyncio.ensure_future(self.clock.sleep(timeout))
+        try:
+            await asyncio.wait([waiter, timer], return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            waiter.cancel()
+            timer.cancel()
+            self._watchers.remove(watcher)
+        return predicate()
+
+    def _changed(self) -> None:
+        for predicate, done in self._watchers:
             try:
-                await asyncio.wait_for(self.changed.wait_for(predicate), timeout)
-                return True
-            except TimeoutError:
-                return predicate()
+                ready = predicate()
+            except Exception:  # noqa: BLE001 - the waiter re-evaluates it and gets the error itself
+                ready = True
+            if ready:
+                done.set()
 
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
@@ -93,8 +112,7 @@ class Engine:
             if facts:
                 await self.record(facts)
                 await self._ends(facts)
-            async with self.changed:
-                self.changed.notify_all()
+            self._changed()
 
     async def _ends(self, facts: list[Fact]) -> None:
         live = {ch.call_id or ch.linkedid for ch in self.model.channels.values()}

@@ -32,34 +32,47 @@ class RealClock:
 
 
 class VirtualClock:
-    """Time moves only when ``advance`` is called; sleepers wake in deadline order."""
+    """Time moves only when told to; sleepers wake in deadline order (a discrete-event clock).
+
+    ``sim.vtime`` drives it: whenever every task waits on this clock, time jumps to the next deadline.
+    """
 
     def __init__(self, start: float = 1_800_000_000.0) -> None:
-        self._now = start
+        # kept as an offset from ``start``: near 1.8e9 a float's step is 2.4e-7 s, so "now + a tiny remainder"
+        # would round back to now and a wait-until-deadline loop would never get there
         self._start = start
+        self._t = 0.0
         self._sleepers: list[tuple[float, int, asyncio.Future[None]]] = []
         self._seq = 0
 
     def now(self) -> float:
-        return self._now
+        return self._start + self._t
 
     def monotonic(self) -> float:
-        return self._now - self._start
+        return self._t
 
     async def sleep(self, seconds: float) -> None:
         fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._seq += 1
-        heapq.heappush(self._sleepers, (self._now + max(0.0, seconds), self._seq, fut))
+        heapq.heappush(self._sleepers, (self._t + max(0.0, seconds), self._seq, fut))
         await fut
 
-    def advance(self, seconds: float) -> None:
-        target = self._now + seconds
-        while self._sleepers and self._sleepers[0][0] <= target:
-            deadline, _, fut = heapq.heappop(self._sleepers)
-            self._now = max(self._now, deadline)
+    def next_deadline(self) -> float | None:
+        """The earliest wake-up still wanted, on the ``monotonic`` scale (cancelled sleepers are dropped)."""
+        while self._sleepers and self._sleepers[0][2].done():
+            heapq.heappop(self._sleepers)
+        return self._sleepers[0][0] if self._sleepers else None
+
+    def advance_to(self, when: float) -> int:
+        """Move to ``when`` (``monotonic`` scale, never back) and wake the sleepers due by then."""
+        woke = 0
+        while self._sleepers and self._sleepers[0][0] <= when:
+            _, _, fut = heapq.heappop(self._sleepers)
             if not fut.done():
                 fut.set_result(None)
-        self._now = target
+                woke += 1
+        self._t = max(self._t, when)
+        return woke
 
 
 class ScaledClock:

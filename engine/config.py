@@ -182,6 +182,101 @@ AGENT_FIELDS: dict[str, Field] = {
 }
 
 
+def _window(v: Any) -> str | None:
+    m = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", v)
+    if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+        return "must be HH:MM-HH:MM (the lead's local time)"
+    return None if (int(m[1]), int(m[2])) < (int(m[3]), int(m[4])) else "the window must end after it starts"
+
+
+def _date(v: Any) -> str | None:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError:
+        return "must be a date YYYY-MM-DD"
+    return None
+
+
+RETRY_OUTCOMES = ("no_answer", "busy", "machine", "abandoned")
+
+
+def _retries(v: Any) -> str | None:
+    for k, secs in v.items():
+        if k not in RETRY_OUTCOMES:
+            return f"unknown outcome {k!r} (one of {', '.join(RETRY_OUTCOMES)})"
+        if isinstance(secs, bool) or not isinstance(secs, int | float) or secs < 0:
+            return f"{k}: seconds until the retry, a number >= 0"
+    return None
+
+
+CAMPAIGN_FIELDS: dict[str, Field] = {
+    "name": Field(str, required=True, check=_endpoint_name),
+    "agents": Field(list, required=True, doc="ids of the agents who work it (always-on sessions)"),
+    "mode": Field(str, "predictive", check=lambda v: None if v in ("predictive", "progressive", "preview")
+                  else "must be predictive, progressive or preview"),  # fmt: skip
+    "profile": Field(str, "us", check=lambda v: None if v in ("us", "uk", "custom") else "must be us, uk or custom",
+                     doc="compliance: us (30-day rate over live answers), uk (24 h, AMD estimate added)"),
+    "target": Field((int, float), 0.03, check=lambda v: None if 0 < v < 0.2 else "must be between 0 and 0.2"),
+    "trunk": Field(str, "trunk", check=_endpoint_name),
+    "caller_id": Field(str, "", check=lambda v: None if not v else _digits(v)),
+    "window": Field(str, "08:00-21:00", check=_window, doc="calling window in the lead's local time"),
+    "starts": Field(str, "", check=lambda v: None if not v else _date(v)),
+    "ends": Field(str, "", check=lambda v: None if not v else _date(v), doc="last calling day; purge counts from it"),
+    "retention_days": Field(int, 30, check=lambda v: None if v >= 0 else "must be >= 0"),
+    "line_limit": Field(int, 0, check=lambda v: None if v >= 0 else "must be >= 0",
+                        doc="most calls at once (0 = 6 per agent)"),  # fmt: skip
+    "ring_timeout": Field(int, 25, check=lambda v: None if 15 <= v <= 60 else "must be 15-60 s (ring at least 15 s)"),
+    "amd": Field(bool, True),
+    "amd_params": Field(str, "", doc="AMD() arguments, e.g. 2500,1500,800,5000"),
+    "abandon_prompt": Field(str, "hotline-abandon", doc="what a live answer with no agent hears"),
+    "machine": Field(str, "hangup",
+                     check=lambda v: None if v in ("hangup", "message") else "must be hangup or message"),  # fmt: skip
+    "wrap_up": Field((int, float), 10, check=lambda v: None if v >= 0 else "must be >= 0"),
+    "retries": Field(dict, None, check=_retries, doc="seconds until a retry, per outcome"),
+    "max_attempts": Field(int, 3, check=_positive),
+    "leads": Field(str, "store", check=lambda v: None if v in ("store", "synthetic") else "must be store or synthetic",
+                   doc="store: imported leads; synthetic: from the traffic model (demo, benchmarks)"),  # fmt: skip
+    "team": Field(str, ""),
+}
+
+DEFAULT_RETRIES = {"no_answer": 3600.0, "busy": 600.0, "machine": 7200.0, "abandoned": 86400.0}
+
+
+@dataclass(frozen=True)
+class Campaign:
+    name: str
+    agents: tuple[str, ...]
+    mode: str = "predictive"
+    profile: str = "us"
+    target: float = 0.03
+    trunk: str = "trunk"
+    caller_id: str = ""
+    window: tuple[int, int] = (8 * 60, 21 * 60)  # minutes after local midnight, [start, end)
+    starts: float | None = None
+    ends: float | None = None  # epoch seconds of the end of the last calling day (site time)
+    retention_days: int = 30
+    line_limit: int = 0
+    ring_timeout: int = 25
+    amd: bool = True
+    amd_params: str = ""
+    abandon_prompt: str = "hotline-abandon"
+    machine: str = "hangup"
+    wrap_up: float = 10.0
+    retries: dict[str, float] = field(default_factory=lambda: dict(DEFAULT_RETRIES))
+    max_attempts: int = 3
+    leads: str = "store"
+    team: str = ""
+
+    def retry_after(self, outcome: str) -> float:
+        """Seconds until a retry; an abandoned call under the UK profile is locked out for 72 hours."""
+        wait = self.retries.get(outcome, DEFAULT_RETRIES.get(outcome, 3600.0))
+        if outcome == "abandoned" and self.profile == "uk":
+            wait = max(wait, 72 * 3600.0)
+        return wait
+
+
 class ConfigError(Exception):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("\n".join(problems))
@@ -218,6 +313,7 @@ class Site:
     values: dict[str, dict[str, Any]]
     agents: list[Agent] = field(default_factory=list)
     services: list[ServiceConfig] = field(default_factory=list)
+    campaigns: list[Campaign] = field(default_factory=list)
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
@@ -233,7 +329,7 @@ class Site:
         values = {k: dict(v) for k, v in self.values.items()}
         for section, updates in sections.items():
             values[section].update(updates)
-        return Site(self.path, values, list(self.agents), list(self.services))
+        return Site(self.path, values, list(self.agents), list(self.services), list(self.campaigns))
 
     def menu_path(self) -> Path | None:
         menu = self.values["ivr"]["menu"]
@@ -381,10 +477,10 @@ def load_site(path: str | os.PathLike[str]) -> Site:
 
     values: dict[str, dict[str, Any]] = {}
     for name, table in data.items():
-        if name in ("agents", "services"):
+        if name in ("agents", "services", "campaigns"):
             continue
         if name not in SECTIONS:
-            near = difflib.get_close_matches(name, [*SECTIONS, "agents", "services"], n=1)
+            near = difflib.get_close_matches(name, [*SECTIONS, "agents", "services", "campaigns"], n=1)
             hint = f" (did you mean '{near[0]}'?)" if near else ""
             report(name, f"unknown section{hint}")
         elif not isinstance(table, dict):
@@ -450,6 +546,55 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():
         report("ivr.menu", f"menu file {p.parent / menu} not found")
+    campaigns = _campaigns(data.get("campaigns", []), seen, values["site"].get("timezone", "Asia/Shanghai"), report)
     if problems.items:
         raise ConfigError(problems.sorted())
-    return Site(p, values, agents, services)
+    return Site(p, values, agents, services, campaigns)
+
+
+def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[str, str], None]) -> list[Campaign]:
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if not isinstance(raw_list, list):
+        report("campaigns", "must be an array of tables ([[campaigns]])")
+        return []
+    zone = ZoneInfo(tz)
+
+    def day_edge(date: str, end: bool) -> float | None:
+        if not date:
+            return None
+        d = dt.date.fromisoformat(date) + dt.timedelta(days=1 if end else 0)
+        return dt.datetime.combine(d, dt.time(0, 0), tzinfo=zone).timestamp()
+
+    out: list[Campaign] = []
+    names: set[str] = set()
+    taken: dict[str, str] = {}
+    for i, raw in enumerate(raw_list):
+        if not isinstance(raw, dict):
+            report(f"campaigns[{i}]", "must be a table")
+            continue
+        c = _check_fields(raw, CAMPAIGN_FIELDS, f"campaigns[{i}]", report)
+        if "name" not in c or "agents" not in c:
+            continue
+        if c["name"] in names:
+            report(f"campaigns[{i}].name", f"duplicate campaign {c['name']!r}")
+        names.add(c["name"])
+        for a in c["agents"]:
+            if a not in agent_ids:
+                report(f"campaigns[{i}].agents", f"no agent with id {a!r} in [[agents]]")
+            elif a in taken:
+                report(f"campaigns[{i}].agents", f"agent {a!r} already works campaign {taken[a]!r}")
+            else:
+                taken[a] = c["name"]
+        w = [int(x) for x in re.findall(r"\d\d", c["window"])]
+
+        out.append(Campaign(
+            c["name"], tuple(c["agents"]), c["mode"], c["profile"], float(c["target"]), c["trunk"], c["caller_id"],
+            (w[0] * 60 + w[1], w[2] * 60 + w[3]), day_edge(c["starts"], False), day_edge(c["ends"], True),
+            c["retention_days"], c["line_limit"], c["ring_timeout"], c["amd"], c["amd_params"], c["abandon_prompt"],
+            c["machine"], float(c["wrap_up"]),
+            {**DEFAULT_RETRIES, **{k: float(v) for k, v in (c["retries"] or {}).items()}},
+            c["max_attempts"], c["leads"], c["team"],
+        ))  # fmt: skip
+    return out

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, Integer, MetaData, String, Table, Text
+from sqlalchemy import JSON, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -60,4 +60,47 @@ queue_log = Table(
     Column("data3", String(200), nullable=False, server_default=""),
     Column("data4", String(200), nullable=False, server_default=""),
     Column("data5", String(200), nullable=False, server_default=""),
+)
+
+# Leads of outbound campaigns. phone is NULL once purged: the unique index lets any number of NULLs through.
+leads = Table(
+    "leads",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String(80), nullable=False),
+    Column("phone", String(32)),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("team", String(64)),
+    Column("tz", String(64), nullable=False, server_default=""),
+    Column("extra", JSON),
+    Column("status", String(16), nullable=False, server_default="new"),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("last_outcome", String(32)),
+    Column("last_attempt_at", Float),
+    Column("next_attempt_at", Float),
+    Column("imported_at", Float, nullable=False),
+    UniqueConstraint("campaign", "phone", name="uq_leads_campaign_phone"),
+    Index("ix_leads_campaign_status", "campaign", "status"),
+)
+
+# Do-not-call numbers: campaign "" is the global list (NULL would let the unique constraint admit duplicates).
+dnc = Table(
+    "dnc",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String(80), nullable=False, server_default=""),
+    Column("phone", String(32), nullable=False),
+    Column("added_at", Float, nullable=False),
+    Column("source", String(200), nullable=False, server_default=""),
+    UniqueConstraint("campaign", "phone", name="uq_dnc_campaign_phone"),
+)
+
+# What purged leads add up to (per status, per last outcome, attempts), so reports outlive the personal data.
+lead_aggregates = Table(
+    "lead_aggregates",
+    metadata,
+    Column("campaign", String(80), primary_key=True),
+    Column("key", String(120), primary_key=True),
+    Column("value", Integer, nullable=False),
+    Column("purged_at", Float, nullable=False),
 )

@@ -11,6 +11,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import shlex
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from sim.pbx.model import DEFAULT_PROMPT_SECONDS, PROMPT_SECONDS, VChannel, VirtualPbx
 
@@ -28,11 +30,16 @@ class AgiFace:
         self.port = port
         self.version = version
         self.sessions = 0
+        # how to reach the engine: TCP by default; the virtual-time face plugs in an in-memory pipe
+        self.connect: Callable[[], Awaitable[tuple[Any, Any]]] | None = None
 
     async def __call__(self, ch: VChannel, script: str, args: list[str]) -> str:
         """Run one AGI session for ``ch``; return the AGISTATUS it ends with."""
         try:
-            reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 2.0)
+            if self.connect is not None:
+                reader, writer = await self.connect()
+            else:
+                reader, writer = await asyncio.wait_for(asyncio.open_connection(self.host, self.port), 2.0)
         except (OSError, TimeoutError) as exc:
             log.warning("FastAGI connect to %s:%s failed: %s", self.host, self.port, exc)
             return "FAILURE"
@@ -155,6 +162,8 @@ class AgiFace:
             return "200 result=1"
         if name in ("VERBOSE",):
             return "200 result=1"
+        if name == "EXEC" and args and args[0].lower() == "bridge":
+            return f"200 result={await pbx.exec_bridge(ch, args[1] if len(args) > 1 else '')}"
         if name in ("NOOP", "SET MUSIC", "EXEC", "SET CALLERID", "SET AUTOHANGUP"):
             return "200 result=0"
         if name == "CHANNEL STATUS":

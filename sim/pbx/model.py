@@ -30,6 +30,8 @@ log = logging.getLogger("hotline.vpbx")
 Headers = list[tuple[str, str]]
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
+OUTBOUND_CONTEXT = "engine-originate"  # the dialer's Originate target: AMD, then the ``outbound`` AGI
+AGENT_CONTEXT = "engine-agent"  # an outbound agent's always-on session
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
 PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
 DEFAULT_PROMPT_SECONDS = 2.0
@@ -43,6 +45,10 @@ class CalleeBehavior:
     kind: str = "answer"
     answer_after: float = 2.0
     talk: float | None = None
+    # an outbound call's far end, as AMD hears it: the verdict, and when it comes (s after the answer)
+    amd: str = "HUMAN"
+    amd_cause: str = "HUMAN-800-800"
+    amd_after: float = 2.0
 
 
 @dataclass
@@ -87,6 +93,7 @@ class VChannel:
     monitor: MonitorState | None = None
     agi_goto: tuple[str, str, str] | None = None
     redirect: tuple[str, str] | None = None
+    after_bridge: tuple[str, str] | None = None  # Bridge()'s F(): where this channel goes when the bridger leaves
 
     def poke(self) -> None:
         self.events.set()
@@ -200,6 +207,8 @@ class VirtualPbx:
         self._epoch = epoch if epoch is not None else int(clock.now())
         self._tasks = TaskSet(log, "virtual PBX")
         self.booted = clock.now()
+        # MixMonitor legs as real WAV files; off in virtual time, where a day of audio would be gigabytes
+        self.write_audio = True
 
     # ---- plumbing ---------------------------------------------------------------------------------
     def _spawn(self, coro: Any, name: str) -> asyncio.Task[Any]:
@@ -255,7 +264,7 @@ class VirtualPbx:
         while not until():
             ch.events.clear()
             remaining = None if deadline is None else deadline - self.clock.monotonic()
-            if remaining is not None and remaining <= 0:
+            if remaining is not None and remaining <= 1e-9:  # float remainders: close enough is there
                 return False
             waiter = asyncio.ensure_future(ch.events.wait())
             sleeper = asyncio.ensure_future(self.clock.sleep(remaining)) if remaining is not None else None
@@ -303,6 +312,14 @@ class VirtualPbx:
         await self._run_context(ch, context, exten)
 
     async def _run_context(self, ch: VChannel, context: str, exten: str) -> None:
+        if context == AGENT_CONTEXT:
+            self._exten(ch, context, exten, 1, "NoOp", "always-on agent session")
+            self._exten(ch, context, exten, 2, "MusicOnHold", "default")
+            ch.on_moh = True
+            self.ev("MusicOnHoldStart", ch, ("Class", "default"))
+            # a bridged customer takes the agent out of the music; F() brings it back here afterwards
+            await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
+            return
         if context == "engine-wait":
             self._exten(ch, context, exten, 1, "NoOp", "waiting for an agent")
             self._exten(ch, context, exten, 2, "MusicOnHold", "default,3600")
@@ -421,7 +438,7 @@ class VirtualPbx:
         del self.channels[ch.uniqueid]
         self.ev("Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown")))
 
-    def _leave_bridge_and_end(self, first: VChannel, cause: int) -> None:
+    def _leave_bridge_and_end(self, first: VChannel, cause: int, end_first: bool = True) -> None:
         bridge = first.bridge
         assert bridge is not None
         others = [m for m in bridge.members if m is not first]
@@ -430,9 +447,17 @@ class VirtualPbx:
             self._bridge_leave(other)
         self.emit("BridgeDestroy", "call", bridge_block(bridge))
         self.bridges.pop(bridge.id, None)
-        self._finish_hangup(first, cause)
+        if end_first:
+            self._finish_hangup(first, cause)
         for other in others:
-            if other.alive:
+            if not other.alive:
+                continue
+            if other.in_agi:
+                other.poke()  # its Bridge() returns and the AGI goes on
+            elif other.after_bridge is not None:
+                target, other.after_bridge = other.after_bridge, None
+                self._spawn(self._run_context(other, *target), f"after-bridge:{other.uniqueid}")
+            else:
                 other.alive = False
                 other.poke()
                 self._finish_hangup(other, cause)
@@ -536,9 +561,79 @@ class VirtualPbx:
             await self._wait(ch, secs, lambda: not ch.alive)
             if ch.alive:
                 self._hangup(ch, 0, requested_by_far_end=False)
+        elif not app and h.get("context") == OUTBOUND_CONTEXT:
+            await self._outbound(ch, h.get("exten", ""), behavior)
+        elif not app and h.get("context") == AGENT_CONTEXT:
+            await self._run_context(ch, AGENT_CONTEXT, h.get("exten", "s"))
         else:
-            # the dialer's context (engine-originate/amd) comes with its own issue; keep the line up
             await self._wait(ch, None, lambda: not ch.alive)
+
+    async def _outbound(self, ch: VChannel, exten: str, b: CalleeBehavior) -> None:
+        """engine-originate: ``amd`` runs AMD() then hands the verdict to the engine's ``outbound`` AGI;
+        ``live`` (AMD off) goes to the AGI at once. The channel hangs up when the AGI ends."""
+        status = cause = ""
+        priority = 1
+        if exten == "amd":
+            self._exten(ch, OUTBOUND_CONTEXT, exten, 1, "AMD", "")
+            await self._wait(ch, b.amd_after, lambda: not ch.alive)
+            status, cause = (b.amd, b.amd_cause) if ch.alive else ("HANGUP", "")
+            self._varset(ch, "AMDSTATUS", status)
+            self._varset(ch, "AMDCAUSE", cause)
+            priority = 2
+            if not ch.alive:
+                self._finish_hangup(ch, 16)
+                return
+        self._exten(ch, OUTBOUND_CONTEXT, exten, priority, "AGI", f"agi://127.0.0.1:4573/outbound,{status},{cause}")
+        result = "FAILURE"
+        if self.agi_connect is not None:
+            ch.in_agi = True
+            try:
+                result = await self.agi_connect(ch, "outbound", [status, cause])
+            finally:
+                ch.in_agi = False
+        self._varset(ch, "AGISTATUS", result if ch.alive else "HANGUP")
+        if not ch.alive:
+            self.ev("SoftHangupRequest", ch, ("Cause", "16"))
+            self._finish_hangup(ch, 16)
+            return
+        self._exten(ch, OUTBOUND_CONTEXT, exten, priority + 1, "Hangup", "")
+        self._hangup(ch, 16, requested_by_far_end=False)
+
+    async def exec_bridge(self, ch: VChannel, data: str) -> int:
+        """Bridge(channel[,F(context^exten^priority)]) run by ``ch`` from its AGI: ``ch`` and the other channel
+        share a bridge until one leaves; the other goes to F()'s destination when ``ch`` leaves."""
+        target_name, _, options = data.partition(",")
+        other = next((c for c in self.channels.values() if c.name == target_name and c.alive), None)
+        if other is None or other is ch or other.bridge is not None:
+            self._varset(ch, "BRIDGERESULT", "NONEXISTENT" if other is None else "FAILURE")
+            return 0
+        dest = _option_arg(options, "F")
+        if dest:
+            ctx, exten, *_ = [*dest.split("^"), "s", "1"]
+            other.after_bridge = (ctx, exten)
+        bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
+        self.bridges[bridge.id] = bridge
+        self.emit("BridgeCreate", "call", bridge_block(bridge))
+        if other.on_moh:
+            other.on_moh = False
+            self.ev("MusicOnHoldStop", other)
+        for m in (ch, other):
+            bridge.members.append(m)
+            m.bridge = bridge
+            if m.monitor is not None:
+                m.monitor.bridged_since = self.clock.now()
+            self.emit("BridgeEnter", "call", [*bridge_block(bridge), *channel_block(m)])
+        ch.connected_num, ch.connected_name = other.caller_num, other.caller_name
+        other.connected_num, other.connected_name = ch.caller_num, ch.caller_name
+        self.ev("NewConnectedLine", ch)
+        self.ev("NewConnectedLine", other)
+        ch.poke()  # the far end's phone starts its talk
+        other.poke()
+        await self._wait(ch, None, lambda: not ch.alive or ch.bridge is None)
+        if ch.bridge is not None:  # ``ch`` hung up while bridged (its hang-up waits for the AGI to end)
+            self._leave_bridge_and_end(ch, 16, end_first=False)
+        self._varset(ch, "BRIDGERESULT", "SUCCESS")
+        return 0 if ch.alive else -1
 
     async def _callee_hangs_up(self, ch: VChannel, talk: float) -> None:
         await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
@@ -638,6 +733,8 @@ class VirtualPbx:
         ch.monitor = None
         if mon.bridged_since is not None:
             mon.bridged += self.clock.now() - mon.bridged_since
+        if not self.write_audio:
+            return
         # synthesising an hour of audio takes a moment: off the event loop, like Asterisk's own writer thread
         self._spawn(asyncio.to_thread(_write_legs, mon.files, mon.bridged), f"mixmonitor:{ch.uniqueid}")
 

@@ -1,0 +1,554 @@
+"""Leads of outbound campaigns: lead files in, leads handed to the dialer, personal data out when the time comes.
+
+* Reading a lead file is pure (``parse_lead_text``): every row is either a good lead or a bad row with its
+  line number and a reason; nothing is dropped silently.
+* ``LeadStore`` keeps leads and do-not-call lists. The do-not-call check happens when a lead is handed out
+  for dialing (``claim``), so a number added to a list after the import is still never called.
+* ``purge`` replaces a campaign's personal data with aggregate counts once its end plus retention has
+  passed; the ``*_command`` functions are what `hotline leads` runs.
+
+Phones reach logs and messages only through ``mask_number``; the bad-row report is the exception, since it
+quotes the user's own file back so the line can be fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import AsyncIterator, Iterable, Sequence
+from contextlib import asynccontextmanager
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, null, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from dialer.phone import Kind, PhoneError, normalise, parse_phone
+from engine.privacy import mask_number
+from engine.store.tables import dnc, lead_aggregates, leads
+
+log = logging.getLogger("hotline.leads")
+
+NEW, DIALING, RETRY, DONE, DNC, PURGED = "new", "dialing", "retry", "done", "dnc", "purged"
+STATUSES = (NEW, DIALING, RETRY, DONE, DNC, PURGED)
+DAY = 86400.0
+TEAM_MAX = 64  # leads.team is VARCHAR(64); PostgreSQL refuses longer values
+OUTCOME_MAX = 32
+_BATCH = 500  # rows per INSERT: well under SQLite's limit of bound parameters per statement
+
+
+# ---- lead files --------------------------------------------------------------------------------------------
+class LeadFileError(Exception):
+    """The file as a whole cannot be used; the message names the file."""
+
+
+@dataclass(frozen=True)
+class LeadRow:
+    line: int
+    phone: str  # E.164
+    kind: Kind
+    name: str = ""
+    team: str | None = None
+    tz: str = ""  # IANA zone; "" = the site's
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BadRow:
+    line: int
+    reason: str
+    value: str  # as written in the file
+
+    def format(self, source: str) -> str:
+        return f"{source}:{self.line}: {self.reason}: {self.value!r}"
+
+
+def _known_zone(name: str, cache: dict[str, bool]) -> bool:
+    if name not in cache:
+        try:
+            ZoneInfo(name)
+            cache[name] = True
+        except Exception:  # ZoneInfoNotFoundError, or ValueError for names like "../x"
+            cache[name] = False
+    return cache[name]
+
+
+def _header(row: list[str], line: int, source: str) -> list[str]:
+    names = [h.strip() for h in row]
+    lower = [n.lower() for n in names]
+    if "phone" not in lower:
+        found = ", ".join(repr(n) for n in names)
+        raise LeadFileError(f"{source}:{line}: no 'phone' column in the header (found {found})")
+    for i, n in enumerate(lower):
+        if n and n in lower[:i]:
+            raise LeadFileError(f"{source}:{line}: column {names[i]!r} appears twice in the header")
+    return names
+
+
+def parse_lead_text(text: str, source: str = "<text>") -> tuple[list[LeadRow], list[BadRow]]:
+    """CSV with a header row: ``phone`` (required, any case), ``name``, ``team``, ``tz``; other columns go to
+    ``extra``. Lines are counted in the file (the header is line 1, a quoted field may span lines); blank
+    lines are not rows."""
+    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
+    good: list[LeadRow] = []
+    bad: list[BadRow] = []
+    seen: dict[str, int] = {}
+    zones: dict[str, bool] = {}
+    names: list[str] | None = None
+    col: dict[str, int] = {}
+    prev = 0
+    try:
+        for row in reader:
+            line, prev = prev + 1, reader.line_num
+            if not row:
+                continue
+            if names is None:
+                names = _header(row, line, source)
+                col = {n.lower(): i for i, n in enumerate(names) if n.lower() in ("phone", "name", "team", "tz")}
+                continue
+            if len(row) != len(names):
+                bad.append(BadRow(line, f"wrong column count: {len(row)} fields, the header has {len(names)}",
+                                  ",".join(row)))  # fmt: skip
+                continue
+            raw = row[col["phone"]].strip()
+            if not raw:
+                bad.append(BadRow(line, "empty phone", ""))
+                continue
+            try:
+                phone = parse_phone(raw)
+            except PhoneError as exc:
+                bad.append(BadRow(line, f"bad phone: {exc.reason}", raw))
+                continue
+            first = seen.setdefault(phone.e164, line)
+            if first != line:
+                bad.append(BadRow(line, f"duplicate phone, first on line {first}", raw))
+                continue
+            tz = row[col["tz"]].strip() if "tz" in col else ""
+            if tz and not _known_zone(tz, zones):
+                bad.append(BadRow(line, "unknown time zone", tz))
+                continue
+            team = row[col["team"]].strip() if "team" in col else ""
+            if len(team) > TEAM_MAX:
+                bad.append(BadRow(line, f"team name longer than {TEAM_MAX} characters", team))
+                continue
+            extra = {n or f"column {i + 1}": v for i, (n, v) in enumerate(zip(names, row, strict=True))
+                     if i not in col.values()}  # fmt: skip
+            name = row[col["name"]].strip() if "name" in col else ""
+            good.append(LeadRow(line, phone.e164, phone.kind, name, team or None, tz, extra))
+    except csv.Error as exc:
+        raise LeadFileError(f"{source}:{reader.line_num}: not readable as CSV: {exc}") from None
+    if names is None:
+        raise LeadFileError(f"{source}: empty file: a header row with a 'phone' column is needed")
+    return good, bad
+
+
+def parse_lead_file(path: str | os.PathLike[str]) -> tuple[list[LeadRow], list[BadRow]]:
+    """Read a lead file (UTF-8, with or without a BOM); LeadFileError when the file cannot be used at all."""
+    p = Path(path)
+    try:
+        data = p.read_bytes()
+    except FileNotFoundError:
+        raise LeadFileError(f"{p}: file not found") from None
+    except OSError as exc:
+        raise LeadFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = data.count(b"\n", 0, exc.start) + 1
+        # Excel's plain "CSV" in a Chinese locale is GBK
+        raise LeadFileError(f"{p}:{line}: not UTF-8 text: save it as UTF-8 (Excel: 'CSV UTF-8')") from None
+    return parse_lead_text(text, str(p))
+
+
+# ---- the store ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lead:
+    id: int
+    campaign: str
+    phone: str
+    name: str
+    team: str | None
+    tz: str
+    extra: dict[str, Any]
+    status: str
+    attempts: int
+    last_outcome: str | None
+    next_attempt_at: float | None
+
+
+@dataclass(frozen=True)
+class Totals:
+    """A campaign's leads, purged ones included (they count under the status they had when purged)."""
+
+    status: dict[str, int]
+    outcome: dict[str, int]
+    attempts: int
+    purged: int
+
+
+def _lead(r: Any) -> Lead:
+    return Lead(r["id"], r["campaign"], r["phone"], r["name"], r["team"], r["tz"], dict(r["extra"] or {}),
+                r["status"], r["attempts"], r["last_outcome"], r["next_attempt_at"])  # fmt: skip
+
+
+def _due(t: Table, campaign: str, team: str | None, now: float) -> ColumnElement[bool]:
+    """Leads of the campaign that may be dialed now: new, or a retry whose time has come; the team's own
+    leads and those of no team."""
+    cond = and_(
+        t.c.campaign == campaign,
+        or_(t.c.status == NEW, and_(t.c.status == RETRY, t.c.next_attempt_at <= now)),
+    )
+    if team is not None:
+        cond = and_(cond, or_(t.c.team == team, t.c.team.is_(None)))
+    return cond
+
+
+def _listed(t: Table, campaign: str) -> ColumnElement[bool]:
+    return exists().where(dnc.c.phone == t.c.phone, dnc.c.campaign.in_(("", campaign)))
+
+
+async def _sums(conn: AsyncConnection, which: ColumnElement[bool]) -> dict[str, int]:
+    """leads, attempts, status:S and outcome:O counts of the leads selected (empty when there are none)."""
+    n, attempts = (await conn.execute(select(func.count(), func.coalesce(func.sum(leads.c.attempts), 0))
+                                      .where(which))).one()  # fmt: skip
+    if not n:
+        return {}
+    out = {"leads": int(n), "attempts": int(attempts)}
+    by_status = select(leads.c.status, func.count()).where(which).group_by(leads.c.status)
+    for status, count in await conn.execute(by_status):
+        out[f"status:{status}"] = int(count)
+    by_outcome = (
+        select(leads.c.last_outcome, func.count())
+        .where(which, leads.c.last_outcome.is_not(None))
+        .group_by(leads.c.last_outcome)
+    )
+    for outcome, count in await conn.execute(by_outcome):
+        out[f"outcome:{outcome}"] = int(count)
+    return out
+
+
+async def _aggregates(conn: AsyncConnection, campaign: str) -> dict[str, int]:
+    q = select(lead_aggregates.c.key, lead_aggregates.c.value).where(lead_aggregates.c.campaign == campaign)
+    return {k: int(v) for k, v in await conn.execute(q)}
+
+
+class LeadStore:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+
+    def _insert(self):  # type: ignore[no-untyped-def]
+        return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+
+    async def import_leads(self, campaign: str, rows: Iterable[LeadRow], now: float) -> tuple[int, int]:
+        """Add leads as ``new``; a phone the campaign already has is left as it is. Returns (imported,
+        already present)."""
+        values = [
+            {"campaign": campaign, "phone": r.phone, "name": r.name, "team": r.team, "tz": r.tz,
+             "extra": r.extra, "status": NEW, "attempts": 0, "imported_at": now}
+            for r in rows
+        ]  # fmt: skip
+        if not values:
+            return 0, 0
+        stmt = (
+            self._insert()(leads)
+            .on_conflict_do_nothing(index_elements=["campaign", "phone"])
+            .returning(leads.c.id)  # only the rows really inserted come back
+        )
+        imported = 0
+        async with self.engine.begin() as conn:
+            for i in range(0, len(values), _BATCH):
+                imported += len((await conn.execute(stmt, values[i : i + _BATCH])).all())
+        log.info("campaign %s: %d lead(s) imported, %d already there", campaign, imported, len(values) - imported)
+        return imported, len(values) - imported
+
+    async def add_dnc(self, numbers: Iterable[str], campaign: str | None, now: float, source: str) -> tuple[int, int]:
+        """Put numbers on the campaign's do-not-call list, or the global one (campaign None). Returns (added,
+        already present). PhoneError for a number that cannot be normalised."""
+        values = [{"campaign": campaign or "", "phone": normalise(n), "added_at": now, "source": source[:200]}
+                  for n in numbers]  # fmt: skip
+        if not values:
+            return 0, 0
+        stmt = self._insert()(dnc).on_conflict_do_nothing(index_elements=["campaign", "phone"]).returning(dnc.c.id)
+        added = 0
+        async with self.engine.begin() as conn:
+            for i in range(0, len(values), _BATCH):
+                added += len((await conn.execute(stmt, values[i : i + _BATCH])).all())
+        log.info("do-not-call list %s: %d number(s) added from %s", campaign or "(global)", added, source)
+        return added, len(values) - added
+
+    async def is_dnc(self, phone: str, campaign: str) -> bool:
+        q = select(dnc.c.id).where(dnc.c.phone == normalise(phone), dnc.c.campaign.in_(("", campaign))).limit(1)
+        async with self.engine.connect() as conn:
+            return (await conn.execute(q)).first() is not None
+
+    async def claim(self, campaign: str, team: str | None, n: int, now: float) -> list[Lead]:
+        """Hand out up to n leads for dialing (they become ``dialing``), longest waiting first. A lead whose
+        number is on a do-not-call list now is marked ``dnc`` instead: lists grow after leads are imported."""
+        if n <= 0:
+            return []
+        pick = leads.alias("pick")
+        async with self.engine.begin() as conn:
+            blocked = await conn.execute(
+                update(leads)
+                .where(_due(leads, campaign, team, now), _listed(leads, campaign))
+                .values(status=DNC)
+                .returning(leads.c.phone)
+            )
+            for (phone,) in blocked:
+                log.info("campaign %s: %s is on a do-not-call list: not dialed", campaign, mask_number(phone))
+            # a CTE computed once (MATERIALIZED): as an IN (...) subquery, PostgreSQL may re-run the locking
+            # SELECT while updating, skip the rows just updated and hand out more than n
+            chosen = (
+                select(pick.c.id)
+                .where(_due(pick, campaign, team, now), ~_listed(pick, campaign))
+                .order_by(func.coalesce(pick.c.next_attempt_at, pick.c.imported_at), pick.c.id)
+                .limit(n)
+                .with_for_update(skip_locked=True)  # PostgreSQL: two dialers never get the same lead
+                .cte("chosen")
+                .prefix_with("MATERIALIZED")
+            )
+            taken = await conn.execute(
+                update(leads)
+                .where(leads.c.id == chosen.c.id, _due(leads, campaign, team, now))
+                .values(status=DIALING)
+                .returning(*leads.c)
+            )
+            rows = taken.mappings().all()
+        order = sorted(rows, key=lambda r: (r["imported_at"] if r["next_attempt_at"] is None else r["next_attempt_at"],
+                                            r["id"]))  # fmt: skip
+        return [_lead(r) for r in order]
+
+    async def finish(self, lead_id: int, outcome: str, now: float, next_attempt_at: float | None,
+                     attempted: bool = True) -> bool:  # fmt: skip
+        """Record an attempt: ``done`` when there is no next attempt, else ``retry`` due at next_attempt_at.
+        ``attempted`` False hands a lead back undialed (outside its calling window): no attempt is counted.
+        False when the lead is not being dialed (finished already, or purged meanwhile)."""
+        if len(outcome) > OUTCOME_MAX:
+            raise ValueError(f"outcome {outcome!r} is longer than {OUTCOME_MAX} characters")
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(leads)
+                .where(leads.c.id == lead_id, leads.c.status == DIALING)
+                .values(
+                    status=DONE if next_attempt_at is None else RETRY,
+                    attempts=leads.c.attempts + (1 if attempted else 0),
+                    last_outcome=outcome if attempted else leads.c.last_outcome,
+                    last_attempt_at=now if attempted else leads.c.last_attempt_at,
+                    next_attempt_at=next_attempt_at,
+                )
+            )
+        if not res.rowcount:
+            log.warning("lead %d: finished while not being dialed: ignored", lead_id)
+        return bool(res.rowcount)
+
+    async def purge(self, campaign: str, now: float) -> int:
+        """Destroy the personal data of every lead of the campaign (phone, name, extra columns), keeping
+        what they add up to in lead_aggregates. Returns how many leads were purged. The do-not-call
+        entries stay: they record an objection, which a later campaign of the same name must honour."""
+        live = and_(leads.c.campaign == campaign, leads.c.status != PURGED)
+        lite = self.engine.dialect.name == "sqlite"
+        async with self.engine.begin() as conn:
+            add = await _sums(conn, live)
+            if not add:
+                return 0
+            old = await _aggregates(conn, campaign)
+            await conn.execute(
+                delete(lead_aggregates).where(lead_aggregates.c.campaign == campaign, lead_aggregates.c.key.in_(add))
+            )
+            merged = [
+                {"campaign": campaign, "key": k, "value": old.get(k, 0) + v, "purged_at": now} for k, v in add.items()
+            ]
+            await conn.execute(lead_aggregates.insert(), merged)
+            if lite:
+                # overwrite the freed row and index space with zeros instead of leaving the old bytes in the file
+                await conn.exec_driver_sql("PRAGMA secure_delete = ON")
+            await conn.execute(
+                update(leads).where(live).values(phone=None, name="", extra=null(), status=PURGED, next_attempt_at=None)
+            )
+            if lite:
+                await conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+        if lite:
+            # pages from before the purge may still sit in the write-ahead log: fold it in and empty it
+            async with self.engine.connect() as conn:
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+        # PostgreSQL keeps the old row versions until VACUUM reclaims them (autovacuum, or VACUUM FULL leads)
+        log.info("campaign %s: personal data of %d lead(s) purged", campaign, add["leads"])
+        return add["leads"]
+
+    async def totals(self, campaign: str) -> Totals:
+        async with self.engine.connect() as conn:
+            sums = await _sums(conn, and_(leads.c.campaign == campaign, leads.c.status != PURGED))
+            agg = await _aggregates(conn, campaign)
+        for k, v in agg.items():
+            sums[k] = sums.get(k, 0) + v
+        status = {k.partition(":")[2]: v for k, v in sums.items() if k.startswith("status:")}
+        outcome = {k.partition(":")[2]: v for k, v in sums.items() if k.startswith("outcome:")}
+        return Totals(status, outcome, sums.get("attempts", 0), agg.get("leads", 0))
+
+    async def counts(self, campaign: str) -> dict[str, int]:
+        """Leads per status, purged leads counted under the status they had when purged."""
+        return (await self.totals(campaign)).status
+
+    async def campaigns(self) -> list[str]:
+        """Campaigns the store has leads or aggregates of."""
+        async with self.engine.connect() as conn:
+            names = set((await conn.execute(select(leads.c.campaign).distinct())).scalars())
+            names |= set((await conn.execute(select(lead_aggregates.c.campaign).distinct())).scalars())
+        return sorted(names)
+
+
+# ---- `hotline leads` ---------------------------------------------------------------------------------------
+class Campaign(Protocol):
+    """What a site file says about a campaign (engine.config's campaign entries)."""
+
+    @property
+    def name(self) -> str: ...
+    @property
+    def ends(self) -> float | None: ...  # epoch seconds; None: never ends
+    @property
+    def retention_days(self) -> int: ...
+
+
+def purge_after(c: Campaign) -> float | None:
+    """When the campaign's personal data must go: its end plus the retention; None if it never ends."""
+    return None if c.ends is None else c.ends + c.retention_days * DAY
+
+
+def find_campaign(campaigns: Sequence[Campaign], name: str) -> Campaign | None:
+    return next((c for c in campaigns if c.name == name), None)
+
+
+def parse_when(text: str, tz: ZoneInfo) -> float:
+    """ISO 8601 date or date-time as epoch seconds; without an offset it is the site's local time."""
+    when = datetime.fromisoformat(text)
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=tz)
+    return when.timestamp()
+
+
+def _local(t: float, tz: ZoneInfo) -> str:
+    return datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M")
+
+
+def _unknown(name: str, campaigns: Sequence[Campaign]) -> str:
+    known = ", ".join(c.name for c in campaigns) or "none"
+    return f"unknown campaign {name!r} (the site file has: {known})"
+
+
+@asynccontextmanager
+async def _lead_store(url: str) -> AsyncIterator[LeadStore]:
+    from engine.store.store import Store, migrate
+
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    try:
+        yield LeadStore(store.engine)
+    finally:
+        await store.close()
+
+
+def _report(path: str, counts: str, bad: list[BadRow]) -> int:
+    print(f"{counts}, bad {len(bad)}")
+    for b in bad:
+        print(b.format(path))
+    return 1 if bad else 0
+
+
+async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str, path: str, now: float) -> int:
+    """`hotline leads import`: 0 all rows imported (or already there), 1 some rows bad (the good ones are
+    imported), 2 unknown or ended campaign, or a file that cannot be used."""
+    c = find_campaign(campaigns, campaign)
+    if c is None:
+        print(f"leads import: {_unknown(campaign, campaigns)}", file=sys.stderr)
+        return 2
+    if c.ends is not None and c.ends <= now:
+        # leads for a campaign that can no longer call them would only be personal data kept for nothing
+        print(f"leads import: campaign {campaign!r} has ended: not importing", file=sys.stderr)
+        return 2
+    try:
+        good, bad = parse_lead_file(path)
+    except LeadFileError as exc:
+        print(f"leads import: {exc}", file=sys.stderr)
+        return 2
+    async with _lead_store(url) as store:
+        imported, present = await store.import_leads(campaign, good, now)
+    return _report(path, f"imported {imported}, already present {present}", bad)
+
+
+async def dnc_command(url: str, campaigns: Sequence[Campaign], path: str, campaign: str | None, now: float) -> int:
+    """`hotline leads dnc`: numbers from the file's ``phone`` column onto the global list or a campaign's.
+    Exit status as for import."""
+    if campaign is not None and find_campaign(campaigns, campaign) is None:
+        print(f"leads dnc: {_unknown(campaign, campaigns)}", file=sys.stderr)
+        return 2
+    try:
+        good, bad = parse_lead_file(path)
+    except LeadFileError as exc:
+        print(f"leads dnc: {exc}", file=sys.stderr)
+        return 2
+    async with _lead_store(url) as store:
+        added, present = await store.add_dnc([r.phone for r in good], campaign, now, f"file {Path(path).name}")
+    return _report(path, f"added {added}, already present {present}", bad)
+
+
+async def purge_command(url: str, campaigns: Sequence[Campaign], campaign: str | None, now: float, tz: ZoneInfo) -> int:
+    """`hotline leads purge`: every campaign past its end plus retention, or the one named (exit 2 if it is
+    not past it yet)."""
+    if campaign is not None:
+        c = find_campaign(campaigns, campaign)
+        if c is None:
+            print(f"leads purge: {_unknown(campaign, campaigns)}", file=sys.stderr)
+            return 2
+        due = purge_after(c)
+        if due is None or now < due:
+            when = "it never ends" if due is None else f"its leads are kept until {_local(due, tz)}"
+            print(f"leads purge: campaign {campaign!r} has not ended plus {c.retention_days} day(s) of retention: "
+                  f"{when}; nothing purged", file=sys.stderr)  # fmt: skip
+            return 2
+        chosen: Sequence[Campaign] = [c]
+    else:
+        chosen = campaigns
+    async with _lead_store(url) as store:
+        for c in chosen:
+            due = purge_after(c)
+            if due is None:
+                print(f"{c.name}: never ends: kept")
+            elif now < due:
+                print(f"{c.name}: kept until {_local(due, tz)}")
+            else:
+                n = await store.purge(c.name, now)
+                print(f"{c.name}: ended {_local(c.ends or 0.0, tz)}, retention {c.retention_days} day(s): "
+                      f"personal data of {n} lead(s) purged")  # fmt: skip
+        if campaign is None:
+            for name in sorted(set(await store.campaigns()) - {c.name for c in campaigns}):
+                print(f"{name}: not in the site file, so its end is unknown: kept")
+    return 0
+
+
+async def status_command(url: str, campaigns: Sequence[Campaign], campaign: str | None, as_json: bool) -> int:
+    """`hotline leads status`: leads per status, per campaign."""
+    async with _lead_store(url) as store:
+        stored = await store.campaigns()
+        if campaign is not None and campaign not in stored and find_campaign(campaigns, campaign) is None:
+            print(f"leads status: {_unknown(campaign, campaigns)}", file=sys.stderr)
+            return 2
+        names = [campaign] if campaign is not None else sorted({c.name for c in campaigns} | set(stored))
+        totals = {name: await store.totals(name) for name in names}
+    if as_json:
+        print(json.dumps({name: asdict(t) for name, t in totals.items()}, indent=1))
+        return 0
+    for name, t in totals.items():
+        parts = ", ".join(f"{s} {t.status.get(s, 0)}" for s in STATUSES if s != PURGED)
+        others = ", ".join(f"{s} {v}" for s, v in sorted(t.status.items()) if s not in STATUSES)
+        print(f"{name}: {parts}{', ' + others if others else ''}; attempts {t.attempts}; "
+              f"personal data purged for {t.purged}")  # fmt: skip
+    return 0

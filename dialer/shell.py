@@ -1,0 +1,498 @@
+"""The dialer's shell: campaigns run on Asterisk through AMI and the ``outbound`` FastAGI route.
+
+The brains are elsewhere and sans-I/O: the pacer (``dialer.pacer``) says how many numbers to dial each
+second; ``classify`` maps what Asterisk reported to an outcome. This shell only turns their answers into
+AMI actions and AGI commands, and Asterisk's events back into pacer events and ledger facts.
+
+Flow per dial (DESIGN.md, ASTERISK.md §2.6, §9.5): Originate ``PJSIP/<number>@<trunk>`` asynchronously
+with our own ChannelId into ``engine-originate,amd`` (or ``live`` with AMD off), ringing the campaign's
+ring timeout (≥ 15 s). A failure is classified from DialEnd's DialStatus and the Hangup cause of that
+ChannelId, never from OriginateResponse's Reason (0 for busy and congestion alike). On answer the dialplan
+runs AMD() and hands the verdict to the ``outbound`` AGI: a machine is hung up (or gets the message); a
+person is bridged into a waiting agent's always-on session with ``Bridge(<session>,F(engine-agent^s^1))``
+so the agent goes back to its session afterwards, or, with no agent free inside the compliance window
+(2 s from the greeting's end), hears the abandon message and is counted.
+
+Every step is a fact in the ledger (the compliance ledger): ``dial.placed``, ``dial.result``,
+``dial.verdict`` (answer time, greeting end, AMD verdict), ``dial.connect`` (agent, time) or
+``dial.abandon`` (message time), ``dial.talk_end``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import itertools
+import logging
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+from zoneinfo import ZoneInfo
+
+from dialer.baselines import Progressive
+from dialer.pacer import ForecastPacer
+from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, TalkEnded, WrapEnded
+from engine.app import Engine
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.ami_link import AmiError
+from engine.asterisk.fastagi import AgiChannel, AgiHangup
+from engine.config import Agent, Campaign
+from engine.privacy import mask_number
+
+log = logging.getLogger("hotline.dialer")
+
+OUTBOUND_CONTEXT = "engine-originate"
+AGENT_CONTEXT = "engine-agent"
+WINDOW = 2.0  # s from the end of the greeting to an agent (DIALER.md, the US and UK rules)
+BRIDGE_MARGIN = 0.3  # s a bridge takes to carry audio: the agent must be found this much earlier
+AFTER_GREETING = 0.8  # s of silence AMD waits after a greeting before it says HUMAN (amd.conf default)
+SESSION_RETRY = 30.0  # s before an agent whose session ended is called again
+
+CONGESTION_CAUSES = {34, 38, 41, 42}
+NO_ANSWER_CAUSES = {18, 19, 0}
+INVALID_CAUSES = {1, 3, 28}
+
+
+def classify(dial_status: str, cause: int | None, reason: int | None) -> str:
+    """An unanswered (or answered) dial's outcome from what Asterisk reported for its ChannelId."""
+    status = dial_status.upper()
+    if status == "ANSWER" or reason == 4:
+        return "answered"
+    if status == "BUSY" or cause == 17:
+        return "busy"
+    if status == "CONGESTION" or cause in CONGESTION_CAUSES:
+        return "congestion"
+    if cause == 21:
+        return "rejected"
+    if cause in INVALID_CAUSES:
+        return "invalid"
+    if status in ("NOANSWER", "CANCEL") or cause in NO_ANSWER_CAUSES:
+        return "no_answer"
+    return "failed"
+
+
+# what the pacer calls each outcome, and which retry rule it falls under (None: never again)
+PACER_OUTCOME = {"busy": "busy", "no_answer": "noanswer", "rejected": "noanswer"}
+RETRY_RULE = {"no_answer": "no_answer", "busy": "busy", "congestion": "no_answer", "rejected": "no_answer",
+              "failed": "no_answer", "machine": "machine", "abandoned": "abandoned", "invalid": None,
+              "connected": None}  # fmt: skip
+
+
+# ---- leads -----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class LeadRef:
+    id: int
+    phone: str
+    tz: str = ""
+    attempts: int = 0
+
+
+class Leads(Protocol):
+    async def claim(self, n: int, now: float) -> list[LeadRef]: ...
+
+    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
+                     attempted: bool = True) -> None: ...  # fmt: skip
+
+
+def synthetic_number(index: int) -> str:
+    """Lead ``index`` of a synthetic list as a Chinese mobile number (the simulated carrier decodes it)."""
+    return f"139{index:08d}"
+
+
+def synthetic_index(number: str) -> int | None:
+    digits = number.removeprefix("+86")
+    return int(digits[3:]) if len(digits) == 11 and digits.startswith("139") and digits.isdigit() else None
+
+
+class SyntheticLeads:
+    """An endless list drawn from the traffic model (demo and benchmarks): every dial is a fresh lead."""
+
+    def __init__(self) -> None:
+        self._next = itertools.count()
+        self.finished: dict[str, int] = {}
+
+    async def claim(self, n: int, now: float) -> list[LeadRef]:
+        return [LeadRef(i, synthetic_number(i)) for i in itertools.islice(self._next, max(0, n))]
+
+    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
+                     attempted: bool = True) -> None:  # fmt: skip
+        self.finished[outcome] = self.finished.get(outcome, 0) + 1
+
+
+class StoredLeads:
+    """Imported leads (``hotline leads import``), handed out per team, do-not-call checked at claim time."""
+
+    def __init__(self, store: Any, campaign: str, team: str) -> None:
+        from dialer.leads import LeadStore
+
+        self.store = LeadStore(store)
+        self.campaign = campaign
+        self.team = team or None
+
+    async def claim(self, n: int, now: float) -> list[LeadRef]:
+        got = await self.store.claim(self.campaign, self.team, n, now)
+        return [LeadRef(x.id, x.phone, x.tz or "", x.attempts) for x in got]
+
+    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
+                     attempted: bool = True) -> None:  # fmt: skip
+        await self.store.finish(lead.id, outcome, now, next_at, attempted=attempted)
+
+
+# ---- the floor -------------------------------------------------------------------------------------------
+@dataclass
+class Seat:
+    """An outbound agent's always-on session: answered once, customers bridged in without ringing."""
+
+    agent: Agent
+    state: str = "off"  # off, joining, idle, talking, wrap
+    uniqueid: str = ""
+    channel: str = ""
+    since: float = 0.0
+    sessions: int = 0
+
+
+@dataclass
+class Dial:
+    id: str  # our ChannelId
+    lead: LeadRef
+    placed: float
+    amd: bool
+    dial_status: str = ""
+    reason: int | None = None
+    answered_at: float | None = None
+    in_agi: bool = False
+    resolved: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class CampaignRunner:
+    def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None) -> None:
+        self.engine = engine
+        self.c = campaign
+        self.leads = leads
+        self.pacer: Pacer = pacer or (
+            ForecastPacer(target=campaign.target, amd=campaign.amd) if campaign.mode == "predictive" else Progressive()
+        )
+        self.seats = {a: Seat(engine.site.agent(a)) for a in campaign.agents}
+        self.dials: dict[str, Dial] = {}
+        self.waiting = 0  # live calls looking for an agent right now
+        self.line_limit = campaign.line_limit or 6 * len(self.seats)
+        self.zone = ZoneInfo(engine.site["site"]["timezone"])
+        self._ids = itertools.count(1)
+        self._freed = asyncio.Event()
+        self.t0 = engine.clock.monotonic()
+        self.counts: dict[str, int] = {}
+        self.dialing = True  # False: no new dials (the end of a simulated day, an operator's stop)
+
+    # ---- time ----------------------------------------------------------------------------------------------
+    def _minutes(self, now: float, tz: str = "") -> float:
+        zone = ZoneInfo(tz) if tz else self.zone
+        t = dt.datetime.fromtimestamp(now, zone)
+        return t.hour * 60 + t.minute + t.second / 60
+
+    def window_left(self, now: float, tz: str = "") -> float:
+        """Seconds until the calling window closes in that zone (0 when it is closed now)."""
+        if (self.c.starts is not None and now < self.c.starts) or (self.c.ends is not None and now >= self.c.ends):
+            return 0.0
+        m = self._minutes(now, tz)
+        start, end = self.c.window
+        return (end - m) * 60 if start <= m < end else 0.0
+
+    def next_opening(self, now: float, tz: str = "") -> float:
+        m = self._minutes(now, tz)
+        start = self.c.window[0]
+        wait = (start - m) * 60 if m < start else (24 * 60 - m + start) * 60
+        return now + max(60.0, wait)
+
+    # ---- seats ---------------------------------------------------------------------------------------------
+    async def _session(self, seat: Seat) -> None:
+        """Keep the agent's always-on session up: call the phone, and call it again if the session ends."""
+        while True:
+            try:
+                await self._one_session(seat)
+            except AmiError as exc:
+                log.warning("campaign %s: could not call agent %s: %s", self.c.name, seat.agent.id, exc)
+            seat.state, seat.channel = "off", ""
+            await self.engine.clock.sleep(SESSION_RETRY)
+
+    async def _one_session(self, seat: Seat) -> None:
+        eng = self.engine
+        seat.sessions += 1
+        uid = f"as-{self.c.name}-{seat.agent.id}-{seat.sessions}"[:149]
+        eng.model.associate(uid, uid, "agent_session", seat.agent.id)
+        seat.state, seat.uniqueid = "joining", uid
+        await eng.link.action({
+            "Action": "Originate", "Channel": f"PJSIP/{seat.agent.endpoint}", "Context": AGENT_CONTEXT,
+            "Exten": "s", "Priority": "1", "Timeout": "30000", "ChannelId": uid, "Async": "true",
+            "CallerID": f'"{self.c.name}" <{self.c.caller_id or "0"}>',
+        })  # fmt: skip
+        seen = [False]
+
+        def up_or_gone() -> bool:
+            ch = eng.model.channels.get(uid)
+            seen[0] = seen[0] or ch is not None
+            return (ch is not None and ch.up) or (ch is None and seen[0])
+
+        await eng.until(up_or_gone, 40)
+        ch = eng.model.channels.get(uid)
+        if ch is None or not ch.up:
+            return
+        seat.state, seat.channel, seat.since = "idle", ch.name, eng.clock.monotonic()
+        await eng.fact("dialer.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, campaign=self.c.name,
+                       state="up")  # fmt: skip
+        self._freed.set()
+        while uid in eng.model.channels:
+            await eng.until(lambda: uid not in eng.model.channels, 3600)
+        await eng.fact("dialer.session", uid, uid, f"session:{uid}:down", agent=seat.agent.id,
+                       campaign=self.c.name, state="down")  # fmt: skip
+        log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
+
+    def _take_seat(self) -> Seat | None:
+        idle = [s for s in self.seats.values() if s.state == "idle"]
+        if not idle:
+            return None
+        seat = min(idle, key=lambda s: s.since)  # longest idle first
+        seat.state, seat.since = "talking", self.engine.clock.monotonic()
+        return seat
+
+    async def _wrap(self, seat: Seat) -> None:
+        seat.state, seat.since = "wrap", self.engine.clock.monotonic()
+        await self.engine.clock.sleep(self.c.wrap_up)
+        self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
+        if seat.state == "wrap":
+            seat.state, seat.since = "idle", self.engine.clock.monotonic()
+            self._freed.set()
+
+    # ---- pacing --------------------------------------------------------------------------------------------
+    def _t(self) -> float:
+        return self.engine.clock.monotonic() - self.t0
+
+    def floor(self) -> Floor:
+        mono = self.engine.clock.monotonic()
+        seats = list(self.seats.values())
+        return Floor(
+            now=self._t(),
+            idle=sum(1 for s in seats if s.state == "idle"),
+            talking=[mono - s.since for s in seats if s.state == "talking"],
+            wrapping=[mono - s.since for s in seats if s.state == "wrap"],
+            ringing=[mono - d.placed for d in self.dials.values() if not d.resolved],
+            waiting=self.waiting,
+            logged_in=sum(1 for s in seats if s.state in ("idle", "talking", "wrap")),
+            line_limit=self.line_limit,
+            seconds_left=self.window_left(self.engine.clock.now()),
+        )
+
+    async def run(self) -> None:
+        eng = self.engine
+        await eng.link.ready.wait()
+        self.t0 = eng.clock.monotonic()
+        for seat in self.seats.values():
+            eng.spawn(self._session(seat), f"dialer-session:{seat.agent.id}")
+        while True:
+            await eng.clock.sleep(1.0)
+            if self.c.mode == "preview" or not self.dialing or not eng.link.ready.is_set():
+                continue  # preview: agents choose and dial leads themselves
+            f = self.floor()
+            if f.seconds_left <= 0 or f.logged_in == 0:
+                continue
+            n = min(self.pacer.dials(f), self.line_limit - len(self.dials))
+            if n <= 0:
+                continue
+            for lead in await self.leads.claim(n, eng.clock.now()):
+                await self._dial(lead)
+
+    async def _dial(self, lead: LeadRef) -> None:
+        eng = self.engine
+        now = eng.clock.now()
+        if lead.tz and self.window_left(now, lead.tz) <= 0:
+            # the lead's own clock says it is too early or too late: back to the list, no attempt counted
+            await self.leads.finish(lead, "outside_window", now, self.next_opening(now, lead.tz), attempted=False)
+            return
+        amd = self.c.amd and self.pacer.controls.amd
+        did = f"dl-{self.c.name}-{next(self._ids)}-{int(now)}"[:149]
+        d = Dial(did, lead, eng.clock.monotonic(), amd)
+        self.dials[did] = d
+        eng.model.associate(did, did, "lead")
+        await eng.fact("dial.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
+                       attempt=lead.attempts + 1, amd=amd)  # fmt: skip
+        try:
+            await eng.link.action({
+                "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
+                "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
+                "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
+            })  # fmt: skip
+        except AmiError as exc:
+            log.warning("campaign %s: originate to %s failed: %s", self.c.name, mask_number(lead.phone), exc)
+            await self._resolve(d, "failed", cause=None)
+
+    # ---- what Asterisk says --------------------------------------------------------------------------------
+    def on_frame(self, frame: Frame) -> None:
+        ev = frame.event
+        if ev == "DialEnd":
+            d = self.dials.get(frame.get("DestUniqueid"))
+            if d is not None:
+                d.dial_status = frame.get("DialStatus")
+        elif ev == "OriginateResponse":
+            d = self.dials.get(frame.get("Uniqueid"))
+            if d is not None:
+                try:
+                    d.reason = int(frame.get("Reason") or 0)
+                except ValueError:
+                    d.reason = 0
+        elif ev == "Newstate":
+            d = self.dials.get(frame.get("Uniqueid"))
+            if d is not None and frame.get("ChannelState") == "6" and d.answered_at is None:
+                d.answered_at = self.engine.clock.monotonic()
+        elif ev == "Hangup":
+            d = self.dials.get(frame.get("Uniqueid"))
+            if d is None:
+                return
+            try:
+                cause: int | None = int(frame.get("Cause") or 0)
+            except ValueError:
+                cause = None
+            if d.in_agi or d.resolved:
+                self.dials.pop(d.id, None)  # the line is free; the AGI session finishes the bookkeeping
+                return
+            outcome = classify(d.dial_status, cause, d.reason)
+            if d.answered_at is not None or outcome == "answered":
+                outcome = "hangup_before_verdict"  # answered, gone before AMD's verdict reached the engine
+            self.engine.spawn(self._resolve(d, outcome, cause), f"dial-resolve:{d.id}")
+
+    async def _resolve(self, d: Dial, outcome: str, cause: int | None) -> None:
+        if d.resolved:
+            return
+        d.resolved = True
+        self.dials.pop(d.id, None)
+        eng = self.engine
+        self.counts[outcome] = self.counts.get(outcome, 0) + 1
+        self.pacer.on(DialResolved(PACER_OUTCOME.get(outcome, "fail"), eng.clock.monotonic() - d.placed), self._t())
+        await eng.fact("dial.result", d.id, d.id, f"result:{d.id}", campaign=self.c.name, lead=d.lead.id,
+                       outcome=outcome, cause=cause, dial_status=d.dial_status, reason=d.reason,
+                       seconds=round(eng.clock.monotonic() - d.placed, 3))  # fmt: skip
+        await self._finish_lead(d, outcome if outcome != "hangup_before_verdict" else "no_answer")
+
+    async def _finish_lead(self, d: Dial, outcome: str) -> None:
+        now = self.engine.clock.now()
+        rule = RETRY_RULE.get(outcome, "no_answer")
+        again = rule is not None and d.lead.attempts + 1 < self.c.max_attempts
+        await self.leads.finish(d.lead, outcome, now, now + self.c.retry_after(rule) if again and rule else None)
+
+    # ---- the answered call (the ``outbound`` AGI) ----------------------------------------------------------
+    async def on_answer(self, d: Dial, chan: AgiChannel) -> None:
+        eng = self.engine
+        d.in_agi = True
+        mono = eng.clock.monotonic()
+        args = [*chan.env.args, "", ""]
+        status, cause = args[0].upper(), args[1]
+        answered = d.answered_at if d.answered_at is not None else mono
+        # HUMAN comes after the greeting and AMD's after-greeting silence; without AMD the greeting is still
+        # ahead, so the window is counted from the answer (the stricter reading)
+        greeting_end = mono - AFTER_GREETING if status == "HUMAN" else answered
+        wall = eng.clock.now() - mono  # monotonic -> wall time
+        await eng.fact("dial.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
+                       amd_cause=cause, answered_at=round(answered + wall, 3),
+                       greeting_end=round(greeting_end + wall, 3))  # fmt: skip
+        self.counts["answered"] = self.counts.get("answered", 0) + 1
+        if status == "MACHINE":
+            d.resolved = True
+            self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
+            await eng.fact("dial.machine", d.id, d.id, f"machine:{d.id}", campaign=self.c.name)
+            await self._finish_lead(d, "machine")
+            if self.c.machine == "message":
+                await chan.stream(self.c.abandon_prompt)
+            await chan.command("HANGUP")
+            return
+        d.resolved = True
+        self.pacer.on(DialResolved("live", mono - d.placed), self._t())
+        deadline = greeting_end + WINDOW - BRIDGE_MARGIN
+        self.waiting += 1
+        try:
+            seat = self._take_seat()
+            while seat is None and eng.clock.monotonic() < deadline and not chan.hung_up:
+                self._freed.clear()
+                freed = asyncio.ensure_future(self._freed.wait())
+                timer = asyncio.ensure_future(eng.clock.sleep(deadline - eng.clock.monotonic()))
+                await asyncio.wait([freed, timer], return_when=asyncio.FIRST_COMPLETED)
+                freed.cancel()
+                timer.cancel()
+                seat = self._take_seat()
+        finally:
+            self.waiting -= 1
+        if seat is None:
+            await self._abandon(d, chan, greeting_end + wall)
+            return
+        connected = eng.clock.monotonic()
+        self.pacer.on(Connected(connected - mono), self._t())
+        await eng.fact("dial.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
+                       after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
+        try:
+            await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)")
+        except AgiHangup:
+            pass
+        talk = eng.clock.monotonic() - connected
+        self.pacer.on(TalkEnded(talk), self._t())
+        await eng.fact("dial.talk_end", d.id, d.id, f"talkend:{d.id}", campaign=self.c.name, agent=seat.agent.id,
+                       talk=round(talk, 3))  # fmt: skip
+        self.counts["connected"] = self.counts.get("connected", 0) + 1
+        await self._finish_lead(d, "connected")
+        if seat.state == "talking":
+            eng.spawn(self._wrap(seat), f"dialer-wrap:{seat.agent.id}")
+        if not chan.hung_up:
+            try:
+                await chan.command("HANGUP")
+            except AgiHangup:
+                pass
+
+    async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
+        eng = self.engine
+        self.pacer.on(Abandoned(), self._t())
+        self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
+        await eng.fact("dial.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name,
+                       message_at=round(eng.clock.now(), 3), greeting_end=round(greeting_end, 3))  # fmt: skip
+        await self._finish_lead(d, "abandoned")
+        try:
+            await chan.stream(self.c.abandon_prompt)
+            await chan.command("HANGUP")
+        except AgiHangup:
+            pass
+
+
+class Dialer:
+    """Every campaign of the site, one runner each; the ``outbound`` AGI route finds the dial by uniqueid."""
+
+    def __init__(self, engine: Engine, runners: list[CampaignRunner]) -> None:
+        self.engine = engine
+        self.runners = runners
+        engine.frame_hooks.append(self._on_frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        for r in self.runners:
+            r.on_frame(frame)
+
+    async def outbound(self, chan: AgiChannel) -> None:
+        for r in self.runners:
+            d = r.dials.get(chan.uniqueid)
+            if d is not None:
+                await r.on_answer(d, chan)
+                return
+        log.warning("outbound AGI for an unknown dial %s: hung up", chan.uniqueid)
+        await chan.command("HANGUP")
+
+    async def run(self) -> None:
+        async with asyncio.TaskGroup() as tg:
+            for r in self.runners:
+                tg.create_task(r.run(), name=f"campaign:{r.c.name}")
+
+
+def build_dialer(engine: Engine) -> Dialer | None:
+    runners = []
+    for c in engine.site.campaigns:
+        if c.leads == "synthetic":
+            leads: Leads = SyntheticLeads()
+        else:
+            sql = getattr(engine.store, "engine", None)
+            if sql is None:
+                raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
+            leads = StoredLeads(sql, c.name, c.team)
+        runners.append(CampaignRunner(engine, c, leads))
+    return Dialer(engine, runners) if runners else None

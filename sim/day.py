@@ -1,0 +1,118 @@
+"""A whole day of the site in virtual time: the unchanged engine on the virtual PBX's virtual-time face.
+
+Hotline callers from the inbound traffic model go through the IVR and the ACD; the outbound campaign's
+always-on agents take the dialer's live answers. No sockets, no disk (the store is in memory, MixMonitor
+writes no audio), and the clock jumps from one event to the next, so eight hours take seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from dialer.report import campaign_report
+from engine.clock import VirtualClock
+from engine.config import load_site
+from engine.store.stats import service_stats
+from sim import traffic, world
+from sim.demo import _day_start
+from sim.pbx.agi_face import AgiFace
+from sim.pbx.model import VirtualPbx
+from sim.vtime import DirectLink, MemoryAgiServer, MemoryStore, drive
+
+log = logging.getLogger("hotline.day")
+
+DRAIN = 1800.0  # s after the day's end for calls still up to finish (no new dials, no new callers)
+
+
+async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, outbound_agents: int = 48,
+                  inbound: traffic.InboundModel | None = None, amd: bool = True,
+                  progress: Callable[[float, dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    import composition
+
+    inbound = inbound or traffic.InboundModel()
+    wall0 = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="hotline-day-") as tmp:
+        wd = Path(tmp)
+        secret = wd / "ami_secret"
+        secret.write_text("virtual\n")  # the direct link never logs in; the site file still needs one
+        site_file = wd / "site.toml"
+        site_file.write_text(world.site_text(
+            ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
+            recordings=wd / "recordings", queue_log=wd / "queue_log", outbound_agents=outbound_agents, amd=amd,
+        ))  # fmt: skip
+        site = load_site(site_file)
+        clock = VirtualClock(_day_start(site["site"]["timezone"], start_hour))
+        pbx = VirtualPbx(clock, monitor_dirs=("/var/spool/asterisk/monitor", wd / "recordings"))
+        pbx.write_audio = False
+        pbx.endpoint_callee = world.agent_phones(seed)
+        pbx.trunk_callee = world.carrier(seed)
+        face = AgiFace(pbx, "memory", 0)
+        agi = MemoryAgiServer()
+        face.connect = agi.connect
+        pbx.agi_connect = face
+        link = DirectLink(pbx, clock)
+        store = MemoryStore()
+        eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False)
+        callers = traffic.day(inbound, seed, start_hour, hours)
+        end = hours * 3600.0
+        runner = asyncio.create_task(eng.run(), name="engine")
+        arrived = 0
+
+        async def feed() -> None:
+            nonlocal arrived
+            for c in callers:
+                delay = (c.at - start_hour * 3600) - clock.monotonic()
+                if delay > 0:
+                    await clock.sleep(delay)
+                pbx.inbound(world.caller_script(c))
+                arrived += 1
+
+        async def closing() -> None:
+            await clock.sleep(end)
+            dialer = eng.features.get("dialer")
+            for r in dialer.runners if dialer else []:
+                r.dialing = False
+
+        async def reports() -> None:
+            while progress is not None:
+                await clock.sleep(900)
+                progress(clock.monotonic(), {"arrived": arrived, "channels": len(pbx.channels)})
+
+        tasks = [asyncio.create_task(feed(), name="callers"), asyncio.create_task(closing(), name="closing"),
+                 asyncio.create_task(reports(), name="progress")]  # fmt: skip
+        # outbound sessions stay up after the day: done when only those are left and the callers are through
+        sessions = {f"PJSIP/agent{a}-" for a in world.outbound_agent_ids(outbound_agents)}
+
+        def done() -> bool:
+            if clock.monotonic() < end or not tasks[0].done():
+                return False
+            return all(any(ch.name.startswith(p) for p in sessions) for ch in pbx.channels.values())
+
+        reached = await drive(clock, end + DRAIN, stop=done)
+        for t in [*tasks, runner]:
+            t.cancel()
+        await asyncio.gather(*tasks, runner, return_exceptions=True)
+        await eng.stop()
+        await pbx.close()
+        rows = await store.records()
+        facts = await store.facts()
+    wall = time.perf_counter() - wall0
+    inbound_stats = service_stats(rows, logged_in_seconds=hours * 3600, agents=3)
+    campaigns = campaign_report(facts)
+    out = campaigns.get("renewals", {})
+    return {
+        "hours": hours, "seed": seed, "start_hour": start_hour, "outbound_agents": outbound_agents, "amd": amd,
+        "wall_seconds": round(wall, 2), "virtual_seconds": round(reached, 1),
+        "speed_up": round(reached / wall, 1) if wall else None,
+        "facts": len(facts), "ami_events": link.stats.events,
+        "callers_simulated": arrived, "call_records": len(rows), "inbound": inbound_stats,
+        "outbound": {**out, "conversations_per_agent_hour": round(out.get("connected", 0) /
+                                                                  (outbound_agents * hours), 2)
+                     if outbound_agents and hours else None},
+    }  # fmt: skip

@@ -1,0 +1,234 @@
+"""The virtual PBX's virtual-time face: the same model and the unchanged engine, no sockets, no waiting.
+
+Three in-memory stand-ins replace the network and the disk:
+
+* ``DirectLink``: the engine's AMI link bound to the virtual PBX's AMI session handlers. Actions get the
+  very responses the AMI server would send; events reach the engine as the same header lists, without
+  being encoded to bytes and parsed back.
+* ``memory_pipe``: FastAGI sessions over an in-memory stream pair instead of a TCP connection (the bytes
+  are the real protocol, so the engine's AGI codec and IVR run unchanged).
+* ``MemoryStore``: the ledger and call records in memory, with the store's interface.
+
+``drive`` is the discrete-event loop: it lets every runnable task run, and when all of them wait on the
+virtual clock, it moves the clock to the next deadline. Nothing here may wait on real time or real I/O,
+or the day would run ahead of it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.ami_link import AmiDisconnected, AmiError, AmiLink, LinkUp
+from engine.asterisk.fastagi import FastAgiServer
+from engine.clock import VirtualClock
+from engine.model.facts import Fact
+from engine.model.records import CallRecord, derive, derive_one
+from sim.pbx.ami_face import AmiFace, _Session
+from sim.pbx.model import Headers, VirtualPbx
+
+log = logging.getLogger("hotline.vtime")
+
+
+# ---- AMI without a socket -----------------------------------------------------------------------------
+class _DirectSession(_Session):
+    """The AMI server's session, its output routed straight to the link instead of a socket."""
+
+    def __init__(self, face: AmiFace, link: DirectLink) -> None:
+        super().__init__(face, None)  # type: ignore[arg-type]
+        self.link = link
+        self.authenticated = True
+        self.collect: tuple[str, list[Headers]] | None = None  # (ActionID, frames) of the action being handled
+
+    def send(self, headers: Headers) -> None:
+        if self.collect is not None:
+            aid, out = self.collect
+            if any(k == "ActionID" and v == aid for k, v in headers):
+                out.append(headers)
+                return
+        if headers and headers[0][0] == "Event":
+            self.link._event(Frame(list(headers)))
+
+
+class DirectLink(AmiLink):
+    """An ``AmiLink`` whose far end is the virtual PBX in this process."""
+
+    def __init__(self, pbx: VirtualPbx, clock: VirtualClock) -> None:
+        super().__init__("virtual-pbx", 0, "engine", "", clock)
+        self.face = AmiFace(pbx, "virtual-pbx", 0, "engine", "")
+        self._session: _DirectSession | None = None
+        self._ids = itertools.count(1)
+
+    async def action(self, headers: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:
+        session = self._session
+        if session is None:
+            raise AmiDisconnected("virtual PBX link is down")
+        aid = f"direct-{next(self._ids)}"
+        fields = [(k, str(v)) for k, v in headers.items() if not isinstance(v, list | tuple)]
+        fields += [(k, str(x)) for k, v in headers.items() if isinstance(v, list | tuple) for x in v]
+        out: list[Headers] = []
+        session.collect = (aid, out)
+        try:
+            await session.handle(Frame([*fields, ("ActionID", aid)]))
+        finally:
+            session.collect = None
+        frames = [Frame(h) for h in out]
+        if not frames:
+            raise AmiError(f"AMI {headers.get('Action')}: no response from the virtual PBX")
+        if frames[0].response.lower() == "error":
+            raise AmiError(f"AMI {headers.get('Action')}: {frames[0].get('Message') or 'error'}")
+        return frames if as_list else frames[0]
+
+    async def run(self) -> None:
+        session = _DirectSession(self.face, self)
+        self.face.pbx.listeners.append(session._event)
+        self._session = session
+        self._connection += 1
+        self.stats.connects += 1
+        self.queue.put_nowait(LinkUp("virtual", self._connection))
+        await self._resync("login")
+        try:
+            await asyncio.Event().wait()  # until cancelled: this link never drops
+        finally:
+            self.face.pbx.listeners.remove(session._event)
+            self._session = None
+
+    async def close(self) -> None:
+        self._closing = True
+
+    def drop(self) -> None:  # pragma: no cover - nothing to cut
+        pass
+
+
+# ---- FastAGI without a socket -------------------------------------------------------------------------
+class _MemoryWriter:
+    """The writing half of an in-memory stream: bytes go straight into the peer's reader."""
+
+    def __init__(self, peer: asyncio.StreamReader) -> None:
+        self.peer = peer
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        if not self.closed:
+            self.peer.feed_data(data)
+
+    async def drain(self) -> None:
+        return None
+
+    def close(self) -> None:
+        if not self.closed:
+            self.closed = True
+            self.peer.feed_eof()
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    async def wait_closed(self) -> None:
+        return None
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return ("memory", 0) if name == "peername" else default
+
+
+def memory_pipe() -> tuple[tuple[asyncio.StreamReader, _MemoryWriter], tuple[asyncio.StreamReader, _MemoryWriter]]:
+    """Two connected (reader, writer) ends."""
+    a, b = asyncio.StreamReader(), asyncio.StreamReader()
+    return (a, _MemoryWriter(b)), (b, _MemoryWriter(a))
+
+
+# ---- the store in memory ------------------------------------------------------------------------------
+class MemoryStore:
+    """The store's interface over lists: facts keyed (idempotent) and call records derived the same way."""
+
+    engine = None  # no SQL engine: the queue_log goes to its file only
+
+    def __init__(self) -> None:
+        self.url = "memory:"
+        self._facts: list[Fact] = []
+        self._keys: set[str] = set()
+        self._by_call: dict[str, list[Fact]] = {}
+        self._records: dict[str, CallRecord] = {}
+
+    async def close(self) -> None:
+        return None
+
+    async def append(self, facts: list[Fact], recorded_at: float) -> int:
+        new = 0
+        for f in facts:
+            if f.key in self._keys:
+                continue
+            self._keys.add(f.key)
+            self._facts.append(f)
+            self._by_call.setdefault(f.call_id, []).append(f)
+            new += 1
+        return new
+
+    async def facts(self, call_id: str | None = None) -> list[Fact]:
+        if call_id is None:
+            return list(self._facts)
+        return list(self._by_call.get(call_id, ()))
+
+    async def update_record(self, call_id: str) -> CallRecord | None:
+        rec = derive_one(call_id, self._by_call.get(call_id, []))
+        if rec is not None:
+            self._records[call_id] = rec
+        return rec
+
+    async def rebuild_records(self) -> int:
+        self._records = {r.call_id: r for r in derive(self._facts)}
+        return len(self._records)
+
+    async def records(self) -> list[dict[str, object]]:
+        return [r.as_row() for r in sorted(self._records.values(), key=lambda r: r.arrived_at)]
+
+
+# ---- the discrete-event loop --------------------------------------------------------------------------
+async def settle(max_rounds: int = 100_000) -> None:
+    """Yield until no task is runnable (all wait on the virtual clock or on each other)."""
+    loop = asyncio.get_running_loop()
+    ready = loop._ready  # type: ignore[attr-defined]  # CPython's run queue: the only way to see "idle"
+    for _ in range(max_rounds):
+        await asyncio.sleep(0)
+        if not ready:
+            return
+    raise RuntimeError("virtual time: tasks kept each other busy without the clock moving (a busy loop?)")
+
+
+async def drive(clock: VirtualClock, until: float, stop: Callable[[], bool] = lambda: False,
+                on_step: Callable[[float], None] | None = None) -> float:  # fmt: skip
+    """Run the simulation to ``until`` on the clock's ``monotonic`` scale (or until ``stop()``)."""
+    while True:
+        await settle()
+        if stop():
+            return clock.monotonic()
+        nxt = clock.next_deadline()
+        if nxt is None or nxt > until:
+            clock.advance_to(until)
+            await settle()
+            return clock.monotonic()
+        clock.advance_to(nxt)
+        if on_step is not None:
+            on_step(nxt)
+
+
+class MemoryAgiServer(FastAgiServer):
+    """The engine's FastAGI server with in-memory sessions: ``connect`` is what the PBX's AGI face calls."""
+
+    def __init__(self) -> None:
+        super().__init__("memory", 0)
+        self._sessions: set[asyncio.Task[None]] = set()
+
+    async def serve(self) -> None:
+        self.started.set()
+        await asyncio.Event().wait()  # sessions arrive through ``connect``
+
+    async def connect(self) -> tuple[asyncio.StreamReader, _MemoryWriter]:
+        client, server = memory_pipe()
+        task = asyncio.get_running_loop().create_task(self._handle(*server), name="fastagi-session")  # type: ignore[arg-type]
+        self._sessions.add(task)
+        task.add_done_callback(self._sessions.discard)
+        return client
