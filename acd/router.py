@@ -110,8 +110,11 @@ _Best = tuple[float, Caller, Requirements]
 
 
 def _better(best: _Best | None, score: float, caller: Caller, req: Requirements) -> _Best:
-    """Highest score wins; equal scores go to the smaller call id, so every router decides alike."""
-    if best is None or score > best[0] or (score == best[0] and caller.call_id < best[1].call_id):
+    """Highest score wins; equal scores (rounding can make them equal) go to the caller who came first, then
+    to the smaller call id, so every router decides alike."""
+    if best is None or score > best[0]:
+        return (score, caller, req)
+    if score == best[0] and (caller.entered_at, caller.call_id) < (best[1].entered_at, best[1].call_id):
         return (score, caller, req)
     return best
 

@@ -24,26 +24,26 @@ def campaign_report(facts: Iterable[Fact], fp_share: float = FP_SHARE_PRIOR) -> 
                                      "talk_seconds": 0.0, "after_greeting": [], "late_connects": 0})  # fmt: skip
 
     for f in facts:
-        if not f.kind.startswith("dial."):
+        if not f.kind.startswith("outbound."):
             continue
         r = rep(str(f.data.get("campaign", "")))
-        if f.kind == "dial.placed":
+        if f.kind == "outbound.placed":
             r["dials"] += 1
-        elif f.kind == "dial.result":
+        elif f.kind == "outbound.result":
             o = str(f.data.get("outcome"))
             r["outcomes"][o] = r["outcomes"].get(o, 0) + 1
-        elif f.kind == "dial.verdict":
+        elif f.kind == "outbound.verdict":
             r["outcomes"]["answered"] = r["outcomes"].get("answered", 0) + 1
-        elif f.kind == "dial.machine":
+        elif f.kind == "outbound.machine":
             r["machines"] += 1
-        elif f.kind == "dial.connect":
+        elif f.kind == "outbound.connect":
             r["connected"] += 1
             wait = float(f.data.get("after_greeting") or 0.0)
             r["after_greeting"].append(wait)
             r["late_connects"] += wait > 2.0
-        elif f.kind == "dial.abandon":
+        elif f.kind == "outbound.abandon":
             r["abandoned"] += 1
-        elif f.kind == "dial.talk_end":
+        elif f.kind == "outbound.talk_end":
             r["talk_seconds"] += float(f.data.get("talk") or 0.0)
     for r in out.values():
         live = r["connected"] + r["abandoned"]

@@ -13,9 +13,9 @@ person is bridged into a waiting agent's always-on session with ``Bridge(<sessio
 so the agent goes back to its session afterwards, or, with no agent free inside the compliance window
 (2 s from the greeting's end), hears the abandon message and is counted.
 
-Every step is a fact in the ledger (the compliance ledger): ``dial.placed``, ``dial.result``,
-``dial.verdict`` (answer time, greeting end, AMD verdict), ``dial.connect`` (agent, time) or
-``dial.abandon`` (message time), ``dial.talk_end``.
+Every step is a fact in the ledger (the compliance ledger): ``outbound.placed``, ``outbound.result``,
+``outbound.verdict`` (answer time, greeting end, AMD verdict), ``outbound.connect`` (agent, time) or
+``outbound.abandon`` (message time), ``outbound.talk_end``.
 """
 
 from __future__ import annotations
@@ -312,7 +312,7 @@ class CampaignRunner:
         d = Dial(did, lead, eng.clock.monotonic(), amd)
         self.dials[did] = d
         eng.model.associate(did, did, "lead")
-        await eng.fact("dial.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
+        await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
                        attempt=lead.attempts + 1, amd=amd)  # fmt: skip
         try:
             await eng.link.action({
@@ -366,7 +366,7 @@ class CampaignRunner:
         eng = self.engine
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         self.pacer.on(DialResolved(PACER_OUTCOME.get(outcome, "fail"), eng.clock.monotonic() - d.placed), self._t())
-        await eng.fact("dial.result", d.id, d.id, f"result:{d.id}", campaign=self.c.name, lead=d.lead.id,
+        await eng.fact("outbound.result", d.id, d.id, f"result:{d.id}", campaign=self.c.name, lead=d.lead.id,
                        outcome=outcome, cause=cause, dial_status=d.dial_status, reason=d.reason,
                        seconds=round(eng.clock.monotonic() - d.placed, 3))  # fmt: skip
         await self._finish_lead(d, outcome if outcome != "hangup_before_verdict" else "no_answer")
@@ -389,14 +389,14 @@ class CampaignRunner:
         # ahead, so the window is counted from the answer (the stricter reading)
         greeting_end = mono - AFTER_GREETING if status == "HUMAN" else answered
         wall = eng.clock.now() - mono  # monotonic -> wall time
-        await eng.fact("dial.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
+        await eng.fact("outbound.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
                        amd_cause=cause, answered_at=round(answered + wall, 3),
                        greeting_end=round(greeting_end + wall, 3))  # fmt: skip
         self.counts["answered"] = self.counts.get("answered", 0) + 1
         if status == "MACHINE":
             d.resolved = True
             self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
-            await eng.fact("dial.machine", d.id, d.id, f"machine:{d.id}", campaign=self.c.name)
+            await eng.fact("outbound.machine", d.id, d.id, f"machine:{d.id}", campaign=self.c.name)
             await self._finish_lead(d, "machine")
             if self.c.machine == "message":
                 await chan.stream(self.c.abandon_prompt)
@@ -423,7 +423,7 @@ class CampaignRunner:
             return
         connected = eng.clock.monotonic()
         self.pacer.on(Connected(connected - mono), self._t())
-        await eng.fact("dial.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
+        await eng.fact("outbound.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
                        after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
         try:
             await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)")
@@ -431,7 +431,7 @@ class CampaignRunner:
             pass
         talk = eng.clock.monotonic() - connected
         self.pacer.on(TalkEnded(talk), self._t())
-        await eng.fact("dial.talk_end", d.id, d.id, f"talkend:{d.id}", campaign=self.c.name, agent=seat.agent.id,
+        await eng.fact("outbound.talk_end", d.id, d.id, f"talkend:{d.id}", campaign=self.c.name, agent=seat.agent.id,
                        talk=round(talk, 3))  # fmt: skip
         self.counts["connected"] = self.counts.get("connected", 0) + 1
         await self._finish_lead(d, "connected")
@@ -447,7 +447,7 @@ class CampaignRunner:
         eng = self.engine
         self.pacer.on(Abandoned(), self._t())
         self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
-        await eng.fact("dial.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name,
+        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name,
                        message_at=round(eng.clock.now(), 3), greeting_end=round(greeting_end, 3))  # fmt: skip
         await self._finish_lead(d, "abandoned")
         try:

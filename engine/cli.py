@@ -241,6 +241,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             start_hour=args.start,
             workdir=Path(args.workdir) if args.workdir else None,
             live=not args.no_live,
+            outbound_agents=args.outbound_agents,
         )
     )
     print_report(report)
@@ -283,6 +284,12 @@ def cmd_why(args: argparse.Namespace) -> int:
 
 def cmd_bench_reaction(args: argparse.Namespace) -> int:
     from sim.bench_reaction import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_bench_day(args: argparse.Namespace) -> int:
+    from sim.day import main as bench_main
 
     return bench_main(args)
 
@@ -365,6 +372,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--json", help="write the report to this file")
     d.add_argument("--workdir", help="keep the database, recordings and site file here")
     d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
+    d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
     d.set_defaults(func=cmd_demo)
 
     why = sub.add_parser("why", help="why a call went to the agent it went to: every decision and its candidates")
@@ -390,6 +398,16 @@ def build_parser() -> argparse.ArgumentParser:
     bp.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     bp.add_argument("--tune", action="store_true", help="choose the fixed ratio's level per cell on seeds 1-10")
     bp.set_defaults(func=cmd_bench_pace)
+
+    bd = bsub.add_parser("day", help="a whole site day in virtual time (hotline + outbound campaign), timed")
+    bd.add_argument("--hours", type=float, default=8.0, help="simulated hours (default 8)")
+    bd.add_argument("--outbound-agents", type=int, default=48, help="agents on the campaign (default 48)")
+    bd.add_argument("--seed", type=int, default=1)
+    bd.add_argument("--start", type=float, default=9.0, help="simulated start hour, site time (default 9)")
+    bd.add_argument("--no-amd", action="store_true", help="dial without answering-machine detection")
+    bd.add_argument("--quiet", action="store_true", help="no progress lines")
+    bd.add_argument("--json", help="write the figures to this file")
+    bd.set_defaults(func=cmd_bench_day)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     bx.add_argument("--site", default="examples/lab-site.toml")

@@ -31,8 +31,10 @@ DRAIN = 1800.0  # s after the day's end for calls still up to finish (no new dia
 
 
 async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, outbound_agents: int = 48,
-                  inbound: traffic.InboundModel | None = None, amd: bool = True,
-                  progress: Callable[[float, dict[str, Any]], None] | None = None) -> dict[str, Any]:  # fmt: skip
+                  inbound: traffic.InboundModel | None = None, amd: bool = True, window: str = "08:00-21:00",
+                  progress: Callable[[float, dict[str, Any]], None] | None = None,
+                  facts_out: list[Any] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the day; ``facts_out`` (a list) receives the ledger, for tests that check it fact by fact."""
     import composition
 
     inbound = inbound or traffic.InboundModel()
@@ -45,6 +47,7 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         site_file.write_text(world.site_text(
             ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
             recordings=wd / "recordings", queue_log=wd / "queue_log", outbound_agents=outbound_agents, amd=amd,
+            window=window,
         ))  # fmt: skip
         site = load_site(site_file)
         clock = VirtualClock(_day_start(site["site"]["timezone"], start_hour))
@@ -102,6 +105,8 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         await pbx.close()
         rows = await store.records()
         facts = await store.facts()
+    if facts_out is not None:
+        facts_out.extend(facts)
     wall = time.perf_counter() - wall0
     inbound_stats = service_stats(rows, logged_in_seconds=hours * 3600, agents=3)
     campaigns = campaign_report(facts)
@@ -116,3 +121,41 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
                                                                   (outbound_agents * hours), 2)
                      if outbound_agents and hours else None},
     }  # fmt: skip
+
+
+def print_day(r: dict[str, Any]) -> None:
+    s, o = r["inbound"], r["outbound"]
+
+    def pct(x: float | None) -> str:
+        return "-" if x is None else f"{x:.2%}"
+
+    print(f"virtual day: {r['hours']:g} h from {r['start_hour']:g}:00, seed {r['seed']}, "
+          f"{r['outbound_agents']} outbound agents, AMD {'on' if r['amd'] else 'off'}")  # fmt: skip
+    print(f"  wall time {r['wall_seconds']:.1f} s for {r['virtual_seconds'] / 3600:.2f} virtual hours "
+          f"(x{r['speed_up']:g}); {r['ami_events']} AMI events, {r['facts']} facts")  # fmt: skip
+    print(f"  hotline: offered {s['offered']}, answered {s['answered']}, abandoned {s['abandoned']}, "
+          f"ASA {s['asa'] if s['asa'] is not None else '-'} s, service level {pct(s['service_level'])}")  # fmt: skip
+    if o:
+        print(f"  outbound: {o.get('dials', 0)} dials, {o.get('connected', 0)} conversations "
+              f"({o.get('conversations_per_agent_hour')} per agent-hour), {o.get('abandoned', 0)} abandoned; "
+              f"abandon rate US {pct(o.get('abandon_rate_us'))}, UK {pct(o.get('abandon_rate_uk'))}; "
+              f"slowest connect {o.get('connect_after_greeting_max')} s after the greeting")  # fmt: skip
+
+
+def main(args: Any) -> int:
+    import json
+
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+
+    def progress(t: float, snap: dict[str, Any]) -> None:
+        print(f"  ... {t / 3600:5.2f} virtual h: {snap['arrived']} callers so far, {snap['channels']} channels up",
+              flush=True)  # fmt: skip
+
+    r = asyncio.run(run_day(hours=args.hours, seed=args.seed, start_hour=args.start,
+                            outbound_agents=args.outbound_agents, amd=not args.no_amd,
+                            progress=None if args.quiet else progress))  # fmt: skip
+    print_day(r)
+    if args.json:
+        Path(args.json).write_text(json.dumps(r, indent=1))
+        print(f"figures written to {args.json}")
+    return 0

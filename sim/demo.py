@@ -15,67 +15,14 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.report import campaign_report
 from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.stats import FORMULAS, service_stats
-from sim import traffic
-from sim.pbx.model import CalleeBehavior, CallerScript
+from sim import traffic, world
 from sim.pbx.server import VirtualPbxServer
 
 log = logging.getLogger("hotline.demo")
-
-SITE_TEMPLATE = """\
-# written by `hotline demo`: the engine's site file for this run (virtual PBX on loopback)
-[site]
-name = "demo"
-timezone = "Asia/Shanghai"
-
-[asterisk]
-ami_host = "127.0.0.1"
-ami_port = {ami_port}
-ami_secret_file = "{secret_file}"
-agi_port = {agi_port}
-ping_interval = 5.0
-
-[store]
-url = "sqlite+aiosqlite:///{db}"
-queue_log_file = "{queue_log}"
-
-[recording]
-asterisk_dir = "/var/spool/asterisk/monitor"
-local_dir = "{recordings}"
-
-
-[hotline]
-number = "4001234567"
-prompt = "hello-world"
-agent = "1001"
-service = "hotline"
-
-# the 400 hotline's own agent, and two outbound agents designated to take it when it overflows
-[[agents]]
-id = "1001"
-name = "Hotline Agent"
-skills = {{ hotline = 100 }}
-
-[[agents]]
-id = "2001"
-name = "Outbound Agent 1"
-skills = {{ hotline = 40 }}
-
-[[agents]]
-id = "2002"
-name = "Outbound Agent 2"
-skills = {{ hotline = 40 }}
-
-[[services]]
-name = "hotline"
-skills = {{ hotline = 80 }}
-wrap_up = 10
-# overflow: a caller still waiting after 10 s may go to the designated outbound agents
-rules = [ {{ after = 10, lower = {{ hotline = 40 }} }} ]
-"""
-
 
 def _free_port() -> int:
     import socket
@@ -123,6 +70,7 @@ class _View:
             sl = snap["service_level"]
             t.add_row("service level (15 s)", "-" if sl is None else f"{sl:.0%}")
             t.add_row("simulated callers", f"{snap['arrived']} of {snap['planned']}")
+            t.add_row("outbound campaign", snap["outbound"])
             self._live.update(t)
             return
         quarter = int(snap["elapsed"] // 900)
@@ -131,16 +79,16 @@ class _View:
             sl = snap["service_level"]
             print(f"[{snap['clock']}] callers {snap['arrived']}/{snap['planned']}, waiting {snap['waiting']}, "
                   f"records {snap['calls']} ({snap['answered']} answered, {snap['abandoned']} abandoned), "
-                  f"SL {'-' if sl is None else f'{sl:.0%}'}", flush=True)  # fmt: skip
+                  f"SL {'-' if sl is None else f'{sl:.0%}'}; outbound {snap['outbound']}", flush=True)  # fmt: skip
 
 
 async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start_hour: float = 9.0,
                    workdir: Path | None = None, live: bool = True,
-                   inbound: traffic.InboundModel | None = None) -> dict[str, Any]:  # fmt: skip
+                   inbound: traffic.InboundModel | None = None,
+                   outbound_agents: int = 8) -> dict[str, Any]:  # fmt: skip
     from composition import running
 
     inbound = inbound or traffic.InboundModel()
-    agents_model = traffic.AgentModel()
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="hotline-demo-")
@@ -152,23 +100,20 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     server = VirtualPbxServer(clock, workdir)
     await server.start()
     site_file = workdir / "site.toml"
-    text = SITE_TEMPLATE.format(
+    text = world.site_text(
         agi_port=_free_port(),
         ami_port=server.ami.port,
         secret_file=server.secret_file,
-        db=db,
+        store_url=f"sqlite+aiosqlite:///{db}",
         recordings=server.recordings,
         queue_log=workdir / "queue_log",
+        outbound_agents=outbound_agents,
     )
     site_file.write_text(text)
     site = load_site(site_file)
-
-    def agent_behavior(endpoint: str, offer: int) -> CalleeBehavior:
-        agent_id = int("".join(c for c in endpoint if c.isdigit()) or 0)
-        delay = traffic.agent_answer_delay(agents_model, seed, agent_id, offer)
-        return CalleeBehavior("never") if delay is None else CalleeBehavior("answer", delay)
-
-    server.pbx.endpoint_callee = agent_behavior
+    server.pbx.endpoint_callee = world.agent_phones(seed)
+    server.pbx.trunk_callee = world.carrier(seed)
+    sessions = tuple(f"PJSIP/agent{a}-" for a in world.outbound_agent_ids(outbound_agents))
     callers = traffic.day(inbound, seed, start_hour, hours)
     t_start = clock.monotonic()
     arrived = 0
@@ -182,13 +127,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                     delay = (c.at - start_hour * 3600) - (clock.monotonic() - t_start)
                     if delay > 0:
                         await clock.sleep(delay)
-                    script = CallerScript(
-                        caller=c.number, did=site["hotline"]["number"],
-                        digits=[(c.digit_after, c.digit)] if c.digit else [],
-                        hangup_at=c.ivr_hangup_after, talk=c.talk, patience=c.patience,
-                        talk_holds=[(c.hold_at, c.hold_for)] if c.hold_at is not None else [],
-                    )  # fmt: skip
-                    server.pbx.inbound(script)
+                    server.pbx.inbound(world.caller_script(c))
                     arrived += 1
 
             feeder = asyncio.create_task(feed(), name="demo-callers")
@@ -201,7 +140,14 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                     st = service_stats(rows)
                     waiting = sum(1 for ch in server.pbx.channels.values() if ch.on_moh)
                     agents = {}
+                    dialer = eng.features.get("dialer")
+                    runners = dialer.runners if dialer else []
+                    if elapsed >= end:
+                        for r in runners:
+                            r.dialing = False  # the day is over: no new dials, calls in progress finish
                     for a in site.agents:
+                        if f"PJSIP/{a.endpoint}-".startswith(sessions):
+                            continue  # the campaign's agents are summed up on their own line
                         live_legs = [
                             ch for ch in eng.model.channels.values() if ch.name.startswith(f"PJSIP/{a.endpoint}-")
                         ]
@@ -212,8 +158,10 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                         "speed": speed, "elapsed": elapsed, "waiting": waiting, "agents": agents,
                         "calls": len(rows), "answered": st["answered"], "abandoned": st["abandoned"],
                         "service_level": st["service_level"], "arrived": arrived, "planned": len(callers),
+                        "outbound": _outbound_snapshot(runners),
                     })  # fmt: skip
-                    if feeder.done() and not server.pbx.channels and elapsed >= end:
+                    only_sessions = all(ch.name.startswith(sessions) for ch in server.pbx.channels.values())
+                    if feeder.done() and only_sessions and elapsed >= end:
                         break
                     if elapsed > drain_limit:
                         log.warning(
@@ -229,20 +177,41 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                     break
                 await asyncio.sleep(0.25)
             rows = await eng.store.records()
+            facts = await eng.store.facts()
     finally:
         await server.close()
-    stats = service_stats(rows, logged_in_seconds=hours * 3600, agents=len(site.agents))
+    hotline_agents = len(site.agents) - outbound_agents
+    stats = service_stats(rows, logged_in_seconds=hours * 3600, agents=hotline_agents)
+    campaign = campaign_report(facts).get("renewals", {})
     report = {
         "hours": hours, "speed": speed, "seed": seed, "start_hour": start_hour,
         "callers_simulated": arrived, "call_records": len(rows),
         "inbound": stats,
-        "outbound": {"conversations": None, "abandon_rate": None,
-                     "note": "no dialer yet: outbound campaigns come with the predictive-dialer issue"},
+        "outbound": {"agents": outbound_agents, "dials": campaign.get("dials", 0),
+                     "conversations": campaign.get("connected", 0), "abandoned": campaign.get("abandoned", 0),
+                     "machines": campaign.get("machines", 0), "outcomes": campaign.get("outcomes", {}),
+                     "abandon_rate": campaign.get("abandon_rate_us"),
+                     "abandon_rate_uk": campaign.get("abandon_rate_uk"),
+                     "connect_after_greeting_max": campaign.get("connect_after_greeting_max")},
         "formulas": FORMULAS, "workdir": str(workdir) if tmp is None else None,
     }  # fmt: skip
     if tmp is not None:
         tmp.cleanup()
     return report
+
+
+def _outbound_snapshot(runners: list[Any]) -> str:
+    if not runners:
+        return "-"
+    states: dict[str, int] = {}
+    conv = aband = 0
+    for r in runners:
+        for seat in r.seats.values():
+            states[seat.state] = states.get(seat.state, 0) + 1
+        conv += r.counts.get("connected", 0)
+        aband += r.counts.get("abandoned", 0)
+    agents = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+    return f"{conv} conversations, {aband} abandoned; agents {agents}"
 
 
 def print_report(report: dict[str, Any]) -> None:
@@ -258,6 +227,10 @@ def print_report(report: dict[str, Any]) -> None:
         f"  ASA {s['asa'] if s['asa'] is not None else '-'} s   service level ({s['service_level_threshold']:g} s)"
         f" {pct(s['service_level'])}   abandon rate {pct(s['abandon_rate'])}",
         f"  AHT {s['aht'] if s['aht'] is not None else '-'} s   occupancy {pct(s.get('occupancy'))}",
-        f"  outbound: {report['outbound']['note']}",
     ]
+    o = report["outbound"]
+    if o["agents"]:
+        lines.append(f"  outbound ({o['agents']} agents): {o['dials']} dials, {o['conversations']} conversations, "
+                     f"{o['abandoned']} abandoned, {o['machines']} machines; abandon rate {pct(o['abandon_rate'])}"
+                     f" (UK estimate {pct(o['abandon_rate_uk'])})")  # fmt: skip
     print("\n".join(lines))

@@ -74,7 +74,7 @@ mode = "predictive"
 profile = "us"
 target = 0.03
 caller_id = "4001234567"
-window = "08:00-21:00"
+window = "{window}"
 amd = {amd}
 wrap_up = 20
 leads = "synthetic"
@@ -86,14 +86,16 @@ def outbound_agent_ids(n: int) -> list[str]:
 
 
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
-              queue_log: Path | str, outbound_agents: int = 0, amd: bool = True) -> str:  # fmt: skip
+              queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
+              window: str = "08:00-21:00") -> str:  # fmt: skip
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
                             recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
     for a in ids:
         text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\nauto_login = false\n'
     if ids:
-        text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false")
+        text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
+                                window=window)  # fmt: skip
     return text
 
 

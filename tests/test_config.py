@@ -112,3 +112,28 @@ def test_acd_keys_are_checked_with_line_numbers(tmp_path):
     assert f":{lines.index(skills) + 1}: services[0].skills: skill 'hotline'" in r.stdout
     assert f":{lines.index(strategy) + 1}: services[0].strategy: must be one of" in r.stdout
     assert "services[0].rules: rule 2: 'after' must grow" in r.stdout
+
+
+def test_campaign_keys_are_checked_with_line_numbers(tmp_path):
+    agents = 'agents = ["1002", "9999"]'
+    ring = "ring_timeout = 10"
+    window = 'window = "21:00-08:00"'
+    retries = "retries = { voicemail = 60 }"
+    text = GOOD + f'\n[[campaigns]]\nname = "renewals"\n{agents}\n{ring}\n{window}\n{retries}\n'
+    lines = text.splitlines()
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f":{lines.index(agents) + 1}: campaigns[0].agents: no agent with id '9999'" in r.stdout
+    assert f":{lines.index(ring) + 1}: campaigns[0].ring_timeout: must be 15-60 s" in r.stdout
+    assert f":{lines.index(window) + 1}: campaigns[0].window: the window must end after it starts" in r.stdout
+    assert f":{lines.index(retries) + 1}: campaigns[0].retries: unknown outcome 'voicemail'" in r.stdout
+
+
+def test_campaign_defaults_and_the_uk_lockout(tmp_path):
+    f = tmp_path / "site.toml"
+    f.write_text(GOOD + '\n[[campaigns]]\nname = "c"\nagents = ["1002"]\nprofile = "uk"\nends = "2026-12-31"\n')
+    c = load_site(f).campaigns[0]
+    assert (c.mode, c.target, c.ring_timeout, c.window, c.max_attempts) == ("predictive", 0.03, 25, (480, 1260), 3)
+    assert c.retry_after("abandoned") == 72 * 3600  # an abandoned call is locked out for 72 hours under UK rules
+    assert c.retry_after("busy") == 600
+    assert c.ends is not None

@@ -1,0 +1,157 @@
+"""The virtual PBX's virtual-time face: the discrete-event driver, and a site day run through the unchanged
+engine (IVR, ACD, dialer) with every outbound call checked against the compliance rules in the ledger."""
+
+import asyncio
+from collections import defaultdict
+
+import pytest
+
+import dialer.shell as shell
+from dialer.baselines import FixedRatio
+from dialer.shell import classify
+from engine.clock import VirtualClock
+from sim.day import run_day
+from sim.vtime import drive, settle
+
+
+def test_sleepers_wake_in_order_each_at_its_own_time():
+    async def main() -> list[tuple[str, float]]:
+        clock = VirtualClock(start=1_800_000_000.0)
+        seen: list[tuple[str, float]] = []
+
+        async def sleeper(name: str, secs: list[float]) -> None:
+            for s in secs:
+                await clock.sleep(s)
+                seen.append((name, clock.monotonic()))
+
+        tasks = [asyncio.create_task(sleeper("a", [5, 5, 5])), asyncio.create_task(sleeper("b", [7, 0.25]))]
+        reached = await drive(clock, 100.0)
+        await asyncio.gather(*tasks)
+        assert reached == 100.0 and clock.now() == 1_800_000_100.0
+        return seen
+
+    assert asyncio.run(main()) == [("a", 5.0), ("b", 7.0), ("b", 7.25), ("a", 10.0), ("a", 15.0)]
+
+
+def test_tiny_remainders_do_not_stall_the_clock():
+    # near 1.8e9 a float's step is 2.4e-7 s: the clock keeps offsets so "now + remainder" still moves
+    async def main() -> float:
+        clock = VirtualClock(start=1_800_000_000.0)
+        deadline = 10.0 / 3
+
+        async def waiter() -> None:
+            while (left := deadline - clock.monotonic()) > 0:
+                await clock.sleep(left)
+
+        t = asyncio.create_task(waiter())
+        await drive(clock, 10.0, stop=t.done)
+        return clock.monotonic()
+
+    assert asyncio.run(main()) == pytest.approx(10.0 / 3)
+
+
+def test_a_busy_loop_is_named_not_hung():
+    async def main() -> None:
+        async def spin() -> None:
+            while True:
+                await asyncio.sleep(0)
+
+        t = asyncio.create_task(spin())
+        try:
+            await settle(max_rounds=500)
+        finally:
+            t.cancel()
+
+    with pytest.raises(RuntimeError, match="busy loop"):
+        asyncio.run(main())
+
+
+@pytest.mark.parametrize(
+    ("dial_status", "cause", "reason", "want"),
+    [("ANSWER", 16, 4, "answered"), ("BUSY", 17, 0, "busy"), ("", 17, 0, "busy"), ("CONGESTION", 34, 0, "congestion"),
+     ("", 38, 0, "congestion"), ("NOANSWER", 19, 0, "no_answer"), ("", 0, 3, "no_answer"), ("", 21, 0, "rejected"),
+     ("", 1, 0, "invalid"), ("", 127, 0, "failed")],
+)  # fmt: skip
+def test_outcomes_come_from_dialstatus_and_cause_not_reason(dial_status, cause, reason, want):
+    # Reason is 0 for busy and congestion alike (ASTERISK.md §2.6): it cannot be what tells them apart
+    assert classify(dial_status, cause, reason) == want
+
+
+def _by_call(facts):
+    out = defaultdict(dict)
+    for f in facts:
+        if f.kind.startswith("outbound."):
+            out[f.call_id][f.kind] = f
+    return out
+
+
+def test_a_virtual_day_runs_the_whole_site_and_keeps_the_rules():
+    facts: list = []
+    r = run_day(hours=0.5, seed=3, outbound_agents=8, facts_out=facts)
+    r = asyncio.run(r)
+    s = r["inbound"]
+    assert r["call_records"] == r["callers_simulated"] > 0
+    assert s["answered"] + s["abandoned"] + s["short_abandoned"] + s["other"] == s["offered"]
+    o = r["outbound"]
+    assert o["connected"] > 20 and o["machines"] > 0
+
+    dials = _by_call(facts)
+    assert len(dials) == o["dials"]
+    for call_id, k in dials.items():
+        # every dial is resolved exactly once: a failure before the answer, or an AMD verdict and what followed
+        assert ("outbound.result" in k) != ("outbound.verdict" in k), (call_id, sorted(k))
+        if "outbound.verdict" in k:
+            v = k["outbound.verdict"].data["amd"]
+            ends = [x for x in ("outbound.machine", "outbound.connect", "outbound.abandon") if x in k]
+            assert len(ends) == 1 and (ends[0] == "outbound.machine") == (v == "MACHINE"), (call_id, sorted(k))
+        if "outbound.connect" in k:
+            assert k["outbound.connect"].data["after_greeting"] <= 2.0  # an agent within 2 s of the greeting's end
+            assert "outbound.talk_end" in k
+    assert o["connected"] + o["abandoned"] == o["live"]
+
+    # an always-on agent is never given two customers at once
+    spans = defaultdict(list)
+    for k in dials.values():
+        if "outbound.connect" in k:
+            start = k["outbound.connect"].at
+            spans[k["outbound.connect"].data["agent"]].append((start, start + k["outbound.talk_end"].data["talk"]))
+    for agent, xs in spans.items():
+        xs.sort()
+        assert all(b[0] >= a[1] - 1e-6 for a, b in zip(xs, xs[1:])), agent
+
+    # virtual time is deterministic: the same seed gives the same day
+    again = asyncio.run(run_day(hours=0.5, seed=3, outbound_agents=8))
+    for key in ("dials", "connected", "abandoned", "machines"):
+        assert again["outbound"][key] == o[key]
+    assert again["inbound"] == s
+
+
+def test_no_agent_free_means_the_abandon_message_and_a_count(monkeypatch):
+    # a reckless fixed ratio floods the floor, so some people answer with no agent left for them
+    monkeypatch.setattr(shell, "ForecastPacer", lambda target, amd: FixedRatio(4.0))
+    facts: list = []
+    r = asyncio.run(run_day(hours=0.25, seed=5, outbound_agents=4, facts_out=facts,
+                            inbound=shell_free_inbound()))  # fmt: skip
+    o = r["outbound"]
+    abandons = [f for f in facts if f.kind == "outbound.abandon"]
+    assert o["abandoned"] == len(abandons) > 0
+    for f in abandons:
+        assert f.data["message_at"] - f.data["greeting_end"] <= 2.0  # the message starts inside the window
+    assert o["abandon_rate_us"] == round(o["abandoned"] / o["live"], 4)
+
+
+def shell_free_inbound():
+    from sim.traffic import InboundModel
+
+    return InboundModel(calls_per_day=0.001)
+
+
+def test_the_call_window_holds_on_the_virtual_clock():
+    facts: list = []
+    asyncio.run(run_day(hours=0.5, seed=2, outbound_agents=4, window="08:00-09:20", facts_out=facts,
+                        inbound=shell_free_inbound()))  # fmt: skip
+    placed = [f for f in facts if f.kind == "outbound.placed"]
+    assert placed, "dials before 09:20"
+    start = min(f.at for f in facts)
+    minutes = [(f.at - start) / 60 for f in placed]
+    assert max(minutes) < 20.0, "no dial at or after the window's end (09:20)"
