@@ -314,12 +314,15 @@ class CampaignRunner:
         eng.model.associate(did, did, "lead")
         await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
                        attempt=lead.attempts + 1, amd=amd)  # fmt: skip
+        action: dict[str, Any] = {
+            "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
+            "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
+            "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
+        }  # fmt: skip
+        if amd and self.c.amd_params:
+            action["Variable"] = [f"HOTLINE_AMD={self.c.amd_params}"]  # AMD()'s arguments in the dialplan
         try:
-            await eng.link.action({
-                "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
-                "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
-                "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
-            })  # fmt: skip
+            await eng.link.action(action)
         except AmiError as exc:
             log.warning("campaign %s: originate to %s failed: %s", self.c.name, mask_number(lead.phone), exc)
             await self._resolve(d, "failed", cause=None)
@@ -426,7 +429,8 @@ class CampaignRunner:
         await eng.fact("outbound.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
                        after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
         try:
-            await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)")
+            # Bridge() answers only when the conversation ends: no command timeout of minutes applies to it
+            await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)", timeout=24 * 3600)
         except AgiHangup:
             pass
         talk = eng.clock.monotonic() - connected

@@ -649,3 +649,86 @@ def ivr_caller_scenario(*, caller: str, tag: str, audio: Path, steps: list[Step]
         body.append(_SCRIPT_BYE.format(caller=caller, cseq=cseq))
     body.append('  <label id="9"/>\n</scenario>\n')
     return "".join(body)
+
+
+FAR_END = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="dialed party: answers and speaks ({what})">
+  <recv request="INVITE" crlf="true" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="their_from"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="their_to"/>
+    </action>
+  </recv>
+  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+]]></send>
+  <pause milliseconds="{answer_ms}"/>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=lead 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="ACK" crlf="true"/>
+  <!-- the greeting (then silence) as it would reach AMD -->
+  <nop><action><exec rtp_stream="{audio},1,0"/></action></nop>
+  <recv request="BYE" timeout="{talk_ms}" ontimeout="1"/>
+  <send next="2"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="1"/>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$their_to];tag=[pid]SIPpTag01[call_number]
+To: [$their_from]
+[last_Call-ID:]
+CSeq: 10 BYE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true"/>
+  <label id="2"/>
+</scenario>
+"""
+
+
+def far_end_scenario(audio: Path, answer_after: float, talk: float, what: str = "person") -> str:
+    """A dialed number that answers after ``answer_after`` s, plays ``audio`` (a greeting followed by silence:
+    a person's short hello, or a machine's long message) and hangs up after ``talk`` s unless hung up on."""
+    return FAR_END.format(what=what, audio=audio, answer_ms=int(answer_after * 1000), talk_ms=int(talk * 1000))
+
+
+def make_greeting(path: Path, voice: float, silence: float) -> Path:
+    """u-law WAV: ``voice`` s of tone (speech to AMD's ears), then ``silence`` s of digital silence."""
+    subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", str(path), "synth", str(voice), "sine",
+                    "440", "vol", "0.3", "pad", "0", str(silence)], check=True)  # fmt: skip
+    return path
