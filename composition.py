@@ -62,12 +62,13 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
-    agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"]))
     dialer = build_dialer(engine)
     if dialer is not None:
         agi.route("outbound", dialer.outbound)
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
+    agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"],
+                                    dialer.control if dialer else None))  # fmt: skip
     return engine
 
 

@@ -1,6 +1,8 @@
-"""Agent feature codes over FastAGI: ``AGI(agi://engine/agent,<action>[,<reason code>])`` from the agents
-context (*21 log in, *22 log out, *23<code> pause, *24 resume, *25 end wrap-up). The agent is the PJSIP
-endpoint the call comes from; the answer is a beep (done) or an error tone (refused, with the reason logged).
+"""Agent feature codes over FastAGI: ``AGI(agi://engine/agent,<action>[,<argument>])`` from the agents
+context (*21 log in, *22 log out, *23<code> pause, *24 resume, *25 end wrap-up; for outbound agents
+*26<code> disposition of the last call, *27<minutes> call back for me, *28<minutes> call back for anyone).
+The agent is the PJSIP endpoint the call comes from; the answer is a beep (done) or an error tone (refused,
+with the reason logged).
 """
 
 from __future__ import annotations
@@ -15,13 +17,16 @@ from engine.config import Site
 log = logging.getLogger("hotline.acd.codes")
 
 ACTIONS = ("login", "logout", "pause", "resume", "wrapup_end")
+OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any")
 
 
 class FeatureCodes:
     def __init__(self, site: Site, control: Callable[[str, str, str], Awaitable[str]],
-                 reasons: Mapping[str, str] | None = None) -> None:  # fmt: skip
+                 reasons: Mapping[str, str] | None = None,
+                 outbound: Callable[[str, str, str], Awaitable[str]] | None = None) -> None:  # fmt: skip
         self.by_endpoint = {a.endpoint: a.id for a in site.agents}
         self.control = control
+        self.outbound = outbound
         self.reasons = {str(k): str(v) for k, v in (reasons or {}).items()}
 
     def agent_of(self, channel: str) -> str | None:
@@ -35,6 +40,16 @@ class FeatureCodes:
         action = args[0] if args else ""
         agent_id = self.agent_of(agi.channel)
         await agi.answer()
+        if agent_id is not None and action in OUTBOUND_ACTIONS and self.outbound is not None:
+            try:
+                result = await self.outbound(agent_id, action, args[1] if len(args) > 1 else "")
+            except ValueError as exc:
+                log.info("feature code %s from agent %s refused: %s", action, agent_id, exc)
+                await agi.stream("beeperr")
+                return
+            log.info("feature code %s: %s", action, result)
+            await agi.stream("beep")
+            return
         if agent_id is None or action not in ACTIONS:
             log.warning("feature code %r from %s refused: %s", action, agi.channel,
                         "not an agent's phone" if agent_id is None else "unknown action")  # fmt: skip

@@ -183,6 +183,7 @@ class Lead:
     attempts: int
     last_outcome: str | None
     next_attempt_at: float | None
+    agent: str | None = None  # a call back this agent promised: dialed only for them
 
 
 @dataclass(frozen=True)
@@ -197,15 +198,16 @@ class Totals:
 
 def _lead(r: Any) -> Lead:
     return Lead(r["id"], r["campaign"], r["phone"], r["name"], r["team"], r["tz"], dict(r["extra"] or {}),
-                r["status"], r["attempts"], r["last_outcome"], r["next_attempt_at"])  # fmt: skip
+                r["status"], r["attempts"], r["last_outcome"], r["next_attempt_at"], r.get("agent"))  # fmt: skip
 
 
-def _due(t: Table, campaign: str, team: str | None, now: float) -> ColumnElement[bool]:
+def _due(t: Table, campaign: str, team: str | None, now: float, agent: str | None = None) -> ColumnElement[bool]:
     """Leads of the campaign that may be dialed now: new, or a retry whose time has come; the team's own
-    leads and those of no team."""
+    leads and those of no team. A call back an agent promised is due only for that agent."""
     cond = and_(
         t.c.campaign == campaign,
         or_(t.c.status == NEW, and_(t.c.status == RETRY, t.c.next_attempt_at <= now)),
+        t.c.agent.is_(None) if agent is None else t.c.agent == agent,
     )
     if team is not None:
         cond = and_(cond, or_(t.c.team == team, t.c.team.is_(None)))
@@ -290,7 +292,7 @@ class LeadStore:
         async with self.engine.connect() as conn:
             return (await conn.execute(q)).first() is not None
 
-    async def claim(self, campaign: str, team: str | None, n: int, now: float) -> list[Lead]:
+    async def claim(self, campaign: str, team: str | None, n: int, now: float, agent: str | None = None) -> list[Lead]:
         """Hand out up to n leads for dialing (they become ``dialing``), longest waiting first. A lead whose
         number is on a do-not-call list now is marked ``dnc`` instead: lists grow after leads are imported."""
         if n <= 0:
@@ -299,7 +301,7 @@ class LeadStore:
         async with self.engine.begin() as conn:
             blocked = await conn.execute(
                 update(leads)
-                .where(_due(leads, campaign, team, now), _listed(leads, campaign))
+                .where(_due(leads, campaign, team, now, agent), _listed(leads, campaign))
                 .values(status=DNC)
                 .returning(leads.c.phone)
             )
@@ -309,7 +311,7 @@ class LeadStore:
             # SELECT while updating, skip the rows just updated and hand out more than n
             chosen = (
                 select(pick.c.id)
-                .where(_due(pick, campaign, team, now), ~_listed(pick, campaign))
+                .where(_due(pick, campaign, team, now, agent), ~_listed(pick, campaign))
                 .order_by(func.coalesce(pick.c.next_attempt_at, pick.c.imported_at), pick.c.id)
                 .limit(n)
                 .with_for_update(skip_locked=True)  # PostgreSQL: two dialers never get the same lead
@@ -318,7 +320,7 @@ class LeadStore:
             )
             taken = await conn.execute(
                 update(leads)
-                .where(leads.c.id == chosen.c.id, _due(leads, campaign, team, now))
+                .where(leads.c.id == chosen.c.id, _due(leads, campaign, team, now, agent))
                 .values(status=DIALING)
                 .returning(*leads.c)
             )
@@ -348,6 +350,17 @@ class LeadStore:
             )
         if not res.rowcount:
             log.warning("lead %d: finished while not being dialed: ignored", lead_id)
+        return bool(res.rowcount)
+
+    async def schedule(self, lead_id: int, at: float, agent: str | None) -> bool:
+        """A call back: dial the lead again at ``at`` (an agent's disposition), for that agent or for anyone.
+        No attempt is counted and the attempt limit does not apply: the customer asked for it."""
+        async with self.engine.begin() as conn:
+            res = await conn.execute(
+                update(leads)
+                .where(leads.c.id == lead_id, leads.c.status.in_((NEW, RETRY, DONE, DIALING)))
+                .values(status=RETRY, next_attempt_at=at, agent=agent)
+            )
         return bool(res.rowcount)
 
     async def purge(self, campaign: str, now: float) -> int:

@@ -84,10 +84,15 @@ class LeadRef:
     phone: str
     tz: str = ""
     attempts: int = 0
+    agent: str = ""  # a call back this agent promised
 
 
 class Leads(Protocol):
-    async def claim(self, n: int, now: float) -> list[LeadRef]: ...
+    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]: ...
+
+    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None: ...
+
+    async def add_dnc(self, phone: str, now: float) -> None: ...
 
     async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
                      attempted: bool = True) -> None: ...  # fmt: skip
@@ -110,8 +115,16 @@ class SyntheticLeads:
         self._next = itertools.count()
         self.finished: dict[str, int] = {}
 
-    async def claim(self, n: int, now: float) -> list[LeadRef]:
+    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]:
+        if agent is not None:
+            return []  # no call backs in a synthetic list
         return [LeadRef(i, synthetic_number(i)) for i in itertools.islice(self._next, max(0, n))]
+
+    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None:
+        return None
+
+    async def add_dnc(self, phone: str, now: float) -> None:
+        return None
 
     async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
                      attempted: bool = True) -> None:  # fmt: skip
@@ -128,9 +141,15 @@ class StoredLeads:
         self.campaign = campaign
         self.team = team or None
 
-    async def claim(self, n: int, now: float) -> list[LeadRef]:
-        got = await self.store.claim(self.campaign, self.team, n, now)
-        return [LeadRef(x.id, x.phone, x.tz or "", x.attempts) for x in got]
+    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]:
+        got = await self.store.claim(self.campaign, self.team, n, now, agent)
+        return [LeadRef(x.id, x.phone, x.tz or "", x.attempts, x.agent or "") for x in got]
+
+    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None:
+        await self.store.schedule(lead.id, at, agent)
+
+    async def add_dnc(self, phone: str, now: float) -> None:
+        await self.store.add_dnc([phone], self.campaign, now, "agent disposition")
 
     async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
                      attempted: bool = True) -> None:  # fmt: skip
@@ -148,6 +167,7 @@ class Seat:
     channel: str = ""
     since: float = 0.0
     sessions: int = 0
+    last: Dial | None = None  # its last conversation: what a disposition or a call back is about
 
 
 @dataclass
@@ -246,11 +266,13 @@ class CampaignRunner:
                        campaign=self.c.name, state="down")  # fmt: skip
         log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
 
-    def _take_seat(self) -> Seat | None:
+    def _take_seat(self, prefer: str = "") -> Seat | None:
         idle = [s for s in self.seats.values() if s.state == "idle"]
         if not idle:
             return None
-        seat = min(idle, key=lambda s: s.since)  # longest idle first
+        own = [s for s in idle if s.agent.id == prefer]
+        # the agent who promised the call back if free, else the longest idle: never abandon a call back
+        seat = own[0] if own else min(idle, key=lambda s: s.since)
         seat.state, seat.since = "talking", self.engine.clock.monotonic()
         return seat
 
@@ -297,7 +319,13 @@ class CampaignRunner:
             n = min(self.pacer.dials(f), self.line_limit - len(self.dials))
             if n <= 0:
                 continue
-            for lead in await self.leads.claim(n, eng.clock.now()):
+            # call backs an idle agent promised go first, one per agent, and only while that agent is free
+            for seat in [s for s in self.seats.values() if s.state == "idle"][:n]:
+                own = await self.leads.claim(1, eng.clock.now(), agent=seat.agent.id)
+                for lead in own:
+                    await self._dial(lead)
+                n -= len(own)
+            for lead in await self.leads.claim(n, eng.clock.now()) if n > 0 else []:
                 await self._dial(lead)
 
     async def _dial(self, lead: LeadRef) -> None:
@@ -410,7 +438,7 @@ class CampaignRunner:
         deadline = greeting_end + WINDOW - BRIDGE_MARGIN
         self.waiting += 1
         try:
-            seat = self._take_seat()
+            seat = self._take_seat(d.lead.agent)
             while seat is None and eng.clock.monotonic() < deadline and not chan.hung_up:
                 self._freed.clear()
                 freed = asyncio.ensure_future(self._freed.wait())
@@ -418,13 +446,14 @@ class CampaignRunner:
                 await asyncio.wait([freed, timer], return_when=asyncio.FIRST_COMPLETED)
                 freed.cancel()
                 timer.cancel()
-                seat = self._take_seat()
+                seat = self._take_seat(d.lead.agent)
         finally:
             self.waiting -= 1
         if seat is None:
             await self._abandon(d, chan, greeting_end + wall)
             return
         connected = eng.clock.monotonic()
+        seat.last = d
         self.pacer.on(Connected(connected - mono), self._t())
         await eng.fact("outbound.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
                        after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
@@ -446,6 +475,44 @@ class CampaignRunner:
                 await chan.command("HANGUP")
             except AgiHangup:
                 pass
+
+    # ---- the agent's word on the call (feature codes now, the web agent page later) -----------------------
+    async def disposition(self, seat: Seat, code: str) -> str:
+        """The agent's disposition of its last conversation; "do not call" puts the number on the campaign's
+        list; entering it ends the wrap-up early."""
+        d = seat.last
+        if d is None:
+            raise ValueError(f"agent {seat.agent.id} has no call to give a disposition to")
+        label = self.c.dispositions.get(code)
+        if label is None:
+            raise ValueError(f"unknown disposition code {code!r} (known: {', '.join(sorted(self.c.dispositions))})")
+        eng = self.engine
+        await eng.fact("outbound.disposition", d.id, d.id, f"disposition:{d.id}:{code}", campaign=self.c.name,
+                       agent=seat.agent.id, lead=d.lead.id, code=code, label=label)  # fmt: skip
+        if label == "do not call":
+            await self.leads.add_dnc(d.lead.phone, eng.clock.now())
+        self._end_wrap(seat)
+        return f"{seat.agent.id}: call {d.id} {label}"
+
+    async def call_back(self, seat: Seat, minutes: int, own: bool) -> str:
+        """Dial the last conversation's lead again in ``minutes``, for this agent or for anyone."""
+        d = seat.last
+        if d is None:
+            raise ValueError(f"agent {seat.agent.id} has no call to schedule a call back for")
+        if not 1 <= minutes <= 60 * 24 * 30:
+            raise ValueError("a call back is 1 minute to 30 days away")
+        eng = self.engine
+        at = eng.clock.now() + minutes * 60
+        await self.leads.schedule(d.lead, at, seat.agent.id if own else None)
+        await eng.fact("outbound.callback", d.id, d.id, f"callback:{d.id}:{int(at)}", campaign=self.c.name,
+                       agent=seat.agent.id, lead=d.lead.id, at=round(at, 3), own=own)  # fmt: skip
+        self._end_wrap(seat)
+        return f"{seat.agent.id}: call back in {minutes} min ({'own' if own else 'anyone'})"
+
+    def _end_wrap(self, seat: Seat) -> None:
+        if seat.state == "wrap":
+            seat.state, seat.since = "idle", self.engine.clock.monotonic()
+            self._freed.set()
 
     async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
         eng = self.engine
@@ -481,6 +548,24 @@ class Dialer:
                 return
         log.warning("outbound AGI for an unknown dial %s: hung up", chan.uniqueid)
         await chan.command("HANGUP")
+
+    def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
+        for r in self.runners:
+            if agent_id in r.seats:
+                return r, r.seats[agent_id]
+        raise ValueError(f"agent {agent_id} works no campaign")
+
+    async def control(self, agent_id: str, action: str, arg: str = "") -> str:
+        """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes).
+        Raises ValueError with the reason when the action does not fit."""
+        runner, seat = self.seat_of(agent_id)
+        if action == "disposition":
+            return await runner.disposition(seat, arg)
+        if action in ("callback", "callback_any"):
+            if not arg.isdigit():
+                raise ValueError("a call back needs its delay in minutes")
+            return await runner.call_back(seat, int(arg), own=action == "callback")
+        raise ValueError(f"unknown outbound action {action!r}")
 
     async def run(self) -> None:
         async with asyncio.TaskGroup() as tg:

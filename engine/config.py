@@ -239,8 +239,13 @@ CAMPAIGN_FIELDS: dict[str, Field] = {
     "leads": Field(str, "store", check=lambda v: None if v in ("store", "synthetic") else "must be store or synthetic",
                    doc="store: imported leads; synthetic: from the traffic model (demo, benchmarks)"),  # fmt: skip
     "team": Field(str, ""),
+    "dispositions": Field(dict, None, check=lambda v: None if all(str(k).isdigit() and isinstance(x, str)
+                                                                  for k, x in v.items())
+                          else "keys are digit codes, values their labels",
+                          doc="agent disposition codes (*26<code>)"),  # fmt: skip
 }
 
+DEFAULT_DISPOSITIONS = {"1": "sale", "2": "no sale", "3": "call back", "9": "do not call"}
 DEFAULT_RETRIES = {"no_answer": 3600.0, "busy": 600.0, "machine": 7200.0, "abandoned": 86400.0}
 
 
@@ -268,6 +273,7 @@ class Campaign:
     max_attempts: int = 3
     leads: str = "store"
     team: str = ""
+    dispositions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
 
     def retry_after(self, outcome: str) -> float:
         """Seconds until a retry; an abandoned call under the UK profile is locked out for 72 hours."""
@@ -596,5 +602,6 @@ def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[st
             c["machine"], float(c["wrap_up"]),
             {**DEFAULT_RETRIES, **{k: float(v) for k, v in (c["retries"] or {}).items()}},
             c["max_attempts"], c["leads"], c["team"],
+            {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()},
         ))  # fmt: skip
     return out

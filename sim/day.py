@@ -33,8 +33,10 @@ DRAIN = 1800.0  # s after the day's end for calls still up to finish (no new dia
 async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, outbound_agents: int = 48,
                   inbound: traffic.InboundModel | None = None, amd: bool = True, window: str = "08:00-21:00",
                   progress: Callable[[float, dict[str, Any]], None] | None = None,
-                  facts_out: list[Any] | None = None) -> dict[str, Any]:  # fmt: skip
-    """Run the day; ``facts_out`` (a list) receives the ledger, for tests that check it fact by fact."""
+                  facts_out: list[Any] | None = None,
+                  on_engine: Callable[[Any], None] | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the day; ``facts_out`` (a list) receives the ledger and ``on_engine`` sees the built engine, for
+    tests that act on it or check the ledger fact by fact."""
     import composition
 
     inbound = inbound or traffic.InboundModel()
@@ -62,6 +64,8 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         link = DirectLink(pbx, clock)
         store = MemoryStore()
         eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False)
+        if on_engine is not None:
+            on_engine(eng)
         callers = traffic.day(inbound, seed, start_hour, hours)
         end = hours * 3600.0
         runner = asyncio.create_task(eng.run(), name="engine")

@@ -155,3 +155,70 @@ def test_the_call_window_holds_on_the_virtual_clock():
     start = min(f.at for f in facts)
     minutes = [(f.at - start) / 60 for f in placed]
     assert max(minutes) < 20.0, "no dial at or after the window's end (09:20)"
+
+
+class MemoryLeads:
+    """The lead store's behaviour the dialer relies on, in memory: due times, call backs owned by an agent."""
+
+    def __init__(self, n: int) -> None:
+        from dialer.shell import LeadRef, synthetic_number
+
+        self.leads = {i: LeadRef(i, synthetic_number(i)) for i in range(n)}
+        self.due = {i: 0.0 for i in range(n)}
+        self.owner: dict[int, str | None] = {i: None for i in range(n)}
+        self.dnc: list[str] = []
+
+    async def claim(self, n, now, agent=None):  # type: ignore[no-untyped-def]
+        from dataclasses import replace
+
+        ready = [i for i, t in sorted(self.due.items(), key=lambda x: x[1]) if t <= now and self.owner[i] == agent]
+        out = []
+        for i in ready[:n]:
+            del self.due[i]
+            out.append(replace(self.leads[i], agent=self.owner[i] or ""))
+        return out
+
+    async def finish(self, lead, outcome, now, next_at, attempted=True):  # type: ignore[no-untyped-def]
+        if next_at is not None:
+            self.due[lead.id] = next_at
+
+    async def schedule(self, lead, at, agent):  # type: ignore[no-untyped-def]
+        self.due[lead.id] = at
+        self.owner[lead.id] = agent
+
+    async def add_dnc(self, phone, now):  # type: ignore[no-untyped-def]
+        self.dnc.append(phone)
+
+
+def test_a_call_back_promised_by_an_agent_comes_back_to_that_agent():
+    facts: list = []
+    promised: dict = {}
+
+    def hook(eng):  # type: ignore[no-untyped-def]
+        dialer = eng.features["dialer"]
+        runner = dialer.runners[0]
+        runner.leads = MemoryLeads(400)
+
+        async def agent_says() -> None:
+            seat = runner.seats["2002"]
+            while seat.last is None or seat.state != "wrap":
+                await eng.clock.sleep(1)
+            promised["lead"] = seat.last.lead.id
+            promised["reply"] = await dialer.control("2002", "callback", "5")
+            with pytest.raises(ValueError, match="unknown disposition"):
+                await dialer.control("2002", "disposition", "7")
+            promised["dispo"] = await dialer.control("2002", "disposition", "3")
+
+        eng.spawn(agent_says(), "agent-2002")
+
+    asyncio.run(run_day(hours=0.4, seed=4, outbound_agents=3, facts_out=facts, on_engine=hook,
+                        inbound=shell_free_inbound()))  # fmt: skip
+    lead = promised["lead"]
+    assert "call back in 5 min (own)" in promised["reply"] and "call back" in promised["dispo"]
+    (cb,) = [f for f in facts if f.kind == "outbound.callback"]
+    (dispo,) = [f for f in facts if f.kind == "outbound.disposition"]
+    assert dispo.data["code"] == "3" and dispo.data["agent"] == "2002"
+    placed = [f for f in facts if f.kind == "outbound.placed" and f.data["lead"] == lead]
+    assert len(placed) == 2 and placed[1].at >= cb.data["at"], "dialed again, not before the promised time"
+    connects = [f for f in facts if f.kind == "outbound.connect" and f.call_id == placed[1].call_id]
+    assert [c.data["agent"] for c in connects] == ["2002"], "the call back reached the agent who promised it"

@@ -79,6 +79,7 @@ leads = Table(
     Column("last_attempt_at", Float),
     Column("next_attempt_at", Float),
     Column("imported_at", Float, nullable=False),
+    Column("agent", String(64)),  # a call back promised by this agent: dialed for them (migration 0006)
     UniqueConstraint("campaign", "phone", name="uq_leads_campaign_phone"),
     Index("ix_leads_campaign_status", "campaign", "status"),
 )

@@ -6,6 +6,9 @@ abandon message and is counted; a number on the do-not-call list is never dialed
 from __future__ import annotations
 
 import asyncio
+import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -18,6 +21,7 @@ from dialer.report import campaign_report
 from engine.config import load_site
 from sim.sipp import far_end_scenario, make_greeting, read_trace, sipp_binary, uas_scenario
 from tests.asterisk.conftest import SITE
+from tests.asterisk.test_acd import dial_code
 
 pytestmark = pytest.mark.asterisk
 
@@ -109,6 +113,11 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
             return runner.seats["1002"].state == "idle" and not runner.dials
 
         await until(settled, 30, "the conversation to end and the agent back in the session")
+        # the agent's word on the call, from its phone's second line: "call back" (3), and a call back in
+        # 30 minutes for itself; an unknown code is refused
+        assert await dial_code(tmp_path, "*263") == 0
+        assert await dial_code(tmp_path, "*2730") == 0
+        own_callbacks = await leads.claim("renewals", None, 5, time.time() + 31 * 60, agent="1002")
         everything = await eng.store.facts()
         status = await leads.counts("renewals")
         session = runner.seats["1002"].channel
@@ -148,3 +157,15 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
     report = campaign_report(everything)["renewals"]
     assert (report["connected"], report["abandoned"], report["live"]) == (1, 1, 2)
     assert report["abandon_rate_us"] == 0.5 and report["abandon_rate_uk"] > 0.5
+
+    (dispo,) = [f for f in everything if f.kind == "outbound.disposition"]
+    (callback,) = [f for f in everything if f.kind == "outbound.callback"]
+    assert dispo.call_id == callback.call_id == connect.call_id and dispo.data["label"] == "call back"
+    assert callback.data["own"] is True and callback.data["agent"] == "1002"
+    connected_lead = next(f.data["lead"] for f in placed if f.call_id == connect.call_id)
+    assert [x.id for x in own_callbacks] == [connected_lead], "due in 30 minutes, for agent 1002 only"
+
+    out = subprocess.run([sys.executable, "-m", "engine.cli", "campaign", "report", "--site", str(site.path),
+                          "--json"], capture_output=True, text=True, timeout=60)  # fmt: skip
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout)["renewals"]["abandon_rate_us"] == 0.5
