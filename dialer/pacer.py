@@ -210,8 +210,9 @@ class ForecastPacer:
         if f.seconds_left <= 0 or (f.waiting > 0 and self.hold_while_waiting):
             return 0
         # agents free at the horizon: the idle ones, plus each talking / wrapping agent's chance, less what the
-        # people waiting right now will take first
-        mean_a, var_a = float(f.idle - f.waiting), 0.0
+        # people waiting right now and the inbound callers (waiting, and expected by the horizon) take first
+        inbound = f.inbound_waiting + f.inbound_rate * self.horizon
+        mean_a, var_a = float(f.idle - f.waiting) - inbound, f.inbound_rate * self.horizon
         tf, wf = self._talk_free, self._wrap_free
         for e in f.talking:
             p = tf[min(7200, int(e))]
@@ -234,7 +235,7 @@ class ForecastPacer:
         rate = self.allowed_rate(f)
         room = max(0, f.line_limit - len(f.ringing))
         # never fewer lines than progressive dialing would place: a ready agent with no call coming is waste
-        k = min(room, max(0, f.idle - f.waiting - len(f.ringing)))
+        k = min(room, max(0, f.idle - f.waiting - f.inbound_waiting - len(f.ringing)))
         while k < room:
             lives = lam + (k + 1) * p_live
             excess = expected_excess(lives - mean_a, lives + var_a)

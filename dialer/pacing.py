@@ -24,6 +24,10 @@ class Floor:
     logged_in: int
     line_limit: int
     seconds_left: float  # until the campaign's calling window closes
+    # blended floors: inbound callers waiting for these agents now, and the ACD's forecast of arrivals per
+    # second; inbound goes first, so a pacer must leave agents for them
+    inbound_waiting: int = 0
+    inbound_rate: float = 0.0
 
 
 # ---- events (what the engine learns through AMI and its own ledger) ------------------------------------

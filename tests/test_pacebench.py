@@ -3,6 +3,7 @@ calibration in DIALER.md, our pacer keeping the limit, the S4 fall-back, and the
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 
@@ -93,3 +94,26 @@ def test_bench_pace_names_bad_arguments(capsys):
     assert "--seeds must be a range" in capsys.readouterr().out
     assert main(["bench", "pace", "--cells", "N9-p99"]) == 2
     assert "unknown: N9-p99" in capsys.readouterr().out
+
+
+def test_s6_blended_inbound_goes_first_and_keeps_its_service_level():
+    from sim.pacebench.world import INBOUND_SL, blended_cell
+
+    cell = blended_cell()
+    arrivals = World(cell, 21).inbound()
+    # 20 % of 48 agents' capacity over 8 hours: about 0.2 * 48 * 28800 / 260.5 = 1061 calls
+    assert 900 < len(arrivals) < 1250 and arrivals == World(cell, 21).inbound()
+    ours = run_floor(cell, World(cell, 21), ForecastPacer(), 21)
+    s = ours.summary()
+    assert s["inbound_offered"] == len(arrivals)
+    assert s["inbound_sl"] >= INBOUND_SL[0], "inbound callers take the next free agent"
+    assert s["abandon_us_truth"] <= 0.03
+    assert ours.occupancy > run_floor(cell, World(cell, 21), Progressive(), 21).occupancy
+
+    # the same pacer blind to inbound (no waiting count, no arrival forecast) counts on agents inbound takes
+    class Blind(ForecastPacer):
+        def dials(self, f):  # type: ignore[no-untyped-def]
+            return super().dials(dataclasses.replace(f, inbound_waiting=0, inbound_rate=0.0))
+
+    blind = run_floor(cell, World(cell, 21), Blind(), 21)
+    assert ours.abandoned_humans < blind.abandoned_humans and ours.occupancy > blind.occupancy

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
-from sim.pacebench.world import DAY, Cell, World
+from sim.pacebench.world import DAY, INBOUND_SL, Cell, World
 
 BRIDGE = 0.5
 NO_ANSWER_TIMEOUT = 25.0
@@ -50,6 +50,8 @@ class Result:
     leads_total: int = 0
     leads_dialed: int = 0
     empty_hopper_minutes: int = 0
+    inbound_offered: int = 0  # S6
+    inbound_in_sl: int = 0  # ... answered within the service-level time
 
     @property
     def occupancy(self) -> float:
@@ -77,6 +79,8 @@ class Result:
             **({"leads": self.leads_total, "penetration": round(self.leads_dialed / self.leads_total, 4),
                 "connects_per_1000_leads": round(1000 * self.connected_humans / self.leads_total, 2),
                 "empty_hopper_minutes": self.empty_hopper_minutes} if self.leads_total else {}),
+            **({"inbound_offered": self.inbound_offered,
+                "inbound_sl": round(self.inbound_in_sl / self.inbound_offered, 4)} if self.inbound_offered else {}),
         }  # fmt: skip
 
 
@@ -156,6 +160,11 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
     call_ids = itertools.count()
     line_limit = 6 * n
     amd_was = policy.controls.amd
+    # S6: inbound callers go to the next free agent before any outbound call (blended floor)
+    inbound_queue: deque[tuple[float, float]] = deque()
+    inbound_rate = world.inbound_rate()
+    for arrival in world.inbound():
+        at(arrival[0], "inbound", arrival)
 
     def logged_in_seconds(a: int, t: float) -> None:
         if login_time[a] is not None:
@@ -169,6 +178,9 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
             return
         state[a] = IDLE
         since[a] = idle_since[a] = t
+        if inbound_queue:
+            take_inbound(a, inbound_queue.popleft(), t)
+            return
         while waiting:
             c = waiting.popleft()
             if c.deadline >= t:
@@ -194,6 +206,18 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 hopper.ended(c.lead, t, "machine")
         at(t + BRIDGE, "talk", a)
         at(t + BRIDGE + talk, "talk_end", (a, talk))
+
+    def take_inbound(a: int, call: tuple[float, float], t: float) -> None:
+        arrived, talk = call
+        state[a] = BRIDGING
+        since[a] = t
+        res.idle_gaps.append(t - idle_since[a])
+        res.inbound_offered += 1
+        res.inbound_in_sl += t - arrived <= INBOUND_SL[1]
+        start = t + BRIDGE
+        res.talk += max(0.0, min(start + talk, DAY) - min(start, DAY))
+        at(start, "talk", a)
+        at(start + talk, "talk_end", (a, talk))
 
     def resolve(c: _Call, t: float, outcome: str) -> None:
         ringing.pop(c.id, None)
@@ -306,6 +330,12 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                     hopper.ended(c.lead, et, "abandoned")
                 if (next(qa_count) % int(1 / QA_SHARE)) == 0:
                     at(et + QA_DELAY, "qa", True)
+            elif kind == "inbound":
+                free = next((a for a in range(n) if state[a] == IDLE), None)
+                if free is None:
+                    inbound_queue.append(payload)
+                else:
+                    take_inbound(free, payload, et)
             elif kind == "qa":
                 policy.on(QaLabel(bool(payload)), et)
             elif kind == "deadline":
@@ -348,6 +378,8 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 logged_in=sum(1 for a in range(n) if login_time[a] is not None),
                 line_limit=line_limit,
                 seconds_left=DAY - t,
+                inbound_waiting=len(inbound_queue),
+                inbound_rate=inbound_rate,
             )
             k = min(policy.dials(floor), max(0, line_limit - len(ringing) - len(waiting)))
             for _ in range(k):

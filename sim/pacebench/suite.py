@@ -26,7 +26,7 @@ from dialer.baselines import FixedRatio, Progressive, VicidialAdaptive
 from dialer.pacer import ForecastPacer
 from dialer.pacing import Pacer
 from sim.pacebench.floor import oracle, run_floor
-from sim.pacebench.world import Cell, World, core_cells, list_cells, stress_cells
+from sim.pacebench.world import INBOUND_SL, Cell, World, core_cells, list_cells, stress_cells
 
 LIMIT = 0.03
 TUNED_FILE = Path(__file__).resolve().parent / "tuned_levels.json"
@@ -91,7 +91,8 @@ def _raw(r: Any, name: str) -> dict[str, Any]:
             "gap_median": statistics.median(gaps) if gaps else 0.0,
             "gap_p95": sorted(gaps)[int(0.95 * (len(gaps) - 1))] if gaps else 0.0,
             "alarms": r.alarms, "amd_off_at": r.amd_off_at, "leads": r.leads_total, "leads_dialed": r.leads_dialed,
-            "empty_hopper_minutes": r.empty_hopper_minutes}  # fmt: skip
+            "empty_hopper_minutes": r.empty_hopper_minutes, "inbound_offered": r.inbound_offered,
+            "inbound_in_sl": r.inbound_in_sl}  # fmt: skip
 
 
 def run_jobs(jobs: list[Any], fn: Callable[[Any], Any], progress: Callable[[str], None], workers: int) -> list[Any]:
@@ -136,6 +137,10 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
                 compliant = max(days) <= LIMIT and silent == 0
             else:
                 compliant = us <= LIMIT and silent == 0
+            offered = sum(r.get("inbound_offered", 0) for r in rs)
+            inbound_sl = sum(r.get("inbound_in_sl", 0) for r in rs) / offered if offered else None
+            if inbound_sl is not None and name != "oracle":
+                compliant = compliant and inbound_sl >= INBOUND_SL[0]  # S6: the inbound service level holds too
             r_raw = occ / occ_o if occ_o else 0.0
             hours = sum(r["logged_in"] for r in rs) / 3600
             row = {
@@ -152,6 +157,8 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
                 "alarms": sorted({a for r in rs for a in r["alarms"]})[:3],
                 "amd_off_at": [r["amd_off_at"] for r in rs if r["amd_off_at"] is not None][:3],
             }  # fmt: skip
+            if inbound_sl is not None:
+                row["inbound_sl"] = round(inbound_sl, 4)
             if rs[0]["leads"]:
                 leads = sum(r["leads"] for r in rs)
                 row.update({"connects_per_1000_leads": round(1000 * sum(r["connected"] for r in rs) / leads, 2),
@@ -182,7 +189,8 @@ def format_table(table: list[dict[str, Any]]) -> str:
         lines.append(f"{r['cell']:<16}{r['policy']:<20}{r['occupancy']:>7.3f}{r['R']:>7.3f}{h:>7}"
                      f"{r['idle_gap_mean']:>7.1f}{r['connects_per_agent_hour']:>7.2f}{r['abandon_us_truth']:>8.4f}"
                      f"{r['acr_uk_mean']:>8.4f}{r['acr_uk_worst_day']:>8.4f}{r['abandon_measured']:>8.4f}"
-                     f"{'yes' if r['compliant'] else 'NO':>4}")  # fmt: skip
+                     f"{'yes' if r['compliant'] else 'NO':>4}"
+                     + (f"  inbound SL {r['inbound_sl']:.1%}" if "inbound_sl" in r else ""))  # fmt: skip
     return "\n".join(lines)
 
 

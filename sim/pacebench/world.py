@@ -15,6 +15,9 @@ import numpy as np
 DAY = 8 * 3600  # 09:00-17:00
 START_HOUR = 9.0
 WRAP_STREAM = 1_000_003
+INBOUND_STREAM = 1_000_033
+INBOUND_SHARE = 0.20  # S6: inbound at 20 % of the floor's capacity
+INBOUND_SL = (0.80, 20.0)  # ... answered 80 % within 20 s
 
 
 def lognormal_params(mean: float, sd: float) -> tuple[float, float]:
@@ -64,7 +67,12 @@ def stress_cells() -> list[Cell]:
         Cell("S3-breaks", 48, 0.30, stress="S3"),
         Cell("S4-amd-fp5", 48, 0.30, stress="S4", fp_rate=0.05),
         Cell("S5-uk", 48, 0.30, profile="UK", amd=False, stress="S5"),
+        blended_cell(),
     ]
+
+
+def blended_cell() -> Cell:
+    return Cell("S6-blended", 48, 0.30, stress="S6")
 
 
 def list_cells() -> list[Cell]:
@@ -105,6 +113,23 @@ class World:
             )  # fmt: skip
             self._leads[key] = d
         return d
+
+    def inbound_rate(self) -> float:
+        """S6: inbound calls per second, 20 % of what the agents can take (talk + wrap-up + bridge)."""
+        return INBOUND_SHARE * self.cell.agents / (240.0 + 20.0 + 0.5) if self.cell.stress == "S6" else 0.0
+
+    def inbound(self) -> list[tuple[float, float]]:
+        """S6's inbound callers: (arrival, talk), a Poisson stream over the shift from its own seed."""
+        rate = self.inbound_rate()
+        if rate <= 0:
+            return []
+        g = np.random.default_rng([self.seed, INBOUND_STREAM])
+        out, t = [], 0.0
+        while True:
+            t += float(g.exponential(1 / rate))
+            if t >= DAY:
+                return out
+            out.append((t, float(g.lognormal(*TALK))))
 
     def wrap(self, agent: int, k: int) -> float:
         arr = self._wraps.get(agent)
