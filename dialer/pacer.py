@@ -109,11 +109,9 @@ class ForecastPacer:
         amd: bool = True,
         window: float | None = None,
         name: str = "hotline forecast",
-        hold_while_waiting: bool = True,
     ) -> None:
         self.name = name
         self.controls = Controls(amd=amd)
-        self.hold_while_waiting = hold_while_waiting
         self.target = target
         self.margin = margin
         self.free_weight = free_weight  # how much of the forecast frees to count on (tuned on seeds 1-10)
@@ -207,12 +205,12 @@ class ForecastPacer:
             self._refit()
             self._next_refit = f.now + 30
             self._check_compliance_possible(f.now)
-        if f.seconds_left <= 0 or (f.waiting > 0 and self.hold_while_waiting):
+        if f.waiting > 0 or f.seconds_left <= 0:
             return 0
         # agents free at the horizon: the idle ones, plus each talking / wrapping agent's chance, less what the
-        # people waiting right now and the inbound callers (waiting, and expected by the horizon) take first
+        # inbound callers (waiting, and expected by the horizon) take first
         inbound = f.inbound_waiting + f.inbound_rate * self.horizon
-        mean_a, var_a = float(f.idle - f.waiting) - inbound, f.inbound_rate * self.horizon
+        mean_a, var_a = float(f.idle) - inbound, f.inbound_rate * self.horizon
         tf, wf = self._talk_free, self._wrap_free
         for e in f.talking:
             p = tf[min(7200, int(e))]

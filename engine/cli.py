@@ -282,6 +282,14 @@ def cmd_why(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_replay(args: argparse.Namespace) -> int:
+    from sim.replay import main as replay_main
+
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+    args.site = str(_site_path(args.site))
+    return replay_main(args)
+
+
 def cmd_campaign(args: argparse.Namespace) -> int:
     from dialer.report import campaign_report
     from engine.store.store import Store, migrate
@@ -420,6 +428,15 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
     d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
     d.set_defaults(func=cmd_demo)
+
+    rp = sub.add_parser("replay", help="what if: recorded arrivals through the virtual-time PBX with other rules")
+    rp.add_argument("--rules", required=True, help="TOML file with the [[services]] (and rule steps) to try")
+    rp.add_argument("--from", dest="from_", required=True, help="first day (YYYY-MM-DD, site time) or date-time")
+    rp.add_argument("--to", required=True, help="last day (included) or date-time (excluded)")
+    rp.add_argument("--site", help="site file (its store holds the recorded calls)")
+    rp.add_argument("--seed", type=int, default=1, help="seed for what the ledger cannot know (patience, phones)")
+    rp.add_argument("--json", help="write the figures to this file")
+    rp.set_defaults(func=cmd_replay)
 
     why = sub.add_parser("why", help="why a call went to the agent it went to: every decision and its candidates")
     why.add_argument("call_id", help="the call's id (its Linkedid, as in `hotline records list`)")

@@ -514,8 +514,30 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
                             dict(a["skills"] or {}), tuple(a["groups"] or ()), a["auto_login"]))  # fmt: skip
 
+    services, names = _services(data.get("services", []), agents, report)
+
+    hot = values.get("hotline", {})
+    if hot.get("agent") and hot["agent"] not in seen:
+        report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
+    if services and hot.get("service") not in names:
+        report("hotline.service", f"no service named {hot.get('service')!r} in [[services]]")
+    ast = values["asterisk"]
+    if not ast.get("lab") and not ast.get("ami_secret_file"):
+        report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
+    if not ast.get("lab") and not values["recording"].get("local_dir"):
+        report("recording.local_dir", "required unless asterisk.lab = true")
+    menu = values["ivr"].get("menu")
+    if menu and not (p.parent / menu).exists():
+        report("ivr.menu", f"menu file {p.parent / menu} not found")
+    campaigns = _campaigns(data.get("campaigns", []), seen, values["site"].get("timezone", "Asia/Shanghai"), report)
+    if problems.items:
+        raise ConfigError(problems.sorted())
+    return Site(p, values, agents, services, campaigns)
+
+
+def _services(raw_services: Any, agents: list[Agent],
+              report: Callable[[str, str], None]) -> tuple[list[ServiceConfig], set[str]]:  # fmt: skip
     services: list[ServiceConfig] = []
-    raw_services = data.get("services", [])
     if not isinstance(raw_services, list):
         report("services", "must be an array of tables ([[services]])")
         raw_services = []
@@ -538,24 +560,29 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         for skill in sv.skills:
             if skill not in known_skills:
                 report(f"services[{i}].skills", f"no agent has skill {skill!r}")
+    return services, names
 
-    hot = values.get("hotline", {})
-    if hot.get("agent") and hot["agent"] not in seen:
-        report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
-    if services and hot.get("service") not in names:
-        report("hotline.service", f"no service named {hot.get('service')!r} in [[services]]")
-    ast = values["asterisk"]
-    if not ast.get("lab") and not ast.get("ami_secret_file"):
-        report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
-    if not ast.get("lab") and not values["recording"].get("local_dir"):
-        report("recording.local_dir", "required unless asterisk.lab = true")
-    menu = values["ivr"].get("menu")
-    if menu and not (p.parent / menu).exists():
-        report("ivr.menu", f"menu file {p.parent / menu} not found")
-    campaigns = _campaigns(data.get("campaigns", []), seen, values["site"].get("timezone", "Asia/Shanghai"), report)
+
+def load_rules(path: str | os.PathLike[str], site: Site) -> Site:
+    """The site with its ``[[services]]`` (and their rule steps) replaced by a rules file's: the what-if of
+    ``hotline replay``. Problems as ``file:line: key: message``, like the site file's."""
+    import dataclasses
+
+    p = Path(path)
+    text = read_text(p, "rules file")
+    data = parse_toml(p, text)
+    problems = Problems(p, text)
+    for name in data:
+        if name != "services":
+            problems.report(name, "a rules file holds [[services]] tables only")
+    services, names = _services(data.get("services", []), site.agents, problems.report)
+    if not services:
+        problems.report("services", "no [[services]]: nothing to replay with")
+    elif site["hotline"]["service"] not in names:
+        problems.report("services", f"the hotline's service {site['hotline']['service']!r} is missing")
     if problems.items:
         raise ConfigError(problems.sorted())
-    return Site(p, values, agents, services, campaigns)
+    return dataclasses.replace(site, services=services)
 
 
 def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[str, str], None]) -> list[Campaign]:

@@ -12,22 +12,107 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from dialer.report import campaign_report
 from engine.clock import VirtualClock
-from engine.config import load_site
+from engine.config import Site, load_site
 from engine.store.stats import service_stats
 from sim import traffic, world
 from sim.demo import _day_start
 from sim.pbx.agi_face import AgiFace
-from sim.pbx.model import VirtualPbx
+from sim.pbx.model import CallerScript, VirtualPbx
 from sim.vtime import DirectLink, MemoryAgiServer, MemoryStore, drive
 
 log = logging.getLogger("hotline.day")
 
 DRAIN = 1800.0  # s after the day's end for calls still up to finish (no new dials, no new callers)
+
+
+@dataclass
+class Simulated:
+    rows: list[dict[str, Any]]
+    facts: list[Any]
+    reached: float  # virtual seconds run
+    events: int  # AMI events the engine handled
+    arrived: int
+
+
+async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start: float, length: float, seed: int,
+                   *, carrier: Callable[[str], Any] | None = None, on_engine: Callable[[Any], None] | None = None,
+                   progress: Callable[[float, dict[str, Any]], None] | None = None,
+                   drain: float = DRAIN) -> Simulated:  # fmt: skip
+    """The unchanged engine for ``site`` on the virtual PBX in virtual time from ``start`` (epoch) for
+    ``length`` seconds, with inbound callers at the given epoch times; campaigns stop dialing at the end and
+    calls still up get ``drain`` seconds to finish."""
+    import composition
+
+    clock = VirtualClock(start)
+    pbx = VirtualPbx(clock, monitor_dirs=("/var/spool/asterisk/monitor", Path(site["recording"]["local_dir"])))
+    pbx.write_audio = False
+    pbx.endpoint_callee = world.agent_phones(seed)
+    if carrier is not None:
+        pbx.trunk_callee = carrier
+    face = AgiFace(pbx, "memory", 0)
+    agi = MemoryAgiServer()
+    face.connect = agi.connect
+    pbx.agi_connect = face
+    link = DirectLink(pbx, clock)
+    store = MemoryStore()
+    eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False)
+    if on_engine is not None:
+        on_engine(eng)
+    runner = asyncio.create_task(eng.run(), name="engine")
+    arrived = 0
+
+    async def feed() -> None:
+        nonlocal arrived
+        for at, script in sorted(callers, key=lambda x: x[0]):
+            delay = (at - start) - clock.monotonic()
+            if delay > 0:
+                await clock.sleep(delay)
+            pbx.inbound(script)
+            arrived += 1
+
+    async def closing() -> None:
+        await clock.sleep(length)
+        dialer = eng.features.get("dialer")
+        for r in dialer.runners if dialer else []:
+            r.dialing = False
+
+    async def reports() -> None:
+        while progress is not None:
+            await clock.sleep(900)
+            progress(clock.monotonic(), {"arrived": arrived, "channels": len(pbx.channels)})
+
+    tasks = [asyncio.create_task(feed(), name="callers"), asyncio.create_task(closing(), name="closing"),
+             asyncio.create_task(reports(), name="progress")]  # fmt: skip
+    # always-on sessions stay up after the day: done when only those are left and the callers are through
+    sessions = tuple(f"PJSIP/{site.agent(a).endpoint}-" for c in site.campaigns for a in c.agents)
+
+    def done() -> bool:
+        if clock.monotonic() < length or not tasks[0].done():
+            return False
+        return all(ch.name.startswith(sessions) for ch in pbx.channels.values())
+
+    reached = await drive(clock, length + drain, stop=done)
+    for t in [*tasks, runner]:
+        t.cancel()
+    await asyncio.gather(*tasks, runner, return_exceptions=True)
+    await eng.stop()
+    await pbx.close()
+    return Simulated(await store.records(), await store.facts(), reached, link.stats.events, arrived)
+
+
+def scratch_site(wd: Path, text_for: Callable[[Path], str]) -> Site:
+    """A site file in ``wd`` for a simulated run (the direct link never logs in; the file still needs a secret)."""
+    secret = wd / "ami_secret"
+    secret.write_text("virtual\n")
+    site_file = wd / "site.toml"
+    site_file.write_text(text_for(secret))
+    return load_site(site_file)
 
 
 async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, outbound_agents: int = 48,
@@ -37,90 +122,31 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
                   on_engine: Callable[[Any], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the day; ``facts_out`` (a list) receives the ledger and ``on_engine`` sees the built engine, for
     tests that act on it or check the ledger fact by fact."""
-    import composition
-
     inbound = inbound or traffic.InboundModel()
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hotline-day-") as tmp:
         wd = Path(tmp)
-        secret = wd / "ami_secret"
-        secret.write_text("virtual\n")  # the direct link never logs in; the site file still needs one
-        site_file = wd / "site.toml"
-        site_file.write_text(world.site_text(
+        site = scratch_site(wd, lambda secret: world.site_text(
             ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
             recordings=wd / "recordings", queue_log=wd / "queue_log", outbound_agents=outbound_agents, amd=amd,
             window=window,
         ))  # fmt: skip
-        site = load_site(site_file)
-        clock = VirtualClock(_day_start(site["site"]["timezone"], start_hour))
-        pbx = VirtualPbx(clock, monitor_dirs=("/var/spool/asterisk/monitor", wd / "recordings"))
-        pbx.write_audio = False
-        pbx.endpoint_callee = world.agent_phones(seed)
-        pbx.trunk_callee = world.carrier(seed)
-        face = AgiFace(pbx, "memory", 0)
-        agi = MemoryAgiServer()
-        face.connect = agi.connect
-        pbx.agi_connect = face
-        link = DirectLink(pbx, clock)
-        store = MemoryStore()
-        eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False)
-        if on_engine is not None:
-            on_engine(eng)
-        callers = traffic.day(inbound, seed, start_hour, hours)
-        end = hours * 3600.0
-        runner = asyncio.create_task(eng.run(), name="engine")
-        arrived = 0
-
-        async def feed() -> None:
-            nonlocal arrived
-            for c in callers:
-                delay = (c.at - start_hour * 3600) - clock.monotonic()
-                if delay > 0:
-                    await clock.sleep(delay)
-                pbx.inbound(world.caller_script(c))
-                arrived += 1
-
-        async def closing() -> None:
-            await clock.sleep(end)
-            dialer = eng.features.get("dialer")
-            for r in dialer.runners if dialer else []:
-                r.dialing = False
-
-        async def reports() -> None:
-            while progress is not None:
-                await clock.sleep(900)
-                progress(clock.monotonic(), {"arrived": arrived, "channels": len(pbx.channels)})
-
-        tasks = [asyncio.create_task(feed(), name="callers"), asyncio.create_task(closing(), name="closing"),
-                 asyncio.create_task(reports(), name="progress")]  # fmt: skip
-        # outbound sessions stay up after the day: done when only those are left and the callers are through
-        sessions = {f"PJSIP/agent{a}-" for a in world.outbound_agent_ids(outbound_agents)}
-
-        def done() -> bool:
-            if clock.monotonic() < end or not tasks[0].done():
-                return False
-            return all(any(ch.name.startswith(p) for p in sessions) for ch in pbx.channels.values())
-
-        reached = await drive(clock, end + DRAIN, stop=done)
-        for t in [*tasks, runner]:
-            t.cancel()
-        await asyncio.gather(*tasks, runner, return_exceptions=True)
-        await eng.stop()
-        await pbx.close()
-        rows = await store.records()
-        facts = await store.facts()
+        start = _day_start(site["site"]["timezone"], start_hour)
+        midnight = start - start_hour * 3600
+        callers = [(midnight + c.at, world.caller_script(c)) for c in traffic.day(inbound, seed, start_hour, hours)]
+        sim = await simulate(site, callers, start, hours * 3600.0, seed, carrier=world.carrier(seed),
+                             on_engine=on_engine, progress=progress)  # fmt: skip
     if facts_out is not None:
-        facts_out.extend(facts)
+        facts_out.extend(sim.facts)
     wall = time.perf_counter() - wall0
-    inbound_stats = service_stats(rows, logged_in_seconds=hours * 3600, agents=3)
-    campaigns = campaign_report(facts)
-    out = campaigns.get("renewals", {})
+    inbound_stats = service_stats(sim.rows, logged_in_seconds=hours * 3600, agents=3)
+    out = campaign_report(sim.facts).get("renewals", {})
     return {
         "hours": hours, "seed": seed, "start_hour": start_hour, "outbound_agents": outbound_agents, "amd": amd,
-        "wall_seconds": round(wall, 2), "virtual_seconds": round(reached, 1),
-        "speed_up": round(reached / wall, 1) if wall else None,
-        "facts": len(facts), "ami_events": link.stats.events,
-        "callers_simulated": arrived, "call_records": len(rows), "inbound": inbound_stats,
+        "wall_seconds": round(wall, 2), "virtual_seconds": round(sim.reached, 1),
+        "speed_up": round(sim.reached / wall, 1) if wall else None,
+        "facts": len(sim.facts), "ami_events": sim.events,
+        "callers_simulated": sim.arrived, "call_records": len(sim.rows), "inbound": inbound_stats,
         "outbound": {**out, "conversations_per_agent_hour": round(out.get("connected", 0) /
                                                                   (outbound_agents * hours), 2)
                      if outbound_agents and hours else None},
