@@ -38,28 +38,21 @@ class FeatureCodes:
     async def __call__(self, agi: AgiChannel) -> None:
         args = agi.env.args
         action = args[0] if args else ""
+        arg = args[1] if len(args) > 1 else ""
         agent_id = self.agent_of(agi.channel)
         await agi.answer()
         if agent_id is not None and action in OUTBOUND_ACTIONS and self.outbound is not None:
-            try:
-                result = await self.outbound(agent_id, action, args[1] if len(args) > 1 else "")
-            except ValueError as exc:
-                log.info("feature code %s from agent %s refused: %s", action, agent_id, exc)
-                await agi.stream("beeperr")
-                return
-            log.info("feature code %s: %s", action, result)
-            await agi.stream("beep")
-            return
-        if agent_id is None or action not in ACTIONS:
+            call = self.outbound(agent_id, action, arg)
+        elif agent_id is not None and action in ACTIONS:
+            call = self.control(agent_id, action, self.reasons.get(arg, f"code {arg}" if arg else ""))
+        else:
             log.warning("feature code %r from %s refused: %s", action, agi.channel,
                         "not an agent's phone" if agent_id is None else "unknown action")  # fmt: skip
             await agi.stream("beeperr")
             return
-        code = args[1] if len(args) > 1 else ""
-        reason = self.reasons.get(code, f"code {code}" if code else "")
         try:
-            result = await self.control(agent_id, action, reason)
-        except InvalidTransition as exc:
+            result = await call
+        except (InvalidTransition, ValueError) as exc:
             log.info("feature code %s from agent %s refused: %s", action, agent_id, exc)
             await agi.stream("beeperr")
             return
