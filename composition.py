@@ -64,6 +64,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     engine.features["acd"] = acd
     dialer = build_dialer(engine)
     if dialer is not None:
+        acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route("outbound", dialer.outbound)
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer

@@ -13,6 +13,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.queue_log import QueueLog
@@ -28,6 +29,7 @@ from recording.finalize import Recorder
 log = logging.getLogger("hotline.acd")
 
 WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
+CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
 TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
@@ -88,6 +90,10 @@ class Dispatcher:
         self._wake = asyncio.Event()
         self._decisions = 0
         self._offering: dict[str, str] = {}  # agent -> call being offered to it
+        # the dialer, when the site has campaigns (set by the composition root): an outbound agent idle in its
+        # always-on session can take a hotline caller there, lent by the dialer and given back afterwards
+        self.dialer: Any = None
+        self._in_session: dict[str, str] = {}  # agent -> call it takes in its session
         engine.frame_hooks.append(self._on_frame)
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -244,6 +250,8 @@ class Dispatcher:
         for agent_id, m in self.machines.items():
             if m.state is State.IDLE:
                 busy = eng.model.agent_busy(self.agents[agent_id].endpoint)
+                if busy and self.dialer is not None and self.dialer.session_for(agent_id):
+                    busy = False  # its only call is its own always-on session, idle: a caller can join it
                 if busy != m.device_busy:
                     m.device(busy, now)
                     self._sync(agent_id)
@@ -318,6 +326,8 @@ class Dispatcher:
         leg = f"hl-{uuid.uuid4().hex[:20]}"
         if caller is None:
             return "caller_gone", leg, 0.0
+        if self.dialer is not None and self.dialer.session_for(agent.id):
+            return await self._into_session(d, q, decision_fact, caller.name)
         eng.model.associate(leg, w.call_id, "agent", agent.id)
         self.machines[d.agent_id].handle("ring", eng.clock.now())
         started = eng.clock.now()
@@ -360,13 +370,59 @@ class Dispatcher:
             return "caller_gone", leg, rang
         return "no_answer", leg, rang
 
+    async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str) -> tuple[str, str, float]:
+        """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
+        session), and the dialer leaves the agent out of its pacing until the call and its wrap-up are over."""
+        eng = self.engine
+        w = q.waiting
+        started = eng.clock.now()
+        session = await self.dialer.lend(d.agent_id, w.call_id)
+        ch = eng.model.by_name(session) if session else None
+        if session is None or ch is None:
+            await eng.record([decision_fact])
+            return "no_answer", "", 0.0
+        leg = ch.uniqueid
+        self._in_session[d.agent_id] = w.call_id
+        self.machines[d.agent_id].handle("ring", started)
+        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
+                                              {"agent": d.agent_id, "leg": leg, "service": q.service,
+                                               "session": True})])  # fmt: skip
+        await self.recorder.start(w.call_id, caller)
+        try:
+            await eng.link.action({"Action": "Setvar", "Channel": caller, "Variable": "HOTLINE_SESSION",
+                                   "Value": session})  # fmt: skip
+            await eng.link.action({"Action": "Redirect", "Channel": caller, "Context": CONNECT_CONTEXT,
+                                   "Exten": "s", "Priority": "1"})  # fmt: skip
+        except AmiError as exc:
+            log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
+
+        def joined_or_gone() -> bool:
+            c = eng.model.channels.get(w.uniqueid)
+            return c is None or bool(c.bridge)
+
+        await eng.until(joined_or_gone, 10)
+        c = eng.model.channels.get(w.uniqueid)
+        if c is not None and c.bridge:
+            return "answered", leg, eng.clock.now() - started
+        self._in_session.pop(d.agent_id, None)
+        await self.dialer.give_back(d.agent_id, w.call_id)
+        return ("caller_gone" if c is None else "no_answer"), leg, eng.clock.now() - started
+
     async def _talk(self, d: Decision, q: _Queued, leg: str, connected: float) -> None:
         eng = self.engine
         m = self.machines[d.agent_id]
-        await eng.until(lambda: leg not in eng.model.channels or q.waiting.uniqueid not in eng.model.channels,
-                        24 * 3600)  # fmt: skip
+        in_session = self._in_session.get(d.agent_id) == q.waiting.call_id
+
+        def over() -> bool:
+            if in_session:  # the session stays up after the call: the caller leaving the bridge ends it
+                c = eng.model.channels.get(q.waiting.uniqueid)
+                return c is None or not c.bridge
+            return leg not in eng.model.channels or q.waiting.uniqueid not in eng.model.channels
+
+        await eng.until(over, 24 * 3600)
         ended = eng.clock.now()
-        await eng.until(lambda: leg not in eng.model.channels, 10)
+        if not in_session:
+            await eng.until(lambda: leg not in eng.model.channels, 10)
         effects = m.handle("hangup", eng.clock.now())
         wrap = self.wrap_up.get(q.service, 10.0)
         if wrap <= 0 and m.state is State.WRAP_UP:
@@ -387,3 +443,6 @@ class Dispatcher:
             await eng.clock.sleep(wrap)
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())
+        if in_session:
+            self._in_session.pop(d.agent_id, None)
+            await self.dialer.give_back(d.agent_id, q.waiting.call_id)  # back to pacing after the wrap-up

@@ -162,7 +162,7 @@ class Seat:
     """An outbound agent's always-on session: answered once, customers bridged in without ringing."""
 
     agent: Agent
-    state: str = "off"  # off, joining, idle, talking, wrap
+    state: str = "off"  # off, joining, idle, talking, wrap, lent (taking a hotline call for the ACD)
     uniqueid: str = ""
     channel: str = ""
     since: float = 0.0
@@ -369,6 +369,8 @@ class CampaignRunner:
                     d.reason = int(frame.get("Reason") or 0)
                 except ValueError:
                     d.reason = 0
+                if frame.get("Response").lower() == "failure":
+                    self.engine.spawn(self._failed_without_channel(d), f"dial-check:{d.id}")
         elif ev == "Newstate":
             d = self.dials.get(frame.get("Uniqueid"))
             if d is not None and frame.get("ChannelState") == "6" and d.answered_at is None:
@@ -388,6 +390,12 @@ class CampaignRunner:
             if d.answered_at is not None or outcome == "answered":
                 outcome = "hangup_before_verdict"  # answered, gone before AMD's verdict reached the engine
             self.engine.spawn(self._resolve(d, outcome, cause), f"dial-resolve:{d.id}")
+
+    async def _failed_without_channel(self, d: Dial) -> None:
+        """An Originate that failed before any channel existed (no Hangup will come): free its line."""
+        await self.engine.clock.sleep(2.0)
+        if not d.resolved and d.id not in self.engine.model.channels and d.answered_at is None:
+            await self._resolve(d, classify(d.dial_status, None, d.reason), None)
 
     async def _resolve(self, d: Dial, outcome: str, cause: int | None) -> None:
         if d.resolved:
@@ -548,6 +556,35 @@ class Dialer:
                 return
         log.warning("outbound AGI for an unknown dial %s: hung up", chan.uniqueid)
         await chan.command("HANGUP")
+
+    # ---- cooperation with the ACD: an outbound agent lent to the hotline leaves the pool at once -----------
+    def session_for(self, agent_id: str) -> str | None:
+        """The agent's session channel when it sits idle in it (free to take a hotline caller), else None."""
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "idle" and seat.channel:
+                return seat.channel
+        return None
+
+    async def lend(self, agent_id: str, call_id: str) -> str | None:
+        """Take an idle outbound agent out of pacing for an ACD call; returns its session channel."""
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "idle" and seat.channel:
+                seat.state, seat.since = "lent", self.engine.clock.monotonic()
+                await self.engine.fact("dialer.lent", call_id, seat.uniqueid, f"lent:{agent_id}:{call_id}",
+                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
+                return seat.channel
+        return None
+
+    async def give_back(self, agent_id: str, call_id: str) -> None:
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "lent":
+                seat.state, seat.since = "idle", self.engine.clock.monotonic()
+                r._freed.set()
+                await self.engine.fact("dialer.returned", call_id, seat.uniqueid, f"returned:{agent_id}:{call_id}",
+                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
 
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
         for r in self.runners:

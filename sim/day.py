@@ -95,6 +95,9 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     def done() -> bool:
         if clock.monotonic() < length or not tasks[0].done():
             return False
+        dialer = eng.features.get("dialer")
+        if dialer is not None and any(r.dials for r in dialer.runners):
+            return False  # a dial in flight has no channel yet
         return all(ch.name.startswith(sessions) for ch in pbx.channels.values())
 
     reached = await drive(clock, length + drain, stop=done)
@@ -118,7 +121,7 @@ def scratch_site(wd: Path, text_for: Callable[[Path], str]) -> Site:
 async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, outbound_agents: int = 48,
                   inbound: traffic.InboundModel | None = None, amd: bool = True, window: str = "08:00-21:00",
                   progress: Callable[[float, dict[str, Any]], None] | None = None,
-                  facts_out: list[Any] | None = None,
+                  facts_out: list[Any] | None = None, outbound_take_hotline: bool = False,
                   on_engine: Callable[[Any], None] | None = None) -> dict[str, Any]:  # fmt: skip
     """Run the day; ``facts_out`` (a list) receives the ledger and ``on_engine`` sees the built engine, for
     tests that act on it or check the ledger fact by fact."""
@@ -129,7 +132,7 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         site = scratch_site(wd, lambda secret: world.site_text(
             ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
             recordings=wd / "recordings", queue_log=wd / "queue_log", outbound_agents=outbound_agents, amd=amd,
-            window=window,
+            window=window, outbound_take_hotline=outbound_take_hotline,
         ))  # fmt: skip
         start = _day_start(site["site"]["timezone"], start_hour)
         midnight = start - start_hour * 3600

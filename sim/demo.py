@@ -161,7 +161,9 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                         "outbound": _outbound_snapshot(runners),
                     })  # fmt: skip
                     only_sessions = all(ch.name.startswith(sessions) for ch in server.pbx.channels.values())
-                    if feeder.done() and only_sessions and elapsed >= end:
+                    # a dial placed this very moment has no channel yet: wait for the dialer's own count too
+                    no_dials = all(not r.dials for r in runners)
+                    if feeder.done() and only_sessions and no_dials and elapsed >= end:
                         break
                     if elapsed > drain_limit:
                         log.warning(

@@ -87,12 +87,15 @@ def outbound_agent_ids(n: int) -> list[str]:
 
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
               queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
-              window: str = "08:00-21:00") -> str:  # fmt: skip
+              window: str = "08:00-21:00", outbound_take_hotline: bool = False) -> str:  # fmt: skip
+    """The site file; ``outbound_take_hotline``: the campaign's agents also qualify for the hotline after
+    its overflow step (they take callers in their always-on sessions, lent by the dialer)."""
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
                             recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
     for a in ids:
-        text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\nauto_login = false\n'
+        extra = "skills = { hotline = 40 }\n" if outbound_take_hotline else "auto_login = false\n"
+        text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\n{extra}'
     if ids:
         text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
                                 window=window)  # fmt: skip

@@ -222,3 +222,33 @@ def test_a_call_back_promised_by_an_agent_comes_back_to_that_agent():
     assert len(placed) == 2 and placed[1].at >= cb.data["at"], "dialed again, not before the promised time"
     connects = [f for f in facts if f.kind == "outbound.connect" and f.call_id == placed[1].call_id]
     assert [c.data["agent"] for c in connects] == ["2002"], "the call back reached the agent who promised it"
+
+
+def test_outbound_agents_take_hotline_overflow_in_their_sessions_and_leave_the_pool():
+    from engine.model.records import derive
+    from sim.traffic import InboundModel
+
+    facts: list = []
+    asyncio.run(run_day(hours=1.0, seed=7, outbound_agents=3, outbound_take_hotline=True, facts_out=facts,
+                        inbound=InboundModel(calls_per_day=400)))  # fmt: skip
+    rows = [r.as_row() for r in derive(facts)]
+    lent = [f for f in facts if f.kind == "dialer.lent"]
+    returned = [f for f in facts if f.kind == "dialer.returned"]
+    by_outbound = [r for r in rows if r["agent_id"] in ("2001", "2002", "2003") and r["outcome"] == "answered"]
+    assert by_outbound and len(lent) == len(returned) >= len(by_outbound)
+    for r in by_outbound:
+        # rule steps count from the caller's entry into the system (IVR included), as the score does
+        assert r["connected_at"] - r["arrived_at"] >= 10.0 - 0.01, "only after the overflow step (10 s)"
+        assert r["ring_time"] < 0.5, "into the session: no ringing"
+    # while lent, an agent gets no outbound customer: its hotline call and its campaign calls never overlap
+    spans = defaultdict(list)
+    for r in by_outbound:
+        spans[r["agent_id"]].append((r["connected_at"], r["connected_at"] + r["talk_time"] + r["hold_time"]))
+    by_call = _by_call(facts)
+    for k in by_call.values():
+        if "outbound.connect" in k:
+            start = k["outbound.connect"].at
+            spans[k["outbound.connect"].data["agent"]].append((start, start + k["outbound.talk_end"].data["talk"]))
+    for agent, xs in spans.items():
+        xs.sort()
+        assert all(b[0] >= a[1] - 1e-3 for a, b in zip(xs, xs[1:], strict=False)), agent

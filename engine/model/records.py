@@ -84,7 +84,13 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
     agent_up = first("channel.up", agent_uid) if agent_uid else None
     enters = [f for f in facts if f.kind == "bridge.enter" and f.uniqueid in (caller_uid, agent_uid)]
     connected = None
-    if agent_up is not None and {f.uniqueid for f in enters} >= {caller_uid, agent_uid}:
+    if offer is not None and offer.data.get("session"):
+        # into an always-on session: no ringing, the agent's leg is its session (whose facts belong to it);
+        # the caller entering the bridge after the offer is the connect and the agent's answer
+        joined = [f for f in enters if f.uniqueid == caller_uid and f.at >= offer.at - 0.01]  # AMI stamps: 1 µs
+        agent_up = joined[0] if joined else None
+        connected = joined[0].at if joined else None
+    elif agent_up is not None and {f.uniqueid for f in enters} >= {caller_uid, agent_uid}:
         connected = max(f.at for f in enters)
     hangups = [f for f in facts if f.kind == "channel.hangup"]
     ended = max((f.at for f in hangups), default=None)

@@ -213,6 +213,12 @@ class _Session:
         else:
             self.respond(frame, False, f"Channel does not exist: {frame.get('Channel')}")
 
+    async def _setvar(self, frame: Frame) -> None:
+        if self.pbx.setvar_action(frame.get("Channel"), frame.get("Variable"), frame.get("Value")):
+            self.respond(frame, True, "Variable Set")
+        else:
+            self.respond(frame, False, "No such channel")
+
     async def _mixmonitor(self, frame: Frame) -> None:
         ok = self.pbx.mixmonitor(frame.get("Channel"), frame.get("File"), frame.get("Options"))
         if ok:

@@ -32,6 +32,7 @@ Headers = list[tuple[str, str]]
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 OUTBOUND_CONTEXT = "engine-originate"  # the dialer's Originate target: AMD, then the ``outbound`` AGI
 AGENT_CONTEXT = "engine-agent"  # an outbound agent's always-on session
+CONNECT_CONTEXT = "engine-connect"  # a waiting caller bridged into an always-on session
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
 PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
 DEFAULT_PROMPT_SECONDS = 2.0
@@ -94,6 +95,7 @@ class VChannel:
     agi_goto: tuple[str, str, str] | None = None
     redirect: tuple[str, str] | None = None
     after_bridge: tuple[str, str] | None = None  # Bridge()'s F(): where this channel goes when the bridger leaves
+    variables: dict[str, str] = field(default_factory=dict)
 
     def poke(self) -> None:
         self.events.set()
@@ -312,6 +314,15 @@ class VirtualPbx:
         await self._run_context(ch, context, exten)
 
     async def _run_context(self, ch: VChannel, context: str, exten: str) -> None:
+        if context == CONNECT_CONTEXT:
+            target = ch.variables.get("HOTLINE_SESSION", "")
+            self._exten(ch, context, exten, 1, "NoOp", f"into the session {target}")
+            self._exten(ch, context, exten, 2, "Bridge", f"{target},F({AGENT_CONTEXT}^s^1)")
+            await self.exec_bridge(ch, f"{target},F({AGENT_CONTEXT}^s^1)")
+            if ch.alive:  # the agent ended the call: the caller goes on to Hangup()
+                self._exten(ch, context, exten, 3, "Hangup", "")
+                self._hangup(ch, 16, requested_by_far_end=False)
+            return
         if context == AGENT_CONTEXT:
             self._exten(ch, context, exten, 1, "NoOp", "always-on agent session")
             self._exten(ch, context, exten, 2, "MusicOnHold", "default")
@@ -696,6 +707,14 @@ class VirtualPbx:
             ch.poke()
             return True
         self._hangup(ch, cause, requested_by_far_end=False)
+        return True
+
+    def setvar_action(self, name: str, variable: str, value: str) -> bool:
+        ch = next((c for c in self.channels.values() if c.name == name and c.alive), None)
+        if ch is None:
+            return False
+        ch.variables[variable] = value
+        self._varset(ch, variable, value)
         return True
 
     def redirect_action(self, name: str, context: str, exten: str) -> bool:

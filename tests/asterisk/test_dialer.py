@@ -169,3 +169,53 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
                           "--json"], capture_output=True, text=True, timeout=60)  # fmt: skip
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout)["renewals"]["abandon_rate_us"] == 0.5
+
+
+async def test_hotline_overflow_joins_an_outbound_agents_session_and_the_dialer_lends_it(lab, tmp_path):
+    from tests.asterisk.test_acd import acd_site, agent, caller, stop
+
+    # 1001 (the hotline's own agent) is busy; after the 6-s rule step 1002 qualifies, and 1002 works the
+    # campaign from its always-on session: the caller joins that session without ringing
+    site = acd_site(tmp_path, minimum=70)
+    site.path.write_text(site.path.read_text() + CAMPAIGN)
+    site = load_site(site.path)
+    a1 = await agent(tmp_path, "1001", "busy", calls=3)
+    a2 = await agent(tmp_path, "1002", "answer", 0.5)
+    async with running(site) as eng:
+        dialer = eng.features["dialer"]
+        seat = dialer.runners[0].seats["1002"]
+
+        async def idle():  # type: ignore[no-untyped-def]
+            return seat.state == "idle"
+
+        await until(idle, 20, "1002's always-on session")
+        session = seat.channel
+        c = await caller(tmp_path, hangup_after=16.0)
+        states = set()
+        deadline = time.monotonic() + 40
+        while c.returncode is None and time.monotonic() < deadline:
+            states.add(seat.state)
+            await asyncio.sleep(0.1)
+        assert await asyncio.wait_for(c.wait(), 30) == 0
+        await until(idle, 30, "1002 back in the pool after the wrap-up")
+        (rec,) = await until(lambda: _records(eng), 20, "the call record")
+        facts = await eng.store.facts(rec["call_id"])
+        still_up = eng.model.by_name(session) is not None
+        await eng.link.action({"Action": "Hangup", "Channel": session})
+    await stop(a1)
+    await asyncio.wait_for(a2.wait(), 30)
+    assert rec["outcome"] == "answered" and rec["agent_id"] == "1002", rec
+    assert rec["queue_wait"] >= 6.0 - 1.6 and rec["ring_time"] < 1.0, "joined after the rule step, no ringing"
+    assert rec["talk_time"] > 5.0
+    assert "lent" in states, "the dialer took 1002 out of its pool for the call"
+    kinds = [f.kind for f in facts]
+    assert kinds.count("dialer.lent") == 1 and kinds.count("dialer.returned") == 1
+    assert still_up, "F() sent 1002 back to its session when the caller hung up"
+    # no second INVITE reached 1002's phone: the call came into the session it had answered once
+    invites = [m for m in read_trace(tmp_path / "a1002.log") if not m.sent and m.first_line.startswith("INVITE")]
+    assert len(invites) == 1
+
+
+async def _records(eng):  # type: ignore[no-untyped-def]
+    rows = await eng.store.records()
+    return rows if rows else None
