@@ -86,7 +86,7 @@ class Dispatcher:
         self.agents = {a.id: a for a in site.agents}
         self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
         self.queued: dict[str, _Queued] = {}
-        self.queue_log = QueueLog(queue_log_path, engine.store.engine)
+        self.queue_log = QueueLog(queue_log_path, engine.store)
         self._wake = asyncio.Event()
         self._decisions = 0
         self._offering: dict[str, str] = {}  # agent -> call being offered to it

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,9 +30,11 @@ def format_line(at: float, callid: str, queue: str, agent: str, event: str, *dat
 
 
 class QueueLog:
-    def __init__(self, path: Path | None, engine: AsyncEngine | None) -> None:
+    def __init__(self, path: Path | None, store: Any = None) -> None:
+        """``store``: the engine's store (its SQL engine takes the table rows; an in-memory store has none)."""
         self.path = path
-        self.engine = engine
+        self.store = store
+        self.engine: AsyncEngine | None = getattr(store, "engine", None)
 
     async def write(self, at: float, callid: str, queue: str, agent: str, event: str, *data: object) -> str:
         line = format_line(at, callid, queue, agent, event, *data)
@@ -43,8 +46,12 @@ class QueueLog:
                 log.error("queue_log file %s: %s", self.path, exc)
         if self.engine is not None:
             cols = {f"data{i + 1}": ("" if d is None else str(d)) for i, d in enumerate(data[:5])}
-            async with self.engine.begin() as conn:
-                await conn.execute(queue_log_table.insert().values(
-                    time=int(at), callid=callid or "NONE", queuename=queue or "NONE", agent=agent or "NONE",
-                    event=event, **cols))  # fmt: skip
+            row = {"time": int(at), "callid": callid or "NONE", "queuename": queue or "NONE",
+                   "agent": agent or "NONE", "event": event, **cols}  # fmt: skip
+            await self.store.write(self._insert(self.engine, row))
         return line
+
+    @staticmethod
+    async def _insert(engine: AsyncEngine, row: dict[str, Any]) -> None:
+        async with engine.begin() as conn:
+            await conn.execute(queue_log_table.insert().values(**row))

@@ -111,3 +111,35 @@ def test_device_state_marks_an_agent_busy_even_without_a_channel_we_saw():
     devices = [Frame([("Event", "DeviceStateChange"), ("Device", "PJSIP/agent1002"), ("State", "RINGING")])]
     model.resync([], 3.0, devices)
     assert model.agent_busy("agent1002") and not model.agent_busy("agent1001")
+
+
+def test_an_engine_stopped_mid_write_leaves_the_database_writable(tmp_path):
+    """Cancelling a caller in the middle of a ledger write must neither lose the facts nor leave SQLite's
+    write lock behind (the next engine start would find the database locked)."""
+    import asyncio
+
+    from engine.model.facts import Fact
+    from engine.store.store import Store, migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'lock.db'}"
+    migrate(url)
+
+    async def main() -> int:
+        store = Store(url)
+        facts = [Fact("test.fact", 1.0, f"c{i}", "u", f"k{i}", {"i": i}) for i in range(3000)]
+        writer = asyncio.create_task(store.append(facts, 1.0))
+        await asyncio.sleep(0.05)  # inside the transaction
+        writer.cancel()
+        try:
+            await writer
+        except asyncio.CancelledError:
+            pass
+        await store.close()
+        again = Store(url)
+        try:
+            await asyncio.wait_for(again.append([Fact("test.fact", 2.0, "x", "u", "after", {})], 2.0), 20)
+            return len(await again.facts())
+        finally:
+            await again.close()
+
+    assert asyncio.run(main()) == 3001

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+from collections.abc import Awaitable
 from pathlib import Path
+from typing import TypeVar
 
 from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -14,6 +17,7 @@ from engine.model.records import CallRecord, derive, derive_one
 from engine.store.tables import call_records, ledger
 
 log = logging.getLogger("hotline.store")
+T = TypeVar("T")
 
 
 def _insert(engine: AsyncEngine):  # type: ignore[no-untyped-def]
@@ -46,11 +50,32 @@ class Store:
                 cur.execute("PRAGMA synchronous=FULL")
                 cur.close()
 
+        self._writes: set[asyncio.Task[object]] = set()
+
+    async def write(self, work: Awaitable[T]) -> T:
+        """Run a write to its end even when the caller is cancelled (an engine stopping mid-write): a
+        transaction cut off half-way would leave SQLite's write lock on a connection nobody returns, and
+        the next start would find the database locked. ``close`` waits for these."""
+        task: asyncio.Task[T] = asyncio.ensure_future(work)
+        self._writes.add(task)  # type: ignore[arg-type]
+        task.add_done_callback(self._write_done)
+        return await asyncio.shield(task)
+
+    def _write_done(self, task: asyncio.Task[object]) -> None:
+        self._writes.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.debug("store write failed: %s", task.exception())  # the caller (if still there) got it too
+
     async def close(self) -> None:
+        if self._writes:
+            await asyncio.wait(set(self._writes), timeout=10)
         await self.engine.dispose()
 
     async def append(self, facts: list[Fact], recorded_at: float) -> int:
         """Insert facts; a fact whose key is already there is skipped. Returns how many were new."""
+        return await self.write(self._append(facts, recorded_at))
+
+    async def _append(self, facts: list[Fact], recorded_at: float) -> int:
         if not facts:
             return 0
         ins = _insert(self.engine)
@@ -82,6 +107,9 @@ class Store:
         return [Fact(r["kind"], r["at"], r["call_id"], r["uniqueid"], r["key"], dict(r["data"])) for r in rows]
 
     async def update_record(self, call_id: str) -> CallRecord | None:
+        return await self.write(self._update_record(call_id))
+
+    async def _update_record(self, call_id: str) -> CallRecord | None:
         rec = derive_one(call_id, await self.facts(call_id))
         if rec is None:
             return None
