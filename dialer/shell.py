@@ -313,20 +313,27 @@ class CampaignRunner:
             await eng.clock.sleep(1.0)
             if self.c.mode == "preview" or not self.dialing or not eng.link.ready.is_set():
                 continue  # preview: agents choose and dial leads themselves
-            f = self.floor()
-            if f.seconds_left <= 0 or f.logged_in == 0:
-                continue
-            n = min(self.pacer.dials(f), self.line_limit - len(self.dials))
-            if n <= 0:
-                continue
-            # call backs an idle agent promised go first, one per agent, and only while that agent is free
-            for seat in [s for s in self.seats.values() if s.state == "idle"][:n]:
-                own = await self.leads.claim(1, eng.clock.now(), agent=seat.agent.id)
-                for lead in own:
-                    await self._dial(lead)
-                n -= len(own)
-            for lead in await self.leads.claim(n, eng.clock.now()) if n > 0 else []:
+            try:
+                await self._tick()
+            except Exception:  # noqa: BLE001 - a store or link failure skips a second, not the engine
+                log.exception("campaign %s: this second's dialing failed; trying again", self.c.name)
+
+    async def _tick(self) -> None:
+        eng = self.engine
+        f = self.floor()
+        if f.seconds_left <= 0 or f.logged_in == 0:
+            return
+        n = min(self.pacer.dials(f), self.line_limit - len(self.dials))
+        if n <= 0:
+            return
+        # call backs an idle agent promised go first, one per agent, and only while that agent is free
+        for seat in [s for s in self.seats.values() if s.state == "idle"][:n]:
+            own = await self.leads.claim(1, eng.clock.now(), agent=seat.agent.id)
+            for lead in own:
                 await self._dial(lead)
+            n -= len(own)
+        for lead in await self.leads.claim(n, eng.clock.now()) if n > 0 else []:
+            await self._dial(lead)
 
     async def _dial(self, lead: LeadRef) -> None:
         eng = self.engine

@@ -305,7 +305,12 @@ def cmd_campaign(args: argparse.Namespace) -> int:
             await store.close()
 
     report = asyncio.run(go())
-    names = [args.campaign] if args.campaign else sorted({c.name for c in site.campaigns} | set(report))
+    known = sorted({c.name for c in site.campaigns} | set(report))
+    if args.campaign and args.campaign not in known:
+        print(f"campaign report: unknown campaign {args.campaign!r} (known: {', '.join(known) or 'none'})",
+              file=sys.stderr)  # fmt: skip
+        return 2
+    names = [args.campaign] if args.campaign else known
     out = {n: report.get(n, {}) for n in names}
     if args.json:
         print(json.dumps(out, indent=1))

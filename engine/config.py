@@ -184,7 +184,7 @@ AGENT_FIELDS: dict[str, Field] = {
 
 def _window(v: Any) -> str | None:
     m = re.fullmatch(r"(\d\d):(\d\d)-(\d\d):(\d\d)", v)
-    if not m or int(m[1]) > 23 or int(m[3]) > 24 or int(m[2]) > 59 or int(m[4]) > 59:
+    if not m or int(m[1]) > 23 or int(m[2]) > 59 or int(m[4]) > 59 or (int(m[3]), int(m[4])) > (24, 0):
         return "must be HH:MM-HH:MM (the lead's local time)"
     return None if (int(m[1]), int(m[2])) < (int(m[3]), int(m[4])) else "the window must end after it starts"
 
@@ -613,6 +613,8 @@ def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[st
         if c["name"] in names:
             report(f"campaigns[{i}].name", f"duplicate campaign {c['name']!r}")
         names.add(c["name"])
+        if not c["agents"]:
+            report(f"campaigns[{i}].agents", "a campaign needs at least one agent")
         for a in c["agents"]:
             if a not in agent_ids:
                 report(f"campaigns[{i}].agents", f"no agent with id {a!r} in [[agents]]")

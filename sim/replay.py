@@ -130,15 +130,16 @@ async def replay(site: Site, rules: Site, facts: list[Fact], rows: list[dict[str
 
 def parse_day(text: str, tz: str, end: bool) -> float:
     """A date (whole day; ``end``: the day after) or a date-time, in the site's time zone unless it says."""
+    from dialer.leads import parse_when
+
     zone = ZoneInfo(tz)
     try:
         if len(text) == 10:
             d = dt.date.fromisoformat(text) + dt.timedelta(days=1 if end else 0)
             return dt.datetime.combine(d, dt.time(0, 0), tzinfo=zone).timestamp()
-        t = dt.datetime.fromisoformat(text)
+        return parse_when(text, zone)
     except ValueError:
         raise ValueError(f"{text!r}: not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)") from None
-    return (t if t.tzinfo else t.replace(tzinfo=zone)).timestamp()
 
 
 def print_replay(r: dict[str, Any], rules_file: str) -> None:

@@ -137,3 +137,26 @@ def test_campaign_defaults_and_the_uk_lockout(tmp_path):
     assert c.retry_after("abandoned") == 72 * 3600  # an abandoned call is locked out for 72 hours under UK rules
     assert c.retry_after("busy") == 600
     assert c.ends is not None
+
+
+def test_campaign_window_and_agents_are_checked(tmp_path):
+    agents, window = "agents = []", 'window = "08:00-24:30"'
+    text = GOOD + f'\n[[campaigns]]\nname = "a"\n{agents}\n{window}\n'
+    lines = text.splitlines()
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f":{lines.index(agents) + 1}: campaigns[0].agents: a campaign needs at least one agent" in r.stdout
+    assert f":{lines.index(window) + 1}: campaigns[0].window: must be HH:MM-HH:MM" in r.stdout
+
+
+def test_campaign_report_names_an_unknown_campaign(tmp_path):
+    db = tmp_path / "c.db"
+    text = GOOD.replace('url = "sqlite+aiosqlite:///hotline-lab.db"', f'url = "sqlite+aiosqlite:///{db}"')
+    f = tmp_path / "site.toml"
+    f.write_text(text + '\n[[campaigns]]\nname = "renewals"\nagents = ["1002"]\n')
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "campaign", "report", "nope", "--site", str(f)],
+                       capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert r.returncode == 2 and "unknown campaign 'nope' (known: renewals)" in r.stderr
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "campaign", "report", "--site", str(f)],
+                       capture_output=True, text=True, cwd=ROOT)  # fmt: skip
+    assert r.returncode == 0 and "renewals: no dials yet" in r.stdout

@@ -85,6 +85,22 @@ def _by_call(facts):
     return out
 
 
+def _campaign_spans(dials) -> defaultdict:  # type: ignore[no-untyped-def,type-arg]
+    """Per agent, the (start, end) of each campaign conversation, from the compliance facts."""
+    spans = defaultdict(list)
+    for k in dials.values():
+        if "outbound.connect" in k:
+            start = k["outbound.connect"].at
+            spans[k["outbound.connect"].data["agent"]].append((start, start + k["outbound.talk_end"].data["talk"]))
+    return spans
+
+
+def _assert_no_overlap(spans, tolerance: float = 1e-6) -> None:  # type: ignore[no-untyped-def]
+    for agent, xs in spans.items():
+        xs.sort()
+        assert all(b[0] >= a[1] - tolerance for a, b in zip(xs, xs[1:], strict=False)), agent
+
+
 def test_a_virtual_day_runs_the_whole_site_and_keeps_the_rules():
     facts: list = []
     r = run_day(hours=0.5, seed=3, outbound_agents=8, facts_out=facts)
@@ -110,14 +126,7 @@ def test_a_virtual_day_runs_the_whole_site_and_keeps_the_rules():
     assert o["connected"] + o["abandoned"] == o["live"]
 
     # an always-on agent is never given two customers at once
-    spans = defaultdict(list)
-    for k in dials.values():
-        if "outbound.connect" in k:
-            start = k["outbound.connect"].at
-            spans[k["outbound.connect"].data["agent"]].append((start, start + k["outbound.talk_end"].data["talk"]))
-    for agent, xs in spans.items():
-        xs.sort()
-        assert all(b[0] >= a[1] - 1e-6 for a, b in zip(xs, xs[1:], strict=False)), agent
+    _assert_no_overlap(_campaign_spans(dials))
 
     # virtual time is deterministic: the same seed gives the same day
     again = asyncio.run(run_day(hours=0.5, seed=3, outbound_agents=8))
@@ -241,14 +250,7 @@ def test_outbound_agents_take_hotline_overflow_in_their_sessions_and_leave_the_p
         assert r["connected_at"] - r["arrived_at"] >= 10.0 - 0.01, "only after the overflow step (10 s)"
         assert r["ring_time"] < 0.5, "into the session: no ringing"
     # while lent, an agent gets no outbound customer: its hotline call and its campaign calls never overlap
-    spans = defaultdict(list)
+    spans = _campaign_spans(_by_call(facts))
     for r in by_outbound:
         spans[r["agent_id"]].append((r["connected_at"], r["connected_at"] + r["talk_time"] + r["hold_time"]))
-    by_call = _by_call(facts)
-    for k in by_call.values():
-        if "outbound.connect" in k:
-            start = k["outbound.connect"].at
-            spans[k["outbound.connect"].data["agent"]].append((start, start + k["outbound.talk_end"].data["talk"]))
-    for agent, xs in spans.items():
-        xs.sort()
-        assert all(b[0] >= a[1] - 1e-3 for a, b in zip(xs, xs[1:], strict=False)), agent
+    _assert_no_overlap(spans, tolerance=1e-3)  # records are rounded to the millisecond
