@@ -53,6 +53,9 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     ivr = IvrService(engine, acd.enqueue)
     agi.route("ivr", ivr)
     agi.route("survey", ivr.survey)
+    agi.route("voicemail", ivr.voicemail)
+    agi.route("queue-callback", acd.queue_callback)
+    acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
     engine.features["ivr"] = ivr
     engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))
     degraded = DegradedCounter(engine, ivr.places.cdr)
@@ -62,7 +65,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
-    dialer = build_dialer(engine)
+    dialer = build_dialer(engine, recorder)  # outbound conversations are recorded like inbound calls
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route("outbound", dialer.outbound)

@@ -16,13 +16,27 @@ from pathlib import Path
 from typing import Any
 
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from acd.waiting import (
+    Announce,
+    CallbackPlan,
+    CallerPlan,
+    HoldTime,
+    OfferCallback,
+    StepAction,
+    ToVoicemail,
+    WaitRules,
+    next_action,
+)
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
+from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Site
 from engine.model.facts import Fact
+from engine.privacy import mask_number
 from ivr.session import SURVEY_CONTEXT, Waiting
 from recording.finalize import Recorder
 
@@ -31,6 +45,13 @@ log = logging.getLogger("hotline.acd")
 WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
 CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
 TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
+ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer; back to the wait
+VOICEMAIL_CONTEXT = "engine-voicemail"  # a rule step's voicemail
+CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, then the customer is dialed
+DONE_CONTEXT = "engine-done"  # a connected caller goes here when the agent hangs up (no survey): Hangup()
+CALLBACK_KEY = "1"
+CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
+CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -51,6 +72,21 @@ def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[s
     return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
 
 
+def wait_rules(site: Site) -> dict[str, WaitRules]:
+    """What waiting callers hear per service: periodic announcements and the rule steps' actions."""
+    out = {}
+    for sv in site.services:
+        steps = tuple(StepAction(float(r["after"]), str(r.get("announce", "")), bool(r.get("offer_callback")),
+                                 bool(r.get("voicemail"))) for r in sv.rules)  # fmt: skip
+        out[sv.name] = WaitRules(sv.announce_every, sv.announce_position, sv.announce_wait, steps)
+    return out
+
+
+def _dialable(number: str) -> bool:
+    """A caller we can call back: a real number, not anonymous or withheld."""
+    return number.isdigit() and 5 <= len(number) <= 20
+
+
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
     if m.status is Status.PAUSED:
@@ -69,6 +105,8 @@ class _Queued:
     entered_at: float  # entered the system (IVR included): the caller's place in line
     queued_at: float
     position: int
+    plan: CallerPlan | None = None
+    callback: CallbackPlan | None = None  # the caller chose a call back: it keeps its place without a channel
 
 
 class Dispatcher:
@@ -81,6 +119,13 @@ class Dispatcher:
         services, profiles, self.wrap_up = build_routing(site)
         self.router = Router(services, profiles)
         self.max_wait = {sv.name: sv.max_wait for sv in site.services}
+        self.wait_rules = wait_rules(site)
+        self.hold_times: dict[str, HoldTime] = {}
+        self.callback_rules = {sv.name: (sv.callback_attempts, sv.callback_retry) for sv in site.services}
+        self._parked: dict[str, _Queued] = {}  # call backs waiting for their next attempt (out of the router)
+        hot = site["hotline"]
+        self.guard = Guard(float(hot["guard_after"]), float(hot["guard_release"])) if hot["guard_agents"] else None
+        self.guard_agents: list[str] = list(hot["guard_agents"] or ())
         self.service = site["hotline"]["service"]
         self.ring_timeout: int = site["hotline"]["ring_timeout"]
         self.agents = {a.id: a for a in site.agents}
@@ -94,12 +139,16 @@ class Dispatcher:
         # always-on session can take a hotline caller there, lent by the dialer and given back afterwards
         self.dialer: Any = None
         self._in_session: dict[str, str] = {}  # agent -> call it takes in its session
+        # a prompt name to the file Asterisk plays (the IVR's built prompts, else an Asterisk sound); the
+        # composition root passes the IVR's resolver
+        self.prompt_file: Any = lambda prompt: prompt
         engine.frame_hooks.append(self._on_frame)
 
     # ---- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
         """Named task: log agents in, then decide whenever something changed (or every tick for rule steps)."""
         await self._restore_agents()
+        await self._restore_callbacks()
         while True:
             # wake on any change, or after a tick of the engine's clock (rule steps depend on waiting time)
             woken = asyncio.ensure_future(self._wake.wait())
@@ -135,6 +184,32 @@ class Dispatcher:
                     m.pause(str(seen.get("reason") or "pause"), now)
             self._sync(agent_id)
             log.info("agent %s restored as %s%s", agent_id, m.status.value, f" ({m.reason})" if m.reason else "")
+
+    async def _restore_callbacks(self) -> None:
+        """Call backs promised before a restart are still owed, in their places: the ledger says which."""
+        facts = await self.engine.store.facts(None, ("acd.callback", "acd.callback_done", "acd.callback_attempt"))
+        open_: dict[str, Fact] = {}
+        attempts: dict[str, int] = {}
+        for f in facts:
+            if f.kind == "acd.callback":
+                open_[f.call_id] = f
+            elif f.kind == "acd.callback_done":
+                open_.pop(f.call_id, None)
+            else:
+                attempts[f.call_id] = attempts.get(f.call_id, 0) + 1
+        for call_id, f in open_.items():
+            d = f.data
+            service = str(d.get("service", self.service))
+            if service not in self.router.services:
+                service = self.service
+            w = Waiting(call_id, f.uniqueid, "", str(d.get("number", "")), "", service, int(d.get("priority", 0)),
+                        dict(d.get("skills", {})))  # fmt: skip
+            plan = CallbackPlan(str(d.get("number", "")), attempts.get(call_id, 0))
+            q = _Queued(w, service, float(d.get("entered_at", f.at)), float(d.get("queued_at", f.at)),
+                        int(d.get("position", 1)), None, plan)  # fmt: skip
+            self.queued[call_id] = q
+            self.router.enqueue(self._caller(q))
+            log.info("call %s: call back to %s restored in its place", call_id, mask_number(w.caller))
 
     def _on_frame(self, frame: Frame) -> None:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
@@ -193,7 +268,7 @@ class Dispatcher:
         if w.service and service != w.service:
             log.warning("call %s: the IVR asked for unknown service %r; queued for %r", w.call_id, w.service, service)
         position = 1 + sum(1 for q in self.queued.values() if q.service == service)
-        q = _Queued(w, service, entered, now, position)
+        q = _Queued(w, service, entered, now, position, CallerPlan(entered, now))
         self.queued[w.call_id] = q
         self.router.enqueue(self._caller(q))
         await self.queue_log.write(now, w.call_id, service, "NONE", "ENTERQUEUE", "", w.caller, position)
@@ -206,8 +281,8 @@ class Dispatcher:
 
     async def _forget_gone_callers(self, now: float) -> None:
         for call_id, q in list(self.queued.items()):
-            if q.waiting.uniqueid in self.engine.model.channels:
-                continue
+            if q.callback is not None or q.waiting.uniqueid in self.engine.model.channels:
+                continue  # a call back keeps its place without a channel
             if any(o == call_id for o in self._offering.values()):
                 continue  # the offer task finishes it
             del self.queued[call_id]
@@ -223,7 +298,7 @@ class Dispatcher:
         offering = set(self._offering.values())
         for call_id, q in list(self.queued.items()):
             limit = self.max_wait.get(q.service, 0.0)
-            if not limit or call_id in offering or now - q.queued_at < limit:
+            if not limit or call_id in offering or q.callback is not None or now - q.queued_at < limit:
                 continue
             ch = self.engine.model.channels.get(q.waiting.uniqueid)
             del self.queued[call_id]
@@ -255,14 +330,137 @@ class Dispatcher:
                 if busy != m.device_busy:
                     m.device(busy, now)
                     self._sync(agent_id)
-        if not self.queued:
-            return
-        free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
-        for _, agent_id in free:
-            d = self.router.best_caller_for(agent_id, now)
-            if d is None:
+        for call_id, q in list(self._parked.items()):  # call backs whose next attempt is due rejoin, in place
+            if q.callback is not None and now >= q.callback.not_before:
+                del self._parked[call_id]
+                self.queued[call_id] = q
+                self.router.enqueue(self._caller(q))
+        if self.queued:
+            free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
+            for _, agent_id in free:
+                d = self.router.best_caller_for(agent_id, now)
+                if d is None:
+                    continue
+                await self._assign(d, now)
+            # only after every connect that could be made: what the others hear while they wait
+            await self._waiting_actions(now)
+        await self._guard_step(now)
+
+    # ---- while callers wait: announcements, the call-back offer, voicemail -----------------------------------
+    def _positions(self) -> dict[str, int]:
+        """Each waiting caller's place in its service (call backs hold places too)."""
+        by_service: dict[str, list[tuple[float, str]]] = {}
+        for call_id, q in self.queued.items():
+            by_service.setdefault(q.service, []).append((q.entered_at, call_id))
+        out = {}
+        for line in by_service.values():
+            for i, (_, call_id) in enumerate(sorted(line), start=1):
+                out[call_id] = i
+        return out
+
+    async def _waiting_actions(self, now: float) -> None:
+        offering = set(self._offering.values())
+        positions = self._positions()
+        for call_id, q in list(self.queued.items()):
+            rules = self.wait_rules.get(q.service)
+            if rules is None or q.plan is None or q.callback is not None or call_id in offering:
                 continue
-            await self._assign(d, now)
+            ch = self.engine.model.channels.get(q.waiting.uniqueid)
+            if ch is None or ch.context != WAIT_CONTEXT:
+                continue  # gone, or hearing something already: the next tick
+            hold = self.hold_times.setdefault(q.service, HoldTime())
+            action = next_action(rules, q.plan, now, positions.get(call_id, q.position), hold,
+                                 _dialable(q.waiting.caller))  # fmt: skip
+            if action is not None:
+                await self._play(q, ch.name, action, now)
+
+    async def _play(self, q: _Queued, channel: str, action: Announce | OfferCallback | ToVoicemail,
+                    now: float) -> None:  # fmt: skip
+        eng = self.engine
+        w = q.waiting
+        if isinstance(action, ToVoicemail):
+            del self.queued[w.call_id]
+            self.router.remove(w.call_id)
+            await self.queue_log.write(now, w.call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
+                                       int(now - q.queued_at))  # fmt: skip
+            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, f"voicemail:{w.call_id}", service=q.service,
+                           waited=round(now - q.queued_at, 3))  # fmt: skip
+            await self._send(channel, VOICEMAIL_CONTEXT, "s", {}, w.call_id)
+            return
+        if isinstance(action, OfferCallback):
+            variables = {"HOTLINE_ANNOUNCE": self.prompt_file(action.prompt or "callback-offer"),
+                         "HOTLINE_POS": "", "HOTLINE_EWT": ""}  # fmt: skip
+            exten, what = "offer", "callback_offer"
+        else:
+            variables = {
+                "HOTLINE_ANNOUNCE": self.prompt_file(action.prompt) if action.prompt else "",
+                "HOTLINE_POS": "" if action.position is None else str(action.position),
+                "HOTLINE_EWT": "" if action.wait_minutes is None else str(action.wait_minutes),
+            }
+            exten, what = "s", "announce"
+        await eng.fact("acd.announce", w.call_id, w.uniqueid, f"announce:{w.call_id}:{now:.3f}", what=what,
+                       prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
+                       wait_minutes=variables["HOTLINE_EWT"])  # fmt: skip
+        await self._send(channel, ANNOUNCE_CONTEXT, exten, variables, w.call_id)
+
+    async def _send(self, channel: str, context: str, exten: str, variables: dict[str, str], call_id: str) -> None:
+        try:
+            for name, value in variables.items():
+                await self.engine.link.action({"Action": "Setvar", "Channel": channel, "Variable": name,
+                                               "Value": value})  # fmt: skip
+            await self.engine.link.action({"Action": "Redirect", "Channel": channel, "Context": context,
+                                           "Exten": exten, "Priority": "1"})  # fmt: skip
+        except AmiError as exc:
+            log.warning("call %s: could not send the caller to %s: %s", call_id, context, exc)
+
+    async def queue_callback(self, agi: AgiChannel) -> None:
+        """FastAGI route ``queue-callback``: the caller pressed 1 at the offer. It leaves the line but keeps its
+        place: the call back is placed when its turn comes, to the number it called from."""
+        eng = self.engine
+        got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
+        call_id = got.data if got.ok and got.result == "1" else ""
+        q = self.queued.get(call_id)
+        if q is None or q.callback is not None or call_id in self._offering.values() or not _dialable(q.waiting.caller):
+            await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
+            return
+        now = eng.clock.now()
+        q.callback = CallbackPlan(q.waiting.caller)
+        w = q.waiting
+        await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
+                                   int(now - q.queued_at))  # fmt: skip
+        await eng.fact("acd.callback", call_id, agi.uniqueid, f"callback:{call_id}", number=w.caller,
+                       service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
+                       waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
+        log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(w.caller), q.service)
+        try:
+            await agi.stream(self.prompt_file(CALLBACK_CONFIRMED))
+            await agi.command("HANGUP")
+        except AgiHangup:
+            pass  # the caller did not wait for the thanks: the call back stands
+
+    # ---- the hotline guard ------------------------------------------------------------------------------------
+    async def _guard_step(self, now: float) -> None:
+        if self.guard is None or self.dialer is None:
+            return
+        # callers nobody is being tried for: after every possible connect was made, so no hotline agent is free
+        offering = set(self._offering.values())
+        waits = [now - q.queued_at for c, q in self.queued.items()
+                 if q.service == self.service and q.callback is None and c not in offering]  # fmt: skip
+        seats = self.dialer.guard_seats(self.guard_agents)
+        step = self.guard.step(now, max(waits) if waits else None, seats)
+        if step is None:
+            return
+        on = isinstance(step, Reserve)
+        if on:
+            await self.dialer.reserve(step.agent, step.reason)
+        else:
+            await self.dialer.release(step.agent, step.reason)
+        self.router.grant(step.agent, self.service, on)
+        await self.engine.fact("acd.guard", "", "", f"guard:{step.agent}:{now:.3f}", agent=step.agent,
+                               action="reserve" if on else "release", reason=step.reason,
+                               service=self.service)  # fmt: skip
+        log.info("hotline guard: %s agent %s (%s)", "reserved" if on else "released", step.agent, step.reason)
+        self.kick()
 
     async def _assign(self, d: Decision, now: float) -> None:
         q = self.queued[d.call_id]
@@ -286,11 +484,17 @@ class Dispatcher:
         m = self.machines[d.agent_id]
         w = q.waiting
         try:
-            outcome, leg, ring_secs = await self._ring(d, q, decision_fact)
+            if q.callback is not None:
+                outcome, leg, ring_secs = await self._call_back(d, q, decision_fact)
+            else:
+                outcome, leg, ring_secs = await self._ring(d, q, decision_fact)
             now = eng.clock.now()
+            if outcome == "done":
+                return
             if outcome == "answered":
                 m.handle("answer", now)
                 self.queued.pop(w.call_id, None)
+                self.hold_times.setdefault(q.service, HoldTime()).answered(now - q.queued_at)
                 await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at),
                                            leg, int(ring_secs))  # fmt: skip
                 await self._talk(d, q, leg, now)
@@ -332,8 +536,8 @@ class Dispatcher:
         self.machines[d.agent_id].handle("ring", eng.clock.now())
         started = eng.clock.now()
         # the phone rings first; facts and the recorder follow while it rings (the bridge waits for the answer)
-        # with a survey, Bridge's F() sends the caller on to it when the agent hangs up
-        data = f"{caller.name},F({SURVEY_CONTEXT}^s^1)" if w.survey else caller.name
+        # Bridge's F() sends the caller on when the agent hangs up: to the survey, or to engine-done (hang up)
+        data = f"{caller.name},F({SURVEY_CONTEXT if w.survey else DONE_CONTEXT}^s^1)"
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",
@@ -369,6 +573,135 @@ class Dispatcher:
                     pass  # already gone
             return "caller_gone", leg, rang
         return "no_answer", leg, rang
+
+    async def _call_back(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
+        """The call back's turn came: ring the agent first (a reserved agent, so nobody is abandoned), then the
+        customer from the agent's leg (engine-callback). ("no_answer", ...) when the agent did not answer; else
+        the whole call is handled here and ("done", ...) is returned."""
+        eng = self.engine
+        agent = self.agents[d.agent_id]
+        m = self.machines[d.agent_id]
+        w = q.waiting
+        cb = q.callback
+        assert cb is not None
+        attempt = cb.attempts + 1
+        cb_call = f"{w.call_id}-cb{attempt}"  # the conversation's own call id (its recording, its call.end)
+        leg = f"cb-{uuid.uuid4().hex[:20]}"
+        eng.model.associate(leg, cb_call, "agent", agent.id)
+        started = eng.clock.now()
+        m.handle("ring", started)
+        try:
+            await eng.link.action({
+                "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": CALLBACK_CONTEXT,
+                "Exten": cb.number, "Priority": "1", "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
+                "CallerID": f'"Call back" <{eng.site["hotline"]["number"]}>', "Async": "true",
+                "Variable": f"HOTLINE_CALL={w.call_id}",
+            })  # fmt: skip
+        except AmiError as exc:
+            log.warning("call back %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
+            await eng.record([decision_fact])
+            return "no_answer", leg, 0.0
+        await eng.record([decision_fact, Fact("acd.callback_offer", started, w.call_id, leg, f"cboffer:{leg}",
+                                              {"agent": agent.id, "leg": leg, "attempt": attempt,
+                                               "service": q.service})])  # fmt: skip
+        seen = [False]
+
+        def agent_settled() -> bool:
+            ch = eng.model.channels.get(leg)
+            seen[0] = seen[0] or ch is not None
+            return (ch is not None and ch.up) or (ch is None and seen[0])
+
+        await eng.until(agent_settled, self.ring_timeout + 10)
+        rang = eng.clock.now() - started
+        ch = eng.model.channels.get(leg)
+        if ch is None or not ch.up:
+            if ch is not None:
+                try:
+                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
+                except AmiError:
+                    pass  # already gone
+            return "no_answer", leg, rang
+        m.handle("answer", eng.clock.now())
+        leg_name = ch.name
+
+        def customer() -> Any:
+            return next((c for c in eng.model.channels.values() if c.linkedid == leg and c.uniqueid != leg), None)
+
+        def talking_or_over() -> bool:
+            c = customer()
+            return leg not in eng.model.channels or (c is not None and c.up and bool(c.bridge))
+
+        await eng.until(talking_or_over, CALLBACK_RING + 10)
+        c = customer()
+        now = eng.clock.now()
+        if c is not None and c.up and c.bridge and leg in eng.model.channels:
+            self.queued.pop(w.call_id, None)
+            await eng.fact("acd.callback_connected", w.call_id, leg, f"cbconnected:{w.call_id}", agent=agent.id,
+                           attempt=attempt, waited=round(now - q.queued_at, 3), call=cb_call)  # fmt: skip
+            await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at), leg,
+                                       int(rang))  # fmt: skip
+            await self.recorder.start(cb_call, leg_name)
+            customer_uid = c.uniqueid
+            first_gone: list[str] = []
+
+            def one_left() -> bool:
+                # checked after every event: the first leg to ask for the hang-up (or to go) is the side that
+                # ended the call; when the agent hangs up, Dial drops the customer before the agent's leg goes
+                if not first_gone:
+                    for u in (customer_uid, leg):
+                        ch = eng.model.channels.get(u)
+                        if ch is None or ch.hangup_requested:
+                            first_gone.append(u)
+                            break
+                return bool(first_gone)
+
+            await eng.until(one_left, 24 * 3600)
+            ended = eng.clock.now()
+            caller_left = first_gone[:1] == [customer_uid]
+            await eng.until(lambda: leg not in eng.model.channels, 10)
+            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="connected",
+                           agent=agent.id, attempt=attempt, talk=round(ended - now, 3))  # fmt: skip
+            await self.queue_log.write(ended, w.call_id, q.service, agent.name,
+                                       "COMPLETECALLER" if caller_left else "COMPLETEAGENT", int(now - q.queued_at),
+                                       int(ended - now), q.position)  # fmt: skip
+            await self._agent_done(d.agent_id, q.service, conversation=True)
+            return "done", leg, rang
+        # the customer did not answer (or the agent hung up first): the agent is free again at once
+        dial_ends = [f for f in await eng.store.facts(leg) if f.kind == "dial.end"]
+        outcome = str(dial_ends[-1].data.get("status", "")).lower() if dial_ends else "agent_left"
+        if leg in eng.model.channels:
+            try:
+                await eng.link.action({"Action": "Hangup", "Channel": leg_name})
+            except AmiError:
+                pass
+            await eng.until(lambda: leg not in eng.model.channels, 10)
+        retry_after, max_attempts = self.callback_rules.get(q.service, (120.0, 3))
+        again = cb.failed(outcome or "noanswer", eng.clock.now(), retry_after, max_attempts)
+        self.queued.pop(w.call_id, None)
+        if again:
+            self._parked[w.call_id] = q  # back in its place after the pause
+            await eng.fact("acd.callback_attempt", w.call_id, leg, f"cbattempt:{w.call_id}:{attempt}",
+                           outcome=cb.outcomes[-1], attempt=attempt, next_at=round(cb.not_before, 3))  # fmt: skip
+        else:
+            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="failed",
+                           agent=agent.id, attempt=attempt, outcomes=list(cb.outcomes))  # fmt: skip
+        await self._agent_done(d.agent_id, q.service, conversation=False)
+        return "done", leg, rang
+
+    async def _agent_done(self, agent_id: str, service: str, conversation: bool) -> None:
+        """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""
+        eng = self.engine
+        m = self.machines[agent_id]
+        effects = m.handle("hangup", eng.clock.now())
+        wrap = self.wrap_up.get(service, 10.0) if conversation else 0.0
+        if wrap <= 0 and m.state is State.WRAP_UP:
+            m.handle("wrap_up_end", eng.clock.now())
+        self._sync(agent_id)
+        self.kick()
+        if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
+            await eng.clock.sleep(wrap)
+            if m.state is State.WRAP_UP:
+                m.handle("wrap_up_end", eng.clock.now())
 
     async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str) -> tuple[str, str, float]:
         """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the

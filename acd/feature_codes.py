@@ -1,6 +1,7 @@
 """Agent feature codes over FastAGI: ``AGI(agi://engine/agent,<action>[,<argument>])`` from the agents
 context (*21 log in, *22 log out, *23<code> pause, *24 resume, *25 end wrap-up; for outbound agents
-*26<code> disposition of the last call, *27<minutes> call back for me, *28<minutes> call back for anyone).
+*26<code> disposition of the last call, *27<minutes> call back for me, *28<minutes> call back for anyone,
+*29 in a preview campaign: take the next lead and dial it).
 The agent is the PJSIP endpoint the call comes from; the answer is a beep (done) or an error tone (refused,
 with the reason logged).
 """
@@ -17,7 +18,7 @@ from engine.config import Site
 log = logging.getLogger("hotline.acd.codes")
 
 ACTIONS = ("login", "logout", "pause", "resume", "wrapup_end")
-OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any")
+OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any", "preview_call")
 
 
 class FeatureCodes:

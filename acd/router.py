@@ -137,6 +137,7 @@ class Router:
         self._where: dict[str, tuple[object, ...]] = {}
         self._req_cache: dict[tuple[object, ...], Requirements] = {}
         self._offers = itertools.count(1)
+        self.granted: dict[str, set[str]] = {}  # agent -> services it may serve whatever its skills (the guard)
 
     # ---- inputs -------------------------------------------------------------------------------------
     def enqueue(self, caller: Caller) -> None:
@@ -152,6 +153,19 @@ class Router:
 
     def set_available(self, agent_id: str, idle_since: float | None) -> None:
         self.agents[agent_id].idle_since = idle_since
+
+    def grant(self, agent_id: str, service: str, on: bool = True) -> None:
+        """Let an agent serve a service whatever its skills (the hotline guard's reserved agent), or stop."""
+        names = self.granted.setdefault(agent_id, set())
+        if on:
+            names.add(service)
+        else:
+            names.discard(service)
+
+    def _why_not(self, agent: AgentProfile, service: str, req: Requirements) -> str | None:
+        if service in self.granted.get(agent.id, ()):
+            return None
+        return why_not(agent, req)
 
     def waiting(self) -> int:
         return len(self._where)
@@ -192,7 +206,7 @@ class Router:
                 continue
             considered += 1
             req = self._requirements(key, caller, now - caller.entered_at)
-            if why_not(agent, req) is not None:
+            if self._why_not(agent, caller.service, req) is not None:
                 continue
             best = _better(best, self._score(caller, req, now), caller, req)
         if best is None:
@@ -213,7 +227,7 @@ class Router:
             if rt.idle_since is None:
                 continue
             considered += 1
-            if why_not(rt.profile, req) is not None:
+            if self._why_not(rt.profile, caller.service, req) is not None:
                 continue
             rank = self._rank(service.strategy, rt, req)
             if best is None or rank < best[0]:
@@ -253,10 +267,12 @@ class Router:
         for agent_id, rt in sorted(self.agents.items()):
             if agent_id == chosen:
                 reason = f"chosen (strategy {self.services[caller.service].strategy}, rule step {req.step})"
+                if caller.service in self.granted.get(agent_id, ()):
+                    reason += ", reserved for this service by the hotline guard"
             elif rt.idle_since is None:
                 reason = (states or {}).get(agent_id, "not available")
             else:
-                reason = why_not(rt.profile, req) or "eligible, ranked lower by the strategy"
+                reason = self._why_not(rt.profile, caller.service, req) or "eligible, ranked lower by the strategy"
             out.append({"agent": agent_id, "reason": reason})
         return out
 
@@ -274,7 +290,7 @@ class NaiveRouter(Router):
                     continue
                 considered += 1
                 req = requirements(self.services[caller.service], caller, now - caller.entered_at)
-                if why_not(agent, req) is not None:
+                if self._why_not(agent, caller.service, req) is not None:
                     continue
                 best = _better(best, self._score(caller, req, now), caller, req)
         if best is None:

@@ -56,3 +56,12 @@ def campaign_report(facts: Iterable[Fact], fp_share: float = FP_SHARE_PRIOR) -> 
         r["connect_after_greeting_max"] = round(waits[-1], 3) if waits else None
         r["talk_seconds"] = round(r["talk_seconds"], 1)
     return out
+
+
+def add_definitions(report: dict[str, dict[str, Any]], versions: Iterable[Any]) -> dict[str, dict[str, Any]]:
+    """Add to each campaign the definition versions it ran under (``definitions``: hash and first-seen time,
+    oldest first; each in force until the next one's first-seen time). Campaigns with stored definitions but
+    no dials get an entry too."""
+    for v in versions:
+        report.setdefault(v.campaign, {}).setdefault("definitions", []).append(v.summary())
+    return report

@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
+from acd.guard import GuardSeat
 from dialer.baselines import Progressive
 from dialer.pacer import ForecastPacer
 from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, TalkEnded, WrapEnded
@@ -46,6 +47,7 @@ WINDOW = 2.0  # s from the end of the greeting to an agent (DIALER.md, the US an
 BRIDGE_MARGIN = 0.3  # s a bridge takes to carry audio: the agent must be found this much earlier
 AFTER_GREETING = 0.8  # s of silence AMD waits after a greeting before it says HUMAN (amd.conf default)
 SESSION_RETRY = 30.0  # s before an agent whose session ended is called again
+PREVIEW_TRIES = 20  # leads outside their own calling window passed over before a preview request gives up
 
 CONGESTION_CAUSES = {34, 38, 41, 42}
 NO_ANSWER_CAUSES = {18, 19, 0}
@@ -96,6 +98,13 @@ class Leads(Protocol):
 
     async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
                      attempted: bool = True) -> None: ...  # fmt: skip
+
+
+class Recording(Protocol):
+    """What the dialer needs of the recorder (``recording.finalize.Recorder``): MixMonitor on a channel, the
+    recording keyed by the call id and finished by the recorder's end-of-call hook."""
+
+    async def start(self, call_id: str, channel: str) -> None: ...
 
 
 def synthetic_number(index: int) -> str:
@@ -162,12 +171,14 @@ class Seat:
     """An outbound agent's always-on session: answered once, customers bridged in without ringing."""
 
     agent: Agent
-    state: str = "off"  # off, joining, idle, talking, wrap, lent (taking a hotline call for the ACD)
+    state: str = "off"  # off, joining, idle, talking, wrap, lent (taking a hotline call for the ACD),
+    # preview (waiting for the answer to the number it chose to dial)
     uniqueid: str = ""
     channel: str = ""
     since: float = 0.0
     sessions: int = 0
     last: Dial | None = None  # its last conversation: what a disposition or a call back is about
+    reserved: bool = False  # held for the hotline by the ACD's guard: out of pacing, no new customers
 
 
 @dataclass
@@ -182,13 +193,16 @@ class Dial:
     in_agi: bool = False
     resolved: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
+    agent: str = ""  # preview mode: the agent who asked for this dial and is reserved for its answer
 
 
 class CampaignRunner:
-    def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None) -> None:
+    def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None,
+                 recorder: Recording | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.c = campaign
         self.leads = leads
+        self.recorder = recorder  # None: conversations are not recorded (tools and tests without one)
         self.pacer: Pacer = pacer or (
             ForecastPacer(target=campaign.target, amd=campaign.amd) if campaign.mode == "predictive" else Progressive()
         )
@@ -202,6 +216,9 @@ class CampaignRunner:
         self.t0 = engine.clock.monotonic()
         self.counts: dict[str, int] = {}
         self.dialing = True  # False: no new dials (the end of a simulated day, an operator's stop)
+        # preview mode: the lead each agent has asked for and not yet dialed or skipped (agent -> dial id, lead)
+        self.previews: dict[str, tuple[str, LeadRef]] = {}
+        self._preview_lock = asyncio.Lock()  # one claim at a time: a double press must not take two leads
 
     # ---- time ----------------------------------------------------------------------------------------------
     def _minutes(self, now: float, tz: str = "") -> float:
@@ -267,7 +284,7 @@ class CampaignRunner:
         log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
 
     def _take_seat(self, prefer: str = "") -> Seat | None:
-        idle = [s for s in self.seats.values() if s.state == "idle"]
+        idle = [s for s in self.seats.values() if s.state == "idle" and not s.reserved]
         if not idle:
             return None
         own = [s for s in idle if s.agent.id == prefer]
@@ -290,7 +307,7 @@ class CampaignRunner:
 
     def floor(self) -> Floor:
         mono = self.engine.clock.monotonic()
-        seats = list(self.seats.values())
+        seats = [s for s in self.seats.values() if not s.reserved]  # the guard's agent is not the pacer's
         return Floor(
             now=self._t(),
             idle=sum(1 for s in seats if s.state == "idle"),
@@ -335,20 +352,26 @@ class CampaignRunner:
         for lead in await self.leads.claim(n, eng.clock.now()) if n > 0 else []:
             await self._dial(lead)
 
-    async def _dial(self, lead: LeadRef) -> None:
+    def _new_id(self, now: float) -> str:
+        return f"dl-{self.c.name}-{next(self._ids)}-{int(now)}"[:149]
+
+    async def _dial(self, lead: LeadRef, agent: str = "", did: str = "") -> None:
+        """Originate one dial; ``agent`` (preview mode) is the agent reserved for its answer, ``did`` the id
+        its preview already carries."""
         eng = self.engine
         now = eng.clock.now()
         if lead.tz and self.window_left(now, lead.tz) <= 0:
             # the lead's own clock says it is too early or too late: back to the list, no attempt counted
             await self.leads.finish(lead, "outside_window", now, self.next_opening(now, lead.tz), attempted=False)
             return
-        amd = self.c.amd and self.pacer.controls.amd
-        did = f"dl-{self.c.name}-{next(self._ids)}-{int(now)}"[:149]
-        d = Dial(did, lead, eng.clock.monotonic(), amd)
+        # a preview dial needs no AMD: its agent is waiting for it and hears who answers
+        amd = self.c.amd and self.pacer.controls.amd and not agent
+        did = did or self._new_id(now)
+        d = Dial(did, lead, eng.clock.monotonic(), amd, agent=agent)
         self.dials[did] = d
         eng.model.associate(did, did, "lead")
         await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
-                       attempt=lead.attempts + 1, amd=amd)  # fmt: skip
+                       attempt=lead.attempts + 1, amd=amd, **({"agent": agent} if agent else {}))  # fmt: skip
         action: dict[str, Any] = {
             "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
             "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
@@ -416,6 +439,23 @@ class CampaignRunner:
                        outcome=outcome, cause=cause, dial_status=d.dial_status, reason=d.reason,
                        seconds=round(eng.clock.monotonic() - d.placed, 3))  # fmt: skip
         await self._finish_lead(d, outcome if outcome != "hangup_before_verdict" else "no_answer")
+        self._preview_over(d)
+
+    def _preview_over(self, d: Dial) -> None:
+        """A preview dial that reached nobody gives its agent back, ready for the next lead."""
+        seat = self.seats.get(d.agent) if d.agent else None
+        if seat is not None and seat.state == "preview":
+            seat.state, seat.since = "idle", self.engine.clock.monotonic()
+            self._freed.set()
+
+    def _preview_seat(self, d: Dial) -> Seat | None:
+        """The agent reserved for a preview dial, now taking its answer; None if its session is gone (one
+        that came back meanwhile is idle, not reserved, and still takes it)."""
+        seat = self.seats.get(d.agent)
+        if seat is None or seat.state not in ("preview", "idle") or seat.reserved or not seat.channel:
+            return None
+        seat.state, seat.since = "talking", self.engine.clock.monotonic()
+        return seat
 
     async def _finish_lead(self, d: Dial, outcome: str) -> None:
         now = self.engine.clock.now()
@@ -444,6 +484,7 @@ class CampaignRunner:
             self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
             await eng.fact("outbound.machine", d.id, d.id, f"machine:{d.id}", campaign=self.c.name)
             await self._finish_lead(d, "machine")
+            self._preview_over(d)
             if self.c.machine == "message":
                 await chan.stream(self.c.abandon_prompt)
             await chan.command("HANGUP")
@@ -453,8 +494,9 @@ class CampaignRunner:
         deadline = greeting_end + WINDOW - BRIDGE_MARGIN
         self.waiting += 1
         try:
-            seat = self._take_seat(d.lead.agent)
-            while seat is None and eng.clock.monotonic() < deadline and not chan.hung_up:
+            # a preview dial's agent is reserved for it: no search, no wait, no abandon
+            seat = self._preview_seat(d) if d.agent else self._take_seat(d.lead.agent)
+            while seat is None and not d.agent and eng.clock.monotonic() < deadline and not chan.hung_up:
                 self._freed.clear()
                 freed = asyncio.ensure_future(self._freed.wait())
                 timer = asyncio.ensure_future(eng.clock.sleep(deadline - eng.clock.monotonic()))
@@ -464,7 +506,7 @@ class CampaignRunner:
                 seat = self._take_seat(d.lead.agent)
         finally:
             self.waiting -= 1
-        if seat is None:
+        if seat is None:  # a preview dial whose agent's session ended while the number rang
             await self._abandon(d, chan, greeting_end + wall)
             return
         connected = eng.clock.monotonic()
@@ -472,6 +514,10 @@ class CampaignRunner:
         self.pacer.on(Connected(connected - mono), self._t())
         await eng.fact("outbound.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
                        after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
+        if self.recorder is not None and self.c.record:
+            # MixMonitor (bridged audio only) on the customer's channel, keyed by this call: started alongside
+            # the bridge, never before it, so a slow AMI answer cannot push the connect past the 2-s window
+            eng.spawn(self.recorder.start(d.id, chan.channel), f"dial-record:{d.id}")
         try:
             # Bridge() answers only when the conversation ends: no command timeout of minutes applies to it
             await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)", timeout=24 * 3600)
@@ -528,6 +574,93 @@ class CampaignRunner:
         if seat.state == "wrap":
             seat.state, seat.since = "idle", self.engine.clock.monotonic()
             self._freed.set()
+
+    # ---- preview mode: the agent asks for the next lead, then dials or skips it ----------------------------
+    def _preview_mode(self) -> None:
+        if self.c.mode != "preview":
+            raise ValueError(f"campaign {self.c.name} is {self.c.mode}: the dialer paces its calls, no preview")
+
+    def _check_can_dial(self, seat: Seat) -> None:
+        """A preview dial goes out only while its agent sits free in the always-on session (or wraps up)."""
+        if seat.state not in ("idle", "wrap") or not seat.channel or seat.reserved:
+            state = "reserved for the hotline" if seat.reserved else seat.state
+            raise ValueError(f"agent {seat.agent.id} is {state}: a preview dial needs the agent free in its session")
+        if not self.dialing:
+            raise ValueError(f"campaign {self.c.name} is not dialing now")
+
+    async def preview_next(self, seat: Seat) -> str:
+        """Hold the next lead for this agent (a call back it promised first); the same lead again while it is
+        held. Records ``outbound.preview``; the number reaches the log masked."""
+        self._preview_mode()
+        async with self._preview_lock:
+            did, lead = self.previews.get(seat.agent.id) or await self._claim_preview(seat)
+        return f"{seat.agent.id}: lead {lead.id} {mask_number(lead.phone)}"
+
+    async def _claim_preview(self, seat: Seat) -> tuple[str, LeadRef]:
+        eng = self.engine
+        now = eng.clock.now()
+        if self.window_left(now) <= 0:
+            raise ValueError(f"campaign {self.c.name}: outside its calling window")
+        for _ in range(PREVIEW_TRIES):
+            got = await self.leads.claim(1, now, agent=seat.agent.id) or await self.leads.claim(1, now)
+            if not got:
+                raise ValueError(f"campaign {self.c.name}: no lead is due now")
+            lead = got[0]
+            if lead.tz and self.window_left(now, lead.tz) <= 0:
+                # too early or too late where the lead lives: back to the list, no attempt counted
+                await self.leads.finish(lead, "outside_window", now, self.next_opening(now, lead.tz), attempted=False)
+                continue
+            did = self._new_id(now)  # the dial keeps this id, so the preview and its outcome are one call
+            self.previews[seat.agent.id] = (did, lead)
+            await eng.fact("outbound.preview", did, did, f"preview:{did}", campaign=self.c.name,
+                           agent=seat.agent.id, lead=lead.id)  # fmt: skip
+            log.info("campaign %s: agent %s previews lead %d (%s)", self.c.name, seat.agent.id, lead.id,
+                     mask_number(lead.phone))  # fmt: skip
+            return did, lead
+        raise ValueError(f"campaign {self.c.name}: no lead inside its own calling window now")
+
+    async def preview_dial(self, seat: Seat) -> str:
+        """Dial the lead this agent holds; the agent is reserved for the answer (no other call, no hotline
+        loan) and a live answer is bridged straight to it."""
+        self._preview_mode()
+        async with self._preview_lock:
+            held = self.previews.get(seat.agent.id)
+            if held is None:
+                raise ValueError(f"agent {seat.agent.id} holds no lead: ask for the next one first")
+            self._check_can_dial(seat)
+            did, lead = held
+            if lead.tz and self.window_left(self.engine.clock.now(), lead.tz) <= 0:
+                raise ValueError(f"lead {lead.id} is outside its calling window now: skip it or wait")
+            del self.previews[seat.agent.id]
+            seat.state, seat.since = "preview", self.engine.clock.monotonic()
+            await self._dial(lead, agent=seat.agent.id, did=did)
+            if did not in self.dials and seat.state == "preview":  # its window closed this very moment
+                seat.state = "idle"
+                raise ValueError(f"lead {lead.id} was not dialed: outside its calling window, back on the list")
+        return f"{seat.agent.id}: dialing lead {lead.id} {mask_number(lead.phone)}"
+
+    async def preview_skip(self, seat: Seat) -> str:
+        """Pass on the held lead: it counts as an attempt with outcome ``skipped`` and comes back after
+        ``retries.skipped``, or is done at ``max_attempts`` (so a lead nobody wants to call ends)."""
+        self._preview_mode()
+        async with self._preview_lock:
+            held = self.previews.pop(seat.agent.id, None)
+            if held is None:
+                raise ValueError(f"agent {seat.agent.id} holds no lead to skip")
+            did, lead = held
+            now = self.engine.clock.now()
+            again = lead.attempts + 1 < self.c.max_attempts
+            await self.leads.finish(lead, "skipped", now, now + self.c.retry_after("skipped") if again else None)
+            await self.engine.fact("outbound.skip", did, did, f"skip:{did}", campaign=self.c.name,
+                                   agent=seat.agent.id, lead=lead.id, again=again)  # fmt: skip
+        return f"{seat.agent.id}: lead {lead.id} skipped ({'back later' if again else 'done'})"
+
+    async def preview_call(self, seat: Seat) -> str:
+        """Next and dial in one step (``*29``: a softphone has no screen to show the lead on)."""
+        self._preview_mode()
+        self._check_can_dial(seat)  # before a lead is taken for an agent who cannot dial now
+        await self.preview_next(seat)
+        return await self.preview_dial(seat)
 
     async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
         eng = self.engine
@@ -593,6 +726,32 @@ class Dialer:
                 await self.engine.fact("dialer.returned", call_id, seat.uniqueid, f"returned:{agent_id}:{call_id}",
                                        agent=agent_id, campaign=r.c.name)  # fmt: skip
 
+    def guard_seats(self, agents: list[str]) -> list[GuardSeat]:
+        """The guard's view of its designated agents: in a session or not, idle or busy since when."""
+        out = []
+        for agent_id in agents:
+            for r in self.runners:
+                seat = r.seats.get(agent_id)
+                if seat is not None:
+                    out.append(GuardSeat(agent_id, seat.state == "idle", seat.since,
+                                         bool(seat.channel) and seat.state not in ("off", "joining")))  # fmt: skip
+                    break
+        return out
+
+    async def reserve(self, agent_id: str, reason: str) -> None:
+        """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""
+        runner, seat = self.seat_of(agent_id)
+        seat.reserved = True
+        await self.engine.fact("dialer.reserved", "", seat.uniqueid, f"reserved:{agent_id}:{self.engine.clock.now()}",
+                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+
+    async def release(self, agent_id: str, reason: str) -> None:
+        runner, seat = self.seat_of(agent_id)
+        seat.reserved = False
+        runner._freed.set()
+        await self.engine.fact("dialer.released", "", seat.uniqueid, f"released:{agent_id}:{self.engine.clock.now()}",
+                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
         for r in self.runners:
             if agent_id in r.seats:
@@ -600,9 +759,14 @@ class Dialer:
         raise ValueError(f"agent {agent_id} works no campaign")
 
     async def control(self, agent_id: str, action: str, arg: str = "") -> str:
-        """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes).
-        Raises ValueError with the reason when the action does not fit."""
+        """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes);
+        in a preview campaign ``preview_next``, ``preview_dial``, ``preview_skip`` and ``preview_call`` (next and
+        dial at once). Raises ValueError with the reason when the action does not fit."""
         runner, seat = self.seat_of(agent_id)
+        preview = {"preview_next": runner.preview_next, "preview_dial": runner.preview_dial,
+                   "preview_skip": runner.preview_skip, "preview_call": runner.preview_call}  # fmt: skip
+        if action in preview:
+            return await preview[action](seat)
         if action == "disposition":
             return await runner.disposition(seat, arg)
         if action in ("callback", "callback_any"):
@@ -611,13 +775,31 @@ class Dialer:
             return await runner.call_back(seat, int(arg), own=action == "callback")
         raise ValueError(f"unknown outbound action {action!r}")
 
+    async def record_definitions(self) -> None:
+        """Store each campaign's definition unless that exact version is stored already (append-only), so
+        reports can say which rules were in force. Only a SQL store keeps them (not the in-memory one)."""
+        store = self.engine.store
+        sql = getattr(store, "engine", None)
+        if sql is None:
+            return
+        from dialer.definitions import CampaignVersions
+
+        versions = CampaignVersions(sql)
+        try:
+            await store.write(versions.record([r.c for r in self.runners], self.engine.clock.now()))
+        except Exception:  # noqa: BLE001 - a history row missing is no reason to leave the agents idle
+            log.exception("campaign definitions could not be stored")
+
     async def run(self) -> None:
+        await self.record_definitions()
         async with asyncio.TaskGroup() as tg:
             for r in self.runners:
                 tg.create_task(r.run(), name=f"campaign:{r.c.name}")
 
 
-def build_dialer(engine: Engine) -> Dialer | None:
+def build_dialer(engine: Engine, recorder: Recording | None = None) -> Dialer | None:
+    """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
+    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike)."""
     runners = []
     for c in engine.site.campaigns:
         if c.leads == "synthetic":
@@ -627,5 +809,5 @@ def build_dialer(engine: Engine) -> Dialer | None:
             if sql is None:
                 raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
             leads = StoredLeads(sql, c.name, c.team)
-        runners.append(CampaignRunner(engine, c, leads))
+        runners.append(CampaignRunner(engine, c, leads, recorder=recorder))
     return Dialer(engine, runners) if runners else None

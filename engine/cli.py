@@ -291,7 +291,11 @@ def cmd_replay(args: argparse.Namespace) -> int:
 
 
 def cmd_campaign(args: argparse.Namespace) -> int:
-    from dialer.report import campaign_report
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    from dialer.definitions import CampaignVersions
+    from dialer.report import add_definitions, campaign_report
     from engine.store.store import Store, migrate
 
     site = _load(args.site)
@@ -300,7 +304,8 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         await asyncio.to_thread(migrate, site["store"]["url"])
         store = Store(site["store"]["url"])
         try:
-            return campaign_report(await store.facts())
+            report = campaign_report(await store.facts())
+            return add_definitions(report, await CampaignVersions(store.engine).versions())
         finally:
             await store.close()
 
@@ -319,8 +324,13 @@ def cmd_campaign(args: argparse.Namespace) -> int:
     def pct(x: object) -> str:
         return "-" if x is None else f"{float(x):.2%}"  # type: ignore[arg-type]
 
+    zone = ZoneInfo(site["site"]["timezone"])
     for name, r in out.items():
-        if not r:
+        # the definition version(s) the figures were produced under, each in force until the next one
+        for v in r.get("definitions", []):  # type: ignore[attr-defined]
+            since = dt.datetime.fromtimestamp(float(v["first_seen"]), zone).strftime("%Y-%m-%d %H:%M:%S")
+            print(f"{name}: definition {v['hash'][:12]} in force from {since}")
+        if "dials" not in r:
             print(f"{name}: no dials yet")
             continue
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))  # type: ignore[union-attr]

@@ -88,6 +88,12 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "service": Field(str, "hotline", doc="service hotline callers are queued in"),
         "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
         "pause_reasons": Field(dict, None, check=lambda v: _pause_reasons(v), doc="codes after *23"),
+        "guard_agents": Field(list, None, check=lambda v: _groups(v),
+                              doc="outbound agents the guard may take off the dialer"),
+        "guard_after": Field((int, float), 5, check=_positive,
+                             doc="a hotline caller waiting this long with no agent free: the guard reserves one"),
+        "guard_release": Field((int, float), 60, check=_positive,
+                               doc="seconds with no hotline caller waiting before the agent goes back to dialing"),
     },
     "ivr": {
         "menu": Field(str, "", doc="menu file, relative to the site file (empty: greeting + one digit)"),
@@ -128,7 +134,8 @@ def _rules(v: Any) -> str | None:
     for i, r in enumerate(v):
         if not isinstance(r, dict):
             return f"rule {i + 1}: must be a table like {{after = 30, lower = {{sales = 20}}}}"
-        unknown = set(r) - {"after", "lower", "add_groups", "raise_priority"}
+        unknown = set(r) - {"after", "lower", "add_groups", "raise_priority", "announce", "offer_callback",
+                            "voicemail"}
         if unknown:
             return f"rule {i + 1}: unknown key(s) {', '.join(sorted(unknown))}"
         after = r.get("after")
@@ -147,7 +154,20 @@ def _rules(v: Any) -> str | None:
             not isinstance(r["raise_priority"], int) or isinstance(r["raise_priority"], bool)
         ):
             return f"rule {i + 1}: 'raise_priority' must be an integer"
+        if "announce" in r and (not isinstance(r["announce"], str) or not r["announce"].strip()):
+            return f"rule {i + 1}: 'announce' must name a prompt (a menu prompt or an Asterisk sound)"
+        for flag in ("offer_callback", "voicemail"):
+            if flag in r and not isinstance(r[flag], bool):
+                return f"rule {i + 1}: {flag!r} must be true or false"
     return None
+
+
+def _merged(*lists: list[str] | None) -> tuple[str, ...]:
+    """Teams and groups are one routing concept (a set of agents); both spellings are accepted."""
+    out: list[str] = []
+    for names in lists:
+        out += [n for n in names or () if n not in out]
+    return tuple(out)
 
 
 def _groups(v: Any) -> str | None:
@@ -168,7 +188,15 @@ SERVICE_FIELDS: dict[str, Field] = {
         doc="seconds in queue before the caller is sent to the apology (0 = no limit)",
     ),
     "groups": Field(list, None, check=_groups, doc="agent groups that serve it whatever their skills"),
-    "rules": Field(list, None, check=_rules, doc="steps as the wait grows: after, lower, add_groups, raise_priority"),
+    "teams": Field(list, None, check=_groups, doc="teams that serve it whatever their skills (same as groups)"),
+    "rules": Field(list, None, check=_rules, doc="steps as the wait grows: after, lower, add_groups, raise_priority, "
+                   "announce, offer_callback, voicemail"),
+    "announce_every": Field((int, float), 0, check=lambda v: None if v == 0 or v >= 15 else "must be 0 (off) or >= 15",
+                            doc="seconds between position / expected-wait announcements (0 = none)"),
+    "announce_position": Field(bool, True),
+    "announce_wait": Field(bool, True),
+    "callback_attempts": Field(int, 3, check=lambda v: None if 1 <= v <= 10 else "must be 1-10"),
+    "callback_retry": Field((int, float), 120, check=lambda v: None if v >= 30 else "must be >= 30 seconds"),
 }
 
 AGENT_FIELDS: dict[str, Field] = {
@@ -178,6 +206,7 @@ AGENT_FIELDS: dict[str, Field] = {
     "contact": Field(str, "", doc="static SIP contact (lab agents without registration)"),
     "skills": Field(dict, None, check=_levels, doc="skill -> level 0-100"),
     "groups": Field(list, None, check=_groups),
+    "teams": Field(list, None, check=_groups, doc="teams the agent belongs to (routing treats them as groups)"),
     "auto_login": Field(bool, True, doc="logged in when the engine starts (else *21 on the phone)"),
 }
 
@@ -199,7 +228,7 @@ def _date(v: Any) -> str | None:
     return None
 
 
-RETRY_OUTCOMES = ("no_answer", "busy", "machine", "abandoned")
+RETRY_OUTCOMES = ("no_answer", "busy", "machine", "abandoned", "skipped")  # skipped: a preview lead passed on
 
 
 def _retries(v: Any) -> str | None:
@@ -243,10 +272,11 @@ CAMPAIGN_FIELDS: dict[str, Field] = {
                                                                   for k, x in v.items())
                           else "keys are digit codes, values their labels",
                           doc="agent disposition codes (*26<code>)"),  # fmt: skip
+    "record": Field(bool, True, doc="record every conversation, from the bridge to the agent on"),
 }
 
 DEFAULT_DISPOSITIONS = {"1": "sale", "2": "no sale", "3": "call back", "9": "do not call"}
-DEFAULT_RETRIES = {"no_answer": 3600.0, "busy": 600.0, "machine": 7200.0, "abandoned": 86400.0}
+DEFAULT_RETRIES = {"no_answer": 3600.0, "busy": 600.0, "machine": 7200.0, "abandoned": 86400.0, "skipped": 3600.0}
 
 
 @dataclass(frozen=True)
@@ -274,6 +304,7 @@ class Campaign:
     leads: str = "store"
     team: str = ""
     dispositions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
+    record: bool = True
 
     def retry_after(self, outcome: str) -> float:
         """Seconds until a retry; an abandoned call under the UK profile is locked out for 72 hours."""
@@ -311,6 +342,11 @@ class ServiceConfig:
     groups: tuple[str, ...]
     rules: tuple[dict[str, Any], ...]
     max_wait: float = 0.0
+    announce_every: float = 0.0
+    announce_position: bool = True
+    announce_wait: bool = True
+    callback_attempts: int = 3
+    callback_retry: float = 120.0
 
 
 @dataclass(frozen=True)
@@ -512,13 +548,20 @@ def load_site(path: str | os.PathLike[str]) -> Site:
             report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
         seen.add(a["id"])
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
-                            dict(a["skills"] or {}), tuple(a["groups"] or ()), a["auto_login"]))  # fmt: skip
+                            dict(a["skills"] or {}), _merged(a["groups"], a["teams"]), a["auto_login"]))  # fmt: skip
 
     services, names = _services(data.get("services", []), agents, report)
 
     hot = values.get("hotline", {})
     if hot.get("agent") and hot["agent"] not in seen:
         report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
+    campaign_agents_of = {a for raw in data.get("campaigns", []) if isinstance(raw, dict)
+                          for a in raw.get("agents", []) or [] if isinstance(a, str)}  # fmt: skip
+    for g in hot.get("guard_agents") or []:
+        if g not in seen:
+            report("hotline.guard_agents", f"no agent with id {g!r} in [[agents]]")
+        elif g not in campaign_agents_of:
+            report("hotline.guard_agents", f"agent {g!r} works no campaign: the guard takes agents off the dialer")
     if services and hot.get("service") not in names:
         report("hotline.service", f"no service named {hot.get('service')!r} in [[services]]")
     ast = values["asterisk"]
@@ -553,8 +596,10 @@ def _services(raw_services: Any, agents: list[Agent],
             report(f"services[{i}].name", f"duplicate service {sv['name']!r}")
         names.add(sv["name"])
         services.append(ServiceConfig(sv["name"], dict(sv["skills"] or {}), sv["priority"], sv["strategy"],
-                                      float(sv["wrap_up"]), float(sv["sl_target"]), tuple(sv["groups"] or ()),
-                                      tuple(sv["rules"] or ()), float(sv["max_wait"])))  # fmt: skip
+                                      float(sv["wrap_up"]), float(sv["sl_target"]), _merged(sv["groups"], sv["teams"]),
+                                      tuple(sv["rules"] or ()), float(sv["max_wait"]), float(sv["announce_every"]),
+                                      sv["announce_position"], sv["announce_wait"], sv["callback_attempts"],
+                                      float(sv["callback_retry"])))  # fmt: skip
     known_skills = {k for a in agents for k in a.skills}
     for i, sv in enumerate(services):
         for skill in sv.skills:
@@ -631,6 +676,6 @@ def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[st
             c["machine"], float(c["wrap_up"]),
             {**DEFAULT_RETRIES, **{k: float(v) for k, v in (c["retries"] or {}).items()}},
             c["max_attempts"], c["leads"], c["team"],
-            {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()},
+            {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()}, c["record"],
         ))  # fmt: skip
     return out

@@ -61,6 +61,11 @@ class Waiting:
     survey: bool = False
 
 
+VOICEMAIL_PROMPT = "vm-intro"  # "please leave your message after the tone" (a menu prompt of that name wins)
+VOICEMAIL_BYE = "vm-goodbye"
+VOICEMAIL_SECONDS = 120
+
+
 class IvrService:
     def __init__(self, engine: Engine, on_queued: Callable[[Waiting], Awaitable[None]],
                  places: IvrPlaces | None = None) -> None:  # fmt: skip
@@ -271,6 +276,20 @@ class IvrService:
         w = Waiting(call_id, uid, agi.channel, agi.env.get("callerid"), digit, h.service, h.priority, dict(h.skills),
                     h.survey and bool(menu.survey))  # fmt: skip
         self.engine.spawn(self.on_queued(w), f"connect:{call_id}")
+
+    # ---- a rule step's voicemail (the ACD sends a caller who waited too long) -----------------------------
+    async def voicemail(self, agi: AgiChannel) -> None:
+        """FastAGI route ``voicemail``: the message is recorded next to the call recordings and linked to the
+        call's case, like the menu's record node."""
+        got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
+        call_id = got.data if got.ok and got.result == "1" and got.data else agi.uniqueid
+        try:
+            await agi.stream(self.prompt_file(VOICEMAIL_PROMPT, self.menu.languages[0]))
+            await self._record(agi, call_id, RecordMessage("voicemail", f"case-{call_id}", VOICEMAIL_SECONDS))
+            await agi.stream(self.prompt_file(VOICEMAIL_BYE, self.menu.languages[0]))
+            await agi.command("HANGUP")
+        except AgiHangup:
+            pass  # the message (if any) was stored by _record before the caller hung up
 
     # ---- the post-call survey ---------------------------------------------------------------------------
     async def survey(self, agi: AgiChannel) -> None:

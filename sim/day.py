@@ -43,16 +43,17 @@ class Simulated:
 async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start: float, length: float, seed: int,
                    *, carrier: Callable[[str], Any] | None = None, on_engine: Callable[[Any], None] | None = None,
                    progress: Callable[[float, dict[str, Any]], None] | None = None,
-                   drain: float = DRAIN) -> Simulated:  # fmt: skip
+                   drain: float = DRAIN, phones: Callable[[str, int], Any] | None = None) -> Simulated:  # fmt: skip
     """The unchanged engine for ``site`` on the virtual PBX in virtual time from ``start`` (epoch) for
     ``length`` seconds, with inbound callers at the given epoch times; campaigns stop dialing at the end and
-    calls still up get ``drain`` seconds to finish."""
+    calls still up get ``drain`` seconds to finish. ``phones``: how each agent's phone answers its n-th call
+    (default: the traffic model's agents)."""
     import composition
 
     clock = VirtualClock(start)
     pbx = VirtualPbx(clock, monitor_dirs=("/var/spool/asterisk/monitor", Path(site["recording"]["local_dir"])))
     pbx.write_audio = False
-    pbx.endpoint_callee = world.agent_phones(seed)
+    pbx.endpoint_callee = phones or world.agent_phones(seed)
     if carrier is not None:
         pbx.trunk_callee = carrier
     face = AgiFace(pbx, "memory", 0)

@@ -24,6 +24,7 @@ from sim.pbx.server import VirtualPbxServer
 
 log = logging.getLogger("hotline.demo")
 
+
 def _free_port() -> int:
     import socket
 
@@ -108,6 +109,9 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         recordings=server.recordings,
         queue_log=workdir / "queue_log",
         outbound_agents=outbound_agents,
+        # the virtual PBX writes real audio here: an hour of eight agents' conversations would be about 1 GB of
+        # WAV written and merged within the demo's minute, starving the hotline's own recordings
+        record=False,
     )
     site_file.write_text(text)
     site = load_site(site_file)

@@ -167,10 +167,9 @@ class MemoryStore:
             new += 1
         return new
 
-    async def facts(self, call_id: str | None = None) -> list[Fact]:
-        if call_id is None:
-            return list(self._facts)
-        return list(self._by_call.get(call_id, ()))
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = ()) -> list[Fact]:
+        found = list(self._facts) if call_id is None else list(self._by_call.get(call_id, ()))
+        return [f for f in found if f.kind in kinds] if kinds else found
 
     async def update_record(self, call_id: str) -> CallRecord | None:
         rec = derive_one(call_id, self._by_call.get(call_id, []))

@@ -124,6 +124,9 @@ def test_a_virtual_day_runs_the_whole_site_and_keeps_the_rules():
             assert k["outbound.connect"].data["after_greeting"] <= 2.0  # an agent within 2 s of the greeting's end
             assert "outbound.talk_end" in k
     assert o["connected"] + o["abandoned"] == o["live"]
+    # every conversation is recorded on the customer's channel, keyed by the outbound call's id
+    recorded = {f.call_id for f in facts if f.kind == "recording.started"}
+    assert {c for c, k in dials.items() if "outbound.connect" in k} <= recorded
 
     # an always-on agent is never given two customers at once
     _assert_no_overlap(_campaign_spans(dials))

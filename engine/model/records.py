@@ -134,6 +134,10 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         ring_time = agent_up.at - ring_start
     if connected is not None:
         outcome = "answered"
+    elif first("acd.callback") is not None:
+        outcome = "callback"  # chose a call back at the offer: kept its place, reported apart from abandons
+    elif first("acd.voicemail") is not None:
+        outcome = "voicemail"  # a rule step sent it to voicemail
     elif first("acd.timeout") is not None:
         outcome = "timeout"  # left the queue after the service's maximum wait (EXITWITHTIMEOUT)
     elif queued is not None:

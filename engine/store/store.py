@@ -98,10 +98,12 @@ class Store:
                 new += res.rowcount or 0
         return new
 
-    async def facts(self, call_id: str | None = None) -> list[Fact]:
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = ()) -> list[Fact]:
         q = select(ledger).order_by(ledger.c.id)
         if call_id is not None:
             q = q.where(ledger.c.call_id == call_id)
+        if kinds:
+            q = q.where(ledger.c.kind.in_(kinds))
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).mappings().all()
         return [Fact(r["kind"], r["at"], r["call_id"], r["uniqueid"], r["key"], dict(r["data"])) for r in rows]

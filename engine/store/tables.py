@@ -105,3 +105,16 @@ lead_aggregates = Table(
     Column("value", Integer, nullable=False),
     Column("purged_at", Float, nullable=False),
 )
+
+# Campaign definitions as they were when an engine started with them: one row per distinct version, never
+# updated or deleted, so a report can say which rules were in force (migration 0007).
+campaign_versions = Table(
+    "campaign_versions",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String(80), nullable=False),
+    Column("hash", String(64), nullable=False),
+    Column("definition", JSON, nullable=False),
+    Column("first_seen", Float, nullable=False),
+    UniqueConstraint("campaign", "hash", name="uq_campaign_versions_campaign_hash"),
+)

@@ -142,8 +142,11 @@ class AgiFace:
             return f"200 result={digits}" + ("" if len(digits) >= maxd else " (timeout)")
         if name == "SET VARIABLE":
             if len(args) >= 2:
+                ch.variables[args[0]] = args[1]
                 pbx._varset(ch, args[0], args[1])
             return "200 result=1"
+        if name == "GET VARIABLE" and args and args[0] in ch.variables:
+            return f"200 result=1 ({ch.variables[args[0]]})"
         if name in ("GET VARIABLE", "GET FULL"):
             return "200 result=0"
         if name in ("SET CONTEXT", "SET EXTENSION", "SET PRIORITY"):

@@ -33,6 +33,10 @@ STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
 OUTBOUND_CONTEXT = "engine-originate"  # the dialer's Originate target: AMD, then the ``outbound`` AGI
 AGENT_CONTEXT = "engine-agent"  # an outbound agent's always-on session
 CONNECT_CONTEXT = "engine-connect"  # a waiting caller bridged into an always-on session
+ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer, then the wait
+VOICEMAIL_CONTEXT = "engine-voicemail"
+CALLBACK_CONTEXT = "engine-callback"  # an originated agent leg dials the customer back
+PART_SECONDS = 1.0  # one spoken number or sound of a position / wait announcement
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
 PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
 DEFAULT_PROMPT_SECONDS = 2.0
@@ -232,11 +236,11 @@ class VirtualPbx:
         return f"{self._epoch}.{next(self._seq)}"
 
     def _new_channel(self, endpoint: str, context: str, exten: str, state: int, uniqueid: str | None = None,
-                     caller_num: str = "", caller_name: str = "") -> VChannel:  # fmt: skip
+                     caller_num: str = "", caller_name: str = "", linkedid: str = "") -> VChannel:  # fmt: skip
         uid = uniqueid or self._uid()
         name = f"PJSIP/{endpoint}-{next(self._hex):08x}"
-        ch = VChannel(uid, uid, name, endpoint, state=state, context=context, exten=exten, caller_num=caller_num,
-                      caller_name=caller_name, created=self.clock.now())  # fmt: skip
+        ch = VChannel(uid, linkedid or uid, name, endpoint, state=state, context=context, exten=exten,
+                      caller_num=caller_num, caller_name=caller_name, created=self.clock.now())  # fmt: skip
         self.channels[uid] = ch
         self.ev("Newchannel", ch)
         return ch
@@ -347,12 +351,88 @@ class VirtualPbx:
             if ch.alive and ch.bridge is None:
                 self._hangup(ch, 16, requested_by_far_end=False)
             return
+        if context == ANNOUNCE_CONTEXT:
+            await self._announce(ch, exten)
+            return
+        if context == VOICEMAIL_CONTEXT:
+            self._exten(ch, context, exten, 1, "NoOp", "voicemail")
+            self._exten(ch, context, exten, 2, "AGI", "agi://127.0.0.1:4573/voicemail")
+            await self._agi(ch, "voicemail", [])
+            if ch.alive:
+                self._exten(ch, context, exten, 3, "Hangup", "")
+                self._hangup(ch, 16, requested_by_far_end=False)
+            return
         # engine-degraded, engine-timeout (and anything unknown): apology, then hang up
         self._exten(ch, context, exten, 1, "NoOp", f"{context}: apology")
         self._exten(ch, context, exten, 3, "Playback", "please-try-again")
         await self._wait(ch, PROMPT_SECONDS["please-try-again"], lambda: not ch.alive)
         if ch.alive:
             self._hangup(ch, 16, requested_by_far_end=False)
+
+    async def _agi(self, ch: VChannel, script: str, args: list[str]) -> str:
+        """Run one FastAGI session on ``ch`` from the dialplan; the status (SUCCESS, FAILURE, HANGUP)."""
+        status = "FAILURE"
+        if self.agi_connect is not None:
+            ch.in_agi = True
+            try:
+                status = await self.agi_connect(ch, script, args)
+            finally:
+                ch.in_agi = False
+        self._varset(ch, "AGISTATUS", status if ch.alive else "HANGUP")
+        if not ch.alive:
+            self.ev("SoftHangupRequest", ch, ("Cause", "16"))
+            self._finish_hangup(ch, 0)
+        return status
+
+    async def _listen(self, ch: VChannel, seconds: float, digits: bool = False) -> bool:
+        """The caller hears ``seconds`` of sound. False if it was taken away meanwhile: hung up, pulled into a
+        bridge (an agent answered), or redirected (whose target then runs here)."""
+        await self._wait(ch, seconds, lambda: not ch.alive or ch.bridge is not None or ch.redirect is not None
+                         or (digits and bool(ch.digits)))  # fmt: skip
+        if not ch.alive or ch.bridge is not None:
+            return False
+        if ch.redirect is not None:
+            target, ch.redirect = ch.redirect, None
+            await self._run_context(ch, *target)
+            return False
+        return True
+
+    async def _announce(self, ch: VChannel, exten: str) -> None:
+        """engine-announce (asterisk-conf/extensions.conf): ``s`` plays the prompt, the position and the wait,
+        ``offer`` reads one digit after the call-back offer; then back to engine-wait."""
+        ctx = ANNOUNCE_CONTEXT
+        prompt = ch.variables.get("HOTLINE_ANNOUNCE", "")
+        if exten == "offer":
+            self._exten(ch, ctx, exten, 1, "NoOp", "call-back offer")
+            self._exten(ch, ctx, exten, 2, "Read", f"HOTLINE_KEY,{prompt},1,,1,5")
+            ch.digits.clear()  # Read() hears only what is pressed from now on
+            if not await self._listen(ch, PROMPT_SECONDS.get(prompt, DEFAULT_PROMPT_SECONDS) + 5.0, digits=True):
+                return
+            key = ch.digits.pop(0) if ch.digits else ""
+            self._varset(ch, "HOTLINE_KEY", key)
+            if key == "1":
+                self._exten(ch, ctx, exten, 5, "AGI", "agi://127.0.0.1:4573/queue-callback")
+                ch.agi_goto = None
+                status = await self._agi(ch, "queue-callback", [])
+                if not ch.alive:
+                    return
+                if status == "SUCCESS" and ch.agi_goto is not None:
+                    target, ch.agi_goto = ch.agi_goto, None
+                    await self._run_context(ch, target[0], target[1])
+                    return
+                self._exten(ch, ctx, exten, 6, "Hangup", "")
+                self._hangup(ch, 16, requested_by_far_end=False)
+                return
+        else:
+            self._exten(ch, ctx, exten, 1, "NoOp", "announcement")
+            parts = PROMPT_SECONDS.get(prompt, DEFAULT_PROMPT_SECONDS) if prompt else 0.0
+            parts += 3 * PART_SECONDS if ch.variables.get("HOTLINE_POS") else 0.0
+            parts += 3 * PART_SECONDS if ch.variables.get("HOTLINE_EWT") else 0.0
+            self._exten(ch, ctx, exten, 2, "Playback", prompt or "queue-thereare")
+            if not await self._listen(ch, parts):
+                return
+        self._exten(ch, ctx, exten, 9, "Goto", "engine-wait,s,1")
+        await self._run_context(ch, "engine-wait", "s")
 
     async def _caller_side(self, ch: VChannel, script: CallerScript) -> None:
         """What the caller's phone does, on its own clock: digits, holds, giving up, hanging up."""
@@ -576,6 +656,8 @@ class VirtualPbx:
             await self._outbound(ch, h.get("exten", ""), behavior)
         elif not app and h.get("context") == AGENT_CONTEXT:
             await self._run_context(ch, AGENT_CONTEXT, h.get("exten", "s"))
+        elif not app and h.get("context") == CALLBACK_CONTEXT:
+            await self._dial_back(ch, h.get("exten", ""))
         else:
             await self._wait(ch, None, lambda: not ch.alive)
 
@@ -609,6 +691,58 @@ class VirtualPbx:
             return
         self._exten(ch, OUTBOUND_CONTEXT, exten, priority + 1, "Hangup", "")
         self._hangup(ch, 16, requested_by_far_end=False)
+
+    async def _dial_back(self, agent: VChannel, number: str) -> None:
+        """engine-callback: the answered agent leg runs Dial(PJSIP/<number>@trunk,30); the two share a bridge
+        until one hangs up, and then the other is hung up (no F() here)."""
+        ctx = CALLBACK_CONTEXT
+        self._exten(agent, ctx, number, 1, "NoOp", f"call back to {number}")
+        self._exten(agent, ctx, number, 2, "Dial", f"PJSIP/{number}@trunk,30")
+        b = self.trunk_callee(number)
+        status = {"busy": "BUSY", "congestion": "CONGESTION", "unavailable": "CHANUNAVAIL"}.get(b.kind, "")
+        out: VChannel | None = None
+        if b.kind != "unavailable":
+            out = self._new_channel(self.trunk, "from-trunk", "s", 0, caller_num=agent.caller_num,
+                                    caller_name=agent.caller_name, linkedid=agent.linkedid)  # fmt: skip
+            self.emit("DialBegin", "call", [*channel_block(agent), *channel_block(out, "Dest"),
+                                            ("DialString", f"{number}@trunk")])  # fmt: skip
+            await self.clock.sleep(0.01)
+        if out is not None and not status:
+            self._set_state(out, 5)
+            self.emit("DialState", "call", [*channel_block(agent), *channel_block(out, "Dest"),
+                                            ("DialStatus", "RINGING")])  # fmt: skip
+            answer_in = b.answer_after if b.kind == "answer" else None
+            ring_for = 30.0 if answer_in is None else min(30.0, answer_in)
+            await self._wait(out, ring_for, lambda: not agent.alive)
+            status = "ANSWER" if agent.alive and answer_in is not None and answer_in <= 30.0 else "NOANSWER"
+            if not agent.alive:
+                status = "CANCEL"
+        if out is not None:
+            self.emit("DialEnd", "call", [*channel_block(agent), *channel_block(out, "Dest"), ("DialStatus", status)])
+        self._varset(agent, "DIALSTATUS", status)
+        if out is None or status != "ANSWER":
+            if out is not None:
+                out.alive = False
+                self._finish_hangup(out, {"BUSY": 17, "CONGESTION": 34}.get(status, 0))
+            if agent.alive:
+                self._exten(agent, ctx, number, 3, "Hangup", "")
+                self._hangup(agent, 16, requested_by_far_end=False)
+            return
+        self._set_state(out, 6)
+        if b.talk is not None:
+            self._spawn(self._callee_hangs_up(out, b.talk), f"callee:{out.uniqueid}")
+        bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
+        self.bridges[bridge.id] = bridge
+        self.emit("BridgeCreate", "call", bridge_block(bridge))
+        for m in (agent, out):
+            bridge.members.append(m)
+            m.bridge = bridge
+            if m.monitor is not None:
+                m.monitor.bridged_since = self.clock.now()
+            self.emit("BridgeEnter", "call", [*bridge_block(bridge), *channel_block(m)])
+        agent.poke()
+        out.poke()
+        await self._wait(agent, None, lambda: not agent.alive or agent.bridge is None)
 
     async def exec_bridge(self, ch: VChannel, data: str) -> int:
         """Bridge(channel[,F(context^exten^priority)]) run by ``ch`` from its AGI: ``ch`` and the other channel

@@ -113,6 +113,11 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
             return runner.seats["1002"].state == "idle" and not runner.dials
 
         await until(settled, 30, "the conversation to end and the agent back in the session")
+
+        async def recorded():  # type: ignore[no-untyped-def]
+            return [f for f in await facts("recording.saved") if f.call_id.startswith("dl-")]
+
+        await until(recorded, 20, "the outbound conversation's recording, merged and indexed")
         # the agent's word on the call, from its phone's second line: "call back" (3), and a call back in
         # 30 minutes for itself; an unknown code is refused
         assert await dial_code(tmp_path, "*263") == 0
@@ -144,6 +149,12 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
     assert len([f for f in everything if f.kind == "outbound.machine"]) == 1
     (connect,) = [f for f in everything if f.kind == "outbound.connect"]
     (abandon,) = [f for f in everything if f.kind == "outbound.abandon"]
+    # the bridged conversation was recorded (MixMonitor on the person's channel, from the bridge on) and
+    # finished like an inbound call; the abandoned person never reached an agent, so nothing was recorded
+    (saved,) = [f for f in everything if f.kind == "recording.saved" and f.call_id == connect.call_id]
+    assert saved.data["channels"] == 2 and Path(saved.data["path"]).exists()
+    assert 1.0 < saved.data["seconds"] < 5.0, saved.data  # the 5-s call less its ring, greeting and verdict
+    assert not any(f.kind == "recording.started" and f.call_id == abandon.call_id for f in everything)
     # the person reached the agent within 2 s of the greeting's end, checked on Asterisk's own events:
     # the answer (channel.up) plus the greeting we played, against the lead leg entering the bridge
     up = next(f.at for f in everything if f.kind == "channel.up" and f.uniqueid == connect.call_id)
