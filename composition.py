@@ -9,8 +9,10 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+from acd.agent_state import Status
 from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
+from acd.sessions import SessionKeeper
 from dialer.shell import build_dialer
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
@@ -65,6 +67,12 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.call_end_hooks.append(recorder.on_call_end)
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
+    in_campaigns = {a for c in site.campaigns for a in c.agents}
+    always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
+    if always_on:
+        keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT)
+        acd.keeper = keeper  # callers join these agents' open calls, without ringing
+        engine.feature_tasks.append(("acd-sessions", keeper.run))
     dialer = build_dialer(engine, recorder)  # outbound conversations are recorded like inbound calls
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there

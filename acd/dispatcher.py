@@ -19,6 +19,7 @@ from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from acd.sessions import EndKeys
 from acd.waiting import (
     Announce,
     CallbackPlan,
@@ -138,7 +139,12 @@ class Dispatcher:
         # the dialer, when the site has campaigns (set by the composition root): an outbound agent idle in its
         # always-on session can take a hotline caller there, lent by the dialer and given back afterwards
         self.dialer: Any = None
-        self._in_session: dict[str, str] = {}  # agent -> call it takes in its session
+        # always-on agents outside campaigns (acd/sessions.py SessionKeeper), set by the composition root
+        self.keeper: Any = None
+        self._in_session: dict[str, tuple[str, Any]] = {}  # agent -> (call it takes in its session, provider)
+        self._end_keys = EndKeys()
+        self._ended_by_agent: set[str] = set()  # session calls the agent ended from its keypad
+        self._connected: dict[str, _Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
         # a prompt name to the file Asterisk plays (the IVR's built prompts, else an Asterisk sound); the
         # composition root passes the IVR's resolver
         self.prompt_file: Any = lambda prompt: prompt
@@ -215,6 +221,56 @@ class Dispatcher:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
         if frame.event in ("DeviceStateChange", "Hangup") and self.queued:
             self.kick()
+        elif frame.event == "DTMFEnd" and frame.get("Direction") == "Received":
+            channel = frame.get("Channel")
+            if self._session_agent(channel) and self._end_keys.press(channel, frame.get("Digit"),
+                                                                     self.engine.clock.now()):  # fmt: skip
+                self.engine.spawn(self._end_session_call(channel), f"end-keys:{channel}")
+
+    # ---- always-on sessions (the dialer's for campaign agents, the keeper's for the others) -------------------
+    def _providers(self) -> list[Any]:
+        return [p for p in (self.keeper, self.dialer) if p is not None]
+
+    def _session_provider(self, agent_id: str) -> Any:
+        """Who keeps this agent's session, when the agent sits idle in it; else None."""
+        return next((p for p in self._providers() if p.session_for(agent_id)), None)
+
+    def _session_agent(self, channel: str) -> str | None:
+        if self.keeper is not None and channel in self.keeper.channels():
+            return str(self.keeper.channels()[channel])
+        for r in getattr(self.dialer, "runners", ()):
+            for agent_id, seat in r.seats.items():
+                if seat.channel == channel:
+                    return str(agent_id)
+        return None
+
+    async def _end_session_call(self, channel: str) -> None:
+        """The agent pressed ## in its session: the other party leaves (a hotline caller to its survey or to
+        engine-done, a customer is hung up), and the session goes back to its music through Bridge's F()."""
+        eng = self.engine
+        session = eng.model.by_name(channel)
+        bridge = eng.model.bridges.get(session.bridge) if session is not None and session.bridge else None
+        if session is None or bridge is None:
+            return
+        ours = {q.waiting.uniqueid: q for q in self.queued.values()}
+        ours.update({uid: q for uid, q in self._connected.items()})
+        for uid in sorted(bridge.members - {session.uniqueid}):
+            other = eng.model.channels.get(uid)
+            if other is None:
+                continue
+            q = ours.get(uid)
+            try:
+                if q is not None:
+                    self._ended_by_agent.add(q.waiting.call_id)
+                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid, f"agentend:{q.waiting.call_id}",
+                                   agent=self._session_agent(channel) or "", keys="##")  # fmt: skip
+                    ctx = SURVEY_CONTEXT if q.waiting.survey else DONE_CONTEXT
+                    await eng.link.action({"Action": "Redirect", "Channel": other.name, "Context": ctx,
+                                           "Exten": "s", "Priority": "1"})  # fmt: skip
+                else:
+                    await eng.link.action({"Action": "Hangup", "Channel": other.name})
+            except AmiError as exc:
+                log.warning("could not end the call in session %s: %s", channel, exc)
 
     # ---- agent controls (feature codes now, the web agent page later: one entry point) ----------------
     async def control(self, agent_id: str, action: str, reason: str = "") -> str:
@@ -325,7 +381,7 @@ class Dispatcher:
         for agent_id, m in self.machines.items():
             if m.state is State.IDLE:
                 busy = eng.model.agent_busy(self.agents[agent_id].endpoint)
-                if busy and self.dialer is not None and self.dialer.session_for(agent_id):
+                if busy and self._session_provider(agent_id) is not None:
                     busy = False  # its only call is its own always-on session, idle: a caller can join it
                 if busy != m.device_busy:
                     m.device(busy, now)
@@ -530,8 +586,9 @@ class Dispatcher:
         leg = f"hl-{uuid.uuid4().hex[:20]}"
         if caller is None:
             return "caller_gone", leg, 0.0
-        if self.dialer is not None and self.dialer.session_for(agent.id):
-            return await self._into_session(d, q, decision_fact, caller.name)
+        provider = self._session_provider(agent.id)
+        if provider is not None:
+            return await self._into_session(d, q, decision_fact, caller.name, provider)
         eng.model.associate(leg, w.call_id, "agent", agent.id)
         self.machines[d.agent_id].handle("ring", eng.clock.now())
         started = eng.clock.now()
@@ -703,19 +760,21 @@ class Dispatcher:
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())
 
-    async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str) -> tuple[str, str, float]:
+    async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str,
+                            provider: Any) -> tuple[str, str, float]:  # fmt: skip
         """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
-        session), and the dialer leaves the agent out of its pacing until the call and its wrap-up are over."""
+        session); the session's keeper (the dialer: out of its pacing) lends the agent until the call and its
+        wrap-up are over."""
         eng = self.engine
         w = q.waiting
         started = eng.clock.now()
-        session = await self.dialer.lend(d.agent_id, w.call_id)
+        session = await provider.lend(d.agent_id, w.call_id)
         ch = eng.model.by_name(session) if session else None
         if session is None or ch is None:
             await eng.record([decision_fact])
             return "no_answer", "", 0.0
         leg = ch.uniqueid
-        self._in_session[d.agent_id] = w.call_id
+        self._in_session[d.agent_id] = (w.call_id, provider)
         self.machines[d.agent_id].handle("ring", started)
         await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
                                               {"agent": d.agent_id, "leg": leg, "service": q.service,
@@ -738,13 +797,15 @@ class Dispatcher:
         if c is not None and c.bridge:
             return "answered", leg, eng.clock.now() - started
         self._in_session.pop(d.agent_id, None)
-        await self.dialer.give_back(d.agent_id, w.call_id)
+        await provider.give_back(d.agent_id, w.call_id)
         return ("caller_gone" if c is None else "no_answer"), leg, eng.clock.now() - started
 
     async def _talk(self, d: Decision, q: _Queued, leg: str, connected: float) -> None:
         eng = self.engine
         m = self.machines[d.agent_id]
-        in_session = self._in_session.get(d.agent_id) == q.waiting.call_id
+        held = self._in_session.get(d.agent_id)
+        in_session = held is not None and held[0] == q.waiting.call_id
+        self._connected[q.waiting.uniqueid] = q
 
         def over() -> bool:
             if in_session:  # the session stays up after the call: the caller leaving the bridge ends it
@@ -768,7 +829,9 @@ class Dispatcher:
             for f in await eng.store.facts(q.waiting.call_id)
             if f.kind in ("hangup.request", "channel.hangup") and f.uniqueid in (q.waiting.uniqueid, leg)
         )
-        caller_left = not ends or ends[0][2] == q.waiting.uniqueid
+        caller_left = (not ends or ends[0][2] == q.waiting.uniqueid) and q.waiting.call_id not in self._ended_by_agent
+        self._ended_by_agent.discard(q.waiting.call_id)
+        self._connected.pop(q.waiting.uniqueid, None)
         await self.queue_log.write(ended, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
                                    "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
                                    int(connected - q.queued_at), int(ended - connected), q.position)  # fmt: skip
@@ -776,6 +839,6 @@ class Dispatcher:
             await eng.clock.sleep(wrap)
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())
-        if in_session:
+        if held is not None and in_session:
             self._in_session.pop(d.agent_id, None)
-            await self.dialer.give_back(d.agent_id, q.waiting.call_id)  # back to pacing after the wrap-up
+            await held[1].give_back(d.agent_id, q.waiting.call_id)  # back to pacing after the wrap-up

@@ -29,6 +29,7 @@ from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 from acd.guard import GuardSeat
+from acd.sessions import open_session
 from dialer.baselines import Progressive
 from dialer.pacer import ForecastPacer
 from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, TalkEnded, WrapEnded
@@ -255,25 +256,11 @@ class CampaignRunner:
         eng = self.engine
         seat.sessions += 1
         uid = f"as-{self.c.name}-{seat.agent.id}-{seat.sessions}"[:149]
-        eng.model.associate(uid, uid, "agent_session", seat.agent.id)
         seat.state, seat.uniqueid = "joining", uid
-        await eng.link.action({
-            "Action": "Originate", "Channel": f"PJSIP/{seat.agent.endpoint}", "Context": AGENT_CONTEXT,
-            "Exten": "s", "Priority": "1", "Timeout": "30000", "ChannelId": uid, "Async": "true",
-            "CallerID": f'"{self.c.name}" <{self.c.caller_id or "0"}>',
-        })  # fmt: skip
-        seen = [False]
-
-        def up_or_gone() -> bool:
-            ch = eng.model.channels.get(uid)
-            seen[0] = seen[0] or ch is not None
-            return (ch is not None and ch.up) or (ch is None and seen[0])
-
-        await eng.until(up_or_gone, 40)
-        ch = eng.model.channels.get(uid)
-        if ch is None or not ch.up:
+        name = await open_session(eng, seat.agent, uid, self.c.caller_id, self.c.name)
+        if name is None:
             return
-        seat.state, seat.channel, seat.since = "idle", ch.name, eng.clock.monotonic()
+        seat.state, seat.channel, seat.since = "idle", name, eng.clock.monotonic()
         await eng.fact("dialer.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, campaign=self.c.name,
                        state="up")  # fmt: skip
         self._freed.set()

@@ -208,6 +208,8 @@ AGENT_FIELDS: dict[str, Field] = {
     "groups": Field(list, None, check=_groups),
     "teams": Field(list, None, check=_groups, doc="teams the agent belongs to (routing treats them as groups)"),
     "auto_login": Field(bool, True, doc="logged in when the engine starts (else *21 on the phone)"),
+    "always_on": Field(bool, False, doc="callers join an open call to the phone (no ringing); campaign agents "
+                       "always work so"),
 }
 
 
@@ -329,6 +331,7 @@ class Agent:
     skills: dict[str, int] = field(default_factory=dict)
     groups: tuple[str, ...] = ()
     auto_login: bool = True
+    always_on: bool = False
 
 
 @dataclass(frozen=True)
@@ -548,7 +551,8 @@ def load_site(path: str | os.PathLike[str]) -> Site:
             report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
         seen.add(a["id"])
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
-                            dict(a["skills"] or {}), _merged(a["groups"], a["teams"]), a["auto_login"]))  # fmt: skip
+                            dict(a["skills"] or {}), _merged(a["groups"], a["teams"]), a["auto_login"],
+                            a["always_on"]))  # fmt: skip
 
     services, names = _services(data.get("services", []), agents, report)
 

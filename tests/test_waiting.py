@@ -222,3 +222,45 @@ def test_the_guard_takes_an_outbound_agent_off_the_dialer_for_the_hotline_and_gi
     kinds = [f.kind for f in facts if f.kind in ("dialer.reserved", "dialer.released")]
     assert kinds == ["dialer.reserved", "dialer.released"]
     assert derive(facts)  # the ledger still derives
+
+
+def test_two_hashes_within_the_window_end_a_session_call():
+    from acd.sessions import EndKeys
+
+    keys = EndKeys(window=1.5)
+    assert not keys.press("PJSIP/a-1", "#", 10.0)
+    assert keys.press("PJSIP/a-1", "#", 11.0), "## within 1.5 s"
+    assert not keys.press("PJSIP/a-1", "#", 20.0)
+    assert not keys.press("PJSIP/a-1", "#", 21.6), "too slow: this press starts a new pair"
+    assert keys.press("PJSIP/a-1", "#", 22.0)
+    assert not keys.press("PJSIP/a-1", "#", 30.0) and not keys.press("PJSIP/a-1", "5", 30.5)
+    assert not keys.press("PJSIP/a-1", "#", 31.0), "another digit between breaks the pair"
+    assert not keys.press("PJSIP/b-2", "#", 31.2), "per channel"
+
+
+def test_an_always_on_agent_outside_campaigns_takes_callers_in_its_open_call():
+    with tempfile.TemporaryDirectory() as tmp:
+        wd = Path(tmp)
+        site = _site(wd, "", every=0)
+        text = site.path.read_text().replace('name = "Hotline Agent"\n', 'name = "Hotline Agent"\nalways_on = true\n')
+        site.path.write_text(text)
+        from engine.config import load_site
+
+        site = load_site(site.path)
+        offers: list[str] = []
+
+        def phones(endpoint: str, offer: int) -> CalleeBehavior:
+            offers.append(endpoint)
+            return CalleeBehavior("answer", 1.0)
+
+        callers = [(at, CallerScript(caller=f"1390000000{i}", digits=[(1.5, "2")], talk=30.0))
+                   for i, at in enumerate((20.0, 30.0, 100.0))]  # fmt: skip
+        sim = asyncio.run(simulate(site, [(T0 + at, s) for at, s in callers], T0, 200.0, seed=1, phones=phones))
+    rows = sorted(sim.rows, key=lambda r: r["arrived_at"])
+    assert [r["outcome"] for r in rows] == ["answered"] * 3 and {r["agent_id"] for r in rows} == {"1001"}
+    assert all(r["ring_time"] < 0.5 for r in rows), "joined the open call: no ringing"
+    assert offers == ["agent1001"], "the phone was called once, for the session"
+    first, second, third = rows
+    assert second["connected_at"] >= first["connected_at"] + 30.0 + 5.0 - 0.01, "after the first call and wrap-up"
+    ups = [f for f in sim.facts if f.kind == "acd.session" and f.data["state"] == "up"]
+    assert len(ups) == 1 and ups[0].data["agent"] == "1001"

@@ -109,6 +109,8 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
             talk_end = min(f.at for f in enders)
             req = [f for f in enders if f.kind == "hangup.request"] or enders
             side = "caller" if min(req, key=lambda f: f.at).uniqueid == caller_uid else "agent"
+        if first("acd.agent_ended") is not None:
+            side = "agent"  # ended from the keypad in an always-on session: the caller was sent on, not hung up
     else:
         req = [f for f in facts if f.kind == "hangup.request" and f.uniqueid == caller_uid]
         side = "caller" if req else "system"

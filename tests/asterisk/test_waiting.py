@@ -133,3 +133,87 @@ async def test_a_call_back_keeps_its_place_and_is_placed_from_the_agents_phone(l
     assert [r[4] for r in b_rows] == ["ENTERQUEUE", "EXITWITHKEY", "CONNECT", "COMPLETEAGENT"], b_rows
     key_row = b_rows[1]
     assert key_row[5] == "1" and len(key_row) == 9, "EXITWITHKEY: key, position, original position, wait"
+
+
+# the agent's side of an always-on session: answer the engine's call once, later press # twice (end the
+# caller's call from the keypad), then stay in the session until the engine hangs up or ``talk_ms`` passes
+HASH = """  <send retrans="500"><![CDATA[
+INFO [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$their_to];tag=[pid]SIPpTag01[call_number]
+To: [$their_from]
+[last_Call-ID:]
+CSeq: {cseq} INFO
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Type: application/dtmf-relay
+Content-Length: [len]
+
+Signal=#
+Duration=160
+]]></send>
+  <recv response="200"/>
+"""
+
+
+def session_agent(press_after_ms: int, stay_ms: int) -> str:
+    text = LOAD_AGENT.format(klass="always-on", talk_ms=stay_ms)
+    marker = '  <recv request="ACK" crlf="true"/>\n'
+    assert marker in text
+    keys = f'  <pause milliseconds="{press_after_ms}"/>\n' + HASH.format(cseq=2)
+    keys += '  <pause milliseconds="300"/>\n' + HASH.format(cseq=3)
+    return text.replace(marker, marker + keys)
+
+
+async def test_an_always_on_agent_takes_callers_in_one_call_and_ends_one_from_the_keypad(lab, tmp_path):
+    from engine.config import load_site
+
+    site = acd_site(tmp_path, minimum=70, rules=False)
+    site.path.write_text(site.path.read_text().replace('name = "Hotline Agent"\n',
+                                                       'name = "Hotline Agent"\nalways_on = true\n'))  # fmt: skip
+    site = load_site(site.path)
+    assert site.agent("1001").always_on
+    audio = make_audio(tmp_path / "tone.wav")
+    (tmp_path / "agent.xml").write_text(session_agent(press_after_ms=9_000, stay_ms=25_000))
+    (tmp_path / "agent.csv").write_text("SEQUENTIAL\n1000;\n")
+    (tmp_path / "waits.xml").write_text(LOAD_CALLER.format(klass="waits", patience_ms=10_000, audio=audio))
+    (tmp_path / "a.csv").write_text("SEQUENTIAL\n13800138001;A;1;1500;\n")
+    (tmp_path / "b.csv").write_text("SEQUENTIAL\n13800138002;B;1;1500;\n")
+    async with running(site) as eng:
+        agent = await sipp(tmp_path, "-sf", "agent.xml", "-inf", "agent.csv", "-p", "5071", "-mp", "15710",
+                           "-m", "1", log="agent.log")  # fmt: skip
+
+        async def call(name: str, port: str) -> asyncio.subprocess.Process:
+            media = "1" + port[1:] + "0"
+            # -aa: the agent's # tones reach the caller as SIP INFO, which a phone simply answers
+            return await sipp(tmp_path, "127.0.0.1:5060", "-sf", "waits.xml", "-inf", f"{name}.csv", "-p", port,
+                              "-mp", media, "-s", "4001234567", "-m", "1", "-aa", log=f"{name}.log")  # fmt: skip
+
+        await asyncio.sleep(2.0)  # the session is up by now: 1 s to answer
+        a = await call("a", "5081")
+        await asyncio.sleep(12.0)
+        b = await call("b", "5082")
+        for p in (a, b):
+            assert await asyncio.wait_for(p.wait(), 60) == 0
+        rows = await wait_records(eng.store, 2)
+        facts = await eng.store.facts()
+        session_up = [f for f in facts if f.kind == "acd.session" and f.data["state"] == "up"]
+        session_uid = session_up[0].uniqueid if session_up else ""
+        still_up = session_uid in eng.model.channels
+    await stop(agent)
+    by = {r["caller"]: r for r in rows}
+    ra, rb = by["13800138001"], by["13800138002"]
+    assert ra["outcome"] == rb["outcome"] == "answered" and ra["agent_id"] == rb["agent_id"] == "1001"
+    assert ra["ring_time"] < 1.0 and rb["ring_time"] < 1.0, "joined the open call, no ringing"
+    assert len(session_up) == 1 and still_up, "one session, still up after both calls"
+    # A was ended by the agent's ## (the caller got BYE from Asterisk), B hung up itself
+    assert ra["hangup_side"] == "agent" and rb["hangup_side"] == "caller"
+    (ended,) = [f for f in facts if f.kind == "acd.agent_ended"]
+    assert ended.call_id == ra["call_id"] and ended.data["agent"] == "1001"
+    a_trace = read_trace(tmp_path / "a.log")
+    assert any(not m.sent and m.first_line.startswith("BYE") for m in a_trace), "Asterisk hung up on A"
+    invites = [m for m in read_trace(tmp_path / "agent.log") if not m.sent and m.first_line.startswith("INVITE")]
+    assert len(invites) == 1, "the agent's phone rang once: for the session"
+    qlog = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
+    assert [r[4] for r in qlog if r[1] == ra["call_id"]][-1] == "COMPLETEAGENT"
+    assert [r[4] for r in qlog if r[1] == rb["call_id"]][-1] == "COMPLETECALLER"
