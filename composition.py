@@ -57,6 +57,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     agi.route("survey", ivr.survey)
     agi.route("voicemail", ivr.voicemail)
     agi.route("queue-callback", acd.queue_callback)
+    ivr.on_callback = acd.menu_callback
     acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
     engine.features["ivr"] = ivr
     engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))

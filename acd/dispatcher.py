@@ -494,6 +494,26 @@ class Dispatcher:
         except AgiHangup:
             pass  # the caller did not wait for the thanks: the call back stands
 
+    async def menu_callback(self, call_id: str, uniqueid: str, number: str, service: str) -> None:
+        """The menu's call-back node: the caller leaves a number and hangs up; the call back waits in line from
+        the moment the caller entered the system, like a caller who chose it while waiting."""
+        eng = self.engine
+        if call_id in self.queued or not _dialable(number):
+            return
+        service = service if service in self.router.services else self.service
+        now = eng.clock.now()
+        entered = min([f.at for f in await eng.store.facts(call_id) if f.kind == "channel.new"] or [now])
+        position = 1 + sum(1 for q in self.queued.values() if q.service == service)
+        w = Waiting(call_id, uniqueid, "", number, "", service)
+        q = _Queued(w, service, entered, now, position, None, CallbackPlan(number))
+        await self.queue_log.write(now, call_id, service, "NONE", "ENTERQUEUE", "", number, position)
+        await eng.fact("acd.callback", call_id, uniqueid, f"callback:{call_id}", number=number, service=service,
+                       entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0, skills={},
+                       source="menu")  # fmt: skip
+        self.queued[call_id] = q
+        self.router.enqueue(self._caller(q))
+        self.kick()
+
     # ---- the hotline guard ------------------------------------------------------------------------------------
     async def _guard_step(self, now: float) -> None:
         if self.guard is None or self.dialer is None:

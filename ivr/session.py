@@ -71,6 +71,9 @@ class IvrService:
                  places: IvrPlaces | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.on_queued = on_queued
+        # the ACD's call-back queue (set by the composition root): a menu's call back is placed like one chosen
+        # while waiting, when the caller's turn comes
+        self.on_callback: Callable[[str, str, str, str], Awaitable[None]] | None = None
         site = engine.site
         self.places = places or ivr_places(site)
         self.max_sessions: int = site["ivr"]["max_sessions"]
@@ -226,6 +229,8 @@ class IvrService:
                     await self.engine.fact("ivr.callback", call_id, uid, f"callback:{uid}", number=cmd.number,
                                            service=cmd.service)  # fmt: skip
                     log.info("call %s: call back requested to %s", call_id, mask_number(cmd.number))
+                    if self.on_callback is not None:  # the ACD places it in the caller's place in line
+                        await self.on_callback(call_id, uid, cmd.number, cmd.service)
                 elif isinstance(cmd, RecordMessage):
                     reply = await self._record(agi, call_id, cmd)
                 cmd = it.send(reply)

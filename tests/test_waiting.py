@@ -264,3 +264,32 @@ def test_an_always_on_agent_outside_campaigns_takes_callers_in_its_open_call():
     assert second["connected_at"] >= first["connected_at"] + 30.0 + 5.0 - 0.01, "after the first call and wrap-up"
     ups = [f for f in sim.facts if f.kind == "acd.session" and f.data["state"] == "up"]
     assert len(ups) == 1 and ups[0].data["agent"] == "1001"
+
+
+def test_a_call_back_left_in_the_menu_is_placed_in_its_turn():
+    with tempfile.TemporaryDirectory() as tmp:
+        wd = Path(tmp)
+        site = _site(wd, "", every=0)
+
+        def hook(eng):  # type: ignore[no-untyped-def]
+            async def menu() -> None:  # what the IVR's call-back node hands over (ivr/session.py on_callback)
+                await eng.clock.sleep(10.0)
+                await eng.features["acd"].menu_callback("menu-cb-1", "", "13900000077", "hotline")
+                await eng.features["acd"].menu_callback("menu-cb-2", "", "anonymous", "hotline")
+
+            eng.spawn(menu(), "menu")
+
+        callers = [(0.0, CallerScript(caller="13900000001", digits=[(1.5, "2")], talk=60.0)),
+                   (20.0, CallerScript(caller="13900000002", digits=[(1.5, "2")], talk=20.0))]  # fmt: skip
+        sim = asyncio.run(simulate(site, [(T0 + at, s) for at, s in callers], T0, 300.0, seed=1,
+                                   carrier=lambda n: CalleeBehavior("answer", 2.0, talk=15.0), phones=_phones,
+                                   on_engine=hook))  # fmt: skip
+    facts = sim.facts
+    rows = {r["caller"]: r for r in sim.rows}
+    (req,) = [f for f in facts if f.kind == "acd.callback"]
+    assert req.call_id == "menu-cb-1" and req.data["source"] == "menu", "a withheld number is not queued"
+    (conn,) = [f for f in facts if f.kind == "acd.callback_connected"]
+    (done,) = [f for f in facts if f.kind == "acd.callback_done"]
+    a_end = rows["13900000001"]["connected_at"] + rows["13900000001"]["talk_time"]
+    assert conn.at - a_end <= 5.0 + 1.0 + 2.0 + 0.5, "placed when the agent was free after A"
+    assert rows["13900000002"]["connected_at"] > done.at, "the later caller waits its turn"
