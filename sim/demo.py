@@ -229,7 +229,8 @@ def print_report(report: dict[str, Any]) -> None:
     lines = [
         f"hotline demo: {report['hours']:g} simulated hour(s) from {report['start_hour']:g}:00, seed {report['seed']}",
         f"  offered {s['offered']} = answered {s['answered']} + abandoned {s['abandoned']}"
-        f" + short abandons {s['short_abandoned']} + other {s['other']}",
+        f" + short abandons {s['short_abandoned']} + other {s['other']}"
+        f" (of which call backs {s['callbacks']}, voicemail {s['voicemails']})",
         f"  ASA {s['asa'] if s['asa'] is not None else '-'} s   service level ({s['service_level_threshold']:g} s)"
         f" {pct(s['service_level'])}   abandon rate {pct(s['abandon_rate'])}",
         f"  AHT {s['aht'] if s['aht'] is not None else '-'} s   occupancy {pct(s.get('occupancy'))}",
