@@ -346,6 +346,10 @@ def cmd_campaign(args: argparse.Namespace) -> int:
 def cmd_bench_reaction(args: argparse.Namespace) -> int:
     from sim.bench_reaction import main as bench_main
 
+    if not Path(args.site).is_file():
+        print(f"hotline bench reaction: site file {args.site} not found (the lab's site, e.g. --site "
+              "examples/lab-site.toml from the repository)", file=sys.stderr)  # fmt: skip
+        return 2
     return bench_main(args)
 
 
