@@ -9,10 +9,13 @@ Every second:
 2. Dials still ringing are weighed by the chance that they still turn into a live call given how long
    they have rung (Bayes over the outcome mix and each outcome's learned ringing time).
 3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], lives
-   Poisson, agents a sum of Bernoullis, normal approximation - stay within the abandon rate this second
-   may spend. That rate is the campaign's target minus a margin and minus the truth the engine cannot see
-   (AMD false positives, estimated from QA labels), plus the budget saved earlier in the window, spread
-   over the next hour.
+   Poisson, agents a sum of Bernoullis, normal approximation - stay within a rate c times the lives. The
+   budget is the campaign's target minus a margin and minus the truth the engine cannot see (AMD false
+   positives, estimated from QA labels shrunk toward AMD's nominal 1 %), plus the day's saved budget spread
+   over the next three hours. The rule's c is not the abandon rate it yields (that depends on the floor's
+   size and mix), so c = budget / the learned ratio of measured abandons to c spent per live call. A steady
+   c spends the budget where it buys the most talk; swinging it on each abandon (small floors: one abandon is
+   a percent of an hour's calls) left hours at progressive dialing.
 4. If the invisible part alone uses up the target (AMD calling too many people machines), compliance is
    impossible with AMD: the pacer turns AMD off for new dials and raises an alarm.
 """
@@ -21,6 +24,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 
 from dialer.pacing import (
     Abandoned,
@@ -37,6 +41,10 @@ from dialer.pacing import (
 
 OUTCOMES = ("live", "machine", "busy", "noanswer", "fail")
 SQRT2 = math.sqrt(2.0)
+AMD_FP_PRIOR = 0.01  # share of people AMD calls machines, nominal (DIALER.md)
+QA_PRIOR = 200.0  # QA labels' worth of belief in it
+RATIO_PRIOR = 5.0  # abandons' worth of belief that the rule's rate is the measured rate
+SPREAD_HOURS = 3.0  # the day's over- or underspent budget is paid back over this many hours of calls
 
 
 def _phi(x: float) -> float:
@@ -100,6 +108,18 @@ class LogNormalFit:
         return max(0.0, min(1.0, (self.cdf(elapsed + more) - self.cdf(elapsed)) / surv))
 
 
+class _Table(dict[int, float]):
+    """A lookup table computed lazily from ``fn``."""
+
+    def __init__(self, fn: Callable[[int], float]) -> None:
+        super().__init__()
+        self.fn = fn
+
+    def __missing__(self, k: int) -> float:
+        v = self[k] = self.fn(k)
+        return v
+
+
 class ForecastPacer:
     def __init__(
         self,
@@ -135,6 +155,10 @@ class ForecastPacer:
         self.qa_person = 0  # ... of which were people
         self.machine_verdicts = 0
         self._next_refit = 0.0
+        # the rule's rate -> measured abandon rate is not 1:1 (it depends on the floor's size and mix): learn
+        # the ratio (abandons per unit of rate spent on a live call) instead of swinging the rate on each abandon
+        self.rate_now = target - margin
+        self.rate_spent = 0.0  # sum, over measured live calls, of the rule's rate when they resolved
         self.fell_back = False
 
     # ---- learning ------------------------------------------------------------------------------------
@@ -146,6 +170,8 @@ class ForecastPacer:
             self.delays.setdefault(ev.outcome, deque(maxlen=300)).append(ev.after)
             if ev.outcome == "machine":
                 self.machine_verdicts += 1
+            elif ev.outcome == "live":
+                self.rate_spent += self.rate_now
         elif isinstance(ev, Connected):
             self.lives += 1
         elif isinstance(ev, Abandoned):
@@ -167,8 +193,10 @@ class ForecastPacer:
         # per elapsed second: P(free by the horizon), talking (talk left + wrap-up) and wrapping
         reach = self.horizon + (self.window if self.controls.amd else max(self.window, 2.9))
         more = max(0.0, reach - self.wrap.mean)
-        self._talk_free = [self.talk.p_done_within(e, more) * self.free_weight for e in range(0, 7201)]
-        self._wrap_free = [self.wrap.p_done_within(e, reach) * self.free_weight for e in range(0, 601)]
+        # filled on demand: only the elapsed seconds the floor shows are ever needed (a full table each refit
+        # costs more than the rest of the pacer)
+        self._talk_free = _Table(lambda e: self.talk.p_done_within(e, more) * self.free_weight)
+        self._wrap_free = _Table(lambda e: self.wrap.p_done_within(e, reach) * self.free_weight)
         self._surv = {}
         for o, xs in self.delays.items():
             ordered = sorted(xs)
@@ -188,16 +216,22 @@ class ForecastPacer:
         """Abandon rate the engine cannot measure: people AMD called machines, per live call (from QA)."""
         if not self.controls.amd:
             return 0.0
-        fp_share = (self.qa_person + 0.01 * 20) / (self.qa_machine + 20)  # of machine verdicts, people
+        # of machine verdicts, the people: a Beta prior at the AMD's nominal 1 % of people called machines,
+        # strong enough that a day's few labelled people (a 20 % sample) do not swing the budget by a third
+        prior = min(0.5, AMD_FP_PRIOR * max(1, self.lives) / max(1, self.machine_verdicts))
+        fp_share = (self.qa_person + QA_PRIOR * prior) / (self.qa_machine + QA_PRIOR)
         people_hung_up = fp_share * self.machine_verdicts
         return people_hung_up / max(self.lives + people_hung_up, 50.0)
 
     def allowed_rate(self, floor: Floor) -> float:
-        """The abandon rate this second may spend, as measured."""
-        base = self.target - self.margin - self.hidden_rate()
-        allowed = base * (self.lives + 20) - self.abandons  # saved (or overspent) budget, in calls
+        """The rate the rule may spend this second, so that the measured abandon rate meets the budget."""
+        base = max(0.0, self.target - self.margin - self.hidden_rate())
+        ratio = (self.abandons + RATIO_PRIOR) / (self.rate_spent + RATIO_PRIOR)
+        # and pay back (or spend) what the day so far over- (or under-) spent, gently: over a few hours' calls
+        saved = base * (self.lives + 20) - self.abandons
         per_hour = max(10.0, floor.logged_in * 3600 / (self.talk.mean + self.wrap.mean + 5))
-        return max(0.0, min(0.25, base + allowed / per_hour))
+        self.rate_now = max(0.0, min(0.25, (base + saved / (SPREAD_HOURS * per_hour)) / ratio))
+        return self.rate_now
 
     # ---- deciding ------------------------------------------------------------------------------------
     def dials(self, f: Floor) -> int:
