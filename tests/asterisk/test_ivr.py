@@ -335,3 +335,40 @@ async def test_complaint_message_and_callback_request(prompts, tmp_path):
     (cb,) = [f.data for f in callback if f.kind == "ivr.callback"]
     assert cb == {"number": "13912345678", "service": "hotline"}
     assert any(f.kind == "ivr.end" for f in callback)
+
+
+async def test_fair_order_across_services_counts_the_time_in_the_menu(prompts, tmp_path):
+    """1001 serves the hotline and support. S calls first but spends longer in the menu, so H (hotline) joins
+    its queue first; when 1001 is free it takes S: the caller who entered the system first, across services
+    (app_queue would look at each queue's own join times)."""
+    site = ivr_site(tmp_path)
+    run = uuid.uuid4().hex[:6]
+    tags = {k: f"{k}-{run}" for k in ("x", "s", "h")}
+    await asterisk_idle()
+    async with running(site) as engine:
+        a1 = await agent(tmp_path, "1001", answer_after=1.0, talk=12.0, calls=3)
+        # X takes 1001 first: English, then 0 (the operator: hotline)
+        x = await caller(tmp_path, 5080, "13800000011", tags["x"], [("pause", 1.0), ("dtmf", "2", 0), ("pause", 1.5),
+                                                                     ("dtmf", "0", 0), ("wait_bye", 90)])  # fmt: skip
+        await asyncio.sleep(1.0)
+        # S calls next but takes its time in the menu before choosing support (2)
+        s = await caller(tmp_path, 5081, "13800000012", tags["s"], [("pause", 7.0), ("dtmf", "2", 0), ("pause", 1.5),
+                                                                     ("dtmf", "2", 0), ("wait_bye", 90)])  # fmt: skip
+        await asyncio.sleep(2.0)
+        h = await caller(tmp_path, 5082, "13800000013", tags["h"], [("pause", 1.0), ("dtmf", "2", 0), ("pause", 1.5),
+                                                                     ("dtmf", "0", 0), ("wait_bye", 90)])  # fmt: skip
+        await finish(x, s, h, timeout=120)
+        await stop(a1)
+        got = await by_tag(engine, list(tags.values()))
+    fx, fs, fh = (got[tags[k]] for k in ("x", "s", "h"))
+    assert queued(fs)["service"] == "support" and queued(fh)["service"] == "hotline"
+
+    def first(facts, kind):  # type: ignore[no-untyped-def]
+        return min(f.at for f in facts if f.kind == kind)
+
+    assert first(fh, "call.queued") < first(fs, "call.queued"), "H joined its queue before S joined its own"
+    assert first(fs, "channel.new") < first(fh, "channel.new"), "S entered the system first"
+    decisions = {k: [f for f in got[tags[k]] if f.kind == "route.decision"] for k in tags}
+    assert [d.data["agent"] for d in decisions["s"] + decisions["h"]] == ["1001", "1001"]
+    assert decisions["s"][0].at < decisions["h"][0].at, "1001 took S first: entry time, menu included"
+    assert decisions["s"][0].at > first(fx, "channel.new"), "after X's call"
