@@ -312,6 +312,11 @@ async def test_complaint_message_and_callback_request(prompts, tmp_path):
     from engine.lab import Lab, default_lab_dir
 
     site = ivr_site(tmp_path)
+    # no agent here: nobody logged in, so the ACD keeps the call back in line instead of ringing an absent
+    # phone (whose INVITE retransmissions would reach the next test's SIPp agent)
+    text = site.path.read_text().replace('name = "Hotline Agent"', 'name = "Hotline Agent"\nauto_login = false')
+    site.path.write_text(text)
+    site = load_site(site.path)
     run = uuid.uuid4().hex[:6]
     tags = {k: f"{k}-{run}" for k in ("complaint", "callback")}
     async with running(site) as engine:
@@ -334,6 +339,8 @@ async def test_complaint_message_and_callback_request(prompts, tmp_path):
     assert ("complaint", "recorded", "complaint") in steps_of(complaint)
     (cb,) = [f.data for f in callback if f.kind == "ivr.callback"]
     assert cb == {"number": "13912345678", "service": "hotline"}
+    (queued_cb,) = [f.data for f in callback if f.kind == "acd.callback"]
+    assert queued_cb["source"] == "menu" and queued_cb["number"] == "13912345678", "in line for its call back"
     assert any(f.kind == "ivr.end" for f in callback)
 
 
