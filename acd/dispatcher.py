@@ -484,7 +484,7 @@ class Dispatcher:
         w = q.waiting
         await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
                                    int(now - q.queued_at))  # fmt: skip
-        await eng.fact("acd.callback", call_id, agi.uniqueid, f"callback:{call_id}", number=w.caller,
+        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=w.caller,
                        service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
                        waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
         log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(w.caller), q.service)
@@ -507,7 +507,7 @@ class Dispatcher:
         w = Waiting(call_id, uniqueid, "", number, "", service)
         q = _Queued(w, service, entered, now, position, None, CallbackPlan(number))
         await self.queue_log.write(now, call_id, service, "NONE", "ENTERQUEUE", "", number, position)
-        await eng.fact("acd.callback", call_id, uniqueid, f"callback:{call_id}", number=number, service=service,
+        await eng.fact("acd.callback", call_id, uniqueid, f"acd-callback:{call_id}", number=number, service=service,
                        entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0, skills={},
                        source="menu")  # fmt: skip
         self.queued[call_id] = q
