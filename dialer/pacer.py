@@ -8,8 +8,8 @@ Every second:
    from a log-normal fitted online to finished calls) plus each wrapping agent's elapsed wrap-up.
 2. Dials still ringing are weighed by the chance that they still turn into a live call given how long
    they have rung (Bayes over the outcome mix and each outcome's learned ringing time).
-3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], lives
-   Poisson, agents a sum of Bernoullis, normal approximation - stay within a rate c times the lives. The
+3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], from
+   exact distributions (lives and agents sums of Bernoullis) - stay within a rate c times the lives. The
    budget is the campaign's target minus a margin and minus the truth the engine cannot see (AMD false
    positives, estimated from QA labels shrunk toward AMD's nominal 1 %), plus the day's saved budget spread
    over the next three hours. The rule's c is not the abandon rate it yields (that depends on the floor's
@@ -62,6 +62,27 @@ def expected_excess(mean: float, var: float) -> float:
     s = math.sqrt(var)
     z = mean / s
     return s * _phi(z) + mean * _Phi(z)
+
+
+def _add_bernoulli(dist: list[float], p: float) -> list[float]:
+    """The distribution of X + B for X ~ dist (on 0, 1, ...) and B ~ Bernoulli(p)."""
+    out = [x * (1 - p) for x in dist]
+    out.append(0.0)
+    for i, x in enumerate(dist):
+        out[i + 1] += x * p
+    while len(out) > 1 and out[-1] < 1e-12:
+        out.pop()
+    return out
+
+
+def _poisson(mu: float) -> list[float]:
+    """Poisson(mu) probabilities, truncated where the tail is negligible."""
+    out, p, n = [], math.exp(-mu), 0
+    while n < 10 or p > 1e-10:
+        out.append(p)
+        n += 1
+        p *= mu / n
+    return out
 
 
 class LogNormalFit:
@@ -196,7 +217,10 @@ class ForecastPacer:
         # filled on demand: only the elapsed seconds the floor shows are ever needed (a full table each refit
         # costs more than the rest of the pacer)
         self._talk_free = _Table(lambda e: self.talk.p_done_within(e, more) * self.free_weight)
-        self._wrap_free = _Table(lambda e: self.wrap.p_done_within(e, reach) * self.free_weight)
+        # a new dial lands after a spread-out delay: average over its quantiles rather than at the mean delay
+        lv = sorted(live)
+        qs = [lv[min(len(lv) - 1, int((i + 0.5) * len(lv) / 5))] - self.horizon + reach for i in range(5)]
+        self._wrap_free = _Table(lambda e: sum(self.wrap.p_done_within(e, x) for x in qs) / 5 * self.free_weight)
         self._surv = {}
         for o, xs in self.delays.items():
             ordered = sorted(xs)
@@ -242,37 +266,61 @@ class ForecastPacer:
         if f.waiting > 0 or f.seconds_left <= 0:
             return 0
         # agents free at the horizon: the idle ones, plus each talking / wrapping agent's chance, less what the
-        # inbound callers (waiting, and expected by the horizon) take first
-        inbound = f.inbound_waiting + f.inbound_rate * self.horizon
-        mean_a, var_a = float(f.idle) - inbound, f.inbound_rate * self.horizon
+        # inbound callers (waiting, and expected by the horizon) take first. Exact distributions, not a normal
+        # approximation: on a small floor free agents are a handful of Bernoullis and lives a handful of dials
         tf, wf = self._talk_free, self._wrap_free
-        for e in f.talking:
-            p = tf[min(7200, int(e))]
-            mean_a += p
-            var_a += p * (1 - p)
-        for e in f.wrapping:
-            p = wf[min(600, int(e))]
-            mean_a += p
-            var_a += p * (1 - p)
-        # lives still to come from dials already ringing
+        agents = [1.0]  # P(free agents beyond the idle ones = j)
+        for p in [tf[min(7200, int(e))] for e in f.talking] + [wf[min(600, int(e))] for e in f.wrapping]:
+            if p > 1e-6:
+                agents = _add_bernoulli(agents, p)
+        base_free = f.idle - f.inbound_waiting
+        mu_in = f.inbound_rate * self.horizon
+        if mu_in > 1e-9:  # inbound arrivals by the horizon, Poisson, take agents first
+            arr = _poisson(mu_in)
+            net = [0.0] * (len(agents) + len(arr) - 1)
+            for i, pa in enumerate(agents):
+                for j, pb in enumerate(arr):
+                    net[i - j + len(arr) - 1] += pa * pb
+            agents, base_free = net, base_free - (len(arr) - 1)
         total = sum(self.mix.values()) or 1.0
         share = {o: self.mix.get(o, 0.0) / total for o in self._surv}
+        lives_dist = [1.0]
         lam = 0.0
         for r in f.ringing:
             idx = min(60, int(r))
             den = sum(share[o] * self._surv[o][idx] for o in share)
             if den > 1e-9:
-                lam += share["live"] * self._surv["live"][idx] / den
+                q = share["live"] * self._surv["live"][idx] / den
+                if q > 1e-6:
+                    lam += q
+                    lives_dist = _add_bernoulli(lives_dist, q)
         p_live = self.p_live_per_dial()
         rate = self.allowed_rate(f)
         room = max(0, f.line_limit - len(f.ringing))
         # never fewer lines than progressive dialing would place: a ready agent with no call coming is waste
         k = min(room, max(0, f.idle - f.waiting - f.inbound_waiting - len(f.ringing)))
+        for _ in range(k):
+            lives_dist = _add_bernoulli(lives_dist, p_live)
+        # A = base_free + J, J ~ agents; E[(l - A)+] grows by P(A <= l - 1) from one l to the next
+        prefix = [0.0]
+        for x in agents:
+            prefix.append(prefix[-1] + x)
+
+        def excess_of(dist: list[float]) -> float:
+            g = out = 0.0
+            for n_lives, p_n in enumerate(dist):
+                if n_lives > 0:
+                    j = n_lives - 1 - base_free
+                    g += prefix[min(j + 1, len(agents))] if j >= 0 else 0.0
+                out += p_n * g
+            return out
+
         while k < room:
+            trial = _add_bernoulli(lives_dist, p_live)
             lives = lam + (k + 1) * p_live
-            excess = expected_excess(lives - mean_a, lives + var_a)
-            if excess > rate * lives:
+            if excess_of(trial) > rate * lives:
                 break
+            lives_dist = trial
             k += 1
         return k
 
