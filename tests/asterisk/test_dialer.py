@@ -201,7 +201,8 @@ async def test_hotline_overflow_joins_an_outbound_agents_session_and_the_dialer_
 
         await until(idle, 20, "1002's always-on session")
         session = seat.channel
-        c = await caller(tmp_path, hangup_after=16.0)
+        # long enough to outlast one full ring of 1001 (15 s) should its busy reply be slow to come
+        c = await caller(tmp_path, hangup_after=24.0)
         states = set()
         deadline = time.monotonic() + 40
         while c.returncode is None and time.monotonic() < deadline:
