@@ -296,19 +296,9 @@ class VirtualPbx:
         self._exten(ch, "from-trunk", script.did, 3, "AGI", f"agi://127.0.0.1:4573/ivr,{script.did}")
         if not ch.alive:
             return
-        status = "FAILURE"
-        if self.agi_connect is not None:
-            ch.in_agi = True
-            try:
-                status = await self.agi_connect(ch, "ivr", [script.did])
-            finally:
-                ch.in_agi = False
-        self._varset(ch, "AGISTATUS", status if ch.alive else "HANGUP")
+        status = await self._agi(ch, "ivr", [script.did])
         if not ch.alive:
-            # the caller hung up during the AGI: Asterisk reports it like this (fixture ivr_hangup)
-            self.ev("SoftHangupRequest", ch, ("Cause", "16"))
-            self._finish_hangup(ch, 0)
-            return
+            return  # hung up during the AGI (fixture ivr_hangup): _agi reported it as Asterisk does
         if status == "SUCCESS" and ch.agi_goto is not None:
             context, exten, _ = ch.agi_goto
         else:

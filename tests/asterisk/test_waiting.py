@@ -19,25 +19,12 @@ pytestmark = pytest.mark.asterisk
 
 RULES = 'announce_every = 15\nrules = [ { after = 6, offer_callback = true, announce = "queue-callswaiting" } ]'
 
-# the caller's INFO (the menu digit), then a second one at the call-back offer
-SECOND_KEY = """  <pause milliseconds="{pause_ms}"/>
-  <send retrans="500"><![CDATA[
-INFO [next_url] SIP/2.0
-Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
-From: "Caller" <sip:[field0]@[local_ip]:[local_port]>;tag=[pid]SIPpTag00[call_number]
-To: <sip:[service]@[remote_ip]:[remote_port]>[peer_tag_param]
-Call-ID: [call_id]
-CSeq: 3 INFO
-Contact: <sip:[field0]@[local_ip]:[local_port]>
-Max-Forwards: 70
-Content-Type: application/dtmf-relay
-Content-Length: [len]
-
-Signal=1
-Duration=160
-]]></send>
-  <recv response="200"/>
-"""
+# the caller's INFO (the menu digit, from LOAD_CALLER), then a second one: 1 at the call-back offer
+_START = LOAD_CALLER.index('  <send retrans="500"><![CDATA[\nINFO')
+_INFO = LOAD_CALLER[_START : LOAD_CALLER.index("  <!-- connected")]
+SECOND_KEY = '  <pause milliseconds="{pause_ms}"/>\n' + _INFO.replace("CSeq: 2 INFO", "CSeq: 3 INFO").replace(
+    "Signal=[field2]", "Signal=1"
+)
 
 
 def takes_the_offer(audio: Path, pause_ms: int) -> str:
