@@ -1,8 +1,12 @@
 # The README's two commands: `make run` (main job) and `make test` (whole suite, real Asterisk included).
+# Everything runs in the project's own virtual environment, made by scripts/setup.sh from requirements.lock.
 PY ?= python3
+VENV ?= .venv
+VPY := $(VENV)/bin/python
 SITE ?= examples/lab-site.toml
+export PY VENV
 
-.PHONY: setup setup-test run test test-unit lint lab-up lab-down lab-call fidelity
+.PHONY: setup setup-test setup-bench run test test-unit lint lab-up lab-down lab-call fidelity lock
 
 setup:
 	./scripts/setup.sh
@@ -10,35 +14,47 @@ setup:
 setup-test:
 	./scripts/setup.sh --test
 
+setup-bench:
+	./scripts/setup.sh --bench
+
 # Main job: the engine against the virtual PBX with simulated callers (no Asterisk, root or network).
 HOURS ?= 1
 SPEED ?= 60
 run: setup
-	$(PY) -m engine.cli demo --hours $(HOURS) --speed $(SPEED) --json demo-report.json
+	$(VPY) -m engine.cli demo --hours $(HOURS) --speed $(SPEED) --json demo-report.json
 
 # One scripted SIPp call through the real lab Asterisk (root).
 lab-call: setup-test
-	$(PY) -m engine.cli lab up --site $(SITE)
-	$(PY) -m sim.scripted_call --site $(SITE)
+	$(VPY) -m engine.cli lab up --site $(SITE)
+	$(VPY) -m sim.scripted_call --site $(SITE)
 
 # Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
 fidelity: setup-test
-	$(PY) -m engine.cli lab up --site $(SITE)
-	$(PY) -m engine.cli sim fidelity --record
-	$(PY) -m engine.cli sim fidelity
+	$(VPY) -m engine.cli lab up --site $(SITE)
+	$(VPY) -m engine.cli sim fidelity --record
+	$(VPY) -m engine.cli sim fidelity
 
 test: setup-test
-	$(PY) -m ruff check .
-	$(PY) -m pytest -q
+	$(VPY) -m ruff check .
+	$(VPY) -m pytest -q
 
-test-unit:
-	$(PY) -m pytest -q -m "not asterisk"
+test-unit: setup-test
+	$(VPY) -m pytest -q -m "not asterisk"
 
-lint:
-	$(PY) -m ruff check .
+lint: setup-test
+	$(VPY) -m ruff check .
 
-lab-up:
-	$(PY) -m engine.cli lab up --site $(SITE)
+lab-up: setup-test
+	$(VPY) -m engine.cli lab up --site $(SITE)
 
-lab-down:
-	$(PY) -m engine.cli lab down --site $(SITE)
+lab-down: setup
+	$(VPY) -m engine.cli lab down --site $(SITE)
+
+# Upgrade the pinned versions (needs the package index): every dependency to its newest allowed release.
+# pip-tools lives in its own environment, so the project's holds only what the lock names.
+lock:
+	$(PY) -m venv $(VENV)-lock
+	$(VENV)-lock/bin/python -m pip install -q pip-tools
+	$(VENV)-lock/bin/python -m piptools compile -q --upgrade --extra test --extra bench --all-build-deps --allow-unsafe \
+	  --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --annotation-style line \
+	  -o requirements.lock pyproject.toml

@@ -8,6 +8,7 @@ install the project's asterisk-conf/ plus generated pieces (AMI secret, agent en
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import signal
@@ -21,8 +22,10 @@ from pathlib import Path
 from engine.aptmirror import find_debian_mirror
 from engine.config import Site
 
-# python3 and tzdata: the degraded menu is a classic AGI script in Python that reads the site's hours
-PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav", "python3-minimal", "tzdata"]
+# python3 (the full one: python3-minimal lacks most of the standard library pyst2 imports) and tzdata: the
+# degraded menu is a classic AGI script in Python that reads the site's hours
+PACKAGES = ["asterisk", "asterisk-core-sounds-en-wav", "asterisk-moh-opsound-wav", "python3", "tzdata"]
+ASTERISK_MAJOR = 22  # the engine is written and proven against this major version only
 CONF_DIR_IN_ROOT = "etc/hotline-asterisk"
 ASTERISK_CONF = "/" + CONF_DIR_IN_ROOT + "/asterisk.conf"
 # the lab's snapshot mirrors can carry an expired Release file; the content is still signed
@@ -128,8 +131,11 @@ def provision(lab: Lab) -> None:
         (lab.root / "etc/apt/sources.list").write_text(f"deb {mirror} sid main\n")
         base_ok.write_text(f"{mirror}\n{time.monotonic() - t0:.1f}\n")
         _say(f"base system ready in {time.monotonic() - t0:.0f} s")
-    installed = ast_ok.read_text().split("packages:", 1)[-1].split() if ast_ok.exists() else []
-    if not ast_ok.exists() or not set(PACKAGES) <= set(installed):
+    # a cache from an older package list (python3-minimal) or with a package gone is repaired in place
+    missing = [name for name in PACKAGES if package_version(lab, name) is None]
+    if not ast_ok.exists() or missing:
+        if ast_ok.exists():
+            _say(f"repairing the cached root: installing {' '.join(missing)}")
         t0 = time.monotonic()
         # keep package scripts from starting a second Asterisk inside the root
         policy = lab.root / "usr/sbin/policy-rc.d"
@@ -137,6 +143,7 @@ def provision(lab: Lab) -> None:
         policy.chmod(0o755)
         _say("apt-get install asterisk inside the root ...")
         _run(["chroot", str(lab.root), "apt-get", *APT_OPTS, "update", "-q"], log, "apt-get update (in root)")
+        _refuse_other_major(lab)
         _run(
             [
                 "chroot",
@@ -152,8 +159,79 @@ def provision(lab: Lab) -> None:
             log,
             "apt-get install asterisk (in root)",
         )
+        check_asterisk_version(lab)
         ast_ok.write_text(f"{time.monotonic() - t0:.1f}\npackages: {' '.join(PACKAGES)}\n")
         _say(f"asterisk installed in {time.monotonic() - t0:.0f} s")
+    else:
+        check_asterisk_version(lab)
+
+
+def _installed(lab: Lab) -> dict[str, str]:
+    """Installed packages and versions inside the root, from dpkg's database (no chroot: works unprivileged)."""
+    try:
+        text = (lab.root / "var/lib/dpkg/status").read_text(errors="replace")
+    except OSError:
+        return {}
+    out = {}
+    for block in text.split("\n\n"):
+        fields = dict(line.split(": ", 1) for line in block.splitlines() if ": " in line and not line[0].isspace())
+        if fields.get("Status", "").endswith(" installed") and "Package" in fields:
+            out[fields["Package"]] = fields.get("Version", "")
+    return out
+
+
+def package_version(lab: Lab, name: str) -> str | None:
+    return _installed(lab).get(name)
+
+
+def python_version(lab: Lab) -> str | None:
+    """The interpreter's own version (package python3.N), not the python3 meta package's."""
+    found = [(int(n.split(".")[1]), v) for n, v in _installed(lab).items() if re.fullmatch(r"python3\.\d+", n)]
+    return upstream(max(found)[1]) if found else None
+
+
+def upstream(version: str) -> str:
+    """'1:22.5.2~dfsg+~cs6-1' -> '22.5.2': the epoch and Debian's suffixes dropped."""
+    v = version.split(":", 1)[-1]
+    return v.split("~", 1)[0].split("+", 1)[0].rsplit("-", 1)[0]
+
+
+def _refuse_other_major(lab: Lab) -> None:
+    """Before installing: what unstable offers today must be Asterisk 22, or nothing is installed."""
+    r = subprocess.run(["chroot", str(lab.root), "apt-cache", "policy", "asterisk"], capture_output=True, text=True)
+    candidate = next((ln.split(":", 1)[1].strip() for ln in r.stdout.splitlines() if "Candidate:" in ln), "")
+    if not candidate or candidate == "(none)":
+        raise LabError(f"Debian unstable offers no asterisk package (apt-cache policy: {r.stdout.strip()!r})")
+    major = upstream(candidate).split(".", 1)[0]
+    if major != str(ASTERISK_MAJOR):
+        raise LabError(f"Debian unstable's asterisk is {candidate} (major {major}); hotline supports Asterisk "
+                       f"{ASTERISK_MAJOR} only, so the lab installs nothing (cache: {lab.dir})")
+
+
+def check_asterisk_version(lab: Lab) -> str:
+    found = package_version(lab, "asterisk")
+    if found is None:
+        raise LabError(f"no asterisk package is installed in {lab.root}; delete {lab.dir} and run `hotline lab up`")
+    major = upstream(found).split(".", 1)[0]
+    if major != str(ASTERISK_MAJOR):
+        raise LabError(
+            f"Debian unstable's asterisk is {found} (major {major}); hotline supports Asterisk {ASTERISK_MAJOR} "
+            f"only and will not run the lab on another major version (cache: {lab.dir})"
+        )
+    return upstream(found)
+
+
+def degraded_self_test(lab: Lab) -> str:
+    """The degraded menu's self-test with the root's own Python, as Asterisk will run it."""
+    from ivr.bundle import BundleError, self_test
+    from ivr.places import AGI_BUNDLE_IN_ROOT
+
+    try:
+        return self_test(["chroot", str(lab.root), "/usr/bin/python3", f"/{AGI_BUNDLE_IN_ROOT}/degraded.py"])
+    except BundleError as exc:
+        marker = lab.dir / ".asterisk-ok"
+        raise LabError(f"{exc}; the lab's Python cannot run the degraded menu (repair: delete {marker} "
+                       "and run `hotline lab up`)") from None
 
 
 def render_agents(site: Site, passwords: dict[str, str]) -> str:
@@ -197,8 +275,16 @@ def install_config(lab: Lab, site: Site) -> None:
     from ivr.bundle import write_bundle
     from ivr.places import AGI_BUNDLE_IN_ROOT
 
-    # the degraded menu (classic AGI + pyst2); the engine keeps menu.json in it current
-    write_bundle(lab.root / AGI_BUNDLE_IN_ROOT)
+    # the degraded menu (classic AGI + pyst2); the engine keeps menu.json in it current, and writes it here
+    # already so the self-test reads the site's own menu
+    bundle = lab.root / AGI_BUNDLE_IN_ROOT
+    write_bundle(bundle)
+    menu_path = site.menu_path()
+    if menu_path is not None:
+        from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
+
+        menu = load_site_menu(site, menu_path)
+        write_snapshot(bundle / "menu.json", site_snapshot(site, menu, site["ivr"]["prompt_dir"]))
     for d in (
         "run/asterisk",
         "var/spool/asterisk/monitor/messages",
@@ -244,6 +330,7 @@ def start(lab: Lab, site: Site, wait: float = 60.0) -> str:
         stop(lab)
     install_config(lab, site)
     _mount_proc(lab)
+    _say(degraded_self_test(lab))
     log = lab.log_file.open("ab")
     proc = subprocess.Popen(
         ["chroot", str(lab.root), "/usr/sbin/asterisk", "-f", "-n", "-C", ASTERISK_CONF],
@@ -322,4 +409,6 @@ def status(lab: Lab, site: Site) -> dict[str, object]:
         "pid": pid,
         "ami": banner,
         "version": version,
+        "asterisk_version": upstream(v) if (v := package_version(lab, "asterisk")) else None,
+        "python_version": python_version(lab),
     }

@@ -79,10 +79,39 @@ def run(agi: Any, snapshot: dict[str, Any], now: dt.datetime) -> str:
     return target
 
 
+def self_test(here: Path) -> int:
+    """Import everything a call needs and walk the snapshot's first step, with no channel: a site whose
+    Asterisk host lacks a working Python learns it when the bundle is installed, not from a lost caller."""
+    try:
+        import asterisk.agi  # noqa: F401 - pyst2, and through it the standard library it needs
+
+        import ivr.interpreter  # noqa: F401
+    except Exception as exc:  # any import failure is the finding
+        print(f"self-test FAILED: python {sys.version.split()[0]} cannot import the bundle: {exc!r}")
+        return 1
+    version = f"python {sys.version.split()[0]}"
+    snap = here / "menu.json"
+    if not snap.exists():
+        print(f"self-test ok: {version}, pyst2 imported; no menu snapshot yet (the engine writes {snap})")
+        return 0
+    try:
+        snapshot = json.loads(snap.read_text(encoding="utf-8"))
+        menu = Menu.from_dict(snapshot["menu"])
+        first = Interpreter(menu, dt.datetime.now(dt.timezone.utc)).start()  # noqa: UP017 - older Pythons
+    except Exception as exc:  # a snapshot the degraded script could not use is the finding
+        print(f"self-test FAILED: {version}: menu snapshot {snap} unusable: {exc!r}")
+        return 1
+    print(f"self-test ok: {version}, pyst2 imported, menu snapshot {snap}: {len(menu.nodes)} node(s), "
+          f"first step {type(first).__name__}")
+    return 0
+
+
 def main() -> int:
+    here = Path(__file__).resolve().parent.parent
+    if sys.argv[1:] == ["--self-test"]:
+        return self_test(here)
     from asterisk.agi import AGI, AGIException  # pyst2
 
-    here = Path(__file__).resolve().parent.parent
     agi = AGI()
     try:
         snapshot = json.loads((here / "menu.json").read_text(encoding="utf-8"))

@@ -12,9 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import json
 import logging
-import os
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
@@ -22,6 +20,7 @@ from engine.app import Engine
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.model.facts import Fact
 from engine.privacy import mask_number
+from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
 from ivr.interpreter import (
     CallbackRequest,
     Handover,
@@ -37,7 +36,7 @@ from ivr.interpreter import (
     WaitDigit,
     survey,
 )
-from ivr.menu import MenuError, load_menu
+from ivr.menu import MenuError
 from ivr.model import Menu, builtin_menu
 from ivr.places import IvrPlaces, ivr_places
 
@@ -92,12 +91,8 @@ class IvrService:
 
     # ---- the menu: load, reload, snapshot -------------------------------------------------------------
     def _load(self) -> Menu:
-        site = self.engine.site
-        hot = site["hotline"]
         assert self.menu_path is not None
-        endpoint = site.agent(hot["agent"]).endpoint
-        return load_menu(self.menu_path, services=site.service_names(), skills=site.skill_names(),
-                         timezone=site["site"]["timezone"], agent_endpoint=endpoint)  # fmt: skip
+        return load_site_menu(self.engine.site, self.menu_path)
 
     def reload(self) -> list[str]:
         """Load the menu file again; on any problem keep the running menu and return the problems."""
@@ -120,16 +115,9 @@ class IvrService:
         snap = self.places.snapshot
         if snap is None:
             return
-        hot = self.engine.site["hotline"]
-        messages = self.engine.site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
-        data = {"menu": self.menu.to_dict(), "prompt_dir": self.places.prompt_dir, "messages_dir": messages,
-                "agent_endpoint": self.engine.site.agent(hot["agent"]).endpoint,
-                "written_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
+        data = site_snapshot(self.engine.site, self.menu, self.places.prompt_dir)
         try:
-            snap.parent.mkdir(parents=True, exist_ok=True)
-            tmp = snap.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data, ensure_ascii=False, indent=1), encoding="utf-8")
-            os.replace(tmp, snap)
+            write_snapshot(snap, data)
         except OSError as exc:
             log.warning("could not write the menu snapshot %s: %s", snap, exc)
 

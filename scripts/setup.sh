@@ -1,24 +1,76 @@
 #!/usr/bin/env bash
-# Install everything the project needs on a fresh Debian 12 machine: Debian tools, then the Python package.
-# The main job (`hotline demo`) needs only Python packages; --test adds what the test suite needs:
-# debootstrap for the Asterisk lab, SIPp (Debian's sip-tester), sox for test audio and espeak-ng for prompts.
+# Set-up on a fresh Debian 12 with only Debian's Python: Debian tools, then a project virtual environment
+# (.venv) holding exactly the versions in requirements.lock. A second run with nothing changed installs
+# nothing and touches no network (a stamp in the environment records what was installed from what).
+#
+#   scripts/setup.sh          what `hotline demo` needs (make run)
+#   scripts/setup.sh --test   also the test tools, the benchmark extra, and the Debian tools of the test suite:
+#                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio
+#   scripts/setup.sh --bench  also the benchmark extra (matplotlib for `bench pace --plot`)
+#
+# PY names the Python that makes the environment [python3, 3.11 or newer]; VENV its folder [.venv].
 set -euo pipefail
 cd "$(dirname "$0")/.."
-want_test=0
-[ "${1:-}" = "--test" ] && want_test=1
+PY=${PY:-python3}
+VENV=${VENV:-.venv}
+extras=""
+case "${1:-}" in
+  "") ;;
+  --test) extras="test,bench" ;;
+  --bench) extras="bench" ;;
+  *) echo "setup: unknown option ${1} (use --test or --bench)" >&2; exit 2 ;;
+esac
+
+say() { echo "setup: $*" >&2; }
+
+if ! command -v "$PY" >/dev/null 2>&1; then
+  say "no '$PY' on PATH; on Debian: apt-get install python3 python3-venv (or set PY=/path/to/python3.11+)"
+  exit 1
+fi
+if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
+  say "$PY is $("$PY" -c 'import platform; print(platform.python_version())'); hotline needs Python 3.11 or newer (set PY=...)"
+  exit 1
+fi
 
 debs=()
-[ $want_test = 1 ] && debs+=(debootstrap sip-tester sox espeak-ng)
+[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng)
+# Debian splits venv's pip bootstrap (ensurepip) into python3-venv
+"$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()
 for p in "${debs[@]+"${debs[@]}"}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
-    echo "setup: need root to apt-get install: ${missing[*]}" >&2
+    say "these Debian packages are missing and installing them needs root: ${missing[*]}"
+    say "run as root, or first: sudo apt-get install ${missing[*]}"
     exit 1
   fi
-  # the machine's own apt sources are used as they are; snapshots may carry expired Release files
+  say "apt-get install ${missing[*]}"
+  # the machine's own apt sources are used as they are; snapshot mirrors may carry expired Release files
   apt-get -o Acquire::Check-Valid-Until=false update -q
   DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends "${missing[@]}"
 fi
 
-python3 -m pip install -q --disable-pip-version-check -e ".[test]"
+stamp="$VENV/.hotline-setup"
+want="$(cat requirements.lock pyproject.toml | sha256sum | cut -c1-16) $("$PY" -c 'import sys; print(sys.version.split()[0])')"
+if [ -x "$VENV/bin/python" ] && "$VENV/bin/python" -c '' 2>/dev/null && [ -f "$stamp" ]; then
+  read -r have_hash have_py have_extras < "$stamp" || true
+  if [ "$have_hash $have_py" = "$want" ]; then
+    ok=1
+    for e in ${extras//,/ }; do [[ ",${have_extras:-}," == *",$e,"* ]] || ok=0; done
+    if [ $ok = 1 ]; then
+      say "$VENV is up to date with requirements.lock"
+      exit 0
+    fi
+  fi
+else
+  rm -rf "$VENV"
+  say "creating $VENV with $PY"
+  "$PY" -m venv "$VENV"
+fi
+
+pip=("$VENV/bin/python" -m pip --disable-pip-version-check -q)
+# The build backend comes from the lock too, so the editable install builds without fetching its own
+"${pip[@]}" install -c requirements.lock setuptools
+"${pip[@]}" install -c requirements.lock --no-build-isolation -e ".${extras:+[$extras]}"
+echo "$want ${extras:-none}" > "$stamp"
+say "$VENV ready (extras: ${extras:-none})"
