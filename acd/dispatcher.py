@@ -31,6 +31,7 @@ from acd.waiting import (
     WaitRules,
     next_action,
 )
+from dialer.phone import callback_number
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
@@ -83,11 +84,6 @@ def wait_rules(site: Site) -> dict[str, WaitRules]:
     return out
 
 
-def _dialable(number: str) -> bool:
-    """A caller we can call back: a real number, not anonymous or withheld."""
-    return number.isdigit() and 5 <= len(number) <= 20
-
-
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
     if m.status is Status.PAUSED:
@@ -129,6 +125,7 @@ class Dispatcher:
         self.guard_agents: list[str] = list(hot["guard_agents"] or ())
         self.service = site["hotline"]["service"]
         self.ring_timeout: int = site["hotline"]["ring_timeout"]
+        self.region: str = site["hotline"]["region"]  # callers' numbers are read in it: call backs dial E.164
         self.agents = {a.id: a for a in site.agents}
         self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
         self.queued: dict[str, _Queued] = {}
@@ -426,7 +423,7 @@ class Dispatcher:
                 continue  # gone, or hearing something already: the next tick
             hold = self.hold_times.setdefault(q.service, HoldTime())
             action = next_action(rules, q.plan, now, positions.get(call_id, q.position), hold,
-                                 _dialable(q.waiting.caller))  # fmt: skip
+                                 callback_number(q.waiting.caller, self.region) is not None)  # fmt: skip
             if action is not None:
                 await self._play(q, ch.name, action, now)
 
@@ -476,18 +473,19 @@ class Dispatcher:
         got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
         call_id = got.data if got.ok and got.result == "1" else ""
         q = self.queued.get(call_id)
-        if q is None or q.callback is not None or call_id in self._offering.values() or not _dialable(q.waiting.caller):
+        number = callback_number(q.waiting.caller, self.region) if q is not None else None
+        if q is None or q.callback is not None or call_id in self._offering.values() or number is None:
             await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
             return
         now = eng.clock.now()
-        q.callback = CallbackPlan(q.waiting.caller)
+        q.callback = CallbackPlan(number)
         w = q.waiting
         await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
                                    int(now - q.queued_at))  # fmt: skip
-        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=w.caller,
+        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=number,
                        service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
                        waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
-        log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(w.caller), q.service)
+        log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(number), q.service)
         try:
             await agi.stream(self.prompt_file(CALLBACK_CONFIRMED))
             await agi.command("HANGUP")
@@ -498,7 +496,8 @@ class Dispatcher:
         """The menu's call-back node: the caller leaves a number and hangs up; the call back waits in line from
         the moment the caller entered the system, like a caller who chose it while waiting."""
         eng = self.engine
-        if call_id in self.queued or not _dialable(number):
+        number = callback_number(number, self.region) or ""  # E.164, or "" when it cannot be called back
+        if call_id in self.queued or not number:
             return
         service = service if service in self.router.services else self.service
         now = eng.clock.now()

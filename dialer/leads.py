@@ -1,7 +1,6 @@
 """Leads of outbound campaigns: lead files in, leads handed to the dialer, personal data out when the time comes.
 
-* Reading a lead file is pure (``parse_lead_text``): every row is either a good lead or a bad row with its
-  line number and a reason; nothing is dropped silently.
+* Lead files are read in dialer/lead_file.py (``parse_lead_text``), phones in the campaign's ``region``.
 * ``LeadStore`` keeps leads and do-not-call lists. The do-not-call check happens when a lead is handed out
   for dialing (``claim``), so a number added to a list after the import is still never called.
 * ``purge`` replaces a campaign's personal data with aggregate counts once its end plus retention has
@@ -14,15 +13,12 @@ quotes the user's own file back so the line can be fixed.
 from __future__ import annotations
 
 import asyncio
-import csv
-import io
 import json
 import logging
-import os
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -32,7 +28,9 @@ from sqlalchemy import ColumnElement, Table, and_, delete, exists, func, null, o
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from dialer.phone import Kind, PhoneError, normalise, parse_phone
+from dialer.lead_file import BadRow, LeadFileError, LeadRow, parse_lead_file
+from dialer.lead_file import parse_lead_text as parse_lead_text  # the lead file's reader, where it always was
+from dialer.phone import DEFAULT_REGION, normalise, time_zone
 from engine.privacy import mask_number
 from engine.store.tables import dnc, lead_aggregates, leads
 
@@ -41,132 +39,8 @@ log = logging.getLogger("hotline.leads")
 NEW, DIALING, RETRY, DONE, DNC, PURGED = "new", "dialing", "retry", "done", "dnc", "purged"
 STATUSES = (NEW, DIALING, RETRY, DONE, DNC, PURGED)
 DAY = 86400.0
-TEAM_MAX = 64  # leads.team is VARCHAR(64); PostgreSQL refuses longer values
 OUTCOME_MAX = 32
 _BATCH = 500  # rows per INSERT: well under SQLite's limit of bound parameters per statement
-
-
-# ---- lead files --------------------------------------------------------------------------------------------
-class LeadFileError(Exception):
-    """The file as a whole cannot be used; the message names the file."""
-
-
-@dataclass(frozen=True)
-class LeadRow:
-    line: int
-    phone: str  # E.164
-    kind: Kind
-    name: str = ""
-    team: str | None = None
-    tz: str = ""  # IANA zone; "" = the site's
-    extra: dict[str, str] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class BadRow:
-    line: int
-    reason: str
-    value: str  # as written in the file
-
-    def format(self, source: str) -> str:
-        return f"{source}:{self.line}: {self.reason}: {self.value!r}"
-
-
-def _known_zone(name: str, cache: dict[str, bool]) -> bool:
-    if name not in cache:
-        try:
-            ZoneInfo(name)
-            cache[name] = True
-        except Exception:  # ZoneInfoNotFoundError, or ValueError for names like "../x"
-            cache[name] = False
-    return cache[name]
-
-
-def _header(row: list[str], line: int, source: str) -> list[str]:
-    names = [h.strip() for h in row]
-    lower = [n.lower() for n in names]
-    if "phone" not in lower:
-        found = ", ".join(repr(n) for n in names)
-        raise LeadFileError(f"{source}:{line}: no 'phone' column in the header (found {found})")
-    for i, n in enumerate(lower):
-        if n and n in lower[:i]:
-            raise LeadFileError(f"{source}:{line}: column {names[i]!r} appears twice in the header")
-    return names
-
-
-def parse_lead_text(text: str, source: str = "<text>") -> tuple[list[LeadRow], list[BadRow]]:
-    """CSV with a header row: ``phone`` (required, any case), ``name``, ``team``, ``tz``; other columns go to
-    ``extra``. Lines are counted in the file (the header is line 1, a quoted field may span lines); blank
-    lines are not rows."""
-    reader = csv.reader(io.StringIO(text.removeprefix("\ufeff"), newline=""))
-    good: list[LeadRow] = []
-    bad: list[BadRow] = []
-    seen: dict[str, int] = {}
-    zones: dict[str, bool] = {}
-    names: list[str] | None = None
-    col: dict[str, int] = {}
-    prev = 0
-    try:
-        for row in reader:
-            line, prev = prev + 1, reader.line_num
-            if not row:
-                continue
-            if names is None:
-                names = _header(row, line, source)
-                col = {n.lower(): i for i, n in enumerate(names) if n.lower() in ("phone", "name", "team", "tz")}
-                continue
-            if len(row) != len(names):
-                bad.append(BadRow(line, f"wrong column count: {len(row)} fields, the header has {len(names)}",
-                                  ",".join(row)))  # fmt: skip
-                continue
-            raw = row[col["phone"]].strip()
-            if not raw:
-                bad.append(BadRow(line, "empty phone", ""))
-                continue
-            try:
-                phone = parse_phone(raw)
-            except PhoneError as exc:
-                bad.append(BadRow(line, f"bad phone: {exc.reason}", raw))
-                continue
-            first = seen.setdefault(phone.e164, line)
-            if first != line:
-                bad.append(BadRow(line, f"duplicate phone, first on line {first}", raw))
-                continue
-            tz = row[col["tz"]].strip() if "tz" in col else ""
-            if tz and not _known_zone(tz, zones):
-                bad.append(BadRow(line, "unknown time zone", tz))
-                continue
-            team = row[col["team"]].strip() if "team" in col else ""
-            if len(team) > TEAM_MAX:
-                bad.append(BadRow(line, f"team name longer than {TEAM_MAX} characters", team))
-                continue
-            extra = {n or f"column {i + 1}": v for i, (n, v) in enumerate(zip(names, row, strict=True))
-                     if i not in col.values()}  # fmt: skip
-            name = row[col["name"]].strip() if "name" in col else ""
-            good.append(LeadRow(line, phone.e164, phone.kind, name, team or None, tz, extra))
-    except csv.Error as exc:
-        raise LeadFileError(f"{source}:{reader.line_num}: not readable as CSV: {exc}") from None
-    if names is None:
-        raise LeadFileError(f"{source}: empty file: a header row with a 'phone' column is needed")
-    return good, bad
-
-
-def parse_lead_file(path: str | os.PathLike[str]) -> tuple[list[LeadRow], list[BadRow]]:
-    """Read a lead file (UTF-8, with or without a BOM); LeadFileError when the file cannot be used at all."""
-    p = Path(path)
-    try:
-        data = p.read_bytes()
-    except FileNotFoundError:
-        raise LeadFileError(f"{p}: file not found") from None
-    except OSError as exc:
-        raise LeadFileError(f"{p}: cannot read: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        line = data.count(b"\n", 0, exc.start) + 1
-        # Excel's plain "CSV" in a Chinese locale is GBK
-        raise LeadFileError(f"{p}:{line}: not UTF-8 text: save it as UTF-8 (Excel: 'CSV UTF-8')") from None
-    return parse_lead_text(text, str(p))
 
 
 # ---- the store ---------------------------------------------------------------------------------------------
@@ -197,7 +71,9 @@ class Totals:
 
 
 def _lead(r: Any) -> Lead:
-    return Lead(r["id"], r["campaign"], r["phone"], r["name"], r["team"], r["tz"], dict(r["extra"] or {}),
+    # a lead without its own tz lives where its number's plan puts it (one zone only; else the site's applies)
+    tz = r["tz"] or (time_zone(r["phone"]) if r["phone"] else "")
+    return Lead(r["id"], r["campaign"], r["phone"], r["name"], r["team"], tz, dict(r["extra"] or {}),
                 r["status"], r["attempts"], r["last_outcome"], r["next_attempt_at"], r.get("agent"))  # fmt: skip
 
 
@@ -272,10 +148,11 @@ class LeadStore:
         log.info("campaign %s: %d lead(s) imported, %d already there", campaign, imported, len(values) - imported)
         return imported, len(values) - imported
 
-    async def add_dnc(self, numbers: Iterable[str], campaign: str | None, now: float, source: str) -> tuple[int, int]:
-        """Put numbers on the campaign's do-not-call list, or the global one (campaign None). Returns (added,
-        already present). PhoneError for a number that cannot be normalised."""
-        values = [{"campaign": campaign or "", "phone": normalise(n), "added_at": now, "source": source[:200]}
+    async def add_dnc(self, numbers: Iterable[str], campaign: str | None, now: float, source: str,
+                      region: str = DEFAULT_REGION) -> tuple[int, int]:  # fmt: skip
+        """Put numbers (read in ``region``) on the campaign's do-not-call list, or the global one (campaign
+        None). Returns (added, already present). PhoneError for a number that cannot be normalised."""
+        values = [{"campaign": campaign or "", "phone": normalise(n, region), "added_at": now, "source": source[:200]}
                   for n in numbers]  # fmt: skip
         if not values:
             return 0, 0
@@ -287,8 +164,8 @@ class LeadStore:
         log.info("do-not-call list %s: %d number(s) added from %s", campaign or "(global)", added, source)
         return added, len(values) - added
 
-    async def is_dnc(self, phone: str, campaign: str) -> bool:
-        q = select(dnc.c.id).where(dnc.c.phone == normalise(phone), dnc.c.campaign.in_(("", campaign))).limit(1)
+    async def is_dnc(self, phone: str, campaign: str, region: str = DEFAULT_REGION) -> bool:
+        q = select(dnc.c.id).where(dnc.c.phone == normalise(phone, region), dnc.c.campaign.in_(("", campaign))).limit(1)
         async with self.engine.connect() as conn:
             return (await conn.execute(q)).first() is not None
 
@@ -429,6 +306,8 @@ class Campaign(Protocol):
     def ends(self) -> float | None: ...  # epoch seconds; None: never ends
     @property
     def retention_days(self) -> int: ...
+    @property
+    def region(self) -> str: ...  # ISO 3166 code its leads' numbers are read in
 
 
 def purge_after(c: Campaign) -> float | None:
@@ -488,7 +367,7 @@ async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str,
         print(f"leads import: campaign {campaign!r} has ended: not importing", file=sys.stderr)
         return 2
     try:
-        good, bad = parse_lead_file(path)
+        good, bad = parse_lead_file(path, c.region)
     except LeadFileError as exc:
         print(f"leads import: {exc}", file=sys.stderr)
         return 2
@@ -498,13 +377,15 @@ async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str,
 
 
 async def dnc_command(url: str, campaigns: Sequence[Campaign], path: str, campaign: str | None, now: float) -> int:
-    """`hotline leads dnc`: numbers from the file's ``phone`` column onto the global list or a campaign's.
-    Exit status as for import."""
-    if campaign is not None and find_campaign(campaigns, campaign) is None:
+    """`hotline leads dnc`: numbers from the file's ``phone`` column onto the global list or a campaign's,
+    read in the campaign's region (the global list: China's, or '+' and the country code). Exit status as
+    for import."""
+    c = None if campaign is None else find_campaign(campaigns, campaign)
+    if campaign is not None and c is None:
         print(f"leads dnc: {_unknown(campaign, campaigns)}", file=sys.stderr)
         return 2
     try:
-        good, bad = parse_lead_file(path)
+        good, bad = parse_lead_file(path, DEFAULT_REGION if c is None else c.region)
     except LeadFileError as exc:
         print(f"leads dnc: {exc}", file=sys.stderr)
         return 2

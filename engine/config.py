@@ -16,6 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine.regions import region_problem as _region
+from engine.regions import timezone_problem as _timezone
+
 Validator = Callable[[Any], str | None]
 
 
@@ -38,16 +41,6 @@ def _positive(v: Any) -> str | None:
 
 def _digits(v: Any) -> str | None:
     return None if re.fullmatch(r"[0-9*#+]+", v) else "must be digits (0-9, *, #, +)"
-
-
-def _timezone(v: Any) -> str | None:
-    try:
-        from zoneinfo import ZoneInfo
-
-        ZoneInfo(v)
-    except Exception:
-        return f"unknown time zone {v!r}"
-    return None
 
 
 def _endpoint_name(v: Any) -> str | None:
@@ -85,6 +78,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "digit_timeout_ms": Field(int, 5000, check=_positive),
         "agent": Field(str, required=True, doc="id of the agent who normally takes the hotline"),
         "ring_timeout": Field(int, 15, check=_positive, doc="seconds an agent's phone rings (3 rings in China)"),
+        "region": Field(str, "CN", check=_region, doc="ISO 3166 country callers' numbers are read in (call backs)"),
         "service": Field(str, "hotline", doc="service hotline callers are queued in"),
         "max_misses": Field(int, 3, check=_positive, doc="unanswered offers in a row before an agent is paused"),
         "pause_reasons": Field(dict, None, check=lambda v: _pause_reasons(v), doc="codes after *23"),
@@ -275,6 +269,7 @@ CAMPAIGN_FIELDS: dict[str, Field] = {
                           else "keys are digit codes, values their labels",
                           doc="agent disposition codes (*26<code>)"),  # fmt: skip
     "record": Field(bool, True, doc="record every conversation, from the bridge to the agent on"),
+    "region": Field(str, "CN", check=_region, doc="ISO 3166 country the leads' numbers are read in"),
 }
 
 DEFAULT_DISPOSITIONS = {"1": "sale", "2": "no sale", "3": "call back", "9": "do not call"}
@@ -307,6 +302,7 @@ class Campaign:
     team: str = ""
     dispositions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
     record: bool = True
+    region: str = "CN"  # ISO 3166: numbers of leads and of the campaign's do-not-call list are read in it
 
     def retry_after(self, outcome: str) -> float:
         """Seconds until a retry; an abandoned call under the UK profile is locked out for 72 hours."""
@@ -680,6 +676,6 @@ def _campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Callable[[st
             c["machine"], float(c["wrap_up"]),
             {**DEFAULT_RETRIES, **{k: float(v) for k, v in (c["retries"] or {}).items()}},
             c["max_attempts"], c["leads"], c["team"],
-            {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()}, c["record"],
+            {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()}, c["record"], c["region"],
         ))  # fmt: skip
     return out

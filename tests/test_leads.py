@@ -346,11 +346,12 @@ async def test_purge_adds_to_earlier_aggregates(store):
 # ---- campaign end, retention and `hotline leads` ---------------------------------------------------------------
 @dataclass(frozen=True)
 class Campaign:
-    """Stands in for the site file's campaign entries (.name, .ends, .retention_days)."""
+    """Stands in for the site file's campaign entries (.name, .ends, .retention_days, .region)."""
 
     name: str
     ends: float | None = None
     retention_days: int = 30
+    region: str = "CN"
 
 
 def test_purge_after_end_plus_retention_and_iso_times():

@@ -150,7 +150,7 @@ def test_a_call_back_keeps_its_place_and_announcements_never_delay_a_connect():
 
     b_call = b["call_id"]
     (req,) = [f for f in facts if f.kind == "acd.callback"]
-    assert req.call_id == b_call and req.data["number"] == "13900000002"
+    assert req.call_id == b_call and req.data["number"] == "+8613900000002", "called back in E.164"
     (connected,) = [f for f in facts if f.kind == "acd.callback_connected"]
     (done,) = [f for f in facts if f.kind == "acd.callback_done"]
     assert connected.call_id == b_call and connected.data["agent"] == "1001" and done.data["outcome"] == "connected"

@@ -340,7 +340,7 @@ async def test_complaint_message_and_callback_request(prompts, tmp_path):
     (cb,) = [f.data for f in callback if f.kind == "ivr.callback"]
     assert cb == {"number": "13912345678", "service": "hotline"}
     (queued_cb,) = [f.data for f in callback if f.kind == "acd.callback"]
-    assert queued_cb["source"] == "menu" and queued_cb["number"] == "13912345678", "in line for its call back"
+    assert queued_cb["source"] == "menu" and queued_cb["number"] == "+8613912345678", "in line for its call back"
     assert any(f.kind == "ivr.end" for f in callback)
 
 

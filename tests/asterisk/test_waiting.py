@@ -88,7 +88,7 @@ async def test_a_call_back_keeps_its_place_and_is_placed_from_the_agents_phone(l
     (req,) = [f for f in facts if f.kind == "acd.callback"]
     (conn,) = [f for f in facts if f.kind == "acd.callback_connected"]
     (done,) = [f for f in facts if f.kind == "acd.callback_done"]
-    assert req.call_id == rb["call_id"] and req.data["number"] == "13800138002"
+    assert req.call_id == rb["call_id"] and req.data["number"] == "+8613800138002"
     assert conn.data["agent"] == "1001" and done.data["outcome"] == "connected"
     # its turn: as soon as 1001 was free after A (wrap-up 2 s), and before C, who called 2 s after B
     a_end = ra["connected_at"] + ra["talk_time"]
@@ -101,10 +101,10 @@ async def test_a_call_back_keeps_its_place_and_is_placed_from_the_agents_phone(l
     apps = [(ctx, app) for uid, ctx, app, _ in heard if uid == b_uid]
     assert ("engine-announce", "Read") in apps and ("engine-announce", "AGI") in apps, apps
     dials = [data for uid, ctx, app, data in heard if ctx == "engine-callback" and app == "Dial"]
-    assert dials == ["PJSIP/13800138002@trunk,30"]
+    assert dials == ["PJSIP/+8613800138002@trunk,30"], "the caller's number in E.164"
     # the carrier saw exactly one INVITE, to B's number, from the hotline's number
     invites = [m for m in read_trace(tmp_path / "far.log") if m.first_line.startswith("INVITE")]
-    assert len(invites) == 1 and "13800138002" in invites[0].first_line
+    assert len(invites) == 1 and "+8613800138002" in invites[0].first_line
     assert "4001234567" in invites[0].header("From"), invites[0].text
 
     # C heard the offer and at least one position announcement, then music again, then 1001
