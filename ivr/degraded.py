@@ -6,9 +6,10 @@ keeps those rows on disk whether or not anyone listens, so the engine reads them
 and writes one ``ivr.degraded`` fact per call (keyed by Uniqueid: reading the file again adds nothing).
 
 The CDR file is Asterisk's, not the store's: it holds calls from before this ledger existed (another site
-file's earlier runs, an old database). The first scan of a ledger leaves an ``ivr.degraded_since`` fact,
-its watermark, and only calls created at or after it are imported (a Uniqueid starts with its channel's
-creation in epoch seconds, free of the time zone that the CDR's date columns are written in).
+file's earlier runs, an old database). Only calls created at or after the store's ``store.created`` fact
+(written by its migration) are imported; a store without one (the in-memory store of simulations) gets an
+``ivr.degraded_since`` fact at its first scan instead. A Uniqueid starts with its channel's creation in
+epoch seconds, free of the time zone that the CDR's date columns are written in.
 """
 
 from __future__ import annotations
@@ -27,7 +28,8 @@ from engine.model.facts import Fact
 log = logging.getLogger("hotline.ivr.degraded")
 
 TAG = "hotline-degraded"
-SINCE = "ivr.degraded_since"  # the ledger's watermark fact
+CREATED = "store.created"  # the store's own first fact (migration 0009)
+SINCE = "ivr.degraded_since"  # the watermark of a store without one
 # cdr_csv columns (cdr.conf: loguniqueid = yes, loguserfield = yes)
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
            "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid",
@@ -79,12 +81,12 @@ class DegradedCounter:
         self._since: float | None = None
 
     async def since(self) -> float:
-        """The ledger's watermark: when it first watched the CDR file (written once, kept for good)."""
+        """The ledger's watermark: the store's creation, else when it first watched the CDR file."""
         if self._since is None:
-            marks = await self.engine.store.facts(None, (SINCE,))
+            marks = await self.engine.store.facts(None, (CREATED, SINCE))
             if not marks:
                 await self.engine.fact(SINCE, "", "", "degraded-since")
-                marks = await self.engine.store.facts(None, (SINCE,))
+                marks = await self.engine.store.facts(None, (CREATED, SINCE))
             self._since = min(f.at for f in marks)
         return self._since
 

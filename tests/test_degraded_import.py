@@ -2,14 +2,14 @@
 must not count the calls of earlier runs (another site file's, an old database's). Real SQLite stores."""
 
 import asyncio
+import time
 from pathlib import Path
 
 from engine.clock import VirtualClock
 from engine.model.facts import Fact
 from engine.store.store import Store, migrate
 from ivr.degraded import DegradedCounter
-
-T0 = 1_800_000_000.0
+from sim.vtime import MemoryStore
 
 
 def _row(uniqueid: str, caller: str, tag: str = "hotline-degraded") -> str:
@@ -31,42 +31,52 @@ class _Engine:
         await self.record([Fact(kind, self.clock.now(), call_id, uniqueid, key, data)])
 
 
-async def _scan(url: str, now: float, cdr: Path) -> tuple[int, list[str]]:
-    store = Store(url)
-    try:
-        counter = DegradedCounter(_Engine(store, VirtualClock(now)), cdr)  # type: ignore[arg-type]
-        new = await counter.scan()
-        return new, sorted(f.data["caller"] for f in await store.facts(None, ("ivr.degraded",)))
-    finally:
-        await store.close()
+async def _scan(store: Store | MemoryStore, now: float, cdr: Path) -> tuple[int, list[str]]:
+    counter = DegradedCounter(_Engine(store, VirtualClock(now)), cdr)  # type: ignore[arg-type]
+    new = await counter.scan()
+    return new, sorted(f.data["caller"] for f in await store.facts(None, ("ivr.degraded",)))
 
 
-def test_a_new_database_imports_only_calls_after_its_first_watch(tmp_path):
+def _sqlite(url: str, now: float, cdr: Path) -> tuple[int, list[str]]:
+    async def go() -> tuple[int, list[str]]:
+        store = Store(url)  # a new Store each time: the engine restarted
+        try:
+            return await _scan(store, now, cdr)
+        finally:
+            await store.close()
+
+    return asyncio.run(go())
+
+
+def test_a_new_database_imports_only_calls_after_its_creation(tmp_path):
     cdr = tmp_path / "Master.csv"
-    # calls of earlier runs, a day and a minute before this database existed
-    cdr.write_text(_row(f"{int(T0 - 86400)}.1", "13800000001") + _row(f"{int(T0 - 60)}.7", "13800000002"))
+    now = time.time()
+    # calls of earlier runs (another site file's, an old database's): a day and a minute before this store
+    cdr.write_text(_row(f"{int(now - 86400)}.1", "13800000001") + _row(f"{int(now - 60)}.7", "13800000002"))
     url = f"sqlite+aiosqlite:///{tmp_path / 'new.db'}"
     migrate(url)
-    assert asyncio.run(_scan(url, T0, cdr)) == (0, [])
-    # a degraded call while this site's engine was away, then the engine back 200 s after its first start
+    # the engine started and stopped before its first scan; a call took the degraded menu after that: the
+    # store's creation is the watermark, not the first scan, so the call counts when the engine is back
     with cdr.open("a") as f:
-        f.write(_row(f"{int(T0 + 100)}.9", "13800000003"))
-    assert asyncio.run(_scan(url, T0 + 200, cdr)) == (1, ["13800000003"])
-    # a restart much later: the watermark is the store's, so a call made while it was down still counts
-    with cdr.open("a") as f:
-        f.write(_row(f"{int(T0 + 3000)}.2", "13800000004"))
-    assert asyncio.run(_scan(url, T0 + 5000, cdr)) == (1, ["13800000003", "13800000004"])
-    assert asyncio.run(_scan(url, T0 + 5010, cdr)) == (0, ["13800000003", "13800000004"])
+        f.write(_row(f"{int(now + 100)}.9", "13800000003"))  # degraded while the engine was away
+        f.write(_row(f"{int(now + 150)}.2", "13800000005", tag=""))  # untagged rows never count
+    assert _sqlite(url, now + 5000, cdr) == (1, ["13800000003"])
+    assert _sqlite(url, now + 5010, cdr) == (0, ["13800000003"])
 
 
-def test_another_site_starting_later_takes_none_of_the_earlier_calls(tmp_path):
-    cdr = tmp_path / "Master.csv"
-    cdr.write_text("")
-    first = f"sqlite+aiosqlite:///{tmp_path / 'a.db'}"
-    second = f"sqlite+aiosqlite:///{tmp_path / 'b.db'}"
-    migrate(first)
-    migrate(second)
-    assert asyncio.run(_scan(first, T0, cdr)) == (0, [])
-    cdr.write_text(_row(f"{int(T0 + 100)}.9", "13800000003") + _row(f"{int(T0 + 200)}.1", "13800000005", tag=""))
-    assert asyncio.run(_scan(first, T0 + 300, cdr)) == (1, ["13800000003"])  # untagged rows never count
-    assert asyncio.run(_scan(second, T0 + 400, cdr)) == (0, [])
+def test_a_store_without_a_creation_fact_starts_at_its_first_scan():
+    async def go() -> list[tuple[int, list[str]]]:
+        import tempfile
+
+        with tempfile.TemporaryDirectory() as tmp:
+            cdr = Path(tmp) / "Master.csv"
+            t0 = 1_800_000_000.0
+            cdr.write_text(_row(f"{int(t0 - 3600)}.1", "13800000001"))
+            store = MemoryStore()
+            out = [await _scan(store, t0, cdr)]
+            with cdr.open("a") as f:
+                f.write(_row(f"{int(t0 + 100)}.4", "13800000004"))
+            out.append(await _scan(store, t0 + 900, cdr))  # a later scan keeps the first scan's watermark
+            return out
+
+    assert asyncio.run(go()) == [(0, []), (1, ["13800000004"])]
