@@ -68,6 +68,7 @@ class AgentMachine:
     misses: int = 0
     since: float = 0.0
     history: list[tuple[float, str, str]] = field(default_factory=list)  # (at, status, state) intervals start
+    device_log: list[tuple[float, bool]] = field(default_factory=list)  # (at, busy) when the phone's use changed
 
     @property
     def routable(self) -> bool:
@@ -145,5 +146,7 @@ class AgentMachine:
     def device(self, busy: bool, at: float) -> list[Effect]:
         """Asterisk's device state for the agent's phone changed (INUSE/RINGING vs NOT_INUSE)."""
         before = self.routable
+        if busy != self.device_busy:
+            self.device_log.append((at, busy))  # busy while idle is a call of the agent's own: outbound time
         self.device_busy = busy
         return self._availability(before)

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acd import wrap_up
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
@@ -740,7 +741,7 @@ class Dispatcher:
             await self.queue_log.write(ended, w.call_id, q.service, agent.name,
                                        "COMPLETECALLER" if caller_left else "COMPLETEAGENT", int(now - q.queued_at),
                                        int(ended - now), q.position)  # fmt: skip
-            await self._agent_done(d.agent_id, q.service, conversation=True)
+            await self._agent_done(d.agent_id, q.service, conversation=True, call_id=w.call_id)
             return "done", leg, rang
         # the customer did not answer (or the agent hung up first): the agent is free again at once
         dial_ends = [f for f in await eng.store.facts(leg) if f.kind == "dial.end"]
@@ -764,20 +765,17 @@ class Dispatcher:
         await self._agent_done(d.agent_id, q.service, conversation=False)
         return "done", leg, rang
 
-    async def _agent_done(self, agent_id: str, service: str, conversation: bool) -> None:
+    async def _agent_done(self, agent_id: str, service: str, conversation: bool, call_id: str = "") -> None:
         """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""
         eng = self.engine
         m = self.machines[agent_id]
-        effects = m.handle("hangup", eng.clock.now())
+        effects = m.handle("hangup", began := eng.clock.now())
         wrap = self.wrap_up.get(service, 10.0) if conversation else 0.0
         if wrap <= 0 and m.state is State.WRAP_UP:
             m.handle("wrap_up_end", eng.clock.now())
         self._sync(agent_id)
         self.kick()
-        if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
-            await eng.clock.sleep(wrap)
-            if m.state is State.WRAP_UP:
-                m.handle("wrap_up_end", eng.clock.now())
+        await wrap_up.finish(eng, m, wrap, effects, call_id, began)
 
     async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str,
                             provider: Any) -> tuple[str, str, float]:  # fmt: skip
@@ -836,7 +834,7 @@ class Dispatcher:
         ended = eng.clock.now()
         if not in_session:
             await eng.until(lambda: leg not in eng.model.channels, 10)
-        effects = m.handle("hangup", eng.clock.now())
+        effects = m.handle("hangup", began := eng.clock.now())
         wrap = self.wrap_up.get(q.service, 10.0)
         if wrap <= 0 and m.state is State.WRAP_UP:
             m.handle("wrap_up_end", eng.clock.now())
@@ -854,10 +852,7 @@ class Dispatcher:
         await self.queue_log.write(ended, q.waiting.call_id, q.service, self.agents[d.agent_id].name,
                                    "COMPLETECALLER" if caller_left else "COMPLETEAGENT",
                                    int(connected - q.queued_at), int(ended - connected), q.position)  # fmt: skip
-        if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
-            await eng.clock.sleep(wrap)
-            if m.state is State.WRAP_UP:
-                m.handle("wrap_up_end", eng.clock.now())
+        await wrap_up.finish(eng, m, wrap, effects, q.waiting.call_id, began)
         if held is not None and in_session:
             self._in_session.pop(d.agent_id, None)
             await held[1].give_back(d.agent_id, q.waiting.call_id)  # back to pacing after the wrap-up

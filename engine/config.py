@@ -18,6 +18,7 @@ from typing import Any
 
 from engine.regions import region_problem as _region
 from engine.regions import timezone_problem as _timezone
+from engine.store.url import check_section as check_store
 
 Validator = Callable[[Any], str | None]
 
@@ -65,7 +66,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "ping_interval": Field((int, float), 5.0, check=_positive, doc="seconds between AMI pings"),
     },
     "store": {
-        "url": Field(str, "sqlite+aiosqlite:///hotline.db", doc="SQLAlchemy async URL"),
+        "url": Field(str, "sqlite+aiosqlite:///hotline.db", doc="async URL (SQLite path from the site's folder)"),
         "queue_log_file": Field(str, "", doc="also write Asterisk-format queue_log lines to this file"),
     },
     "recording": {
@@ -569,6 +570,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
     if not ast.get("lab") and not values["recording"].get("local_dir"):
         report("recording.local_dir", "required unless asterisk.lab = true")
+    check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():
         report("ivr.menu", f"menu file {p.parent / menu} not found")

@@ -4,6 +4,12 @@ When the engine's FastAGI server is unreachable the dialplan runs the classic AG
 (``ivr/classic.py``) and tags the call's CDR with ``userfield = hotline-degraded``. Asterisk's cdr_csv
 keeps those rows on disk whether or not anyone listens, so the engine reads them when it comes back
 and writes one ``ivr.degraded`` fact per call (keyed by Uniqueid: reading the file again adds nothing).
+
+The CDR file is Asterisk's, not the store's: it holds calls from before this ledger existed (another site
+file's earlier runs, an old database). Only calls created at or after the store's ``store.created`` fact
+(written by its migration) are imported; a store without one (the in-memory store of simulations) gets an
+``ivr.degraded_since`` fact at its first scan instead. A Uniqueid starts with its channel's creation in
+epoch seconds, free of the time zone that the CDR's date columns are written in.
 """
 
 from __future__ import annotations
@@ -22,6 +28,8 @@ from engine.model.facts import Fact
 log = logging.getLogger("hotline.ivr.degraded")
 
 TAG = "hotline-degraded"
+CREATED = "store.created"  # the store's own first fact (migration 0009)
+SINCE = "ivr.degraded_since"  # the watermark of a store without one
 # cdr_csv columns (cdr.conf: loguniqueid = yes, loguserfield = yes)
 COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
            "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid",
@@ -39,6 +47,11 @@ class DegradedCall:
     disposition: str
     agent_channel: str
     billsec: int
+
+
+def created_at(uniqueid: str) -> int:
+    """The channel's creation, epoch seconds, from an Asterisk Uniqueid ``<epoch>.<sequence>``."""
+    return int(uniqueid.split(".", 1)[0])
 
 
 def parse_cdr(text: str) -> list[DegradedCall]:
@@ -65,13 +78,27 @@ class DegradedCounter:
         self.cdr_file = cdr_file
         self.interval = interval
         self.counted = 0
+        self._since: float | None = None
+
+    async def since(self) -> float:
+        """The ledger's watermark: the store's creation, else when it first watched the CDR file."""
+        if self._since is None:
+            marks = await self.engine.store.facts(None, (CREATED, SINCE))
+            if not marks:
+                await self.engine.fact(SINCE, "", "", "degraded-since")
+                marks = await self.engine.store.facts(None, (CREATED, SINCE))
+            self._since = min(f.at for f in marks)
+        return self._since
 
     async def scan(self) -> int:
         """Read the CDR file; return how many degraded calls were new to the ledger."""
-        if self.cdr_file is None or not self.cdr_file.exists():
+        if self.cdr_file is None:
+            return 0
+        since = int(await self.since())  # a Uniqueid has whole seconds: the call of the same second counts
+        if not self.cdr_file.exists():
             return 0
         text = await asyncio.to_thread(self.cdr_file.read_text, "utf-8", "replace")
-        calls = parse_cdr(text)
+        calls = [c for c in parse_cdr(text) if created_at(c.uniqueid) >= since]
         before = self.engine.facts_written
         now = self.engine.clock.now()
         facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, f"degraded:{c.uniqueid}",

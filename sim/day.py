@@ -16,12 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from acd.occupancy import inbound_time
 from dialer.report import campaign_report
 from engine.clock import VirtualClock
 from engine.config import Site, load_site
-from engine.store.stats import service_stats
+from engine.store.stats import by_service, service_stats, targets_of
 from sim import traffic, world
-from sim.demo import _day_start
+from sim.demo import _day_start, _targets_label
 from sim.pbx.agi_face import AgiFace
 from sim.pbx.model import CallerScript, VirtualPbx
 from sim.vtime import DirectLink, MemoryAgiServer, MemoryStore, drive
@@ -38,6 +39,7 @@ class Simulated:
     reached: float  # virtual seconds run
     events: int  # AMI events the engine handled
     arrived: int
+    agent_time: dict[str, Any] | None = None  # the inbound agents' time (acd.occupancy), for occupancy
 
 
 async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start: float, length: float, seed: int,
@@ -102,12 +104,13 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
         return all(ch.name.startswith(sessions) for ch in pbx.channels.values())
 
     reached = await drive(clock, length + drain, stop=done)
+    agents_time = inbound_time(eng, start, clock.now()).as_dict()
     for t in [*tasks, runner]:
         t.cancel()
     await asyncio.gather(*tasks, runner, return_exceptions=True)
     await eng.stop()
     await pbx.close()
-    return Simulated(await store.records(), await store.facts(), reached, link.stats.events, arrived)
+    return Simulated(await store.records(), await store.facts(), reached, link.stats.events, arrived, agents_time)
 
 
 def scratch_site(wd: Path, text_for: Callable[[Path], str]) -> Site:
@@ -143,7 +146,8 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
     if facts_out is not None:
         facts_out.extend(sim.facts)
     wall = time.perf_counter() - wall0
-    inbound_stats = service_stats(sim.rows, logged_in_seconds=hours * 3600, agents=3)
+    inbound_stats = service_stats(sim.rows, sl_targets=targets_of(site), agent_time=sim.agent_time)
+    inbound_stats["services"] = by_service(sim.rows, targets_of(site))
     out = campaign_report(sim.facts).get("renewals", {})
     return {
         "hours": hours, "seed": seed, "start_hour": start_hour, "outbound_agents": outbound_agents, "amd": amd,
@@ -168,7 +172,9 @@ def print_day(r: dict[str, Any]) -> None:
     print(f"  wall time {r['wall_seconds']:.1f} s for {r['virtual_seconds'] / 3600:.2f} virtual hours "
           f"(x{r['speed_up']:g}); {r['ami_events']} AMI events, {r['facts']} facts")  # fmt: skip
     print(f"  hotline: offered {s['offered']}, answered {s['answered']}, abandoned {s['abandoned']}, "
-          f"ASA {s['asa'] if s['asa'] is not None else '-'} s, service level {pct(s['service_level'])}")  # fmt: skip
+          f"ASA {s['asa'] if s['asa'] is not None else '-'} s, service level {pct(s['service_level'])} "
+          f"({_targets_label(s)}), AHT {s['aht'] if s['aht'] is not None else '-'} s, "
+          f"occupancy {pct(s.get('occupancy'))}")  # fmt: skip
     if o:
         print(f"  outbound: {o.get('dials', 0)} dials, {o.get('connected', 0)} conversations "
               f"({o.get('conversations_per_agent_hour')} per agent-hour), {o.get('abandoned', 0)} abandoned; "

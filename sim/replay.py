@@ -28,7 +28,7 @@ import numpy as np
 
 from engine.config import Site
 from engine.model.facts import Fact
-from engine.store.stats import service_stats
+from engine.store.stats import service_stats, targets_of
 from sim.pbx.model import CallerScript
 from sim.traffic import InboundModel, lognormal
 
@@ -102,9 +102,11 @@ def recorded_callers(facts: Iterable[Fact], rows: Iterable[dict[str, Any]], t_fr
     return Recorded(callers, chosen, mean_patience, how)
 
 
-def figures(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    st = service_stats(rows)
-    return {k: st[k] for k in ("offered", "answered", "abandoned", "asa", "service_level", "abandon_rate")}
+def figures(rows: list[dict[str, Any]], targets: dict[str, float]) -> dict[str, Any]:
+    """The compared figures; service level with each call's service's own target (the site's)."""
+    st = service_stats(rows, sl_targets=targets)
+    return {k: st[k] for k in ("offered", "answered", "abandoned", "asa", "service_level", "abandon_rate",
+                               "sl_targets")}  # fmt: skip
 
 
 async def replay(site: Site, rules: Site, facts: list[Fact], rows: list[dict[str, Any]], t_from: float,
@@ -112,8 +114,9 @@ async def replay(site: Site, rules: Site, facts: list[Fact], rows: list[dict[str
     from sim.day import simulate
 
     rec = recorded_callers(facts, rows, t_from, t_to, seed)
+    actual = figures(rec.rows, targets_of(site))
     out: dict[str, Any] = {"calls": len(rec.callers), "mean_patience": round(rec.mean_patience, 1),
-                           "patience_from": rec.patience_from, "actual": figures(rec.rows)}  # fmt: skip
+                           "patience_from": rec.patience_from, "actual": actual}  # fmt: skip
     if not rec.callers:
         return out
     start = min(at for at, _ in rec.callers) - 60
@@ -124,7 +127,7 @@ async def replay(site: Site, rules: Site, facts: list[Fact], rows: list[dict[str
             local = dataclasses.replace(which, campaigns=[]).with_values(
                 recording={"local_dir": tmp}, store={"queue_log_file": ""})
             sim = await simulate(local, rec.callers, start, length, seed)
-        out[name] = figures(sim.rows)
+        out[name] = figures(sim.rows, targets_of(which))  # each configuration's own services' targets
     return out
 
 
@@ -142,6 +145,11 @@ def parse_day(text: str, tz: str, end: bool) -> float:
         raise ValueError(f"{text!r}: not a date (YYYY-MM-DD) or date-time (YYYY-MM-DDTHH:MM)") from None
 
 
+def _targets(t: dict[str, float]) -> str:
+    vals = set(t.values())
+    return f"{vals.pop():g} s" if len(vals) == 1 else (", ".join(f"{k} {v:g} s" for k, v in t.items()) or "-")
+
+
 def print_replay(r: dict[str, Any], rules_file: str) -> None:
     print(f"replay of {r['calls']} recorded call(s); patience mean {r['mean_patience']} s ({r['patience_from']})")
     if not r["calls"]:
@@ -155,6 +163,7 @@ def print_replay(r: dict[str, Any], rules_file: str) -> None:
         return f"{v:.1%}" if key in ("service_level", "abandon_rate") else (f"{v:.1f} s" if key == "asa" else str(v))
 
     print(f"{'':16}" + "".join(f"{label:>26}" for _, label in cols))
+    print(f"{'sl target':16}" + "".join(f"{_targets(r[c].get('sl_targets', {})):>26}" for c, _ in cols))
     for key in ("offered", "answered", "abandoned", "asa", "service_level", "abandon_rate"):
         print(f"{key:16}" + "".join(f"{fmt(key, r[c].get(key)):>26}" for c, _ in cols))
 

@@ -1,8 +1,9 @@
 """Derive call records from ledger facts: a pure function, so a rebuild gives the same rows.
 
 Definitions follow ANCHORS.md: queue wait (ASA sample) = connect − queue entry; ring time = agent
-alerting before answer; talk = connect → hang-up minus hold; hold from Hold/Unhold; handle time =
-talk + hold + wrap-up (wrap-up is 0 until the ACD owns agent states).
+alerting before answer; talk = connect → hang-up minus hold; hold from Hold/Unhold; wrap-up = the
+answering agent's time from the call's end to ready again (the ACD's ``agent.wrap_up`` fact, written when
+the wrap-up ends, so the record is derived again then); handle time = talk + hold + wrap-up.
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class CallRecord:
     recording: str
     recording_seconds: float | None
     tag: str = ""
+    service: str = ""  # the service the caller queued in: its service-level target applies
+    wrap_up_time: float = 0.0
 
     def as_row(self) -> dict[str, object]:
         return asdict(self)
@@ -154,6 +157,12 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
     digit = first("ivr.digit")
     path = "".join(d for _, d in chosen) if chosen else (str(digit.data.get("digit", "")) if digit else "")
     path = path[:64]  # the column's width; a menu path longer than that is a loop nobody needs in a report
+    agent_id = str(offer.data.get("agent", "")) if offer else ""
+    # the answering agent's wrap-up (a call back's failed attempts have none)
+    wraps = [f for f in facts if f.kind == "agent.wrap_up" and f.data.get("agent") == agent_id]
+    wrap = sum(float(f.data.get("seconds", 0.0)) for f in wraps) if connected is not None else 0.0
+    service = str((offer.data.get("service") if offer else None) or (queued.data.get("service") if queued else "")
+                  or "")  # fmt: skip
     rec = first("recording.saved")
     tag = first("call.tag")
     return CallRecord(
@@ -163,7 +172,7 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         arrived_at=round(caller_new.at, 3),
         answered_at=_r(answered.at if answered else None),
         queued_at=_r(queued.at if queued else None),
-        agent_id=str(offer.data.get("agent", "")) if offer else "",
+        agent_id=agent_id,
         ring_started_at=_r(ring_start),
         agent_answered_at=_r(agent_up.at if agent_up else None),
         connected_at=_r(connected),
@@ -172,11 +181,13 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         queue_wait=_r(connected - queued.at if connected is not None and queued is not None else None),
         talk_time=_r(talk),
         hold_time=round(hold, 3),
-        handle_time=_r(None if talk is None else talk + hold),
+        handle_time=_r(None if talk is None else talk + hold + wrap),
         hangup_side=side,
         outcome=outcome,
         digit=path,
         recording=str(rec.data.get("path", "")) if rec else "",
         recording_seconds=_r(rec.data.get("seconds")) if rec else None,
         tag=str(tag.data.get("tag", "")) if tag else "",
+        service=service[:64],
+        wrap_up_time=round(wrap, 3),
     )

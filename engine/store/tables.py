@@ -44,6 +44,8 @@ call_records = Table(
     Column("recording", Text, nullable=False),
     Column("recording_seconds", Float),
     Column("tag", String(120), nullable=False, server_default=""),
+    Column("service", String(64), nullable=False, server_default=""),
+    Column("wrap_up_time", Float, nullable=False, server_default="0"),
 )
 
 queue_log = Table(
