@@ -1,0 +1,37 @@
+"""`hotline run`: the engine against a real Asterisk."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+
+from engine.cli import sitefile
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from composition import run_engine
+
+    site = sitefile.load(args.file)
+    if site.menu_path() is not None:
+        from ivr.menu import MenuError
+
+        try:
+            sitefile.menu(site)
+        except MenuError as exc:
+            # refuse to start on a bad menu, naming file and line (a running engine keeps its last good one)
+            for p in exc.problems:
+                print(p, file=sys.stderr)
+            return 2
+    try:
+        asyncio.run(run_engine(site, duration=args.seconds))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    r = sub.add_parser("run", help="run the engine against a real Asterisk")
+    r.add_argument("file", nargs="?", help="site file")
+    r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
+    r.set_defaults(func=cmd_run)
