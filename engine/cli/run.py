@@ -11,6 +11,7 @@ from engine.cli import sitefile
 
 def cmd_run(args: argparse.Namespace) -> int:
     from composition import run_engine
+    from engine.asterisk.fastagi import AgiListenError
 
     site = sitefile.load(args.file)
     if site.menu_path() is not None:
@@ -27,6 +28,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         asyncio.run(run_engine(site, duration=args.seconds))
     except KeyboardInterrupt:
         pass
+    except AgiListenError as exc:
+        print(f"hotline run: {exc}", file=sys.stderr)
+        return 2
     return 0
 
 
