@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, ivr, lab, leads, records, run, sim
+from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, records, run, sim
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,4 +36,5 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    outputs.check(args)
     return int(args.func(args) or 0)

@@ -10,13 +10,17 @@ from engine.config import ConfigError, load_site
 
 
 def cmd_check(args: argparse.Namespace) -> int:
+    path = sitefile.site_path(args.file)
     try:
-        site = load_site(sitefile.site_path(args.file))
+        site = load_site(path)
     except ConfigError as exc:
         for p in exc.problems:
             print(p)
         print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
         return 1
+    except OSError as exc:
+        print(sitefile.unreadable(path, exc), file=sys.stderr)
+        return 2
     print(site.summary())
     if site.menu_path() is not None:
         from ivr.menu import MenuError

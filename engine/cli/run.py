@@ -9,6 +9,21 @@ import sys
 from engine.cli import sitefile
 
 
+def _secret_problem(site: sitefile.Site) -> str | None:
+    """Why the AMI secret cannot be read (no secret file, or the lab not provisioned yet), before anything starts."""
+    from engine.app import lab_paths
+    from engine.lab import LabError
+
+    try:
+        lab_paths(site)
+    except LabError as exc:
+        return f"{site.path}: asterisk.lab: {exc}"
+    except OSError as exc:
+        secret = site["asterisk"]["ami_secret_file"]
+        return f"{site.path}: asterisk.ami_secret_file: cannot read {secret}: {exc.strerror or exc}"
+    return None
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from composition import run_engine
     from engine.asterisk.fastagi import AgiListenError
@@ -24,6 +39,10 @@ def cmd_run(args: argparse.Namespace) -> int:
             for p in exc.problems:
                 print(p, file=sys.stderr)
             return 2
+    problem = _secret_problem(site)
+    if problem:
+        print(f"hotline run: {problem}", file=sys.stderr)
+        return 2
     try:
         asyncio.run(run_engine(site, duration=args.seconds))
     except KeyboardInterrupt:

@@ -14,7 +14,7 @@ from engine.cli import sitefile
 def cmd_sim_fidelity(args: argparse.Namespace) -> int:
     from sim import fidelity
 
-    site = Path(sitefile.site_path(args.site))
+    site = sitefile.load(args.site).path  # a missing or invalid file is named here, exit 2
     names = args.flow or None
     if args.record:
         counts = asyncio.run(fidelity.record_all(site, names, runs=args.runs))
@@ -29,6 +29,8 @@ def cmd_sim_fidelity(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from sim.demo import print_report, run_demo
 
+    if args.speed <= 0:
+        sitefile.fail(f"hotline demo: --speed must be above 0 simulated seconds per real second (got {args.speed:g})")
     logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
     report = asyncio.run(
         run_demo(
@@ -53,7 +55,7 @@ def cmd_sim_load(args: argparse.Namespace) -> int:
 
     plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
                     seed=args.seed, target=args.target)  # fmt: skip
-    site = sitefile.site_path(args.site)
+    site = str(sitefile.load(args.site).path)  # a missing or invalid file is named here, exit 2
     logging.getLogger("hotline").setLevel(logging.WARNING)
     return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
 

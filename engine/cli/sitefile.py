@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import NoReturn
 
 from engine.config import ConfigError, Site, load_site
 
@@ -14,12 +15,27 @@ def site_path(arg: str | None) -> str:
     return arg or os.environ.get("HOTLINE_SITE") or DEFAULT_SITE
 
 
+def fail(message: str) -> NoReturn:
+    """A mistake of the user's: one line, exit 2."""
+    print(message, file=sys.stderr)
+    raise SystemExit(2)
+
+
+def unreadable(path: str, exc: OSError) -> str:
+    what = "is a folder, not a site file" if isinstance(exc, IsADirectoryError) else f"cannot read it ({exc.strerror})"
+    return f"{path}: {what}"
+
+
 def load(arg: str | None) -> Site:
+    path = site_path(arg)
     try:
-        return load_site(site_path(arg))
+        return load_site(path)
     except ConfigError as exc:
         for p in exc.problems:
             print(p, file=sys.stderr)
+        raise SystemExit(2) from None
+    except OSError as exc:
+        print(unreadable(path, exc), file=sys.stderr)
         raise SystemExit(2) from None
 
 
