@@ -24,8 +24,8 @@ lab-call: setup-test
 # Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
 fidelity: setup-test
 	$(PY) -m engine.cli lab up --site $(SITE)
-	$(PY) -m engine.cli sim fidelity --record
-	$(PY) -m engine.cli sim fidelity
+	$(PY) -m engine.cli sim fidelity --record --site $(SITE)
+	$(PY) -m engine.cli sim fidelity --site $(SITE)
 
 test: setup-test
 	$(PY) -m ruff check .

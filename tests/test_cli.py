@@ -1,4 +1,5 @@
-"""Errors a user can cause get one line naming the thing and exit 2, never a traceback."""
+"""Errors a user can cause get one line naming the thing and exit 2, never a traceback; every command that
+reads a site file takes --site FILE and defaults to $HOTLINE_SITE, then hotline.toml."""
 
 from __future__ import annotations
 
@@ -123,3 +124,33 @@ def test_unwritable_prompts_out_folder(tmp_path):
     out = tmp_path / "plain" / "prompts"
     r = hotline("prompts", "build", "--site", str(ROOT / "examples" / "ivr-lab-site.toml"), "--out", str(out))
     one_line_error(r, "--out", str(out), "not a folder")
+
+
+# ---- 10: --site everywhere; the lab commands default like the others ----------------------------
+
+
+@pytest.mark.parametrize("command", [["check"], ["run"]])
+def test_site_option_on_check_and_run(tmp_path, command):
+    site = lab_site_copy(tmp_path, **{'agent = "1001"': 'agent = "9999"'})  # invalid: an unknown agent
+    r = hotline(*command, "--site", str(site))
+    assert "unrecognized arguments" not in r.stderr
+    assert r.returncode in (1, 2) and f"{site}:" in r.stdout + r.stderr  # the file's own problem, with its name
+
+
+def test_check_positional_and_site_option_agree(tmp_path):
+    site = lab_site_copy(tmp_path)
+    assert hotline("check", str(site), "--site", str(site)).returncode == 0
+    other = tmp_path / "other.toml"
+    one_line_error(hotline("check", str(site), "--site", str(other)), str(site), str(other))
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["sim", "fidelity"], ["sim", "load", "--calls", "1", "--seconds", "5"], ["bench", "reaction", "--callers", "1"]],
+    ids=["fidelity", "load", "reaction"],
+)
+def test_lab_commands_default_to_hotline_site_then_hotline_toml(tmp_path, command):
+    # from a folder with no hotline.toml, the default names it (not a file inside the repository)
+    one_line_error(hotline(*command, cwd=tmp_path), "hotline.toml")
+    env_site = tmp_path / "from-env.toml"
+    one_line_error(hotline(*command, cwd=tmp_path, env={"HOTLINE_SITE": str(env_site)}), str(env_site))

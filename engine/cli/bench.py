@@ -6,10 +6,13 @@ import argparse
 import sys
 from pathlib import Path
 
+from engine.cli import sitefile
+
 
 def cmd_bench_reaction(args: argparse.Namespace) -> int:
     from sim.bench_reaction import main as bench_main
 
+    args.site = sitefile.site_path(args.site)
     if not Path(args.site).is_file():
         print(f"hotline bench reaction: site file {args.site} not found (the lab's site, e.g. --site "
               "examples/lab-site.toml from the repository)", file=sys.stderr)  # fmt: skip
@@ -66,7 +69,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bd.set_defaults(func=cmd_bench_day)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
-    bx.add_argument("--site", default="examples/lab-site.toml")
+    sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")
     bx.add_argument("--callers", type=int, default=10, help="callers waiting in each round (default 10)")
     bx.add_argument("--talk", type=float, default=1.0, help="seconds the agent talks per call (default 1)")
     bx.add_argument("--json", help="write the figures to this file")

@@ -10,7 +10,7 @@ from engine.config import ConfigError, load_site
 
 
 def cmd_check(args: argparse.Namespace) -> int:
-    path = sitefile.site_path(args.file)
+    path = sitefile.site_path(sitefile.pick(args.file, args.site))
     try:
         site = load_site(path)
     except ConfigError as exc:
@@ -40,4 +40,5 @@ def cmd_check(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     c = sub.add_parser("check", help="validate a site file; problems as file:line: key: message")
     c.add_argument("file", nargs="?", help=f"site file (default ${{HOTLINE_SITE}} or {sitefile.DEFAULT_SITE})")
+    sitefile.add_site_option(c)
     c.set_defaults(func=cmd_check)

@@ -28,7 +28,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from composition import run_engine
     from engine.asterisk.fastagi import AgiListenError
 
-    site = sitefile.load(args.file)
+    site = sitefile.load(sitefile.pick(args.file, args.site))
     if site.menu_path() is not None:
         from ivr.menu import MenuError
 
@@ -56,5 +56,6 @@ def cmd_run(args: argparse.Namespace) -> int:
 def add_parser(sub: argparse._SubParsersAction) -> None:
     r = sub.add_parser("run", help="run the engine against a real Asterisk")
     r.add_argument("file", nargs="?", help="site file")
+    sitefile.add_site_option(r)
     r.add_argument("--seconds", type=float, default=None, help="stop after this many seconds")
     r.set_defaults(func=cmd_run)

@@ -102,11 +102,11 @@ def add_sim_parser(sub: argparse._SubParsersAction) -> None:
     fid.add_argument("--flow", action="append", help="only this flow (repeatable)")
     fid.add_argument("--diff", action="store_true", help="show where the replay differs")
     fid.add_argument("--min", type=float, default=0.95, help="exit 1 below this overall score (default 0.95)")
-    fid.add_argument("--site", help="site file (default examples/lab-site.toml)", default="examples/lab-site.toml")
+    sitefile.add_site_option(fid, "the lab's site file, e.g. examples/lab-site.toml")
     fid.set_defaults(func=cmd_sim_fidelity)
 
     ld = simsub.add_parser("load", help="SIPp callers and agents against a real Asterisk, joined with the engine")
-    ld.add_argument("--site", default="examples/lab-site.toml", help="site file (agents with static contacts)")
+    sitefile.add_site_option(ld, "site file (agents with static contacts)")
     ld.add_argument("--calls", type=int, default=50, help="callers to place (default 50)")
     ld.add_argument("--concurrency", type=int, default=20, help="callers on the line at once at most (default 20)")
     ld.add_argument("--rate", type=float, default=4.0, help="new callers per second (default 4)")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import sys
 from typing import NoReturn
@@ -13,6 +14,17 @@ DEFAULT_SITE = "hotline.toml"
 
 def site_path(arg: str | None) -> str:
     return arg or os.environ.get("HOTLINE_SITE") or DEFAULT_SITE
+
+
+def add_site_option(parser: argparse.ArgumentParser, help: str = "site file") -> None:  # noqa: A002
+    parser.add_argument("--site", help=f"{help} (default ${{HOTLINE_SITE}} or {DEFAULT_SITE})")
+
+
+def pick(positional: str | None, option: str | None) -> str | None:
+    """The site file of a command that takes it both as FILE and as --site FILE."""
+    if positional and option and positional != option:
+        fail(f"hotline: two site files given ({positional} and --site {option}): give one")
+    return positional or option
 
 
 def fail(message: str) -> NoReturn:
