@@ -154,3 +154,25 @@ def test_lab_commands_default_to_hotline_site_then_hotline_toml(tmp_path, comman
     one_line_error(hotline(*command, cwd=tmp_path), "hotline.toml")
     env_site = tmp_path / "from-env.toml"
     one_line_error(hotline(*command, cwd=tmp_path, env={"HOTLINE_SITE": str(env_site)}), str(env_site))
+
+
+# ---- 12: check's problem count on a line of its own, after the problems -------------------------
+
+
+@pytest.mark.parametrize("unbuffered", ["", "1"], ids=["buffered", "unbuffered"])
+def test_check_menu_problem_count_on_its_own_last_line(tmp_path, unbuffered):
+    menu = (ROOT / "menus" / "hotline.toml").read_text().replace('start = "hours"', 'start = "nowhere"')
+    (tmp_path / "menu.toml").write_text(menu.replace('studio_dir = "../prompts/studio"', ""))
+    site = lab_site_copy(tmp_path, **{"[[agents]]": f'[ivr]\nmenu = "{tmp_path / "menu.toml"}"\n\n[[agents]]'})
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONUNBUFFERED"}
+    if unbuffered:
+        env["PYTHONUNBUFFERED"] = "1"
+    # one pipe for both streams, as a terminal or `2>&1 | less` shows them
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "check", str(site)], cwd=ROOT, env=env, text=True,
+                       stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=BOUND)  # fmt: skip
+    lines = r.stdout.splitlines()
+    assert r.returncode == 1, r.stdout
+    problems = [line for line in lines if line.startswith(f"{tmp_path / 'menu.toml'}:")]
+    assert problems and any("menu.start" in p for p in problems), r.stdout
+    assert lines[-1] == f"{len(problems)} problem(s) in the menu", r.stdout
+    assert all("problem(s)" not in p for p in problems), r.stdout

@@ -9,15 +9,21 @@ from engine.cli import sitefile
 from engine.config import ConfigError, load_site
 
 
+def _problems(problems: list[str], what: str) -> int:
+    # the problems are whole lines on stdout, flushed before the count goes to stderr: a terminal or a
+    # 2>&1 capture shows the count after them, on a line of its own
+    sys.stdout.write("".join(f"{p}\n" for p in problems))
+    sys.stdout.flush()
+    print(f"{len(problems)} problem(s){what}", file=sys.stderr)
+    return 1
+
+
 def cmd_check(args: argparse.Namespace) -> int:
     path = sitefile.site_path(sitefile.pick(args.file, args.site))
     try:
         site = load_site(path)
     except ConfigError as exc:
-        for p in exc.problems:
-            print(p)
-        print(f"{len(exc.problems)} problem(s)", file=sys.stderr)
-        return 1
+        return _problems(exc.problems, "")
     except OSError as exc:
         print(sitefile.unreadable(path, exc), file=sys.stderr)
         return 2
@@ -28,10 +34,7 @@ def cmd_check(args: argparse.Namespace) -> int:
         try:
             menu = sitefile.menu(site)
         except MenuError as exc:
-            for p in exc.problems:
-                print(p)
-            print(f"{len(exc.problems)} problem(s) in the menu", file=sys.stderr)
-            return 1
+            return _problems(exc.problems, " in the menu")
         print(f"{menu.source}: ok: {len(menu.nodes)} node(s), {len(menu.prompts)} prompt(s), "
               f"languages {', '.join(menu.languages)}")  # fmt: skip
     return 0
