@@ -31,8 +31,8 @@ lab-call: setup-test
 # Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
 fidelity: setup-test
 	$(VPY) -m engine.cli lab up --site $(SITE)
-	$(VPY) -m engine.cli sim fidelity --record
-	$(VPY) -m engine.cli sim fidelity
+	$(VPY) -m engine.cli sim fidelity --record --site $(SITE)
+	$(VPY) -m engine.cli sim fidelity --site $(SITE)
 
 test: setup-test
 	$(VPY) -m ruff check .

@@ -126,6 +126,8 @@ class Engine:
                 self.spawn(hook(f.call_id), f"call-end:{f.call_id}")
 
     async def run(self, duration: float | None = None) -> None:
+        # bound before anything else starts, so a taken port fails at once instead of inside the TaskGroup
+        await self.agi.start()
         async with asyncio.TaskGroup() as tg:
             tasks = [
                 tg.create_task(self.link.run(), name="ami-link"),

@@ -221,6 +221,9 @@ class MemoryAgiServer(FastAgiServer):
         super().__init__("memory", 0)
         self._sessions: set[asyncio.Task[None]] = set()
 
+    async def start(self) -> None:
+        self.started.set()  # no socket to bind
+
     async def serve(self) -> None:
         self.started.set()
         await asyncio.Event().wait()  # sessions arrive through ``connect``

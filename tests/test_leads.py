@@ -391,7 +391,7 @@ def site(tmp_path, monkeypatch):
         Campaign("summer", ends=None, retention_days=30),  # open
         Campaign("autumn", ends=now - 10 * DAY, retention_days=30),  # ended, still within retention
     ]
-    monkeypatch.setattr(cli, "_load", lambda arg: SiteWithCampaigns(load_site(f), campaigns))
+    monkeypatch.setattr(cli.sitefile, "load", lambda arg: SiteWithCampaigns(load_site(f), campaigns))
     return f
 
 

@@ -234,14 +234,19 @@ class AmiLink:
     async def run(self) -> None:
         delay = 0.5
         loop = asyncio.get_running_loop()
+        task = asyncio.current_task()
+        assert task is not None
         while not self._closing:
             self._lost_event = asyncio.Event()
             self._banner_seen = asyncio.Event()
             try:
-                transport, proto = await asyncio.wait_for(
-                    loop.create_connection(lambda: _Protocol(self), self.host, self.port), timeout=self.action_timeout
-                )
+                # not wait_for: on 3.11 it returns the inner result (here a refused connect) when the cancel and
+                # the failure meet in one loop turn, and the OSError branch below then swallowed the cancel
+                async with asyncio.timeout(self.action_timeout):
+                    transport, proto = await loop.create_connection(lambda: _Protocol(self), self.host, self.port)
             except (OSError, TimeoutError) as exc:
+                if task.cancelling():
+                    raise asyncio.CancelledError from exc
                 log.warning("AMI: cannot connect to %s:%s (%s); retrying in %.1f s", self.host, self.port, exc, delay)
                 await self.clock.sleep(delay + self._rng.uniform(0, delay / 4))
                 delay = min(delay * 2, self.backoff_max)

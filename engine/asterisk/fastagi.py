@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 from collections.abc import Awaitable, Callable
 
 from engine.asterisk.agi_codec import (
@@ -124,6 +125,10 @@ class AgiChannel:
 Handler = Callable[[AgiChannel], Awaitable[None]]
 
 
+class AgiListenError(Exception):
+    """The FastAGI port cannot be listened on: the message names the address."""
+
+
 class FastAgiServer:
     def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0) -> None:
         self.host = host
@@ -140,11 +145,21 @@ class FastAgiServer:
     def route(self, name: str, handler: Handler) -> None:
         self.routes[name.strip("/")] = handler
 
-    async def serve(self) -> None:
-        self._server = await asyncio.start_server(self._handle, self.host, self.port)
+    async def start(self) -> None:
+        """Bind the listening socket; AgiListenError names the address when it cannot (e.g. already in use)."""
+        try:
+            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+        except OSError as exc:
+            reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own text repeats the address
+            raise AgiListenError(f"FastAGI cannot listen on {self.host}:{self.port}: {reason}") from exc
         self.port = self._server.sockets[0].getsockname()[1]  # the real one when 0 was asked for
         self.started.set()
         log.info("FastAGI listening on %s:%s (routes: %s)", self.host, self.port, ", ".join(sorted(self.routes)))
+
+    async def serve(self) -> None:
+        if self._server is None:
+            await self.start()
+        assert self._server is not None
         async with self._server:
             await self._server.serve_forever()
 

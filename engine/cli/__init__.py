@@ -1,0 +1,40 @@
+"""The `hotline` command: one module per command group, each adding its own parsers."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+
+from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, records, run, sim
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="hotline", description="call-center engine for Asterisk 22")
+    p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = p.add_subparsers(dest="command", required=True)
+    # the order is the one `hotline --help` lists them in
+    check.add_parser(sub)
+    ivr.add_prompts_parser(sub)
+    ivr.add_ivr_parser(sub)
+    lab.add_parser(sub)
+    run.add_parser(sub)
+    records.add_records_parser(sub)
+    leads.add_parser(sub)
+    campaign.add_parser(sub)
+    sim.add_demo_parser(sub)
+    sim.add_replay_parser(sub)
+    records.add_why_parser(sub)
+    bench.add_parser(sub)
+    sim.add_sim_parser(sub)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    logging.getLogger("alembic").setLevel(logging.WARNING)
+    outputs.check(args)
+    return int(args.func(args) or 0)

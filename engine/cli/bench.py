@@ -1,0 +1,76 @@
+"""`hotline bench`: benchmarks (not part of the test suite)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from engine.cli import sitefile
+
+
+def cmd_bench_reaction(args: argparse.Namespace) -> int:
+    from sim.bench_reaction import main as bench_main
+
+    args.site = sitefile.site_path(args.site)
+    if not Path(args.site).is_file():
+        print(f"hotline bench reaction: site file {args.site} not found (the lab's site, e.g. --site "
+              "examples/lab-site.toml from the repository)", file=sys.stderr)  # fmt: skip
+        return 2
+    return bench_main(args)
+
+
+def cmd_bench_day(args: argparse.Namespace) -> int:
+    from sim.day import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_bench_pace(args: argparse.Namespace) -> int:
+    from sim.pacebench.suite import main as bench_main
+
+    return bench_main(args)
+
+
+def cmd_bench_route(args: argparse.Namespace) -> int:
+    from acd.bench import main as bench_main
+
+    return bench_main(args)
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
+    bsub = bench.add_subparsers(dest="bench_command", required=True)
+    br = bsub.add_parser("route", help="routing decisions: indexed router vs naive full scan, same run")
+    br.add_argument("--agents", type=int, default=1000)
+    br.add_argument("--skills", type=int, default=100)
+    br.add_argument("--waiting", type=int, default=500)
+    br.add_argument("--decisions", type=int, default=2000)
+    br.add_argument("--seed", type=int, default=1)
+    br.add_argument("--json", help="write the figures to this file")
+    br.set_defaults(func=cmd_bench_route)
+    bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (DIALER.md)")
+    bp.add_argument("--cells", default="core", help="core, stress, list or all (default core)")
+    bp.add_argument("--seeds", default="11-13", help="seed range A-B (default 11-13; 1-10 are for tuning)")
+    bp.add_argument("--json", help="write the figures to this file")
+    bp.add_argument("--plot", help="write a PNG plot to this file")
+    bp.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    bp.add_argument("--tune", action="store_true", help="choose the fixed ratio's level per cell on seeds 1-10")
+    bp.set_defaults(func=cmd_bench_pace)
+
+    bd = bsub.add_parser("day", help="a whole site day in virtual time (hotline + outbound campaign), timed")
+    bd.add_argument("--hours", type=float, default=8.0, help="simulated hours (default 8)")
+    bd.add_argument("--outbound-agents", type=int, default=48, help="agents on the campaign (default 48)")
+    bd.add_argument("--seed", type=int, default=1)
+    bd.add_argument("--start", type=float, default=9.0, help="simulated start hour, site time (default 9)")
+    bd.add_argument("--no-amd", action="store_true", help="dial without answering-machine detection")
+    bd.add_argument("--quiet", action="store_true", help="no progress lines")
+    bd.add_argument("--json", help="write the figures to this file")
+    bd.set_defaults(func=cmd_bench_day)
+
+    bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
+    sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")
+    bx.add_argument("--callers", type=int, default=10, help="callers waiting in each round (default 10)")
+    bx.add_argument("--talk", type=float, default=1.0, help="seconds the agent talks per call (default 1)")
+    bx.add_argument("--json", help="write the figures to this file")
+    bx.set_defaults(func=cmd_bench_reaction)

@@ -1,0 +1,121 @@
+"""`hotline demo`, `hotline replay` and `hotline sim`: the virtual PBX and the simulation tools."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+from pathlib import Path
+
+from engine.cli import sitefile
+
+
+def cmd_sim_fidelity(args: argparse.Namespace) -> int:
+    from sim import fidelity
+
+    site = sitefile.load(args.site).path  # a missing or invalid file is named here, exit 2
+    names = args.flow or None
+    if args.record:
+        counts = asyncio.run(fidelity.record_all(site, names, runs=args.runs))
+        for name, n in counts.items():
+            print(f"recorded {name}: {n} events per run -> {fidelity.FIXTURES / name}")
+        return 0
+    scores = asyncio.run(fidelity.score_all(site, names, show_diff=args.diff))
+    print(fidelity.table(scores))
+    return 0 if fidelity.overall(scores) >= args.min else 1
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from sim.demo import print_report, run_demo
+
+    if args.speed <= 0:
+        sitefile.fail(f"hotline demo: --speed must be above 0 simulated seconds per real second (got {args.speed:g})")
+    logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
+    report = asyncio.run(
+        run_demo(
+            hours=args.hours,
+            speed=args.speed,
+            seed=args.seed,
+            start_hour=args.start,
+            workdir=Path(args.workdir) if args.workdir else None,
+            live=not args.no_live,
+            outbound_agents=args.outbound_agents,
+        )
+    )
+    print_report(report)
+    if args.json:
+        Path(args.json).write_text(json.dumps(report, indent=1))
+        print(f"report written to {args.json}")
+    return 0
+
+
+def cmd_sim_load(args: argparse.Namespace) -> int:
+    from sim.load import LoadPlan, main_async
+
+    plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
+                    seed=args.seed, target=args.target)  # fmt: skip
+    site = str(sitefile.load(args.site).path)  # a missing or invalid file is named here, exit 2
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+    return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
+
+
+def cmd_replay(args: argparse.Namespace) -> int:
+    from sim.replay import main as replay_main
+
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+    args.site = str(sitefile.site_path(args.site))
+    return replay_main(args)
+
+
+def add_demo_parser(sub: argparse._SubParsersAction) -> None:
+    d = sub.add_parser("demo", help="the engine with the virtual PBX and simulated callers (no Asterisk needed)")
+    d.add_argument("--hours", type=float, default=1.0, help="simulated hours (default 1)")
+    d.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    d.add_argument("--seed", type=int, default=1, help="traffic seed: the same seed gives the same callers")
+    d.add_argument("--start", type=float, default=9.0, help="simulated start hour, site time (default 9)")
+    d.add_argument("--json", help="write the report to this file")
+    d.add_argument("--workdir", help="keep the database, recordings and site file here")
+    d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
+    d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
+    d.set_defaults(func=cmd_demo)
+
+
+def add_replay_parser(sub: argparse._SubParsersAction) -> None:
+    rp = sub.add_parser("replay", help="what if: recorded arrivals through the virtual-time PBX with other rules")
+    rp.add_argument("--rules", required=True, help="TOML file with the [[services]] (and rule steps) to try")
+    rp.add_argument("--from", dest="from_", required=True, help="first day (YYYY-MM-DD, site time) or date-time")
+    rp.add_argument("--to", required=True, help="last day (included) or date-time (excluded)")
+    rp.add_argument("--site", help="site file (its store holds the recorded calls)")
+    rp.add_argument("--seed", type=int, default=1, help="seed for what the ledger cannot know (patience, phones)")
+    rp.add_argument("--json", help="write the figures to this file")
+    rp.set_defaults(func=cmd_replay)
+
+
+def add_sim_parser(sub: argparse._SubParsersAction) -> None:
+    sim = sub.add_parser("sim", help="the virtual PBX and simulation tools")
+    simsub = sim.add_subparsers(dest="sim_command", required=True)
+    fid = simsub.add_parser("fidelity", help="replay the canonical flows through the virtual PBX and score them "
+                                              "against transcripts recorded from the real Asterisk")  # fmt: skip
+    fid.add_argument("--record", action="store_true", help="re-record the transcripts from the lab Asterisk (root)")
+    fid.add_argument("--runs", type=int, default=3, help="real runs recorded per flow (default 3)")
+    fid.add_argument("--flow", action="append", help="only this flow (repeatable)")
+    fid.add_argument("--diff", action="store_true", help="show where the replay differs")
+    fid.add_argument("--min", type=float, default=0.95, help="exit 1 below this overall score (default 0.95)")
+    sitefile.add_site_option(fid, "the lab's site file, e.g. examples/lab-site.toml")
+    fid.set_defaults(func=cmd_sim_fidelity)
+
+    ld = simsub.add_parser("load", help="SIPp callers and agents against a real Asterisk, joined with the engine")
+    sitefile.add_site_option(ld, "site file (agents with static contacts)")
+    ld.add_argument("--calls", type=int, default=50, help="callers to place (default 50)")
+    ld.add_argument("--concurrency", type=int, default=20, help="callers on the line at once at most (default 20)")
+    ld.add_argument("--rate", type=float, default=4.0, help="new callers per second (default 4)")
+    ld.add_argument("--seconds", type=float, default=180.0, help="stop everything after this long (default 180)")
+    ld.add_argument("--seed", type=int, default=1)
+    ld.add_argument("--target", default="127.0.0.1:5060", help="Asterisk's SIP address (the lab by default)")
+    ld.add_argument(
+        "--external-engine", action="store_true", help="an engine is already running for this site; only read its store"
+    )
+    ld.add_argument("--json", help="write the report to this file")
+    ld.add_argument("--workdir", help="keep scenarios, injection files and SIPp traces here")
+    ld.set_defaults(func=cmd_sim_load)

@@ -1,0 +1,192 @@
+"""`hotline run` stops: at once with exit 2 when its FastAGI port is taken, and on SIGTERM / SIGINT while
+Asterisk is unreachable; the AMI link never swallows the cancellation that stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import queue
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from engine.asterisk.ami_link import AmiLink
+from engine.clock import RealClock
+
+ROOT = Path(__file__).resolve().parent.parent
+BOUND = 60.0  # generous: these runs take about a second; the bound only keeps a hang from hanging the suite
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _site(tmp_path: Path, agi_port: int) -> Path:
+    """A site whose AMI is a closed loopback port (connection refused) and whose FastAGI port is given."""
+    (tmp_path / "secret").write_text("not-a-real-secret\n")
+    (tmp_path / "rec").mkdir()
+    f = tmp_path / "site.toml"
+    f.write_text(f"""
+[site]
+name = "t"
+timezone = "Asia/Shanghai"
+
+[asterisk]
+ami_host = "127.0.0.1"
+ami_port = {_free_port()}
+ami_secret_file = "{tmp_path / "secret"}"
+agi_host = "127.0.0.1"
+agi_port = {agi_port}
+
+[recording]
+local_dir = "{tmp_path / "rec"}"
+
+[store]
+url = "sqlite+aiosqlite:///{tmp_path / "h.db"}"
+
+[hotline]
+number = "4001234567"
+agent = "1001"
+
+[[agents]]
+id = "1001"
+name = "A"
+contact = "sip:a@127.0.0.1:5071"
+""")
+    return f
+
+
+def _start(args: list[str]) -> tuple[subprocess.Popen[str], queue.Queue[str]]:
+    p = subprocess.Popen([sys.executable, "-m", "engine.cli", *args], cwd=ROOT, text=True,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)  # fmt: skip
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert p.stderr is not None
+        for line in p.stderr:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    return p, lines
+
+
+def _wait_for_line(p: subprocess.Popen[str], lines: queue.Queue[str], text: str, seen: list[str]) -> None:
+    deadline = time.monotonic() + BOUND
+    while time.monotonic() < deadline:
+        try:
+            line = lines.get(timeout=0.5)
+        except queue.Empty:
+            assert p.poll() is None, f"exited early ({p.returncode}):\n{''.join(seen)}"
+            continue
+        seen.append(line)
+        if text in line:
+            return
+    p.kill()
+    pytest.fail(f"no {text!r} within {BOUND:.0f} s:\n{''.join(seen)}")
+
+
+def _finish(p: subprocess.Popen[str], lines: queue.Queue[str], seen: list[str]) -> int:
+    try:
+        rc = p.wait(BOUND)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        rc = -999
+    time.sleep(0.2)  # let the pump thread drain the last lines
+    while not lines.empty():
+        seen.append(lines.get())
+    return rc
+
+
+def test_run_exits_2_at_once_when_the_agi_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        site = _site(tmp_path, port)
+        t0 = time.monotonic()
+        p, lines = _start(["run", str(site)])
+        seen: list[str] = []
+        rc = _finish(p, lines, seen)
+        took = time.monotonic() - t0
+    out = "".join(seen)
+    assert rc == 2, f"exit {rc}:\n{out}"
+    assert f"127.0.0.1:{port}" in out and "in use" in out, out
+    assert "Traceback" not in out
+    assert "cannot connect" not in out, "the AMI link was started before the port was known to be free"
+    assert took < BOUND
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
+def test_run_stops_on_signal_while_ami_is_unreachable(tmp_path, sig):
+    site = _site(tmp_path, _free_port())
+    p, lines = _start(["run", str(site)])
+    seen: list[str] = []
+    _wait_for_line(p, lines, "AMI: cannot connect", seen)  # the engine runs and retries the link
+    p.send_signal(sig)
+    rc = _finish(p, lines, seen)
+    out = "".join(seen)
+    assert rc == 0, f"exit {rc}:\n{out}"
+    assert "engine stopping on signal" in out
+    assert "Traceback" not in out
+
+
+def test_ami_link_connect_failing_in_the_same_turn_as_its_cancel_still_stops():
+    """The cancel that stops the link lands while a refused connect is already done: it must not be swallowed."""
+
+    async def go() -> None:
+        loop = asyncio.get_running_loop()
+        link = AmiLink("127.0.0.1", 9, "user", "secret", RealClock(), action_timeout=5.0)
+        runner: asyncio.Task[None] | None = None
+
+        async def refused(*args: object, **kwargs: object) -> None:
+            assert runner is not None
+            loop.call_soon(runner.cancel)  # the cancel arrives in the very next turn of the loop
+            raise ConnectionRefusedError(111, "Connect call failed")
+
+        loop.create_connection = refused  # type: ignore[method-assign]
+        runner = asyncio.create_task(link.run(), name="ami-link")
+        done, _ = await asyncio.wait({runner}, timeout=5.0)
+        link._closing = True  # ends a link that swallowed the cancel at its next retry
+        if not done:
+            runner.cancel()
+        assert done and runner.cancelled(), "the AMI link swallowed its cancellation and kept retrying"
+
+    asyncio.run(go())
+
+
+def test_second_signal_ends_a_stop_that_hangs():
+    """The first signal asks for a clean stop; a second one must end the process whatever the stop does."""
+    code = (
+        "import asyncio, signal, composition\n"
+        "class Hang:\n"
+        "    def __init__(self): self.store = self\n"
+        "    async def run(self, duration): print('running', flush=True); await asyncio.sleep(3600)\n"
+        "    async def stop(self): await asyncio.sleep(3600)\n"
+        "    async def close(self): pass\n"
+        "composition.build = lambda site: Hang()\n"
+        "composition.migrate = lambda url: None\n"
+        "asyncio.run(composition.run_engine({'store': {'url': ''}}))\n"
+    )
+    p = subprocess.Popen([sys.executable, "-c", code], cwd=ROOT, text=True, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, env={**os.environ, "PYTHONUNBUFFERED": "1"})  # fmt: skip
+    assert p.stdout is not None and p.stdout.readline().strip() == "running"  # signal handlers are in
+    p.send_signal(signal.SIGTERM)
+    time.sleep(0.5)
+    assert p.poll() is None, "the hanging stop should still be running after one signal"
+    p.send_signal(signal.SIGTERM)
+    try:
+        rc = p.wait(BOUND)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+        pytest.fail("a second SIGTERM did not end a process whose clean stop hangs")
+    assert rc != 0
