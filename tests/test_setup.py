@@ -119,3 +119,20 @@ def test_lab_refuses_another_asterisk_major(tmp_path):
     lab = _fake_root(tmp_path / "b", {"asterisk": "1:23.0.0~dfsg-1"})
     with pytest.raises(LabError, match=r"23\.0\.0.*major 23.*Asterisk 22 only"):
         check_asterisk_version(lab)
+
+
+def test_ivr_bundle_command_writes_the_snapshot_and_runs_the_self_test(tmp_path):
+    cmd = [sys.executable, "-m", "engine.cli", "ivr", "bundle", str(tmp_path / "b"), "--site",
+           str(ROOT / "examples" / "ivr-lab-site.toml"), "--python", sys.executable]  # fmt: skip
+    r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "self-test ok" in r.stdout and "node(s)" in r.stdout
+    assert (tmp_path / "b" / "menu.json").exists()
+    # a Python that cannot run it: the site learns it now, not from a lost caller
+    (tmp_path / "b2").mkdir()
+    broken = tmp_path / "python3"
+    broken.write_text("#!/bin/sh\necho 'No module named pprint' >&2\nexit 1\n")
+    broken.chmod(0o755)
+    r = subprocess.run([*cmd[:5], str(tmp_path / "b2"), *cmd[6:-1], str(broken)], cwd=ROOT, capture_output=True,
+                       text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 1 and "self-test failed" in r.stderr and "pprint" in r.stderr

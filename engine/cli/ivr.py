@@ -8,6 +8,7 @@ import json
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from engine.cli import sitefile
 
@@ -48,15 +49,7 @@ def cmd_prompts(args: argparse.Namespace) -> int:
 def cmd_ivr(args: argparse.Namespace) -> int:
     site = sitefile.load(args.site)
     if args.action == "bundle":
-        from ivr.bundle import write_bundle
-
-        if not args.dir:
-            print("hotline ivr bundle: give the folder to write (DIR)", file=sys.stderr)
-            return 2
-        dest = Path(args.dir)
-        write_bundle(dest)
-        print(f"degraded-mode bundle written to {dest} (copy it to <astagidir>/hotline)")
-        return 0
+        return _bundle(site, args)
     from engine.store.store import Store, migrate
     from ivr.report import format_report, ivr_report
 
@@ -87,4 +80,37 @@ def add_ivr_parser(sub: argparse._SubParsersAction) -> None:
     iv.add_argument("dir", nargs="?", help="bundle: folder to write")
     iv.add_argument("--site", help="site file")
     iv.add_argument("--json", action="store_true", help="report as JSON")
+    iv.add_argument("--python", default="/usr/bin/python3",
+                    help="bundle: the Python its self-test runs with, as Asterisk will (default /usr/bin/python3)")
     iv.set_defaults(func=cmd_ivr)
+
+
+def _bundle(site: Any, args: argparse.Namespace) -> int:
+    from ivr.bundle import BundleError, load_site_menu, self_test, site_snapshot, write_bundle, write_snapshot
+    from ivr.menu import MenuError
+
+    if not args.dir:
+        print("hotline ivr bundle: give the folder to write (DIR)", file=sys.stderr)
+        return 2
+    dest = Path(args.dir)
+    try:
+        write_bundle(dest)
+        menu_path = site.menu_path()
+        if menu_path is not None:
+            # the snapshot the script falls back on until the engine first writes its own
+            write_snapshot(dest / "menu.json", site_snapshot(site, load_site_menu(site, menu_path),
+                                                             site["ivr"]["prompt_dir"]))  # fmt: skip
+    except MenuError as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 2
+    except OSError as exc:
+        print(f"hotline ivr bundle: cannot write {dest}: {exc}", file=sys.stderr)
+        return 2
+    print(f"degraded-mode bundle written to {dest} (copy it to <astagidir>/hotline)")
+    try:
+        print(self_test([args.python, str(dest / "degraded.py")]))
+    except BundleError as exc:
+        print(f"hotline ivr bundle: {exc}; Asterisk's host needs a full Python 3 (Debian: python3, not only "
+              "python3-minimal) at the path the script names, or give it with --python", file=sys.stderr)
+        return 1
+    return 0
