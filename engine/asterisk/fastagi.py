@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from engine.asterisk.agi_codec import (
     AgiConnection,
@@ -24,6 +25,13 @@ from engine.asterisk.agi_codec import (
 log = logging.getLogger("hotline.agi")
 
 DEAD_OK = {"EXEC", "GET", "SET", "VERBOSE", "NOOP", "DATABASE", "ASYNCAGI", "SPEECH"}
+
+
+class AgiTap(Protocol):
+    """Sees a session's exchange as the engine sees it: ``env`` (text: the script), ``command`` (the line
+    sent), ``reply`` (the response line), ``hangup`` (the out-of-band HANGUP line). For transcripts only."""
+
+    def __call__(self, kind: str, env: Environment, text: str) -> None: ...
 
 
 class AgiHangup(Exception):
@@ -44,6 +52,7 @@ class AgiChannel:
         codec: AgiConnection,
         env: Environment,
         command_timeout: float,
+        tap: AgiTap | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -51,6 +60,7 @@ class AgiChannel:
         self.env = env
         self.command_timeout = command_timeout
         self.malformed = 0
+        self._tap = tap
 
     @property
     def hung_up(self) -> bool:
@@ -74,6 +84,8 @@ class AgiChannel:
             raise AgiHangup(f"channel {self.channel} hung up before {words[0]}")
         line = " ".join([words[0], *(quote_arg(w) for w in words[1:])])
         self._writer.write(self._codec.send_command(line))
+        if self._tap is not None:
+            self._tap("command", self.env, line)
         await self._writer.drain()
         while True:
             try:
@@ -87,6 +99,9 @@ class AgiChannel:
             except AgiParseError as exc:
                 raise AgiClosed(f"protocol error: {exc}") from None
             for ev in events:
+                if self._tap is not None and isinstance(ev, HangupNotice | Response):
+                    self._tap("hangup" if isinstance(ev, HangupNotice) else "reply", self.env,
+                              "HANGUP" if isinstance(ev, HangupNotice) else ev.line)  # fmt: skip
                 if isinstance(ev, HangupNotice):
                     log.debug("AGI %s: HANGUP notice", self.channel)
                 elif isinstance(ev, Malformed):
@@ -125,7 +140,8 @@ Handler = Callable[[AgiChannel], Awaitable[None]]
 
 
 class FastAgiServer:
-    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0) -> None:
+    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0,
+                 tap: AgiTap | None = None) -> None:  # fmt: skip
         self.host = host
         self.port = port
         self.env_timeout = env_timeout
@@ -134,6 +150,7 @@ class FastAgiServer:
         self.sessions = 0
         self.rejected = 0
         self.malformed = 0
+        self.tap = tap
         self._server: asyncio.Server | None = None
         self.started = asyncio.Event()
 
@@ -184,7 +201,9 @@ class FastAgiServer:
                 log.warning("FastAGI %s: no route for script %r; closed", peer, env.script)
                 return
             self.sessions += 1
-            chan = AgiChannel(reader, writer, codec, env, self.command_timeout)
+            if self.tap is not None:
+                self.tap("env", env, env.script)
+            chan = AgiChannel(reader, writer, codec, env, self.command_timeout, self.tap)
             try:
                 await handler(chan)
             except AgiHangup as exc:
