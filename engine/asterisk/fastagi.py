@@ -61,6 +61,7 @@ class AgiChannel:
         self.command_timeout = command_timeout
         self.malformed = 0
         self._tap = tap
+        self._backlog: list[Environment | Response | HangupNotice | Malformed] = []
 
     @property
     def hung_up(self) -> bool:
@@ -87,18 +88,9 @@ class AgiChannel:
         if self._tap is not None:
             self._tap("command", self.env, line)
         await self._writer.drain()
+        events, self._backlog = self._backlog, []
         while True:
-            try:
-                data = await asyncio.wait_for(self._reader.read(4096), timeout or self.command_timeout)
-            except TimeoutError:
-                raise AgiClosed(f"no response to {line!r} in {timeout or self.command_timeout:.0f} s") from None
-            if not data:
-                raise AgiClosed("Asterisk closed the session")
-            try:
-                events = self._codec.feed(data)
-            except AgiParseError as exc:
-                raise AgiClosed(f"protocol error: {exc}") from None
-            for ev in events:
+            for i, ev in enumerate(events):
                 if self._tap is not None and isinstance(ev, HangupNotice | Response):
                     self._tap("hangup" if isinstance(ev, HangupNotice) else "reply", self.env,
                               "HANGUP" if isinstance(ev, HangupNotice) else ev.line)  # fmt: skip
@@ -114,7 +106,19 @@ class AgiChannel:
                         log.warning("AGI usage error for %r: %s", line, " ".join(ev.usage)[:200])
                     elif ev.code == 510:
                         log.warning("AGI: unknown command %r", line)
+                    # lines read with the response (a HANGUP right behind it) belong to the next command
+                    self._backlog = events[i + 1 :]
                     return ev
+            try:
+                data = await asyncio.wait_for(self._reader.read(4096), timeout or self.command_timeout)
+            except TimeoutError:
+                raise AgiClosed(f"no response to {line!r} in {timeout or self.command_timeout:.0f} s") from None
+            if not data:
+                raise AgiClosed("Asterisk closed the session")
+            try:
+                events = self._codec.feed(data)
+            except AgiParseError as exc:
+                raise AgiClosed(f"protocol error: {exc}") from None
 
     # small helpers for the commands every handler uses
     async def answer(self) -> None:
