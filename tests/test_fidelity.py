@@ -3,6 +3,8 @@
 import asyncio
 from pathlib import Path
 
+import pytest
+
 from sim import fidelity
 from sim.agi_transcript import AgiFrame
 from sim.flows import FLOWS
@@ -109,3 +111,17 @@ def test_recorded_inbound_runs_hold_the_agi_exchange():
                 assert sum(a.kind == "reply" for a in run.agi) == len(commands), fl.name
             else:
                 assert run.agi == [], fl.name
+
+
+@pytest.mark.parametrize("flow", ["ivr_hangup", "inbound_to_agent"])
+def test_virtual_pbx_answers_the_ivr_as_asterisk_did(flow, tmp_path):
+    """Through the virtual PBX the engine gets Asterisk's AGI replies: GET FULL VARIABLE of an absent header is
+    result=1 with empty data, a whole hello-world ends at the sound file's endpos, and a hang-up during GET OPTION
+    is result=-1 with the HANGUP line after it (seen with the next command)."""
+    frames, agi = asyncio.run(fidelity.replay_flow(flow, SITE, tmp_path))
+    replay = fidelity.Transcript([f for _, f in frames], [a for _, a in agi])
+    runs = fidelity.recorded_runs(flow)
+    best = max(runs, key=lambda r: fidelity.compare(flow, r, replay).agi_ratio)
+    assert fidelity.compare(flow, best, replay).agi_ratio == 1.0, fidelity.diff(best, replay)
+    if flow == "inbound_to_agent":
+        assert "200 result=49 endpos=11234" in [a.text for _, a in agi]  # the lab's hello-world: 11234 samples

@@ -38,7 +38,8 @@ VOICEMAIL_CONTEXT = "engine-voicemail"
 CALLBACK_CONTEXT = "engine-callback"  # an originated agent leg dials the customer back
 PART_SECONDS = 1.0  # one spoken number or sound of a position / wait announcement
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
-PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
+# the lab's sound files (asterisk-core-sounds-en-wav): 11234 and 9962 samples at 8 kHz
+PROMPT_SECONDS = {"hello-world": 11234 / 8000, "please-try-again": 9962 / 8000}
 DEFAULT_PROMPT_SECONDS = 2.0
 
 
