@@ -125,3 +125,16 @@ def test_virtual_pbx_answers_the_ivr_as_asterisk_did(flow, tmp_path):
     assert fidelity.compare(flow, best, replay).agi_ratio == 1.0, fidelity.diff(best, replay)
     if flow == "inbound_to_agent":
         assert "200 result=49 endpos=11234" in [a.text for _, a in agi]  # the lab's hello-world: 11234 samples
+
+
+def test_agent_rings_before_the_recording_starts(tmp_path):
+    """On the lab a loopback phone answers the INVITE with 180 within a millisecond, before the engine's
+    MixMonitor lands: in every recorded run the agent rings first. The virtual PBX rang 10 ms late."""
+
+    def order(frames: list) -> list[str]:
+        return [f.event for f in frames if f.event in ("DialState", "MixMonitorStart")]
+
+    for run in fidelity.recorded_runs("abandon_waiting"):
+        assert order(run.ami) == ["DialState", "MixMonitorStart"]
+    frames, _ = asyncio.run(fidelity.replay_flow("abandon_waiting", SITE, tmp_path))
+    assert order([f for _, f in frames]) == ["DialState", "MixMonitorStart"]

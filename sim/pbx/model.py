@@ -597,7 +597,7 @@ class VirtualPbx:
         self.ev("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
         self.ev("NewConnectedLine", ch)
         self.emit("DialBegin", "call", [*channel_block(ch, "Dest"), ("DialString", dest)])
-        await self.clock.sleep(0.01)
+        await self.clock.sleep(0.001)  # a loopback 180 or 486 follows the INVITE within a millisecond (lab)
         if behavior.kind in ("busy", "congestion"):
             cause = 17 if behavior.kind == "busy" else 34
             self.ev("HangupRequest", ch, ("Cause", str(cause)))
