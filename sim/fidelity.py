@@ -27,9 +27,10 @@ log = logging.getLogger("hotline.fidelity")
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
 
-# Events an ACD, a dialer and the call model depend on. VarSet, Newexten, DeviceStateChange, AGIExec*,
-# Cdr and RTCP are left out: they describe Asterisk's internals (dialplan steps, variables, device
-# hints) that the engine never reads, and their number changes with configuration details.
+# Events an ACD, a dialer and the call model depend on. VarSet, Newexten, DeviceStateChange, Cdr and RTCP are
+# left out: they describe Asterisk's internals (dialplan steps, variables, device hints) that the engine never
+# reads, and their number changes with configuration details. AGIExec* too: the AGI side is compared from
+# the FastAGI exchange itself (sim.agi_transcript), replies included.
 COMPARED = {
     "Newchannel", "Newstate", "NewCallerid", "NewConnectedLine", "HangupRequest", "SoftHangupRequest", "Hangup",
     "DialBegin", "DialState", "DialEnd", "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
