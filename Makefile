@@ -21,7 +21,7 @@ lab-call: setup-test
 	$(PY) -m engine.cli lab up --site $(SITE)
 	$(PY) -m sim.scripted_call --site $(SITE)
 
-# Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
+# Re-record the AMI and AGI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
 fidelity: setup-test
 	$(PY) -m engine.cli lab up --site $(SITE)
 	$(PY) -m engine.cli sim fidelity --record
