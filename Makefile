@@ -28,7 +28,7 @@ lab-call: setup-test
 	$(VPY) -m engine.cli lab up --site $(SITE)
 	$(VPY) -m sim.scripted_call --site $(SITE)
 
-# Re-record the AMI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
+# Re-record the AMI and AGI transcripts of the canonical flows from the lab Asterisk, then score the virtual PBX.
 fidelity: setup-test
 	$(VPY) -m engine.cli lab up --site $(SITE)
 	$(VPY) -m engine.cli sim fidelity --record --site $(SITE)

@@ -103,10 +103,12 @@ async def run_engine(site: Site, duration: float | None = None) -> None:
 
 
 @asynccontextmanager
-async def running(site: Site, ready_timeout: float = 15.0, clock: Clock | None = None) -> AsyncIterator[Engine]:
-    """The engine running in this event loop until the block ends (tests, tools, the demo)."""
+async def running(site: Site, ready_timeout: float = 15.0, clock: Clock | None = None, *,
+                  agi: FastAgiServer | None = None) -> AsyncIterator[Engine]:  # fmt: skip
+    """The engine running in this event loop until the block ends (tests, tools, the demo). ``agi``: a
+    FastAGI server of the caller's (the fidelity recorder's has a tap); the site's by default."""
     await asyncio.to_thread(migrate, site["store"]["url"])
-    engine = build(site, clock)
+    engine = build(site, clock, agi=agi)
     task = asyncio.create_task(engine.run(), name="engine")
     try:
         await asyncio.wait_for(engine.link.ready.wait(), ready_timeout)

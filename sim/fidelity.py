@@ -1,9 +1,10 @@
-"""AMI transcripts of the canonical flows: record them from the real Asterisk, compare a replay with them.
+"""Transcripts of the canonical flows: record them from the real Asterisk, compare a replay with them.
 
 `hotline sim fidelity --record` runs every flow in ``sim.flows`` through the lab Asterisk (SIPp on both
-sides, the engine in this process for inbound flows) and writes what a second AMI connection saw to
-``tests/fixtures/ami/<flow>.jsonl``. The comparison normalises identifiers (uniqueids, channel names,
-bridge ids, in order of first appearance) and scores the event sequences field by field.
+sides, the engine in this process for inbound flows) and writes what a second AMI connection saw, and the
+FastAGI exchange the engine had (``sim.agi_transcript``), to ``tests/fixtures/ami/<flow>/run*.jsonl``. The
+comparison normalises identifiers (uniqueids, channel names, bridge ids, in order of first appearance) and
+scores the AMI event sequences and the AGI rows field by field.
 """
 
 from __future__ import annotations
@@ -19,14 +20,17 @@ from pathlib import Path
 from typing import Any
 
 from engine.asterisk.ami_codec import Frame
+from sim import agi_transcript
+from sim.agi_transcript import AgiFrame
 
 log = logging.getLogger("hotline.fidelity")
 
 FIXTURES = Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "ami"
 
-# Events an ACD, a dialer and the call model depend on. VarSet, Newexten, DeviceStateChange, AGIExec*,
-# Cdr and RTCP are left out: they describe Asterisk's internals (dialplan steps, variables, device
-# hints) that the engine never reads, and their number changes with configuration details.
+# Events an ACD, a dialer and the call model depend on. VarSet, Newexten, DeviceStateChange, Cdr and RTCP are
+# left out: they describe Asterisk's internals (dialplan steps, variables, device hints) that the engine never
+# reads, and their number changes with configuration details. AGIExec* too: the AGI side is compared from
+# the FastAGI exchange itself (sim.agi_transcript), replies included.
 COMPARED = {
     "Newchannel", "Newstate", "NewCallerid", "NewConnectedLine", "HangupRequest", "SoftHangupRequest", "Hangup",
     "DialBegin", "DialState", "DialEnd", "BridgeCreate", "BridgeEnter", "BridgeLeave", "BridgeDestroy",
@@ -44,19 +48,35 @@ _ID_FIELDS = {"Uniqueid", "Linkedid", "DestUniqueid", "DestLinkedid"}
 _CHANNEL_FIELDS = {"Channel", "DestChannel"}
 
 
-def save(path: Path, frames: Iterable[tuple[float, Frame]]) -> None:
+@dataclass(frozen=True)
+class Transcript:
+    """One run of a flow: the AMI events and the FastAGI exchange, each in the order seen."""
+
+    ami: list[Frame]
+    agi: list[AgiFrame]
+
+
+def save(path: Path, frames: Iterable[tuple[float, Frame]], agi: Iterable[tuple[float, AgiFrame]] = ()) -> None:
+    """One line per AMI event (``h``: its headers) or AGI line (``agi``), in time order."""
+    lines = [(t, {"t": round(t, 3), "h": f.headers}) for t, f in frames]
+    lines += [(t, {"t": round(t, 3), "agi": a.to_json()}) for t, a in agi]
+    lines.sort(key=lambda x: x[0])  # stable: AMI before AGI at the same instant
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("w") as out:
-        for t, f in frames:
-            out.write(json.dumps({"t": round(t, 3), "h": f.headers}, ensure_ascii=False) + "\n")
+        for _, d in lines:
+            out.write(json.dumps(d, ensure_ascii=False) + "\n")
 
 
-def load(path: Path) -> list[Frame]:
-    frames = []
+def load(path: Path) -> Transcript:
+    frames, agi = [], []
     for line in path.read_text().splitlines():
         if line.strip():
-            frames.append(Frame([tuple(h) for h in json.loads(line)["h"]]))  # type: ignore[misc]
-    return frames
+            d = json.loads(line)
+            if "agi" in d:
+                agi.append(AgiFrame.from_json(d["agi"]))
+            else:
+                frames.append(Frame([tuple(h) for h in d["h"]]))  # type: ignore[misc]
+    return Transcript(frames, agi)
 
 
 class _Names:
@@ -80,8 +100,8 @@ class _Names:
         return self.bridges.setdefault(v, f"B{len(self.bridges) + 1}") if v else v
 
 
-def normalise(frames: Iterable[Frame]) -> list[tuple[str, ...]]:
-    names = _Names()
+def normalise(frames: Iterable[Frame], names: _Names | None = None) -> list[tuple[str, ...]]:
+    names = names if names is not None else _Names()
     out = []
     for f in frames:
         if f.event not in COMPARED:
@@ -107,35 +127,63 @@ class Score:
     matched_events: int
     fields: int
     matched_fields: int
+    agi_rows: int = 0
+    matched_agi_rows: int = 0
+    agi_fields: int = 0
+    matched_agi_fields: int = 0
 
     @property
     def ratio(self) -> float:
+        """AMI and AGI together: every field one point."""
+        total = self.fields + self.agi_fields
+        return (self.matched_fields + self.matched_agi_fields) / total if total else 1.0
+
+    @property
+    def ami_ratio(self) -> float:
         return self.matched_fields / self.fields if self.fields else 1.0
 
+    @property
+    def agi_ratio(self) -> float:
+        return self.matched_agi_fields / self.agi_fields if self.agi_fields else 1.0
 
-def compare(flow: str, real: list[Frame], replay: list[Frame]) -> Score:
-    """Align by event name (order matters), then count equal key fields inside aligned events.
 
-    Every field of every real event is one point; an event missing from the replay loses all its points, an
-    extra event in the replay costs the points of a real event of its size.
-    """
-    a, b = normalise(real), normalise(replay)
+def _align(a: list[tuple[str, ...]], b: list[tuple[str, ...]], width: int) -> tuple[int, int, int, int]:
+    """Rows aligned by name (order matters); equal fields inside aligned rows. Returns rows, matched rows,
+    fields, matched fields: every field of every real row is one point, a row missing from the replay loses
+    all its points, an extra row in the replay costs the points of a real row."""
     sm = difflib.SequenceMatcher(a=[r[0] for r in a], b=[r[0] for r in b], autojunk=False)
-    width = 1 + len(KEY_FIELDS)
-    matched_events = matched_fields = 0
+    matched_rows = matched_fields = 0
     for block in sm.get_matching_blocks():
         for i in range(block.size):
             ra, rb = a[block.a + i], b[block.b + i]
-            matched_events += 1
+            matched_rows += 1
             matched_fields += sum(1 for x, y in zip(ra, rb, strict=True) if x == y)
-    total_events = max(len(a), len(b))
-    return Score(flow, total_events, matched_events, total_events * width, matched_fields)
+    total = max(len(a), len(b))
+    return total, matched_rows, total * width, matched_fields
 
 
-def diff(real: list[Frame], replay: list[Frame]) -> str:
-    a = [" ".join(x for x in r if x) for r in normalise(real)]
-    b = [" ".join(x for x in r if x) for r in normalise(replay)]
-    return "\n".join(difflib.unified_diff(a, b, "asterisk", "virtual", lineterm="", n=1))
+def _rows(t: Transcript) -> tuple[list[tuple[str, ...]], list[tuple[str, ...]]]:
+    names = _Names()  # shared: an AGI argument naming a channel or uniqueid gets the AMI side's name
+    ami = normalise(t.ami, names)
+    return ami, agi_transcript.rows(t.agi, names)
+
+
+def compare(flow: str, real: Transcript, replay: Transcript) -> Score:
+    """Align AMI events by name and AGI rows by command, then count equal fields inside aligned rows."""
+    (a, a_agi), (b, b_agi) = _rows(real), _rows(replay)
+    ami = _align(a, b, 1 + len(KEY_FIELDS))
+    agi = _align(a_agi, b_agi, agi_transcript.WIDTH)
+    return Score(flow, *ami, *agi)
+
+
+def diff(real: Transcript, replay: Transcript) -> str:
+    (a, a_agi), (b, b_agi) = _rows(real), _rows(replay)
+    out = []
+    for what, x, y in (("AMI", a, b), ("AGI", a_agi, b_agi)):
+        lines = list(difflib.unified_diff([agi_transcript.text(r) for r in x], [agi_transcript.text(r) for r in y],
+                                          f"asterisk {what}", f"virtual {what}", lineterm="", n=1))  # fmt: skip
+        out += lines
+    return "\n".join(out)
 
 
 # ---- recording from the real Asterisk ---------------------------------------------------------------
@@ -167,10 +215,14 @@ async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:
         await proc.wait()
 
 
-async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tuple[float, Frame]]:
+Timed = tuple[list[tuple[float, Frame]], list[tuple[float, AgiFrame]]]
+
+
+async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> Timed:
     from composition import running
     from engine.app import lab_paths
     from engine.asterisk.ami_link import AmiLink
+    from engine.asterisk.fastagi import FastAgiServer
     from engine.clock import RealClock
     from engine.config import load_site
     from sim.flows import flow as get_flow
@@ -188,6 +240,7 @@ async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
     await asyncio.wait_for(recorder.ready.wait(), 15)
     frames: list[tuple[float, Frame]] = []
     collector = asyncio.create_task(_collect(recorder, clock, frames), name="fidelity-collect")
+    tape = agi_transcript.AgiTape(clock)
     t0 = clock.monotonic()
     (workdir / "callee.xml").write_text(uas_scenario(fl.callee, fl.answer_after))
     try:
@@ -196,9 +249,10 @@ async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
             (workdir / "caller.xml").write_text(caller_scenario(
                 caller="13800138000", tag=fl.name, audio=audio, digit=fl.digit, digit_after=fl.digit_after,
                 hangup_after=fl.hangup_after, hold_at=fl.hold_at, hold_for=fl.hold_for))  # fmt: skip
-            async with running(site):
+            async with running(site, agi=FastAgiServer(ast["agi_host"], ast["agi_port"], tap=tape)):
                 await asyncio.sleep(0.3)
                 frames.clear()
+                tape.frames.clear()
                 t0 = clock.monotonic()
                 agent = await _sipp("-sf", "callee.xml", "-p", "5071", "-mp", "16000", "-rtp_echo", cwd=workdir,
                                     log_name="agent.log", calls=3)  # fmt: skip
@@ -225,7 +279,7 @@ async def record_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
         collector.cancel()
         await recorder.close()
         rec_task.cancel()
-    return [(t - t0, f) for t, f in frames]
+    return [(t - t0, f) for t, f in frames], [(t - t0, a) for t, a in tape.frames]
 
 
 async def record_all(site_path: Path, names: list[str] | None = None, runs: int = 3) -> dict[str, list[int]]:
@@ -241,14 +295,14 @@ async def record_all(site_path: Path, names: list[str] | None = None, runs: int 
             old.unlink()
         for n in range(1, runs + 1):
             with tempfile.TemporaryDirectory(prefix=f"fidelity-{fl.name}-") as tmp:
-                frames = await record_flow(fl.name, site_path, Path(tmp))
-            save(folder / f"run{n}.jsonl", frames)
+                frames, agi = await record_flow(fl.name, site_path, Path(tmp))
+            save(folder / f"run{n}.jsonl", frames, agi)
             counts.setdefault(fl.name, []).append(len(frames))
-            log.info("recorded %s run %d: %d events", fl.name, n, len(frames))
+            log.info("recorded %s run %d: %d events, %d AGI lines", fl.name, n, len(frames), len(agi))
     return counts
 
 
-def recorded_runs(flow_name: str) -> list[list[Frame]]:
+def recorded_runs(flow_name: str) -> list[Transcript]:
     return [load(p) for p in sorted((FIXTURES / flow_name).glob("run*.jsonl"))]
 
 
@@ -262,10 +316,11 @@ def asterisk_self_agreement(flow_name: str) -> float:
 # ---- replaying through the virtual PBX ---------------------------------------------------------------
 
 
-async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tuple[float, Frame]]:
+async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> Timed:
     """The same flow with the virtual PBX in place of Asterisk and SIPp; the engine is unchanged."""
     from composition import running
     from engine.asterisk.ami_link import AmiLink
+    from engine.asterisk.fastagi import FastAgiServer
     from engine.clock import RealClock
     from engine.config import load_site
     from sim.flows import flow as get_flow
@@ -284,6 +339,8 @@ async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
     recorder = AmiLink("127.0.0.1", server.ami.port, "engine", server.secret, clock)
     rec_task = asyncio.create_task(recorder.run(), name="fidelity-recorder")
     frames: list[tuple[float, Frame]] = []
+    tape = agi_transcript.AgiTape(clock)
+    t0 = clock.monotonic()
     try:
         await asyncio.wait_for(recorder.ready.wait(), 10)
         collector = asyncio.create_task(_collect(recorder, clock, frames), name="fidelity-collect")
@@ -292,10 +349,12 @@ async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
             holds = [(fl.digit_after + fl.hold_at, fl.hold_for)] if fl.hold_at is not None else []
             script = CallerScript(did=site["hotline"]["number"], digits=digits,
                                   hangup_at=fl.digit_after + fl.hangup_after, holds=holds)  # fmt: skip
-            async with running(site) as eng:
+            agi = FastAgiServer(site["asterisk"]["agi_host"], site["asterisk"]["agi_port"], tap=tape)
+            async with running(site, agi=agi) as eng:
                 server.agi.port = eng.agi.port
                 await asyncio.sleep(0.3)
                 frames.clear()
+                tape.frames.clear()
                 t0 = clock.monotonic()
                 ch = server.pbx.inbound(script)
                 while ch.uniqueid in server.pbx.channels or any(server.pbx.channels):
@@ -319,7 +378,7 @@ async def replay_flow(flow_name: str, site_path: Path, workdir: Path) -> list[tu
         await recorder.close()
         rec_task.cancel()
         await server.close()
-    return [(t - t0, f) for t, f in frames]
+    return [(t - t0, f) for t, f in frames], [(t - t0, a) for t, a in tape.frames]
 
 
 async def score_all(site_path: Path, names: list[str] | None = None, show_diff: bool = False) -> list[Score]:
@@ -333,7 +392,8 @@ async def score_all(site_path: Path, names: list[str] | None = None, show_diff: 
         if not runs:
             raise FileNotFoundError(f"no transcript for {fl.name} in {FIXTURES}: run `hotline sim fidelity --record`")
         with tempfile.TemporaryDirectory(prefix=f"replay-{fl.name}-") as tmp:
-            replay = [f for _, f in await replay_flow(fl.name, site_path, Path(tmp))]
+            frames, agi = await replay_flow(fl.name, site_path, Path(tmp))
+        replay = Transcript([f for _, f in frames], [a for _, a in agi])
         # the closest real run: a replay cannot be asked to pick the same side of a race every time
         score, real = max(((compare(fl.name, r, replay), r) for r in runs), key=lambda x: x[0].ratio)
         scores.append(score)
@@ -344,14 +404,19 @@ async def score_all(site_path: Path, names: list[str] | None = None, show_diff: 
 
 
 def overall(scores: list[Score]) -> float:
-    fields = sum(s.fields for s in scores)
-    return sum(s.matched_fields for s in scores) / fields if fields else 1.0
+    fields = sum(s.fields + s.agi_fields for s in scores)
+    return sum(s.matched_fields + s.matched_agi_fields for s in scores) / fields if fields else 1.0
 
 
 def table(scores: list[Score]) -> str:
-    lines = [f"{'flow':<22} {'events':>6} {'matched':>7} {'score':>6} {'asterisk vs itself':>18}"]
+    lines = [f"{'flow':<22} {'events':>6} {'matched':>7} {'AMI':>6} {'AGI rows':>8} {'matched':>7} {'AGI':>6} "
+             f"{'score':>6} {'asterisk vs itself':>18}"]  # fmt: skip
     for s in scores:
-        lines.append(f"{s.flow:<22} {s.events:>6} {s.matched_events:>7} {s.ratio:>6.1%} "
+        lines.append(f"{s.flow:<22} {s.events:>6} {s.matched_events:>7} {s.ami_ratio:>6.1%} {s.agi_rows:>8} "
+                     f"{s.matched_agi_rows:>7} {s.agi_ratio:>6.1%} {s.ratio:>6.1%} "
                      f"{asterisk_self_agreement(s.flow):>18.1%}")  # fmt: skip
-    lines.append(f"fidelity score: {overall(scores):.1%} of key fields in order, over {len(scores)} flows")
+    ami = sum(s.matched_fields for s in scores) / max(1, sum(s.fields for s in scores))
+    agi = sum(s.matched_agi_fields for s in scores) / max(1, sum(s.agi_fields for s in scores))
+    lines.append(f"fidelity score: {overall(scores):.1%} of key fields in order (AMI {ami:.1%}, AGI {agi:.1%}), "
+                 f"over {len(scores)} flows")  # fmt: skip
     return "\n".join(lines)

@@ -64,6 +64,15 @@ class Response:
         return self.code == 200
 
     @property
+    def line(self) -> str:
+        """The response line as Asterisk writes it (a 520 block: its closing line)."""
+        if self.code != 200:
+            return f"{self.code} {self.message}".rstrip()
+        data = f" ({self.data})" if self.data is not None else ""
+        endpos = f" endpos={self.endpos}" if self.endpos is not None else ""
+        return f"200 result={self.result}{data}{endpos}"
+
+    @property
     def result_int(self) -> int | None:
         try:
             return int(self.result)

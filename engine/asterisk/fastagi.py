@@ -11,6 +11,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable, Callable
+from typing import Protocol
 
 from engine.asterisk.agi_codec import (
     AgiConnection,
@@ -25,6 +26,13 @@ from engine.asterisk.agi_codec import (
 log = logging.getLogger("hotline.agi")
 
 DEAD_OK = {"EXEC", "GET", "SET", "VERBOSE", "NOOP", "DATABASE", "ASYNCAGI", "SPEECH"}
+
+
+class AgiTap(Protocol):
+    """Sees a session's exchange as the engine sees it: ``env`` (text: the script), ``command`` (the line
+    sent), ``reply`` (the response line), ``hangup`` (the out-of-band HANGUP line). For transcripts only."""
+
+    def __call__(self, kind: str, env: Environment, text: str) -> None: ...
 
 
 class AgiHangup(Exception):
@@ -45,6 +53,7 @@ class AgiChannel:
         codec: AgiConnection,
         env: Environment,
         command_timeout: float,
+        tap: AgiTap | None = None,
     ) -> None:
         self._reader = reader
         self._writer = writer
@@ -52,6 +61,8 @@ class AgiChannel:
         self.env = env
         self.command_timeout = command_timeout
         self.malformed = 0
+        self._tap = tap
+        self._backlog: list[Environment | Response | HangupNotice | Malformed] = []
 
     @property
     def hung_up(self) -> bool:
@@ -75,19 +86,15 @@ class AgiChannel:
             raise AgiHangup(f"channel {self.channel} hung up before {words[0]}")
         line = " ".join([words[0], *(quote_arg(w) for w in words[1:])])
         self._writer.write(self._codec.send_command(line))
+        if self._tap is not None:
+            self._tap("command", self.env, line)
         await self._writer.drain()
+        events, self._backlog = self._backlog, []
         while True:
-            try:
-                data = await asyncio.wait_for(self._reader.read(4096), timeout or self.command_timeout)
-            except TimeoutError:
-                raise AgiClosed(f"no response to {line!r} in {timeout or self.command_timeout:.0f} s") from None
-            if not data:
-                raise AgiClosed("Asterisk closed the session")
-            try:
-                events = self._codec.feed(data)
-            except AgiParseError as exc:
-                raise AgiClosed(f"protocol error: {exc}") from None
-            for ev in events:
+            for i, ev in enumerate(events):
+                if self._tap is not None and isinstance(ev, HangupNotice | Response):
+                    self._tap("hangup" if isinstance(ev, HangupNotice) else "reply", self.env,
+                              "HANGUP" if isinstance(ev, HangupNotice) else ev.line)  # fmt: skip
                 if isinstance(ev, HangupNotice):
                     log.debug("AGI %s: HANGUP notice", self.channel)
                 elif isinstance(ev, Malformed):
@@ -100,7 +107,19 @@ class AgiChannel:
                         log.warning("AGI usage error for %r: %s", line, " ".join(ev.usage)[:200])
                     elif ev.code == 510:
                         log.warning("AGI: unknown command %r", line)
+                    # lines read with the response (a HANGUP right behind it) belong to the next command
+                    self._backlog = events[i + 1 :]
                     return ev
+            try:
+                data = await asyncio.wait_for(self._reader.read(4096), timeout or self.command_timeout)
+            except TimeoutError:
+                raise AgiClosed(f"no response to {line!r} in {timeout or self.command_timeout:.0f} s") from None
+            if not data:
+                raise AgiClosed("Asterisk closed the session")
+            try:
+                events = self._codec.feed(data)
+            except AgiParseError as exc:
+                raise AgiClosed(f"protocol error: {exc}") from None
 
     # small helpers for the commands every handler uses
     async def answer(self) -> None:
@@ -130,7 +149,8 @@ class AgiListenError(Exception):
 
 
 class FastAgiServer:
-    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0) -> None:
+    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0,
+                 tap: AgiTap | None = None) -> None:  # fmt: skip
         self.host = host
         self.port = port
         self.env_timeout = env_timeout
@@ -139,6 +159,7 @@ class FastAgiServer:
         self.sessions = 0
         self.rejected = 0
         self.malformed = 0
+        self.tap = tap
         self._server: asyncio.Server | None = None
         self.started = asyncio.Event()
 
@@ -199,7 +220,9 @@ class FastAgiServer:
                 log.warning("FastAGI %s: no route for script %r; closed", peer, env.script)
                 return
             self.sessions += 1
-            chan = AgiChannel(reader, writer, codec, env, self.command_timeout)
+            if self.tap is not None:
+                self.tap("env", env, env.script)
+            chan = AgiChannel(reader, writer, codec, env, self.command_timeout, self.tap)
             try:
                 await handler(chan)
             except AgiHangup as exc:

@@ -2,7 +2,8 @@
 
 Wire behaviour as recorded (ASTERISK.md §4): environment lines end in ``\\n``; one response line per
 command; the out-of-band ``HANGUP`` line when the caller hangs up or the channel is pulled into a
-bridge; dead mode answers 511 except for the commands allowed there; the session ends when the
+bridge (after the response of a command the hang-up ended, as res_agi notices it only back in its
+loop); dead mode answers 511 except for the commands allowed there; the session ends when the
 engine closes the socket.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import shlex
 from collections.abc import Awaitable, Callable
 from typing import Any
@@ -73,8 +75,11 @@ class AgiFace:
                 raw = line_task.result()
                 if not raw:
                     break  # the engine closed the session: the AGI ends
+                # HANGUP goes before the response only on a channel dead already; a hang-up during the command
+                # follows its response (-1), sent at the loop's top as res_agi does (recorded in the lab)
+                dead_before = not ch.alive or ch.agi_dead
                 reply = await self._command(ch, raw.decode(errors="replace").strip())
-                if not hangup_sent and (not ch.alive or ch.agi_dead):
+                if not hangup_sent and dead_before:
                     writer.write(b"HANGUP\n")  # out of band, before the response (as observed)
                     hangup_sent = True
                 writer.write(reply.encode() + b"\n")
@@ -104,6 +109,8 @@ class AgiFace:
             args = words[2:]
         else:
             args = words[1:]
+        if name == "GET FULL" and args[:1] and args[0].upper() == "VARIABLE":
+            name, args = "GET FULL VARIABLE", args[1:]  # three words: allowed on a dead channel
         dead = not ch.alive or ch.agi_dead
         if dead and name not in DEAD_OK:
             return "511 Command Not Permitted on a dead channel or intercept routine"
@@ -147,7 +154,10 @@ class AgiFace:
             return "200 result=1"
         if name == "GET VARIABLE" and args and args[0] in ch.variables:
             return f"200 result=1 ({ch.variables[args[0]]})"
-        if name in ("GET VARIABLE", "GET FULL"):
+        if name == "GET FULL VARIABLE":
+            # evaluated like a dialplan expression: always result=1, unknown names and functions empty
+            return f"200 result=1 ({_substitute(ch, args[0] if args else '')})"
+        if name == "GET VARIABLE":
             return "200 result=0"
         if name in ("SET CONTEXT", "SET EXTENSION", "SET PRIORITY"):
             ctx, ext, pri = ch.agi_goto or (ch.context, ch.exten, str(ch.priority + 1))
@@ -187,6 +197,15 @@ class AgiFace:
         if got and ch.alive and not ch.agi_dead:
             return _take(ch, accept)
         return None
+
+
+_VAR = re.compile(r"\$\{([^{}]*)\}")
+
+
+def _substitute(ch: VChannel, expr: str) -> str:
+    builtin = {"CHANNEL": ch.name, "UNIQUEID": ch.uniqueid, "CONTEXT": ch.context, "EXTEN": ch.exten,
+               "CALLERID(num)": ch.caller_num, "CALLERID(name)": ch.caller_name}  # fmt: skip
+    return _VAR.sub(lambda m: ch.variables.get(m.group(1), builtin.get(m.group(1), "")), expr)
 
 
 def _has(ch: VChannel, accept: str) -> bool:

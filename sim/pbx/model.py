@@ -38,7 +38,8 @@ VOICEMAIL_CONTEXT = "engine-voicemail"
 CALLBACK_CONTEXT = "engine-callback"  # an originated agent leg dials the customer back
 PART_SECONDS = 1.0  # one spoken number or sound of a position / wait announcement
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
-PROMPT_SECONDS = {"hello-world": 1.245, "please-try-again": 1.404}
+# the lab's sound files (asterisk-core-sounds-en-wav): 11234 and 9962 samples at 8 kHz
+PROMPT_SECONDS = {"hello-world": 11234 / 8000, "please-try-again": 9962 / 8000}
 DEFAULT_PROMPT_SECONDS = 2.0
 
 
@@ -596,7 +597,7 @@ class VirtualPbx:
         self.ev("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
         self.ev("NewConnectedLine", ch)
         self.emit("DialBegin", "call", [*channel_block(ch, "Dest"), ("DialString", dest)])
-        await self.clock.sleep(0.01)
+        await self.clock.sleep(0.001)  # a loopback 180 or 486 follows the INVITE within a millisecond (lab)
         if behavior.kind in ("busy", "congestion"):
             cause = 17 if behavior.kind == "busy" else 34
             self.ev("HangupRequest", ch, ("Cause", str(cause)))
