@@ -11,18 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
+from acd.queued import Queued, dialable
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
 from acd.sessions import EndKeys
 from acd.waiting import (
     Announce,
-    CallbackPlan,
     CallerPlan,
     HoldTime,
     OfferCallback,
@@ -34,25 +34,18 @@ from acd.waiting import (
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
-from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Site
 from engine.model.facts import Fact
-from engine.privacy import mask_number
 from ivr.session import SURVEY_CONTEXT, Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
 CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
 TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
 ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer; back to the wait
 VOICEMAIL_CONTEXT = "engine-voicemail"  # a rule step's voicemail
-CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, then the customer is dialed
 DONE_CONTEXT = "engine-done"  # a connected caller goes here when the agent hangs up (no survey): Hangup()
-CALLBACK_KEY = "1"
-CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
-CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -83,11 +76,6 @@ def wait_rules(site: Site) -> dict[str, WaitRules]:
     return out
 
 
-def _dialable(number: str) -> bool:
-    """A caller we can call back: a real number, not anonymous or withheld."""
-    return number.isdigit() and 5 <= len(number) <= 20
-
-
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
     if m.status is Status.PAUSED:
@@ -99,18 +87,7 @@ def _describe(m: AgentMachine) -> str:
     return text + (" (phone busy)" if m.device_busy else "")
 
 
-@dataclass
-class _Queued:
-    waiting: Waiting
-    service: str
-    entered_at: float  # entered the system (IVR included): the caller's place in line
-    queued_at: float
-    position: int
-    plan: CallerPlan | None = None
-    callback: CallbackPlan | None = None  # the caller chose a call back: it keeps its place without a channel
-
-
-class Dispatcher:
+class Dispatcher(CallBacks):
     def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
                  tick: float = 1.0) -> None:  # fmt: skip
         self.engine = engine
@@ -122,8 +99,8 @@ class Dispatcher:
         self.max_wait = {sv.name: sv.max_wait for sv in site.services}
         self.wait_rules = wait_rules(site)
         self.hold_times: dict[str, HoldTime] = {}
-        self.callback_rules = {sv.name: (sv.callback_attempts, sv.callback_retry) for sv in site.services}
-        self._parked: dict[str, _Queued] = {}  # call backs waiting for their next attempt (out of the router)
+        self.callback_rules = callback_rules(site)
+        self._parked: dict[str, Queued] = {}
         hot = site["hotline"]
         self.guard = Guard(float(hot["guard_after"]), float(hot["guard_release"])) if hot["guard_agents"] else None
         self.guard_agents: list[str] = list(hot["guard_agents"] or ())
@@ -131,7 +108,7 @@ class Dispatcher:
         self.ring_timeout: int = site["hotline"]["ring_timeout"]
         self.agents = {a.id: a for a in site.agents}
         self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
-        self.queued: dict[str, _Queued] = {}
+        self.queued: dict[str, Queued] = {}
         self.queue_log = QueueLog(queue_log_path, engine.store)
         self._wake = asyncio.Event()
         self._decisions = 0
@@ -144,7 +121,7 @@ class Dispatcher:
         self._in_session: dict[str, tuple[str, Any]] = {}  # agent -> (call it takes in its session, provider)
         self._end_keys = EndKeys()
         self._ended_by_agent: set[str] = set()  # session calls the agent ended from its keypad
-        self._connected: dict[str, _Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
+        self._connected: dict[str, Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
         # a prompt name to the file Asterisk plays (the IVR's built prompts, else an Asterisk sound); the
         # composition root passes the IVR's resolver
         self.prompt_file: Any = lambda prompt: prompt
@@ -190,32 +167,6 @@ class Dispatcher:
                     m.pause(str(seen.get("reason") or "pause"), now)
             self._sync(agent_id)
             log.info("agent %s restored as %s%s", agent_id, m.status.value, f" ({m.reason})" if m.reason else "")
-
-    async def _restore_callbacks(self) -> None:
-        """Call backs promised before a restart are still owed, in their places: the ledger says which."""
-        facts = await self.engine.store.facts(None, ("acd.callback", "acd.callback_done", "acd.callback_attempt"))
-        open_: dict[str, Fact] = {}
-        attempts: dict[str, int] = {}
-        for f in facts:
-            if f.kind == "acd.callback":
-                open_[f.call_id] = f
-            elif f.kind == "acd.callback_done":
-                open_.pop(f.call_id, None)
-            else:
-                attempts[f.call_id] = attempts.get(f.call_id, 0) + 1
-        for call_id, f in open_.items():
-            d = f.data
-            service = str(d.get("service", self.service))
-            if service not in self.router.services:
-                service = self.service
-            w = Waiting(call_id, f.uniqueid, "", str(d.get("number", "")), "", service, int(d.get("priority", 0)),
-                        dict(d.get("skills", {})))  # fmt: skip
-            plan = CallbackPlan(str(d.get("number", "")), attempts.get(call_id, 0))
-            q = _Queued(w, service, float(d.get("entered_at", f.at)), float(d.get("queued_at", f.at)),
-                        int(d.get("position", 1)), None, plan)  # fmt: skip
-            self.queued[call_id] = q
-            self.router.enqueue(self._caller(q))
-            log.info("call %s: call back to %s restored in its place", call_id, mask_number(w.caller))
 
     def _on_frame(self, frame: Frame) -> None:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
@@ -324,14 +275,14 @@ class Dispatcher:
         if w.service and service != w.service:
             log.warning("call %s: the IVR asked for unknown service %r; queued for %r", w.call_id, w.service, service)
         position = 1 + sum(1 for q in self.queued.values() if q.service == service)
-        q = _Queued(w, service, entered, now, position, CallerPlan(entered, now))
+        q = Queued(w, service, entered, now, position, CallerPlan(entered, now))
         self.queued[w.call_id] = q
         self.router.enqueue(self._caller(q))
         await self.queue_log.write(now, w.call_id, service, "NONE", "ENTERQUEUE", "", w.caller, position)
         self.kick()
 
     @staticmethod
-    def _caller(q: _Queued) -> Caller:
+    def _caller(q: Queued) -> Caller:
         """The router's view of a waiting caller: its place (entry time), priority and extra skills from the IVR."""
         return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills))
 
@@ -386,11 +337,7 @@ class Dispatcher:
                 if busy != m.device_busy:
                     m.device(busy, now)
                     self._sync(agent_id)
-        for call_id, q in list(self._parked.items()):  # call backs whose next attempt is due rejoin, in place
-            if q.callback is not None and now >= q.callback.not_before:
-                del self._parked[call_id]
-                self.queued[call_id] = q
-                self.router.enqueue(self._caller(q))
+        self._rejoin_due_callbacks(now)
         if self.queued:
             free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
             for _, agent_id in free:
@@ -426,11 +373,11 @@ class Dispatcher:
                 continue  # gone, or hearing something already: the next tick
             hold = self.hold_times.setdefault(q.service, HoldTime())
             action = next_action(rules, q.plan, now, positions.get(call_id, q.position), hold,
-                                 _dialable(q.waiting.caller))  # fmt: skip
+                                 dialable(q.waiting.caller))  # fmt: skip
             if action is not None:
                 await self._play(q, ch.name, action, now)
 
-    async def _play(self, q: _Queued, channel: str, action: Announce | OfferCallback | ToVoicemail,
+    async def _play(self, q: Queued, channel: str, action: Announce | OfferCallback | ToVoicemail,
                     now: float) -> None:  # fmt: skip
         eng = self.engine
         w = q.waiting
@@ -468,51 +415,6 @@ class Dispatcher:
                                            "Exten": exten, "Priority": "1"})  # fmt: skip
         except AmiError as exc:
             log.warning("call %s: could not send the caller to %s: %s", call_id, context, exc)
-
-    async def queue_callback(self, agi: AgiChannel) -> None:
-        """FastAGI route ``queue-callback``: the caller pressed 1 at the offer. It leaves the line but keeps its
-        place: the call back is placed when its turn comes, to the number it called from."""
-        eng = self.engine
-        got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
-        call_id = got.data if got.ok and got.result == "1" else ""
-        q = self.queued.get(call_id)
-        if q is None or q.callback is not None or call_id in self._offering.values() or not _dialable(q.waiting.caller):
-            await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
-            return
-        now = eng.clock.now()
-        q.callback = CallbackPlan(q.waiting.caller)
-        w = q.waiting
-        await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
-                                   int(now - q.queued_at))  # fmt: skip
-        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=w.caller,
-                       service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
-                       waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
-        log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(w.caller), q.service)
-        try:
-            await agi.stream(self.prompt_file(CALLBACK_CONFIRMED))
-            await agi.command("HANGUP")
-        except AgiHangup:
-            pass  # the caller did not wait for the thanks: the call back stands
-
-    async def menu_callback(self, call_id: str, uniqueid: str, number: str, service: str) -> None:
-        """The menu's call-back node: the caller leaves a number and hangs up; the call back waits in line from
-        the moment the caller entered the system, like a caller who chose it while waiting."""
-        eng = self.engine
-        if call_id in self.queued or not _dialable(number):
-            return
-        service = service if service in self.router.services else self.service
-        now = eng.clock.now()
-        entered = min([f.at for f in await eng.store.facts(call_id) if f.kind == "channel.new"] or [now])
-        position = 1 + sum(1 for q in self.queued.values() if q.service == service)
-        w = Waiting(call_id, uniqueid, "", number, "", service)
-        q = _Queued(w, service, entered, now, position, None, CallbackPlan(number))
-        await self.queue_log.write(now, call_id, service, "NONE", "ENTERQUEUE", "", number, position)
-        await eng.fact("acd.callback", call_id, uniqueid, f"acd-callback:{call_id}", number=number, service=service,
-                       entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0, skills={},
-                       source="menu")  # fmt: skip
-        self.queued[call_id] = q
-        self.router.enqueue(self._caller(q))
-        self.kick()
 
     # ---- the hotline guard ------------------------------------------------------------------------------------
     async def _guard_step(self, now: float) -> None:
@@ -554,7 +456,7 @@ class Dispatcher:
                               "candidates": explanation})  # fmt: skip
         self.engine.spawn(self._offer(d, q, decision_fact), f"offer:{d.call_id}:{d.agent_id}")
 
-    async def _offer(self, d: Decision, q: _Queued, decision_fact: Fact) -> None:
+    async def _offer(self, d: Decision, q: Queued, decision_fact: Fact) -> None:
         eng = self.engine
         agent = self.agents[d.agent_id]
         m = self.machines[d.agent_id]
@@ -597,7 +499,7 @@ class Dispatcher:
             self._sync(d.agent_id)
             self.kick()
 
-    async def _ring(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
+    async def _ring(self, d: Decision, q: Queued, decision_fact: Fact) -> tuple[str, str, float]:
         """Ring the agent once: (outcome, agent leg uniqueid, seconds it rang)."""
         eng = self.engine
         agent = self.agents[d.agent_id]
@@ -651,120 +553,6 @@ class Dispatcher:
             return "caller_gone", leg, rang
         return "no_answer", leg, rang
 
-    async def _call_back(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
-        """The call back's turn came: ring the agent first (a reserved agent, so nobody is abandoned), then the
-        customer from the agent's leg (engine-callback). ("no_answer", ...) when the agent did not answer; else
-        the whole call is handled here and ("done", ...) is returned."""
-        eng = self.engine
-        agent = self.agents[d.agent_id]
-        m = self.machines[d.agent_id]
-        w = q.waiting
-        cb = q.callback
-        assert cb is not None
-        attempt = cb.attempts + 1
-        cb_call = f"{w.call_id}-cb{attempt}"  # the conversation's own call id (its recording, its call.end)
-        leg = f"cb-{uuid.uuid4().hex[:20]}"
-        eng.model.associate(leg, cb_call, "agent", agent.id)
-        started = eng.clock.now()
-        m.handle("ring", started)
-        try:
-            await eng.link.action({
-                "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": CALLBACK_CONTEXT,
-                "Exten": cb.number, "Priority": "1", "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
-                "CallerID": f'"Call back" <{eng.site["hotline"]["number"]}>', "Async": "true",
-                "Variable": f"HOTLINE_CALL={w.call_id}",
-            })  # fmt: skip
-        except AmiError as exc:
-            log.warning("call back %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
-            await eng.record([decision_fact])
-            return "no_answer", leg, 0.0
-        await eng.record([decision_fact, Fact("acd.callback_offer", started, w.call_id, leg, f"cboffer:{leg}",
-                                              {"agent": agent.id, "leg": leg, "attempt": attempt,
-                                               "service": q.service})])  # fmt: skip
-        seen = [False]
-
-        def agent_settled() -> bool:
-            ch = eng.model.channels.get(leg)
-            seen[0] = seen[0] or ch is not None
-            return (ch is not None and ch.up) or (ch is None and seen[0])
-
-        await eng.until(agent_settled, self.ring_timeout + 10)
-        rang = eng.clock.now() - started
-        ch = eng.model.channels.get(leg)
-        if ch is None or not ch.up:
-            if ch is not None:
-                try:
-                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
-                except AmiError:
-                    pass  # already gone
-            return "no_answer", leg, rang
-        m.handle("answer", eng.clock.now())
-        leg_name = ch.name
-
-        def customer() -> Any:
-            return next((c for c in eng.model.channels.values() if c.linkedid == leg and c.uniqueid != leg), None)
-
-        def talking_or_over() -> bool:
-            c = customer()
-            return leg not in eng.model.channels or (c is not None and c.up and bool(c.bridge))
-
-        await eng.until(talking_or_over, CALLBACK_RING + 10)
-        c = customer()
-        now = eng.clock.now()
-        if c is not None and c.up and c.bridge and leg in eng.model.channels:
-            self.queued.pop(w.call_id, None)
-            await eng.fact("acd.callback_connected", w.call_id, leg, f"cbconnected:{w.call_id}", agent=agent.id,
-                           attempt=attempt, waited=round(now - q.queued_at, 3), call=cb_call)  # fmt: skip
-            await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at), leg,
-                                       int(rang))  # fmt: skip
-            await self.recorder.start(cb_call, leg_name)
-            customer_uid = c.uniqueid
-            first_gone: list[str] = []
-
-            def one_left() -> bool:
-                # checked after every event: the first leg to ask for the hang-up (or to go) is the side that
-                # ended the call; when the agent hangs up, Dial drops the customer before the agent's leg goes
-                if not first_gone:
-                    for u in (customer_uid, leg):
-                        ch = eng.model.channels.get(u)
-                        if ch is None or ch.hangup_requested:
-                            first_gone.append(u)
-                            break
-                return bool(first_gone)
-
-            await eng.until(one_left, 24 * 3600)
-            ended = eng.clock.now()
-            caller_left = first_gone[:1] == [customer_uid]
-            await eng.until(lambda: leg not in eng.model.channels, 10)
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="connected",
-                           agent=agent.id, attempt=attempt, talk=round(ended - now, 3))  # fmt: skip
-            await self.queue_log.write(ended, w.call_id, q.service, agent.name,
-                                       "COMPLETECALLER" if caller_left else "COMPLETEAGENT", int(now - q.queued_at),
-                                       int(ended - now), q.position)  # fmt: skip
-            await self._agent_done(d.agent_id, q.service, conversation=True)
-            return "done", leg, rang
-        # the customer did not answer (or the agent hung up first): the agent is free again at once
-        dial_ends = [f for f in await eng.store.facts(leg) if f.kind == "dial.end"]
-        outcome = str(dial_ends[-1].data.get("status", "")).lower() if dial_ends else "agent_left"
-        if leg in eng.model.channels:
-            try:
-                await eng.link.action({"Action": "Hangup", "Channel": leg_name})
-            except AmiError:
-                pass
-            await eng.until(lambda: leg not in eng.model.channels, 10)
-        retry_after, max_attempts = self.callback_rules.get(q.service, (120.0, 3))
-        again = cb.failed(outcome or "noanswer", eng.clock.now(), retry_after, max_attempts)
-        self.queued.pop(w.call_id, None)
-        if again:
-            self._parked[w.call_id] = q  # back in its place after the pause
-            await eng.fact("acd.callback_attempt", w.call_id, leg, f"cbattempt:{w.call_id}:{attempt}",
-                           outcome=cb.outcomes[-1], attempt=attempt, next_at=round(cb.not_before, 3))  # fmt: skip
-        else:
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="failed",
-                           agent=agent.id, attempt=attempt, outcomes=list(cb.outcomes))  # fmt: skip
-        await self._agent_done(d.agent_id, q.service, conversation=False)
-        return "done", leg, rang
-
     async def _agent_done(self, agent_id: str, service: str, conversation: bool) -> None:
         """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""
         eng = self.engine
@@ -780,7 +568,7 @@ class Dispatcher:
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())
 
-    async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str,
+    async def _into_session(self, d: Decision, q: Queued, decision_fact: Fact, caller: str,
                             provider: Any) -> tuple[str, str, float]:  # fmt: skip
         """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
         session); the session's keeper (the dialer: out of its pacing) lends the agent until the call and its
@@ -820,7 +608,7 @@ class Dispatcher:
         await provider.give_back(d.agent_id, w.call_id)
         return ("caller_gone" if c is None else "no_answer"), leg, eng.clock.now() - started
 
-    async def _talk(self, d: Decision, q: _Queued, leg: str, connected: float) -> None:
+    async def _talk(self, d: Decision, q: Queued, leg: str, connected: float) -> None:
         eng = self.engine
         m = self.machines[d.agent_id]
         held = self._in_session.get(d.agent_id)
