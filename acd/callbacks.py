@@ -1,6 +1,7 @@
 """Call backs, the dispatcher's part that needs no caller on the line: a caller who chose one (at the wait's
 offer or in the menu) keeps its place in the router; when its turn comes the chosen agent is rung first,
-then the customer is dialed from the agent's leg. An attempt nobody answers is tried again later, in place.
+then the customer is dialed from the agent's leg. An attempt nobody answers is tried again
+``callback_retry`` seconds later, in place, at most ``callback_attempts`` times (the service's settings).
 Call backs still owed come back from the ledger after a restart.
 
 A mixin of :class:`acd.dispatcher.Dispatcher`: the attributes below are the dispatcher's, listed so the
@@ -35,10 +36,12 @@ CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, th
 CALLBACK_KEY = "1"
 CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
 CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
+DEFAULT_RULES = (3, 120.0)  # (callback_attempts, callback_retry): the site file's defaults, with no [[services]]
 
 
 def callback_rules(site: Any) -> dict[str, tuple[int, float]]:
-    return {sv.name: (sv.callback_attempts, sv.callback_retry) for sv in site.services}
+    """Per service: (attempts at most, seconds between a failed attempt and the next)."""
+    return {sv.name: (int(sv.callback_attempts), float(sv.callback_retry)) for sv in site.services}
 
 
 class CallBacks:
@@ -241,7 +244,7 @@ class CallBacks:
             except AmiError:
                 pass
             await eng.until(lambda: leg not in eng.model.channels, 10)
-        retry_after, max_attempts = self.callback_rules.get(q.service, (120.0, 3))
+        max_attempts, retry_after = self.callback_rules.get(q.service, DEFAULT_RULES)  # the order it is stored in
         again = cb.failed(outcome or "noanswer", eng.clock.now(), retry_after, max_attempts)
         self.queued.pop(w.call_id, None)
         if again:
