@@ -205,6 +205,7 @@ class CallBacks:
         now = eng.clock.now()
         if c is not None and c.up and c.bridge and leg in eng.model.channels:
             self.queued.pop(w.call_id, None)
+            self.router.answered(agent.id)
             await eng.fact("acd.callback_connected", w.call_id, leg, f"cbconnected:{w.call_id}", agent=agent.id,
                            attempt=attempt, waited=round(now - q.queued_at, 3), call=cb_call)  # fmt: skip
             await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at), leg,

@@ -339,11 +339,12 @@ class Dispatcher(CallBacks):
                     self._sync(agent_id)
         self._rejoin_due_callbacks(now)
         if self.queued:
-            free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
-            for _, agent_id in free:
-                d = self.router.best_caller_for(agent_id, now)
+            # callers in fair order, each to the free agent its service's strategy picks; bounded: each
+            # decision takes one agent out of the free ones
+            for _ in self.machines:
+                d = self.router.next_decision(now)
                 if d is None:
-                    continue
+                    break
                 await self._assign(d, now)
             # only after every connect that could be made: what the others hear while they wait
             await self._waiting_actions(now)
@@ -444,7 +445,7 @@ class Dispatcher(CallBacks):
         q = self.queued[d.call_id]
         m = self.machines[d.agent_id]
         states = {a: _describe(mm) for a, mm in self.machines.items()}
-        explanation = self.router.explain(self._caller(q), d.agent_id, now, states)
+        explanation = self.router.explain(self._caller(q), d.agent_id, now, states, d.why)
         m.handle("reserve", now)
         self.router.assigned(d)
         self._sync(d.agent_id)
@@ -453,7 +454,7 @@ class Dispatcher(CallBacks):
         key = f"decision:{d.call_id}:{self._decisions}"
         decision_fact = Fact("route.decision", now, d.call_id, q.waiting.uniqueid, key,
                              {"agent": d.agent_id, "score": round(d.score, 2), "step": d.step, "service": q.service,
-                              "candidates": explanation})  # fmt: skip
+                              "strategy": d.strategy, "why": d.why, "candidates": explanation})  # fmt: skip
         self.engine.spawn(self._offer(d, q, decision_fact), f"offer:{d.call_id}:{d.agent_id}")
 
     async def _offer(self, d: Decision, q: Queued, decision_fact: Fact) -> None:
@@ -471,6 +472,7 @@ class Dispatcher(CallBacks):
                 return
             if outcome == "answered":
                 m.handle("answer", now)
+                self.router.answered(d.agent_id)
                 self.queued.pop(w.call_id, None)
                 self.hold_times.setdefault(q.service, HoldTime()).answered(now - q.queued_at)
                 await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at),
