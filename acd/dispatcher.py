@@ -284,7 +284,8 @@ class Dispatcher(CallBacks):
     @staticmethod
     def _caller(q: Queued) -> Caller:
         """The router's view of a waiting caller: its place (entry time), priority and extra skills from the IVR."""
-        return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills))
+        return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills),
+                      frozenset(q.missed))  # fmt: skip
 
     async def _forget_gone_callers(self, now: float) -> None:
         for call_id, q in list(self.queued.items()):
@@ -493,6 +494,7 @@ class Dispatcher(CallBacks):
                 log.warning("agent %s paused after %d unanswered offers", d.agent_id, m.misses)
                 await eng.fact("agent.paused", "", "", f"pause:{d.agent_id}:{now}", agent=d.agent_id, reason=m.reason)
                 await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
+            q.missed.add(d.agent_id)  # the next agent is tried first, whatever the strategy
             self.router.enqueue(self._caller(q))
         except InvalidTransition as exc:
             log.error("agent state: %s", exc)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from acd.waiting import CallbackPlan, CallerPlan
 from ivr.session import Waiting
@@ -17,6 +17,7 @@ class Queued:
     position: int
     plan: CallerPlan | None = None
     callback: CallbackPlan | None = None  # the caller chose a call back: it keeps its place without a channel
+    missed: set[str] = field(default_factory=set)  # agents who did not answer its offers
 
 
 def dialable(number: str) -> bool:

@@ -60,6 +60,7 @@ class Caller:
     entered_at: float  # entered the system (IVR included)
     priority: int = 0
     needs: Mapping[str, int] = field(default_factory=dict)  # extra skill minimums (from the IVR)
+    missed: frozenset[str] = frozenset()  # agents who did not answer its offers: ranked after the others
 
 
 @dataclass(frozen=True)
@@ -273,7 +274,7 @@ class Router:
                 if self._why_not(self.agents[a].profile, caller.service, req) is None]  # fmt: skip
         if not able:
             return None
-        chosen = min(able, key=lambda st: rank(service.strategy, st, req.skills))
+        chosen = min(able, key=lambda st: (st.agent_id in caller.missed, rank(service.strategy, st, req.skills)))
         if len(able) == 1:
             why = f"the only free agent able to take it, so {service.strategy} had no choice"
         else:
@@ -313,8 +314,9 @@ class Router:
             elif agent_id not in self._free:
                 reason = (states or {}).get(agent_id, "not available")
             else:
+                missed = "did not answer this caller before, " if agent_id in caller.missed else ""
                 reason = self._why_not(rt.profile, caller.service, req) or (
-                    f"eligible, ranked lower by {service.strategy}: "
+                    f"eligible, ranked lower by {service.strategy}: {missed}"
                     f"{words(service.strategy, self.standing(agent_id, caller.service), req.skills, now)}")  # fmt: skip
             out.append({"agent": agent_id, "reason": reason})
         return out

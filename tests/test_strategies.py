@@ -104,3 +104,25 @@ def test_why_names_the_strategy_and_the_ranks_it_compared():
     assert fourth["1002"] == fourth["1003"] == "on-call", fourth
     lines = explain_call([f for f in facts if f.call_id == first.call_id])
     assert "strategy least_skilled" in lines[0] and "agent 1002" in lines[0] and lines[0].endswith("-> answered")
+
+
+def test_an_agent_who_did_not_answer_is_not_rung_again_for_that_caller_while_another_can_take_it():
+    # least_skilled ranks the one-skill 1002 first, but its phone never answers: after one ring timeout the
+    # caller goes to the next agent at once (as with any strategy), not to 1002 again until it is paused
+    with tempfile.TemporaryDirectory() as tmp:
+        site = _site(Path(tmp), "least_skilled")
+
+        def phones(endpoint: str, offer: int) -> CalleeBehavior:
+            return CalleeBehavior("never") if endpoint == "agent1002" else CalleeBehavior("answer", 1.0)
+
+        callers = [(T0 + 60.0, CallerScript(caller="13900000001", digits=[(1.5, "2")], talk=20.0))]
+        sim = asyncio.run(simulate(site, callers, T0, 200.0, seed=1, phones=phones))
+    (row,) = sim.rows
+    offers = [f for f in sim.facts if f.kind == "agent.offer"]
+    assert [o.data["agent"] for o in offers] == ["1002", "1003"], "the next in least_skilled's order: 2 skills"
+    assert row["outcome"] == "answered" and row["agent_id"] == "1003"
+    assert offers[1].at - offers[0].at <= 15.0 + 1.0, "one ring timeout, then the next agent"
+    second = sorted((f for f in sim.facts if f.kind == "route.decision"), key=lambda f: f.at)[1]
+    reasons = {c["agent"]: c["reason"] for c in second.data["candidates"]}
+    assert reasons["1003"].startswith("chosen, by least_skilled: 2 skills"), reasons
+    assert reasons["1002"].startswith("eligible, ranked lower by least_skilled: did not answer this caller"), reasons
