@@ -15,22 +15,15 @@ from pathlib import Path
 from typing import Any
 
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.announcing import WaitingActions, wait_rules
 from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
-from acd.queued import Queued, dialable
+from acd.queued import Queued
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from acd.session_calls import DONE_CONTEXT, SessionCalls
 from acd.sessions import EndKeys
-from acd.waiting import (
-    Announce,
-    CallerPlan,
-    HoldTime,
-    OfferCallback,
-    StepAction,
-    ToVoicemail,
-    WaitRules,
-    next_action,
-)
+from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
@@ -41,11 +34,7 @@ from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
 TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
-ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer; back to the wait
-VOICEMAIL_CONTEXT = "engine-voicemail"  # a rule step's voicemail
-DONE_CONTEXT = "engine-done"  # a connected caller goes here when the agent hangs up (no survey): Hangup()
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -66,16 +55,6 @@ def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[s
     return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
 
 
-def wait_rules(site: Site) -> dict[str, WaitRules]:
-    """What waiting callers hear per service: periodic announcements and the rule steps' actions."""
-    out = {}
-    for sv in site.services:
-        steps = tuple(StepAction(float(r["after"]), str(r.get("announce", "")), bool(r.get("offer_callback")),
-                                 bool(r.get("voicemail"))) for r in sv.rules)  # fmt: skip
-        out[sv.name] = WaitRules(sv.announce_every, sv.announce_position, sv.announce_wait, steps)
-    return out
-
-
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
     if m.status is Status.PAUSED:
@@ -87,7 +66,7 @@ def _describe(m: AgentMachine) -> str:
     return text + (" (phone busy)" if m.device_busy else "")
 
 
-class Dispatcher(CallBacks):
+class Dispatcher(CallBacks, WaitingActions, SessionCalls):
     def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
                  tick: float = 1.0) -> None:  # fmt: skip
         self.engine = engine
@@ -177,51 +156,6 @@ class Dispatcher(CallBacks):
             if self._session_agent(channel) and self._end_keys.press(channel, frame.get("Digit"),
                                                                      self.engine.clock.now()):  # fmt: skip
                 self.engine.spawn(self._end_session_call(channel), f"end-keys:{channel}")
-
-    # ---- always-on sessions (the dialer's for campaign agents, the keeper's for the others) -------------------
-    def _providers(self) -> list[Any]:
-        return [p for p in (self.keeper, self.dialer) if p is not None]
-
-    def _session_provider(self, agent_id: str) -> Any:
-        """Who keeps this agent's session, when the agent sits idle in it; else None."""
-        return next((p for p in self._providers() if p.session_for(agent_id)), None)
-
-    def _session_agent(self, channel: str) -> str | None:
-        if self.keeper is not None and channel in self.keeper.channels():
-            return str(self.keeper.channels()[channel])
-        for r in getattr(self.dialer, "runners", ()):
-            for agent_id, seat in r.seats.items():
-                if seat.channel == channel:
-                    return str(agent_id)
-        return None
-
-    async def _end_session_call(self, channel: str) -> None:
-        """The agent pressed ## in its session: the other party leaves (a hotline caller to its survey or to
-        engine-done, a customer is hung up), and the session goes back to its music through Bridge's F()."""
-        eng = self.engine
-        session = eng.model.by_name(channel)
-        bridge = eng.model.bridges.get(session.bridge) if session is not None and session.bridge else None
-        if session is None or bridge is None:
-            return
-        ours = {q.waiting.uniqueid: q for q in self.queued.values()}
-        ours.update({uid: q for uid, q in self._connected.items()})
-        for uid in sorted(bridge.members - {session.uniqueid}):
-            other = eng.model.channels.get(uid)
-            if other is None:
-                continue
-            q = ours.get(uid)
-            try:
-                if q is not None:
-                    self._ended_by_agent.add(q.waiting.call_id)
-                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid, f"agentend:{q.waiting.call_id}",
-                                   agent=self._session_agent(channel) or "", keys="##")  # fmt: skip
-                    ctx = SURVEY_CONTEXT if q.waiting.survey else DONE_CONTEXT
-                    await eng.link.action({"Action": "Redirect", "Channel": other.name, "Context": ctx,
-                                           "Exten": "s", "Priority": "1"})  # fmt: skip
-                else:
-                    await eng.link.action({"Action": "Hangup", "Channel": other.name})
-            except AmiError as exc:
-                log.warning("could not end the call in session %s: %s", channel, exc)
 
     # ---- agent controls (feature codes now, the web agent page later: one entry point) ----------------
     async def control(self, agent_id: str, action: str, reason: str = "") -> str:
@@ -350,73 +284,6 @@ class Dispatcher(CallBacks):
             # only after every connect that could be made: what the others hear while they wait
             await self._waiting_actions(now)
         await self._guard_step(now)
-
-    # ---- while callers wait: announcements, the call-back offer, voicemail -----------------------------------
-    def _positions(self) -> dict[str, int]:
-        """Each waiting caller's place in its service (call backs hold places too)."""
-        by_service: dict[str, list[tuple[float, str]]] = {}
-        for call_id, q in self.queued.items():
-            by_service.setdefault(q.service, []).append((q.entered_at, call_id))
-        out = {}
-        for line in by_service.values():
-            for i, (_, call_id) in enumerate(sorted(line), start=1):
-                out[call_id] = i
-        return out
-
-    async def _waiting_actions(self, now: float) -> None:
-        offering = set(self._offering.values())
-        positions = self._positions()
-        for call_id, q in list(self.queued.items()):
-            rules = self.wait_rules.get(q.service)
-            if rules is None or q.plan is None or q.callback is not None or call_id in offering:
-                continue
-            ch = self.engine.model.channels.get(q.waiting.uniqueid)
-            if ch is None or ch.context != WAIT_CONTEXT:
-                continue  # gone, or hearing something already: the next tick
-            hold = self.hold_times.setdefault(q.service, HoldTime())
-            action = next_action(rules, q.plan, now, positions.get(call_id, q.position), hold,
-                                 dialable(q.waiting.caller))  # fmt: skip
-            if action is not None:
-                await self._play(q, ch.name, action, now)
-
-    async def _play(self, q: Queued, channel: str, action: Announce | OfferCallback | ToVoicemail,
-                    now: float) -> None:  # fmt: skip
-        eng = self.engine
-        w = q.waiting
-        if isinstance(action, ToVoicemail):
-            del self.queued[w.call_id]
-            self.router.remove(w.call_id)
-            await self.queue_log.write(now, w.call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
-                                       int(now - q.queued_at))  # fmt: skip
-            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, f"voicemail:{w.call_id}", service=q.service,
-                           waited=round(now - q.queued_at, 3))  # fmt: skip
-            await self._send(channel, VOICEMAIL_CONTEXT, "s", {}, w.call_id)
-            return
-        if isinstance(action, OfferCallback):
-            variables = {"HOTLINE_ANNOUNCE": self.prompt_file(action.prompt or "callback-offer"),
-                         "HOTLINE_POS": "", "HOTLINE_EWT": ""}  # fmt: skip
-            exten, what = "offer", "callback_offer"
-        else:
-            variables = {
-                "HOTLINE_ANNOUNCE": self.prompt_file(action.prompt) if action.prompt else "",
-                "HOTLINE_POS": "" if action.position is None else str(action.position),
-                "HOTLINE_EWT": "" if action.wait_minutes is None else str(action.wait_minutes),
-            }
-            exten, what = "s", "announce"
-        await eng.fact("acd.announce", w.call_id, w.uniqueid, f"announce:{w.call_id}:{now:.3f}", what=what,
-                       prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
-                       wait_minutes=variables["HOTLINE_EWT"])  # fmt: skip
-        await self._send(channel, ANNOUNCE_CONTEXT, exten, variables, w.call_id)
-
-    async def _send(self, channel: str, context: str, exten: str, variables: dict[str, str], call_id: str) -> None:
-        try:
-            for name, value in variables.items():
-                await self.engine.link.action({"Action": "Setvar", "Channel": channel, "Variable": name,
-                                               "Value": value})  # fmt: skip
-            await self.engine.link.action({"Action": "Redirect", "Channel": channel, "Context": context,
-                                           "Exten": exten, "Priority": "1"})  # fmt: skip
-        except AmiError as exc:
-            log.warning("call %s: could not send the caller to %s: %s", call_id, context, exc)
 
     # ---- the hotline guard ------------------------------------------------------------------------------------
     async def _guard_step(self, now: float) -> None:
@@ -571,46 +438,6 @@ class Dispatcher(CallBacks):
             await eng.clock.sleep(wrap)
             if m.state is State.WRAP_UP:
                 m.handle("wrap_up_end", eng.clock.now())
-
-    async def _into_session(self, d: Decision, q: Queued, decision_fact: Fact, caller: str,
-                            provider: Any) -> tuple[str, str, float]:  # fmt: skip
-        """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
-        session); the session's keeper (the dialer: out of its pacing) lends the agent until the call and its
-        wrap-up are over."""
-        eng = self.engine
-        w = q.waiting
-        started = eng.clock.now()
-        session = await provider.lend(d.agent_id, w.call_id)
-        ch = eng.model.by_name(session) if session else None
-        if session is None or ch is None:
-            await eng.record([decision_fact])
-            return "no_answer", "", 0.0
-        leg = ch.uniqueid
-        self._in_session[d.agent_id] = (w.call_id, provider)
-        self.machines[d.agent_id].handle("ring", started)
-        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
-                                              {"agent": d.agent_id, "leg": leg, "service": q.service,
-                                               "session": True})])  # fmt: skip
-        await self.recorder.start(w.call_id, caller)
-        try:
-            await eng.link.action({"Action": "Setvar", "Channel": caller, "Variable": "HOTLINE_SESSION",
-                                   "Value": session})  # fmt: skip
-            await eng.link.action({"Action": "Redirect", "Channel": caller, "Context": CONNECT_CONTEXT,
-                                   "Exten": "s", "Priority": "1"})  # fmt: skip
-        except AmiError as exc:
-            log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
-
-        def joined_or_gone() -> bool:
-            c = eng.model.channels.get(w.uniqueid)
-            return c is None or bool(c.bridge)
-
-        await eng.until(joined_or_gone, 10)
-        c = eng.model.channels.get(w.uniqueid)
-        if c is not None and c.bridge:
-            return "answered", leg, eng.clock.now() - started
-        self._in_session.pop(d.agent_id, None)
-        await provider.give_back(d.agent_id, w.call_id)
-        return ("caller_gone" if c is None else "no_answer"), leg, eng.clock.now() - started
 
     async def _talk(self, d: Decision, q: Queued, leg: str, connected: float) -> None:
         eng = self.engine
