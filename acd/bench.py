@@ -3,8 +3,10 @@
 One seeded world (agents with skills and levels, services with skill minimums and rule steps, callers
 waiting with priorities and occasional extra needs), one sequence of decisions, both routers in the same
 run. Each decision: an agent frees up, the router picks its caller, the caller is connected and a new one
-arrives (so the queue stays at ``waiting``). Times are wall-clock per decision, reported as percentiles
-and as ratios between the two routers (the machine is shared, ratios travel better than absolutes).
+arrives (so the queue stays at ``waiting``). A decision is the dispatcher's own call (``next_decision``: the
+best caller, then its service's strategy; the services use the four strategies in turn). Times are
+wall-clock per decision, reported as percentiles and as ratios between the two routers (the machine is
+shared, ratios travel better than absolutes).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from acd.router import AgentProfile, Caller, NaiveRouter, Router, RuleStep, Service
+from acd.strategies import STRATEGIES
 
 
 @dataclass(frozen=True)
@@ -38,7 +41,8 @@ def make_world(agents: int, skills: int, waiting: int, decisions: int, seed: int
         }
         steps = (RuleStep(60.0, lower={k: max(0, v - 30) for k, v in req.items()}),
                  RuleStep(180.0, raise_priority=1))  # fmt: skip
-        services.append(Service(f"svc{i:03d}", req, priority=int(g.integers(0, 3)), steps=steps))
+        services.append(Service(f"svc{i:03d}", req, priority=int(g.integers(0, 3)), steps=steps,
+                                strategy=STRATEGIES[i % len(STRATEGIES)]))  # fmt: skip
     profiles = []
     for i in range(agents):
         own = g.choice(names, size=min(skills, int(g.integers(5, 16))), replace=False)
@@ -64,14 +68,16 @@ def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, s
     for i, idx in enumerate(order):
         agent = world.agents[int(idx)].id
         now = float(i) * 0.5 + 1.0
+        r.set_available(agent, now - 1.0)
         t0 = time.perf_counter_ns()
-        d = r.best_caller_for(agent, now)
+        d = r.next_decision(now)  # the dispatcher's call: best caller, then the service's strategy
         lat[i] = time.perf_counter_ns() - t0
-        picked.append(d.call_id if d else None)
+        picked.append((d.call_id, d.agent_id) if d else None)
         if d is not None:
-            r.remove(d.call_id)
+            r.assigned(d)
             r.enqueue(world.callers[nxt])
             nxt += 1
+        r.set_available(agent, None)  # the others stay busy: one agent frees at a time
     total = lat.sum() / 1e9
     return {
         "decisions": decisions,

@@ -11,50 +11,31 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from acd import wrap_up
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.announcing import WaitingActions, wait_rules
+from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
+from acd.queued import Queued
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from acd.session_calls import DONE_CONTEXT, SessionCalls
 from acd.sessions import EndKeys
-from acd.waiting import (
-    Announce,
-    CallbackPlan,
-    CallerPlan,
-    HoldTime,
-    OfferCallback,
-    StepAction,
-    ToVoicemail,
-    WaitRules,
-    next_action,
-)
-from dialer.phone import callback_number
+from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
-from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Site
 from engine.model.facts import Fact
-from engine.privacy import mask_number
 from ivr.session import SURVEY_CONTEXT, Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
-CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
 TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
-ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer; back to the wait
-VOICEMAIL_CONTEXT = "engine-voicemail"  # a rule step's voicemail
-CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, then the customer is dialed
-DONE_CONTEXT = "engine-done"  # a connected caller goes here when the agent hangs up (no survey): Hangup()
-CALLBACK_KEY = "1"
-CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
-CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -75,16 +56,6 @@ def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[s
     return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
 
 
-def wait_rules(site: Site) -> dict[str, WaitRules]:
-    """What waiting callers hear per service: periodic announcements and the rule steps' actions."""
-    out = {}
-    for sv in site.services:
-        steps = tuple(StepAction(float(r["after"]), str(r.get("announce", "")), bool(r.get("offer_callback")),
-                                 bool(r.get("voicemail"))) for r in sv.rules)  # fmt: skip
-        out[sv.name] = WaitRules(sv.announce_every, sv.announce_position, sv.announce_wait, steps)
-    return out
-
-
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
     if m.status is Status.PAUSED:
@@ -96,18 +67,7 @@ def _describe(m: AgentMachine) -> str:
     return text + (" (phone busy)" if m.device_busy else "")
 
 
-@dataclass
-class _Queued:
-    waiting: Waiting
-    service: str
-    entered_at: float  # entered the system (IVR included): the caller's place in line
-    queued_at: float
-    position: int
-    plan: CallerPlan | None = None
-    callback: CallbackPlan | None = None  # the caller chose a call back: it keeps its place without a channel
-
-
-class Dispatcher:
+class Dispatcher(CallBacks, WaitingActions, SessionCalls):
     def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
                  tick: float = 1.0) -> None:  # fmt: skip
         self.engine = engine
@@ -119,8 +79,8 @@ class Dispatcher:
         self.max_wait = {sv.name: sv.max_wait for sv in site.services}
         self.wait_rules = wait_rules(site)
         self.hold_times: dict[str, HoldTime] = {}
-        self.callback_rules = {sv.name: (sv.callback_attempts, sv.callback_retry) for sv in site.services}
-        self._parked: dict[str, _Queued] = {}  # call backs waiting for their next attempt (out of the router)
+        self.callback_rules = callback_rules(site)
+        self._parked: dict[str, Queued] = {}
         hot = site["hotline"]
         self.guard = Guard(float(hot["guard_after"]), float(hot["guard_release"])) if hot["guard_agents"] else None
         self.guard_agents: list[str] = list(hot["guard_agents"] or ())
@@ -129,7 +89,7 @@ class Dispatcher:
         self.region: str = site["hotline"]["region"]  # callers' numbers are read in it: call backs dial E.164
         self.agents = {a.id: a for a in site.agents}
         self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
-        self.queued: dict[str, _Queued] = {}
+        self.queued: dict[str, Queued] = {}
         self.queue_log = QueueLog(queue_log_path, engine.store)
         self._wake = asyncio.Event()
         self._decisions = 0
@@ -142,7 +102,7 @@ class Dispatcher:
         self._in_session: dict[str, tuple[str, Any]] = {}  # agent -> (call it takes in its session, provider)
         self._end_keys = EndKeys()
         self._ended_by_agent: set[str] = set()  # session calls the agent ended from its keypad
-        self._connected: dict[str, _Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
+        self._connected: dict[str, Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
         # a prompt name to the file Asterisk plays (the IVR's built prompts, else an Asterisk sound); the
         # composition root passes the IVR's resolver
         self.prompt_file: Any = lambda prompt: prompt
@@ -189,32 +149,6 @@ class Dispatcher:
             self._sync(agent_id)
             log.info("agent %s restored as %s%s", agent_id, m.status.value, f" ({m.reason})" if m.reason else "")
 
-    async def _restore_callbacks(self) -> None:
-        """Call backs promised before a restart are still owed, in their places: the ledger says which."""
-        facts = await self.engine.store.facts(None, ("acd.callback", "acd.callback_done", "acd.callback_attempt"))
-        open_: dict[str, Fact] = {}
-        attempts: dict[str, int] = {}
-        for f in facts:
-            if f.kind == "acd.callback":
-                open_[f.call_id] = f
-            elif f.kind == "acd.callback_done":
-                open_.pop(f.call_id, None)
-            else:
-                attempts[f.call_id] = attempts.get(f.call_id, 0) + 1
-        for call_id, f in open_.items():
-            d = f.data
-            service = str(d.get("service", self.service))
-            if service not in self.router.services:
-                service = self.service
-            w = Waiting(call_id, f.uniqueid, "", str(d.get("number", "")), "", service, int(d.get("priority", 0)),
-                        dict(d.get("skills", {})))  # fmt: skip
-            plan = CallbackPlan(str(d.get("number", "")), attempts.get(call_id, 0))
-            q = _Queued(w, service, float(d.get("entered_at", f.at)), float(d.get("queued_at", f.at)),
-                        int(d.get("position", 1)), None, plan)  # fmt: skip
-            self.queued[call_id] = q
-            self.router.enqueue(self._caller(q))
-            log.info("call %s: call back to %s restored in its place", call_id, mask_number(w.caller))
-
     def _on_frame(self, frame: Frame) -> None:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
         if frame.event in ("DeviceStateChange", "Hangup") and self.queued:
@@ -224,51 +158,6 @@ class Dispatcher:
             if self._session_agent(channel) and self._end_keys.press(channel, frame.get("Digit"),
                                                                      self.engine.clock.now()):  # fmt: skip
                 self.engine.spawn(self._end_session_call(channel), f"end-keys:{channel}")
-
-    # ---- always-on sessions (the dialer's for campaign agents, the keeper's for the others) -------------------
-    def _providers(self) -> list[Any]:
-        return [p for p in (self.keeper, self.dialer) if p is not None]
-
-    def _session_provider(self, agent_id: str) -> Any:
-        """Who keeps this agent's session, when the agent sits idle in it; else None."""
-        return next((p for p in self._providers() if p.session_for(agent_id)), None)
-
-    def _session_agent(self, channel: str) -> str | None:
-        if self.keeper is not None and channel in self.keeper.channels():
-            return str(self.keeper.channels()[channel])
-        for r in getattr(self.dialer, "runners", ()):
-            for agent_id, seat in r.seats.items():
-                if seat.channel == channel:
-                    return str(agent_id)
-        return None
-
-    async def _end_session_call(self, channel: str) -> None:
-        """The agent pressed ## in its session: the other party leaves (a hotline caller to its survey or to
-        engine-done, a customer is hung up), and the session goes back to its music through Bridge's F()."""
-        eng = self.engine
-        session = eng.model.by_name(channel)
-        bridge = eng.model.bridges.get(session.bridge) if session is not None and session.bridge else None
-        if session is None or bridge is None:
-            return
-        ours = {q.waiting.uniqueid: q for q in self.queued.values()}
-        ours.update({uid: q for uid, q in self._connected.items()})
-        for uid in sorted(bridge.members - {session.uniqueid}):
-            other = eng.model.channels.get(uid)
-            if other is None:
-                continue
-            q = ours.get(uid)
-            try:
-                if q is not None:
-                    self._ended_by_agent.add(q.waiting.call_id)
-                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid, f"agentend:{q.waiting.call_id}",
-                                   agent=self._session_agent(channel) or "", keys="##")  # fmt: skip
-                    ctx = SURVEY_CONTEXT if q.waiting.survey else DONE_CONTEXT
-                    await eng.link.action({"Action": "Redirect", "Channel": other.name, "Context": ctx,
-                                           "Exten": "s", "Priority": "1"})  # fmt: skip
-                else:
-                    await eng.link.action({"Action": "Hangup", "Channel": other.name})
-            except AmiError as exc:
-                log.warning("could not end the call in session %s: %s", channel, exc)
 
     # ---- agent controls (feature codes now, the web agent page later: one entry point) ----------------
     async def control(self, agent_id: str, action: str, reason: str = "") -> str:
@@ -322,16 +211,17 @@ class Dispatcher:
         if w.service and service != w.service:
             log.warning("call %s: the IVR asked for unknown service %r; queued for %r", w.call_id, w.service, service)
         position = 1 + sum(1 for q in self.queued.values() if q.service == service)
-        q = _Queued(w, service, entered, now, position, CallerPlan(entered, now))
+        q = Queued(w, service, entered, now, position, CallerPlan(entered, now))
         self.queued[w.call_id] = q
         self.router.enqueue(self._caller(q))
         await self.queue_log.write(now, w.call_id, service, "NONE", "ENTERQUEUE", "", w.caller, position)
         self.kick()
 
     @staticmethod
-    def _caller(q: _Queued) -> Caller:
+    def _caller(q: Queued) -> Caller:
         """The router's view of a waiting caller: its place (entry time), priority and extra skills from the IVR."""
-        return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills))
+        return Caller(q.waiting.call_id, q.service, q.entered_at, q.waiting.priority, dict(q.waiting.skills),
+                      frozenset(q.missed))  # fmt: skip
 
     async def _forget_gone_callers(self, now: float) -> None:
         for call_id, q in list(self.queued.items()):
@@ -384,135 +274,18 @@ class Dispatcher:
                 if busy != m.device_busy:
                     m.device(busy, now)
                     self._sync(agent_id)
-        for call_id, q in list(self._parked.items()):  # call backs whose next attempt is due rejoin, in place
-            if q.callback is not None and now >= q.callback.not_before:
-                del self._parked[call_id]
-                self.queued[call_id] = q
-                self.router.enqueue(self._caller(q))
+        self._rejoin_due_callbacks(now)
         if self.queued:
-            free = sorted((m.since, a) for a, m in self.machines.items() if m.routable)
-            for _, agent_id in free:
-                d = self.router.best_caller_for(agent_id, now)
+            # callers in fair order, each to the free agent its service's strategy picks; bounded: each
+            # decision takes one agent out of the free ones
+            for _ in self.machines:
+                d = self.router.next_decision(now)
                 if d is None:
-                    continue
+                    break
                 await self._assign(d, now)
             # only after every connect that could be made: what the others hear while they wait
             await self._waiting_actions(now)
         await self._guard_step(now)
-
-    # ---- while callers wait: announcements, the call-back offer, voicemail -----------------------------------
-    def _positions(self) -> dict[str, int]:
-        """Each waiting caller's place in its service (call backs hold places too)."""
-        by_service: dict[str, list[tuple[float, str]]] = {}
-        for call_id, q in self.queued.items():
-            by_service.setdefault(q.service, []).append((q.entered_at, call_id))
-        out = {}
-        for line in by_service.values():
-            for i, (_, call_id) in enumerate(sorted(line), start=1):
-                out[call_id] = i
-        return out
-
-    async def _waiting_actions(self, now: float) -> None:
-        offering = set(self._offering.values())
-        positions = self._positions()
-        for call_id, q in list(self.queued.items()):
-            rules = self.wait_rules.get(q.service)
-            if rules is None or q.plan is None or q.callback is not None or call_id in offering:
-                continue
-            ch = self.engine.model.channels.get(q.waiting.uniqueid)
-            if ch is None or ch.context != WAIT_CONTEXT:
-                continue  # gone, or hearing something already: the next tick
-            hold = self.hold_times.setdefault(q.service, HoldTime())
-            action = next_action(rules, q.plan, now, positions.get(call_id, q.position), hold,
-                                 callback_number(q.waiting.caller, self.region) is not None)  # fmt: skip
-            if action is not None:
-                await self._play(q, ch.name, action, now)
-
-    async def _play(self, q: _Queued, channel: str, action: Announce | OfferCallback | ToVoicemail,
-                    now: float) -> None:  # fmt: skip
-        eng = self.engine
-        w = q.waiting
-        if isinstance(action, ToVoicemail):
-            del self.queued[w.call_id]
-            self.router.remove(w.call_id)
-            await self.queue_log.write(now, w.call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
-                                       int(now - q.queued_at))  # fmt: skip
-            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, f"voicemail:{w.call_id}", service=q.service,
-                           waited=round(now - q.queued_at, 3))  # fmt: skip
-            await self._send(channel, VOICEMAIL_CONTEXT, "s", {}, w.call_id)
-            return
-        if isinstance(action, OfferCallback):
-            variables = {"HOTLINE_ANNOUNCE": self.prompt_file(action.prompt or "callback-offer"),
-                         "HOTLINE_POS": "", "HOTLINE_EWT": ""}  # fmt: skip
-            exten, what = "offer", "callback_offer"
-        else:
-            variables = {
-                "HOTLINE_ANNOUNCE": self.prompt_file(action.prompt) if action.prompt else "",
-                "HOTLINE_POS": "" if action.position is None else str(action.position),
-                "HOTLINE_EWT": "" if action.wait_minutes is None else str(action.wait_minutes),
-            }
-            exten, what = "s", "announce"
-        await eng.fact("acd.announce", w.call_id, w.uniqueid, f"announce:{w.call_id}:{now:.3f}", what=what,
-                       prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
-                       wait_minutes=variables["HOTLINE_EWT"])  # fmt: skip
-        await self._send(channel, ANNOUNCE_CONTEXT, exten, variables, w.call_id)
-
-    async def _send(self, channel: str, context: str, exten: str, variables: dict[str, str], call_id: str) -> None:
-        try:
-            for name, value in variables.items():
-                await self.engine.link.action({"Action": "Setvar", "Channel": channel, "Variable": name,
-                                               "Value": value})  # fmt: skip
-            await self.engine.link.action({"Action": "Redirect", "Channel": channel, "Context": context,
-                                           "Exten": exten, "Priority": "1"})  # fmt: skip
-        except AmiError as exc:
-            log.warning("call %s: could not send the caller to %s: %s", call_id, context, exc)
-
-    async def queue_callback(self, agi: AgiChannel) -> None:
-        """FastAGI route ``queue-callback``: the caller pressed 1 at the offer. It leaves the line but keeps its
-        place: the call back is placed when its turn comes, to the number it called from."""
-        eng = self.engine
-        got = await agi.command("GET VARIABLE", "HOTLINE_CALL")
-        call_id = got.data if got.ok and got.result == "1" else ""
-        q = self.queued.get(call_id)
-        number = callback_number(q.waiting.caller, self.region) if q is not None else None
-        if q is None or q.callback is not None or call_id in self._offering.values() or number is None:
-            await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
-            return
-        now = eng.clock.now()
-        q.callback = CallbackPlan(number)
-        w = q.waiting
-        await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
-                                   int(now - q.queued_at))  # fmt: skip
-        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=number,
-                       service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
-                       waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
-        log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(number), q.service)
-        try:
-            await agi.stream(self.prompt_file(CALLBACK_CONFIRMED))
-            await agi.command("HANGUP")
-        except AgiHangup:
-            pass  # the caller did not wait for the thanks: the call back stands
-
-    async def menu_callback(self, call_id: str, uniqueid: str, number: str, service: str) -> None:
-        """The menu's call-back node: the caller leaves a number and hangs up; the call back waits in line from
-        the moment the caller entered the system, like a caller who chose it while waiting."""
-        eng = self.engine
-        number = callback_number(number, self.region) or ""  # E.164, or "" when it cannot be called back
-        if call_id in self.queued or not number:
-            return
-        service = service if service in self.router.services else self.service
-        now = eng.clock.now()
-        entered = min([f.at for f in await eng.store.facts(call_id) if f.kind == "channel.new"] or [now])
-        position = 1 + sum(1 for q in self.queued.values() if q.service == service)
-        w = Waiting(call_id, uniqueid, "", number, "", service)
-        q = _Queued(w, service, entered, now, position, None, CallbackPlan(number))
-        await self.queue_log.write(now, call_id, service, "NONE", "ENTERQUEUE", "", number, position)
-        await eng.fact("acd.callback", call_id, uniqueid, f"acd-callback:{call_id}", number=number, service=service,
-                       entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0, skills={},
-                       source="menu")  # fmt: skip
-        self.queued[call_id] = q
-        self.router.enqueue(self._caller(q))
-        self.kick()
 
     # ---- the hotline guard ------------------------------------------------------------------------------------
     async def _guard_step(self, now: float) -> None:
@@ -542,7 +315,7 @@ class Dispatcher:
         q = self.queued[d.call_id]
         m = self.machines[d.agent_id]
         states = {a: _describe(mm) for a, mm in self.machines.items()}
-        explanation = self.router.explain(self._caller(q), d.agent_id, now, states)
+        explanation = self.router.explain(self._caller(q), d.agent_id, now, states, d.why)
         m.handle("reserve", now)
         self.router.assigned(d)
         self._sync(d.agent_id)
@@ -551,10 +324,10 @@ class Dispatcher:
         key = f"decision:{d.call_id}:{self._decisions}"
         decision_fact = Fact("route.decision", now, d.call_id, q.waiting.uniqueid, key,
                              {"agent": d.agent_id, "score": round(d.score, 2), "step": d.step, "service": q.service,
-                              "candidates": explanation})  # fmt: skip
+                              "strategy": d.strategy, "why": d.why, "candidates": explanation})  # fmt: skip
         self.engine.spawn(self._offer(d, q, decision_fact), f"offer:{d.call_id}:{d.agent_id}")
 
-    async def _offer(self, d: Decision, q: _Queued, decision_fact: Fact) -> None:
+    async def _offer(self, d: Decision, q: Queued, decision_fact: Fact) -> None:
         eng = self.engine
         agent = self.agents[d.agent_id]
         m = self.machines[d.agent_id]
@@ -569,6 +342,7 @@ class Dispatcher:
                 return
             if outcome == "answered":
                 m.handle("answer", now)
+                self.router.answered(d.agent_id)
                 self.queued.pop(w.call_id, None)
                 self.hold_times.setdefault(q.service, HoldTime()).answered(now - q.queued_at)
                 await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at),
@@ -589,6 +363,7 @@ class Dispatcher:
                 log.warning("agent %s paused after %d unanswered offers", d.agent_id, m.misses)
                 await eng.fact("agent.paused", "", "", f"pause:{d.agent_id}:{now}", agent=d.agent_id, reason=m.reason)
                 await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
+            q.missed.add(d.agent_id)  # the next agent is tried first, whatever the strategy
             self.router.enqueue(self._caller(q))
         except InvalidTransition as exc:
             log.error("agent state: %s", exc)
@@ -597,7 +372,7 @@ class Dispatcher:
             self._sync(d.agent_id)
             self.kick()
 
-    async def _ring(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
+    async def _ring(self, d: Decision, q: Queued, decision_fact: Fact) -> tuple[str, str, float]:
         """Ring the agent once: (outcome, agent leg uniqueid, seconds it rang)."""
         eng = self.engine
         agent = self.agents[d.agent_id]
@@ -651,120 +426,6 @@ class Dispatcher:
             return "caller_gone", leg, rang
         return "no_answer", leg, rang
 
-    async def _call_back(self, d: Decision, q: _Queued, decision_fact: Fact) -> tuple[str, str, float]:
-        """The call back's turn came: ring the agent first (a reserved agent, so nobody is abandoned), then the
-        customer from the agent's leg (engine-callback). ("no_answer", ...) when the agent did not answer; else
-        the whole call is handled here and ("done", ...) is returned."""
-        eng = self.engine
-        agent = self.agents[d.agent_id]
-        m = self.machines[d.agent_id]
-        w = q.waiting
-        cb = q.callback
-        assert cb is not None
-        attempt = cb.attempts + 1
-        cb_call = f"{w.call_id}-cb{attempt}"  # the conversation's own call id (its recording, its call.end)
-        leg = f"cb-{uuid.uuid4().hex[:20]}"
-        eng.model.associate(leg, cb_call, "agent", agent.id)
-        started = eng.clock.now()
-        m.handle("ring", started)
-        try:
-            await eng.link.action({
-                "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": CALLBACK_CONTEXT,
-                "Exten": cb.number, "Priority": "1", "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
-                "CallerID": f'"Call back" <{eng.site["hotline"]["number"]}>', "Async": "true",
-                "Variable": f"HOTLINE_CALL={w.call_id}",
-            })  # fmt: skip
-        except AmiError as exc:
-            log.warning("call back %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
-            await eng.record([decision_fact])
-            return "no_answer", leg, 0.0
-        await eng.record([decision_fact, Fact("acd.callback_offer", started, w.call_id, leg, f"cboffer:{leg}",
-                                              {"agent": agent.id, "leg": leg, "attempt": attempt,
-                                               "service": q.service})])  # fmt: skip
-        seen = [False]
-
-        def agent_settled() -> bool:
-            ch = eng.model.channels.get(leg)
-            seen[0] = seen[0] or ch is not None
-            return (ch is not None and ch.up) or (ch is None and seen[0])
-
-        await eng.until(agent_settled, self.ring_timeout + 10)
-        rang = eng.clock.now() - started
-        ch = eng.model.channels.get(leg)
-        if ch is None or not ch.up:
-            if ch is not None:
-                try:
-                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
-                except AmiError:
-                    pass  # already gone
-            return "no_answer", leg, rang
-        m.handle("answer", eng.clock.now())
-        leg_name = ch.name
-
-        def customer() -> Any:
-            return next((c for c in eng.model.channels.values() if c.linkedid == leg and c.uniqueid != leg), None)
-
-        def talking_or_over() -> bool:
-            c = customer()
-            return leg not in eng.model.channels or (c is not None and c.up and bool(c.bridge))
-
-        await eng.until(talking_or_over, CALLBACK_RING + 10)
-        c = customer()
-        now = eng.clock.now()
-        if c is not None and c.up and c.bridge and leg in eng.model.channels:
-            self.queued.pop(w.call_id, None)
-            await eng.fact("acd.callback_connected", w.call_id, leg, f"cbconnected:{w.call_id}", agent=agent.id,
-                           attempt=attempt, waited=round(now - q.queued_at, 3), call=cb_call)  # fmt: skip
-            await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at), leg,
-                                       int(rang))  # fmt: skip
-            await self.recorder.start(cb_call, leg_name)
-            customer_uid = c.uniqueid
-            first_gone: list[str] = []
-
-            def one_left() -> bool:
-                # checked after every event: the first leg to ask for the hang-up (or to go) is the side that
-                # ended the call; when the agent hangs up, Dial drops the customer before the agent's leg goes
-                if not first_gone:
-                    for u in (customer_uid, leg):
-                        ch = eng.model.channels.get(u)
-                        if ch is None or ch.hangup_requested:
-                            first_gone.append(u)
-                            break
-                return bool(first_gone)
-
-            await eng.until(one_left, 24 * 3600)
-            ended = eng.clock.now()
-            caller_left = first_gone[:1] == [customer_uid]
-            await eng.until(lambda: leg not in eng.model.channels, 10)
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="connected",
-                           agent=agent.id, attempt=attempt, talk=round(ended - now, 3))  # fmt: skip
-            await self.queue_log.write(ended, w.call_id, q.service, agent.name,
-                                       "COMPLETECALLER" if caller_left else "COMPLETEAGENT", int(now - q.queued_at),
-                                       int(ended - now), q.position)  # fmt: skip
-            await self._agent_done(d.agent_id, q.service, conversation=True, call_id=w.call_id)
-            return "done", leg, rang
-        # the customer did not answer (or the agent hung up first): the agent is free again at once
-        dial_ends = [f for f in await eng.store.facts(leg) if f.kind == "dial.end"]
-        outcome = str(dial_ends[-1].data.get("status", "")).lower() if dial_ends else "agent_left"
-        if leg in eng.model.channels:
-            try:
-                await eng.link.action({"Action": "Hangup", "Channel": leg_name})
-            except AmiError:
-                pass
-            await eng.until(lambda: leg not in eng.model.channels, 10)
-        retry_after, max_attempts = self.callback_rules.get(q.service, (120.0, 3))
-        again = cb.failed(outcome or "noanswer", eng.clock.now(), retry_after, max_attempts)
-        self.queued.pop(w.call_id, None)
-        if again:
-            self._parked[w.call_id] = q  # back in its place after the pause
-            await eng.fact("acd.callback_attempt", w.call_id, leg, f"cbattempt:{w.call_id}:{attempt}",
-                           outcome=cb.outcomes[-1], attempt=attempt, next_at=round(cb.not_before, 3))  # fmt: skip
-        else:
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="failed",
-                           agent=agent.id, attempt=attempt, outcomes=list(cb.outcomes))  # fmt: skip
-        await self._agent_done(d.agent_id, q.service, conversation=False)
-        return "done", leg, rang
-
     async def _agent_done(self, agent_id: str, service: str, conversation: bool, call_id: str = "") -> None:
         """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""
         eng = self.engine
@@ -777,47 +438,7 @@ class Dispatcher:
         self.kick()
         await wrap_up.finish(eng, m, wrap, effects, call_id, began)
 
-    async def _into_session(self, d: Decision, q: _Queued, decision_fact: Fact, caller: str,
-                            provider: Any) -> tuple[str, str, float]:  # fmt: skip
-        """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
-        session); the session's keeper (the dialer: out of its pacing) lends the agent until the call and its
-        wrap-up are over."""
-        eng = self.engine
-        w = q.waiting
-        started = eng.clock.now()
-        session = await provider.lend(d.agent_id, w.call_id)
-        ch = eng.model.by_name(session) if session else None
-        if session is None or ch is None:
-            await eng.record([decision_fact])
-            return "no_answer", "", 0.0
-        leg = ch.uniqueid
-        self._in_session[d.agent_id] = (w.call_id, provider)
-        self.machines[d.agent_id].handle("ring", started)
-        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
-                                              {"agent": d.agent_id, "leg": leg, "service": q.service,
-                                               "session": True})])  # fmt: skip
-        await self.recorder.start(w.call_id, caller)
-        try:
-            await eng.link.action({"Action": "Setvar", "Channel": caller, "Variable": "HOTLINE_SESSION",
-                                   "Value": session})  # fmt: skip
-            await eng.link.action({"Action": "Redirect", "Channel": caller, "Context": CONNECT_CONTEXT,
-                                   "Exten": "s", "Priority": "1"})  # fmt: skip
-        except AmiError as exc:
-            log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
-
-        def joined_or_gone() -> bool:
-            c = eng.model.channels.get(w.uniqueid)
-            return c is None or bool(c.bridge)
-
-        await eng.until(joined_or_gone, 10)
-        c = eng.model.channels.get(w.uniqueid)
-        if c is not None and c.bridge:
-            return "answered", leg, eng.clock.now() - started
-        self._in_session.pop(d.agent_id, None)
-        await provider.give_back(d.agent_id, w.call_id)
-        return ("caller_gone" if c is None else "no_answer"), leg, eng.clock.now() - started
-
-    async def _talk(self, d: Decision, q: _Queued, leg: str, connected: float) -> None:
+    async def _talk(self, d: Decision, q: Queued, leg: str, connected: float) -> None:
         eng = self.engine
         m = self.machines[d.agent_id]
         held = self._in_session.get(d.agent_id)

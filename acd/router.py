@@ -8,15 +8,20 @@ one caller per class, not at every caller: O(classes) instead of O(callers).
 Fair order across services: score = priority × ``priority_weight`` + seconds since the caller entered the
 system (IVR time included, ANCHORS.md). The best caller for a freed agent is chosen across all services
 that agent can serve.
+
+When several agents are free, callers are served in that order (the best caller any free agent can take
+comes first), and the caller's service's strategy (``acd/strategies.py``) picks which of the free agents
+able to take it gets it.
 """
 
 from __future__ import annotations
 
 import bisect
 import heapq
-import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+
+from acd.strategies import Standing, rank, turn, words
 
 PRIORITY_WEIGHT = 60.0  # one priority step counts as a minute of waiting
 
@@ -55,6 +60,7 @@ class Caller:
     entered_at: float  # entered the system (IVR included)
     priority: int = 0
     needs: Mapping[str, int] = field(default_factory=dict)  # extra skill minimums (from the IVR)
+    missed: frozenset[str] = frozenset()  # agents who did not answer its offers: ranked after the others
 
 
 @dataclass(frozen=True)
@@ -72,6 +78,8 @@ class Decision:
     score: float
     step: int
     considered: int  # callers (for a freed agent) or agents (for a new caller) looked at
+    strategy: str = ""  # the caller's service's strategy, when it chose among free agents
+    why: str = ""  # why this agent, in words
 
 
 def requirements(service: Service, caller: Caller, waited: float) -> Requirements:
@@ -123,20 +131,26 @@ def _better(best: _Best | None, score: float, caller: Caller, req: Requirements)
 class AgentRuntime:
     profile: AgentProfile
     idle_since: float | None = None  # None: not available (the state machine says why)
-    calls: int = 0
-    last_offer: int = 0
+    calls: int = 0  # answered since the engine started (fewest_calls)
+    index: int = 0  # place in the site file (round_robin)
 
 
 class Router:
     def __init__(self, services: Iterable[Service], agents: Iterable[AgentProfile],
                  priority_weight: float = PRIORITY_WEIGHT) -> None:  # fmt: skip
         self.services = {s.name: s for s in services}
-        self.agents = {a.id: AgentRuntime(a) for a in agents}
+        self.agents = {a.id: AgentRuntime(a, index=i) for i, a in enumerate(agents)}
+        self._order = list(self.agents)
         self.priority_weight = priority_weight
+        self._free: dict[str, None] = {}  # available agents, an ordered set
+        self._callers: dict[str, Caller] = {}
+        self._last_turn: dict[str, int] = {}  # service -> index of the agent it offered a caller to last
+        # per agent: (now, version, its best caller then); valid until a caller joins or the time moves
+        self._best: dict[str, tuple[float, int, Decision | None]] = {}
+        self._version = 0
         self._classes: dict[tuple[object, ...], list[tuple[float, str, Caller]]] = {}
         self._where: dict[str, tuple[object, ...]] = {}
         self._req_cache: dict[tuple[object, ...], Requirements] = {}
-        self._offers = itertools.count(1)
         self.granted: dict[str, set[str]] = {}  # agent -> services it may serve whatever its skills (the guard)
 
     # ---- inputs -------------------------------------------------------------------------------------
@@ -146,17 +160,29 @@ class Router:
         key = (caller.service, caller.priority, tuple(sorted(caller.needs.items())))
         heapq.heappush(self._classes.setdefault(key, []), (caller.entered_at, caller.call_id, caller))
         self._where[caller.call_id] = key
+        self._callers[caller.call_id] = caller
+        self._version += 1
 
     def remove(self, call_id: str) -> None:
         """The caller left (connected elsewhere or hung up); lazily dropped from its class heap."""
         self._where.pop(call_id, None)
+        self._callers.pop(call_id, None)
 
     def set_available(self, agent_id: str, idle_since: float | None) -> None:
         self.agents[agent_id].idle_since = idle_since
+        if idle_since is None:
+            self._free.pop(agent_id, None)
+        else:
+            self._free[agent_id] = None
+
+    def answered(self, agent_id: str) -> None:
+        """The agent answered a call (fewest_calls counts these)."""
+        self.agents[agent_id].calls += 1
 
     def grant(self, agent_id: str, service: str, on: bool = True) -> None:
         """Let an agent serve a service whatever its skills (the hotline guard's reserved agent), or stop."""
         names = self.granted.setdefault(agent_id, set())
+        self._version += 1  # who may take whom changed
         if on:
             names.add(service)
         else:
@@ -213,66 +239,85 @@ class Router:
             return None
         return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)
 
-    def best_agent_for(self, call_id: str, now: float) -> Decision | None:
-        """A caller is waiting and agents may be free: pick by the service's strategy."""
-        key = self._where.get(call_id)
-        if key is None:
-            return None
-        caller = next(c for _, _, c in self._classes[key] if c.call_id == call_id)
-        service = self.services[caller.service]
-        req = requirements(service, caller, now - caller.entered_at)
-        best: tuple[tuple[float, ...], AgentRuntime] | None = None
-        considered = 0
-        for rt in self.agents.values():
-            if rt.idle_since is None:
+    def next_decision(self, now: float) -> Decision | None:
+        """The next connect to make among the free agents: the best caller any of them can take (fair order
+        across services), given to the free agent its service's strategy ranks first. None: nothing to do."""
+        best: tuple[float, Caller] | None = None
+        for agent_id in self._free:
+            cached = self._best.get(agent_id)
+            if cached is not None and cached[:2] == (now, self._version) and (
+                    cached[2] is None or cached[2].call_id in self._where):  # fmt: skip
+                d = cached[2]
+            else:
+                d = self.best_caller_for(agent_id, now)
+                self._best[agent_id] = (now, self._version, d)
+            if d is None:
                 continue
-            considered += 1
-            if self._why_not(rt.profile, caller.service, req) is not None:
-                continue
-            rank = self._rank(service.strategy, rt, req)
-            if best is None or rank < best[0]:
-                best = (rank, rt)
+            caller = self._callers[d.call_id]
+            if best is None or (-d.score, caller.entered_at, caller.call_id) < (-best[0], best[1].entered_at,
+                                                                              best[1].call_id):  # fmt: skip
+                best = (d.score, caller)
         if best is None:
             return None
-        return Decision(call_id, best[1].profile.id, self._score(caller, req, now), req.step, considered)
+        return self._choose_agent(best[1], now)
 
-    @staticmethod
-    def _rank(strategy: str, rt: AgentRuntime, req: Requirements) -> tuple[float, ...]:
+    def best_agent_for(self, call_id: str, now: float) -> Decision | None:
+        """The free agent this waiting caller's service's strategy would give it to now."""
+        caller = self._callers.get(call_id)
+        return None if caller is None else self._choose_agent(caller, now)
+
+    def _choose_agent(self, caller: Caller, now: float) -> Decision | None:
+        key = self._where[caller.call_id]
+        service = self.services[caller.service]
+        req = self._requirements(key, caller, now - caller.entered_at)
+        able = [self.standing(a, caller.service) for a in self._free
+                if self._why_not(self.agents[a].profile, caller.service, req) is None]  # fmt: skip
+        if not able:
+            return None
+        chosen = min(able, key=lambda st: (st.agent_id in caller.missed, rank(service.strategy, st, req.skills)))
+        if len(able) == 1:
+            why = f"the only free agent able to take it, so {service.strategy} had no choice"
+        else:
+            why = (f"by {service.strategy}: {words(service.strategy, chosen, req.skills, now)}, "
+                   f"first of {len(able)} free agents able to take it")  # fmt: skip
+        return Decision(caller.call_id, chosen.agent_id, self._score(caller, req, now), req.step, len(able),
+                        service.strategy, why)  # fmt: skip
+
+    def standing(self, agent_id: str, service: str) -> Standing:
+        rt = self.agents[agent_id]
         idle = rt.idle_since if rt.idle_since is not None else float("inf")
-        if strategy == "least_skilled":
-            # keep generalists free: fewest skills, then lowest total level on the needed skills
-            needed = sum(rt.profile.skills.get(s, 0) for s, _ in req.skills)
-            return (len(rt.profile.skills), needed, idle)
-        if strategy == "round_robin":
-            return (rt.last_offer, idle)
-        if strategy == "fewest_calls":
-            return (rt.calls, idle)
-        return (idle,)
+        return Standing(agent_id, idle, rt.profile.skills, rt.calls,
+                        turn(rt.index, self._last_turn.get(service), len(self._order)))  # fmt: skip
 
     def assigned(self, decision: Decision) -> None:
         """The engine acted on a decision: the caller leaves the queue, the agent is no longer idle."""
+        caller = self._callers.get(decision.call_id)
+        if caller is not None:  # the service's rotation moves past this agent (round_robin)
+            self._last_turn[caller.service] = self.agents[decision.agent_id].index
         self.remove(decision.call_id)
-        rt = self.agents[decision.agent_id]
-        rt.idle_since = None
-        rt.calls += 1
-        rt.last_offer = next(self._offers)
+        self.set_available(decision.agent_id, None)
 
     # ---- explanations -------------------------------------------------------------------------------
     def explain(self, caller: Caller, chosen: str | None, now: float,
-                states: Mapping[str, str] | None = None) -> list[dict[str, str]]:  # fmt: skip
+                states: Mapping[str, str] | None = None, why: str = "") -> list[dict[str, str]]:  # fmt: skip
         """Why each agent was or was not chosen for ``caller`` at ``now`` (``states``: the state machine's
-        word for agents that were not available: paused, wrap-up, busy, ringing, logged out)."""
-        req = requirements(self.services[caller.service], caller, now - caller.entered_at)
+        word for agents that were not available: paused, wrap-up, busy, ringing, logged out; ``why``: the
+        decision's own reason for the chosen agent)."""
+        service = self.services[caller.service]
+        req = requirements(service, caller, now - caller.entered_at)
         out = []
         for agent_id, rt in sorted(self.agents.items()):
             if agent_id == chosen:
-                reason = f"chosen (strategy {self.services[caller.service].strategy}, rule step {req.step})"
+                reason = f"chosen, {why or 'by ' + service.strategy}; rule step {req.step}"
                 if caller.service in self.granted.get(agent_id, ()):
                     reason += ", reserved for this service by the hotline guard"
-            elif rt.idle_since is None:
+            elif agent_id not in self._free:
                 reason = (states or {}).get(agent_id, "not available")
             else:
-                reason = self._why_not(rt.profile, caller.service, req) or "eligible, ranked lower by the strategy"
+                missed = "did not answer this caller before, " if agent_id in caller.missed else ""
+                reason = self._why_not(rt.profile, caller.service, req) or (
+                    f"eligible, ranked lower by {service.strategy}: {missed}"
+                    f"{words(service.strategy, self.standing(agent_id, caller.service), req.skills, now)}")  # fmt: skip
             out.append({"agent": agent_id, "reason": reason})
         return out
 

@@ -20,8 +20,9 @@ def explain_call(facts: list[Fact], tz: Any = None) -> list[str]:
         agent = d.data.get("agent")
         legs = [leg for leg, o in offers.items() if o.data.get("agent") == agent and o.at >= d.at]
         result = "answered" if legs and legs[0] in answered else "not answered"
+        how = f"strategy {d.data['strategy']}, " if d.data.get("strategy") else ""  # older decisions lack it
         lines.append(f"decision {n} at {when}: service {d.data.get('service')}, agent {agent} "
-                     f"(score {d.data.get('score')}, rule step {d.data.get('step')}) -> {result}")  # fmt: skip
+                     f"({how}score {d.data.get('score')}, rule step {d.data.get('step')}) -> {result}")  # fmt: skip
         for c in d.data.get("candidates", []):
             lines.append(f"  {c['agent']:<12} {c['reason']}")
     return lines

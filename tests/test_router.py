@@ -65,6 +65,52 @@ def test_strategies_pick_among_free_agents():
     assert r.best_agent_for("c", 21.0).agent_id == "generalist"
 
 
+def test_free_agents_take_callers_in_fair_order_each_given_by_its_services_strategy():
+    sales = Service("sales", {"x": 10}, strategy="least_skilled")
+    support = Service("support", {"x": 10}, priority=1, strategy="longest_idle")
+    agents = [AgentProfile("generalist", {"x": 90, "y": 90}), AgentProfile("specialist", {"x": 50})]
+    r = Router([sales, support], agents)
+    r.set_available("generalist", 0.0)  # idle longer
+    r.set_available("specialist", 10.0)
+    r.enqueue(Caller("sales-1", "sales", entered_at=0.0))
+    r.enqueue(Caller("support-1", "support", entered_at=50.0))
+    # support's priority (60 s) + 50 s beats sales' 100 s: support first, to the longest idle (its strategy)
+    d = r.next_decision(100.0)
+    assert (d.call_id, d.agent_id, d.strategy) == ("support-1", "generalist", "longest_idle")
+    assert d.why == "by longest_idle: idle 100 s, first of 2 free agents able to take it"
+    r.assigned(d)
+    d = r.next_decision(100.0)
+    assert (d.call_id, d.agent_id) == ("sales-1", "specialist")
+    assert d.why == "the only free agent able to take it, so least_skilled had no choice"
+    r.assigned(d)
+    assert r.next_decision(100.0) is None
+
+
+def test_round_robin_takes_agents_in_turn_and_fewest_calls_counts_answered_calls():
+    agents = [AgentProfile(a, {"x": 50}) for a in ("a", "b", "c")]
+    r = Router([Service("s", {"x": 10}, strategy="round_robin")], agents)
+    got = []
+    for i in range(5):
+        for a in ("a", "b", "c"):
+            if a not in got[-1:]:
+                r.set_available(a, 0.0)  # everyone free again but the agent who took the last call
+        r.enqueue(Caller(f"c{i}", "s", float(i)))
+        d = r.next_decision(10.0 + i)
+        r.assigned(d)
+        got.append(d.agent_id)
+    assert got == ["a", "b", "c", "a", "b"]
+    r = Router([Service("s", {"x": 10}, strategy="fewest_calls")], agents)
+    for a, idle in (("a", 0.0), ("b", 5.0), ("c", 9.0)):
+        r.set_available(a, idle)
+    r.answered("a")
+    r.answered("b")
+    r.enqueue(Caller("c0", "s", 10.0))
+    assert r.next_decision(11.0).agent_id == "c", "no call yet, though idle the shortest"
+    r.answered("c")
+    r.answered("c")
+    assert r.next_decision(11.0).agent_id == "a", "one call each for a and b: then the longest idle"
+
+
 def test_assigned_caller_leaves_the_queue_and_explanations_name_reasons():
     r = router()
     c = Caller("c1", "sales", entered_at=100.0)
@@ -94,8 +140,8 @@ levels = st.integers(0, 100)
 def test_indexed_router_decides_like_the_full_scan(agents, callers, now):
     services = [
         Service("a", {"s0": 40}, steps=(RuleStep(60, lower={"s0": 10}), RuleStep(400, raise_priority=2))),
-        Service("b", {"s1": 50, "s2": 30}, priority=1),
-        Service("c", {"s3": 70}, steps=(RuleStep(120, add_groups=frozenset({"g"})),)),
+        Service("b", {"s1": 50, "s2": 30}, priority=1, strategy="least_skilled"),
+        Service("c", {"s3": 70}, strategy="round_robin", steps=(RuleStep(120, add_groups=frozenset({"g"})),)),
     ]
     profiles = [AgentProfile(f"x{i}", sk, frozenset({"g"}) if i % 3 == 0 else frozenset()) for i, sk in
                 enumerate(agents)]  # fmt: skip
@@ -107,6 +153,17 @@ def test_indexed_router_decides_like_the_full_scan(agents, callers, now):
     for p in profiles:
         a, b = fast.best_caller_for(p.id, now), slow.best_caller_for(p.id, now)
         assert (a and (a.call_id, a.score)) == (b and (b.call_id, b.score))
+    # a round with every agent free: the same connects in the same order, whatever the strategy
+    for r in (fast, slow):
+        for i, p in enumerate(profiles):
+            r.set_available(p.id, float(i % 3))
+    for _ in profiles:
+        a, b = fast.next_decision(now), slow.next_decision(now)
+        assert (a and (a.call_id, a.agent_id, a.why)) == (b and (b.call_id, b.agent_id, b.why))
+        if a is None:
+            break
+        fast.assigned(a)
+        slow.assigned(b)
 
 
 def test_route_bench_runs_both_routers_on_the_same_world():

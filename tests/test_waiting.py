@@ -94,10 +94,11 @@ skills = {{ hotline = 80 }}
 wrap_up = 5
 announce_every = {every}
 rules = [ {rules} ]
-"""
+{service_extra}"""
 
 
-def _site(wd: Path, rules: str, every: int = 15, extra: str = "", outbound_agents: int = 0):  # type: ignore[no-untyped-def]
+def _site(wd: Path, rules: str, every: int = 15, extra: str = "", outbound_agents: int = 0,
+          service_extra: str = ""):  # type: ignore[no-untyped-def]  # fmt: skip
     def text(secret: Path) -> str:
         head = world.site_text(ami_port=5038, agi_port=4573, secret_file=secret,
                                store_url="sqlite+aiosqlite:///unused.db", recordings=wd / "rec",
@@ -111,7 +112,7 @@ def _site(wd: Path, rules: str, every: int = 15, extra: str = "", outbound_agent
             tail = "".join(f'\n[[agents]]\nid = "{a}"\nauto_login = true\n' for a in ids)
             tail += world.CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true", window="08:00-21:00",
                                           mode="predictive", record="false")  # fmt: skip
-        return head + tail + SITE.format(every=every, rules=rules)
+        return head + tail + SITE.format(every=every, rules=rules, service_extra=service_extra)
 
     return scratch_site(wd, text)
 
@@ -177,6 +178,34 @@ def test_a_call_back_keeps_its_place_and_announcements_never_delay_a_connect():
     # never while an agent is being offered: announcements stop once C's offer starts
     c_offer = min(f.at for f in facts if f.kind == "agent.offer" and f.call_id == c_call)
     assert max(f.at for f in ann) < c_offer
+
+
+def test_a_call_back_nobody_answers_is_tried_callback_attempts_times_callback_retry_apart():
+    with tempfile.TemporaryDirectory() as tmp:
+        wd = Path(tmp)
+        # values unlike the defaults (3, 120) and unlike each other, so a swap of the two cannot pass
+        site = _site(wd, "{ after = 15, offer_callback = true }", every=0,
+                     service_extra="callback_attempts = 2\ncallback_retry = 40\n")  # fmt: skip
+        callers = [
+            (0.0, CallerScript(caller="13900000001", digits=[(1.5, "2")], talk=60.0)),  # keeps the agent busy
+            (5.0, CallerScript(caller="13900000002", digits=[(1.5, "2"), (17.5, "1")], talk=30.0)),  # B: call back
+        ]
+        carrier = lambda number: CalleeBehavior("never")  # noqa: E731 - B's phone rings out every time
+        sim = _run(site, callers, 600.0, carrier=carrier)
+        qlog = _queue_log(wd)
+    b_call = {r["caller"]: r for r in sim.rows}["13900000002"]["call_id"]
+    mine = [f for f in sim.facts if f.call_id == b_call]
+    offers = [f for f in mine if f.kind == "acd.callback_offer"]
+    failed = [f for f in mine if f.kind == "acd.callback_attempt"]
+    assert [f.data["attempt"] for f in offers] == [1, 2], "exactly callback_attempts tries"
+    (done,) = [f for f in mine if f.kind == "acd.callback_done"]
+    assert len(failed) == 1 and failed[0].data["outcome"] == "noanswer"
+    assert failed[0].data["next_at"] == round(failed[0].at + 40.0, 3), "the next try is callback_retry later"
+    assert 40.0 <= offers[1].at - failed[0].at <= 40.0 + 1.5, "and it comes then (the dispatcher ticks every 1 s)"
+    assert offers[1].at - offers[0].at >= 30.0 + 40.0, "the customer rang 30 s, then the pause"
+    assert done.data["outcome"] == "failed" and done.data["attempt"] == 2
+    assert done.data["outcomes"] == ["noanswer", "noanswer"]
+    assert [r[4] for r in qlog if r[1] == b_call] == ["ENTERQUEUE", "EXITWITHKEY"], "never connected"
 
 
 def test_a_rule_step_sends_a_long_waiter_to_voicemail():

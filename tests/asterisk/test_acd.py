@@ -145,6 +145,36 @@ async def test_busy_phone_is_skipped_and_a_rule_step_widens_the_pool(lab, tmp_pa
     assert any("rule step 1" in line for line in why)
 
 
+async def test_least_skilled_gives_the_caller_to_the_specialist_and_keeps_the_generalist_free(lab, tmp_path):
+    site = acd_site(tmp_path, minimum=50, rules=False)
+    # both can take the caller; 1001 comes first in the site file (the longest-idle tie-break) and has more skills
+    text = site.path.read_text().replace("skills = { hotline = 90 }", "skills = { hotline = 90, sales = 90 }")
+    site.path.write_text(text.replace("max_wait = 0", 'max_wait = 0\nstrategy = "least_skilled"'))
+    site = load_site(site.path)
+    async with running(site) as eng:
+        a1 = await agent(tmp_path, "1001", "answer", 1.0)
+        a2 = await agent(tmp_path, "1002", "answer", 1.0)
+        await asyncio.sleep(0.5)
+        c = await caller(tmp_path, hangup_after=6.0)
+        assert await asyncio.wait_for(c.wait(), 60) == 0
+        await stop(a2)
+        if a1.returncode is None:  # never rung: its SIPp would wait for a call until its own timeout
+            a1.terminate()
+            await a1.wait()
+        (rec,) = await wait_records(eng.store, 1)
+        facts = await eng.store.facts(rec["call_id"])
+        why = explain_call(facts)
+    assert rec["outcome"] == "answered" and rec["agent_id"] == "1002"
+    assert [f.data["agent"] for f in facts if f.kind == "agent.offer"] == ["1002"], "the generalist was never rung"
+    (decision,) = [f for f in facts if f.kind == "route.decision"]
+    assert decision.data["strategy"] == "least_skilled"
+    reasons = {c["agent"]: c["reason"] for c in decision.data["candidates"]}
+    assert reasons["1002"].startswith("chosen, by least_skilled: 1 skill, level 60 on the needed skills"), reasons
+    assert "first of 2 free agents able to take it" in reasons["1002"]
+    assert reasons["1001"].startswith("eligible, ranked lower by least_skilled: 2 skills, level 90"), reasons
+    assert "strategy least_skilled" in why[0] and why[0].endswith("-> answered"), why
+
+
 async def dial_code(cwd: Path, code: str, agent_id: str = "1002") -> int:
     from engine.lab import Lab, default_lab_dir
     from sim.sipp import AGENT_DIAL
