@@ -1,4 +1,4 @@
-"""Agent time and occupancy from the agent machines' own timelines (ANCHORS.md).
+"""Agent time and occupancy from the agent machines' own timelines (docs/metrics.md#occupancy).
 
 occupancy = (talk + hold + wrap-up + outbound) / (that + available idle time); paused and logged-out time
 are left out. A call in progress (on call, on hold, wrap-up) is work whatever the status says (an agent may

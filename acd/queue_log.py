@@ -1,7 +1,7 @@
 """Asterisk-format queue_log, written by the engine (Asterisk writes none: the engine routes).
 
 File line: ``epoch|callid|queuename|agent|event|data1|data2|...``; table row: time, callid, queuename,
-agent, event, data1..data5. Payloads as Asterisk 22 writes them (ANCHORS.md): ENTERQUEUE url|callerid|pos;
+agent, event, data1..data5. Payloads as Asterisk 22 writes (docs/metrics.md#queue-log): ENTERQUEUE url|callerid|pos;
 CONNECT holdtime|agent channel uniqueid|ringtime; COMPLETECALLER/COMPLETEAGENT holdtime|talktime|origpos;
 ABANDON pos|origpos|waittime; RINGNOANSWER ring ms; PAUSE/UNPAUSE reason; ADDMEMBER/REMOVEMEMBER.
 """

@@ -6,7 +6,7 @@ caller of a class is both its best-scored and its least demanding one. A freed a
 one caller per class, not at every caller: O(classes) instead of O(callers).
 
 Fair order across services: score = priority × ``priority_weight`` + seconds since the caller entered the
-system (IVR time included, ANCHORS.md). The best caller for a freed agent is chosen across all services
+system (IVR time included, docs/metrics.md#wait-clocks). The best caller for a freed agent is chosen across all services
 that agent can serve.
 
 When several agents are free, callers are served in that order (the best caller any free agent can take

@@ -10,7 +10,7 @@ it hears):
   caller to voicemail;
 - nothing, most of the time: music.
 
-The expected wait (EWT) is app_queue's holdtime (ANCHORS.md): new = (3·old + sample) ÷ 4 over answered
+The expected wait (EWT) is app_queue's holdtime (docs/metrics.md#ewt): new = (3·old + sample) ÷ 4 over answered
 waits, per service.
 """
 
@@ -73,7 +73,7 @@ class CallerPlan:
 
 @dataclass
 class HoldTime:
-    """app_queue's running estimate of the wait (ANCHORS.md, EWT)."""
+    """app_queue's running estimate of the wait (docs/metrics.md#ewt)."""
 
     value: float | None = None
     samples: int = 0

@@ -1,6 +1,6 @@
 """Wrap-up after a call: wait out the service's wrap-up, then put its length in the ledger.
 
-Handle time (ANCHORS.md) is talk + hold + wrap-up, and wrap-up runs from the call's end until the agent is
+Handle time (docs/metrics.md#aht) is talk + hold + wrap-up, and wrap-up runs from the call's end until the agent is
 ready again: the timer, an early end by the agent (``*``-code or page), or a log-out, whichever comes first.
 The agent machine's own history says which, so the length is read from it rather than assumed.
 """

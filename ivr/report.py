@@ -1,6 +1,6 @@
 """IVR report from the ledger: per node, how many callers entered, chose each option, were invalid,
 timed out, fell to the default, or hung up there; callers over the session limit; degraded calls; and
-the post-call survey (CSAT: mean and top-2-box share of 4s and 5s, per agent, ANCHORS.md)."""
+the post-call survey (CSAT: mean and top-2-box share of 4s and 5s, per agent, docs/metrics.md#csat)."""
 
 from __future__ import annotations
 

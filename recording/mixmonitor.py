@@ -1,6 +1,6 @@
 """Whole-call recording: MixMonitor on the customer channel, merged to one stereo WAV afterwards.
 
-Asterisk 22 writes corrupt files for stereo ``D`` unless the file is ``.raw`` (ASTERISK.md §5), so we
+Asterisk 22 writes corrupt files for stereo ``D`` unless the file is ``.raw`` (docs/asterisk.md#mixmonitor), so we
 record the two legs with ``r()``/``t()`` while bridged (``b``) and merge them: left = the customer
 (audio read from their channel), right = what they hear (the agent).
 """

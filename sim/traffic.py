@@ -2,8 +2,8 @@
 
 Every caller, agent and lead draws from its own generator, made from ``SeedSequence([seed, kind, id])``:
 changing how many numbers one entity draws never shifts another's (common random numbers, as PaceBench
-requires). Defaults describe the site in DESIGN.md: the 400 hotline gets at most ~100 calls a day in
-business hours; outbound leads follow the outcome mix in DIALER.md.
+requires). Defaults describe the site in docs/README.md#site: the 400 hotline gets at most ~100 calls a day in
+business hours; outbound leads follow the outcome mix in docs/pacebench.md#parameters.
 """
 
 from __future__ import annotations
@@ -115,7 +115,7 @@ def agent_answer_delay(model: AgentModel, seed: int, agent_id: int, offer: int) 
 
 @dataclass(frozen=True)
 class LeadModel:
-    """DIALER.md's outcome mix per dial; the dialer and PaceBench draw leads from this."""
+    """The outcome mix per dial (docs/pacebench.md#parameters); the dialer and PaceBench draw leads from this."""
 
     p_human: float = 0.30
     p_machine: float = 0.20

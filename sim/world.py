@@ -128,7 +128,7 @@ def agent_phones(seed: int, model: traffic.AgentModel | None = None) -> Callable
 
 def carrier(seed: int, model: traffic.LeadModel | None = None,
             fp: float = 0.01, fn: float = 0.10) -> Callable[[str], CalleeBehavior]:  # fmt: skip
-    """The far end of each dialed number, from the lead model (DIALER.md): who answers, after how long,
+    """The far end of each dialed number, from the lead model (docs/pacebench.md): who answers, after how long,
     the greeting, the talk, and what AMD will make of it (1 % of people called machines, 10 % of machines
     called people; a machine taken for a person keeps an agent 10-20 s)."""
     from dialer.shell import synthetic_index

@@ -1,5 +1,5 @@
 """PaceBench and the pacing brain: common random numbers, the oracle and progressive baselines against the
-calibration in DIALER.md, our pacer keeping the limit, the S4 fall-back, and the command's outputs."""
+calibration in docs/pacebench.md, our pacer keeping the limit, the S4 fall-back, and the command's outputs."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ def test_oracle_and_progressive_match_the_calibration():
     w = World(c, 11)
     o = oracle(c, w, 11).occupancy
     p = run_floor(c, w, Progressive(), 11)
-    assert 0.90 <= o <= 0.94  # DIALER.md: oracle about 0.92
+    assert 0.90 <= o <= 0.94  # docs/pacebench.md#calibration: oracle about 0.92
     assert 0.69 <= p.occupancy <= 0.75  # progressive about 0.72 at p0 = 0.30
     assert p.measured_abandons == 0  # one line per ready agent never strands a live call
     assert p.abandoned_humans == p.fp_humans  # its only abandons are people AMD called machines

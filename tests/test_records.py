@@ -1,4 +1,4 @@
-"""Call model and record derivation on a recorded-shape AMI event sequence (ASTERISK.md §2.4)."""
+"""Call model and record derivation on a recorded-shape AMI event sequence (docs/asterisk.md#flow-inbound)."""
 
 import asyncio
 

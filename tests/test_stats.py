@@ -1,4 +1,4 @@
-"""Service statistics follow ANCHORS.md: AHT and occupancy include wrap-up, and each service's service level
+"""Service statistics follow docs/metrics.md: AHT and occupancy include wrap-up, and each service's service level
 uses its own ``sl_target``. Expected figures are worked out by hand from records and agent timelines built
 here, then the unchanged engine on the virtual PBX shows wrap-up reaching AHT and a 30 s target counted."""
 

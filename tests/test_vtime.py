@@ -73,7 +73,7 @@ def test_a_busy_loop_is_named_not_hung():
      ("", 1, 0, "invalid"), ("", 127, 0, "failed")],
 )  # fmt: skip
 def test_outcomes_come_from_dialstatus_and_cause_not_reason(dial_status, cause, reason, want):
-    # Reason is 0 for busy and congestion alike (ASTERISK.md §2.6): it cannot be what tells them apart
+    # Reason is 0 for busy and congestion alike (docs/asterisk.md#flow-originate): it cannot be what tells them apart
     assert classify(dial_status, cause, reason) == want
 
 

@@ -1,6 +1,6 @@
 """Sans-I/O FastAGI codec (server side): bytes from Asterisk in, events out; commands in, bytes out.
 
-Wire facts (ASTERISK.md §4): the environment is ``agi_key: value`` lines ended by ``\\n`` and an
+Wire facts (docs/asterisk.md#agi-wire): the environment is ``agi_key: value`` lines ended by ``\\n`` and an
 empty line; a response is ``200 result=N [(data)] [endpos=N]``, ``510 ...``, ``511 ...`` or a
 multi-line ``520-`` block ended by a line starting ``520 ``; the literal line ``HANGUP`` arrives
 out of band at any time (also right before the next response) and switches the channel to dead

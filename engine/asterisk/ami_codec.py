@@ -3,7 +3,7 @@
 No sockets here. The link (``ami_link``) and the virtual PBX both feed bytes into
 ``AmiDecoder`` and act on what comes back, the way h11's ``Connection`` is used.
 
-Wire facts this follows (ASTERISK.md §1): the banner is one line with no blank line after it;
+Wire facts this follows (docs/asterisk.md#ami-framing): the banner is one line with no blank line after it;
 Asterisk sends CRLF and accepts LF; a message is ``Key: Value`` lines ended by an empty line;
 some error messages carry an embedded LF that produces an extra empty line (harmless here).
 """

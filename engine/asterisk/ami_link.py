@@ -1,7 +1,7 @@
 """The AMI link: panoramisk 1.4 behind one adapter, with the workarounds for its known bugs.
 
 What panoramisk does here: action objects, ActionIDs and response correlation (including event
-lists). What this module does instead of it (ASTERISK.md §7.2):
+lists). What this module does instead of it (docs/asterisk.md#panoramisk):
 
 * framing: our sans-I/O ``AmiDecoder`` replaces panoramisk's per-chunk split, so a UTF-8 character
   split across reads is not dropped (bug 11) and a malformed frame is logged and skipped;

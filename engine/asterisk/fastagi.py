@@ -2,7 +2,7 @@
 
 Each connection is its own task: a client that connects and sends nothing is dropped after
 ``env_timeout`` and a client that sends garbage is dropped at once; neither can stall other
-sessions or the AMI link (unlike panoramisk 1.4's handler, ASTERISK.md §7.2 bug 8).
+sessions or the AMI link (unlike panoramisk 1.4's handler, docs/asterisk.md#panoramisk).
 """
 
 from __future__ import annotations
@@ -232,7 +232,7 @@ class FastAgiServer:
             except Exception:
                 log.exception("FastAGI handler %r failed on %s", env.script, chan.channel)
         finally:
-            # closing promptly ends the AGI; a lingering socket keeps a dead channel alive (§4.4)
+            # closing promptly ends the AGI; a lingering socket keeps a dead channel (docs/asterisk.md#agi-session-end)
             writer.close()
             try:
                 await writer.wait_closed()

@@ -53,7 +53,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     br.add_argument("--seed", type=int, default=1)
     br.add_argument("--json", help="write the figures to this file")
     br.set_defaults(func=cmd_bench_route)
-    bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (DIALER.md)")
+    bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (docs/pacebench.md)")
     bp.add_argument("--cells", default="core", help="core, stress, list or all (default core)")
     bp.add_argument("--seeds", default="11-13", help="seed range A-B (default 11-13; 1-10 are for tuning)")
     bp.add_argument("--json", help="write the figures to this file")

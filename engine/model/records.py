@@ -1,6 +1,6 @@
 """Derive call records from ledger facts: a pure function, so a rebuild gives the same rows.
 
-Definitions follow ANCHORS.md: queue wait (ASA sample) = connect − queue entry; ring time = agent
+Definitions follow docs/metrics.md#call-records: queue wait (ASA sample) = connect − queue entry; ring time = agent
 alerting before answer; talk = connect → hang-up minus hold; hold from Hold/Unhold; wrap-up = the
 answering agent's time from the call's end to ready again (the ACD's ``agent.wrap_up`` fact, written when
 the wrap-up ends, so the record is derived again then); handle time = talk + hold + wrap-up.

@@ -1,4 +1,4 @@
-"""Service statistics from call records, with the definitions of the metric table (ANCHORS.md).
+"""Service statistics from call records, with the definitions of the metric table (docs/metrics.md).
 
 Every function states its formula; reports print the same text so nobody has to guess.
 """

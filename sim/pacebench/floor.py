@@ -1,7 +1,7 @@
 """PaceBench's discrete-event floor: one shift of one cell under one pacing policy.
 
 Events run at their exact times; the policy is asked once a second and sees only what the engine would see
-(``dialer.pacing.Floor`` and the events), never the world's truth. Rules (DIALER.md): a live call must be
+(``dialer.pacing.Floor`` and the events), never the world's truth. Rules (docs/pacebench.md): a live call must be
 bridged (0.5 s) to an agent before its deadline (US: greeting end + 2 s; UK: answer + 0.3 s + 2 s) or it
 hears the abandon message; AMD false positives are people hung up on (abandoned in truth, invisible as
 measured; they hear the message left for machines, so no call is silent); false negatives are machines an

@@ -54,7 +54,7 @@ class Cell:
 
 
 def core_cells() -> list[Cell]:
-    """N x p0 with AMD on, and the same nine with AMD off (DIALER.md's variant)."""
+    """N x p0 with AMD on, and the same nine with AMD off (docs/pacebench.md#cells)."""
     on = [Cell(f"N{n}-p{int(p * 100):02d}", n, p) for n in (8, 16, 48) for p in (0.15, 0.30, 0.50)]
     off = [Cell(f"N{n}-p{int(p * 100):02d}-noamd", n, p, amd=False) for n in (8, 16, 48) for p in (0.15, 0.30, 0.50)]
     return on + off

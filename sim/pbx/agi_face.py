@@ -1,6 +1,6 @@
 """The virtual PBX's FastAGI side: connect to the engine like Asterisk's res_agi and run its commands.
 
-Wire behaviour as recorded (ASTERISK.md §4): environment lines end in ``\\n``; one response line per
+Wire behaviour as recorded (docs/asterisk.md#agi-wire): environment lines end in ``\\n``; one response line per
 command; the out-of-band ``HANGUP`` line when the caller hangs up or the channel is pulled into a
 bridge (after the response of a command the hang-up ended, as res_agi notices it only back in its
 loop); dead mode answers 511 except for the commands allowed there; the session ends when the

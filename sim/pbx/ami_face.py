@@ -1,6 +1,6 @@
 """The virtual PBX's AMI side: a server the unchanged engine logs in to, as it does to Asterisk.
 
-Fidelity points (ASTERISK.md §1, §10): banner without a blank line; CRLF out, LF accepted in;
+Fidelity points (docs/asterisk.md#ami-framing, #fidelity): banner without a blank line; CRLF out, LF accepted in;
 Permission denied before login; a failed login waits 1 s, answers Error and closes; plain and MD5
 login; FullyBooted right after login; ActionID right after Response; list responses with lowercase
 ``EventList: start`` and a ``...Complete`` event with ``EventList: Complete`` and ``ListItems``; list

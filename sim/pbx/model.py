@@ -1,7 +1,7 @@
 """The virtual PBX: channels, bridges and dialplan outcomes that behave like Asterisk 22 as recorded.
 
 Event names, field order and sequences follow the transcripts in tests/fixtures/ami (recorded from the
-lab) and ASTERISK.md §2. Time comes from the injected clock, so the same model runs in real time
+lab) and docs/asterisk.md#ami-events. Time comes from the injected clock, so the same model runs in real time
 behind the AMI/FastAGI faces or sped up under a scaled or virtual clock.
 
 What it models: the engine's dialplan (from-trunk → FastAGI ivr → engine-wait music → bridged by an
@@ -800,7 +800,7 @@ class VirtualPbx:
         self.bridges[bridge.id] = bridge
         self.emit("BridgeCreate", "call", bridge_block(bridge))
         if caller.in_agi:
-            caller.agi_dead = True  # a bridge yank sends HANGUP to the AGI session (ASTERISK.md §4.3)
+            caller.agi_dead = True  # a bridge yank sends HANGUP to the AGI session (docs/asterisk.md#agi-hangup)
             caller.poke()
         if caller.on_moh:
             caller.on_moh = False
