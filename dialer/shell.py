@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -33,12 +34,13 @@ from acd.sessions import open_session
 from dialer.baselines import Progressive
 from dialer.lead_source import LeadRef, Leads, StoredLeads, SyntheticLeads
 from dialer.pacer import ForecastPacer
-from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, TalkEnded, WrapEnded
+from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Agent, Campaign
+from engine.ports import InboundView
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
@@ -121,11 +123,12 @@ class Dial:
 
 class CampaignRunner:
     def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None,
-                 recorder: Recording | None = None) -> None:  # fmt: skip
+                 recorder: Recording | None = None, inbound: InboundView | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.c = campaign
         self.leads = leads
         self.recorder = recorder  # None: conversations are not recorded (tools and tests without one)
+        self.inbound = inbound  # the ACD's hotline callers for a blended floor (None: no ACD, outbound only)
         self.pacer: Pacer = pacer or (
             ForecastPacer(target=campaign.target, amd=campaign.amd) if campaign.mode == "predictive" else Progressive()
         )
@@ -142,6 +145,7 @@ class CampaignRunner:
         # preview mode: the lead each agent has asked for and not yet dialed or skipped (agent -> dial id, lead)
         self.previews: dict[str, tuple[str, LeadRef]] = {}
         self._preview_lock = asyncio.Lock()  # one claim at a time: a double press must not take two leads
+        self.qa_seen: set[str] = set()  # calls a QA label was given for
 
     # ---- time ----------------------------------------------------------------------------------------------
     def _minutes(self, now: float, tz: str = "") -> float:
@@ -217,6 +221,8 @@ class CampaignRunner:
     def floor(self) -> Floor:
         mono = self.engine.clock.monotonic()
         seats = [s for s in self.seats.values() if not s.reserved]  # the guard's agent is not the pacer's
+        on = [s.agent.id for s in seats if s.state in ("idle", "talking", "wrap")]
+        load = self.inbound.load_for(on) if self.inbound is not None and on else None
         return Floor(
             now=self._t(),
             idle=sum(1 for s in seats if s.state == "idle"),
@@ -227,6 +233,8 @@ class CampaignRunner:
             logged_in=sum(1 for s in seats if s.state in ("idle", "talking", "wrap")),
             line_limit=self.line_limit,
             seconds_left=self.window_left(self.engine.clock.now()),
+            inbound_waiting=load.waiting if load else 0,
+            inbound_rate=load.rate if load else 0.0,
         )
 
     async def run(self) -> None:
@@ -571,6 +579,18 @@ class CampaignRunner:
         await self.preview_next(seat)
         return await self.preview_dial(seat)
 
+    async def qa_label(self, call_id: str, machine: bool) -> bool:
+        """A reviewer's word on a call AMD called a machine (``machine``: it was one): recorded as
+        ``outbound.qa`` and handed to the pacer, which learns from it how many people AMD hangs up on. A second
+        label for the same call is ignored (False): one call must not count twice."""
+        if call_id in self.qa_seen:
+            return False
+        self.qa_seen.add(call_id)
+        await self.engine.fact("outbound.qa", call_id, call_id, f"qa:{call_id}", campaign=self.c.name,
+                               machine=machine)  # fmt: skip
+        self.pacer.on(QaLabel(was_person=not machine), self._t())
+        return True
+
     async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
         eng = self.engine
         self.pacer.on(Abandoned(), self._t())
@@ -661,6 +681,15 @@ class Dialer:
         await self.engine.fact("dialer.released", "", seat.uniqueid, f"released:{agent_id}:{self.engine.clock.now()}",
                                agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
 
+    async def qa_label(self, call_id: str, machine: bool) -> bool:
+        """A QA label for one of our dials (its call id names the campaign, see ``_new_id``); ValueError for
+        a call id no campaign of this site placed."""
+        for r in sorted(self.runners, key=lambda r: -len(r.c.name)):  # "a-b" before "a": the longest name wins
+            rest = call_id.removeprefix(f"dl-{r.c.name}-")
+            if rest != call_id and re.fullmatch(r"\d+-\d+", rest):
+                return await r.qa_label(call_id, machine)
+        raise ValueError(f"QA label for {call_id!r}: not a dial of any campaign of this site")
+
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
         for r in self.runners:
             if agent_id in r.seats:
@@ -706,9 +735,11 @@ class Dialer:
                 tg.create_task(r.run(), name=f"campaign:{r.c.name}")
 
 
-def build_dialer(engine: Engine, recorder: Recording | None = None) -> Dialer | None:
+def build_dialer(engine: Engine, recorder: Recording | None = None,
+                 inbound: InboundView | None = None) -> Dialer | None:  # fmt: skip
     """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
-    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike)."""
+    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
+    is the ACD's view of hotline callers, for the pacer's blended floor."""
     runners = []
     for c in engine.site.campaigns:
         if c.leads == "synthetic":
@@ -718,5 +749,5 @@ def build_dialer(engine: Engine, recorder: Recording | None = None) -> Dialer | 
             if sql is None:
                 raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
             leads = StoredLeads(sql, c.name, c.team)
-        runners.append(CampaignRunner(engine, c, leads, recorder=recorder))
+        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound))
     return Dialer(engine, runners) if runners else None
