@@ -11,7 +11,7 @@ ChannelId, never from OriginateResponse's Reason (0 for busy and congestion alik
 runs AMD() and hands the verdict to the ``outbound`` AGI: a machine is hung up (or gets the message); a
 person is bridged into a waiting agent's always-on session with ``Bridge(<session>,F(engine-agent^s^1))``
 so the agent goes back to its session afterwards, or, with no agent free inside the compliance window
-(2 s from the greeting's end), hears the abandon message and is counted.
+(``dialer.compliance``: the campaign's profile says from when), hears the abandon message and is counted.
 
 Every step is a fact in the ledger (the compliance ledger): ``outbound.placed``, ``outbound.result``,
 ``outbound.verdict`` (answer time, greeting end, AMD verdict), ``outbound.connect`` (agent, time) or
@@ -32,6 +32,7 @@ from zoneinfo import ZoneInfo
 from acd.guard import GuardSeat
 from acd.sessions import open_session
 from dialer.baselines import Progressive
+from dialer.compliance import AFTER_GREETING, rule_for
 from dialer.lead_source import LeadRef, Leads, StoredLeads, SyntheticLeads
 from dialer.pacer import ForecastPacer
 from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
@@ -47,9 +48,6 @@ log = logging.getLogger("hotline.dialer")
 
 OUTBOUND_CONTEXT = "engine-originate"
 AGENT_CONTEXT = "engine-agent"
-WINDOW = 2.0  # s from the end of the greeting to an agent (DIALER.md, the US and UK rules)
-BRIDGE_MARGIN = 0.3  # s a bridge takes to carry audio: the agent must be found this much earlier
-AFTER_GREETING = 0.8  # s of silence AMD waits after a greeting before it says HUMAN (amd.conf default)
 SESSION_RETRY = 30.0  # s before an agent whose session ended is called again
 PREVIEW_TRIES = 20  # leads outside their own calling window passed over before a preview request gives up
 
@@ -129,9 +127,9 @@ class CampaignRunner:
         self.leads = leads
         self.recorder = recorder  # None: conversations are not recorded (tools and tests without one)
         self.inbound = inbound  # the ACD's hotline callers for a blended floor (None: no ACD, outbound only)
-        self.pacer: Pacer = pacer or (
-            ForecastPacer(target=campaign.target, amd=campaign.amd) if campaign.mode == "predictive" else Progressive()
-        )
+        self.rule = rule_for(campaign.profile)
+        self.pacer: Pacer = pacer or (ForecastPacer(target=campaign.target, amd=campaign.amd, **self.rule.pacer_args)
+                                      if campaign.mode == "predictive" else Progressive())  # fmt: skip
         self.seats = {a: Seat(engine.site.agent(a)) for a in campaign.agents}
         self.dials: dict[str, Dial] = {}
         self.waiting = 0  # live calls looking for an agent right now
@@ -288,7 +286,8 @@ class CampaignRunner:
         self.dials[did] = d
         eng.model.associate(did, did, "lead")
         await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
-                       attempt=lead.attempts + 1, amd=amd, **({"agent": agent} if agent else {}))  # fmt: skip
+                       attempt=lead.attempts + 1, amd=amd, rule=self.rule.name,
+                       **({"agent": agent} if agent else {}))  # fmt: skip
         action: dict[str, Any] = {
             "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
             "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
@@ -391,10 +390,12 @@ class CampaignRunner:
         # HUMAN comes after the greeting and AMD's after-greeting silence; without AMD the greeting is still
         # ahead, so the window is counted from the answer (the stricter reading)
         greeting_end = mono - AFTER_GREETING if status == "HUMAN" else answered
+        deadline = self.rule.deadline(answered, greeting_end)
         wall = eng.clock.now() - mono  # monotonic -> wall time
         await eng.fact("outbound.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
                        amd_cause=cause, answered_at=round(answered + wall, 3),
-                       greeting_end=round(greeting_end + wall, 3))  # fmt: skip
+                       greeting_end=round(greeting_end + wall, 3), rule=self.rule.name,
+                       deadline=round(deadline + wall, 3))  # fmt: skip
         self.counts["answered"] = self.counts.get("answered", 0) + 1
         if status == "MACHINE":
             d.resolved = True
@@ -408,7 +409,6 @@ class CampaignRunner:
             return
         d.resolved = True
         self.pacer.on(DialResolved("live", mono - d.placed), self._t())
-        deadline = greeting_end + WINDOW - BRIDGE_MARGIN
         self.waiting += 1
         try:
             # a preview dial's agent is reserved for it: no search, no wait, no abandon
@@ -595,7 +595,7 @@ class CampaignRunner:
         eng = self.engine
         self.pacer.on(Abandoned(), self._t())
         self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
-        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name,
+        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name, rule=self.rule.name,
                        message_at=round(eng.clock.now(), 3), greeting_end=round(greeting_end, 3))  # fmt: skip
         await self._finish_lead(d, "abandoned")
         try:

@@ -71,7 +71,7 @@ CAMPAIGN = """
 name = "renewals"
 agents = [{agents}]
 mode = "{mode}"
-profile = "us"
+profile = "{profile}"
 target = 0.03
 caller_id = "4001234567"
 window = "{window}"
@@ -89,11 +89,11 @@ def outbound_agent_ids(n: int) -> list[str]:
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
               queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
               window: str = "08:00-21:00", outbound_take_hotline: bool = False,
-              mode: str = "predictive", record: bool = True) -> str:  # fmt: skip
+              mode: str = "predictive", record: bool = True, profile: str = "us") -> str:  # fmt: skip
     """The site file; ``outbound_take_hotline``: the campaign's agents also qualify for the hotline after
     its overflow step (they take callers in their always-on sessions, lent by the dialer); ``mode`` the
     campaign's dialing mode (preview: agents ask for each lead); ``record`` whether its conversations are
-    recorded."""
+    recorded; ``profile`` the abandonment rule it follows (us, uk)."""
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
                             recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
@@ -102,7 +102,8 @@ def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_ur
         text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\n{extra}'
     if ids:
         text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
-                                window=window, mode=mode, record="true" if record else "false")  # fmt: skip
+                                window=window, mode=mode, record="true" if record else "false",
+                                profile=profile)  # fmt: skip
     return text
 
 
