@@ -749,5 +749,8 @@ def build_dialer(engine: Engine, recorder: Recording | None = None,
             if sql is None:
                 raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
             leads = StoredLeads(sql, c.name, c.team)
+        if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
+            log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
+                        "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
         runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound))
     return Dialer(engine, runners) if runners else None

@@ -47,10 +47,13 @@ def _by_call(facts: list[Fact]) -> dict[str, dict[str, Fact]]:
     return out
 
 
-def test_in_virtual_time_a_uk_deadline_runs_from_the_answer_and_a_us_one_from_the_greeting(monkeypatch):
+def test_in_virtual_time_a_uk_deadline_runs_from_the_answer_and_a_us_one_from_the_greeting(monkeypatch, caplog):
     late_for_us = 0
     for profile in ("us", "uk"):
+        caplog.clear()
         facts = _flooded_day(monkeypatch, profile)
+        warned = [r for r in caplog.records if "UK rule with AMD on" in r.getMessage()]
+        assert len(warned) == (profile == "uk"), "a UK campaign with AMD on is warned about, once"
         calls = _by_call(facts)
         assert all(k["outbound.placed"].data["rule"] == profile for k in calls.values() if "outbound.placed" in k)
         assert campaign_report(facts)["renewals"]["rule"] == profile
