@@ -71,7 +71,7 @@ CAMPAIGN = """
 name = "renewals"
 agents = [{agents}]
 mode = "{mode}"
-profile = "{profile}"
+profile = "us"
 target = 0.03
 caller_id = "4001234567"
 window = "{window}"
@@ -101,9 +101,9 @@ def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_ur
         extra = "skills = { hotline = 40 }\n" if outbound_take_hotline else "auto_login = false\n"
         text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\n{extra}'
     if ids:
-        text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
-                                window=window, mode=mode, record="true" if record else "false",
-                                profile=profile)  # fmt: skip
+        campaign = CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
+                                   window=window, mode=mode, record="true" if record else "false")  # fmt: skip
+        text += campaign.replace('profile = "us"', f'profile = "{profile}"')  # the template's other users keep us
     return text
 
 
