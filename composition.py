@@ -12,6 +12,7 @@ from pathlib import Path
 from acd.agent_state import Status
 from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
+from acd.inbound_view import AcdInbound
 from acd.sessions import SessionKeeper
 from dialer.shell import build_dialer
 from engine.app import Engine, lab_paths
@@ -52,7 +53,9 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     recorder = Recorder(engine, local_dir)
     qlog = site["store"]["queue_log_file"]
     acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None)
-    ivr = IvrService(engine, acd.enqueue)
+    # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
+    inbound = AcdInbound(acd.router, acd.service, clock)
+    ivr = IvrService(engine, inbound.entering(acd.enqueue))
     agi.route("ivr", ivr)
     agi.route("survey", ivr.survey)
     agi.route("voicemail", ivr.voicemail)
@@ -74,7 +77,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT)
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
-    dialer = build_dialer(engine, recorder)  # outbound conversations are recorded like inbound calls
+    dialer = build_dialer(engine, recorder, inbound)  # outbound conversations are recorded like inbound calls
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route("outbound", dialer.outbound)

@@ -297,6 +297,31 @@ class Router:
         self.remove(decision.call_id)
         self.set_available(decision.agent_id, None)
 
+    # ---- what a blended floor needs to know (the dialer asks through engine.ports.InboundView) ---------------
+    def waiting_for(self, agent_ids: Iterable[str], now: float) -> int:
+        """Callers waiting now whom at least one of these agents may take at the caller's current rule step
+        (an overflow step reached, or a service the guard granted)."""
+        profiles = [self.agents[a].profile for a in agent_ids if a in self.agents]
+        seen: set[str] = set()
+        for key, heap in self._classes.items():
+            for _, call_id, caller in heap:
+                if call_id in seen or self._where.get(call_id) != key:
+                    continue
+                req = self._requirements(key, caller, now - caller.entered_at)
+                if any(self._why_not(p, caller.service, req) is None for p in profiles):
+                    seen.add(call_id)
+        return len(seen)
+
+    def open_services(self, agent_ids: Iterable[str]) -> set[str]:
+        """Services whose callers at least one of these agents may take at some rule step (or by a grant)."""
+        profiles = [self.agents[a].profile for a in agent_ids if a in self.agents]
+        out = set()
+        for s in self.services.values():
+            req = requirements(s, Caller("", s.name, 0.0), float("inf"))  # every rule step applied
+            if any(self._why_not(p, s.name, req) is None for p in profiles):
+                out.add(s.name)
+        return out
+
     # ---- explanations -------------------------------------------------------------------------------
     def explain(self, caller: Caller, chosen: str | None, now: float,
                 states: Mapping[str, str] | None = None, why: str = "") -> list[dict[str, str]]:  # fmt: skip

@@ -1,6 +1,6 @@
 """Pacing baselines PaceBench runs beside ours: progressive 1:1, a fixed dial level, and VICIdial's adaptive
 dialing (ADAPT_TAPERED, ADAPT_HARD_LIMIT, ADAPT_AVERAGE) re-implemented from its described behaviour
-(../shared/DIALER.md): placement every 2.5 s, level adapted every 15 s from ready agents minus waiting
+(docs/pacebench.md#baselines): placement every 2.5 s, level adapted every 15 s from ready agents minus waiting
 calls, and a reaction to today's drop percentage. None of them models talk time or answer probability.
 """
 

@@ -41,7 +41,7 @@ from dialer.pacing import (
 
 OUTCOMES = ("live", "machine", "busy", "noanswer", "fail")
 SQRT2 = math.sqrt(2.0)
-AMD_FP_PRIOR = 0.01  # share of people AMD calls machines, nominal (DIALER.md)
+AMD_FP_PRIOR = 0.01  # share of people AMD calls machines, nominal (docs/compliance.md#amd)
 QA_PRIOR = 200.0  # QA labels' worth of belief in it
 RATIO_PRIOR = 5.0  # abandons' worth of belief that the rule's rate is the measured rate
 SPREAD_HOURS = 3.0  # the day's over- or underspent budget is paid back over this many hours of calls

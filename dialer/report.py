@@ -3,7 +3,11 @@
 US (FTC, 30-day campaign rate): abandoned ÷ live answers (connected + abandoned), as measured.
 UK (Ofcom, 24 h): (abandoned + estimated AMD false positives) ÷ (live answers + the same estimate): people
 AMD hung up on as machines count as abandoned. The estimate is machine verdicts × the false-positive share;
-with no QA labels yet it is the prior below (DIALER.md's 1 %).
+with no QA labels yet it is the prior below (1 %, docs/compliance.md#amd).
+
+``rule`` says which of the two the campaign's dials were placed under (its profile, recorded on every
+``outbound.placed``): "us", "uk" or "custom"; dials recorded before the rule was (always the US window)
+count as "us"; a campaign whose profile changed shows each, joined by "+".
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ FP_SHARE_PRIOR = 0.01
 
 def campaign_report(facts: Iterable[Fact], fp_share: float = FP_SHARE_PRIOR) -> dict[str, dict[str, Any]]:
     out: dict[str, dict[str, Any]] = {}
+    rules: dict[str, set[str]] = {}
 
     def rep(name: str) -> dict[str, Any]:
         return out.setdefault(name, {"dials": 0, "outcomes": {}, "machines": 0, "connected": 0, "abandoned": 0,
@@ -29,6 +34,7 @@ def campaign_report(facts: Iterable[Fact], fp_share: float = FP_SHARE_PRIOR) -> 
         r = rep(str(f.data.get("campaign", "")))
         if f.kind == "outbound.placed":
             r["dials"] += 1
+            rules.setdefault(str(f.data.get("campaign", "")), set()).add(str(f.data.get("rule") or "us"))
         elif f.kind == "outbound.result":
             o = str(f.data.get("outcome"))
             r["outcomes"][o] = r["outcomes"].get(o, 0) + 1
@@ -45,7 +51,8 @@ def campaign_report(facts: Iterable[Fact], fp_share: float = FP_SHARE_PRIOR) -> 
             r["abandoned"] += 1
         elif f.kind == "outbound.talk_end":
             r["talk_seconds"] += float(f.data.get("talk") or 0.0)
-    for r in out.values():
+    for name, r in out.items():
+        r["rule"] = "+".join(sorted(rules.get(name, {"us"})))
         live = r["connected"] + r["abandoned"]
         fp = r["machines"] * fp_share
         waits = sorted(r.pop("after_greeting"))

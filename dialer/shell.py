@@ -4,14 +4,14 @@ The brains are elsewhere and sans-I/O: the pacer (``dialer.pacer``) says how man
 second; ``classify`` maps what Asterisk reported to an outcome. This shell only turns their answers into
 AMI actions and AGI commands, and Asterisk's events back into pacer events and ledger facts.
 
-Flow per dial (DESIGN.md, ASTERISK.md §2.6, §9.5): Originate ``PJSIP/<number>@<trunk>`` asynchronously
+Flow per dial (docs/asterisk.md#flow-originate, #dialplan): Originate ``PJSIP/<number>@<trunk>`` asynchronously
 with our own ChannelId into ``engine-originate,amd`` (or ``live`` with AMD off), ringing the campaign's
 ring timeout (≥ 15 s). A failure is classified from DialEnd's DialStatus and the Hangup cause of that
 ChannelId, never from OriginateResponse's Reason (0 for busy and congestion alike). On answer the dialplan
 runs AMD() and hands the verdict to the ``outbound`` AGI: a machine is hung up (or gets the message); a
 person is bridged into a waiting agent's always-on session with ``Bridge(<session>,F(engine-agent^s^1))``
 so the agent goes back to its session afterwards, or, with no agent free inside the compliance window
-(2 s from the greeting's end), hears the abandon message and is counted.
+(``dialer.compliance``: the campaign's profile says from when), hears the abandon message and is counted.
 
 Every step is a fact in the ledger (the compliance ledger): ``outbound.placed``, ``outbound.result``,
 ``outbound.verdict`` (answer time, greeting end, AMD verdict), ``outbound.connect`` (agent, time) or
@@ -24,6 +24,7 @@ import asyncio
 import datetime as dt
 import itertools
 import logging
+import re
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -31,22 +32,22 @@ from zoneinfo import ZoneInfo
 from acd.guard import GuardSeat
 from acd.sessions import open_session
 from dialer.baselines import Progressive
+from dialer.compliance import AFTER_GREETING, rule_for
+from dialer.lead_source import LeadRef, Leads, StoredLeads, SyntheticLeads
 from dialer.pacer import ForecastPacer
-from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, TalkEnded, WrapEnded
+from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Agent, Campaign
+from engine.ports import InboundView
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
 
 OUTBOUND_CONTEXT = "engine-originate"
 AGENT_CONTEXT = "engine-agent"
-WINDOW = 2.0  # s from the end of the greeting to an agent (DIALER.md, the US and UK rules)
-BRIDGE_MARGIN = 0.3  # s a bridge takes to carry audio: the agent must be found this much earlier
-AFTER_GREETING = 0.8  # s of silence AMD waits after a greeting before it says HUMAN (amd.conf default)
 SESSION_RETRY = 30.0  # s before an agent whose session ended is called again
 PREVIEW_TRIES = 20  # leads outside their own calling window passed over before a preview request gives up
 
@@ -80,90 +81,11 @@ RETRY_RULE = {"no_answer": "no_answer", "busy": "busy", "congestion": "no_answer
               "connected": None}  # fmt: skip
 
 
-# ---- leads -----------------------------------------------------------------------------------------------
-@dataclass(frozen=True)
-class LeadRef:
-    id: int
-    phone: str
-    tz: str = ""
-    attempts: int = 0
-    agent: str = ""  # a call back this agent promised
-
-
-class Leads(Protocol):
-    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]: ...
-
-    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None: ...
-
-    async def add_dnc(self, phone: str, now: float) -> None: ...
-
-    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
-                     attempted: bool = True) -> None: ...  # fmt: skip
-
-
 class Recording(Protocol):
     """What the dialer needs of the recorder (``recording.finalize.Recorder``): MixMonitor on a channel, the
     recording keyed by the call id and finished by the recorder's end-of-call hook."""
 
     async def start(self, call_id: str, channel: str) -> None: ...
-
-
-def synthetic_number(index: int) -> str:
-    """Lead ``index`` of a synthetic list as a Chinese mobile number (the simulated carrier decodes it)."""
-    return f"139{index:08d}"
-
-
-def synthetic_index(number: str) -> int | None:
-    digits = number.removeprefix("+86")
-    return int(digits[3:]) if len(digits) == 11 and digits.startswith("139") and digits.isdigit() else None
-
-
-class SyntheticLeads:
-    """An endless list drawn from the traffic model (demo and benchmarks): every dial is a fresh lead."""
-
-    def __init__(self) -> None:
-        self._next = itertools.count()
-        self.finished: dict[str, int] = {}
-
-    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]:
-        if agent is not None:
-            return []  # no call backs in a synthetic list
-        return [LeadRef(i, synthetic_number(i)) for i in itertools.islice(self._next, max(0, n))]
-
-    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None:
-        return None
-
-    async def add_dnc(self, phone: str, now: float) -> None:
-        return None
-
-    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
-                     attempted: bool = True) -> None:  # fmt: skip
-        self.finished[outcome] = self.finished.get(outcome, 0) + 1
-
-
-class StoredLeads:
-    """Imported leads (``hotline leads import``), handed out per team, do-not-call checked at claim time."""
-
-    def __init__(self, store: Any, campaign: str, team: str) -> None:
-        from dialer.leads import LeadStore
-
-        self.store = LeadStore(store)
-        self.campaign = campaign
-        self.team = team or None
-
-    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]:
-        got = await self.store.claim(self.campaign, self.team, n, now, agent)
-        return [LeadRef(x.id, x.phone, x.tz or "", x.attempts, x.agent or "") for x in got]
-
-    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None:
-        await self.store.schedule(lead.id, at, agent)
-
-    async def add_dnc(self, phone: str, now: float) -> None:
-        await self.store.add_dnc([phone], self.campaign, now, "agent disposition")
-
-    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
-                     attempted: bool = True) -> None:  # fmt: skip
-        await self.store.finish(lead.id, outcome, now, next_at, attempted=attempted)
 
 
 # ---- the floor -------------------------------------------------------------------------------------------
@@ -199,14 +121,15 @@ class Dial:
 
 class CampaignRunner:
     def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None,
-                 recorder: Recording | None = None) -> None:  # fmt: skip
+                 recorder: Recording | None = None, inbound: InboundView | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.c = campaign
         self.leads = leads
         self.recorder = recorder  # None: conversations are not recorded (tools and tests without one)
-        self.pacer: Pacer = pacer or (
-            ForecastPacer(target=campaign.target, amd=campaign.amd) if campaign.mode == "predictive" else Progressive()
-        )
+        self.inbound = inbound  # the ACD's hotline callers for a blended floor (None: no ACD, outbound only)
+        self.rule = rule_for(campaign.profile)
+        self.pacer: Pacer = pacer or (ForecastPacer(target=campaign.target, amd=campaign.amd, **self.rule.pacer_args)
+                                      if campaign.mode == "predictive" else Progressive())  # fmt: skip
         self.seats = {a: Seat(engine.site.agent(a)) for a in campaign.agents}
         self.dials: dict[str, Dial] = {}
         self.waiting = 0  # live calls looking for an agent right now
@@ -220,6 +143,7 @@ class CampaignRunner:
         # preview mode: the lead each agent has asked for and not yet dialed or skipped (agent -> dial id, lead)
         self.previews: dict[str, tuple[str, LeadRef]] = {}
         self._preview_lock = asyncio.Lock()  # one claim at a time: a double press must not take two leads
+        self.qa_seen: set[str] = set()  # calls a QA label was given for
 
     # ---- time ----------------------------------------------------------------------------------------------
     def _minutes(self, now: float, tz: str = "") -> float:
@@ -295,6 +219,8 @@ class CampaignRunner:
     def floor(self) -> Floor:
         mono = self.engine.clock.monotonic()
         seats = [s for s in self.seats.values() if not s.reserved]  # the guard's agent is not the pacer's
+        on = [s.agent.id for s in seats if s.state in ("idle", "talking", "wrap")]
+        load = self.inbound.load_for(on) if self.inbound is not None and on else None
         return Floor(
             now=self._t(),
             idle=sum(1 for s in seats if s.state == "idle"),
@@ -305,6 +231,8 @@ class CampaignRunner:
             logged_in=sum(1 for s in seats if s.state in ("idle", "talking", "wrap")),
             line_limit=self.line_limit,
             seconds_left=self.window_left(self.engine.clock.now()),
+            inbound_waiting=load.waiting if load else 0,
+            inbound_rate=load.rate if load else 0.0,
         )
 
     async def run(self) -> None:
@@ -358,7 +286,8 @@ class CampaignRunner:
         self.dials[did] = d
         eng.model.associate(did, did, "lead")
         await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
-                       attempt=lead.attempts + 1, amd=amd, **({"agent": agent} if agent else {}))  # fmt: skip
+                       attempt=lead.attempts + 1, amd=amd, rule=self.rule.name,
+                       **({"agent": agent} if agent else {}))  # fmt: skip
         action: dict[str, Any] = {
             "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
             "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
@@ -461,10 +390,12 @@ class CampaignRunner:
         # HUMAN comes after the greeting and AMD's after-greeting silence; without AMD the greeting is still
         # ahead, so the window is counted from the answer (the stricter reading)
         greeting_end = mono - AFTER_GREETING if status == "HUMAN" else answered
+        deadline = self.rule.deadline(answered, greeting_end)
         wall = eng.clock.now() - mono  # monotonic -> wall time
         await eng.fact("outbound.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
                        amd_cause=cause, answered_at=round(answered + wall, 3),
-                       greeting_end=round(greeting_end + wall, 3))  # fmt: skip
+                       greeting_end=round(greeting_end + wall, 3), rule=self.rule.name,
+                       deadline=round(deadline + wall, 3))  # fmt: skip
         self.counts["answered"] = self.counts.get("answered", 0) + 1
         if status == "MACHINE":
             d.resolved = True
@@ -478,7 +409,6 @@ class CampaignRunner:
             return
         d.resolved = True
         self.pacer.on(DialResolved("live", mono - d.placed), self._t())
-        deadline = greeting_end + WINDOW - BRIDGE_MARGIN
         self.waiting += 1
         try:
             # a preview dial's agent is reserved for it: no search, no wait, no abandon
@@ -649,11 +579,23 @@ class CampaignRunner:
         await self.preview_next(seat)
         return await self.preview_dial(seat)
 
+    async def qa_label(self, call_id: str, machine: bool) -> bool:
+        """A reviewer's word on a call AMD called a machine (``machine``: it was one): recorded as
+        ``outbound.qa`` and handed to the pacer, which learns from it how many people AMD hangs up on. A second
+        label for the same call is ignored (False): one call must not count twice."""
+        if call_id in self.qa_seen:
+            return False
+        self.qa_seen.add(call_id)
+        await self.engine.fact("outbound.qa", call_id, call_id, f"qa:{call_id}", campaign=self.c.name,
+                               machine=machine)  # fmt: skip
+        self.pacer.on(QaLabel(was_person=not machine), self._t())
+        return True
+
     async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
         eng = self.engine
         self.pacer.on(Abandoned(), self._t())
         self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
-        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name,
+        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name, rule=self.rule.name,
                        message_at=round(eng.clock.now(), 3), greeting_end=round(greeting_end, 3))  # fmt: skip
         await self._finish_lead(d, "abandoned")
         try:
@@ -739,6 +681,15 @@ class Dialer:
         await self.engine.fact("dialer.released", "", seat.uniqueid, f"released:{agent_id}:{self.engine.clock.now()}",
                                agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
 
+    async def qa_label(self, call_id: str, machine: bool) -> bool:
+        """A QA label for one of our dials (its call id names the campaign, see ``_new_id``); ValueError for
+        a call id no campaign of this site placed."""
+        for r in sorted(self.runners, key=lambda r: -len(r.c.name)):  # "a-b" before "a": the longest name wins
+            rest = call_id.removeprefix(f"dl-{r.c.name}-")
+            if rest != call_id and re.fullmatch(r"\d+-\d+", rest):
+                return await r.qa_label(call_id, machine)
+        raise ValueError(f"QA label for {call_id!r}: not a dial of any campaign of this site")
+
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
         for r in self.runners:
             if agent_id in r.seats:
@@ -784,9 +735,11 @@ class Dialer:
                 tg.create_task(r.run(), name=f"campaign:{r.c.name}")
 
 
-def build_dialer(engine: Engine, recorder: Recording | None = None) -> Dialer | None:
+def build_dialer(engine: Engine, recorder: Recording | None = None,
+                 inbound: InboundView | None = None) -> Dialer | None:  # fmt: skip
     """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
-    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike)."""
+    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
+    is the ACD's view of hotline callers, for the pacer's blended floor."""
     runners = []
     for c in engine.site.campaigns:
         if c.leads == "synthetic":
@@ -796,5 +749,8 @@ def build_dialer(engine: Engine, recorder: Recording | None = None) -> Dialer | 
             if sql is None:
                 raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
             leads = StoredLeads(sql, c.name, c.team)
-        runners.append(CampaignRunner(engine, c, leads, recorder=recorder))
+        if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
+            log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
+                        "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
+        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound))
     return Dialer(engine, runners) if runners else None

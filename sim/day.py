@@ -126,9 +126,9 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
                   inbound: traffic.InboundModel | None = None, amd: bool = True, window: str = "08:00-21:00",
                   progress: Callable[[float, dict[str, Any]], None] | None = None,
                   facts_out: list[Any] | None = None, outbound_take_hotline: bool = False,
-                  on_engine: Callable[[Any], None] | None = None) -> dict[str, Any]:  # fmt: skip
+                  on_engine: Callable[[Any], None] | None = None, profile: str = "us") -> dict[str, Any]:  # fmt: skip
     """Run the day; ``facts_out`` (a list) receives the ledger and ``on_engine`` sees the built engine, for
-    tests that act on it or check the ledger fact by fact."""
+    tests that act on it or check the ledger fact by fact; ``profile`` is the campaign's rule (us, uk)."""
     inbound = inbound or traffic.InboundModel()
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hotline-day-") as tmp:
@@ -136,7 +136,7 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         site = scratch_site(wd, lambda secret: world.site_text(
             ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
             recordings=wd / "recordings", queue_log=wd / "queue_log", outbound_agents=outbound_agents, amd=amd,
-            window=window, outbound_take_hotline=outbound_take_hotline,
+            window=window, outbound_take_hotline=outbound_take_hotline, profile=profile,
         ))  # fmt: skip
         start = _day_start(site["site"]["timezone"], start_hour)
         midnight = start - start_hour * 3600

@@ -89,11 +89,11 @@ def outbound_agent_ids(n: int) -> list[str]:
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
               queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
               window: str = "08:00-21:00", outbound_take_hotline: bool = False,
-              mode: str = "predictive", record: bool = True) -> str:  # fmt: skip
+              mode: str = "predictive", record: bool = True, profile: str = "us") -> str:  # fmt: skip
     """The site file; ``outbound_take_hotline``: the campaign's agents also qualify for the hotline after
     its overflow step (they take callers in their always-on sessions, lent by the dialer); ``mode`` the
     campaign's dialing mode (preview: agents ask for each lead); ``record`` whether its conversations are
-    recorded."""
+    recorded; ``profile`` the abandonment rule it follows (us, uk)."""
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
                             recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
@@ -101,8 +101,9 @@ def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_ur
         extra = "skills = { hotline = 40 }\n" if outbound_take_hotline else "auto_login = false\n"
         text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\n{extra}'
     if ids:
-        text += CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
-                                window=window, mode=mode, record="true" if record else "false")  # fmt: skip
+        campaign = CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
+                                   window=window, mode=mode, record="true" if record else "false")  # fmt: skip
+        text += campaign.replace('profile = "us"', f'profile = "{profile}"')  # the template's other users keep us
     return text
 
 
@@ -131,7 +132,7 @@ def carrier(seed: int, model: traffic.LeadModel | None = None,
     """The far end of each dialed number, from the lead model (docs/pacebench.md): who answers, after how long,
     the greeting, the talk, and what AMD will make of it (1 % of people called machines, 10 % of machines
     called people; a machine taken for a person keeps an agent 10-20 s)."""
-    from dialer.shell import synthetic_index
+    from dialer.lead_source import synthetic_index
 
     model = model or traffic.LeadModel()
 

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from acd.feature_codes import FeatureCodes
-from dialer.shell import synthetic_index, synthetic_number
+from dialer.lead_source import synthetic_index, synthetic_number
 from sim import world
 from sim.day import scratch_site, simulate
 from sim.demo import _day_start

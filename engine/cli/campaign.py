@@ -56,7 +56,7 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))  # type: ignore[union-attr]
         print(f"{name}: {r['dials']} dials ({outcomes}); {r['machines']} machines; {r['connected']} conversations, "
               f"{r['abandoned']} abandoned of {r['live']} live answers")  # fmt: skip
-        print(f"  abandon rate US {pct(r['abandon_rate_us'])} (abandoned / live answers), UK "
+        print(f"  rule {r['rule']}; abandon rate US {pct(r['abandon_rate_us'])} (abandoned / live answers), UK "
               f"{pct(r['abandon_rate_uk'])} (AMD false positives estimated at 1 % of machine verdicts); "
               f"connect after the greeting p50 {r['connect_after_greeting_p50']} s, "
               f"max {r['connect_after_greeting_max']} s, {r['late_connects']} later than 2 s")  # fmt: skip
