@@ -56,10 +56,12 @@ def cmd_campaign(args: argparse.Namespace) -> int:
         outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r["outcomes"].items()))  # type: ignore[union-attr]
         print(f"{name}: {r['dials']} dials ({outcomes}); {r['machines']} machines; {r['connected']} conversations, "
               f"{r['abandoned']} abandoned of {r['live']} live answers")  # fmt: skip
-        print(f"  rule {r['rule']}; abandon rate US {pct(r['abandon_rate_us'])} (abandoned / live answers), UK "
-              f"{pct(r['abandon_rate_uk'])} (AMD false positives estimated at 1 % of machine verdicts); "
-              f"connect after the greeting p50 {r['connect_after_greeting_p50']} s, "
-              f"max {r['connect_after_greeting_max']} s, {r['late_connects']} later than 2 s")  # fmt: skip
+        print(f"  rule {r['rule']}; abandon rate US {pct(r['abandon_rate_us'])} (abandoned / live answers; last 30 "
+              f"days {pct(r['abandon_rate_us_30d'])}), UK {pct(r['abandon_rate_uk'])} (AMD false positives "
+              f"estimated at {float(r['fp_share']):.1%} of machine verdicts from {r['qa_labels']} QA label(s); last "
+              f"24 h {pct(r['abandon_rate_uk_24h'])}); connect after the greeting p50 "
+              f"{r['connect_after_greeting_p50']} s, max {r['connect_after_greeting_max']} s, "
+              f"{r['late_connects']} later than the rule's window")  # fmt: skip
     return 0
 
 
