@@ -97,8 +97,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     hot = values.get("hotline", {})
     if hot.get("agent") and hot["agent"] not in seen:
         report("hotline.agent", f"no agent with id {hot['agent']!r} in [[agents]]")
-    campaign_agents_of = {a for raw in data.get("campaigns", []) if isinstance(raw, dict)
-                          for a in raw.get("agents", []) or [] if isinstance(a, str)}  # fmt: skip
+    campaign_agents_of = _campaign_agent_ids(data.get("campaigns", []))
     for g in hot.get("guard_agents") or []:
         if g not in seen:
             report("hotline.guard_agents", f"no agent with id {g!r} in [[agents]]")
@@ -120,6 +119,16 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     if problems.items:
         raise ConfigError(problems.sorted())
     return Site(p, values, agents, services, campaigns)
+
+
+def _campaign_agent_ids(raw_campaigns: Any) -> set[str]:
+    """Agent ids the raw [[campaigns]] name; a wrong shape is reported by the campaigns' own check."""
+    ids: set[str] = set()
+    for raw in raw_campaigns if isinstance(raw_campaigns, list) else []:
+        agents = raw.get("agents") if isinstance(raw, dict) else None
+        if isinstance(agents, list):
+            ids.update(a for a in agents if isinstance(a, str))
+    return ids
 
 
 def load_rules(path: str | os.PathLike[str], site: Site) -> Site:
