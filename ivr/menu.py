@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from engine.config import ConfigError, Problems, parse_toml, read_text
+from engine.config_problems import ConfigError, Problems, parse_toml, read_text
 from ivr.model import DAYS, DIGITS, NODE_KEYS, PROMPT_KEYS, RECORD_KINDS, TERMINAL, Hours, Menu, Node
 
 SECTIONS = ("menu", "hours", "prompts", "nodes", "survey")

@@ -160,3 +160,14 @@ def test_campaign_report_names_an_unknown_campaign(tmp_path):
     r = subprocess.run([sys.executable, "-m", "engine.cli", "campaign", "report", "--site", str(f)],
                        capture_output=True, text=True, cwd=ROOT)  # fmt: skip
     assert r.returncode == 0 and "renewals: no dials yet" in r.stdout
+
+
+def test_campaigns_of_the_wrong_shape_are_reported_not_a_traceback(tmp_path):
+    r = _check(tmp_path, "campaigns = 1\n" + GOOD)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    assert "site.toml:1: campaigns: must be an array of tables ([[campaigns]])" in r.stdout
+    text = GOOD + '\n[[campaigns]]\nname = "a"\nagents = 5\n'
+    r = _check(tmp_path, text)
+    assert r.returncode == 1 and "Traceback" not in r.stderr
+    line = text.splitlines().index("agents = 5") + 1
+    assert f"site.toml:{line}: campaigns[0].agents: must be list, got int" in r.stdout
