@@ -56,28 +56,40 @@ def make_world(agents: int, skills: int, waiting: int, decisions: int, seed: int
     return World(services, profiles, callers)
 
 
-def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, seed: int) -> dict[str, Any]:
+def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, seed: int,
+         free: int = 1) -> dict[str, Any]:  # fmt: skip
+    """Each step frees agents until ``free`` are free, then asks for the dispatcher's next decision (the best
+    caller any free agent can take, then its service's strategy among the free agents able to take it)."""
     r = router_cls(world.services, world.agents)
     for c in world.callers[:waiting]:
         r.enqueue(c)
     g = np.random.default_rng(np.random.SeedSequence([seed, 10]))
-    order = g.integers(0, len(world.agents), size=decisions)
     lat = np.empty(decisions)
     picked = []
     nxt = waiting
-    for i, idx in enumerate(order):
-        agent = world.agents[int(idx)].id
+    idle: set[str] = set()
+    for i in range(decisions):
         now = float(i) * 0.5 + 1.0
-        r.set_available(agent, now - 1.0)
+        while len(idle) < free:
+            agent = world.agents[int(g.integers(0, len(world.agents)))].id
+            if agent not in idle:
+                idle.add(agent)
+                r.set_available(agent, now - 1.0 - 0.01 * len(idle))
         t0 = time.perf_counter_ns()
-        d = r.next_decision(now)  # the dispatcher's call: best caller, then the service's strategy
+        d = r.next_decision(now)
         lat[i] = time.perf_counter_ns() - t0
         picked.append((d.call_id, d.agent_id) if d else None)
         if d is not None:
             r.assigned(d)
+            idle.discard(d.agent_id)
+            r.set_available(d.agent_id, None)
             r.enqueue(world.callers[nxt])
             nxt += 1
-        r.set_available(agent, None)  # the others stay busy: one agent frees at a time
+        elif free == 1:
+            # nobody waiting fits the one free agent: it stays free no longer than a step, as before
+            for agent in idle:
+                r.set_available(agent, None)
+            idle.clear()
     total = lat.sum() / 1e9
     return {
         "decisions": decisions,
@@ -91,14 +103,14 @@ def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, s
 
 
 def bench_route(agents: int = 1000, skills: int = 100, waiting: int = 500, decisions: int = 2000,
-                seed: int = 1) -> dict[str, Any]:  # fmt: skip
+                seed: int = 1, free: int = 1) -> dict[str, Any]:  # fmt: skip
     world = make_world(agents, skills, waiting, decisions, seed)
-    naive = _run(NaiveRouter, world, waiting, decisions, seed)
-    fast = _run(Router, world, waiting, decisions, seed)
+    naive = _run(NaiveRouter, world, waiting, decisions, seed, free)
+    fast = _run(Router, world, waiting, decisions, seed, free)
     same = naive.pop("picked") == fast.pop("picked")
     return {
         "world": {"agents": agents, "skills": skills, "services": len(world.services), "waiting": waiting,
-                  "decisions": decisions, "seed": seed},
+                  "decisions": decisions, "seed": seed, "free": free},
         "indexed": fast, "naive": naive, "same_decisions": same,
         "speedup_p50": round(naive["p50_ms"] / fast["p50_ms"], 2) if fast["p50_ms"] else None,
         "speedup_p99": round(naive["p99_ms"] / fast["p99_ms"], 2) if fast["p99_ms"] else None,
@@ -108,8 +120,8 @@ def bench_route(agents: int = 1000, skills: int = 100, waiting: int = 500, decis
 
 def print_route(report: dict[str, Any]) -> None:
     w = report["world"]
-    print(f"route bench: {w['agents']} agents, {w['skills']} skills, {w['services']} services, "
-          f"{w['waiting']} waiting, {w['decisions']} decisions (seed {w['seed']})")  # fmt: skip
+    print(f"route bench: {w['agents']} agents, {w['skills']} skills, {w['services']} services, {w['waiting']} "
+          f"waiting, {w['free']} free at a time, {w['decisions']} decisions (seed {w['seed']})")  # fmt: skip
     print(f"{'router':<9} {'decisions/s':>12} {'p50 ms':>8} {'p99 ms':>8} {'max ms':>8}")
     for name in ("indexed", "naive"):
         r = report[name]
@@ -121,7 +133,7 @@ def print_route(report: dict[str, Any]) -> None:
 
 
 def main(args: Any) -> int:
-    report = bench_route(args.agents, args.skills, args.waiting, args.decisions, args.seed)
+    report = bench_route(args.agents, args.skills, args.waiting, args.decisions, args.seed, args.free)
     print_route(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))

@@ -51,6 +51,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     br.add_argument("--waiting", type=int, default=500)
     br.add_argument("--decisions", type=int, default=2000)
     br.add_argument("--seed", type=int, default=1)
+    br.add_argument("--free", type=int, default=1,
+                    help="agents free at a time: with more than one, each decision ranks them by the strategy")
     br.add_argument("--json", help="write the figures to this file")
     br.set_defaults(func=cmd_bench_route)
     bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (docs/pacebench.md)")
