@@ -14,7 +14,7 @@ from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
 from acd.sessions import SessionKeeper
-from dialer.shell import build_dialer
+from dialer.services import build_dialer
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer

@@ -13,7 +13,8 @@ from acd.arrivals import ArrivalRate
 from acd.inbound_view import AcdInbound
 from acd.router import AgentProfile, Caller, Router, RuleStep, Service
 from dialer.pacing import Floor, QaLabel
-from dialer.shell import CampaignRunner, Dialer
+from dialer.runner import CampaignRunner
+from dialer.services import Dialer
 from engine.clock import VirtualClock
 from engine.ports import InboundLoad
 from sim import world

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-import dialer.shell as shell
+import dialer.runner as dialer_runner
 from dialer.baselines import FixedRatio
 from dialer.compliance import rule_for
 from dialer.report import campaign_report
@@ -32,7 +32,7 @@ def test_each_profile_measures_its_window_from_its_own_moment():
 
 def _flooded_day(monkeypatch, profile: str) -> list[Fact]:
     """A quarter hour in virtual time where a reckless fixed ratio leaves people with no agent: abandons."""
-    monkeypatch.setattr(shell, "ForecastPacer", lambda **kw: FixedRatio(4.0))
+    monkeypatch.setattr(dialer_runner, "ForecastPacer", lambda **kw: FixedRatio(4.0))
     facts: list[Fact] = []
     asyncio.run(run_day(hours=0.25, seed=5, outbound_agents=4, facts_out=facts, profile=profile,
                         inbound=InboundModel(calls_per_day=0.001)))  # fmt: skip

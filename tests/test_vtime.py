@@ -6,9 +6,9 @@ from collections import defaultdict
 
 import pytest
 
-import dialer.shell as shell
+import dialer.runner as dialer_runner
 from dialer.baselines import FixedRatio
-from dialer.shell import classify
+from dialer.outcomes import classify
 from engine.clock import VirtualClock
 from sim.day import run_day
 from sim.vtime import drive, settle
@@ -140,7 +140,7 @@ def test_a_virtual_day_runs_the_whole_site_and_keeps_the_rules():
 
 def test_no_agent_free_means_the_abandon_message_and_a_count(monkeypatch):
     # a reckless fixed ratio floods the floor, so some people answer with no agent left for them
-    monkeypatch.setattr(shell, "ForecastPacer", lambda target, amd: FixedRatio(4.0))
+    monkeypatch.setattr(dialer_runner, "ForecastPacer", lambda target, amd: FixedRatio(4.0))
     facts: list = []
     r = asyncio.run(run_day(hours=0.25, seed=5, outbound_agents=4, facts_out=facts,
                             inbound=shell_free_inbound()))  # fmt: skip

@@ -1,0 +1,54 @@
+"""The agent's word on its last conversation, the runner's part for it (feature codes now, the web agent page
+later): a disposition, or a call back for this agent or for anyone. Either ends the wrap-up early.
+
+A mixin of :class:`dialer.runner.CampaignRunner`: the attributes below are the runner's, listed so the
+interface this part leans on is written down.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from dialer.lead_source import Leads
+from dialer.state import Seat
+from engine.app import Engine
+from engine.config import Campaign
+
+
+class Dispositions:
+    engine: Engine
+    c: Campaign
+    leads: Leads
+    _end_wrap: Callable[[Seat], None]
+
+    async def disposition(self, seat: Seat, code: str) -> str:
+        """The agent's disposition of its last conversation; "do not call" puts the number on the campaign's
+        list; entering it ends the wrap-up early."""
+        d = seat.last
+        if d is None:
+            raise ValueError(f"agent {seat.agent.id} has no call to give a disposition to")
+        label = self.c.dispositions.get(code)
+        if label is None:
+            raise ValueError(f"unknown disposition code {code!r} (known: {', '.join(sorted(self.c.dispositions))})")
+        eng = self.engine
+        await eng.fact("outbound.disposition", d.id, d.id, f"disposition:{d.id}:{code}", campaign=self.c.name,
+                       agent=seat.agent.id, lead=d.lead.id, code=code, label=label)  # fmt: skip
+        if label == "do not call":
+            await self.leads.add_dnc(d.lead.phone, eng.clock.now())
+        self._end_wrap(seat)
+        return f"{seat.agent.id}: call {d.id} {label}"
+
+    async def call_back(self, seat: Seat, minutes: int, own: bool) -> str:
+        """Dial the last conversation's lead again in ``minutes``, for this agent or for anyone."""
+        d = seat.last
+        if d is None:
+            raise ValueError(f"agent {seat.agent.id} has no call to schedule a call back for")
+        if not 1 <= minutes <= 60 * 24 * 30:
+            raise ValueError("a call back is 1 minute to 30 days away")
+        eng = self.engine
+        at = eng.clock.now() + minutes * 60
+        await self.leads.schedule(d.lead, at, seat.agent.id if own else None)
+        await eng.fact("outbound.callback", d.id, d.id, f"callback:{d.id}:{int(at)}", campaign=self.c.name,
+                       agent=seat.agent.id, lead=d.lead.id, at=round(at, 3), own=own)  # fmt: skip
+        self._end_wrap(seat)
+        return f"{seat.agent.id}: call back in {minutes} min ({'own' if own else 'anyone'})"

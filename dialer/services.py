@@ -1,0 +1,173 @@
+"""The dialer's public operations: every campaign of the site, one runner each (``dialer.runner``); the
+``outbound`` AGI route, the ACD's loans of idle outbound agents and its guard's holds, agents' actions on
+outbound calls, QA labels, and the factory the composition root calls.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+
+from acd.guard import GuardSeat
+from dialer.dialing import Recording
+from dialer.lead_source import Leads, StoredLeads, SyntheticLeads
+from dialer.runner import CampaignRunner
+from dialer.state import Seat
+from engine.app import Engine
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.fastagi import AgiChannel
+from engine.ports import InboundView
+
+log = logging.getLogger("hotline.dialer")
+
+
+class Dialer:
+    """Every campaign of the site, one runner each; the ``outbound`` AGI route finds the dial by uniqueid."""
+
+    def __init__(self, engine: Engine, runners: list[CampaignRunner]) -> None:
+        self.engine = engine
+        self.runners = runners
+        engine.frame_hooks.append(self._on_frame)
+
+    def _on_frame(self, frame: Frame) -> None:
+        for r in self.runners:
+            r.on_frame(frame)
+
+    async def outbound(self, chan: AgiChannel) -> None:
+        for r in self.runners:
+            d = r.dials.get(chan.uniqueid)
+            if d is not None:
+                await r.on_answer(d, chan)
+                return
+        log.warning("outbound AGI for an unknown dial %s: hung up", chan.uniqueid)
+        await chan.command("HANGUP")
+
+    # ---- cooperation with the ACD: an outbound agent lent to the hotline leaves the pool at once -----------
+    def session_for(self, agent_id: str) -> str | None:
+        """The agent's session channel when it sits idle in it (free to take a hotline caller), else None."""
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "idle" and seat.channel:
+                return seat.channel
+        return None
+
+    async def lend(self, agent_id: str, call_id: str) -> str | None:
+        """Take an idle outbound agent out of pacing for an ACD call; returns its session channel."""
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "idle" and seat.channel:
+                seat.state, seat.since = "lent", self.engine.clock.monotonic()
+                await self.engine.fact("dialer.lent", call_id, seat.uniqueid, f"lent:{agent_id}:{call_id}",
+                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
+                return seat.channel
+        return None
+
+    async def give_back(self, agent_id: str, call_id: str) -> None:
+        for r in self.runners:
+            seat = r.seats.get(agent_id)
+            if seat is not None and seat.state == "lent":
+                seat.state, seat.since = "idle", self.engine.clock.monotonic()
+                r._freed.set()
+                await self.engine.fact("dialer.returned", call_id, seat.uniqueid, f"returned:{agent_id}:{call_id}",
+                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
+
+    def guard_seats(self, agents: list[str]) -> list[GuardSeat]:
+        """The guard's view of its designated agents: in a session or not, idle or busy since when."""
+        out = []
+        for agent_id in agents:
+            for r in self.runners:
+                seat = r.seats.get(agent_id)
+                if seat is not None:
+                    out.append(GuardSeat(agent_id, seat.state == "idle", seat.since,
+                                         bool(seat.channel) and seat.state not in ("off", "joining")))  # fmt: skip
+                    break
+        return out
+
+    async def reserve(self, agent_id: str, reason: str) -> None:
+        """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""
+        runner, seat = self.seat_of(agent_id)
+        seat.reserved = True
+        await self.engine.fact("dialer.reserved", "", seat.uniqueid, f"reserved:{agent_id}:{self.engine.clock.now()}",
+                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+
+    async def release(self, agent_id: str, reason: str) -> None:
+        runner, seat = self.seat_of(agent_id)
+        seat.reserved = False
+        runner._freed.set()
+        await self.engine.fact("dialer.released", "", seat.uniqueid, f"released:{agent_id}:{self.engine.clock.now()}",
+                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+
+    async def qa_label(self, call_id: str, machine: bool) -> bool:
+        """A QA label for one of our dials (its call id names the campaign, see ``_new_id``); ValueError for
+        a call id no campaign of this site placed."""
+        for r in sorted(self.runners, key=lambda r: -len(r.c.name)):  # "a-b" before "a": the longest name wins
+            rest = call_id.removeprefix(f"dl-{r.c.name}-")
+            if rest != call_id and re.fullmatch(r"\d+-\d+", rest):
+                return await r.qa_label(call_id, machine)
+        raise ValueError(f"QA label for {call_id!r}: not a dial of any campaign of this site")
+
+    def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
+        for r in self.runners:
+            if agent_id in r.seats:
+                return r, r.seats[agent_id]
+        raise ValueError(f"agent {agent_id} works no campaign")
+
+    async def control(self, agent_id: str, action: str, arg: str = "") -> str:
+        """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes);
+        in a preview campaign ``preview_next``, ``preview_dial``, ``preview_skip`` and ``preview_call`` (next and
+        dial at once). Raises ValueError with the reason when the action does not fit."""
+        runner, seat = self.seat_of(agent_id)
+        preview = {"preview_next": runner.preview_next, "preview_dial": runner.preview_dial,
+                   "preview_skip": runner.preview_skip, "preview_call": runner.preview_call}  # fmt: skip
+        if action in preview:
+            return await preview[action](seat)
+        if action == "disposition":
+            return await runner.disposition(seat, arg)
+        if action in ("callback", "callback_any"):
+            if not arg.isdigit():
+                raise ValueError("a call back needs its delay in minutes")
+            return await runner.call_back(seat, int(arg), own=action == "callback")
+        raise ValueError(f"unknown outbound action {action!r}")
+
+    async def record_definitions(self) -> None:
+        """Store each campaign's definition unless that exact version is stored already (append-only), so
+        reports can say which rules were in force. Only a SQL store keeps them (not the in-memory one)."""
+        store = self.engine.store
+        sql = getattr(store, "engine", None)
+        if sql is None:
+            return
+        from dialer.definitions import CampaignVersions
+
+        versions = CampaignVersions(sql)
+        try:
+            await store.write(versions.record([r.c for r in self.runners], self.engine.clock.now()))
+        except Exception:  # noqa: BLE001 - a history row missing is no reason to leave the agents idle
+            log.exception("campaign definitions could not be stored")
+
+    async def run(self) -> None:
+        await self.record_definitions()
+        async with asyncio.TaskGroup() as tg:
+            for r in self.runners:
+                tg.create_task(r.run(), name=f"campaign:{r.c.name}")
+
+
+def build_dialer(engine: Engine, recorder: Recording | None = None,
+                 inbound: InboundView | None = None) -> Dialer | None:  # fmt: skip
+    """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
+    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
+    is the ACD's view of hotline callers, for the pacer's blended floor."""
+    runners = []
+    for c in engine.site.campaigns:
+        if c.leads == "synthetic":
+            leads: Leads = SyntheticLeads()
+        else:
+            sql = getattr(engine.store, "engine", None)
+            if sql is None:
+                raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
+            leads = StoredLeads(sql, c.name, c.team)
+        if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
+            log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
+                        "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
+        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound))
+    return Dialer(engine, runners) if runners else None

@@ -1,0 +1,84 @@
+"""Campaign agents' always-on sessions, the runner's part for its seats: the agent's phone is called once
+and customers are bridged in without ringing; a session that ends is called again; a seat goes from idle
+to talking to wrap-up and back.
+
+A mixin of :class:`dialer.runner.CampaignRunner`: the attributes below are the runner's, listed so the
+interface this part leans on is written down.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from acd.sessions import open_session
+from dialer.pacing import Pacer, WrapEnded
+from dialer.state import Seat
+from engine.app import Engine
+from engine.asterisk.ami_link import AmiError
+from engine.config import Campaign
+
+log = logging.getLogger("hotline.dialer")
+
+SESSION_RETRY = 30.0  # s before an agent whose session ended is called again
+
+
+class AgentSessions:
+    engine: Engine
+    c: Campaign
+    pacer: Pacer
+    seats: dict[str, Seat]
+    _freed: asyncio.Event
+    _t: Callable[[], float]
+
+    async def _session(self, seat: Seat) -> None:
+        """Keep the agent's always-on session up: call the phone, and call it again if the session ends."""
+        while True:
+            try:
+                await self._one_session(seat)
+            except AmiError as exc:
+                log.warning("campaign %s: could not call agent %s: %s", self.c.name, seat.agent.id, exc)
+            seat.state, seat.channel = "off", ""
+            await self.engine.clock.sleep(SESSION_RETRY)
+
+    async def _one_session(self, seat: Seat) -> None:
+        eng = self.engine
+        seat.sessions += 1
+        uid = f"as-{self.c.name}-{seat.agent.id}-{seat.sessions}"[:149]
+        seat.state, seat.uniqueid = "joining", uid
+        name = await open_session(eng, seat.agent, uid, self.c.caller_id, self.c.name)
+        if name is None:
+            return
+        seat.state, seat.channel, seat.since = "idle", name, eng.clock.monotonic()
+        await eng.fact("dialer.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, campaign=self.c.name,
+                       state="up")  # fmt: skip
+        self._freed.set()
+        while uid in eng.model.channels:
+            await eng.until(lambda: uid not in eng.model.channels, 3600)
+        await eng.fact("dialer.session", uid, uid, f"session:{uid}:down", agent=seat.agent.id,
+                       campaign=self.c.name, state="down")  # fmt: skip
+        log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
+
+    def _take_seat(self, prefer: str = "") -> Seat | None:
+        idle = [s for s in self.seats.values() if s.state == "idle" and not s.reserved]
+        if not idle:
+            return None
+        own = [s for s in idle if s.agent.id == prefer]
+        # the agent who promised the call back if free, else the longest idle: never abandon a call back
+        seat = own[0] if own else min(idle, key=lambda s: s.since)
+        seat.state, seat.since = "talking", self.engine.clock.monotonic()
+        return seat
+
+    async def _wrap(self, seat: Seat) -> None:
+        seat.state, seat.since = "wrap", self.engine.clock.monotonic()
+        await self.engine.clock.sleep(self.c.wrap_up)
+        self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
+        if seat.state == "wrap":
+            seat.state, seat.since = "idle", self.engine.clock.monotonic()
+            self._freed.set()
+
+    def _end_wrap(self, seat: Seat) -> None:
+        if seat.state == "wrap":
+            seat.state, seat.since = "idle", self.engine.clock.monotonic()
+            self._freed.set()
