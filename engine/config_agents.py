@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from engine.config_fields import Field, Report, check_fields, endpoint_name, group_names, levels
+from engine.config_fields import Field, Report, checked_tables, endpoint_name, group_names, levels
 
 AGENT_FIELDS: dict[str, Field] = {
     "id": Field(str, required=True, check=endpoint_name),
@@ -44,20 +44,8 @@ def merged(*lists: list[str] | None) -> tuple[str, ...]:
 def build_agents(raw_agents: Any, report: Report) -> tuple[list[Agent], set[str]]:
     """The checked agents and every id seen (duplicates included, so later checks do not repeat them)."""
     agents: list[Agent] = []
-    if not isinstance(raw_agents, list):
-        report("agents", "must be an array of tables ([[agents]])")
-        raw_agents = []
     seen: set[str] = set()
-    for i, raw in enumerate(raw_agents):
-        if not isinstance(raw, dict):
-            report(f"agents[{i}]", "must be a table")
-            continue
-        a = check_fields(raw, AGENT_FIELDS, f"agents[{i}]", report)
-        if "id" not in a:
-            continue
-        if a["id"] in seen:
-            report(f"agents[{i}].id", f"duplicate agent id {a['id']!r}")
-        seen.add(a["id"])
+    for _, a in checked_tables(raw_agents, "agents", AGENT_FIELDS, "id", "agent id", seen, report):
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
                             dict(a["skills"] or {}), merged(a["groups"], a["teams"]), a["auto_login"],
                             a["always_on"]))  # fmt: skip

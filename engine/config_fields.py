@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -90,3 +90,23 @@ def check_fields(table: dict[str, Any], spec: dict[str, Field], path: str, repor
         else:
             out[key] = f.default
     return out
+
+
+def checked_tables(raw: Any, section: str, spec: dict[str, Field], key: str, kind: str, seen: set[str],
+                   report: Report) -> Iterator[tuple[int, dict[str, Any]]]:  # fmt: skip
+    """Each table of an array of tables ([[section]]) checked against ``spec``, with its index in the file; a
+    table without ``key`` is skipped (its problem is reported), a repeated ``key`` reported and kept in ``seen``."""
+    if not isinstance(raw, list):
+        report(section, f"must be an array of tables ([[{section}]])")
+        return
+    for i, item in enumerate(raw):
+        if not isinstance(item, dict):
+            report(f"{section}[{i}]", "must be a table")
+            continue
+        values = check_fields(item, spec, f"{section}[{i}]", report)
+        if key not in values:
+            continue
+        if values[key] in seen:
+            report(f"{section}[{i}].{key}", f"duplicate {kind} {values[key]!r}")
+        seen.add(values[key])
+        yield i, values

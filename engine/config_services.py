@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from engine.config_agents import Agent, merged
-from engine.config_fields import Field, Report, check_fields, endpoint_name, group_names, levels, positive
+from engine.config_fields import Field, Report, checked_tables, endpoint_name, group_names, levels, positive
 
 STRATEGIES = ("longest_idle", "least_skilled", "round_robin", "fewest_calls")
 
@@ -96,27 +96,17 @@ class ServiceConfig:
 def build_services(raw_services: Any, agents: list[Agent], report: Report) -> tuple[list[ServiceConfig], set[str]]:
     """The checked services and their names; a service skill no agent has is reported."""
     services: list[ServiceConfig] = []
-    if not isinstance(raw_services, list):
-        report("services", "must be an array of tables ([[services]])")
-        raw_services = []
     names: set[str] = set()
-    for i, raw in enumerate(raw_services):
-        if not isinstance(raw, dict):
-            report(f"services[{i}]", "must be a table")
-            continue
-        sv = check_fields(raw, SERVICE_FIELDS, f"services[{i}]", report)
-        if "name" not in sv:
-            continue
-        if sv["name"] in names:
-            report(f"services[{i}].name", f"duplicate service {sv['name']!r}")
-        names.add(sv["name"])
+    places: list[int] = []  # each kept service's index in the file, for problems found after the loop
+    for i, sv in checked_tables(raw_services, "services", SERVICE_FIELDS, "name", "service", names, report):
+        places.append(i)
         services.append(ServiceConfig(sv["name"], dict(sv["skills"] or {}), sv["priority"], sv["strategy"],
                                       float(sv["wrap_up"]), float(sv["sl_target"]), merged(sv["groups"], sv["teams"]),
                                       tuple(sv["rules"] or ()), float(sv["max_wait"]), float(sv["announce_every"]),
                                       sv["announce_position"], sv["announce_wait"], sv["callback_attempts"],
                                       float(sv["callback_retry"])))  # fmt: skip
     known_skills = {k for a in agents for k in a.skills}
-    for i, sv in enumerate(services):
+    for i, sv in zip(places, services, strict=True):
         for skill in sv.skills:
             if skill not in known_skills:
                 report(f"services[{i}].skills", f"no agent has skill {skill!r}")

@@ -171,3 +171,13 @@ def test_campaigns_of_the_wrong_shape_are_reported_not_a_traceback(tmp_path):
     assert r.returncode == 1 and "Traceback" not in r.stderr
     line = text.splitlines().index("agents = 5") + 1
     assert f"site.toml:{line}: campaigns[0].agents: must be list, got int" in r.stdout
+
+
+def test_a_service_skill_nobody_has_names_its_own_entry_after_a_skipped_one(tmp_path):
+    # the first [[services]] has no name and is skipped; the problem of the second must name services[1]
+    text = GOOD + '\n[[services]]\npriority = 1\n\n[[services]]\nname = "vip"\nskills = { klingon = 10 }\n'
+    lines = text.splitlines()
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    n = len([ln for ln in lines if ln == "[[services]]"])
+    assert f"services[{n - 1}].skills: no agent has skill 'klingon'" in r.stdout, r.stdout
