@@ -175,6 +175,37 @@ def test_route_bench_runs_both_routers_on_the_same_world():
     assert {"p50_ms", "p99_ms", "decisions_per_second"} <= set(rep["indexed"])
 
 
+def test_next_decision_compares_each_class_with_each_free_agent_once(monkeypatch):
+    """With several agents free, nobody able to take anyone (the costliest case) and decisions asked again and
+    again, an agent's skills are compared with a class's requirements once per rule step, not once per ask
+    and free agent."""
+    import acd.router as router_module
+
+    checks = []
+
+    def counting(agent, req):
+        checks.append((agent.id, req))
+        return why_not(agent, req)
+
+    why_not = router_module.why_not
+    monkeypatch.setattr(router_module, "why_not", counting)
+    services = [Service(f"s{i}", {f"k{i}": 50}) for i in range(10)]
+    agents = [AgentProfile(f"a{i}", {"other": 90}) for i in range(8)]
+    r = Router(services, agents)
+    for a in agents:
+        r.set_available(a.id, 0.0)
+    for i, s in enumerate(services):
+        for j in range(3):
+            r.enqueue(Caller(f"c{i}-{j}", s.name, entered_at=float(j)))
+    for now in (10.0, 11.0, 12.0, 13.0, 14.0):
+        assert r.next_decision(now) is None
+    assert len(checks) == len(set(checks)) <= len(services) * len(agents)
+    r.enqueue(Caller("late", "s3", entered_at=20.0))  # joins a class: what is known about it still holds
+    r.set_available("a0", None)
+    assert r.next_decision(21.0) is None
+    assert len(checks) == len(set(checks))
+
+
 coarse = st.sampled_from([5, 20, 35, 55, 75, 95])  # few levels: thresholds and rule steps matter more often
 enqueue = st.tuples(st.just("enqueue"), st.integers(0, 2), st.floats(0, 20), st.integers(0, 2),
                    st.dictionaries(skills, coarse, max_size=1))  # fmt: skip
