@@ -21,6 +21,7 @@ import heapq
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
+from acd.able import AbleAgents
 from acd.strategies import Standing, rank, turn, words
 
 PRIORITY_WEIGHT = 60.0  # one priority step counts as a minute of waiting
@@ -143,14 +144,15 @@ class Router:
         self._order = list(self.agents)
         self.priority_weight = priority_weight
         self._free: dict[str, None] = {}  # available agents, an ordered set
+        self._free_bits = 0  # the same agents as bits: bit i is the agent at index i (acd/able.py)
+        self._afters = {s.name: [step.after for step in s.steps] for s in self.services.values()}
         self._callers: dict[str, Caller] = {}
         self._last_turn: dict[str, int] = {}  # service -> index of the agent it offered a caller to last
-        # per agent: (now, version, its best caller then); valid until a caller joins or the time moves
-        self._best: dict[str, tuple[float, int, Decision | None]] = {}
-        self._version = 0
         self._classes: dict[tuple[object, ...], list[tuple[float, str, Caller]]] = {}
         self._where: dict[str, tuple[object, ...]] = {}
         self._req_cache: dict[tuple[object, ...], Requirements] = {}
+        # which agents fit each (class, rule step) by skills and groups: an agent is the bit at its index
+        self._able = AbleAgents({rt.index: rt.profile for rt in self.agents.values()}, why_not)
         self.granted: dict[str, set[str]] = {}  # agent -> services it may serve whatever its skills (the guard)
 
     # ---- inputs -------------------------------------------------------------------------------------
@@ -161,7 +163,6 @@ class Router:
         heapq.heappush(self._classes.setdefault(key, []), (caller.entered_at, caller.call_id, caller))
         self._where[caller.call_id] = key
         self._callers[caller.call_id] = caller
-        self._version += 1
 
     def remove(self, call_id: str) -> None:
         """The caller left (connected elsewhere or hung up); lazily dropped from its class heap."""
@@ -169,11 +170,14 @@ class Router:
         self._callers.pop(call_id, None)
 
     def set_available(self, agent_id: str, idle_since: float | None) -> None:
-        self.agents[agent_id].idle_since = idle_since
+        rt = self.agents[agent_id]
+        rt.idle_since = idle_since
         if idle_since is None:
             self._free.pop(agent_id, None)
+            self._free_bits &= ~(1 << rt.index)
         else:
             self._free[agent_id] = None
+            self._free_bits |= 1 << rt.index
 
     def answered(self, agent_id: str) -> None:
         """The agent answered a call (fewest_calls counts these)."""
@@ -182,7 +186,6 @@ class Router:
     def grant(self, agent_id: str, service: str, on: bool = True) -> None:
         """Let an agent serve a service whatever its skills (the hotline guard's reserved agent), or stop."""
         names = self.granted.setdefault(agent_id, set())
-        self._version += 1  # who may take whom changed
         if on:
             names.add(service)
         else:
@@ -206,15 +209,15 @@ class Router:
             heapq.heappop(heap)
         if heap is not None:
             del self._classes[key]
+            self._able.forget(key)
         return None
 
     def _requirements(self, key: tuple[object, ...], caller: Caller, waited: float) -> Requirements:
         """Requirements for a class at a rule step, computed once per (class, step)."""
-        service = self.services[caller.service]
-        step = bisect.bisect_right([s.after for s in service.steps], waited)
+        step = bisect.bisect_right(self._afters[caller.service], waited)
         cached = self._req_cache.get((key, step))
         if cached is None:
-            cached = requirements(service, caller, waited)
+            cached = requirements(self.services[caller.service], caller, waited)
             self._req_cache[(key, step)] = cached
         return cached
 
@@ -241,35 +244,46 @@ class Router:
 
     def next_decision(self, now: float) -> Decision | None:
         """The next connect to make among the free agents: the best caller any of them can take (fair order
-        across services), given to the free agent its service's strategy ranks first. None: nothing to do."""
-        best: tuple[float, Caller] | None = None
-        for agent_id in self._free:
-            cached = self._best.get(agent_id)
-            if cached is not None and cached[:2] == (now, self._version) and (
-                    cached[2] is None or cached[2].call_id in self._where):  # fmt: skip
-                d = cached[2]
-            else:
-                d = self.best_caller_for(agent_id, now)
-                self._best[agent_id] = (now, self._version, d)
-            if d is None:
-                continue
-            caller = self._callers[d.call_id]
-            if best is None or (-d.score, caller.entered_at, caller.call_id) < (-best[0], best[1].entered_at,
-                                                                              best[1].call_id):  # fmt: skip
-                best = (d.score, caller)
-        if best is None:
+        across services), given to the free agent its service's strategy ranks first. None: nothing to do.
+
+        One pass over the classes, one caller each (its head: the class's best-scored and least demanding
+        caller, so a head no free agent can take speaks for its whole class): the best head some free agent
+        can take. However many agents are free, each class is looked at once, and only a head that would beat
+        the best so far is checked against the free agents (which agents fit a class at a rule step is
+        remembered, see acd/able.py)."""
+        if not self._free:
             return None
-        return self._choose_agent(best[1], now)
+        free = self._free_bits
+        # with one agent free, comparing its skills costs less than the memo's bookkeeping
+        only = self.agents[next(iter(self._free))].profile if len(self._free) == 1 else None
+        # services some free agent may serve whatever its skills
+        granted = {name for a in self._free for name in self.granted.get(a, ())}
+        best: _Best | None = None
+        for key in list(self._classes):
+            caller = self._head(key)
+            if caller is None:
+                continue
+            req = self._requirements(key, caller, now - caller.entered_at)
+            score = self._score(caller, req, now)
+            if best is not None and _better(best, score, caller, req) is best:
+                continue  # it cannot come first: who could take it does not matter
+            if only is not None:
+                fits = why_not(only, req) is None
+            else:
+                fits = self._able.any_able(key, free, req)
+            if fits or caller.service in granted:
+                best = (score, caller, req)
+        return None if best is None else self._choose_agent(best[1], now, best[2])
 
     def best_agent_for(self, call_id: str, now: float) -> Decision | None:
         """The free agent this waiting caller's service's strategy would give it to now."""
         caller = self._callers.get(call_id)
         return None if caller is None else self._choose_agent(caller, now)
 
-    def _choose_agent(self, caller: Caller, now: float) -> Decision | None:
-        key = self._where[caller.call_id]
+    def _choose_agent(self, caller: Caller, now: float, req: Requirements | None = None) -> Decision | None:
         service = self.services[caller.service]
-        req = self._requirements(key, caller, now - caller.entered_at)
+        if req is None:
+            req = self._requirements(self._where[caller.call_id], caller, now - caller.entered_at)
         able = [self.standing(a, caller.service) for a in self._free
                 if self._why_not(self.agents[a].profile, caller.service, req) is None]  # fmt: skip
         if not able:
@@ -366,3 +380,16 @@ class NaiveRouter(Router):
         if best is None:
             return None
         return Decision(best[1].call_id, agent_id, best[0], best[2].step, considered)
+
+    def next_decision(self, now: float) -> Decision | None:
+        """Every free agent's best caller, then the best of those (the straightforward way)."""
+        best: tuple[tuple[float, float, str], Caller] | None = None
+        for agent_id in self._free:
+            d = self.best_caller_for(agent_id, now)
+            if d is None:
+                continue
+            caller = self._callers[d.call_id]
+            order = (-d.score, caller.entered_at, caller.call_id)
+            if best is None or order < best[0]:
+                best = (order, caller)
+        return None if best is None else self._choose_agent(best[1], now)

@@ -173,3 +173,106 @@ def test_route_bench_runs_both_routers_on_the_same_world():
     assert rep["same_decisions"] is True
     assert rep["indexed"]["matched"] == rep["naive"]["matched"] > 0
     assert {"p50_ms", "p99_ms", "decisions_per_second"} <= set(rep["indexed"])
+
+
+def test_next_decision_compares_each_class_with_each_free_agent_once(monkeypatch):
+    """With several agents free, nobody able to take anyone (the costliest case) and decisions asked again and
+    again, an agent's skills are compared with a class's requirements once per rule step, not once per ask
+    and free agent."""
+    import acd.router as router_module
+
+    checks = []
+
+    def counting(agent, req):
+        checks.append((agent.id, req))
+        return why_not(agent, req)
+
+    why_not = router_module.why_not
+    monkeypatch.setattr(router_module, "why_not", counting)
+    services = [Service(f"s{i}", {f"k{i}": 50}) for i in range(10)]
+    agents = [AgentProfile(f"a{i}", {"other": 90}) for i in range(8)]
+    r = Router(services, agents)
+    for a in agents:
+        r.set_available(a.id, 0.0)
+    for i, s in enumerate(services):
+        for j in range(3):
+            r.enqueue(Caller(f"c{i}-{j}", s.name, entered_at=float(j)))
+    for now in (10.0, 11.0, 12.0, 13.0, 14.0):
+        assert r.next_decision(now) is None
+    assert len(checks) == len(set(checks)) <= len(services) * len(agents)
+    r.enqueue(Caller("late", "s3", entered_at=20.0))  # joins a class: what is known about it still holds
+    r.set_available("a0", None)
+    assert r.next_decision(21.0) is None
+    assert len(checks) == len(set(checks))
+
+
+coarse = st.sampled_from([5, 20, 35, 55, 75, 95])  # few levels: thresholds and rule steps matter more often
+enqueue = st.tuples(st.just("enqueue"), st.integers(0, 2), st.floats(0, 20), st.integers(0, 2),
+                   st.dictionaries(skills, coarse, max_size=1))  # fmt: skip
+free = st.tuples(st.just("free"), st.integers(0, 7), st.floats(0, 50))
+wait = st.tuples(st.just("wait"), st.floats(0, 80))
+ops = st.lists(st.one_of(
+    enqueue, enqueue, free, free, wait, wait,
+    st.tuples(st.just("busy"), st.integers(0, 7)),
+    st.tuples(st.just("leave"), st.integers(0, 40)),
+    st.tuples(st.just("grant"), st.integers(0, 7), st.integers(0, 2), st.booleans()),
+    st.tuples(st.just("decide"), st.integers(1, 4)),
+), min_size=1, max_size=60)  # fmt: skip
+
+
+@settings(max_examples=200, deadline=None)
+@given(agents=st.lists(st.dictionaries(skills, coarse, min_size=1, max_size=4), min_size=1, max_size=8), ops=ops)
+def test_indexed_router_decides_like_the_full_scan_as_agents_free_up_and_callers_come_and_go(agents, ops):
+    """Several agents free at once while callers join, leave and cross rule steps, agents come and go and the
+    guard grants and revokes: every decision is the full scan's."""
+    services = [
+        Service("a", {"s0": 40}, steps=(RuleStep(30, lower={"s0": 10}), RuleStep(90, raise_priority=2))),
+        Service("b", {"s1": 50, "s2": 30}, priority=1, strategy="least_skilled"),
+        Service("c", {"s3": 70}, strategy="round_robin", steps=(RuleStep(60, add_groups=frozenset({"g"})),)),
+    ]
+    profiles = [AgentProfile(f"x{i}", sk, frozenset({"g"}) if i % 3 == 0 else frozenset()) for i, sk in
+                enumerate(agents)]  # fmt: skip
+    fast, slow = Router(services, profiles), NaiveRouter(services, profiles)
+    now, joined = 0.0, 0
+    for op in ops:
+        for r in (fast, slow):
+            if op[0] == "enqueue":
+                _, svc, before, prio, needs = op
+                r.enqueue(Caller(f"c{joined:02d}", "abc"[svc], now - before, prio, needs))
+            elif op[0] == "free":
+                r.set_available(profiles[op[1] % len(profiles)].id, now - op[2])
+            elif op[0] == "busy":
+                r.set_available(profiles[op[1] % len(profiles)].id, None)
+            elif op[0] == "leave":
+                r.remove(f"c{op[1]:02d}")
+            elif op[0] == "grant":
+                r.grant(profiles[op[1] % len(profiles)].id, "abc"[op[2]], op[3])
+        joined += op[0] == "enqueue"
+        now += op[1] if op[0] == "wait" else 0.0
+        for _ in range(op[1] if op[0] == "decide" else 1):
+            a, b = fast.next_decision(now), slow.next_decision(now)
+            assert (a and (a.call_id, a.agent_id, a.score, a.step, a.why)) == (
+                b and (b.call_id, b.agent_id, b.score, b.step, b.why))  # fmt: skip
+            if a is None or op[0] != "decide":
+                break
+            fast.assigned(a)
+            slow.assigned(b)
+
+
+def test_a_class_no_free_agent_could_take_is_taken_once_its_rule_step_lowers_the_bar():
+    r = Router([Service("a", {"s0": 40}, steps=(RuleStep(30, lower={"s0": 10}),))],
+               [AgentProfile("x0", {"s0": 20}), AgentProfile("x1", {"s1": 90})])  # fmt: skip
+    r.enqueue(Caller("c", "a", entered_at=0.0))
+    r.set_available("x0", 0.0)
+    r.set_available("x1", 0.0)
+    assert r.next_decision(10.0) is None, "s0 20 < 40"
+    d = r.next_decision(40.0)
+    assert d is not None and (d.call_id, d.agent_id, d.step) == ("c", "x0", 1)
+
+
+def test_route_bench_with_several_agents_free_decides_like_the_full_scan():
+    from acd.bench import bench_route
+
+    rep = bench_route(agents=60, skills=12, waiting=80, decisions=150, seed=3, free=8)
+    assert rep["same_decisions"] is True
+    assert rep["indexed"]["matched"] == rep["naive"]["matched"] > 0
