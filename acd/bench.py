@@ -67,13 +67,13 @@ def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, s
     lat = np.empty(decisions)
     picked = []
     nxt = waiting
-    idle: set[str] = set()
+    idle: list[str] = []  # oldest first
     for i in range(decisions):
         now = float(i) * 0.5 + 1.0
         while len(idle) < free:
             agent = world.agents[int(g.integers(0, len(world.agents)))].id
             if agent not in idle:
-                idle.add(agent)
+                idle.append(agent)
                 r.set_available(agent, now - 1.0 - 0.01 * len(idle))
         t0 = time.perf_counter_ns()
         d = r.next_decision(now)
@@ -81,15 +81,13 @@ def _run(router_cls: type[Router], world: World, waiting: int, decisions: int, s
         picked.append((d.call_id, d.agent_id) if d else None)
         if d is not None:
             r.assigned(d)
-            idle.discard(d.agent_id)
+            idle.remove(d.agent_id)
             r.set_available(d.agent_id, None)
             r.enqueue(world.callers[nxt])
             nxt += 1
-        elif free == 1:
-            # nobody waiting fits the one free agent: it stays free no longer than a step, as before
-            for agent in idle:
-                r.set_available(agent, None)
-            idle.clear()
+        else:
+            # nobody waiting fits the longest-free agent: it goes back to work, so the free set keeps changing
+            r.set_available(idle.pop(0), None)
     total = lat.sum() / 1e9
     return {
         "decisions": decisions,
