@@ -181,7 +181,7 @@ class CallBacks:
 
         def agent_settled() -> bool:
             ch = eng.model.channels.get(leg)
-            seen[0] = seen[0] or ch is not None
+            seen[0] = seen[0] or ch is not None or leg in eng.model.ended
             return (ch is not None and ch.up) or (ch is None and seen[0])
 
         await eng.until(agent_settled, self.ring_timeout + 10)

@@ -407,7 +407,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls):
 
         def settled() -> bool:
             ch = eng.model.channels.get(leg)
-            seen[0] = seen[0] or ch is not None
+            seen[0] = seen[0] or ch is not None or leg in eng.model.ended
             if w.uniqueid not in eng.model.channels:
                 return True
             return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])

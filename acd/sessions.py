@@ -42,7 +42,7 @@ async def open_session(engine: Engine, agent: Agent, uid: str, caller_id: str, l
 
     def up_or_gone() -> bool:
         ch = engine.model.channels.get(uid)
-        seen[0] = seen[0] or ch is not None
+        seen[0] = seen[0] or ch is not None or uid in engine.model.ended
         return (ch is not None and ch.up) or (ch is None and seen[0])
 
     await engine.until(up_or_gone, 40)

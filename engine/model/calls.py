@@ -10,6 +10,7 @@ agent leg's Linkedid only becomes the caller's when it enters the bridge.
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -60,6 +61,9 @@ def _ts(frame: Frame, fallback: float) -> float:
         return fallback
 
 
+ENDED_KEPT = 4096  # far more legs than end within one ring timeout
+
+
 class CallModel:
     def __init__(self, trunk_contexts: tuple[str, ...] = ("from-trunk",)) -> None:
         self.channels: dict[str, Channel] = {}
@@ -68,6 +72,9 @@ class CallModel:
         self.trunk_contexts = trunk_contexts
         self.unknown_events = 0
         self.devices: dict[str, str] = {}  # "PJSIP/agent1001" -> NOT_INUSE, INUSE, RINGING, ...
+        # channels that hung up lately: a leg a busy phone refuses can come and go while its originator is
+        # still awaiting its own actions, before it starts watching the model
+        self.ended: OrderedDict[str, float] = OrderedDict()
 
     # ---- queries ------------------------------------------------------------------------------
     def calls(self) -> dict[str, list[Channel]]:
@@ -254,6 +261,9 @@ class CallModel:
     # AGI): not a party hanging up, so it does not decide the hang-up side.
 
     def _on_Hangup(self, frame: Frame, at: float) -> list[Fact]:
+        self.ended[frame.get("Uniqueid")] = at
+        while len(self.ended) > ENDED_KEPT:
+            self.ended.popitem(last=False)
         ch = self.channels.pop(frame.get("Uniqueid"), None)
         if ch is None:
             return []
