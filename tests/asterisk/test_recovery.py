@@ -1,0 +1,137 @@
+"""The engine killed (SIGKILL) on the real Asterisk: what ended while it was away is closed from Asterisk's records.
+
+The engine runs as its own process (`hotline run`) so the kill is real: no clean-up, no last write.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+from pathlib import Path
+
+import pytest
+
+from engine.store.store import Store, migrate
+from recording.mixmonitor import wav_info
+from sim.scripted_call import CallScript, wait_records
+from sim.scripted_call import place_call as _place
+from tests.asterisk.conftest import ROOT, SITE
+
+pytestmark = pytest.mark.asterisk
+
+
+class EngineProcess:
+    def __init__(self, tmp: Path) -> None:
+        self.db = tmp / "engine.db"
+        text = SITE.read_text().replace("sqlite+aiosqlite:///hotline-lab.db", f"sqlite+aiosqlite:///{self.db}")
+        assert str(self.db) in text
+        self.site = tmp / "site.toml"
+        self.site.write_text(text)
+        self.log = tmp / "engine.log"
+        self.proc: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        with self.log.open("ab") as log:
+            self.proc = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "engine.cli", "run", "--site", str(self.site), cwd=ROOT,
+                stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL)  # fmt: skip
+        for _ in range(100):  # the FastAGI port answers once the engine is up
+            try:
+                _, w = await asyncio.open_connection("127.0.0.1", 4573)
+                w.close()
+                await asyncio.sleep(1.0)  # and the AMI login and resync behind it
+                return
+            except OSError:
+                await asyncio.sleep(0.2)
+        raise AssertionError(f"the engine did not start: {self.log.read_text()[-2000:]}")
+
+    def kill(self) -> None:
+        assert self.proc is not None and self.proc.returncode is None
+        os.kill(self.proc.pid, signal.SIGKILL)
+
+    async def stop(self) -> None:
+        if self.proc is not None and self.proc.returncode is None:
+            self.proc.terminate()
+            await asyncio.wait_for(self.proc.wait(), 20)
+
+
+@pytest.fixture
+async def engine_process(lab, tmp_path):
+    p = EngineProcess(tmp_path)
+    await asyncio.to_thread(migrate, f"sqlite+aiosqlite:///{p.db}")
+    store = Store(f"sqlite+aiosqlite:///{p.db}")
+    try:
+        yield p, store
+    finally:
+        await p.stop()
+        await store.close()
+
+
+async def test_a_call_that_ends_while_the_engine_is_dead_is_closed_from_cel(engine_process, tmp_path):
+    proc, store = engine_process
+    await proc.start()
+
+    async def kill() -> None:
+        proc.kill()
+        await proc.proc.wait()  # type: ignore[union-attr]
+
+    sipp = await _place(tmp_path, CallScript(), "killed", during_talk=kill)
+    facts = await store.facts()
+    assert any(f.kind == "bridge.enter" for f in facts), "the call was bridged before the kill"
+    assert not any(f.kind == "call.end" for f in facts), "the call ended after the kill"
+    await asyncio.sleep(1.0)
+    await proc.start()
+    (rec,) = await wait_records(store, 1)
+    assert rec["closed"] == "reconstructed" and rec["closed_reason"] == ""
+    assert rec["outcome"] == "answered" and rec["agent_id"] == "1001" and rec["hangup_side"] == "caller"
+    talk = sipp["bye"] - sipp["agent_200"]
+    assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
+    assert abs(rec["ended_at"] - sipp["bye"]) <= 1.0
+    assert abs(rec["answered_at"] - sipp["answer"]) <= 1.0
+    for _ in range(60):  # the recording is merged after the record is closed
+        (rec,) = await store.records()
+        if rec["recording"]:
+            break
+        await asyncio.sleep(0.25)
+    channels, seconds = wav_info(Path(rec["recording"]))
+    assert channels == 2 and abs(seconds - talk) <= 1.0, (seconds, talk)
+    synced = [f for f in await store.facts(None, ("acd.agents_synced",))]
+    assert synced and synced[-1].data["agents"]["1001"] == "idle"
+    assert 0 <= synced[-1].at - synced[-1].data["link_up_at"] <= 2.0
+
+
+async def test_a_recording_left_unsaved_by_a_kill_is_finished_at_start(engine_process, tmp_path):
+    proc, store = engine_process
+    await proc.start()
+    killed: list[bool] = []
+
+    async def kill_at_the_end() -> None:
+        # the kill lands between the call's end (written at once) and its recording's merge (after the legs settle)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 40
+        while loop.time() < deadline:
+            kinds = {f.kind for f in await store.facts()}
+            if "call.end" in kinds:
+                proc.kill()
+                killed.append("recording.saved" not in kinds)
+                return
+            await asyncio.sleep(0.02)
+
+    watcher = asyncio.create_task(kill_at_the_end())
+    sipp = await _place(tmp_path, CallScript(), "ended")
+    await asyncio.wait_for(watcher, 45)
+    assert killed == [True], "killed after the call's end, before its recording was saved"
+    (rec,) = await store.records()
+    assert rec["recording"] == ""
+    await proc.start()
+    for _ in range(80):
+        (rec,) = await store.records()
+        if rec["recording"]:
+            break
+        await asyncio.sleep(0.25)
+    talk = sipp["bye"] - sipp["agent_200"]
+    channels, seconds = wav_info(Path(rec["recording"]))
+    assert channels == 2 and abs(seconds - talk) <= 1.0, (seconds, talk)
+    assert rec["closed"] == "" and rec["outcome"] == "answered"
