@@ -23,7 +23,8 @@ from pathlib import Path
 from engine.app import Engine
 from engine.asterisk.ami_link import Resync
 from engine.asterisk.call_logs import CdrCall, cel_at, parse_cdr_calls, parse_cel
-from engine.model.reconstruct import APPROXIMATE, call_channels, close_call
+from engine.model.facts import Fact
+from engine.model.reconstruct import APPROXIMATE, call_channels, close_call, replay
 
 log = logging.getLogger("hotline.recovery")
 
@@ -73,23 +74,22 @@ class Recovery:
         """Engine resync hook: close every open call none of whose channels Asterisk still has."""
         eng = self.engine
         live = {f.get("Uniqueid") for f in resync.channels}
-        gone: dict[str, list] = {}
+        open_: dict[str, list[Fact]] = {}
         for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
-            facts = await eng.store.facts(call_id)
-            if not call_channels(call_id, facts, []) & live:
-                gone[call_id] = facts
-        if not gone:
+            open_[call_id] = await eng.store.facts(call_id)
+        if not open_:
             return
-        since = min(f.at for facts in gone.values() for f in facts) - 60.0
+        since = min(f.at for facts in open_.values() for f in facts) - 60.0
         try:
             cel = parse_cel(await asyncio.to_thread(read_since, self.cel_file, since))
             cdr: dict[str, CdrCall] = parse_cdr_calls(await asyncio.to_thread(read_text, self.cdr_file))
         except OSError as exc:
             log.warning("could not read Asterisk's call records: %s", exc)
             cel, cdr = [], {}
-        for call_id, facts in gone.items():
-            # a channel CEL links to the call may still be up (an agent leg bridged in later): not over yet
+        for call_id, facts in open_.items():
             if call_channels(call_id, facts, cel) & live:
+                # still going: what happened during the gap (a bridge entered, a leg hung up) is added now
+                await eng.record(replay(call_id, facts, cel, self.agents_by_endpoint))
                 continue
             closing = close_call(call_id, facts, cel, cdr, self.agents_by_endpoint)
             self.closed[closing.closed] += 1

@@ -155,3 +155,17 @@ def test_reading_a_long_cel_file_starts_near_the_time_asked(tmp_path, monkeypatc
     assert len(got) < 150, "the file was read from its start"
     assert got == sorted(got, key=lambda u: int(u[1:])) and len(got) == len(set(got))
     assert read_since(tmp_path / "none.csv", 0) == ""
+
+
+def test_a_live_call_gets_what_happened_during_a_gap_and_no_end():
+    """AMI cut while the agent answered: the bridge is replayed from CEL; the call is not closed."""
+    from engine.model.reconstruct import replay
+
+    until = at("BRIDGE_ENTER", LEG) + 1.0
+    added = replay(CALLER, seen_until("offer"), [e for e in CEL if e.at <= until], AGENTS)
+    keys = {f.key for f in added}
+    assert {f"up:{LEG}", f"benter:{CALLER}:152796d6-4a7e-4fec-be16-6bac0e2fadcd",
+            f"benter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd"} <= keys  # fmt: skip
+    assert not any(f.kind in ("call.end", "channel.hangup", "agent.offer") for f in added)
+    enter = next(f for f in added if f.key == f"benter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd")
+    assert enter.data["peers"] == [CALLER]

@@ -44,10 +44,9 @@ def call_channels(call_id: str, facts: list[Fact], cel: list[CelEvent]) -> set[s
     return uids
 
 
-def close_call(call_id: str, facts: list[Fact], cel: list[CelEvent], cdr: Mapping[str, CdrCall],
-               agents_by_endpoint: Mapping[str, str]) -> Closing:  # fmt: skip
-    """The facts that complete ``call_id`` (whose channels are all gone), ending with its ``call.end``."""
-    caller = next(f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller")
+def replay(call_id: str, facts: list[Fact], cel: list[CelEvent], agents_by_endpoint: Mapping[str, str]) -> list[Fact]:
+    """The facts of ``call_id`` that CEL holds, under the model's keys (those the ledger has are skipped when
+    appended): for a call still live after a gap in the link too, e.g. a bridge entered while AMI was cut."""
     uids = call_channels(call_id, facts, cel)
     events = sorted((e for e in cel if e.uniqueid in uids), key=lambda e: e.at)
     known_new = {f.uniqueid for f in facts if f.kind == "channel.new"}
@@ -85,6 +84,16 @@ def close_call(call_id: str, facts: list[Fact], cel: list[CelEvent], cdr: Mappin
             if e.extra.get("hangupsource") == e.channel:
                 add("hangup.request", e, f"hreq:{uid}", cause=str(e.extra.get("hangupcause", "")))
             add("channel.hangup", e, f"hangup:{uid}", cause=str(e.extra.get("hangupcause", "")), cause_txt="")
+    return out
+
+
+def close_call(call_id: str, facts: list[Fact], cel: list[CelEvent], cdr: Mapping[str, CdrCall],
+               agents_by_endpoint: Mapping[str, str]) -> Closing:  # fmt: skip
+    """The facts that complete ``call_id`` (whose channels are all gone), ending with its ``call.end``."""
+    caller = next(f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller")
+    uids = call_channels(call_id, facts, cel)
+    known_new = {f.uniqueid for f in facts if f.kind == "channel.new"}
+    out = replay(call_id, facts, cel, agents_by_endpoint)
     hung = {f.uniqueid: f.at for f in out if f.kind == "channel.hangup"}
     hung.update({f.uniqueid: f.at for f in facts if f.kind == "channel.hangup"})
     cuid = caller.uniqueid
