@@ -253,7 +253,7 @@ async def run_chaos(plan: ChaosPlan, site_path: Path, workdir: Path) -> dict[str
         load_report = await load
         await injector  # every fault falls inside the load's window; one still running is waited for
         finished = time.time()
-        await _drained(store, load_report["sipp"]["callers_placed"], 60.0)
+        await _drained(store, load_report["sipp"]["callers_placed"], 30.0)
     finally:
         await engine.stop()
         proxy.close()
