@@ -21,8 +21,10 @@ from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
 from engine.model.calls import CallModel
+from engine.recovery import Recovery
 from engine.store.store import Store, migrate
 from ivr.degraded import DegradedCounter
+from ivr.places import cel_file
 from ivr.session import IvrService
 from recording.finalize import Recorder
 
@@ -64,11 +66,15 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
     engine.features["ivr"] = ivr
     engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))
+    recovery = Recovery(engine, cel_file(site), ivr.places.cdr, {a.endpoint: a.id for a in site.agents})
+    engine.resync_hooks.append(recovery.on_resync)
+    engine.features["recovery"] = recovery
     degraded = DegradedCounter(engine, ivr.places.cdr)
     engine.feature_tasks.append(("ivr-degraded", degraded.run))
     engine.features["ivr-degraded"] = degraded
     if finish_recordings:
         engine.call_end_hooks.append(recorder.on_call_end)
+        engine.feature_tasks.append(("finish-recordings", recovery.finish_recordings))
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
     in_campaigns = {a for c in site.campaigns for a in c.agents}

@@ -38,6 +38,7 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.RESERVED, "ring"): State.RINGING,
     (State.RESERVED, "release"): State.IDLE,  # the caller left before the phone rang
     (State.RINGING, "answer"): State.ON_CALL,
+    (State.IDLE, "adopt"): State.ON_CALL,  # a call already talking when the engine (re)started takes this agent
     (State.RINGING, "no_answer"): State.IDLE,
     (State.RINGING, "release"): State.IDLE,  # the caller hung up while the agent's phone rang
     (State.ON_CALL, "hold"): State.ON_HOLD,

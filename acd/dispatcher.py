@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from acd import wrap_up
+from acd.adopting import Adoption
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.announcing import WaitingActions, wait_rules
 from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
@@ -67,7 +68,7 @@ def _describe(m: AgentMachine) -> str:
     return text + (" (phone busy)" if m.device_busy else "")
 
 
-class Dispatcher(CallBacks, WaitingActions, SessionCalls):
+class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
     def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
                  tick: float = 1.0) -> None:  # fmt: skip
         self.engine = engine
@@ -107,6 +108,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls):
         # composition root passes the IVR's resolver
         self.prompt_file: Any = lambda prompt: prompt
         engine.frame_hooks.append(self._on_frame)
+        self._resynced_at: float | None = None  # the link came back then: calls left in Asterisk are taken back
+        engine.resynced_hooks.append(self._on_resynced)
 
     # ---- lifecycle --------------------------------------------------------------------------------
     async def run(self) -> None:
@@ -122,7 +125,12 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls):
             ticked.cancel()
             self._wake.clear()
             await self.engine.link.ready.wait()  # decide only on a resynced picture of Asterisk
+            resynced, self._resynced_at = self._resynced_at, None
+            if resynced is not None:
+                await self._adopt()
             await self._dispatch()
+            if resynced is not None:
+                await self._synced(resynced)
 
     def kick(self) -> None:
         self._wake.set()

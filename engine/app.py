@@ -47,6 +47,11 @@ class Engine:
         self.frame_hooks: list[Callable[[Frame], None]] = []
         self.features: dict[str, Any] = {}  # wired features by name (for tools, tests and the web pages)
         self._ended: set[str] = set()
+        # before the model takes a resync: close what ended while the engine was away, from Asterisk's records
+        self.resync_hooks: list[Callable[[Resync], Awaitable[None]]] = []
+        # after it: the time the link came back (features re-derive their state, e.g. the agents')
+        self.resynced_hooks: list[Callable[[float], None]] = []
+        self.link_up_at: float | None = None
         self._background = TaskSet(log, "engine")
         self.facts_written = 0
 
@@ -98,6 +103,8 @@ class Engine:
                 for hook in self.frame_hooks:
                     hook(item)
             elif isinstance(item, Resync):
+                for hook in self.resync_hooks:
+                    await hook(item)
                 facts = self.model.resync(item.channels, now, item.devices)
                 log.info(
                     "resync (%s): %d live channel(s), %d fact(s) reconciled",
@@ -105,13 +112,19 @@ class Engine:
                     len(item.channels),
                     len(facts),
                 )
-            elif isinstance(item, LinkUp | LinkDown):
+            elif isinstance(item, LinkUp):
+                self.link_up_at = now
+                continue
+            elif isinstance(item, LinkDown):
                 continue
             else:  # pragma: no cover
                 continue
             if facts:
                 await self.record(facts)
                 await self._ends(facts)
+            if isinstance(item, Resync):
+                for done in self.resynced_hooks:
+                    done(self.link_up_at if self.link_up_at is not None else now)
             self._changed()
 
     async def _ends(self, facts: list[Fact]) -> None:
@@ -119,11 +132,19 @@ class Engine:
         for f in facts:
             if f.kind != "channel.hangup" or f.call_id in live or f.call_id in self._ended:
                 continue
-            self._ended.add(f.call_id)
-            await self.fact("call.end", f.call_id, f.uniqueid, f"end:{f.call_id}")
-            await self.store.update_record(f.call_id)
-            for hook in self.call_end_hooks:
-                self.spawn(hook(f.call_id), f"call-end:{f.call_id}")
+            await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
+                                                   f"end:{f.call_id}", {})])  # fmt: skip
+
+    async def call_ended(self, call_id: str, facts: list[Fact]) -> None:
+        """Write a call's last facts (its ``call.end`` among them), derive its record, run the end-of-call hooks:
+        once per call, whether the engine saw the end or rebuilt it from Asterisk's records."""
+        if call_id in self._ended:
+            return
+        self._ended.add(call_id)
+        await self.record(facts)
+        await self.store.update_record(call_id)
+        for hook in self.call_end_hooks:
+            self.spawn(hook(call_id), f"call-end:{call_id}")
 
     async def run(self, duration: float | None = None) -> None:
         # bound before anything else starts, so a taken port fails at once instead of inside the TaskGroup

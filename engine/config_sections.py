@@ -34,6 +34,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "trunk": Field(str, "trunk", check=endpoint_name, doc="PJSIP endpoint of the carrier"),
         "action_timeout": Field((int, float), 10.0, check=positive, doc="seconds an AMI action may take"),
         "ping_interval": Field((int, float), 5.0, check=positive, doc="seconds between AMI pings"),
+        "cel_file": Field(str, "", doc="Asterisk's cel-custom Master.csv as this machine sees it: calls that ended "
+                          "while the engine was away are closed from it (empty: the lab's, else Asterisk's default)"),
     },
     "store": {
         "url": Field(str, "sqlite+aiosqlite:///hotline.db", doc="async URL (SQLite path from the site's folder)"),

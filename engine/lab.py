@@ -293,6 +293,7 @@ def install_config(lab: Lab, site: Site) -> None:
         "run/asterisk",
         "var/spool/asterisk/monitor/messages",
         "var/log/asterisk/cdr-csv",
+        "var/log/asterisk/cel-custom",
         "var/log/asterisk",
         "var/lib/asterisk",
         "var/cache/asterisk",

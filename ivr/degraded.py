@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.app import Engine
+from engine.asterisk.call_logs import CDR_COLUMNS
 from engine.model.facts import Fact
 
 log = logging.getLogger("hotline.ivr.degraded")
@@ -30,10 +31,7 @@ log = logging.getLogger("hotline.ivr.degraded")
 TAG = "hotline-degraded"
 CREATED = "store.created"  # the store's own first fact (migration 0009)
 SINCE = "ivr.degraded_since"  # the watermark of a store without one
-# cdr_csv columns (cdr.conf: loguniqueid = yes, loguserfield = yes)
-COLUMNS = ("accountcode", "src", "dst", "dcontext", "clid", "channel", "dstchannel", "lastapp", "lastdata",
-           "start", "answer", "end", "duration", "billsec", "disposition", "amaflags", "uniqueid",
-           "userfield")  # fmt: skip
+COLUMNS = CDR_COLUMNS
 _UID = re.compile(r"^\d+\.\d+$")
 
 
@@ -100,6 +98,7 @@ class DegradedCounter:
         text = await asyncio.to_thread(self.cdr_file.read_text, "utf-8", "replace")
         calls = [c for c in parse_cdr(text) if created_at(c.uniqueid) >= since]
         before = self.engine.facts_written
+        known = {f.call_id for f in await self.engine.store.facts(None, ("ivr.degraded",))}
         now = self.engine.clock.now()
         facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, f"degraded:{c.uniqueid}",
                       {"caller": c.caller, "start": c.start, "answer": c.answer, "end": c.end,
@@ -108,6 +107,10 @@ class DegradedCounter:
         if facts:
             await self.engine.record(facts)
         new = self.engine.facts_written - before
+        for c in calls:
+            if c.uniqueid not in known:
+                # a caller the engine had seen (in its menu when it went away) is a degraded call, not a record
+                await self.engine.store.update_record(c.uniqueid)
         if new:
             self.counted += new
             log.warning("%d call(s) took the degraded menu while the engine was unreachable", new)

@@ -10,6 +10,7 @@ from engine.config import Site
 
 AGI_BUNDLE_IN_ROOT = "usr/share/asterisk/agi-bin/hotline"  # astagidir (asterisk-conf/asterisk.conf) + hotline/
 CDR_IN_ROOT = "var/log/asterisk/cdr-csv/Master.csv"
+CEL_IN_ROOT = "var/log/asterisk/cel-custom/Master.csv"  # asterisk-conf/cel_custom.conf
 
 
 @dataclass(frozen=True)
@@ -38,3 +39,15 @@ def ivr_places(site: Site) -> IvrPlaces:
         )
     opt = lambda v: Path(v).expanduser() if v else None  # noqa: E731
     return IvrPlaces(ivr["prompt_dir"], opt(ivr["prompt_local_dir"]), opt(ivr["snapshot_file"]), opt(ivr["cdr_file"]))
+
+
+def cel_file(site: Site) -> Path:
+    """Asterisk's CEL file as this machine sees it: the site's, else the lab's, else Asterisk's default place."""
+    given = site["asterisk"]["cel_file"]
+    if given:
+        return Path(given).expanduser()
+    if site["asterisk"]["lab"]:
+        from engine.lab import Lab, default_lab_dir
+
+        return Lab(default_lab_dir()).root / CEL_IN_ROOT
+    return Path("/") / CEL_IN_ROOT

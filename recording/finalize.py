@@ -21,6 +21,7 @@ class Recorder:
         self.settle = settle
         self.wait = wait
         self.active: set[str] = set()
+        self._finishing: set[str] = set()  # calls whose legs are being merged (a restart can ask twice)
 
     async def start(self, call_id: str, channel: str) -> None:
         if call_id in self.active:
@@ -38,13 +39,28 @@ class Recorder:
         await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk())
 
     async def on_call_end(self, call_id: str) -> None:
+        if call_id in self._finishing:
+            return
+        self._finishing.add(call_id)
+        try:
+            await self._finish(call_id)
+        finally:
+            self._finishing.discard(call_id)
+
+    async def _finish(self, call_id: str) -> None:
         # ask the ledger, not memory: a recording started before an engine restart is finished too
         self.active.discard(call_id)
         kinds = {f.kind for f in await self.engine.store.facts(call_id)}
-        if "recording.started" not in kinds or "recording.saved" in kinds:
-            return
         paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
         legs = [paths.local("-in"), paths.local("-out")]
+        if "recording.saved" in kinds:
+            return
+        if "recording.started" not in kinds:
+            if not all(p.exists() for p in legs):
+                return
+            # MixMonitor started, then the engine died before writing so: the legs on disk say it did
+            await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk(),
+                                   reconstructed=True)  # fmt: skip
         # Asterisk closes the files after the hang-up; wait until both exist and stop growing
         deadline = asyncio.get_running_loop().time() + self.wait
         last: tuple[int, ...] = ()

@@ -175,7 +175,14 @@ class MemoryStore:
         rec = derive_one(call_id, self._by_call.get(call_id, []))
         if rec is not None:
             self._records[call_id] = rec
+        else:
+            self._records.pop(call_id, None)
         return rec
+
+    async def open_calls(self, since: float) -> list[str]:
+        ended = {f.call_id for f in self._facts if f.kind == "call.end"}
+        return list(dict.fromkeys(f.call_id for f in self._facts if f.kind == "channel.new" and f.at >= since
+                                  and f.data.get("role") == "caller" and f.call_id not in ended))  # fmt: skip
 
     async def rebuild_records(self) -> int:
         self._records = {r.call_id: r for r in derive(self._facts)}

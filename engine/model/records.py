@@ -40,6 +40,8 @@ class CallRecord:
     tag: str = ""
     service: str = ""  # the service the caller queued in: its service-level target applies
     wrap_up_time: float = 0.0
+    closed: str = ""  # how the end is known: "" seen live, "reconstructed" from Asterisk's records, "approximate"
+    closed_reason: str = ""
 
     def as_row(self) -> dict[str, object]:
         return asdict(self)
@@ -67,8 +69,11 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
     if caller_new is None:
         return None  # not a call the engine answers for (e.g. an agent's own call)
     caller_uid = caller_new.uniqueid
-    if not any(f.kind == "call.end" for f in facts):
+    end = next((f for f in facts if f.kind == "call.end"), None)
+    if end is None:
         return None  # still live: records are written once the call is over
+    if any(f.kind == "ivr.degraded" for f in facts):
+        return None  # it took the degraded menu while the engine was away: counted as that, not as a record
 
     def first(kind: str, uid: str | None = None) -> Fact | None:
         return next((f for f in facts if f.kind == kind and (uid is None or f.uniqueid == uid)), None)
@@ -190,4 +195,6 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         tag=str(tag.data.get("tag", "")) if tag else "",
         service=service[:64],
         wrap_up_time=round(wrap, 3),
+        closed=str(end.data.get("closed", ""))[:16],
+        closed_reason=str(end.data.get("reason", ""))[:200],
     )

@@ -113,12 +113,22 @@ class Store:
 
     async def _update_record(self, call_id: str) -> CallRecord | None:
         rec = derive_one(call_id, await self.facts(call_id))
-        if rec is None:
-            return None
         async with self.engine.begin() as conn:
+            # a call that turns out to be no record (a degraded call counted later) loses the row it had
             await conn.execute(delete(call_records).where(call_records.c.call_id == call_id))
-            await conn.execute(call_records.insert().values(**rec.as_row()))
+            if rec is not None:
+                await conn.execute(call_records.insert().values(**rec.as_row()))
         return rec
+
+    async def open_calls(self, since: float) -> list[str]:
+        """Calls the engine answered for (a caller channel) since ``since`` that the ledger has not closed."""
+        new = select(ledger.c.call_id, ledger.c.data).where(ledger.c.kind == "channel.new", ledger.c.at >= since)
+        ended = select(ledger.c.call_id).where(ledger.c.kind == "call.end", ledger.c.at >= since)
+        async with self.engine.connect() as conn:
+            closed = {r[0] for r in (await conn.execute(ended)).all()}
+            rows = (await conn.execute(new)).all()
+        out = dict.fromkeys(cid for cid, data in rows if dict(data).get("role") == "caller" and cid not in closed)
+        return list(out)
 
     async def rebuild_records(self) -> int:
         recs = derive(await self.facts())

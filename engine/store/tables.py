@@ -11,7 +11,7 @@ ledger = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Float, nullable=False),
-    Column("kind", String(40), nullable=False),
+    Column("kind", String(40), nullable=False, index=True),
     Column("call_id", String(160), nullable=False, index=True),
     Column("uniqueid", String(160), nullable=False),
     Column("key", String(320), nullable=False, unique=True),
@@ -46,6 +46,9 @@ call_records = Table(
     Column("tag", String(120), nullable=False, server_default=""),
     Column("service", String(64), nullable=False, server_default=""),
     Column("wrap_up_time", Float, nullable=False, server_default="0"),
+    # "" = the engine saw the end; "reconstructed" = from Asterisk's CEL/CDR; "approximate" (closed_reason says why)
+    Column("closed", String(16), nullable=False, server_default=""),
+    Column("closed_reason", String(200), nullable=False, server_default=""),
 )
 
 queue_log = Table(

@@ -1,0 +1,128 @@
+"""After a resync: take back the calls a previous run (or the link before it went down) left in Asterisk.
+
+A new engine process starts with every agent idle and nobody in line, while Asterisk may still have callers
+listening to the music in ``engine-wait``, callers talking to agents, and agents' phones ringing for an offer
+the dead process made. The ledger says what each of those calls is, so after every resync the dispatcher:
+
+- takes a caller talking to an agent it offered the call to as that agent's call (on call, then wrap-up);
+- hangs up an offer still ringing from before (nobody would bridge it now) and puts its caller back in line;
+- puts every caller waiting in the dialplan back in line in its place (its entry time, service, priority);
+
+then writes ``acd.agents_synced``: every agent's state and when the link came back, so how long the agents'
+states took to be right again is on record.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from acd.agent_state import AgentMachine, Status
+from acd.announcing import ANNOUNCE_CONTEXT
+from acd.callbacks import WAIT_CONTEXT
+from acd.queued import Queued
+from acd.router import Decision
+from acd.waiting import CallerPlan
+from engine.asterisk.ami_link import AmiError
+from engine.model.facts import Fact
+from engine.recovery import LOOKBACK
+from ivr.session import Waiting
+
+log = logging.getLogger("hotline.acd")
+
+SYNCED = "acd.agents_synced"
+
+
+def agent_state(m: AgentMachine) -> str:
+    """One word for the board: logged_out, paused, idle, busy (its phone in a call the ACD did not route),
+    reserved, ringing, on_call, on_hold or wrap_up."""
+    if m.status is Status.LOGGED_OUT:
+        return "logged_out"
+    if m.status is Status.PAUSED and m.state.value == "idle":
+        return "paused"
+    if m.state.value == "idle" and m.device_busy:
+        return "busy"
+    return m.state.value
+
+
+class Adoption:
+    engine: Any
+    machines: dict[str, AgentMachine]
+    agents: dict[str, Any]
+    queued: dict[str, Queued]
+    router: Any
+    service: str
+    _offering: dict[str, str]
+    _connected: dict[str, Queued]
+    _caller: Any
+    _sync: Any
+    _talk: Any
+
+    def _on_resynced(self, link_up_at: float) -> None:
+        self._resynced_at = link_up_at
+        self.kick()  # type: ignore[attr-defined]
+
+    async def _adopt(self) -> None:
+        eng = self.engine
+        model = eng.model
+        tracked = set(self.queued) | set(self._offering.values())
+        tracked |= {q.waiting.call_id for q in self._connected.values()}
+        for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
+            if call_id in tracked:
+                continue
+            facts = await eng.store.facts(call_id)
+            queued = next((f for f in facts if f.kind == "call.queued"), None)
+            caller = next((f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller"), None)
+            if queued is None or caller is None or caller.uniqueid not in model.channels:
+                continue
+            if any(f.kind in ("acd.callback", "acd.timeout", "acd.voicemail") for f in facts):
+                continue  # left the line another way; its channel is on its way out
+            q = self._queued_from(call_id, facts, queued, caller)
+            for offer in reversed([f for f in facts if f.kind == "agent.offer"]):
+                leg = model.channels.get(str(offer.data.get("leg", "")))
+                agent_id = str(offer.data.get("agent", ""))
+                if leg is None or agent_id not in self.machines:
+                    continue
+                if leg.up and leg.bridge:
+                    self._take_talking(q, agent_id, leg.uniqueid, facts)
+                    break
+                try:  # a ring from before: the offer is withdrawn, the caller keeps its place in line
+                    await eng.link.action({"Action": "Hangup", "Channel": leg.name})
+                except AmiError:
+                    pass
+            else:
+                if model.channels[caller.uniqueid].context in (WAIT_CONTEXT, ANNOUNCE_CONTEXT):
+                    self.queued[call_id] = q
+                    self.router.enqueue(self._caller(q))
+                    log.info("call %s: back in line in its place after a restart", call_id)
+
+    @staticmethod
+    def _queued_from(call_id: str, facts: list[Fact], queued: Fact, caller: Fact) -> Queued:
+        d = queued.data
+        w = Waiting(call_id, caller.uniqueid, str(caller.data.get("channel", "")), str(caller.data.get("caller", "")),
+                    str(d.get("digit", "")), str(d.get("service", "")), int(d.get("priority", 0) or 0),
+                    dict(d.get("skills") or {}))  # fmt: skip
+        return Queued(w, w.service, caller.at, queued.at, 1, CallerPlan(caller.at, queued.at))
+
+    def _take_talking(self, q: Queued, agent_id: str, leg: str, facts: list[Fact]) -> None:
+        eng = self.engine
+        m = self.machines[agent_id]
+        if m.state.value != "idle":
+            return
+        if q.service not in self.router.services:
+            q.service = self.service
+        now = eng.clock.now()
+        m.handle("adopt", now)
+        self._sync(agent_id)
+        enters = [f.at for f in facts if f.kind == "bridge.enter" and f.uniqueid in (leg, q.waiting.uniqueid)]
+        connected = max(enters) if enters else now
+        log.info("call %s: talking to agent %s, taken back after a restart", q.waiting.call_id, agent_id)
+        d = Decision(q.waiting.call_id, agent_id, 0.0, 0, 0)
+        eng.spawn(self._talk(d, q, leg, connected), f"talk:{q.waiting.call_id}")
+
+    async def _synced(self, link_up_at: float) -> None:
+        states = {a: agent_state(m) for a, m in self.machines.items()}
+        now = self.engine.clock.now()
+        await self.engine.fact(SYNCED, "", "", f"synced:{link_up_at:.6f}", link_up_at=round(link_up_at, 6),
+                               agents=states)  # fmt: skip
+        log.info("agents resynced %.3f s after the link came back: %s", now - link_up_at, states)

@@ -1,0 +1,114 @@
+"""Nothing lost while the engine was away: at every resync, close what ended meanwhile; at start, finish what
+was left unfinished.
+
+Facts are written under keys made from Asterisk's identifiers, so the engine recovers by idempotent replay:
+what it missed, or saw but died before writing, is appended again from Asterisk's own records (CEL, then
+CDR) and only what the ledger lacks is added. Write-ahead could not cover this: the facts are about what
+Asterisk did, which happens whether or not the engine wrote anything first.
+
+At every resync (start, AMI reconnect, Asterisk back), before the model takes the channel listing, each call
+the ledger has open whose channels Asterisk no longer has is closed with ``engine/model/reconstruct.py``
+(marked reconstructed, or approximate with the reason). At start, recordings whose call ended but which
+were never saved (the engine killed between the hang-up and the merge) are finished.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+
+from engine.app import Engine
+from engine.asterisk.ami_link import Resync
+from engine.asterisk.call_logs import CdrCall, cel_at, parse_cdr_calls, parse_cel
+from engine.model.reconstruct import APPROXIMATE, call_channels, close_call
+
+log = logging.getLogger("hotline.recovery")
+
+LOOKBACK = 7 * 86400.0  # calls older than this are not looked for (a ledger may hold years)
+CHUNK = 1 << 20
+
+
+def read_since(path: Path | None, since: float) -> str:
+    """The tail of a CEL file from about ``since`` on: read backwards in chunks until a line older than it, so a
+    file of years costs what its last hours do."""
+    if path is None or not path.exists():
+        return ""
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        pos = fh.tell()
+        data = b""
+        while pos > 0:
+            step = min(CHUNK, pos)
+            pos -= step
+            fh.seek(pos)
+            data = fh.read(step) + data
+            lines = data.split(b"\n", 2)
+            if pos > 0 and len(lines) > 2:
+                at = cel_at(lines[1].decode("utf-8", "replace"))
+                if at is not None and at < since:
+                    break
+    text = data.decode("utf-8", "replace")
+    return text if pos == 0 else text.split("\n", 1)[1]
+
+
+def read_text(path: Path | None) -> str:
+    if path is None or not path.exists():
+        return ""
+    return path.read_text("utf-8", "replace")
+
+
+class Recovery:
+    def __init__(self, engine: Engine, cel_file: Path | None, cdr_file: Path | None,
+                 agents_by_endpoint: Mapping[str, str]) -> None:  # fmt: skip
+        self.engine = engine
+        self.cel_file = cel_file
+        self.cdr_file = cdr_file
+        self.agents_by_endpoint = dict(agents_by_endpoint)
+        self.closed = {"reconstructed": 0, "approximate": 0}
+
+    async def on_resync(self, resync: Resync) -> None:
+        """Engine resync hook: close every open call none of whose channels Asterisk still has."""
+        eng = self.engine
+        live = {f.get("Uniqueid") for f in resync.channels}
+        gone: dict[str, list] = {}
+        for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
+            facts = await eng.store.facts(call_id)
+            if not call_channels(call_id, facts, []) & live:
+                gone[call_id] = facts
+        if not gone:
+            return
+        since = min(f.at for facts in gone.values() for f in facts) - 60.0
+        try:
+            cel = parse_cel(await asyncio.to_thread(read_since, self.cel_file, since))
+            cdr: dict[str, CdrCall] = parse_cdr_calls(await asyncio.to_thread(read_text, self.cdr_file))
+        except OSError as exc:
+            log.warning("could not read Asterisk's call records: %s", exc)
+            cel, cdr = [], {}
+        for call_id, facts in gone.items():
+            # a channel CEL links to the call may still be up (an agent leg bridged in later): not over yet
+            if call_channels(call_id, facts, cel) & live:
+                continue
+            closing = close_call(call_id, facts, cel, cdr, self.agents_by_endpoint)
+            self.closed[closing.closed] += 1
+            if closing.closed == APPROXIMATE:
+                log.warning("call %s closed approximately: %s", call_id, closing.reason)
+            else:
+                log.info("call %s ended while the engine was away: closed from Asterisk's records", call_id)
+            await eng.call_ended(call_id, closing.facts)
+
+    async def finish_recordings(self) -> None:
+        """Named task: recordings started for calls that have ended but never saved are finished now (the hooks
+        that merge and index them read the ledger, not memory)."""
+        eng = self.engine
+        await eng.link.ready.wait()
+        facts = await eng.store.facts(None, ("recording.started", "recording.saved", "call.end"))
+        started = {f.call_id for f in facts if f.kind == "recording.started"}
+        saved = {f.call_id for f in facts if f.kind == "recording.saved"}
+        ended = {f.call_id for f in facts if f.kind == "call.end"}
+        for call_id in sorted((started & ended) - saved):
+            log.info("call %s: finishing its recording, left unsaved by the last run", call_id)
+            for hook in eng.call_end_hooks:
+                eng.spawn(hook(call_id), f"call-end:{call_id}")
