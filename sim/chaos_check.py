@@ -22,8 +22,9 @@ PHASES = ("menu", "waiting", "ringing", "talking", "just ended")
 JUST_ENDED = 5.0  # a call that ended this recently is "just ended" at a fault
 TOLERANCE = 1.0  # seconds: records against CDR, recordings against talk + hold
 STATE_MARGIN = 0.5  # an agent's SIPp leg starting or ending this close to a sync is left unjudged
-BUSY_STATES = frozenset({"ringing", "on_call", "on_hold"})
-KNOWN_STATES = BUSY_STATES | {"idle", "wrap_up", "logged_out", "paused"}
+# "busy": the phone is in a call the ACD did not route (a degraded call's Dial); "reserved": held for a guard
+BUSY_STATES = frozenset({"ringing", "on_call", "on_hold", "busy"})
+KNOWN_STATES = BUSY_STATES | {"idle", "wrap_up", "logged_out", "paused", "reserved"}
 
 
 @dataclass(frozen=True)

@@ -235,6 +235,8 @@ def test_reported_agent_states_against_sipp_truth():
     inp.synced = [AgentsSynced(T0 + 9.0, T0 + 8.6, {"1001": "on_hold", "1002": "ringing"})]  # 1002 has no call
     (m,) = reconcile(inp).mismatches
     assert "1002" in m.tag and m.found == "ringing"
+    inp.synced = [AgentsSynced(T0 + 9.0, T0 + 8.6, {"1001": "busy", "1002": "reserved"})]  # phone busy, held
+    assert kinds(inp) == []
     inp.synced = [AgentsSynced(T0 + 9.0, T0 + 8.6, {"1001": "dancing", "1002": "idle"})]
     assert kinds(inp) == ["agent states"]
     # a leg starting within the margin of the sync is not judged either way
