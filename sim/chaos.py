@@ -131,6 +131,7 @@ async def _inject(plan: ChaosPlan, t0: float, started: float, engine: EngineProc
     for offset, kind in schedule(plan):
         await asyncio.sleep(max(0.0, t0 + offset - loop.time()))
         at = time.time()
+        linked = proxy.connections
         if kind == "kill":
             pid = engine.proc.pid if engine.proc else 0
             await engine.kill()
@@ -150,6 +151,11 @@ async def _inject(plan: ChaosPlan, t0: float, started: float, engine: EngineProc
             raise ValueError(f"unknown fault {kind!r}")
         faults.append(check.Fault(kind, at, note))
         log.warning("fault %s at +%.1f s: %s", kind, at - started, note)
+        # the next fault waits for the engine's link to be back (bounded): each recovery is seen on its own
+        deadline = loop.time() + 30
+        while proxy.connections == linked and loop.time() < deadline:
+            await asyncio.sleep(0.2)
+        await asyncio.sleep(1.0)
 
 
 def caller_calls(workdir: Path) -> list[check.CallerCall]:
