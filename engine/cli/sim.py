@@ -60,6 +60,22 @@ def cmd_sim_load(args: argparse.Namespace) -> int:
     return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
 
 
+def cmd_sim_chaos(args: argparse.Namespace) -> int:
+    from sim.chaos import FAULTS, ChaosPlan, main_async
+
+    kinds = tuple(k.strip() for k in args.faults.split(",") if k.strip())
+    unknown = [k for k in kinds if k not in FAULTS]
+    if not kinds or unknown:
+        sitefile.fail(f"hotline sim chaos: --faults {args.faults}: use some of {','.join(FAULTS)}")
+    if args.calls < 1 or args.every <= 0 or args.rate <= 0:
+        sitefile.fail("hotline sim chaos: --calls, --every and --rate must be above 0")
+    plan = ChaosPlan(calls=args.calls, faults=kinds, every=args.every, seed=args.seed, rate=args.rate,
+                     restart_after=args.restart_after)  # fmt: skip
+    site = str(sitefile.load(args.site).path)  # a missing or invalid file is named here, exit 2
+    logging.getLogger("hotline").setLevel(logging.WARNING)
+    return asyncio.run(main_async(plan, site, args.json, args.workdir))
+
+
 def cmd_replay(args: argparse.Namespace) -> int:
     from sim.replay import main as replay_main
 
@@ -119,3 +135,17 @@ def add_sim_parser(sub: argparse._SubParsersAction) -> None:
     ld.add_argument("--json", help="write the report to this file")
     ld.add_argument("--workdir", help="keep scenarios, injection files and SIPp traces here")
     ld.set_defaults(func=cmd_sim_load)
+
+    ch = simsub.add_parser("chaos", help="SIPp load through the lab while the engine, its AMI link or Asterisk "
+                                         "fail; every call reconciled with records, CDR and recordings")  # fmt: skip
+    sitefile.add_site_option(ch, "the lab's site file, e.g. examples/lab-site.toml")
+    ch.add_argument("--calls", type=int, default=60, help="callers to place (default 60)")
+    ch.add_argument("--faults", default="kill,ami-cut,asterisk-restart",
+                    help="fault kinds to draw from (default kill,ami-cut,asterisk-restart)")  # fmt: skip
+    ch.add_argument("--every", type=float, default=20.0, help="mean seconds between faults (default 20)")
+    ch.add_argument("--seed", type=int, default=1, help="seed of the callers and of the fault moments")
+    ch.add_argument("--rate", type=float, default=0.5, help="new callers per second (default 0.5)")
+    ch.add_argument("--restart-after", type=float, default=3.0, help="seconds a killed engine stays down (default 3)")
+    ch.add_argument("--json", help="write the fault table, mismatches and summary to this file")
+    ch.add_argument("--workdir", help="keep the derived site, store, engine logs and SIPp traces here")
+    ch.set_defaults(func=cmd_sim_chaos)
