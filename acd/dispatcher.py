@@ -211,8 +211,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
 
         await eng.until(waiting_or_gone, 10)
         ch = eng.model.channels.get(w.uniqueid)
-        if ch is None:
-            return
+        if ch is None or w.call_id in self.queued:
+            return  # gone, or (handed over while AMI was down) already put in line by the resync
         now = eng.clock.now()
         entered = min([f.at for f in await eng.store.facts(w.call_id) if f.kind == "channel.new"] or [now])
         service = w.service if w.service in self.router.services else self.service

@@ -77,15 +77,27 @@ class Recovery:
         open_: dict[str, list[Fact]] = {}
         for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
             open_[call_id] = await eng.store.facts(call_id)
-        if not open_:
+        # a call's first channel the ledger has never heard of: a caller who arrived while AMI was down
+        firsts = [f.get("Uniqueid") for f in resync.channels if f.get("Linkedid") in ("", f.get("Uniqueid"))]
+        unknown = {uid for uid in firsts if uid not in open_
+                   and not any(f.kind == "channel.new" for f in await eng.store.facts(uid))}  # fmt: skip
+        if not open_ and not unknown:
             return
-        since = min(f.at for facts in open_.values() for f in facts) - 60.0
+        since = min([f.at for facts in open_.values() for f in facts] + [eng.clock.now() - 3600.0]) - 60.0
         try:
             cel = parse_cel(await asyncio.to_thread(read_since, self.cel_file, since))
             cdr: dict[str, CdrCall] = parse_cdr_calls(await asyncio.to_thread(read_text, self.cdr_file))
         except OSError as exc:
             log.warning("could not read Asterisk's call records: %s", exc)
             cel, cdr = [], {}
+        for e in cel:
+            if e.event == "CHAN_START" and e.uniqueid in unknown and e.context in eng.model.trunk_contexts:
+                # learned from Asterisk's own record, with its times: not as new at the moment of the resync
+                new = Fact("channel.new", e.at, e.uniqueid, e.uniqueid, f"new:{e.uniqueid}",
+                           {"channel": e.channel, "role": "caller", "caller": e.caller, "exten": e.exten,
+                            "context": e.context, "reconstructed": True})  # fmt: skip
+                eng.model.associate(e.uniqueid, e.uniqueid, "caller")
+                await eng.record([new, *replay(e.uniqueid, [new], cel, self.agents_by_endpoint)])
         for call_id, facts in open_.items():
             if call_channels(call_id, facts, cel) & live:
                 # still going: what happened during the gap (a bridge entered, a leg hung up) is added now

@@ -169,3 +169,70 @@ def test_a_live_call_gets_what_happened_during_a_gap_and_no_end():
     assert not any(f.kind in ("call.end", "channel.hangup", "agent.offer") for f in added)
     enter = next(f for f in added if f.key == f"benter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd")
     assert enter.data["peers"] == [CALLER]
+
+
+def _engine(tmp_path):  # type: ignore[no-untyped-def]
+    from engine.app import Engine
+    from engine.clock import VirtualClock
+    from engine.config import load_site
+
+    site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
+    return Engine(site, VirtualClock(start=at("HANGUP", CALLER) + 30), None, None, MemoryStore())  # type: ignore[arg-type]
+
+
+def _resync(*channels: dict[str, str]):  # type: ignore[no-untyped-def]
+    from engine.asterisk.ami_link import Resync
+
+    return Resync([Frame(list(c.items())) for c in channels], 2, "login")
+
+
+def test_at_resync_an_open_call_whose_channels_are_gone_is_closed_once(tmp_path):
+    from engine.recovery import Recovery
+
+    eng = _engine(tmp_path)
+    cel = tmp_path / "cel.csv"
+    cel.write_text((Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text())
+    ended: list[str] = []
+
+    async def hook(call_id: str) -> None:
+        ended.append(call_id)
+
+    eng.call_end_hooks.append(hook)
+    rec = Recovery(eng, cel, None, AGENTS)
+
+    async def go() -> None:
+        await eng.store.append(seen_until("offer"), 0)
+        await rec.on_resync(_resync())
+        await rec.on_resync(_resync())  # a second resync finds nothing open
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+    (row,) = asyncio.run(eng.store.records())
+    assert row["closed"] == "reconstructed" and row["agent_id"] == "1001" and row["outcome"] == "answered"
+    assert ended == [CALLER] and rec.closed == {"reconstructed": 1, "approximate": 0}
+
+
+def test_a_caller_who_arrived_while_ami_was_down_is_learned_with_asterisks_times(tmp_path):
+    from engine.recovery import Recovery
+
+    eng = _engine(tmp_path)
+    cel = tmp_path / "cel.csv"
+    # only the caller's first rows: it is still waiting at the resync
+    cel.write_text("\n".join((Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text()
+                             .splitlines()[:2]) + "\n")  # fmt: skip
+    rec = Recovery(eng, cel, None, AGENTS)
+    queued = Fact("call.queued", at("ANSWER", CALLER) + 2, CALLER, CALLER, f"queued:{CALLER}", {"service": "hotline"})
+    waiting = {"Channel": "PJSIP/trunk-00000000", "Uniqueid": CALLER, "Linkedid": CALLER, "Context": "engine-wait"}
+
+    async def go() -> list[Fact]:
+        await eng.store.append([queued], 0)  # the IVR wrote this while the model could not see the channel
+        await rec.on_resync(_resync(waiting))
+        return await eng.store.facts(CALLER)
+
+    facts = asyncio.run(go())
+    new = next(f for f in facts if f.kind == "channel.new")
+    assert new.data["role"] == "caller" and new.at == at("CHAN_START", CALLER) and new.data["caller"] == "13800138000"
+    assert next(f for f in facts if f.kind == "channel.up").at == at("ANSWER", CALLER)
+    assert not any(f.kind == "call.end" for f in facts)
+    assert eng.model.associations[CALLER].role == "caller"
+    assert asyncio.run(eng.store.open_calls(0)) == [CALLER]
