@@ -38,6 +38,7 @@ log = logging.getLogger("hotline.chaos")
 FAULTS = ("kill", "ami-cut", "asterisk-restart")
 REPO = Path(__file__).resolve().parent.parent
 _SIP_USER = re.compile(r"sip:([^@;>]+)@")
+_FINAL_ERROR = re.compile(r"SIP/2.0 ([3-6]\d\d)")  # a final refusal of an INVITE
 
 
 @dataclass
@@ -170,9 +171,12 @@ def caller_calls(workdir: Path) -> list[check.CallerCall]:
                 c.update(tag=m.header("X-Hotline-Corr"), number=user.group(1) if user else "", invited=m.at)
             elif not m.sent and m.first_line.startswith("SIP/2.0 200") and "INVITE" in cseq:
                 c.setdefault("answered", m.at)
+            elif not m.sent and (code := _FINAL_ERROR.match(m.first_line)) and "INVITE" in cseq:
+                c.setdefault("refused", int(code.group(1)))
             elif m.first_line.startswith("BYE"):
                 c.setdefault("ended", m.at)
-        out += [check.CallerCall(c["tag"], c["number"], c["invited"], c.get("answered"), c.get("ended"))
+        out += [check.CallerCall(c["tag"], c["number"], c["invited"], c.get("answered"), c.get("ended"),
+                                 c.get("refused"))
                 for c in calls.values() if c.get("tag")]  # fmt: skip
     return out
 

@@ -36,6 +36,7 @@ class CallerCall:
     invited: float
     answered: float | None = None  # the 200 OK to its INVITE
     ended: float | None = None  # a BYE either way; None when the dialog never ended cleanly
+    refused: int | None = None  # Asterisk's final error to the INVITE before any answer (503 while it shuts down)
 
 
 @dataclass(frozen=True)
@@ -181,6 +182,12 @@ def _check_outcomes(
     out = []
     for c in inp.calls:
         recs, degs = records.get(c.tag, []), degraded.get(c.tag, [])
+        if c.refused is not None and c.answered is None:
+            # Asterisk turned the INVITE away: no channel, so nothing for the engine to record
+            if recs or degs:
+                out.append(Mismatch("record of a refused call", c.tag, f"nothing (Asterisk answered {c.refused})",
+                                    f"{len(recs)} record(s) and {len(degs)} degraded fact(s)"))  # fmt: skip
+            continue
         if recs and degs:
             out.append(
                 Mismatch(
@@ -423,6 +430,7 @@ def reconcile(inp: ChaosInputs) -> ChaosResult:
     minutes = max(inp.finished - inp.started, 1e-9) / 60
     summary = {
         "calls_placed": len(inp.calls),
+        "refused_by_asterisk": sum(1 for c in inp.calls if c.refused is not None and c.answered is None),
         "records": sum(len(v) for v in records.values()),
         "degraded": sum(len(v) for v in degraded.values()),
         "faults": len(inp.faults),
@@ -458,7 +466,8 @@ def render(result: ChaosResult) -> str:
         lines += [f"  {m.tag}: {m.kind}: expected {m.expected}; found {m.found}" for m in result.mismatches]
     s = result.summary
     lines.append(
-        f"calls placed {s['calls_placed']}, records {s['records']}, degraded {s['degraded']}, "
+        f"calls placed {s['calls_placed']} ({s['refused_by_asterisk']} refused by Asterisk), records {s['records']}, "
+        f"degraded {s['degraded']}, "
         f"faults {s['faults']}, mismatches {s['mismatches']}; {s['calls_completed']} calls completed "
         f"in {s['minutes']} min: {s['calls_per_minute']} calls/min"
     )

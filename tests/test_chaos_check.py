@@ -118,13 +118,22 @@ def test_a_clean_run_has_no_mismatch_and_its_fault_table():
     assert (s["calls_placed"], s["records"], s["degraded"], s["calls_completed"]) == (3, 2, 1, 3)
     assert s["calls_per_minute"] == pytest.approx(3 / 0.75)
     text = render(res)
-    assert "ami-cut" in text and "calls placed 3, records 2, degraded 1" in text
+    assert "ami-cut" in text and "calls placed 3 (0 refused by Asterisk), records 2, degraded 1" in text
 
 
 def test_a_call_with_neither_record_nor_degraded_fact():
     inp = clean()
     inp.records = inp.records[1:]
     assert kinds(inp) == ["no record"]
+
+
+def test_a_call_asterisk_refused_needs_no_record_but_must_have_none():
+    inp = clean()
+    inp.calls.append(CallerCall("R-3", "13800000003", T0 + 41, None, None, 503))
+    assert kinds(inp) == [] and reconcile(inp).summary["refused_by_asterisk"] == 1
+    inp.records.append(record("R-3", "100.3", outcome="ivr_hangup", answered_at=T0 + 41, ended_at=T0 + 42, talk=None))
+    inp.cdr.append(cdr("100.3", T0 + 41, T0 + 42))
+    assert kinds(inp) == ["record of a refused call"]
 
 
 def test_a_call_with_a_record_and_a_degraded_fact():
