@@ -108,10 +108,12 @@ def cdr_rows(text: str) -> list[dict[str, str]]:
 
 
 def _utc(stamp: str) -> float | None:
-    """A CDR date (``usegmtime = yes``: UTC) as epoch seconds."""
+    """A CDR date (``usegmtime = yes``: UTC) as epoch seconds: the middle of its second. Asterisk cuts the
+    fraction off (an end at 57.999 s is written 57), so the second's middle is the best estimate, and "within
+    1 s of the CDR" means within 1 s of it."""
     if not stamp:
         return None
-    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp()
+    return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S").replace(tzinfo=UTC).timestamp() + 0.5
 
 
 def cdr_times(rows: list[dict[str, str]]) -> dict[str, tuple[float | None, float | None]]:

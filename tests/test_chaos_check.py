@@ -199,7 +199,7 @@ def test_a_missing_recording_and_a_recording_of_the_wrong_length():
 
 def test_record_times_against_the_cdr():
     inp = clean()
-    inp.records[0] = dict(inp.records[0], answered_at=T0 + 2.5)
+    inp.records[0] = dict(inp.records[0], answered_at=T0 + 2.6)  # the CDR says second 1: its middle is 1.5
     assert kinds(inp) == ["CDR answer"]
     inp = clean()
     inp.records[1] = dict(inp.records[1], ended_at=T0 + 14.0)

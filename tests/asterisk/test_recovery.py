@@ -6,67 +6,39 @@ The engine runs as its own process (`hotline run`) so the kill is real: no clean
 from __future__ import annotations
 
 import asyncio
-import os
-import signal
-import sys
 from pathlib import Path
 
 import pytest
 
 from engine.store.store import Store, migrate
 from recording.mixmonitor import wav_info
+from sim.ami_proxy import AmiProxy
+from sim.chaos import EngineProcess
+from sim.derived_site import derive
 from sim.scripted_call import CallScript, wait_records
 from sim.scripted_call import place_call as _place
-from tests.asterisk.conftest import ROOT, SITE
+from tests.asterisk.conftest import SITE
 
 pytestmark = pytest.mark.asterisk
 
 
-class EngineProcess:
-    def __init__(self, tmp: Path) -> None:
-        self.db = tmp / "engine.db"
-        text = SITE.read_text().replace("sqlite+aiosqlite:///hotline-lab.db", f"sqlite+aiosqlite:///{self.db}")
-        assert str(self.db) in text
-        self.site = tmp / "site.toml"
-        self.site.write_text(text)
-        self.log = tmp / "engine.log"
-        self.proc: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        with self.log.open("ab") as log:
-            self.proc = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "engine.cli", "run", "--site", str(self.site), cwd=ROOT,
-                stdout=log, stderr=log, stdin=asyncio.subprocess.DEVNULL)  # fmt: skip
-        for _ in range(100):  # the FastAGI port answers once the engine is up
-            try:
-                _, w = await asyncio.open_connection("127.0.0.1", 4573)
-                w.close()
-                await asyncio.sleep(1.0)  # and the AMI login and resync behind it
-                return
-            except OSError:
-                await asyncio.sleep(0.2)
-        raise AssertionError(f"the engine did not start: {self.log.read_text()[-2000:]}")
-
-    def kill(self) -> None:
-        assert self.proc is not None and self.proc.returncode is None
-        os.kill(self.proc.pid, signal.SIGKILL)
-
-    async def stop(self) -> None:
-        if self.proc is not None and self.proc.returncode is None:
-            self.proc.terminate()
-            await asyncio.wait_for(self.proc.wait(), 20)
-
-
 @pytest.fixture
 async def engine_process(lab, tmp_path):
-    p = EngineProcess(tmp_path)
-    await asyncio.to_thread(migrate, f"sqlite+aiosqlite:///{p.db}")
-    store = Store(f"sqlite+aiosqlite:///{p.db}")
+    """``hotline run`` as its own process (``sim.chaos``'s), on a copy of the lab site with a fresh store."""
+    db = tmp_path / "engine.db"
+    proxy = AmiProxy(("127.0.0.1", 5038))
+    port = await proxy.start()
+    site = derive(SITE, tmp_path / "site.toml", store={"url": f"sqlite+aiosqlite:///{db}"},
+                  asterisk={"ami_port": port})  # fmt: skip
+    p = EngineProcess(site, tmp_path, 4573, proxy)
+    await asyncio.to_thread(migrate, f"sqlite+aiosqlite:///{db}")
+    store = Store(f"sqlite+aiosqlite:///{db}")
     try:
         yield p, store
     finally:
         await p.stop()
         await store.close()
+        proxy.close()
 
 
 async def test_a_call_that_ends_while_the_engine_is_dead_is_closed_from_cel(engine_process, tmp_path):
@@ -74,8 +46,7 @@ async def test_a_call_that_ends_while_the_engine_is_dead_is_closed_from_cel(engi
     await proc.start()
 
     async def kill() -> None:
-        proc.kill()
-        await proc.proc.wait()  # type: ignore[union-attr]
+        await proc.kill()
 
     sipp = await _place(tmp_path, CallScript(), "killed", during_talk=kill)
     facts = await store.facts()
@@ -114,7 +85,7 @@ async def test_a_recording_left_unsaved_by_a_kill_is_finished_at_start(engine_pr
         while loop.time() < deadline:
             kinds = {f.kind for f in await store.facts()}
             if "call.end" in kinds:
-                proc.kill()
+                await proc.kill()
                 killed.append("recording.saved" not in kinds)
                 return
             await asyncio.sleep(0.02)
