@@ -190,3 +190,29 @@ def test_second_signal_ends_a_stop_that_hangs():
         p.wait()
         pytest.fail("a second SIGTERM did not end a process whose clean stop hangs")
     assert rc != 0
+
+
+def test_a_server_that_closes_before_its_banner_is_retried_at_once_not_after_the_banner_timeout():
+    """Asterisk starting (or a proxy with nothing behind it) accepts and closes: the link must not sit out the
+    10-s banner timeout before trying again, or the agents' states come back that much later."""
+
+    async def main() -> int:
+        accepted = 0
+
+        async def close_at_once(_r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            nonlocal accepted
+            accepted += 1
+            w.close()
+
+        server = await asyncio.start_server(close_at_once, "127.0.0.1", 0)
+        port = server.sockets[0].getsockname()[1]
+        link = AmiLink("127.0.0.1", port, "engine", "secret", RealClock(), action_timeout=10.0, ping_interval=5.0)
+        task = asyncio.create_task(link.run())
+        await asyncio.sleep(2.5)
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+        server.close()
+        return accepted
+
+    # backoff 0.5 s then 1 s: three tries in 2.5 s; waiting out the banner timeout would allow one
+    assert asyncio.run(main()) >= 2

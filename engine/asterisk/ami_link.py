@@ -273,10 +273,16 @@ class AmiLink:
                 delay = min(delay * 2, self.backoff_max)
 
     async def _session(self) -> None:
-        try:
-            await asyncio.wait_for(self._banner_seen.wait(), timeout=self.action_timeout)
-        except TimeoutError:
-            raise AmiError("no AMI banner from the server") from None
+        # a server that closes at once (Asterisk still starting, a proxy with nothing behind it) is retried now,
+        # not after the whole banner timeout
+        seen = asyncio.ensure_future(self._banner_seen.wait())
+        lost = asyncio.ensure_future(self._lost_event.wait())
+        await asyncio.wait([seen, lost], timeout=self.action_timeout, return_when=asyncio.FIRST_COMPLETED)
+        seen.cancel()
+        lost.cancel()
+        if not self._banner_seen.is_set():
+            raise AmiError("connection closed before the AMI banner" if self._lost_event.is_set()
+                           else "no AMI banner from the server")  # fmt: skip
         resp = await self.action({"Action": "Login", "Username": self.username, "Secret": self.secret, "Events": "on"})
         log.info("AMI: logged in to %s:%s as %s (%s)", self.host, self.port, self.username, resp.get("Message"))
         self.stats.connects += 1

@@ -142,7 +142,7 @@ def add_sim_parser(sub: argparse._SubParsersAction) -> None:
     ch.add_argument("--calls", type=int, default=60, help="callers to place (default 60)")
     ch.add_argument("--faults", default="kill,ami-cut,asterisk-restart",
                     help="fault kinds to draw from (default kill,ami-cut,asterisk-restart)")  # fmt: skip
-    ch.add_argument("--every", type=float, default=20.0, help="mean seconds between faults (default 20)")
+    ch.add_argument("--every", type=float, default=12.0, help="mean seconds between faults (default 12)")
     ch.add_argument("--seed", type=int, default=1, help="seed of the callers and of the fault moments")
     ch.add_argument("--rate", type=float, default=0.5, help="new callers per second (default 0.5)")
     ch.add_argument("--restart-after", type=float, default=3.0, help="seconds a killed engine stays down (default 3)")
