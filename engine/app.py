@@ -204,6 +204,7 @@ async def records_command(site: Site, action: str, as_json: bool) -> int:
                     f"{r['call_id']}  {mask_number(str(r['caller']))}  {r['outcome']:<10} agent={r['agent_id'] or '-'} "
                     f"wait={r['queue_wait']} ring={r['ring_time']} talk={r['talk_time']} hold={r['hold_time']} "
                     f"side={r['hangup_side']} rec={r['recording'] or '-'}"
+                    + (f" closed={r['closed']}" if r.get("closed") else "")
                 )
         return 0
     finally:
