@@ -130,8 +130,12 @@ def test_without_any_record_it_is_approximate_and_says_why():
 def test_cdr_rows_give_each_channel_its_earliest_answer_and_latest_end():
     row = '"","1380","4001234567","from-trunk","","PJSIP/trunk-1","{dst}","AGI","","2026-12-01 08:00:00",' \
           '"{ans}","{end}",10,5,"ANSWERED","DOCUMENTATION","1796.1",""'  # fmt: skip
-    text = "\n".join([row.format(dst="", ans="2026-12-01 08:00:01", end="2026-12-01 08:00:04"),
-                      row.format(dst="PJSIP/agent1001-2", ans="2026-12-01 08:00:09", end="2026-12-01 08:00:20")])
+    text = "\n".join(
+        [
+            row.format(dst="", ans="2026-12-01 08:00:01", end="2026-12-01 08:00:04"),
+            row.format(dst="PJSIP/agent1001-2", ans="2026-12-01 08:00:09", end="2026-12-01 08:00:20"),
+        ]
+    )
     got = parse_cdr_calls(text)["1796.1"]
     assert (got.answer, got.end) == (1796112001.0, 1796112020.0)
 
@@ -236,3 +240,33 @@ def test_a_caller_who_arrived_while_ami_was_down_is_learned_with_asterisks_times
     assert not any(f.kind == "call.end" for f in facts)
     assert eng.model.associations[CALLER].role == "caller"
     assert asyncio.run(eng.store.open_calls(0)) == [CALLER]
+
+
+def test_a_call_into_an_always_on_session_is_closed_though_the_session_channel_lives_on(tmp_path):
+    """The offer's leg of a session call is the agent's session channel: it is still up after the caller hung up
+    while the engine was away, and must neither keep the call open nor get an end of this call's."""
+    from engine.recovery import Recovery
+
+    eng = _engine(tmp_path)
+    session = "1796143800.7"
+    chan = "PJSIP/agent1001-00000000"
+    rows = [line for line in (Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text()
+            .splitlines() if f'"{CALLER}","{CALLER}"' in line]  # fmt: skip
+    rows.insert(0, f'"CHAN_START","1796143800.100000","{session}","{session}","{chan}","agents","s","1001","",""')
+    cel = tmp_path / "cel.csv"
+    cel.write_text("\n".join(rows) + "\n")
+    before = seen_until("queued")
+    before.append(Fact("agent.offer", at("ANSWER", CALLER) + 3, CALLER, session, f"offer:{session}:{CALLER}",
+                       {"agent": "1001", "leg": session, "service": "hotline", "session": True}))  # fmt: skip
+    rec = Recovery(eng, cel, None, AGENTS)
+    live = {"Channel": chan, "Uniqueid": session, "Linkedid": session, "Context": "agents"}
+
+    async def go() -> list[Fact]:
+        await eng.store.append(before, 0)
+        await rec.on_resync(_resync(live))
+        return await eng.store.facts(CALLER)
+
+    facts = asyncio.run(go())
+    end = next(f for f in facts if f.kind == "call.end")
+    assert end.at == at("HANGUP", CALLER) and end.data["closed"] == RECONSTRUCTED
+    assert not [f.key for f in facts if f.uniqueid == session and f.kind != "agent.offer"]

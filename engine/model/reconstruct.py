@@ -37,9 +37,11 @@ def endpoint_of(channel: str) -> str:
 
 def call_channels(call_id: str, facts: list[Fact], cel: list[CelEvent]) -> set[str]:
     """Every channel of the call: those the ledger knows, its offers' legs, and those CEL links to it (an agent
-    leg takes the caller's Linkedid when it enters the bridge)."""
+    leg takes the caller's Linkedid when it enters the bridge). An always-on agent's session channel is not one:
+    it outlives the caller and serves the calls after it, so it neither keeps the call open nor ends with it."""
     uids = {f.uniqueid for f in facts if f.kind == "channel.new"}
-    uids |= {str(f.data.get("leg")) for f in facts if f.kind == "agent.offer" and f.data.get("leg")}
+    uids |= {str(f.data.get("leg")) for f in facts
+             if f.kind == "agent.offer" and f.data.get("leg") and not f.data.get("session")}  # fmt: skip
     uids |= {e.uniqueid for e in cel if e.linkedid == call_id}
     return uids
 
