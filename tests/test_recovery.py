@@ -270,3 +270,11 @@ def test_a_call_into_an_always_on_session_is_closed_though_the_session_channel_l
     end = next(f for f in facts if f.kind == "call.end")
     assert end.at == at("HANGUP", CALLER) and end.data["closed"] == RECONSTRUCTED
     assert not [f.key for f in facts if f.uniqueid == session and f.kind != "agent.offer"]
+
+
+def test_a_cel_row_cut_inside_its_extra_is_skipped_not_kept_without_its_hangup_source():
+    text = (Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text()
+    cut = text[: text.index("hangupsource")]  # Asterisk still writing the caller's HANGUP row
+    got = parse_cel(cut)
+    assert [e.event for e in got] == [e.event for e in CEL[:8]]
+    assert not any(e.event == "HANGUP" for e in got)

@@ -54,7 +54,7 @@ def parse_cel(text: str) -> list[CelEvent]:
             try:
                 extra = json.loads(r["extra"])
             except ValueError:
-                extra = {}
+                continue  # cut inside its JSON: kept, a HANGUP would lose who hung up for good
         out.append(CelEvent(r["event"], at, r["uniqueid"], r["linkedid"], r["channel"], r["context"], r["exten"],
                             r["caller"], r["peer"], extra))  # fmt: skip
     return out
