@@ -65,12 +65,11 @@ class Adoption:
     async def _adopt(self) -> None:
         eng = self.engine
         model = eng.model
-        tracked = set(self.queued) | set(self._offering.values())
-        tracked |= {q.waiting.call_id for q in self._connected.values()}
         for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
-            if call_id in tracked:
-                continue
             facts = await eng.store.facts(call_id)
+            # asked after the awaits: the IVR's hand-over of a caller in this very resync may have queued it meanwhile
+            if self._tracked(call_id):
+                continue
             queued = next((f for f in facts if f.kind == "call.queued"), None)
             caller = next((f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller"), None)
             if queued is None or caller is None or caller.uniqueid not in model.channels:
@@ -91,10 +90,16 @@ class Adoption:
                 except AmiError:
                     pass
             else:
-                if model.channels[caller.uniqueid].context in (WAIT_CONTEXT, ANNOUNCE_CONTEXT):
+                # asked again: the ring's hang-up above awaited, and the caller may have left or been queued
+                ch = model.channels.get(caller.uniqueid)
+                if ch is not None and ch.context in (WAIT_CONTEXT, ANNOUNCE_CONTEXT) and not self._tracked(call_id):
                     self.queued[call_id] = q
                     self.router.enqueue(self._caller(q))
                     log.info("call %s: back in line in its place after a restart", call_id)
+
+    def _tracked(self, call_id: str) -> bool:
+        return (call_id in self.queued or call_id in self._offering.values()
+                or any(q.waiting.call_id == call_id for q in self._connected.values()))  # fmt: skip
 
     @staticmethod
     def _queued_from(call_id: str, facts: list[Fact], queued: Fact, caller: Fact) -> Queued:

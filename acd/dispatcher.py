@@ -215,6 +215,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
             return  # gone, or (handed over while AMI was down) already put in line by the resync
         now = eng.clock.now()
         entered = min([f.at for f in await eng.store.facts(w.call_id) if f.kind == "channel.new"] or [now])
+        if w.call_id in self.queued:
+            return  # the resync's adoption put it in line while the ledger was read
         service = w.service if w.service in self.router.services else self.service
         if w.service and service != w.service:
             log.warning("call %s: the IVR asked for unknown service %r; queued for %r", w.call_id, w.service, service)
