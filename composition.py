@@ -34,7 +34,8 @@ log = logging.getLogger("hotline")
 def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None, agi: FastAgiServer | None = None,
           store: Store | None = None, finish_recordings: bool = True) -> Engine:  # fmt: skip
     """The engine and its features. ``link``, ``agi`` and ``store`` default to the site's Asterisk and SQL
-    store; the virtual-time face passes in-memory ones (and skips merging recordings: it writes no audio)."""
+    store; the virtual-time face passes in-memory ones (and skips merging recordings and closing calls from
+    Asterisk's CEL and CDR: it writes no audio and keeps no such records)."""
     clock = clock or RealClock()
     ast = site["asterisk"]
     if link is None:
@@ -66,14 +67,16 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
     engine.features["ivr"] = ivr
     engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))
-    recovery = Recovery(engine, cel_file(site), ivr.places.cdr, {a.endpoint: a.id for a in site.agents})
-    engine.resync_hooks.append(recovery.on_resync)
-    engine.features["recovery"] = recovery
     degraded = DegradedCounter(engine, ivr.places.cdr)
     engine.feature_tasks.append(("ivr-degraded", degraded.run))
     engine.features["ivr-degraded"] = degraded
     if finish_recordings:
         engine.call_end_hooks.append(recorder.on_call_end)
+        # Asterisk's own records: the virtual PBX keeps no CEL, and reading the lab's real file off-thread at a
+        # virtual-time resync let the clock run on before the model took the listing
+        recovery = Recovery(engine, cel_file(site), ivr.places.cdr, {a.endpoint: a.id for a in site.agents})
+        engine.resync_hooks.append(recovery.on_resync)
+        engine.features["recovery"] = recovery
         engine.feature_tasks.append(("finish-recordings", recovery.finish_recordings))
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd

@@ -278,3 +278,19 @@ def test_a_cel_row_cut_inside_its_extra_is_skipped_not_kept_without_its_hangup_s
     got = parse_cel(cut)
     assert [e.event for e in got] == [e.event for e in CEL[:8]]
     assert not any(e.event == "HANGUP" for e in got)
+
+
+def test_the_virtual_time_face_closes_no_calls_from_asterisks_files():
+    """The virtual PBX keeps no CEL or CDR; a resync hook reading the lab's real files off-thread let the virtual
+    clock run on before the model took the listing (a caller handed over meanwhile was dropped by the hand-over)."""
+    import composition
+    from engine.clock import VirtualClock
+    from engine.config import load_site
+    from sim.pbx.model import VirtualPbx
+    from sim.vtime import DirectLink, MemoryAgiServer
+
+    site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
+    clock = VirtualClock(1800000000.0)
+    virtual = composition.build(site, clock, link=DirectLink(VirtualPbx(clock), clock), agi=MemoryAgiServer(),
+                                store=MemoryStore(), finish_recordings=False)  # type: ignore[arg-type]  # fmt: skip
+    assert virtual.resync_hooks == [] and "recovery" not in virtual.features
