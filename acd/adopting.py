@@ -53,6 +53,7 @@ class Adoption:
     router: Any
     service: str
     _offering: dict[str, str]
+    _handing_over: set[str]  # callers the IVR is handing over now: not left behind, whatever the resync says
     _connected: dict[str, Queued]
     _caller: Any
     _sync: Any
@@ -98,7 +99,7 @@ class Adoption:
                     log.info("call %s: back in line in its place after a restart", call_id)
 
     def _tracked(self, call_id: str) -> bool:
-        return (call_id in self.queued or call_id in self._offering.values()
+        return (call_id in self.queued or call_id in self._handing_over or call_id in self._offering.values()
                 or any(q.waiting.call_id == call_id for q in self._connected.values()))  # fmt: skip
 
     @staticmethod

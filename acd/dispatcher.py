@@ -109,6 +109,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         self.prompt_file: Any = lambda prompt: prompt
         engine.frame_hooks.append(self._on_frame)
         self._resynced_at: float | None = None  # the link came back then: calls left in Asterisk are taken back
+        self._handing_over: set[str] = set()
         engine.resynced_hooks.append(self._on_resynced)
 
     # ---- lifecycle --------------------------------------------------------------------------------
@@ -203,6 +204,13 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
     # ---- callers ----------------------------------------------------------------------------------
     async def enqueue(self, w: Waiting) -> None:
         """The IVR's hand-over. The caller joins once the dialplan has taken it out of the AGI."""
+        self._handing_over.add(w.call_id)  # a resync meanwhile leaves it to this hand-over (and its ENTERQUEUE)
+        try:
+            await self._enqueue(w)
+        finally:
+            self._handing_over.discard(w.call_id)
+
+    async def _enqueue(self, w: Waiting) -> None:
         eng = self.engine
 
         def waiting_or_gone() -> bool:

@@ -50,7 +50,8 @@ def world(on_read: Any) -> SimpleNamespace:
                              model=SimpleNamespace(channels={CALL: chan}), clock=SimpleNamespace(now=lambda: 200.0),
                              until=until)  # fmt: skip
     w = SimpleNamespace(engine=engine, queued={}, _offering={}, _connected={}, machines={}, router=Router(),
-                        service="hotline", _caller=Dispatcher._caller)  # fmt: skip
+                        service="hotline", _caller=Dispatcher._caller, _handing_over=set())  # fmt: skip
+    w._enqueue = lambda waiting: Dispatcher._enqueue(w, waiting)  # type: ignore[arg-type]
     w._tracked = lambda call_id: Adoption._tracked(w, call_id)  # type: ignore[arg-type]
     w._queued_from = Adoption._queued_from
     return w
@@ -75,3 +76,12 @@ def test_a_caller_waiting_in_the_dialplan_is_put_back_in_line_once_in_its_place(
     asyncio.run(Adoption._adopt(w))  # type: ignore[arg-type]  # a second resync
     assert w.router.enqueued == [CALL]
     assert (w.queued[CALL].entered_at, w.queued[CALL].service) == (100.0, "hotline")
+
+
+def test_a_caller_whose_hand_over_is_under_way_is_left_to_it():
+    """At start the IVR may have queued a caller the model does not yet see waiting: its hand-over queues it,
+    with its ENTERQUEUE line; the resync's adoption must not take it first."""
+    w = world(lambda: None)
+    w._handing_over.add(CALL)
+    asyncio.run(Adoption._adopt(w))  # type: ignore[arg-type]
+    assert w.queued == {} and w.router.enqueued == []
