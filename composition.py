@@ -77,7 +77,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         recovery = Recovery(engine, cel_file(site), ivr.places.cdr, {a.endpoint: a.id for a in site.agents})
         engine.resync_hooks.append(recovery.on_resync)
         engine.features["recovery"] = recovery
-        engine.feature_tasks.append(("finish-recordings", recovery.finish_recordings))
+        engine.feature_tasks.append(("finish-recordings", lambda: recovery.finish_recordings(recorder.on_call_end)))
     engine.feature_tasks.append(("acd", acd.run))
     engine.features["acd"] = acd
     in_campaigns = {a for c in site.campaigns for a in c.agents}

@@ -104,7 +104,10 @@ class Engine:
                     hook(item)
             elif isinstance(item, Resync):
                 for hook in self.resync_hooks:
-                    await hook(item)
+                    try:
+                        await hook(item)
+                    except Exception:  # noqa: BLE001 - the next resync tries again; the engine must go on
+                        log.exception("resync hook %s failed", getattr(hook, "__qualname__", hook))
                 facts = self.model.resync(item.channels, now, item.devices)
                 log.info(
                     "resync (%s): %d live channel(s), %d fact(s) reconciled",

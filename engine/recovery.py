@@ -17,7 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
 
 from engine.app import Engine
@@ -86,10 +86,16 @@ class Recovery:
         since = min([f.at for facts in open_.values() for f in facts] + [eng.clock.now() - 3600.0]) - 60.0
         try:
             cel = parse_cel(await asyncio.to_thread(read_since, self.cel_file, since))
-            cdr: dict[str, CdrCall] = parse_cdr_calls(await asyncio.to_thread(read_text, self.cdr_file))
         except OSError as exc:
-            log.warning("could not read Asterisk's call records: %s", exc)
-            cel, cdr = [], {}
+            log.warning("could not read Asterisk's CEL file %s: %s", self.cel_file, exc)
+            cel = []
+        ended_in_cel = {e.uniqueid for e in cel if e.event in ("HANGUP", "CHAN_END")}
+        cdr: dict[str, CdrCall] = {}
+        if any(not call_channels(c, fs, cel) & live and c not in ended_in_cel for c, fs in open_.items()):
+            try:  # the whole CDR file, only when CEL lacks a caller's end
+                cdr = parse_cdr_calls(await asyncio.to_thread(read_text, self.cdr_file))
+            except OSError as exc:
+                log.warning("could not read Asterisk's CDR file %s: %s", self.cdr_file, exc)
         for e in cel:
             if e.event == "CHAN_START" and e.uniqueid in unknown and e.context in eng.model.trunk_contexts:
                 # learned from Asterisk's own record, with its times: not as new at the moment of the resync
@@ -111,16 +117,18 @@ class Recovery:
                 log.info("call %s ended while the engine was away: closed from Asterisk's records", call_id)
             await eng.call_ended(call_id, closing.facts)
 
-    async def finish_recordings(self) -> None:
-        """Named task: recordings started for calls that have ended but never saved are finished now (the hooks
-        that merge and index them read the ledger, not memory)."""
+    async def finish_recordings(self, finish: Callable[[str], Awaitable[None]]) -> None:
+        """Recordings started for calls that have ended but were neither saved nor given up on (the recorder's
+        ``recording.failed``) within the look-back are finished now by ``finish`` (the recorder's end-of-call
+        step, which reads the ledger, not memory)."""
         eng = self.engine
         await eng.link.ready.wait()
-        facts = await eng.store.facts(None, ("recording.started", "recording.saved", "call.end"))
+        since = eng.clock.now() - LOOKBACK
+        kinds = ("recording.started", "recording.saved", "recording.failed", "call.end")
+        facts = await eng.store.facts(None, kinds, since)
         started = {f.call_id for f in facts if f.kind == "recording.started"}
-        saved = {f.call_id for f in facts if f.kind == "recording.saved"}
+        done = {f.call_id for f in facts if f.kind in ("recording.saved", "recording.failed")}
         ended = {f.call_id for f in facts if f.kind == "call.end"}
-        for call_id in sorted((started & ended) - saved):
+        for call_id in sorted((started & ended) - done):
             log.info("call %s: finishing its recording, left unsaved by the last run", call_id)
-            for hook in eng.call_end_hooks:
-                eng.spawn(hook(call_id), f"call-end:{call_id}")
+            eng.spawn(finish(call_id), f"finish-recording:{call_id}")

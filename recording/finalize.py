@@ -71,6 +71,7 @@ class Recorder:
                 break
             if asyncio.get_running_loop().time() > deadline:
                 log.error("call %s: recording legs not complete after %.0f s: %s", call_id, self.wait, sizes)
+                await self._failed(call_id, f"legs not complete after {self.wait:.0f} s: sizes {sizes}")
                 return
             last = sizes
             await asyncio.sleep(self.settle)
@@ -79,6 +80,7 @@ class Recorder:
             seconds = await asyncio.to_thread(merge_legs, legs[0], legs[1], out)
         except (OSError, ValueError) as exc:
             log.error("call %s: could not merge recording legs: %s", call_id, exc)
+            await self._failed(call_id, f"could not merge the legs: {exc}")
             return
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
@@ -87,3 +89,7 @@ class Recorder:
         )
         await self.engine.store.update_record(call_id)
         log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)
+
+    async def _failed(self, call_id: str, reason: str) -> None:
+        # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)
+        await self.engine.fact("recording.failed", call_id, "", f"recfailed:{call_id}", reason=reason[:200])

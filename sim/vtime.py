@@ -167,9 +167,10 @@ class MemoryStore:
             new += 1
         return new
 
-    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = ()) -> list[Fact]:
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = (),
+                    since: float | None = None) -> list[Fact]:  # fmt: skip
         found = list(self._facts) if call_id is None else list(self._by_call.get(call_id, ()))
-        return [f for f in found if f.kind in kinds] if kinds else found
+        return [f for f in found if (not kinds or f.kind in kinds) and (since is None or f.at >= since)]
 
     async def update_record(self, call_id: str) -> CallRecord | None:
         rec = derive_one(call_id, self._by_call.get(call_id, []))

@@ -294,3 +294,27 @@ def test_the_virtual_time_face_closes_no_calls_from_asterisks_files():
     virtual = composition.build(site, clock, link=DirectLink(VirtualPbx(clock), clock), agi=MemoryAgiServer(),
                                 store=MemoryStore(), finish_recordings=False)  # type: ignore[arg-type]  # fmt: skip
     assert virtual.resync_hooks == [] and "recovery" not in virtual.features
+
+
+def test_open_calls_in_sqlite_are_the_callers_without_an_end(tmp_path):
+    from engine.store.store import Store, migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'l.db'}"
+    migrate(url)
+
+    def new(call: str, at_: float, role: str = "caller") -> Fact:
+        return Fact("channel.new", at_, call, call, f"new:{call}", {"role": role})
+
+    async def go() -> tuple[list[str], list[str], list[Fact]]:
+        store = Store(url)
+        try:
+            await store.append([new("a", 100.0), new("b", 101.0), new("c", 102.0, "other"), new("old", 10.0),
+                                Fact("call.end", 150.0, "b", "b", "end:b", {}),
+                                Fact("recording.started", 5.0, "old", "", "recstart:old", {})], 0)  # fmt: skip
+            return await store.open_calls(50.0), await store.open_calls(0.0), await store.facts(None, (), 50.0)
+        finally:
+            await store.close()
+
+    recent, all_, since = asyncio.run(go())
+    assert recent == ["a"] and sorted(all_) == ["a", "old"]
+    assert {f.call_id for f in since if f.kind != "store.created"} == {"a", "b", "c"}

@@ -98,12 +98,15 @@ class Store:
                 new += res.rowcount or 0
         return new
 
-    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = ()) -> list[Fact]:
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = (),
+                    since: float | None = None) -> list[Fact]:  # fmt: skip
         q = select(ledger).order_by(ledger.c.id)
         if call_id is not None:
             q = q.where(ledger.c.call_id == call_id)
         if kinds:
             q = q.where(ledger.c.kind.in_(kinds))
+        if since is not None:
+            q = q.where(ledger.c.at >= since)
         async with self.engine.connect() as conn:
             rows = (await conn.execute(q)).mappings().all()
         return [Fact(r["kind"], r["at"], r["call_id"], r["uniqueid"], r["key"], dict(r["data"])) for r in rows]
@@ -121,14 +124,17 @@ class Store:
         return rec
 
     async def open_calls(self, since: float) -> list[str]:
-        """Calls the engine answered for (a caller channel) since ``since`` that the ledger has not closed."""
-        new = select(ledger.c.call_id, ledger.c.data).where(ledger.c.kind == "channel.new", ledger.c.at >= since)
+        """Calls the engine answered for (a caller channel) since ``since`` that the ledger has not closed. Runs
+        at every resync: the (kind, at) index and the call_id index keep it to the open calls' own rows."""
+        # an end comes after its call's start, so the ended calls are those with an end since ``since`` too: one
+        # range scan of the index each, not a look-up per row
         ended = select(ledger.c.call_id).where(ledger.c.kind == "call.end", ledger.c.at >= since)
+        q = select(ledger.c.call_id, ledger.c.data).where(
+            ledger.c.kind == "channel.new", ledger.c.at >= since, ledger.c.call_id.not_in(ended)
+        )
         async with self.engine.connect() as conn:
-            closed = {r[0] for r in (await conn.execute(ended)).all()}
-            rows = (await conn.execute(new)).all()
-        out = dict.fromkeys(cid for cid, data in rows if dict(data).get("role") == "caller" and cid not in closed)
-        return list(out)
+            rows = (await conn.execute(q)).all()
+        return list(dict.fromkeys(cid for cid, data in rows if dict(data).get("role") == "caller"))
 
     async def rebuild_records(self) -> int:
         recs = derive(await self.facts())

@@ -11,12 +11,13 @@ ledger = Table(
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
     Column("at", Float, nullable=False),
-    Column("kind", String(40), nullable=False, index=True),
+    Column("kind", String(40), nullable=False),
     Column("call_id", String(160), nullable=False, index=True),
     Column("uniqueid", String(160), nullable=False),
     Column("key", String(320), nullable=False, unique=True),
     Column("data", JSON, nullable=False),
     Column("recorded_at", Float, nullable=False),
+    Index("ix_ledger_kind_at", "kind", "at"),  # facts of a kind since a time: open calls at every resync
 )
 
 call_records = Table(
