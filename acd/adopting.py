@@ -73,11 +73,16 @@ class Adoption:
                 continue
             queued = next((f for f in facts if f.kind == "call.queued"), None)
             caller = next((f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller"), None)
-            if queued is None or caller is None or caller.uniqueid not in model.channels:
+            if caller is None or caller.uniqueid not in model.channels:
                 continue
+            if queued is None and model.channels[caller.uniqueid].context not in (WAIT_CONTEXT, ANNOUNCE_CONTEXT):
+                continue  # in the menu, or not ours: the IVR (or the degraded menu) has it
             if any(f.kind in ("acd.callback", "acd.timeout", "acd.voicemail") for f in facts):
                 continue  # left the line another way; its channel is on its way out
+            # without call.queued: the IVR sent it to the music and died before writing so; the default service
             q = self._queued_from(call_id, facts, queued, caller)
+            if q.service not in self.router.services:
+                q.service = self.service
             for offer in reversed([f for f in facts if f.kind == "agent.offer"]):
                 leg = model.channels.get(str(offer.data.get("leg", "")))
                 agent_id = str(offer.data.get("agent", ""))
@@ -103,12 +108,13 @@ class Adoption:
                 or any(q.waiting.call_id == call_id for q in self._connected.values()))  # fmt: skip
 
     @staticmethod
-    def _queued_from(call_id: str, facts: list[Fact], queued: Fact, caller: Fact) -> Queued:
-        d = queued.data
+    def _queued_from(call_id: str, facts: list[Fact], queued: Fact | None, caller: Fact) -> Queued:
+        d = queued.data if queued is not None else {}
+        at = queued.at if queued is not None else caller.at
         w = Waiting(call_id, caller.uniqueid, str(caller.data.get("channel", "")), str(caller.data.get("caller", "")),
                     str(d.get("digit", "")), str(d.get("service", "")), int(d.get("priority", 0) or 0),
                     dict(d.get("skills") or {}))  # fmt: skip
-        return Queued(w, w.service, caller.at, queued.at, 1, CallerPlan(caller.at, queued.at))
+        return Queued(w, w.service, caller.at, at, 1, CallerPlan(caller.at, at))
 
     def _take_talking(self, q: Queued, agent_id: str, leg: str, facts: list[Fact]) -> None:
         eng = self.engine

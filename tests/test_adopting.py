@@ -30,14 +30,14 @@ class Router:
         self.enqueued.append(caller.call_id)
 
 
-def world(on_read: Any) -> SimpleNamespace:
+def world(on_read: Any, facts_: list[Fact] = FACTS, context: str = WAIT_CONTEXT) -> SimpleNamespace:
     """A dispatcher's state for the mixin: the caller waiting in the dialplan, its facts in the ledger;
     ``on_read`` runs while the ledger is read (another task's turn)."""
 
     async def facts(call_id: str | None = None, kinds: Any = None) -> list[Fact]:
         await asyncio.sleep(0)
         on_read()
-        return FACTS
+        return facts_
 
     async def open_calls(since: float) -> list[str]:
         return [CALL]
@@ -45,7 +45,7 @@ def world(on_read: Any) -> SimpleNamespace:
     async def until(predicate: Any, timeout: float) -> None:
         return None
 
-    chan = Channel(CALL, CALL, "PJSIP/trunk-1", context=WAIT_CONTEXT, role="caller", call_id=CALL)
+    chan = Channel(CALL, CALL, "PJSIP/trunk-1", context=context, role="caller", call_id=CALL)
     engine = SimpleNamespace(store=SimpleNamespace(facts=facts, open_calls=open_calls),
                              model=SimpleNamespace(channels={CALL: chan}), clock=SimpleNamespace(now=lambda: 200.0),
                              until=until)  # fmt: skip
@@ -85,3 +85,14 @@ def test_a_caller_whose_hand_over_is_under_way_is_left_to_it():
     w._handing_over.add(CALL)
     asyncio.run(Adoption._adopt(w))  # type: ignore[arg-type]
     assert w.queued == {} and w.router.enqueued == []
+
+
+def test_a_caller_sent_to_the_music_by_a_dying_ivr_before_it_wrote_call_queued_is_still_put_in_line():
+    w = world(lambda: None, FACTS[:1])
+    asyncio.run(Adoption._adopt(w))  # type: ignore[arg-type]
+    assert w.router.enqueued == [CALL]
+    assert (w.queued[CALL].entered_at, w.queued[CALL].service) == (100.0, "hotline")
+    # one still in the menu is the IVR's (or, if the engine died, the degraded menu's), not the line's
+    w = world(lambda: None, FACTS[:1], context="from-trunk")
+    asyncio.run(Adoption._adopt(w))  # type: ignore[arg-type]
+    assert w.router.enqueued == [] and w.queued == {}
