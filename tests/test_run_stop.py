@@ -216,3 +216,59 @@ def test_a_server_that_closes_before_its_banner_is_retried_at_once_not_after_the
 
     # backoff 0.5 s then 1 s: three tries in 2.5 s; waiting out the banner timeout would allow one
     assert asyncio.run(main()) >= 2
+
+
+def test_the_login_resync_waits_for_fully_booted():
+    """Right after an Asterisk restart the engine can log in while Asterisk still boots; a listing asked for then
+    went unanswered and the link stayed not ready for 24 s. The listing is asked for once FullyBooted came."""
+
+    async def main() -> tuple[float, float]:
+        booted_at: list[float] = []
+        listed_at: list[float] = []
+        loop = asyncio.get_running_loop()
+
+        boots: list[asyncio.Future[None]] = []
+
+        async def server(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            try:
+                await serve(r, w)
+            except (asyncio.IncompleteReadError, ConnectionError):
+                pass  # the link went away: the test is over
+            finally:
+                w.close()
+
+        async def serve(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
+            w.write(b"Asterisk Call Manager/11.0.0\r\n")
+            while block := await r.readuntil(b"\r\n\r\n"):
+                head = dict(line.split(": ", 1) for line in block.decode().strip().split("\r\n") if ": " in line)
+                aid = head.get("ActionID", "")
+                if head.get("Action") == "Login":
+                    w.write(f"Response: Success\r\nActionID: {aid}\r\nMessage: Authentication accepted\r\n\r\n"
+                            .encode())  # fmt: skip
+
+                    async def boot() -> None:
+                        await asyncio.sleep(0.8)  # still booting
+                        booted_at.append(loop.time())
+                        w.write(b"Event: FullyBooted\r\nPrivilege: system,all\r\nStatus: Fully Booted\r\n\r\n")
+
+                    boots.append(asyncio.ensure_future(boot()))
+                elif head.get("Action") in ("CoreShowChannels", "DeviceStateList"):
+                    listed_at.append(loop.time())
+                    done = head["Action"] + "Complete"  # CoreShowChannelsComplete, DeviceStateListComplete
+                    w.write(f"Response: Success\r\nActionID: {aid}\r\nEventList: start\r\nMessage: listed\r\n\r\n"
+                            f"Event: {done}\r\nActionID: {aid}\r\nEventList: Complete\r\nListItems: 0\r\n\r\n".encode())
+                await w.drain()
+
+        srv = await asyncio.start_server(server, "127.0.0.1", 0)
+        link = AmiLink("127.0.0.1", srv.sockets[0].getsockname()[1], "engine", "secret", RealClock(),
+                       action_timeout=10.0, ping_interval=5.0)  # fmt: skip
+        task = asyncio.create_task(link.run())
+        await asyncio.wait_for(link.ready.wait(), 10)
+        task.cancel()
+        await asyncio.gather(task, *boots, return_exceptions=True)
+        srv.close()
+        await srv.wait_closed()
+        return booted_at[0], listed_at[0]
+
+    booted, listed = asyncio.run(main())
+    assert listed >= booted

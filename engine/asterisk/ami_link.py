@@ -171,6 +171,7 @@ class AmiLink:
         self._lost_reason = ""
         self._closing = False
         self._banner_seen = asyncio.Event()
+        self._booted = asyncio.Event()
         self._rng = random.Random()
 
     # ---- callbacks from the protocol (sync, in the loop) -------------------------------------
@@ -181,6 +182,8 @@ class AmiLink:
     def _event(self, frame: Frame) -> None:
         self.stats.events += 1
         self.queue.put_nowait(frame)
+        if frame.event == "FullyBooted":
+            self._booted.set()
         if frame.event == "FullyBooted" and self.ready.is_set():
             # Asterisk (re)booted under a live connection: the picture may be stale
             asyncio.get_running_loop().create_task(self._resync("FullyBooted"), name="ami-resync")
@@ -239,6 +242,7 @@ class AmiLink:
         while not self._closing:
             self._lost_event = asyncio.Event()
             self._banner_seen = asyncio.Event()
+            self._booted = asyncio.Event()
             try:
                 # not wait_for: on 3.11 it returns the inner result (here a refused connect) when the cancel and
                 # the failure meet in one loop turn, and the OSError branch below then swallowed the cancel
@@ -287,6 +291,16 @@ class AmiLink:
         log.info("AMI: logged in to %s:%s as %s (%s)", self.host, self.port, self.username, resp.get("Message"))
         self.stats.connects += 1
         self.queue.put_nowait(LinkUp(getattr(self, "version", ""), self._connection))
+        # Asterisk sends FullyBooted to every new session, at once when it is up, else when its boot ends; a
+        # listing asked for while it still boots was seen never to be answered (the link stayed not ready for
+        # 24 s after an Asterisk restart). A server that never says it falls back after the timeout.
+        booted = asyncio.ensure_future(self._booted.wait())
+        lost = asyncio.ensure_future(self._lost_event.wait())
+        await asyncio.wait([booted, lost], timeout=max(self.action_timeout, 30), return_when=asyncio.FIRST_COMPLETED)
+        booted.cancel()
+        lost.cancel()
+        if self._lost_event.is_set():
+            raise AmiError("connection lost before FullyBooted")
         await self._resync("login")
         async with asyncio.TaskGroup() as tg:
             pinger = tg.create_task(self._keepalive(), name="ami-keepalive")
