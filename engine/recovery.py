@@ -118,12 +118,16 @@ class Recovery:
             await eng.call_ended(call_id, closing.facts)
 
     async def finish_recordings(self, finish: Callable[[str], Awaitable[None]]) -> None:
-        """Recordings started for calls that have ended but were neither saved nor given up on (the recorder's
-        ``recording.failed``) within the look-back are finished now by ``finish`` (the recorder's end-of-call
-        step, which reads the ledger, not memory)."""
+        """At start: records of ended calls that were never derived are derived; recordings started for calls
+        that have ended but were neither saved nor given up on (the recorder's ``recording.failed``) within the
+        look-back are finished by ``finish`` (the recorder's end-of-call step, which reads the ledger)."""
         eng = self.engine
         await eng.link.ready.wait()
         since = eng.clock.now() - LOOKBACK
+        for call_id in await eng.store.unrecorded_calls(since):
+            # killed between the call's end and its record (two transactions): the ledger has all it needs
+            if await eng.store.update_record(call_id) is not None:
+                log.info("call %s: its record, left underived by the last run, is derived now", call_id)
         kinds = ("recording.started", "recording.saved", "recording.failed", "call.end")
         facts = await eng.store.facts(None, kinds, since)
         started = {f.call_id for f in facts if f.kind == "recording.started"}

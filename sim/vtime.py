@@ -180,6 +180,12 @@ class MemoryStore:
             self._records.pop(call_id, None)
         return rec
 
+    async def unrecorded_calls(self, since: float) -> list[str]:
+        ended = {f.call_id for f in self._facts if f.kind == "call.end" and f.at >= since}
+        return list(dict.fromkeys(f.call_id for f in self._facts if f.kind == "channel.new" and f.at >= since
+                                  and f.data.get("role") == "caller" and f.call_id in ended
+                                  and f.call_id not in self._records))  # fmt: skip
+
     async def open_calls(self, since: float) -> list[str]:
         ended = {f.call_id for f in self._facts if f.kind == "call.end"}
         return list(dict.fromkeys(f.call_id for f in self._facts if f.kind == "channel.new" and f.at >= since

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from types import SimpleNamespace
 
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.call_logs import CdrCall, parse_cdr_calls, parse_cel
@@ -318,3 +319,30 @@ def test_open_calls_in_sqlite_are_the_callers_without_an_end(tmp_path):
     recent, all_, since = asyncio.run(go())
     assert recent == ["a"] and sorted(all_) == ["a", "old"]
     assert {f.call_id for f in since if f.kind != "store.created"} == {"a", "b", "c"}
+
+
+def test_a_call_whose_end_was_written_but_not_its_record_gets_its_record_at_start(tmp_path):
+    """Killed between the two transactions (the end, then the record): the next start derives the record."""
+    from engine.recovery import Recovery
+    from engine.store.store import Store, migrate
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'l.db'}"
+    migrate(url)
+    eng = _engine(tmp_path)
+
+    async def go() -> tuple[list[str], list[dict]]:
+        eng.store = Store(url)
+        eng.link = SimpleNamespace(ready=asyncio.Event())
+        eng.link.ready.set()
+        try:
+            closing = close_call(CALLER, seen_until("bridged"), CEL, {}, AGENTS)
+            await eng.store.append(seen_until("bridged") + closing.facts, 0)  # the end, and no record
+            before = await eng.store.unrecorded_calls(0.0)
+            await Recovery(eng, None, None, AGENTS).finish_recordings(lambda call_id: asyncio.sleep(0))
+            return before, await eng.store.records()
+        finally:
+            await eng.store.close()
+
+    before, rows = asyncio.run(go())
+    assert before == [CALLER]
+    assert [(r["call_id"], r["outcome"], r["agent_id"]) for r in rows] == [(CALLER, "answered", "1001")]

@@ -136,6 +136,18 @@ class Store:
             rows = (await conn.execute(q)).all()
         return list(dict.fromkeys(cid for cid, data in rows if dict(data).get("role") == "caller"))
 
+    async def unrecorded_calls(self, since: float) -> list[str]:
+        """Callers' calls ended since ``since`` that have no record row: the engine was killed between writing a
+        call's end and deriving its record (two transactions), so the next start derives it."""
+        ended = select(ledger.c.call_id).where(ledger.c.kind == "call.end", ledger.c.at >= since)
+        q = select(ledger.c.call_id, ledger.c.data).where(
+            ledger.c.kind == "channel.new", ledger.c.at >= since, ledger.c.call_id.in_(ended),
+            ledger.c.call_id.not_in(select(call_records.c.call_id)),
+        )  # fmt: skip
+        async with self.engine.connect() as conn:
+            rows = (await conn.execute(q)).all()
+        return list(dict.fromkeys(cid for cid, data in rows if dict(data).get("role") == "caller"))
+
     async def rebuild_records(self) -> int:
         recs = derive(await self.facts())
         async with self.engine.begin() as conn:
