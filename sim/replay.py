@@ -50,9 +50,12 @@ def recorded_callers(facts: Iterable[Fact], rows: Iterable[dict[str, Any]], t_fr
     chosen = sorted((r for r in rows if t_from <= float(r["arrived_at"]) < t_to), key=lambda r: r["arrived_at"])
     ids = {r["call_id"] for r in chosen}
     steps: dict[str, list[Fact]] = {}
+    hung_up: dict[str, float] = {}  # the first hang-up request: when the caller hung up, before the teardown
     for f in facts:
         if f.kind == "ivr.step" and f.call_id in ids:
             steps.setdefault(f.call_id, []).append(f)
+        elif f.kind == "hangup.request" and f.call_id in ids:
+            hung_up[f.call_id] = min(f.at, hung_up.get(f.call_id, f.at))
     waited = gave_up = 0.0
     talks = []
     for r in chosen:
@@ -74,18 +77,22 @@ def recorded_callers(facts: Iterable[Fact], rows: Iterable[dict[str, Any]], t_fr
     for i, r in enumerate(chosen):
         g = np.random.default_rng([seed, REPLAY_STREAM, i])
         answered = r["answered_at"] if r["answered_at"] is not None else r["arrived_at"]
+        own = sorted(steps.get(r["call_id"], []), key=lambda f: f.at)
+        # times count from the IVR's first step, not the answer: a loaded engine may start the menu late, and a
+        # caller who hung up in the greeting must hang up in the greeting of the replay too, not after it
+        origin = own[0].at if own else float(answered)
         digits: list[tuple[float, str]] = []
-        for f in sorted(steps.get(r["call_id"], []), key=lambda f: f.at):
+        for f in own:
             detail = str(f.data.get("detail") or "")
             if f.data.get("step") == "collected" and detail.isdigit():
                 # the ledger keeps how many digits were collected, never which (account numbers): any will do
                 detail = "1" * int(detail) + "#"
             if f.data.get("step") in ("digit", "invalid", "collected") and detail and set(detail) <= DIGITS:
                 # the step is logged when the last digit is in: earlier digits of a string came just before
-                digits += [(max(0.1, f.at - answered - 0.3 * (len(detail) - 1 - k)), d) for k, d in enumerate(detail)]
+                digits += [(max(0.1, f.at - origin - 0.3 * (len(detail) - 1 - k)), d) for k, d in enumerate(detail)]
         hangup_at = None
         if r["outcome"] == "ivr_hangup" and r["ended_at"] is not None:
-            hangup_at = float(r["ended_at"]) - float(answered)
+            hangup_at = max(0.1, min(float(r["ended_at"]), hung_up.get(r["call_id"], math.inf)) - origin)
         if r["outcome"] == "abandoned" and r["ended_at"] is not None and r["queued_at"] is not None:
             patience = float(r["ended_at"]) - float(r["queued_at"])
         elif r["connected_at"] is not None and r["queued_at"] is not None:

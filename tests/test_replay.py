@@ -53,6 +53,34 @@ def test_replay_reproduces_the_day_and_shows_what_a_rule_is_worth(tmp_path):
     assert strict["asa"] > same["asa"] and strict["abandoned"] >= same["abandoned"]
 
 
+def test_a_late_menu_start_does_not_move_the_callers_hangup_past_the_greeting():
+    """A loaded engine began the greeting 6.5 s after the answer and the caller hung up in it: the replayed
+    caller hangs up 0.6 s into the greeting, not 7.1 s after the answer (past a short greeting, into the queue)."""
+    from engine.model.facts import Fact
+
+    t = 1000.0
+    row = {"call_id": "c1", "arrived_at": t, "answered_at": t + 0.4, "queued_at": None, "connected_at": None,
+           "ended_at": t + 7.1, "outcome": "ivr_hangup", "talk_time": None, "hold_time": None,
+           "caller": "13800000001", "dialed": "4001234567"}  # fmt: skip
+    steps = [
+        Fact("ivr.step", t + 6.5, "c1", "u1", "s1", {"node": "greeting", "step": "enter", "seq": 1}),
+        Fact("ivr.step", t + 6.85, "c1", "u1", "s2", {"node": "greeting", "step": "hangup", "seq": 2}),
+    ]
+    rec = recorded_callers(steps, [row], t, t + 10)
+    (_, script), = rec.callers
+    assert script.hangup_at == pytest.approx(0.6)
+
+    # the caller hung up 0.5 s into the greeting; the menu ran on to the queue before the teardown ended at 11.7 s
+    row = dict(row, answered_at=t, ended_at=t + 11.7)
+    steps = [
+        Fact("ivr.step", t + 0.03, "c1", "u1", "s1", {"node": "greeting", "step": "enter", "seq": 1}),
+        Fact("hangup.request", t + 0.53, "c1", "u1", "h1", {"cause": ""}),
+        Fact("ivr.step", t + 0.75, "c1", "u1", "s2", {"node": "queue", "step": "enter", "seq": 2}),
+    ]
+    (_, script), = recorded_callers(steps, [row], t, t + 10).callers
+    assert script.hangup_at == pytest.approx(0.5)
+
+
 def test_rules_file_errors_name_file_and_line(tmp_path):
     site = _site(tmp_path)
     bad = tmp_path / "bad.toml"
