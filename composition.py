@@ -20,6 +20,7 @@ from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
+from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.recovery import Recovery
 from engine.store.store import Store, migrate
@@ -92,6 +93,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         agi.route("outbound", dialer.outbound)
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
+    install_live(engine, engine.bus, acd, dialer)
     agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"],
                                     dialer.control if dialer else None))  # fmt: skip
     return engine

@@ -9,6 +9,7 @@ current state raise ``InvalidTransition`` (the shell logs them and keeps the sta
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import Enum
 
@@ -70,6 +71,8 @@ class AgentMachine:
     since: float = 0.0
     history: list[tuple[float, str, str]] = field(default_factory=list)  # (at, status, state) intervals start
     device_log: list[tuple[float, bool]] = field(default_factory=list)  # (at, busy) when the phone's use changed
+    # told of every change (the live feed); a plain call, so the machine stays free of I/O
+    observer: Callable[[AgentMachine], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def routable(self) -> bool:
@@ -79,6 +82,8 @@ class AgentMachine:
         self.since = at
         self.history.append((at, self.status.value if not self.reason else f"{self.status.value}:{self.reason}",
                              self.state.value))  # fmt: skip
+        if self.observer is not None:
+            self.observer(self)
 
     def _availability(self, before: bool) -> list[Effect]:
         after = self.routable
@@ -147,7 +152,10 @@ class AgentMachine:
     def device(self, busy: bool, at: float) -> list[Effect]:
         """Asterisk's device state for the agent's phone changed (INUSE/RINGING vs NOT_INUSE)."""
         before = self.routable
-        if busy != self.device_busy:
+        changed = busy != self.device_busy
+        if changed:
             self.device_log.append((at, busy))  # busy while idle is a call of the agent's own: outbound time
         self.device_busy = busy
+        if changed and self.observer is not None:
+            self.observer(self)
         return self._availability(before)

@@ -18,6 +18,7 @@ from engine.asterisk.ami_link import AmiLink, LinkDown, LinkUp, Resync
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock
 from engine.config import Site
+from engine.live.bus import Bus
 from engine.model.calls import CallModel
 from engine.model.facts import Fact
 from engine.store.store import Store
@@ -54,10 +55,17 @@ class Engine:
         self.link_up_at: float | None = None
         self._background = TaskSet(log, "engine")
         self.facts_written = 0
+        # told of every batch of facts once written, and of every call record once derived (the live feed):
+        # cheap and synchronous, they must not block the model's loop
+        self.fact_hooks: list[Callable[[list[Fact]], None]] = []
+        self.record_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.bus = Bus()  # the live stream: states and events for the wallboard, MQTT and /metrics
 
     # ---- facts ------------------------------------------------------------------------------
     async def record(self, facts: list[Fact]) -> None:
         self.facts_written += await self.store.append(facts, self.clock.now())
+        for hook in self.fact_hooks:
+            hook(facts)
 
     async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: Any) -> None:
         await self.record([Fact(kind, self.clock.now(), call_id, uniqueid, key, data)])
@@ -145,7 +153,10 @@ class Engine:
             return
         self._ended.add(call_id)
         await self.record(facts)
-        await self.store.update_record(call_id)
+        rec = await self.store.update_record(call_id)
+        if rec is not None:
+            for done in self.record_hooks:
+                done(rec.as_row())
         for hook in self.call_end_hooks:
             self.spawn(hook(call_id), f"call-end:{call_id}")
 

@@ -195,8 +195,9 @@ class MemoryStore:
         self._records = {r.call_id: r for r in derive(self._facts)}
         return len(self._records)
 
-    async def records(self) -> list[dict[str, object]]:
-        return [r.as_row() for r in sorted(self._records.values(), key=lambda r: r.arrived_at)]
+    async def records(self, since: float | None = None) -> list[dict[str, object]]:
+        rows = sorted(self._records.values(), key=lambda r: r.arrived_at)
+        return [r.as_row() for r in rows if since is None or r.arrived_at >= since]
 
 
 # ---- the discrete-event loop --------------------------------------------------------------------------

@@ -157,6 +157,7 @@ class FastAgiServer:
         self.command_timeout = command_timeout
         self.routes: dict[str, Handler] = {}
         self.sessions = 0
+        self.active = 0  # sessions open now
         self.rejected = 0
         self.malformed = 0
         self.tap = tap
@@ -223,6 +224,7 @@ class FastAgiServer:
             if self.tap is not None:
                 self.tap("env", env, env.script)
             chan = AgiChannel(reader, writer, codec, env, self.command_timeout, self.tap)
+            self.active += 1
             try:
                 await handler(chan)
             except AgiHangup as exc:
@@ -231,6 +233,8 @@ class FastAgiServer:
                 log.warning("FastAGI %s on %s: %s", env.script, chan.channel, exc)
             except Exception:
                 log.exception("FastAGI handler %r failed on %s", env.script, chan.channel)
+            finally:
+                self.active -= 1
         finally:
             # closing promptly ends the AGI; a lingering socket keeps a dead channel (docs/asterisk.md#agi-session-end)
             writer.close()

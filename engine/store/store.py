@@ -156,7 +156,11 @@ class Store:
                 await conn.execute(call_records.insert(), [r.as_row() for r in recs])
         return len(recs)
 
-    async def records(self) -> list[dict[str, object]]:
+    async def records(self, since: float | None = None) -> list[dict[str, object]]:
+        """Call records in arrival order; ``since``: only the calls that arrived then or later."""
+        query = select(call_records).order_by(call_records.c.arrived_at)
+        if since is not None:
+            query = query.where(call_records.c.arrived_at >= since)
         async with self.engine.connect() as conn:
-            rows = (await conn.execute(select(call_records).order_by(call_records.c.arrived_at))).mappings().all()
+            rows = (await conn.execute(query)).mappings().all()
         return [dict(r) for r in rows]

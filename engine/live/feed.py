@@ -1,0 +1,119 @@
+"""The live feed: turns the engine's facts, agent machines, queues and campaigns into bus changes.
+
+A thin shell: what it reads comes in as plain callables from the composition root (no feature's internals),
+the figures come from pure pieces (``tally``), and the only thing it writes to is the bus. Queue lengths,
+longest waits and campaign lines are sampled once a tick of the engine's clock; agents and call records are
+published the moment they change.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from engine.clock import Clock
+from engine.live.bus import Bus, Change
+from engine.live.tally import ServiceDay
+from engine.model.facts import Fact
+from engine.privacy import mask_number
+
+log = logging.getLogger("hotline.live")
+
+# fact fields that may hold a customer's number: masked on the way out, as in the logs
+NUMBER_FIELDS = frozenset({"caller", "number", "phone", "callee", "customer", "exten", "dialed"})
+
+
+@dataclass(frozen=True)
+class QueueNow:
+    waiting: int  # callers on hold for an agent now
+    oldest_queued_at: float | None  # the longest waiting one's queue entry
+    callbacks: int = 0  # callers keeping their place for a call back, without a channel
+
+
+class AgentView(Protocol):
+    agent_id: str
+    status: Any
+    reason: str
+    state: Any
+    since: float
+    device_busy: bool
+
+
+def masked(data: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: mask_number(str(v)) if k in NUMBER_FIELDS and v else v for k, v in data.items()}
+
+
+class LiveFeed:
+    def __init__(self, bus: Bus, clock: Clock, day: ServiceDay, *,
+                 today: Callable[[], Awaitable[Iterable[Mapping[str, Any]]]],
+                 queues: Callable[[], Mapping[str, QueueNow]],
+                 campaigns: Callable[[], Mapping[str, Mapping[str, Any]]] = dict,
+                 engine_status: Callable[[], Mapping[str, Any]] = dict, tick: float = 1.0) -> None:  # fmt: skip
+        self.bus = bus
+        self.clock = clock
+        self.day = day
+        self._today = today
+        self._queues = queues
+        self._campaigns = campaigns
+        self._engine_status = engine_status
+        self.tick = tick
+        self._calls: dict[str, str] = {}  # agent -> the call it was last offered (cleared when idle again)
+
+    # ---- pushed by the engine and the features ----------------------------------------------------------
+    def on_facts(self, facts: Iterable[Fact]) -> None:
+        for f in facts:
+            if f.kind == "agent.offer" and f.data.get("agent"):
+                self._calls[str(f.data["agent"])] = f.call_id
+            self.bus.publish(Change("call", f.call_id, f.at, {"kind": f.kind, "uniqueid": f.uniqueid,
+                                                               **masked(f.data)}, retained=False))  # fmt: skip
+
+    def on_agent(self, m: AgentView) -> None:
+        state = getattr(m.state, "value", str(m.state))
+        status = getattr(m.status, "value", str(m.status))
+        if state == "idle":
+            self._calls.pop(m.agent_id, None)
+        self.bus.publish(Change("agent", m.agent_id, self.clock.now(), {
+            "status": status, "reason": m.reason, "state": state, "since": m.since,
+            "device_busy": m.device_busy, "call": self._calls.get(m.agent_id)}))  # fmt: skip
+
+    def on_record(self, row: Mapping[str, Any]) -> None:
+        if self.day.roll(self.clock.now()):
+            self._publish_services()
+        service = self.day.add(row)
+        if service is not None:
+            self._publish_service(service, self._queues())
+
+    # ---- sampled ----------------------------------------------------------------------------------------
+    def _publish_service(self, service: str, queues: Mapping[str, QueueNow]) -> None:
+        now = self.clock.now()
+        q = queues.get(service, QueueNow(0, None))
+        longest = round(now - q.oldest_queued_at) if q.oldest_queued_at is not None else 0
+        self.bus.publish(Change("service", service, now, {
+            "waiting": q.waiting, "longest_wait": max(0, longest), "callbacks": q.callbacks,
+            **self.day.figures(service)}))  # fmt: skip
+
+    def _publish_services(self) -> None:
+        queues = self._queues()
+        for service in sorted(set(self.day.services()) | set(queues)):
+            self._publish_service(service, queues)
+
+    def sample(self) -> None:
+        """Queues, campaigns and the engine's own state, as they are now."""
+        now = self.clock.now()
+        self.day.roll(now)
+        self._publish_services()
+        for name, data in self._campaigns().items():
+            self.bus.publish(Change("campaign", name, now, dict(data)))
+        self.bus.publish(Change("engine", "status", now, dict(self._engine_status())))
+
+    async def run(self) -> None:
+        """Named task: today's records first (a restart keeps the day's figures), then a sample every tick."""
+        self.day.load(await self._today(), self.clock.now())
+        while True:
+            try:
+                self.sample()
+            except Exception:  # noqa: BLE001 - a wallboard figure must never stop the engine
+                log.exception("live sample failed")
+            await self.clock.sleep(self.tick)

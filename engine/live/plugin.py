@@ -1,0 +1,48 @@
+"""The live feed's wiring: the composition root calls ``install`` with the engine and the features it built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from engine.app import Engine
+from engine.live.bus import Bus
+from engine.live.feed import LiveFeed, QueueNow
+from engine.live.tally import ServiceDay, day_start
+from engine.store.stats import targets_of
+
+
+def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None) -> LiveFeed:
+    """Publish the engine's facts, the ACD's agents and queues and the dialer's campaigns on ``bus``."""
+    from acd.live_view import queues_now
+
+    site = engine.site
+    tz = site["site"]["timezone"]
+    services = sorted(acd.router.services)
+
+    def queues() -> dict[str, QueueNow]:
+        return queues_now(acd.queued, services)
+
+    def campaigns() -> dict[str, dict[str, Any]]:
+        if dialer is None:
+            return {}
+        from dialer.live_view import campaigns_now
+
+        return campaigns_now(dialer.runners)
+
+    def status() -> dict[str, Any]:
+        return {"ami": "up" if engine.link.ready.is_set() else "down", "link_up_at": engine.link_up_at,
+                "ami_reconnects": max(0, engine.link.stats.connects - 1), "agi_sessions": engine.agi.active,
+                "facts_written": engine.facts_written}  # fmt: skip
+
+    async def today() -> list[dict[str, Any]]:
+        return await engine.store.records(since=day_start(engine.clock.now(), tz))
+
+    feed = LiveFeed(bus, engine.clock, ServiceDay(targets_of(site), tz), today=today, queues=queues,
+                    campaigns=campaigns, engine_status=status)  # fmt: skip
+    engine.fact_hooks.append(feed.on_facts)
+    engine.record_hooks.append(feed.on_record)
+    for m in acd.machines.values():
+        m.observer = feed.on_agent
+    engine.feature_tasks.append(("live-feed", feed.run))
+    engine.features["live"] = feed
+    return feed

@@ -1,0 +1,92 @@
+"""The live bus: a snapshot first, then changes; a slow subscriber is never waited for and starts over."""
+
+import asyncio
+
+from engine.live.bus import Bus, Change, Snapshot
+from engine.live.tally import ServiceDay, day_start
+
+
+def _agent(key: str, state: str, at: float = 1.0) -> Change:
+    return Change("agent", key, at, {"state": state})
+
+
+def test_a_subscriber_gets_the_retained_states_first_then_each_change():
+    bus = Bus()
+    bus.publish(_agent("a1", "idle"))
+    bus.publish(_agent("a2", "on_call"))
+    bus.publish(Change("call", "c1", 1.0, {"kind": "channel.new"}, retained=False))
+    sub = bus.subscribe()
+    first = sub.get_nowait()
+    assert isinstance(first, Snapshot)
+    assert [(c.key, c.data["state"]) for c in first.states] == [("a1", "idle"), ("a2", "on_call")]
+    assert sub.get_nowait() is None, "events before the subscription are not replayed"
+    bus.publish(_agent("a1", "ringing"))
+    bus.publish(Change("call", "c2", 2.0, {"kind": "channel.new"}, retained=False))
+    got = [sub.get_nowait(), sub.get_nowait()]
+    assert [(c.topic, c.key) for c in got] == [("agent", "a1"), ("call", "c2")]
+
+
+def test_a_state_published_again_unchanged_is_not_a_change():
+    bus = Bus()
+    assert bus.publish(_agent("a1", "idle"))
+    sub = bus.subscribe()
+    sub.get_nowait()
+    assert not bus.publish(_agent("a1", "idle", at=5.0))
+    assert sub.get_nowait() is None
+    assert bus.publish(_agent("a1", "wrap_up", at=6.0))
+    assert bus.state("agent", "a1").data == {"state": "wrap_up"}
+
+
+def test_a_slow_subscriber_loses_its_queue_and_gets_a_fresh_snapshot():
+    bus = Bus()
+    slow, quick = bus.subscribe(limit=3), bus.subscribe(limit=100)
+    slow.get_nowait(), quick.get_nowait()
+    for i in range(10):
+        bus.publish(_agent("a1", f"s{i}", at=float(i)))  # never waits, whoever reads or not
+    assert quick.pending() == 10
+    assert slow.resnapshots >= 1
+    item = slow.get_nowait()
+    assert isinstance(item, Snapshot), "it starts over from the states as they are now"
+    assert item.states[0].data["state"] == "s9" and slow.get_nowait() is None
+    bus.publish(_agent("a1", "after"))
+    assert slow.get_nowait().data["state"] == "after", "and has every change after it"
+
+
+def test_a_reader_waits_for_the_next_change_and_a_closed_one_leaves_the_bus():
+    async def go() -> None:
+        bus = Bus()
+        sub = bus.subscribe()
+        assert isinstance(await sub.get(), Snapshot)
+        reader = asyncio.create_task(sub.get())
+        await asyncio.sleep(0)
+        assert not reader.done()
+        bus.publish(_agent("a1", "idle"))
+        assert (await asyncio.wait_for(reader, 1.0)).key == "a1"
+        sub.close()
+        assert bus.subscribers == 0
+
+    asyncio.run(go())
+
+
+def test_todays_service_figures_follow_the_reports_definitions():
+    tz = "Asia/Shanghai"
+    noon = day_start(1_800_000_000.0, tz) + 12 * 3600
+    day = ServiceDay({"sales": 20.0}, tz)
+
+    def row(call_id: str, outcome: str, wait: float, at: float = noon) -> dict:
+        return {"call_id": call_id, "service": "sales", "arrived_at": at, "queued_at": at + 5,
+                "queue_wait": wait, "ended_at": at + 5 + wait, "outcome": outcome, "talk_time": 60.0}  # fmt: skip
+
+    day.load([row("y", "answered", 1.0, at=noon - 86400)], noon)  # yesterday's: not today's figure
+    day.add(row("c1", "answered", 10.0))  # within 20 s
+    day.add(row("c2", "answered", 30.0))  # late
+    day.add(row("c3", "abandoned", 25.0))  # abandoned after the target
+    day.add(row("c4", "abandoned", 3.0))  # a short abandon: out of the rates
+    day.add({**row("c5", "ivr_hangup", 0.0), "queued_at": None})  # never offered
+    f = day.figures("sales")
+    assert (f["offered"], f["answered"], f["abandoned"], f["short_abandoned"]) == (4, 2, 1, 1)
+    assert f["service_level"] == round(1 / 3, 4) and f["abandon_rate"] == round(1 / 3, 4)
+    assert f["asa"] == 20.0 and f["sl_target"] == 20.0
+    day.add(row("c3", "answered", 12.0))  # a record rebuilt later replaces the one it had
+    assert day.figures("sales")["answered"] == 3
+    assert day.roll(noon + 86400) and day.figures("sales")["offered"] == 0
