@@ -8,21 +8,25 @@ import signal
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
+from typing import Any
 
-from acd.agent_state import Status
+from acd.agent_state import InvalidTransition, State, Status
 from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
+from acd.monitoring import Monitor
 from acd.sessions import SessionKeeper
 from dialer.services import build_dialer
 from engine.app import Engine, lab_paths
-from engine.asterisk.ami_link import AmiLink
+from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
+from engine.policy import Policy
 from engine.recovery import Recovery
+from engine.service_api import Backends, ServiceApi
 from engine.store.store import Store, migrate
 from ivr.degraded import DegradedCounter
 from ivr.places import cel_file
@@ -94,9 +98,31 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer)
-    agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"],
-                                    dialer.control if dialer else None))  # fmt: skip
+    api = build_api(engine, acd, ivr, dialer)
+    engine.features["api"] = api
+    agi.route("agent", FeatureCodes(site, api, site["hotline"]["pause_reasons"]))
     return engine
+
+
+def build_api(engine: Engine, acd: Dispatcher, ivr: IvrService, dialer: Any) -> ServiceApi:
+    """The one entry point for people's actions (feature codes now, the web console next), with its policy."""
+    site = engine.site
+    groups = {a.id: frozenset(a.groups) for a in site.agents}
+
+    def on_call(agent_id: str) -> bool:
+        m = acd.machines[agent_id]
+        return m.state in (State.ON_CALL, State.ON_HOLD) or m.device_busy
+
+    async def reload() -> str:
+        problems = ivr.reload()
+        if problems:
+            raise ValueError("menu kept, the file has problems: " + "; ".join(problems))
+        return "menu reloaded"
+
+    monitor = Monitor(engine.link.action, {a.id: a.endpoint for a in site.agents}, on_call)
+    backends = Backends(acd.control, dialer.control if dialer else None, monitor, reload)
+    return ServiceApi(Policy(lambda a: groups.get(a, frozenset())), backends, engine.record, engine.clock,
+                      frozenset(groups), refusals=(ValueError, InvalidTransition, AmiError))  # fmt: skip
 
 
 async def run_engine(site: Site, duration: float | None = None) -> None:

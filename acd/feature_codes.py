@@ -9,11 +9,12 @@ with the reason logged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Mapping
 
-from acd.agent_state import InvalidTransition
 from engine.asterisk.fastagi import AgiChannel
 from engine.config import Site
+from engine.policy import Actor, Role
+from engine.service_api import Request, ServiceApi
 
 log = logging.getLogger("hotline.acd.codes")
 
@@ -22,12 +23,11 @@ OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any", "preview_call")
 
 
 class FeatureCodes:
-    def __init__(self, site: Site, control: Callable[[str, str, str], Awaitable[str]],
-                 reasons: Mapping[str, str] | None = None,
-                 outbound: Callable[[str, str, str], Awaitable[str]] | None = None) -> None:  # fmt: skip
+    """The phone's face of the service API: the agent is the endpoint calling, the actor is that agent."""
+
+    def __init__(self, site: Site, api: ServiceApi, reasons: Mapping[str, str] | None = None) -> None:
         self.by_endpoint = {a.endpoint: a.id for a in site.agents}
-        self.control = control
-        self.outbound = outbound
+        self.api = api
         self.reasons = {str(k): str(v) for k, v in (reasons or {}).items()}
 
     def agent_of(self, channel: str) -> str | None:
@@ -42,20 +42,12 @@ class FeatureCodes:
         arg = args[1] if len(args) > 1 else ""
         agent_id = self.agent_of(agi.channel)
         await agi.answer()
-        if agent_id is not None and action in OUTBOUND_ACTIONS and self.outbound is not None:
-            call = self.outbound(agent_id, action, arg)
-        elif agent_id is not None and action in ACTIONS:
-            call = self.control(agent_id, action, self.reasons.get(arg, f"code {arg}" if arg else ""))
-        else:
+        if agent_id is None or action not in ACTIONS + OUTBOUND_ACTIONS:
             log.warning("feature code %r from %s refused: %s", action, agi.channel,
                         "not an agent's phone" if agent_id is None else "unknown action")  # fmt: skip
             await agi.stream("beeperr")
             return
-        try:
-            result = await call
-        except (InvalidTransition, ValueError) as exc:
-            log.info("feature code %s from agent %s refused: %s", action, agent_id, exc)
-            await agi.stream("beeperr")
-            return
-        log.info("feature code %s: %s", action, result)
-        await agi.stream("beep")
+        if action == "pause":
+            arg = self.reasons.get(arg, f"code {arg}" if arg else "")
+        out = await self.api.do(Actor(agent_id, Role.AGENT, via="phone"), Request(action, agent_id, arg))
+        await agi.stream("beep" if out.ok else "beeperr")

@@ -180,9 +180,21 @@ def test_preview_actions_belong_to_preview_campaigns_and_star_29_is_next_and_dia
         site = scratch_site(Path(tmp), lambda secret: world.site_text(
             ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
             recordings=Path(tmp), queue_log=Path(tmp) / "q", outbound_agents=1, mode="preview"))  # fmt: skip
+    from engine.clock import VirtualClock
+    from engine.policy import Policy
+    from engine.service_api import Backends, ServiceApi
+
+    facts: list = []
+
+    async def record(batch: list) -> None:
+        facts.extend(batch)
+
+    api = ServiceApi(Policy(lambda a: frozenset()), Backends(control, outbound), record, VirtualClock(),
+                     frozenset({AGENT}))  # fmt: skip
     agi = Agi()
-    asyncio.run(FeatureCodes(site, control, None, outbound)(agi))  # type: ignore[arg-type]
+    asyncio.run(FeatureCodes(site, api)(agi))  # type: ignore[arg-type]
     assert calls == [(AGENT, "preview_call", "")] and agi.streamed == ["beep"]
+    assert [(f.kind, f.data["actor"], f.data["via"], f.data["ok"]) for f in facts] == [("action", AGENT, "phone", True)]
 
 
 def test_an_outbound_conversation_is_recorded_and_indexed_like_an_inbound_call(tmp_path):

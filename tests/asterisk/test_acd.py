@@ -196,10 +196,18 @@ async def test_feature_codes_drive_the_agent_state(lab, tmp_path):
         for code in ("*232", "*24", "*24", "*22", "*21"):
             assert await dial_code(tmp_path, code) == 0
         statuses = [f.data for f in await eng.store.facts("") if f.kind == "agent.status" and f.data["agent"] == "1002"]
+        requests = [f.data for f in await eng.store.facts("") if f.kind == "action"]
     actions = [(s["action"], s["status"], s["reason"]) for s in statuses]
     # auto login at start, then: pause (code 2 = lunch), resume, (a refused second resume), logout, login
     assert actions == [("login", "available", ""), ("pause", "paused", "lunch"), ("resume", "available", ""),
                        ("logout", "logged_out", ""), ("login", "available", "")], actions  # fmt: skip
+    # each press went through the service API as the agent, the refused one with the state's reason
+    assert [(r["actor"], r["via"], r["action"], r["ok"], r["refused_by"]) for r in requests] == [
+        ("1002", "phone", "pause", True, ""), ("1002", "phone", "resume", True, ""),
+        ("1002", "phone", "resume", False, "state"), ("1002", "phone", "logout", True, ""),
+        ("1002", "phone", "login", True, ""),
+    ], requests  # fmt: skip
+    assert requests[2]["result"] == "1002: not paused"
     rows = [line.split("|") for line in (tmp_path / "queue_log").read_text().splitlines()]
     mine = [r[4:] for r in rows if r[3] in ("Outbound Agent", "PJSIP/agent1002")]
     assert mine == [["ADDMEMBER", ""], ["PAUSE", "lunch"], ["UNPAUSE", ""], ["REMOVEMEMBER", ""], ["ADDMEMBER", ""]]

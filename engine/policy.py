@@ -1,0 +1,69 @@
+"""Who may do what: the one permission policy for feature codes, the web console and the command line (pure).
+
+An agent acts on its own line only. A team lead also forces a pause or a log-out and listens, whispers or
+barges on the agents of the teams it leads (the site's agent groups); a manager on every agent; QA staff may
+listen (silent monitoring is part of scoring calls); an admin may do everything, including reloading. A refusal
+says why, in words the page shows as they are.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import Enum
+
+
+class Role(Enum):
+    AGENT = "agent"
+    TEAM_LEAD = "team_lead"
+    QA = "qa"
+    MANAGER = "manager"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str  # the agent's id for agents; the user's name otherwise
+    role: Role
+    via: str = "phone"  # phone (a feature code), web, cli
+    teams: frozenset[str] = field(default_factory=frozenset)  # the agent groups a team lead leads
+    phone: str = ""  # the PJSIP endpoint a supervisor listens on
+
+
+# the agent's own actions (on its own line), and who else may take each
+OWN = frozenset({"login", "logout", "pause", "resume", "wrapup_end", "disposition", "callback", "callback_any",
+                 "preview_next", "preview_dial", "preview_skip", "preview_call"})  # fmt: skip
+SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barge"})
+MONITOR = frozenset({"listen", "whisper", "barge"})
+ADMIN_ONLY = frozenset({"reload"})
+ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
+
+
+class Policy:
+    def __init__(self, groups_of: Callable[[str], frozenset[str]]) -> None:
+        self.groups_of = groups_of  # an agent's groups (its teams), from the site
+
+    def refusal(self, actor: Actor, action: str, agent: str) -> str | None:
+        """None when ``actor`` may take ``action`` on ``agent``; else why not."""
+        if action not in ACTIONS:
+            return f"unknown action {action!r}"
+        if action in ADMIN_ONLY:
+            return None if actor.role is Role.ADMIN else f"only an admin may {action}"
+        if action in OWN:
+            if agent == actor.id:
+                return None
+            return f"{action} is the agent's own action: {actor.id} may not take it for {agent or 'nobody'}"
+        if not agent:
+            return f"{action} needs the agent it is for"
+        if action in MONITOR and not actor.phone:
+            return f"{action} needs the phone to listen on: {actor.id} has none"
+        role = actor.role
+        if role in (Role.ADMIN, Role.MANAGER):
+            return None
+        if role is Role.QA:
+            return None if action == "listen" else f"QA staff may listen, not {action.replace('_', ' ')}"
+        if role is Role.TEAM_LEAD:
+            if self.groups_of(agent) & actor.teams:
+                return None
+            return f"{agent} is not in a team {actor.id} leads"
+        return f"an agent may not {action.replace('_', ' ')} another agent"
