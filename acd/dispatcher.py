@@ -430,19 +430,22 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
                 return True
             return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
 
-        await eng.until(settled, self.ring_timeout + 10)
+        if not await eng.until(settled, self.ring_timeout + 10):
+            # the deadline passed: first take in the events already received (an answer may be among them)
+            await eng.caught_up(5.0)
+            if (c := eng.model.channels.get(leg)) is not None and c.up and not c.bridge:
+                await eng.until(settled, 5.0)  # answered: Bridge() comes next
         rang = eng.clock.now() - started
         ch = eng.model.channels.get(leg)
         if ch is not None and ch.up and ch.bridge:
             return "answered", leg, rang
-        if w.uniqueid not in eng.model.channels:
-            if ch is not None:
-                try:
-                    await eng.link.action({"Action": "Hangup", "Channel": ch.name})
-                except AmiError:
-                    pass  # already gone
-            return "caller_gone", leg, rang
-        return "no_answer", leg, rang
+        gone = w.uniqueid not in eng.model.channels
+        if ch is not None:  # the caller left, or the phone rings past our deadline: it must not bridge later
+            try:
+                await eng.link.action({"Action": "Hangup", "Channel": ch.name})
+            except AmiError:
+                pass  # already gone
+        return ("caller_gone" if gone else "no_answer"), leg, rang
 
     async def _agent_done(self, agent_id: str, service: str, conversation: bool, call_id: str = "") -> None:
         """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""

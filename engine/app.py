@@ -55,6 +55,7 @@ class Engine:
         self.link_up_at: float | None = None
         self._background = TaskSet(log, "engine")
         self.facts_written = 0
+        self._applying = False  # the model loop is in the middle of an event
         # told of every batch of facts once written, and of every call record once derived (the live feed):
         # cheap and synchronous, they must not block the model's loop
         self.fact_hooks: list[Callable[[list[Fact]], None]] = []
@@ -92,6 +93,13 @@ class Engine:
             self._watchers.remove(watcher)
         return predicate()
 
+    async def caught_up(self, timeout: float) -> bool:
+        """Wait until every AMI event received so far has been applied to the model (at most ``timeout`` of the
+        engine's clock). A deadline met while the engine lags behind Asterisk must not be read as "nothing
+        happened": the answer may be in the events still waiting."""
+        await asyncio.sleep(0)  # let the loop read what the socket holds
+        return await self.until(lambda: self.link.queue.empty() and not self._applying, timeout)
+
     def _changed(self) -> None:
         for predicate, done in self._watchers:
             try:
@@ -104,7 +112,9 @@ class Engine:
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
         while True:
+            self._applying = False
             item = await self.link.queue.get()
+            self._applying = True
             now = self.clock.now()
             if isinstance(item, Frame):
                 facts = self.model.apply(item, now)
@@ -136,6 +146,7 @@ class Engine:
             if isinstance(item, Resync):
                 for done in self.resynced_hooks:
                     done(self.link_up_at if self.link_up_at is not None else now)
+            self._applying = False
             self._changed()
 
     async def _ends(self, facts: list[Fact]) -> None:

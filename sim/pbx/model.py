@@ -796,6 +796,9 @@ class VirtualPbx:
             respond()
             self._hangup(agent, 16, requested_by_far_end=False)
             return
+        if caller.bridge is not None:
+            # Bridge() pulls the caller out of the bridge it is in; the leg left behind ends with its Bridge()
+            self._leave_bridge_and_end(caller, 16, end_first=False)
         bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
         self.bridges[bridge.id] = bridge
         self.emit("BridgeCreate", "call", bridge_block(bridge))
