@@ -18,12 +18,11 @@ import logging
 from typing import Any
 
 from acd.agent_state import AgentMachine, Status
-from acd.announcing import ANNOUNCE_CONTEXT
-from acd.callbacks import WAIT_CONTEXT
 from acd.queued import Queued
 from acd.router import Decision
 from acd.waiting import CallerPlan
 from engine.asterisk.ami_link import AmiError
+from engine.dialplan import ANNOUNCE_CONTEXT, WAIT_CONTEXT
 from engine.model.facts import Fact
 from engine.recovery import LOOKBACK
 from ivr.session import Waiting

@@ -25,6 +25,7 @@ from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Agent
+from engine.dialplan import CALLBACK_CONTEXT, FIRST, START, WAIT_CONTEXT
 from engine.model.facts import Fact
 from engine.privacy import mask_number
 from ivr.session import Waiting
@@ -32,8 +33,6 @@ from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
-CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, then the customer is dialed
 CALLBACK_KEY = "1"
 CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
 CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
@@ -109,7 +108,7 @@ class CallBacks:
         q = self.queued.get(call_id)
         number = callback_number(q.waiting.caller, self.region) if q is not None else None
         if q is None or q.callback is not None or call_id in self._offering.values() or number is None:
-            await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
+            await agi.goto(WAIT_CONTEXT, START, FIRST)  # an agent is already ringing for it, or nothing to call
             return
         now = eng.clock.now()
         q.callback = CallbackPlan(number)
@@ -166,7 +165,7 @@ class CallBacks:
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": CALLBACK_CONTEXT,
-                "Exten": cb.number, "Priority": "1", "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
+                "Exten": cb.number, "Priority": FIRST, "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
                 "CallerID": f'"Call back" <{eng.site["hotline"]["number"]}>', "Async": "true",
                 "Variable": f"HOTLINE_CALL={w.call_id}",
             })  # fmt: skip

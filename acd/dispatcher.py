@@ -18,25 +18,25 @@ from acd import wrap_up
 from acd.adopting import Adoption
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.announcing import WaitingActions, wait_rules
-from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
+from acd.callbacks import CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.queued import Queued
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
-from acd.session_calls import DONE_CONTEXT, SessionCalls
+from acd.session_calls import SessionCalls
 from acd.sessions import EndKeys
 from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
+from engine.dialplan import DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT, TIMEOUT_CONTEXT, WAIT_CONTEXT, bridge_return
 from engine.model.facts import Fact
-from ivr.session import SURVEY_CONTEXT, Waiting
+from ivr.session import Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -273,7 +273,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
                 continue
             try:
                 await self.engine.link.action({"Action": "Redirect", "Channel": ch.name, "Context": TIMEOUT_CONTEXT,
-                                               "Exten": "s", "Priority": "1"})  # fmt: skip
+                                               "Exten": START, "Priority": FIRST})  # fmt: skip
             except AmiError as exc:
                 log.warning("call %s: could not send the caller to %s: %s", call_id, TIMEOUT_CONTEXT, exc)
 
@@ -407,7 +407,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         started = eng.clock.now()
         # the phone rings first; facts and the recorder follow while it rings (the bridge waits for the answer)
         # Bridge's F() sends the caller on when the agent hangs up: to the survey, or to engine-done (hang up)
-        data = f"{caller.name},F({SURVEY_CONTEXT if w.survey else DONE_CONTEXT}^s^1)"
+        data = f"{caller.name},{bridge_return(SURVEY_CONTEXT if w.survey else DONE_CONTEXT)}"
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",

@@ -20,10 +20,10 @@ from dataclasses import dataclass, field
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Agent
+from engine.dialplan import AGENT_CONTEXT, FIRST, START
 
 log = logging.getLogger("hotline.sessions")
 
-AGENT_CONTEXT = "engine-agent"  # asterisk-conf/extensions.conf: the session's music, between calls
 SESSION_RETRY = 30.0  # s before an agent whose session ended (or never answered) is called again
 END_KEY = "#"
 END_KEYS_WINDOW = 1.5  # s between the two presses
@@ -34,8 +34,8 @@ async def open_session(engine: Engine, agent: Agent, uid: str, caller_id: str, l
     name once the agent answered, else None (it did not answer within 30 s, or the phone is gone)."""
     engine.model.associate(uid, uid, "agent_session", agent.id)
     await engine.link.action({
-        "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": AGENT_CONTEXT, "Exten": "s",
-        "Priority": "1", "Timeout": "30000", "ChannelId": uid, "Async": "true",
+        "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": AGENT_CONTEXT, "Exten": START,
+        "Priority": FIRST, "Timeout": "30000", "ChannelId": uid, "Async": "true",
         "CallerID": f'"{label}" <{caller_id or "0"}>',
     })  # fmt: skip
     seen = [False]

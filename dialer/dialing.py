@@ -34,12 +34,10 @@ from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Campaign
+from engine.dialplan import AGENT_CONTEXT, AMD_EXTEN, FIRST, LIVE_EXTEN, OUTBOUND_CONTEXT, bridge_return
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
-
-OUTBOUND_CONTEXT = "engine-originate"
-AGENT_CONTEXT = "engine-agent"
 
 
 class Recording(Protocol):
@@ -91,7 +89,7 @@ class DialPath:
                        **({"agent": agent} if agent else {}))  # fmt: skip
         action: dict[str, Any] = {
             "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
-            "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
+            "Exten": AMD_EXTEN if amd else LIVE_EXTEN, "Priority": FIRST, "Timeout": str(self.c.ring_timeout * 1000),
             "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
         }  # fmt: skip
         if amd and self.c.amd_params:
@@ -238,7 +236,7 @@ class DialPath:
             eng.spawn(self.recorder.start(d.id, chan.channel), f"dial-record:{d.id}")
         try:
             # Bridge() answers only when the conversation ends: no command timeout of minutes applies to it
-            await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)", timeout=24 * 3600)
+            await chan.command("EXEC", "Bridge", f"{seat.channel},{bridge_return(AGENT_CONTEXT)}", timeout=24 * 3600)
         except AgiHangup:
             pass
         talk = eng.clock.monotonic() - connected

@@ -24,11 +24,11 @@ from pathlib import Path
 
 from engine.app import Engine
 from engine.asterisk.call_logs import CDR_COLUMNS
+from engine.dialplan import DEGRADED_CDR_TAG
 from engine.model.facts import Fact
 
 log = logging.getLogger("hotline.ivr.degraded")
 
-TAG = "hotline-degraded"
 CREATED = "store.created"  # the store's own first fact (migration 0009)
 SINCE = "ivr.degraded_since"  # the watermark of a store without one
 COLUMNS = CDR_COLUMNS
@@ -56,10 +56,10 @@ def parse_cdr(text: str) -> list[DegradedCall]:
     """The degraded calls in a cdr-csv text (rows tagged by the dialplan; one per Uniqueid)."""
     out: dict[str, DegradedCall] = {}
     for row in csv.reader(io.StringIO(text)):
-        if len(row) < len(COLUMNS) or TAG not in row:
+        if len(row) < len(COLUMNS) or DEGRADED_CDR_TAG not in row:
             continue
         r = dict(zip(COLUMNS, row, strict=False))
-        if r["userfield"] != TAG or not _UID.match(r["uniqueid"]):
+        if r["userfield"] != DEGRADED_CDR_TAG or not _UID.match(r["uniqueid"]):
             continue
         prev = out.get(r["uniqueid"])
         # the row of the Dial to the agent's phone says more than the row of the menu alone

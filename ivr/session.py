@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 
 from engine.app import Engine
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
+from engine.dialplan import FIRST, START, TRANSFER_CONTEXT, WAIT_CONTEXT
 from engine.model.facts import Fact
 from engine.privacy import mask_number
 from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
@@ -41,10 +42,6 @@ from ivr.model import Menu, builtin_menu
 from ivr.places import IvrPlaces, ivr_places
 
 log = logging.getLogger("hotline.ivr")
-
-WAIT_CONTEXT = "engine-wait"
-TRANSFER_CONTEXT = "engine-transfer"
-SURVEY_CONTEXT = "engine-survey"  # Bridge's F() option sends the caller here when the agent hangs up
 
 
 @dataclass(frozen=True)
@@ -233,7 +230,7 @@ class IvrService:
             await self._hand_over(agi, call_id, cmd, last_digit, menu)
         elif isinstance(cmd, Transfer):
             await self.engine.fact("ivr.transfer", call_id, uid, f"transfer:{uid}", number=cmd.number, node=cmd.node)
-            await agi.goto(TRANSFER_CONTEXT, cmd.number, "1")
+            await agi.goto(TRANSFER_CONTEXT, cmd.number, FIRST)
         elif isinstance(cmd, Hangup):
             await self.engine.fact("ivr.end", call_id, uid, f"ivr.end:{uid}", node=cmd.node)
             await agi.command("HANGUP")
@@ -262,7 +259,7 @@ class IvrService:
     async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str, menu: Menu) -> None:
         uid = agi.uniqueid
         await agi.set_variable("HOTLINE_CALL", call_id)
-        await agi.goto(WAIT_CONTEXT, "s", "1")
+        await agi.goto(WAIT_CONTEXT, START, FIRST)
         # the caller is now the ACD's; the AGI session closes when this handler returns
         await self.engine.fact("call.queued", call_id, uid, f"queued:{call_id}", digit=digit, service=h.service,
                                priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip

@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.asterisk.ami_codec import Frame
+from engine.dialplan import TRUNK_CONTEXT
 from engine.model.facts import Fact
 
 
@@ -65,7 +66,7 @@ ENDED_KEPT = 4096  # far more legs than end within one ring timeout
 
 
 class CallModel:
-    def __init__(self, trunk_contexts: tuple[str, ...] = ("from-trunk",)) -> None:
+    def __init__(self, trunk_contexts: tuple[str, ...] = (TRUNK_CONTEXT,)) -> None:
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.associations: dict[str, Association] = {}
