@@ -20,6 +20,7 @@ from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
 from engine.dialplan import ANNOUNCE_CONTEXT, FIRST, OFFER_EXTEN, START, VOICEMAIL_CONTEXT, WAIT_CONTEXT
+from engine.model.facts import fact_key
 
 log = logging.getLogger("hotline.acd")
 
@@ -81,8 +82,8 @@ class WaitingActions:
             self.router.remove(w.call_id)
             await self.queue_log.write(now, w.call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
                                        int(now - q.queued_at))  # fmt: skip
-            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, f"voicemail:{w.call_id}", service=q.service,
-                           waited=round(now - q.queued_at, 3))  # fmt: skip
+            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, fact_key("acd.voicemail", w.call_id),
+                           service=q.service, waited=round(now - q.queued_at, 3))  # fmt: skip
             await self._send(channel, VOICEMAIL_CONTEXT, START, {}, w.call_id)
             return
         if isinstance(action, OfferCallback):
@@ -96,8 +97,8 @@ class WaitingActions:
                 "HOTLINE_EWT": "" if action.wait_minutes is None else str(action.wait_minutes),
             }
             exten, what = START, "announce"
-        await eng.fact("acd.announce", w.call_id, w.uniqueid, f"announce:{w.call_id}:{now:.3f}", what=what,
-                       prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
+        await eng.fact("acd.announce", w.call_id, w.uniqueid, fact_key("acd.announce", w.call_id, f"{now:.3f}"),
+                       what=what, prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
                        wait_minutes=variables["HOTLINE_EWT"])  # fmt: skip
         await self._send(channel, ANNOUNCE_CONTEXT, exten, variables, w.call_id)
 

@@ -17,7 +17,7 @@ from acd.router import Decision
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.dialplan import CONNECT_CONTEXT, DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
@@ -68,7 +68,8 @@ class SessionCalls:
             try:
                 if q is not None:
                     self._ended_by_agent.add(q.waiting.call_id)
-                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid, f"agentend:{q.waiting.call_id}",
+                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid,
+                                   fact_key("acd.agent_ended", q.waiting.call_id),
                                    agent=self._session_agent(channel) or "", keys="##")  # fmt: skip
                     ctx = SURVEY_CONTEXT if q.waiting.survey else DONE_CONTEXT
                     await eng.link.action({"Action": "Redirect", "Channel": other.name, "Context": ctx,
@@ -94,9 +95,9 @@ class SessionCalls:
         leg = ch.uniqueid
         self._in_session[d.agent_id] = (w.call_id, provider)
         self.machines[d.agent_id].handle("ring", started)
-        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
-                                              {"agent": d.agent_id, "leg": leg, "service": q.service,
-                                               "session": True})])  # fmt: skip
+        offer = Fact("agent.offer", started, w.call_id, leg, fact_key("agent.offer", leg, w.call_id),
+                     {"agent": d.agent_id, "leg": leg, "service": q.service, "session": True})
+        await eng.record([decision_fact, offer])
         await self.recorder.start(w.call_id, caller)
         try:
             await eng.link.action({"Action": "Setvar", "Channel": caller, "Variable": "HOTLINE_SESSION",

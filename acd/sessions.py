@@ -21,6 +21,7 @@ from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Agent
 from engine.dialplan import AGENT_CONTEXT, FIRST, START
+from engine.model.facts import fact_key
 
 log = logging.getLogger("hotline.sessions")
 
@@ -129,12 +130,14 @@ class SessionKeeper:
                 name = None
             if name is not None:
                 seat.state, seat.channel = "idle", name
-                await eng.fact("acd.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, state="up")
+                await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "up"), agent=seat.agent.id,
+                               state="up")  # fmt: skip
                 while uid in eng.model.channels:
                     if not self.logged_in(seat.agent.id) and seat.state == "idle":
                         await self._close(name)  # logged out: the session ends with its last call
                     await eng.until(lambda u=uid: u not in eng.model.channels, self.poll)  # type: ignore[misc]
-                await eng.fact("acd.session", uid, uid, f"session:{uid}:down", agent=seat.agent.id, state="down")
+                await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "down"), agent=seat.agent.id,
+                               state="down")  # fmt: skip
                 log.info("agent %s left its session", seat.agent.id)
             seat.state, seat.channel = "off", ""
             if self.logged_in(seat.agent.id):

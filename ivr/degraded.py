@@ -25,7 +25,7 @@ from pathlib import Path
 from engine.app import Engine
 from engine.asterisk.call_logs import CDR_COLUMNS
 from engine.dialplan import DEGRADED_CDR_TAG
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 
 log = logging.getLogger("hotline.ivr.degraded")
 
@@ -83,7 +83,7 @@ class DegradedCounter:
         if self._since is None:
             marks = await self.engine.store.facts(None, (CREATED, SINCE))
             if not marks:
-                await self.engine.fact(SINCE, "", "", "degraded-since")
+                await self.engine.fact(SINCE, "", "", fact_key(SINCE))
                 marks = await self.engine.store.facts(None, (CREATED, SINCE))
             self._since = min(f.at for f in marks)
         return self._since
@@ -100,7 +100,7 @@ class DegradedCounter:
         before = self.engine.facts_written
         known = {f.call_id for f in await self.engine.store.facts(None, ("ivr.degraded",))}
         now = self.engine.clock.now()
-        facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, f"degraded:{c.uniqueid}",
+        facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, fact_key("ivr.degraded", c.uniqueid),
                       {"caller": c.caller, "start": c.start, "answer": c.answer, "end": c.end,
                        "disposition": c.disposition, "agent_channel": c.agent_channel, "billsec": c.billsec})
                  for c in calls]  # fmt: skip
