@@ -22,6 +22,7 @@ from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
+from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.policy import Policy
@@ -64,10 +65,10 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
     inbound = AcdInbound(acd.router, acd.service, clock)
     ivr = IvrService(engine, inbound.entering(acd.enqueue))
-    agi.route("ivr", ivr)
-    agi.route("survey", ivr.survey)
-    agi.route("voicemail", ivr.voicemail)
-    agi.route("queue-callback", acd.queue_callback)
+    agi.route(IVR_ROUTE, ivr)
+    agi.route(SURVEY_ROUTE, ivr.survey)
+    agi.route(VOICEMAIL_ROUTE, ivr.voicemail)
+    agi.route(QUEUE_CALLBACK_ROUTE, acd.queue_callback)
     ivr.on_callback = acd.menu_callback
     acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
     engine.features["ivr"] = ivr
@@ -94,13 +95,13 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     dialer = build_dialer(engine, recorder, inbound)  # outbound conversations are recorded like inbound calls
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
-        agi.route("outbound", dialer.outbound)
+        agi.route(OUTBOUND_ROUTE, dialer.outbound)
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer)
     api = build_api(engine, acd, ivr, dialer)
     engine.features["api"] = api
-    agi.route("agent", FeatureCodes(site, api, site["hotline"]["pause_reasons"]))
+    agi.route(AGENT_ROUTE, FeatureCodes(site, api, site["hotline"]["pause_reasons"]))
     return engine
 
 

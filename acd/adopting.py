@@ -18,13 +18,12 @@ import logging
 from typing import Any
 
 from acd.agent_state import AgentMachine, Status
-from acd.announcing import ANNOUNCE_CONTEXT
-from acd.callbacks import WAIT_CONTEXT
 from acd.queued import Queued
 from acd.router import Decision
 from acd.waiting import CallerPlan
 from engine.asterisk.ami_link import AmiError
-from engine.model.facts import Fact
+from engine.dialplan import ANNOUNCE_CONTEXT, WAIT_CONTEXT
+from engine.model.facts import Fact, fact_key
 from engine.recovery import LOOKBACK
 from ivr.session import Waiting
 
@@ -135,6 +134,6 @@ class Adoption:
     async def _synced(self, link_up_at: float) -> None:
         states = {a: agent_state(m) for a, m in self.machines.items()}
         now = self.engine.clock.now()
-        await self.engine.fact(SYNCED, "", "", f"synced:{link_up_at:.6f}", link_up_at=round(link_up_at, 6),
+        await self.engine.fact(SYNCED, "", "", fact_key(SYNCED, f"{link_up_at:.6f}"), link_up_at=round(link_up_at, 6),
                                agents=states)  # fmt: skip
         log.info("agents resynced %.3f s after the link came back: %s", now - link_up_at, states)

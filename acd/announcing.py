@@ -11,7 +11,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 
-from acd.callbacks import WAIT_CONTEXT
 from acd.queue_log import QueueLog
 from acd.queued import Queued
 from acd.router import Router
@@ -20,11 +19,10 @@ from dialer.phone import callback_number
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
+from engine.dialplan import ANNOUNCE_CONTEXT, FIRST, OFFER_EXTEN, START, VOICEMAIL_CONTEXT, WAIT_CONTEXT
+from engine.model.facts import fact_key
 
 log = logging.getLogger("hotline.acd")
-
-ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer; back to the wait
-VOICEMAIL_CONTEXT = "engine-voicemail"  # a rule step's voicemail
 
 
 def wait_rules(site: Site) -> dict[str, WaitRules]:
@@ -84,23 +82,23 @@ class WaitingActions:
             self.router.remove(w.call_id)
             await self.queue_log.write(now, w.call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
                                        int(now - q.queued_at))  # fmt: skip
-            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, f"voicemail:{w.call_id}", service=q.service,
-                           waited=round(now - q.queued_at, 3))  # fmt: skip
-            await self._send(channel, VOICEMAIL_CONTEXT, "s", {}, w.call_id)
+            await eng.fact("acd.voicemail", w.call_id, w.uniqueid, fact_key("acd.voicemail", w.call_id),
+                           service=q.service, waited=round(now - q.queued_at, 3))  # fmt: skip
+            await self._send(channel, VOICEMAIL_CONTEXT, START, {}, w.call_id)
             return
         if isinstance(action, OfferCallback):
             variables = {"HOTLINE_ANNOUNCE": self.prompt_file(action.prompt or "callback-offer"),
                          "HOTLINE_POS": "", "HOTLINE_EWT": ""}  # fmt: skip
-            exten, what = "offer", "callback_offer"
+            exten, what = OFFER_EXTEN, "callback_offer"
         else:
             variables = {
                 "HOTLINE_ANNOUNCE": self.prompt_file(action.prompt) if action.prompt else "",
                 "HOTLINE_POS": "" if action.position is None else str(action.position),
                 "HOTLINE_EWT": "" if action.wait_minutes is None else str(action.wait_minutes),
             }
-            exten, what = "s", "announce"
-        await eng.fact("acd.announce", w.call_id, w.uniqueid, f"announce:{w.call_id}:{now:.3f}", what=what,
-                       prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
+            exten, what = START, "announce"
+        await eng.fact("acd.announce", w.call_id, w.uniqueid, fact_key("acd.announce", w.call_id, f"{now:.3f}"),
+                       what=what, prompt=variables["HOTLINE_ANNOUNCE"], position=variables["HOTLINE_POS"],
                        wait_minutes=variables["HOTLINE_EWT"])  # fmt: skip
         await self._send(channel, ANNOUNCE_CONTEXT, exten, variables, w.call_id)
 
@@ -110,6 +108,6 @@ class WaitingActions:
                 await self.engine.link.action({"Action": "Setvar", "Channel": channel, "Variable": name,
                                                "Value": value})  # fmt: skip
             await self.engine.link.action({"Action": "Redirect", "Channel": channel, "Context": context,
-                                           "Exten": exten, "Priority": "1"})  # fmt: skip
+                                           "Exten": exten, "Priority": FIRST})  # fmt: skip
         except AmiError as exc:
             log.warning("call %s: could not send the caller to %s: %s", call_id, context, exc)

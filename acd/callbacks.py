@@ -25,15 +25,14 @@ from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Agent
-from engine.model.facts import Fact
+from engine.dialplan import CALLBACK_CONTEXT, FIRST, START, WAIT_CONTEXT
+from engine.model.facts import Fact, fact_key
 from engine.privacy import mask_number
 from ivr.session import Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-WAIT_CONTEXT = "engine-wait"  # asterisk-conf/extensions.conf: where callers wait for an agent
-CALLBACK_CONTEXT = "engine-callback"  # a call back: the agent answers first, then the customer is dialed
 CALLBACK_KEY = "1"
 CALLBACK_CONFIRMED = "queue-thankyou"  # the Asterisk sound played after the caller chose a call back
 CALLBACK_RING = 30  # seconds the customer's phone rings on a call back
@@ -109,14 +108,14 @@ class CallBacks:
         q = self.queued.get(call_id)
         number = callback_number(q.waiting.caller, self.region) if q is not None else None
         if q is None or q.callback is not None or call_id in self._offering.values() or number is None:
-            await agi.goto(WAIT_CONTEXT, "s", "1")  # an agent is already ringing for it, or nothing to call
+            await agi.goto(WAIT_CONTEXT, START, FIRST)  # an agent is already ringing for it, or nothing to call
             return
         now = eng.clock.now()
         q.callback = CallbackPlan(number)
         w = q.waiting
         await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHKEY", CALLBACK_KEY, q.position, q.position,
                                    int(now - q.queued_at))  # fmt: skip
-        await eng.fact("acd.callback", call_id, agi.uniqueid, f"acd-callback:{call_id}", number=number,
+        await eng.fact("acd.callback", call_id, agi.uniqueid, fact_key("acd.callback", call_id), number=number,
                        service=q.service, entered_at=q.entered_at, queued_at=q.queued_at, position=q.position,
                        waited=round(now - q.queued_at, 3), priority=w.priority, skills=dict(w.skills))  # fmt: skip
         log.info("call %s: call back to %s keeps its place in %s", call_id, mask_number(number), q.service)
@@ -140,9 +139,9 @@ class CallBacks:
         w = Waiting(call_id, uniqueid, "", number, "", service)
         q = Queued(w, service, entered, now, position, None, CallbackPlan(number))
         await self.queue_log.write(now, call_id, service, "NONE", "ENTERQUEUE", "", number, position)
-        await eng.fact("acd.callback", call_id, uniqueid, f"acd-callback:{call_id}", number=number, service=service,
-                       entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0, skills={},
-                       source="menu")  # fmt: skip
+        await eng.fact("acd.callback", call_id, uniqueid, fact_key("acd.callback", call_id), number=number,
+                       service=service, entered_at=entered, queued_at=now, position=position, waited=0.0, priority=0,
+                       skills={}, source="menu")  # fmt: skip
         self.queued[call_id] = q
         self.router.enqueue(self._caller(q))
         self.kick()
@@ -166,7 +165,7 @@ class CallBacks:
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": CALLBACK_CONTEXT,
-                "Exten": cb.number, "Priority": "1", "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
+                "Exten": cb.number, "Priority": FIRST, "Timeout": str(self.ring_timeout * 1000), "ChannelId": leg,
                 "CallerID": f'"Call back" <{eng.site["hotline"]["number"]}>', "Async": "true",
                 "Variable": f"HOTLINE_CALL={w.call_id}",
             })  # fmt: skip
@@ -174,9 +173,9 @@ class CallBacks:
             log.warning("call back %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
             await eng.record([decision_fact])
             return "no_answer", leg, 0.0
-        await eng.record([decision_fact, Fact("acd.callback_offer", started, w.call_id, leg, f"cboffer:{leg}",
-                                              {"agent": agent.id, "leg": leg, "attempt": attempt,
-                                               "service": q.service})])  # fmt: skip
+        offer = Fact("acd.callback_offer", started, w.call_id, leg, fact_key("acd.callback_offer", leg),
+                     {"agent": agent.id, "leg": leg, "attempt": attempt, "service": q.service})
+        await eng.record([decision_fact, offer])
         seen = [False]
 
         def agent_settled() -> bool:
@@ -210,8 +209,9 @@ class CallBacks:
         if c is not None and c.up and c.bridge and leg in eng.model.channels:
             self.queued.pop(w.call_id, None)
             self.router.answered(agent.id)
-            await eng.fact("acd.callback_connected", w.call_id, leg, f"cbconnected:{w.call_id}", agent=agent.id,
-                           attempt=attempt, waited=round(now - q.queued_at, 3), call=cb_call)  # fmt: skip
+            await eng.fact("acd.callback_connected", w.call_id, leg, fact_key("acd.callback_connected", w.call_id),
+                           agent=agent.id, attempt=attempt, waited=round(now - q.queued_at, 3),
+                           call=cb_call)  # fmt: skip
             await self.queue_log.write(now, w.call_id, q.service, agent.name, "CONNECT", int(now - q.queued_at), leg,
                                        int(rang))  # fmt: skip
             await self.recorder.start(cb_call, leg_name)
@@ -233,8 +233,9 @@ class CallBacks:
             ended = eng.clock.now()
             caller_left = first_gone[:1] == [customer_uid]
             await eng.until(lambda: leg not in eng.model.channels, 10)
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="connected",
-                           agent=agent.id, attempt=attempt, talk=round(ended - now, 3))  # fmt: skip
+            await eng.fact("acd.callback_done", w.call_id, leg, fact_key("acd.callback_done", w.call_id),
+                           outcome="connected", agent=agent.id, attempt=attempt,
+                           talk=round(ended - now, 3))  # fmt: skip
             await self.queue_log.write(ended, w.call_id, q.service, agent.name,
                                        "COMPLETECALLER" if caller_left else "COMPLETEAGENT", int(now - q.queued_at),
                                        int(ended - now), q.position)  # fmt: skip
@@ -254,10 +255,10 @@ class CallBacks:
         self.queued.pop(w.call_id, None)
         if again:
             self._parked[w.call_id] = q  # back in its place after the pause
-            await eng.fact("acd.callback_attempt", w.call_id, leg, f"cbattempt:{w.call_id}:{attempt}",
+            await eng.fact("acd.callback_attempt", w.call_id, leg, fact_key("acd.callback_attempt", w.call_id, attempt),
                            outcome=cb.outcomes[-1], attempt=attempt, next_at=round(cb.not_before, 3))  # fmt: skip
         else:
-            await eng.fact("acd.callback_done", w.call_id, leg, f"cbdone:{w.call_id}", outcome="failed",
-                           agent=agent.id, attempt=attempt, outcomes=list(cb.outcomes))  # fmt: skip
+            await eng.fact("acd.callback_done", w.call_id, leg, fact_key("acd.callback_done", w.call_id),
+                           outcome="failed", agent=agent.id, attempt=attempt, outcomes=list(cb.outcomes))  # fmt: skip
         await self._agent_done(d.agent_id, q.service, conversation=False)
         return "done", leg, rang

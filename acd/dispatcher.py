@@ -18,25 +18,25 @@ from acd import wrap_up
 from acd.adopting import Adoption
 from acd.agent_state import AgentMachine, InvalidTransition, State, Status
 from acd.announcing import WaitingActions, wait_rules
-from acd.callbacks import WAIT_CONTEXT, CallBacks, callback_rules
+from acd.callbacks import CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.queued import Queued
 from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
-from acd.session_calls import DONE_CONTEXT, SessionCalls
+from acd.session_calls import SessionCalls
 from acd.sessions import EndKeys
 from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.config import Site
-from engine.model.facts import Fact
-from ivr.session import SURVEY_CONTEXT, Waiting
+from engine.dialplan import DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT, TIMEOUT_CONTEXT, WAIT_CONTEXT, bridge_return
+from engine.model.facts import Fact, fact_key
+from ivr.session import Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-TIMEOUT_CONTEXT = "engine-timeout"  # the apology after the service's maximum wait
 HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
 
 
@@ -191,7 +191,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
             m.handle("wrap_up_end", now)
         else:
             raise InvalidTransition(f"unknown agent action {action!r}")
-        await self.engine.fact("agent.status", "", "", f"agent:{agent_id}:{action}:{now}", agent=agent_id,
+        await self.engine.fact("agent.status", "", "", fact_key("agent.status", agent_id, action, now), agent=agent_id,
                                action=action, status=m.status.value, reason=m.reason, state=m.state.value)  # fmt: skip
         self._sync(agent_id)
         self.kick()
@@ -267,13 +267,13 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
             self.router.remove(call_id)
             await self.queue_log.write(now, call_id, q.service, "NONE", "EXITWITHTIMEOUT", q.position, q.position,
                                        int(now - q.queued_at))  # fmt: skip
-            await self.engine.fact("acd.timeout", call_id, q.waiting.uniqueid, f"timeout:{call_id}",
+            await self.engine.fact("acd.timeout", call_id, q.waiting.uniqueid, fact_key("acd.timeout", call_id),
                                    service=q.service, waited=round(now - q.queued_at, 3))  # fmt: skip
             if ch is None:
                 continue
             try:
                 await self.engine.link.action({"Action": "Redirect", "Channel": ch.name, "Context": TIMEOUT_CONTEXT,
-                                               "Exten": "s", "Priority": "1"})  # fmt: skip
+                                               "Exten": START, "Priority": FIRST})  # fmt: skip
             except AmiError as exc:
                 log.warning("call %s: could not send the caller to %s: %s", call_id, TIMEOUT_CONTEXT, exc)
 
@@ -323,7 +323,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         else:
             await self.dialer.release(step.agent, step.reason)
         self.router.grant(step.agent, self.service, on)
-        await self.engine.fact("acd.guard", "", "", f"guard:{step.agent}:{now:.3f}", agent=step.agent,
+        await self.engine.fact("acd.guard", "", "", fact_key("acd.guard", step.agent, f"{now:.3f}"), agent=step.agent,
                                action="reserve" if on else "release", reason=step.reason,
                                service=self.service)  # fmt: skip
         log.info("hotline guard: %s agent %s (%s)", "reserved" if on else "released", step.agent, step.reason)
@@ -339,7 +339,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         self._sync(d.agent_id)
         self._decisions += 1
         self._offering[d.agent_id] = d.call_id
-        key = f"decision:{d.call_id}:{self._decisions}"
+        key = fact_key("route.decision", d.call_id, self._decisions)
         decision_fact = Fact("route.decision", now, d.call_id, q.waiting.uniqueid, key,
                              {"agent": d.agent_id, "score": round(d.score, 2), "step": d.step, "service": q.service,
                               "strategy": d.strategy, "why": d.why, "candidates": explanation})  # fmt: skip
@@ -379,7 +379,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
                                        int(ring_secs * 1000))  # fmt: skip
             if any(e.kind == "auto_paused" for e in effects):
                 log.warning("agent %s paused after %d unanswered offers", d.agent_id, m.misses)
-                await eng.fact("agent.paused", "", "", f"pause:{d.agent_id}:{now}", agent=d.agent_id, reason=m.reason)
+                await eng.fact("agent.paused", "", "", fact_key("agent.paused", d.agent_id, now), agent=d.agent_id,
+                               reason=m.reason)  # fmt: skip
                 await self.queue_log.write(now, "NONE", self.service, agent.name, "PAUSE", m.reason)
             q.missed.add(d.agent_id)  # the next agent is tried first, whatever the strategy
             self.router.enqueue(self._caller(q))
@@ -407,7 +408,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         started = eng.clock.now()
         # the phone rings first; facts and the recorder follow while it rings (the bridge waits for the answer)
         # Bridge's F() sends the caller on when the agent hangs up: to the survey, or to engine-done (hang up)
-        data = f"{caller.name},F({SURVEY_CONTEXT if w.survey else DONE_CONTEXT}^s^1)"
+        data = f"{caller.name},{bridge_return(SURVEY_CONTEXT if w.survey else DONE_CONTEXT)}"
         try:
             await eng.link.action({
                 "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Application": "Bridge",
@@ -418,7 +419,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
             log.warning("call %s: originate to agent %s failed: %s", w.call_id, agent.id, exc)
             await eng.record([decision_fact])
             return "no_answer", leg, 0.0
-        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}",
+        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, fact_key("agent.offer", leg),
                                               {"agent": agent.id, "leg": leg, "service": q.service})])  # fmt: skip
         await self.recorder.start(w.call_id, caller.name)
         seen = [False]

@@ -16,14 +16,11 @@ from acd.queued import Queued
 from acd.router import Decision
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
-from engine.model.facts import Fact
-from ivr.session import SURVEY_CONTEXT
+from engine.dialplan import CONNECT_CONTEXT, DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT
+from engine.model.facts import Fact, fact_key
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
-
-CONNECT_CONTEXT = "engine-connect"  # where a caller joins an always-on agent's session
-DONE_CONTEXT = "engine-done"  # a connected caller goes here when the agent hangs up (no survey): Hangup()
 
 
 class SessionCalls:
@@ -71,11 +68,12 @@ class SessionCalls:
             try:
                 if q is not None:
                     self._ended_by_agent.add(q.waiting.call_id)
-                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid, f"agentend:{q.waiting.call_id}",
+                    await eng.fact("acd.agent_ended", q.waiting.call_id, uid,
+                                   fact_key("acd.agent_ended", q.waiting.call_id),
                                    agent=self._session_agent(channel) or "", keys="##")  # fmt: skip
                     ctx = SURVEY_CONTEXT if q.waiting.survey else DONE_CONTEXT
                     await eng.link.action({"Action": "Redirect", "Channel": other.name, "Context": ctx,
-                                           "Exten": "s", "Priority": "1"})  # fmt: skip
+                                           "Exten": START, "Priority": FIRST})  # fmt: skip
                 else:
                     await eng.link.action({"Action": "Hangup", "Channel": other.name})
             except AmiError as exc:
@@ -97,15 +95,15 @@ class SessionCalls:
         leg = ch.uniqueid
         self._in_session[d.agent_id] = (w.call_id, provider)
         self.machines[d.agent_id].handle("ring", started)
-        await eng.record([decision_fact, Fact("agent.offer", started, w.call_id, leg, f"offer:{leg}:{w.call_id}",
-                                              {"agent": d.agent_id, "leg": leg, "service": q.service,
-                                               "session": True})])  # fmt: skip
+        offer = Fact("agent.offer", started, w.call_id, leg, fact_key("agent.offer", leg, w.call_id),
+                     {"agent": d.agent_id, "leg": leg, "service": q.service, "session": True})
+        await eng.record([decision_fact, offer])
         await self.recorder.start(w.call_id, caller)
         try:
             await eng.link.action({"Action": "Setvar", "Channel": caller, "Variable": "HOTLINE_SESSION",
                                    "Value": session})  # fmt: skip
             await eng.link.action({"Action": "Redirect", "Channel": caller, "Context": CONNECT_CONTEXT,
-                                   "Exten": "s", "Priority": "1"})  # fmt: skip
+                                   "Exten": START, "Priority": FIRST})  # fmt: skip
         except AmiError as exc:
             log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
 

@@ -20,10 +20,11 @@ from dataclasses import dataclass, field
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Agent
+from engine.dialplan import AGENT_CONTEXT, FIRST, START
+from engine.model.facts import fact_key
 
 log = logging.getLogger("hotline.sessions")
 
-AGENT_CONTEXT = "engine-agent"  # asterisk-conf/extensions.conf: the session's music, between calls
 SESSION_RETRY = 30.0  # s before an agent whose session ended (or never answered) is called again
 END_KEY = "#"
 END_KEYS_WINDOW = 1.5  # s between the two presses
@@ -34,8 +35,8 @@ async def open_session(engine: Engine, agent: Agent, uid: str, caller_id: str, l
     name once the agent answered, else None (it did not answer within 30 s, or the phone is gone)."""
     engine.model.associate(uid, uid, "agent_session", agent.id)
     await engine.link.action({
-        "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": AGENT_CONTEXT, "Exten": "s",
-        "Priority": "1", "Timeout": "30000", "ChannelId": uid, "Async": "true",
+        "Action": "Originate", "Channel": f"PJSIP/{agent.endpoint}", "Context": AGENT_CONTEXT, "Exten": START,
+        "Priority": FIRST, "Timeout": "30000", "ChannelId": uid, "Async": "true",
         "CallerID": f'"{label}" <{caller_id or "0"}>',
     })  # fmt: skip
     seen = [False]
@@ -129,12 +130,14 @@ class SessionKeeper:
                 name = None
             if name is not None:
                 seat.state, seat.channel = "idle", name
-                await eng.fact("acd.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, state="up")
+                await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "up"), agent=seat.agent.id,
+                               state="up")  # fmt: skip
                 while uid in eng.model.channels:
                     if not self.logged_in(seat.agent.id) and seat.state == "idle":
                         await self._close(name)  # logged out: the session ends with its last call
                     await eng.until(lambda u=uid: u not in eng.model.channels, self.poll)  # type: ignore[misc]
-                await eng.fact("acd.session", uid, uid, f"session:{uid}:down", agent=seat.agent.id, state="down")
+                await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "down"), agent=seat.agent.id,
+                               state="down")  # fmt: skip
                 log.info("agent %s left its session", seat.agent.id)
             seat.state, seat.channel = "off", ""
             if self.logged_in(seat.agent.id):

@@ -11,6 +11,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from acd.agent_state import AgentMachine, Effect, State
+from engine.model.facts import fact_key
 
 FACT = "agent.wrap_up"
 
@@ -30,6 +31,6 @@ async def finish(engine: Any, m: AgentMachine, wrap: float, effects: list[Effect
     ended = wrap_up_end(m.history, began)
     if ended is None or ended <= began:
         return  # no wrap-up (0 s for the service)
-    await engine.fact(FACT, call_id, "", f"wrapup:{call_id}:{m.agent_id}", agent=m.agent_id,
+    await engine.fact(FACT, call_id, "", fact_key(FACT, call_id, m.agent_id), agent=m.agent_id,
                       seconds=round(ended - began, 3), began=round(began, 3))  # fmt: skip
     await engine.store.update_record(call_id)  # the record was derived at the call's end, before this

@@ -34,12 +34,11 @@ from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.config import Campaign
+from engine.dialplan import AGENT_CONTEXT, AMD_EXTEN, FIRST, LIVE_EXTEN, OUTBOUND_CONTEXT, bridge_return
+from engine.model.facts import fact_key
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
-
-OUTBOUND_CONTEXT = "engine-originate"
-AGENT_CONTEXT = "engine-agent"
 
 
 class Recording(Protocol):
@@ -86,12 +85,12 @@ class DialPath:
         d = Dial(did, lead, eng.clock.monotonic(), amd, agent=agent)
         self.dials[did] = d
         eng.model.associate(did, did, "lead")
-        await eng.fact("outbound.placed", did, did, f"placed:{did}", campaign=self.c.name, lead=lead.id,
-                       attempt=lead.attempts + 1, amd=amd, rule=self.rule.name,
+        await eng.fact("outbound.placed", did, did, fact_key("outbound.placed", did), campaign=self.c.name,
+                       lead=lead.id, attempt=lead.attempts + 1, amd=amd, rule=self.rule.name,
                        **({"agent": agent} if agent else {}))  # fmt: skip
         action: dict[str, Any] = {
             "Action": "Originate", "Channel": f"PJSIP/{lead.phone}@{self.c.trunk}", "Context": OUTBOUND_CONTEXT,
-            "Exten": "amd" if amd else "live", "Priority": "1", "Timeout": str(self.c.ring_timeout * 1000),
+            "Exten": AMD_EXTEN if amd else LIVE_EXTEN, "Priority": FIRST, "Timeout": str(self.c.ring_timeout * 1000),
             "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
         }  # fmt: skip
         if amd and self.c.amd_params:
@@ -152,8 +151,8 @@ class DialPath:
         eng = self.engine
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
         self.pacer.on(DialResolved(PACER_OUTCOME.get(outcome, "fail"), eng.clock.monotonic() - d.placed), self._t())
-        await eng.fact("outbound.result", d.id, d.id, f"result:{d.id}", campaign=self.c.name, lead=d.lead.id,
-                       outcome=outcome, cause=cause, dial_status=d.dial_status, reason=d.reason,
+        await eng.fact("outbound.result", d.id, d.id, fact_key("outbound.result", d.id), campaign=self.c.name,
+                       lead=d.lead.id, outcome=outcome, cause=cause, dial_status=d.dial_status, reason=d.reason,
                        seconds=round(eng.clock.monotonic() - d.placed, 3))  # fmt: skip
         await self._finish_lead(d, outcome if outcome != "hangup_before_verdict" else "no_answer")
         self._preview_over(d)
@@ -193,15 +192,15 @@ class DialPath:
         greeting_end = mono - AFTER_GREETING if status == "HUMAN" else answered
         deadline = self.rule.deadline(answered, greeting_end)
         wall = eng.clock.now() - mono  # monotonic -> wall time
-        await eng.fact("outbound.verdict", d.id, d.id, f"verdict:{d.id}", campaign=self.c.name, amd=status,
-                       amd_cause=cause, answered_at=round(answered + wall, 3),
+        await eng.fact("outbound.verdict", d.id, d.id, fact_key("outbound.verdict", d.id), campaign=self.c.name,
+                       amd=status, amd_cause=cause, answered_at=round(answered + wall, 3),
                        greeting_end=round(greeting_end + wall, 3), rule=self.rule.name,
                        deadline=round(deadline + wall, 3))  # fmt: skip
         self.counts["answered"] = self.counts.get("answered", 0) + 1
         if status == "MACHINE":
             d.resolved = True
             self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
-            await eng.fact("outbound.machine", d.id, d.id, f"machine:{d.id}", campaign=self.c.name)
+            await eng.fact("outbound.machine", d.id, d.id, fact_key("outbound.machine", d.id), campaign=self.c.name)
             await self._finish_lead(d, "machine")
             self._preview_over(d)
             if self.c.machine == "message":
@@ -230,21 +229,22 @@ class DialPath:
         connected = eng.clock.monotonic()
         seat.last = d
         self.pacer.on(Connected(connected - mono), self._t())
-        await eng.fact("outbound.connect", d.id, d.id, f"connect:{d.id}", campaign=self.c.name, agent=seat.agent.id,
-                       after_greeting=round(connected - greeting_end, 3), at=round(connected + wall, 3))  # fmt: skip
+        await eng.fact("outbound.connect", d.id, d.id, fact_key("outbound.connect", d.id), campaign=self.c.name,
+                       agent=seat.agent.id, after_greeting=round(connected - greeting_end, 3),
+                       at=round(connected + wall, 3))  # fmt: skip
         if self.recorder is not None and self.c.record:
             # MixMonitor (bridged audio only) on the customer's channel, keyed by this call: started alongside
             # the bridge, never before it, so a slow AMI answer cannot push the connect past the 2-s window
             eng.spawn(self.recorder.start(d.id, chan.channel), f"dial-record:{d.id}")
         try:
             # Bridge() answers only when the conversation ends: no command timeout of minutes applies to it
-            await chan.command("EXEC", "Bridge", f"{seat.channel},F({AGENT_CONTEXT}^s^1)", timeout=24 * 3600)
+            await chan.command("EXEC", "Bridge", f"{seat.channel},{bridge_return(AGENT_CONTEXT)}", timeout=24 * 3600)
         except AgiHangup:
             pass
         talk = eng.clock.monotonic() - connected
         self.pacer.on(TalkEnded(talk), self._t())
-        await eng.fact("outbound.talk_end", d.id, d.id, f"talkend:{d.id}", campaign=self.c.name, agent=seat.agent.id,
-                       talk=round(talk, 3))  # fmt: skip
+        await eng.fact("outbound.talk_end", d.id, d.id, fact_key("outbound.talk_end", d.id), campaign=self.c.name,
+                       agent=seat.agent.id, talk=round(talk, 3))  # fmt: skip
         self.counts["connected"] = self.counts.get("connected", 0) + 1
         await self._finish_lead(d, "connected")
         if seat.state == "talking":
@@ -259,8 +259,9 @@ class DialPath:
         eng = self.engine
         self.pacer.on(Abandoned(), self._t())
         self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
-        await eng.fact("outbound.abandon", d.id, d.id, f"abandon:{d.id}", campaign=self.c.name, rule=self.rule.name,
-                       message_at=round(eng.clock.now(), 3), greeting_end=round(greeting_end, 3))  # fmt: skip
+        await eng.fact("outbound.abandon", d.id, d.id, fact_key("outbound.abandon", d.id), campaign=self.c.name,
+                       rule=self.rule.name, message_at=round(eng.clock.now(), 3),
+                       greeting_end=round(greeting_end, 3))  # fmt: skip
         await self._finish_lead(d, "abandoned")
         try:
             await chan.stream(self.c.abandon_prompt)

@@ -13,6 +13,7 @@ from dialer.lead_source import Leads
 from dialer.state import Seat
 from engine.app import Engine
 from engine.config import Campaign
+from engine.model.facts import fact_key
 
 
 class Dispositions:
@@ -31,8 +32,8 @@ class Dispositions:
         if label is None:
             raise ValueError(f"unknown disposition code {code!r} (known: {', '.join(sorted(self.c.dispositions))})")
         eng = self.engine
-        await eng.fact("outbound.disposition", d.id, d.id, f"disposition:{d.id}:{code}", campaign=self.c.name,
-                       agent=seat.agent.id, lead=d.lead.id, code=code, label=label)  # fmt: skip
+        await eng.fact("outbound.disposition", d.id, d.id, fact_key("outbound.disposition", d.id, code),
+                       campaign=self.c.name, agent=seat.agent.id, lead=d.lead.id, code=code, label=label)  # fmt: skip
         if label == "do not call":
             await self.leads.add_dnc(d.lead.phone, eng.clock.now())
         self._end_wrap(seat)
@@ -48,7 +49,7 @@ class Dispositions:
         eng = self.engine
         at = eng.clock.now() + minutes * 60
         await self.leads.schedule(d.lead, at, seat.agent.id if own else None)
-        await eng.fact("outbound.callback", d.id, d.id, f"callback:{d.id}:{int(at)}", campaign=self.c.name,
-                       agent=seat.agent.id, lead=d.lead.id, at=round(at, 3), own=own)  # fmt: skip
+        await eng.fact("outbound.callback", d.id, d.id, fact_key("outbound.callback", d.id, int(at)),
+                       campaign=self.c.name, agent=seat.agent.id, lead=d.lead.id, at=round(at, 3), own=own)  # fmt: skip
         self._end_wrap(seat)
         return f"{seat.agent.id}: call back in {minutes} min ({'own' if own else 'anyone'})"

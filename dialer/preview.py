@@ -15,6 +15,7 @@ from dialer.lead_source import LeadRef, Leads
 from dialer.state import Dial, Seat
 from engine.app import Engine
 from engine.config import Campaign
+from engine.model.facts import fact_key
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
@@ -71,7 +72,7 @@ class Preview:
                 continue
             did = self._new_id(now)  # the dial keeps this id, so the preview and its outcome are one call
             self.previews[seat.agent.id] = (did, lead)
-            await eng.fact("outbound.preview", did, did, f"preview:{did}", campaign=self.c.name,
+            await eng.fact("outbound.preview", did, did, fact_key("outbound.preview", did), campaign=self.c.name,
                            agent=seat.agent.id, lead=lead.id)  # fmt: skip
             log.info("campaign %s: agent %s previews lead %d (%s)", self.c.name, seat.agent.id, lead.id,
                      mask_number(lead.phone))  # fmt: skip
@@ -110,7 +111,7 @@ class Preview:
             now = self.engine.clock.now()
             again = lead.attempts + 1 < self.c.max_attempts
             await self.leads.finish(lead, "skipped", now, now + self.c.retry_after("skipped") if again else None)
-            await self.engine.fact("outbound.skip", did, did, f"skip:{did}", campaign=self.c.name,
+            await self.engine.fact("outbound.skip", did, did, fact_key("outbound.skip", did), campaign=self.c.name,
                                    agent=seat.agent.id, lead=lead.id, again=again)  # fmt: skip
         return f"{seat.agent.id}: lead {lead.id} skipped ({'back later' if again else 'done'})"
 

@@ -26,6 +26,7 @@ from dialer.sessions import AgentSessions
 from dialer.state import Dial, Seat
 from engine.app import Engine
 from engine.config import Campaign
+from engine.model.facts import fact_key
 from engine.ports import InboundView
 
 log = logging.getLogger("hotline.dialer")
@@ -139,7 +140,7 @@ class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
         if call_id in self.qa_seen:
             return False
         self.qa_seen.add(call_id)
-        await self.engine.fact("outbound.qa", call_id, call_id, f"qa:{call_id}", campaign=self.c.name,
+        await self.engine.fact("outbound.qa", call_id, call_id, fact_key("outbound.qa", call_id), campaign=self.c.name,
                                machine=machine)  # fmt: skip
         self.pacer.on(QaLabel(was_person=not machine), self._t())
         return True

@@ -17,6 +17,7 @@ from dialer.state import Seat
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.fastagi import AgiChannel
+from engine.model.facts import fact_key
 from engine.ports import InboundView
 
 log = logging.getLogger("hotline.dialer")
@@ -58,8 +59,9 @@ class Dialer:
             seat = r.seats.get(agent_id)
             if seat is not None and seat.state == "idle" and seat.channel:
                 seat.state, seat.since = "lent", self.engine.clock.monotonic()
-                await self.engine.fact("dialer.lent", call_id, seat.uniqueid, f"lent:{agent_id}:{call_id}",
-                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
+                await self.engine.fact("dialer.lent", call_id, seat.uniqueid,
+                                       fact_key("dialer.lent", agent_id, call_id), agent=agent_id,
+                                       campaign=r.c.name)  # fmt: skip
                 return seat.channel
         return None
 
@@ -69,8 +71,9 @@ class Dialer:
             if seat is not None and seat.state == "lent":
                 seat.state, seat.since = "idle", self.engine.clock.monotonic()
                 r._freed.set()
-                await self.engine.fact("dialer.returned", call_id, seat.uniqueid, f"returned:{agent_id}:{call_id}",
-                                       agent=agent_id, campaign=r.c.name)  # fmt: skip
+                await self.engine.fact("dialer.returned", call_id, seat.uniqueid,
+                                       fact_key("dialer.returned", agent_id, call_id), agent=agent_id,
+                                       campaign=r.c.name)  # fmt: skip
 
     def guard_seats(self, agents: list[str]) -> list[GuardSeat]:
         """The guard's view of its designated agents: in a session or not, idle or busy since when."""
@@ -88,15 +91,17 @@ class Dialer:
         """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""
         runner, seat = self.seat_of(agent_id)
         seat.reserved = True
-        await self.engine.fact("dialer.reserved", "", seat.uniqueid, f"reserved:{agent_id}:{self.engine.clock.now()}",
-                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+        await self.engine.fact("dialer.reserved", "", seat.uniqueid,
+                               fact_key("dialer.reserved", agent_id, self.engine.clock.now()), agent=agent_id,
+                               campaign=runner.c.name, reason=reason)  # fmt: skip
 
     async def release(self, agent_id: str, reason: str) -> None:
         runner, seat = self.seat_of(agent_id)
         seat.reserved = False
         runner._freed.set()
-        await self.engine.fact("dialer.released", "", seat.uniqueid, f"released:{agent_id}:{self.engine.clock.now()}",
-                               agent=agent_id, campaign=runner.c.name, reason=reason)  # fmt: skip
+        await self.engine.fact("dialer.released", "", seat.uniqueid,
+                               fact_key("dialer.released", agent_id, self.engine.clock.now()), agent=agent_id,
+                               campaign=runner.c.name, reason=reason)  # fmt: skip
 
     async def qa_label(self, call_id: str, machine: bool) -> bool:
         """A QA label for one of our dials (its call id names the campaign, see ``_new_id``); ValueError for

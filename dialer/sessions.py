@@ -18,6 +18,7 @@ from dialer.state import Seat
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Campaign
+from engine.model.facts import fact_key
 
 log = logging.getLogger("hotline.dialer")
 
@@ -51,12 +52,12 @@ class AgentSessions:
         if name is None:
             return
         seat.state, seat.channel, seat.since = "idle", name, eng.clock.monotonic()
-        await eng.fact("dialer.session", uid, uid, f"session:{uid}:up", agent=seat.agent.id, campaign=self.c.name,
-                       state="up")  # fmt: skip
+        await eng.fact("dialer.session", uid, uid, fact_key("dialer.session", uid, "up"), agent=seat.agent.id,
+                       campaign=self.c.name, state="up")  # fmt: skip
         self._freed.set()
         while uid in eng.model.channels:
             await eng.until(lambda: uid not in eng.model.channels, 3600)
-        await eng.fact("dialer.session", uid, uid, f"session:{uid}:down", agent=seat.agent.id,
+        await eng.fact("dialer.session", uid, uid, fact_key("dialer.session", uid, "down"), agent=seat.agent.id,
                        campaign=self.c.name, state="down")  # fmt: skip
         log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
 

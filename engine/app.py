@@ -20,7 +20,7 @@ from engine.clock import Clock
 from engine.config import Site
 from engine.live.bus import Bus
 from engine.model.calls import CallModel
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 from engine.store.store import Store
 from engine.tasks import TaskSet
 
@@ -155,7 +155,7 @@ class Engine:
             if f.kind != "channel.hangup" or f.call_id in live or f.call_id in self._ended:
                 continue
             await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
-                                                   f"end:{f.call_id}", {})])  # fmt: skip
+                                                   fact_key("call.end", f.call_id), {})])  # fmt: skip
 
     async def call_ended(self, call_id: str, facts: list[Fact]) -> None:
         """Write a call's last facts (its ``call.end`` among them), derive its record, run the end-of-call hooks:

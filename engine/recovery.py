@@ -23,7 +23,7 @@ from pathlib import Path
 from engine.app import Engine
 from engine.asterisk.ami_link import Resync
 from engine.asterisk.call_logs import CdrCall, cel_at, parse_cdr_calls, parse_cel
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 from engine.model.reconstruct import APPROXIMATE, call_channels, close_call, replay
 
 log = logging.getLogger("hotline.recovery")
@@ -99,7 +99,7 @@ class Recovery:
         for e in cel:
             if e.event == "CHAN_START" and e.uniqueid in unknown and e.context in eng.model.trunk_contexts:
                 # learned from Asterisk's own record, with its times: not as new at the moment of the resync
-                new = Fact("channel.new", e.at, e.uniqueid, e.uniqueid, f"new:{e.uniqueid}",
+                new = Fact("channel.new", e.at, e.uniqueid, e.uniqueid, fact_key("channel.new", e.uniqueid),
                            {"channel": e.channel, "role": "caller", "caller": e.caller, "exten": e.exten,
                             "context": e.context, "reconstructed": True})  # fmt: skip
                 eng.model.associate(e.uniqueid, e.uniqueid, "caller")

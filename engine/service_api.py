@@ -14,7 +14,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from engine.clock import Clock
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 from engine.policy import MONITOR, Actor, Policy
 
 log = logging.getLogger("hotline.api")
@@ -102,4 +102,5 @@ class ServiceApi:
         data = {"actor": actor.id, "role": actor.role.value, "via": actor.via, "action": req.action,
                 "agent": req.agent, "arg": req.arg, "ok": out.ok, "result": out.text,
                 "refused_by": out.refused_by}  # fmt: skip
-        await self._record([Fact("action", now, "", "", f"action:{actor.id}:{req.action}:{req.agent}:{now}", data)])
+        key = fact_key("action", actor.id, req.action, req.agent, now)
+        await self._record([Fact("action", now, "", "", key, data)])

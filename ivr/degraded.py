@@ -24,11 +24,11 @@ from pathlib import Path
 
 from engine.app import Engine
 from engine.asterisk.call_logs import CDR_COLUMNS
-from engine.model.facts import Fact
+from engine.dialplan import DEGRADED_CDR_TAG
+from engine.model.facts import Fact, fact_key
 
 log = logging.getLogger("hotline.ivr.degraded")
 
-TAG = "hotline-degraded"
 CREATED = "store.created"  # the store's own first fact (migration 0009)
 SINCE = "ivr.degraded_since"  # the watermark of a store without one
 COLUMNS = CDR_COLUMNS
@@ -56,10 +56,10 @@ def parse_cdr(text: str) -> list[DegradedCall]:
     """The degraded calls in a cdr-csv text (rows tagged by the dialplan; one per Uniqueid)."""
     out: dict[str, DegradedCall] = {}
     for row in csv.reader(io.StringIO(text)):
-        if len(row) < len(COLUMNS) or TAG not in row:
+        if len(row) < len(COLUMNS) or DEGRADED_CDR_TAG not in row:
             continue
         r = dict(zip(COLUMNS, row, strict=False))
-        if r["userfield"] != TAG or not _UID.match(r["uniqueid"]):
+        if r["userfield"] != DEGRADED_CDR_TAG or not _UID.match(r["uniqueid"]):
             continue
         prev = out.get(r["uniqueid"])
         # the row of the Dial to the agent's phone says more than the row of the menu alone
@@ -83,7 +83,7 @@ class DegradedCounter:
         if self._since is None:
             marks = await self.engine.store.facts(None, (CREATED, SINCE))
             if not marks:
-                await self.engine.fact(SINCE, "", "", "degraded-since")
+                await self.engine.fact(SINCE, "", "", fact_key(SINCE))
                 marks = await self.engine.store.facts(None, (CREATED, SINCE))
             self._since = min(f.at for f in marks)
         return self._since
@@ -100,7 +100,7 @@ class DegradedCounter:
         before = self.engine.facts_written
         known = {f.call_id for f in await self.engine.store.facts(None, ("ivr.degraded",))}
         now = self.engine.clock.now()
-        facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, f"degraded:{c.uniqueid}",
+        facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, fact_key("ivr.degraded", c.uniqueid),
                       {"caller": c.caller, "start": c.start, "answer": c.answer, "end": c.end,
                        "disposition": c.disposition, "agent_channel": c.agent_channel, "billsec": c.billsec})
                  for c in calls]  # fmt: skip

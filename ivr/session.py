@@ -18,7 +18,8 @@ from dataclasses import dataclass, field
 
 from engine.app import Engine
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
-from engine.model.facts import Fact
+from engine.dialplan import FIRST, START, TRANSFER_CONTEXT, WAIT_CONTEXT
+from engine.model.facts import Fact, fact_key
 from engine.privacy import mask_number
 from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
 from ivr.interpreter import (
@@ -41,10 +42,6 @@ from ivr.model import Menu, builtin_menu
 from ivr.places import IvrPlaces, ivr_places
 
 log = logging.getLogger("hotline.ivr")
-
-WAIT_CONTEXT = "engine-wait"
-TRANSFER_CONTEXT = "engine-transfer"
-SURVEY_CONTEXT = "engine-survey"  # Bridge's F() option sends the caller here when the agent hangs up
 
 
 @dataclass(frozen=True)
@@ -137,9 +134,11 @@ class IvrService:
             if problems:
                 log.error("menu %s not reloaded, the running menu stays:\n  %s", self.menu_path,
                           "\n  ".join(problems))  # fmt: skip
-                await self.engine.fact("ivr.reload_refused", "", "", f"reload:{mtime}", problems=problems[:20])
+                await self.engine.fact("ivr.reload_refused", "", "", fact_key("ivr.reload_refused", mtime),
+                                       problems=problems[:20])  # fmt: skip
             else:
-                await self.engine.fact("ivr.reloaded", "", "", f"reload:{mtime}", nodes=len(self.menu.nodes))
+                await self.engine.fact("ivr.reloaded", "", "", fact_key("ivr.reloaded", mtime),
+                                       nodes=len(self.menu.nodes))  # fmt: skip
 
     # ---- one caller -------------------------------------------------------------------------------------
     def prompt_file(self, prompt: str, language: str) -> str:
@@ -156,7 +155,7 @@ class IvrService:
         # a carrier (or the load runner) may tag the call; kept on the record to join outside reports
         tag = await agi.command("GET FULL VARIABLE", "${PJSIP_HEADER(read,X-Hotline-Corr)}")
         if tag.ok and tag.result == "1" and tag.data:
-            await self.engine.fact("call.tag", call_id, uid, f"tag:{call_id}", tag=tag.data[:120])
+            await self.engine.fact("call.tag", call_id, uid, fact_key("call.tag", call_id), tag=tag.data[:120])
         menu = self.menu  # a reload mid-call does not change this caller's menu
         if self.active >= self.max_sessions:
             await self._overflow(agi, call_id, menu)
@@ -171,7 +170,7 @@ class IvrService:
         """The 9th caller: no menu, a short greeting, straight to the default service."""
         self.overflowed += 1
         uid = agi.uniqueid
-        await self.engine.fact("ivr.overflow", call_id, uid, f"overflow:{uid}", active=self.active,
+        await self.engine.fact("ivr.overflow", call_id, uid, fact_key("ivr.overflow", uid), active=self.active,
                                limit=self.max_sessions, service=menu.default_service)  # fmt: skip
         await agi.answer()
         if menu.overflow_prompt:
@@ -197,7 +196,7 @@ class IvrService:
                     seq += 1
                     if cmd.kind == "digit":
                         last_digit = cmd.detail
-                    fact = Fact("ivr.step", self.engine.clock.now(), call_id, uid, f"ivr:{uid}:{seq}",
+                    fact = Fact("ivr.step", self.engine.clock.now(), call_id, uid, fact_key("ivr.step", uid, seq),
                                 {"node": cmd.node, "step": cmd.kind, "detail": cmd.detail, "seq": seq})  # fmt: skip
                     writes.append(self.engine.spawn(self.engine.record([fact]), f"ivr-step:{uid}:{seq}"))
                 elif isinstance(cmd, Play):
@@ -212,10 +211,11 @@ class IvrService:
                     for k, v in cmd.values.items():
                         await agi.set_variable(k, v)
                     if cmd.tags:
-                        await self.engine.fact("ivr.tags", call_id, uid, f"tags:{uid}:{seq}", tags=list(cmd.tags))
+                        await self.engine.fact("ivr.tags", call_id, uid, fact_key("ivr.tags", uid, seq),
+                                               tags=list(cmd.tags))  # fmt: skip
                 elif isinstance(cmd, CallbackRequest):
-                    await self.engine.fact("ivr.callback", call_id, uid, f"callback:{uid}", number=cmd.number,
-                                           service=cmd.service)  # fmt: skip
+                    await self.engine.fact("ivr.callback", call_id, uid, fact_key("ivr.callback", uid),
+                                           number=cmd.number, service=cmd.service)  # fmt: skip
                     log.info("call %s: call back requested to %s", call_id, mask_number(cmd.number))
                     if self.on_callback is not None:  # the ACD places it in the caller's place in line
                         await self.on_callback(call_id, uid, cmd.number, cmd.service)
@@ -224,18 +224,19 @@ class IvrService:
                 cmd = it.send(reply)
         except AgiHangup:
             step = it.hung_up()
-            await self.engine.fact("ivr.step", call_id, uid, f"ivr:{uid}:{seq + 1}", node=step.node, step="hangup",
-                                   detail="", seq=seq + 1)  # fmt: skip
+            await self.engine.fact("ivr.step", call_id, uid, fact_key("ivr.step", uid, seq + 1), node=step.node,
+                                   step="hangup", detail="", seq=seq + 1)  # fmt: skip
             raise
         finally:
             await asyncio.gather(*writes, return_exceptions=True)
         if isinstance(cmd, Handover):
             await self._hand_over(agi, call_id, cmd, last_digit, menu)
         elif isinstance(cmd, Transfer):
-            await self.engine.fact("ivr.transfer", call_id, uid, f"transfer:{uid}", number=cmd.number, node=cmd.node)
-            await agi.goto(TRANSFER_CONTEXT, cmd.number, "1")
+            await self.engine.fact("ivr.transfer", call_id, uid, fact_key("ivr.transfer", uid), number=cmd.number,
+                                   node=cmd.node)  # fmt: skip
+            await agi.goto(TRANSFER_CONTEXT, cmd.number, FIRST)
         elif isinstance(cmd, Hangup):
-            await self.engine.fact("ivr.end", call_id, uid, f"ivr.end:{uid}", node=cmd.node)
+            await self.engine.fact("ivr.end", call_id, uid, fact_key("ivr.end", uid), node=cmd.node)
             await agi.command("HANGUP")
 
     async def _play(self, agi: AgiChannel, cmd: Play) -> str | None:
@@ -255,17 +256,17 @@ class IvrService:
         seconds = round(res.endpos / 8000, 1) if res.endpos is not None else None
         ok = res.ok and res.result != "-1"
         await self.engine.record([Fact("ivr.message", self.engine.clock.now(), call_id, agi.uniqueid,
-                                       f"message:{agi.uniqueid}", {"kind": cmd.kind, "case": cmd.case,
+                                       fact_key("ivr.message", agi.uniqueid), {"kind": cmd.kind, "case": cmd.case,
                                        "file": path + ".wav", "seconds": seconds, "ok": ok})])  # fmt: skip
         return seconds if ok else None
 
     async def _hand_over(self, agi: AgiChannel, call_id: str, h: Handover, digit: str, menu: Menu) -> None:
         uid = agi.uniqueid
         await agi.set_variable("HOTLINE_CALL", call_id)
-        await agi.goto(WAIT_CONTEXT, "s", "1")
+        await agi.goto(WAIT_CONTEXT, START, FIRST)
         # the caller is now the ACD's; the AGI session closes when this handler returns
-        await self.engine.fact("call.queued", call_id, uid, f"queued:{call_id}", digit=digit, service=h.service,
-                               priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip
+        await self.engine.fact("call.queued", call_id, uid, fact_key("call.queued", call_id), digit=digit,
+                               service=h.service, priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip
         w = Waiting(call_id, uid, agi.channel, agi.env.get("callerid"), digit, h.service, h.priority, dict(h.skills),
                     h.survey and bool(menu.survey))  # fmt: skip
         self.engine.spawn(self.on_queued(w), f"connect:{call_id}")
@@ -314,7 +315,7 @@ class IvrService:
             score = stop.value
         except AgiHangup:
             score = None
-        await self.engine.fact("ivr.survey", call_id, uid, f"survey:{call_id}", score=score, agent=agent)
+        await self.engine.fact("ivr.survey", call_id, uid, fact_key("ivr.survey", call_id), score=score, agent=agent)
         log.info("call %s: survey score %s for agent %s", call_id, score, agent)
         if not agi.hung_up:
             await agi.command("HANGUP")

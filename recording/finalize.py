@@ -8,6 +8,7 @@ from pathlib import Path
 
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
+from engine.model.facts import fact_key
 from recording.mixmonitor import RecordingPaths, merge_legs
 
 log = logging.getLogger("hotline.recording")
@@ -36,7 +37,8 @@ class Recorder:
                 log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
             return
         self.active.add(call_id)
-        await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk())
+        await self.engine.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
+                               file=paths.asterisk())  # fmt: skip
 
     async def on_call_end(self, call_id: str) -> None:
         if call_id in self._finishing:
@@ -59,8 +61,8 @@ class Recorder:
             if not all(p.exists() for p in legs):
                 return
             # MixMonitor started, then the engine died before writing so: the legs on disk say it did
-            await self.engine.fact("recording.started", call_id, "", f"recstart:{call_id}", file=paths.asterisk(),
-                                   reconstructed=True)  # fmt: skip
+            await self.engine.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
+                                   file=paths.asterisk(), reconstructed=True)  # fmt: skip
         # Asterisk closes the files after the hang-up; wait until both exist and stop growing
         deadline = asyncio.get_running_loop().time() + self.wait
         last: tuple[int, ...] = ()
@@ -84,12 +86,12 @@ class Recorder:
             return
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
-        await self.engine.fact(
-            "recording.saved", call_id, "", f"recsaved:{call_id}", path=str(out), seconds=round(seconds, 3), channels=2
-        )
+        await self.engine.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id), path=str(out),
+                               seconds=round(seconds, 3), channels=2)  # fmt: skip
         await self.engine.store.update_record(call_id)
         log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)
-        await self.engine.fact("recording.failed", call_id, "", f"recfailed:{call_id}", reason=reason[:200])
+        await self.engine.fact("recording.failed", call_id, "", fact_key("recording.failed", call_id),
+                               reason=reason[:200])  # fmt: skip

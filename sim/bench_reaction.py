@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
+from engine.dialplan import BASELINE_EXTEN
 from sim.sipp import LOAD_AGENT, LOAD_CALLER, make_audio, read_trace, sipp_binary
 
 log = logging.getLogger("hotline.bench")
 
-BASELINE_DID = "4009999999"
 
 SERVICE = """
 [[services]]
@@ -103,7 +103,7 @@ async def bench_reaction(site_path: Path, callers: int = 10, talk: float = 1.0) 
             await eng.link.action({"Action": "QueueAdd", "Queue": "baseline", "Interface": "PJSIP/agent1001",
                                    "MemberName": "agent1001"})  # fmt: skip
             try:
-                theirs = await _round(work, "app_queue", BASELINE_DID, callers, talk)
+                theirs = await _round(work, "app_queue", BASELINE_EXTEN, callers, talk)
             finally:
                 await eng.link.action({"Action": "QueueRemove", "Queue": "baseline", "Interface": "PJSIP/agent1001"})
     a, b = _stats(ours), _stats(theirs)

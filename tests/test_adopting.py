@@ -7,8 +7,8 @@ from types import SimpleNamespace
 from typing import Any
 
 from acd.adopting import Adoption
-from acd.callbacks import WAIT_CONTEXT
 from acd.dispatcher import Dispatcher
+from engine.dialplan import WAIT_CONTEXT
 from engine.model.calls import Channel
 from engine.model.facts import Fact
 from ivr.session import Waiting

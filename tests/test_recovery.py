@@ -169,10 +169,10 @@ def test_a_live_call_gets_what_happened_during_a_gap_and_no_end():
     until = at("BRIDGE_ENTER", LEG) + 1.0
     added = replay(CALLER, seen_until("offer"), [e for e in CEL if e.at <= until], AGENTS)
     keys = {f.key for f in added}
-    assert {f"up:{LEG}", f"benter:{CALLER}:152796d6-4a7e-4fec-be16-6bac0e2fadcd",
-            f"benter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd"} <= keys  # fmt: skip
+    assert {f"channel.up:{LEG}", f"bridge.enter:{CALLER}:152796d6-4a7e-4fec-be16-6bac0e2fadcd",
+            f"bridge.enter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd"} <= keys  # fmt: skip
     assert not any(f.kind in ("call.end", "channel.hangup", "agent.offer") for f in added)
-    enter = next(f for f in added if f.key == f"benter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd")
+    enter = next(f for f in added if f.key == f"bridge.enter:{LEG}:152796d6-4a7e-4fec-be16-6bac0e2fadcd")
     assert enter.data["peers"] == [CALLER]
 
 

@@ -15,7 +15,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from engine.asterisk.ami_codec import Frame
-from engine.model.facts import Fact
+from engine.dialplan import TRUNK_CONTEXT
+from engine.model.facts import Fact, fact_key
 
 
 @dataclass
@@ -65,7 +66,7 @@ ENDED_KEPT = 4096  # far more legs than end within one ring timeout
 
 
 class CallModel:
-    def __init__(self, trunk_contexts: tuple[str, ...] = ("from-trunk",)) -> None:
+    def __init__(self, trunk_contexts: tuple[str, ...] = (TRUNK_CONTEXT,)) -> None:
         self.channels: dict[str, Channel] = {}
         self.bridges: dict[str, Bridge] = {}
         self.associations: dict[str, Association] = {}
@@ -118,8 +119,10 @@ class CallModel:
             return []
         return handler(frame, _ts(frame, at))
 
-    def _fact(self, kind: str, ch: Channel, at: float, key: str, **data: Any) -> Fact:
-        return Fact(kind=kind, at=at, call_id=ch.call_id or ch.linkedid, uniqueid=ch.uniqueid, key=key, data=data)
+    def _fact(self, kind: str, ch: Channel, at: float, *key_parts: object, **data: Any) -> Fact:
+        """A fact about ``ch``, keyed by its kind and ``key_parts``: the keys ``reconstruct`` gives Asterisk's CEL."""
+        return Fact(kind=kind, at=at, call_id=ch.call_id or ch.linkedid, uniqueid=ch.uniqueid,
+                    key=fact_key(kind, *key_parts), data=data)  # fmt: skip
 
     def _new(self, frame: Frame, at: float, approx: bool = False) -> tuple[Channel, list[Fact]]:
         uid = frame.get("Uniqueid")
@@ -149,7 +152,7 @@ class CallModel:
             data["agent"] = ch.agent_id
         if approx:
             data["approx"] = True
-        return ch, [self._fact("channel.new", ch, at, f"new:{uid}", **data)]
+        return ch, [self._fact("channel.new", ch, at, uid, **data)]
 
     def _get(self, frame: Frame, at: float) -> tuple[Channel | None, list[Fact]]:
         uid = frame.get("Uniqueid")
@@ -175,7 +178,7 @@ class CallModel:
         ch.state = state
         if state == 6 and not ch.up:
             ch.up = True
-            return [self._fact("channel.up", ch, at, f"up:{ch.uniqueid}")]
+            return [self._fact("channel.up", ch, at, ch.uniqueid)]
         return []
 
     def _on_Newstate(self, frame: Frame, at: float) -> list[Fact]:
@@ -196,7 +199,7 @@ class CallModel:
         ch = self.channels.get(uid)
         if ch is None:
             return []
-        return [self._fact("dial.begin", ch, at, f"dialbegin:{uid}", dialstring=frame.get("DialString"))]
+        return [self._fact("dial.begin", ch, at, uid, dialstring=frame.get("DialString"))]
 
     def _on_DialEnd(self, frame: Frame, at: float) -> list[Fact]:
         uid = frame.get("DestUniqueid")
@@ -204,7 +207,7 @@ class CallModel:
         if ch is None:
             return []
         status = frame.get("DialStatus")
-        return [self._fact("dial.end", ch, at, f"dialend:{uid}:{status}", status=status)]
+        return [self._fact("dial.end", ch, at, uid, status, status=status)]
 
     def _on_BridgeEnter(self, frame: Frame, at: float) -> list[Fact]:
         ch, facts = self._get(frame, at)
@@ -218,7 +221,7 @@ class CallModel:
         if ch.role == "other" and not ch.call_id:
             ch.call_id = ch.linkedid
         peers = sorted(bridge.members - {ch.uniqueid})
-        return facts + [self._fact("bridge.enter", ch, at, f"benter:{ch.uniqueid}:{bid}", bridge=bid, peers=peers)]
+        return facts + [self._fact("bridge.enter", ch, at, ch.uniqueid, bid, bridge=bid, peers=peers)]
 
     def _on_BridgeLeave(self, frame: Frame, at: float) -> list[Fact]:
         ch = self.channels.get(frame.get("Uniqueid"))
@@ -229,7 +232,7 @@ class CallModel:
         if bridge is not None:
             bridge.members.discard(ch.uniqueid)
         ch.bridge = ""
-        return [self._fact("bridge.leave", ch, at, f"bleave:{ch.uniqueid}:{bid}", bridge=bid)]
+        return [self._fact("bridge.leave", ch, at, ch.uniqueid, bid, bridge=bid)]
 
     def _on_BridgeDestroy(self, frame: Frame, at: float) -> list[Fact]:
         self.bridges.pop(frame.get("BridgeUniqueid"), None)
@@ -241,21 +244,21 @@ class CallModel:
             return facts
         ch.on_hold = True
         ch.holds += 1
-        return facts + [self._fact("hold", ch, at, f"hold:{ch.uniqueid}:{ch.holds}")]
+        return facts + [self._fact("hold", ch, at, ch.uniqueid, ch.holds)]
 
     def _on_Unhold(self, frame: Frame, at: float) -> list[Fact]:
         ch = self.channels.get(frame.get("Uniqueid"))
         if ch is None or not ch.on_hold:
             return []
         ch.on_hold = False
-        return [self._fact("unhold", ch, at, f"unhold:{ch.uniqueid}:{ch.holds}")]
+        return [self._fact("unhold", ch, at, ch.uniqueid, ch.holds)]
 
     def _on_HangupRequest(self, frame: Frame, at: float) -> list[Fact]:
         ch = self.channels.get(frame.get("Uniqueid"))
         if ch is None or ch.hangup_requested:
             return []
         ch.hangup_requested = True
-        return [self._fact("hangup.request", ch, at, f"hreq:{ch.uniqueid}", cause=frame.get("Cause"))]
+        return [self._fact("hangup.request", ch, at, ch.uniqueid, cause=frame.get("Cause"))]
 
     # SoftHangupRequest is Asterisk ending a channel itself (dialplan Hangup(), AMI Hangup, the end of an
     # AGI): not a party hanging up, so it does not decide the hang-up side.
@@ -272,7 +275,7 @@ class CallModel:
         self.associations.pop(ch.uniqueid, None)
         cause = frame.get("Cause")
         return [
-            self._fact("channel.hangup", ch, at, f"hangup:{ch.uniqueid}", cause=cause, cause_txt=frame.get("Cause-txt"))
+            self._fact("channel.hangup", ch, at, ch.uniqueid, cause=cause, cause_txt=frame.get("Cause-txt"))
         ]
 
     # ---- resync -------------------------------------------------------------------------------
@@ -285,7 +288,7 @@ class CallModel:
         for uid in [u for u in self.channels if u not in live]:
             ch = self.channels.pop(uid)
             self.associations.pop(uid, None)
-            facts.append(self._fact("channel.hangup", ch, at, f"hangup:{uid}", cause="", approx=True))
+            facts.append(self._fact("channel.hangup", ch, at, uid, cause="", approx=True))
         self.bridges = {}
         for f in listing:
             uid = f.get("Uniqueid")

@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from engine.asterisk.call_logs import CdrCall, CelEvent
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 
 RECONSTRUCTED = "reconstructed"
 APPROXIMATE = "approximate"
@@ -56,8 +56,8 @@ def replay(call_id: str, facts: list[Fact], cel: list[CelEvent], agents_by_endpo
     queued = next((f for f in facts if f.kind == "call.queued"), None)
     out: list[Fact] = []
 
-    def add(kind: str, e: CelEvent, key: str, **data: object) -> None:
-        out.append(Fact(kind, e.at, call_id, e.uniqueid, key, {**data, "reconstructed": True}))
+    def add(kind: str, e: CelEvent, *key_parts: object, **data: object) -> None:
+        out.append(Fact(kind, e.at, call_id, e.uniqueid, fact_key(kind, *key_parts), {**data, "reconstructed": True}))
 
     in_bridge: dict[str, set[str]] = {}
     for e in events:
@@ -65,27 +65,27 @@ def replay(call_id: str, facts: list[Fact], cel: list[CelEvent], agents_by_endpo
         if e.event == "CHAN_START" and uid not in known_new:
             agent = agents_by_endpoint.get(endpoint_of(e.channel), "")
             role = "agent" if agent else "other"
-            add("channel.new", e, f"new:{uid}", channel=e.channel, role=role, caller=e.caller, exten=e.exten,
+            add("channel.new", e, uid, channel=e.channel, role=role, caller=e.caller, exten=e.exten,
                 context=e.context, **({"agent": agent} if agent else {}))  # fmt: skip
             if agent and uid not in offered:
                 # the engine rang this agent but died before writing the offer: the leg says who it was
-                add("agent.offer", e, f"offer:{uid}", agent=agent, leg=uid,
+                add("agent.offer", e, uid, agent=agent, leg=uid,
                     service=str(queued.data.get("service", "")) if queued else "")  # fmt: skip
         elif e.event == "ANSWER":
-            add("channel.up", e, f"up:{uid}")
+            add("channel.up", e, uid)
         elif e.event == "BRIDGE_ENTER":
             bid = str(e.extra.get("bridge_id", ""))
             members = in_bridge.setdefault(bid, set())
-            add("bridge.enter", e, f"benter:{uid}:{bid}", bridge=bid, peers=sorted(members))
+            add("bridge.enter", e, uid, bid, bridge=bid, peers=sorted(members))
             members.add(uid)
         elif e.event == "BRIDGE_EXIT":
             bid = str(e.extra.get("bridge_id", ""))
             in_bridge.get(bid, set()).discard(uid)
-            add("bridge.leave", e, f"bleave:{uid}:{bid}", bridge=bid)
+            add("bridge.leave", e, uid, bid, bridge=bid)
         elif e.event == "HANGUP":
             if e.extra.get("hangupsource") == e.channel:
-                add("hangup.request", e, f"hreq:{uid}", cause=str(e.extra.get("hangupcause", "")))
-            add("channel.hangup", e, f"hangup:{uid}", cause=str(e.extra.get("hangupcause", "")), cause_txt="")
+                add("hangup.request", e, uid, cause=str(e.extra.get("hangupcause", "")))
+            add("channel.hangup", e, uid, cause=str(e.extra.get("hangupcause", "")), cause_txt="")
     return out
 
 
@@ -106,13 +106,14 @@ def close_call(call_id: str, facts: list[Fact], cel: list[CelEvent], cdr: Mappin
             source = "cdr"
             end = row.end
             if row.answer is not None and not any(f.kind == "channel.up" and f.uniqueid == cuid for f in facts):
-                out.append(Fact("channel.up", row.answer, call_id, cuid, f"up:{cuid}", {"reconstructed": True}))
+                out.append(Fact("channel.up", row.answer, call_id, cuid, fact_key("channel.up", cuid),
+                                {"reconstructed": True}))  # fmt: skip
         else:
             closed = APPROXIMATE
             reason = f"Asterisk has no CEL or CDR record of the end of channel {cuid}: closed at its last known fact"
             end = max([f.at for f in facts] + [f.at for f in out])
         exact = closed == RECONSTRUCTED
-        out.append(Fact("channel.hangup", end, call_id, cuid, f"hangup:{cuid}",
+        out.append(Fact("channel.hangup", end, call_id, cuid, fact_key("channel.hangup", cuid),
                         {"cause": "", "reconstructed": exact, "approx": not exact}))  # fmt: skip
         hung[cuid] = end
     end_at = max(hung.values())
@@ -120,9 +121,10 @@ def close_call(call_id: str, facts: list[Fact], cel: list[CelEvent], cdr: Mappin
     for uid in sorted(uids - set(hung)):
         if uid in seen:
             # a leg with no end of its own on record: it cannot have outlived the call
-            out.append(Fact("channel.hangup", end_at, call_id, uid, f"hangup:{uid}", {"cause": "", "approx": True}))
+            out.append(Fact("channel.hangup", end_at, call_id, uid, fact_key("channel.hangup", uid),
+                            {"cause": "", "approx": True}))  # fmt: skip
     if closed == APPROXIMATE:
         source = ""
-    out.append(Fact("call.end", end_at, call_id, cuid, f"end:{call_id}",
+    out.append(Fact("call.end", end_at, call_id, cuid, fact_key("call.end", call_id),
                     {"closed": closed, "reason": reason, "source": source}))  # fmt: skip
     return Closing(out, closed, reason)

@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from engine import dialplan as dp
 from engine.clock import Clock
 from engine.tasks import TaskSet
 
@@ -30,12 +31,6 @@ log = logging.getLogger("hotline.vpbx")
 Headers = list[tuple[str, str]]
 
 STATE_DESC = {0: "Down", 4: "Ring", 5: "Ringing", 6: "Up"}
-OUTBOUND_CONTEXT = "engine-originate"  # the dialer's Originate target: AMD, then the ``outbound`` AGI
-AGENT_CONTEXT = "engine-agent"  # an outbound agent's always-on session
-CONNECT_CONTEXT = "engine-connect"  # a waiting caller bridged into an always-on session
-ANNOUNCE_CONTEXT = "engine-announce"  # position / wait / a prompt, or the call-back offer, then the wait
-VOICEMAIL_CONTEXT = "engine-voicemail"
-CALLBACK_CONTEXT = "engine-callback"  # an originated agent leg dials the customer back
 PART_SECONDS = 1.0  # one spoken number or sound of a position / wait announcement
 # seconds each prompt plays (measured on the lab's en_US_f_Allison files)
 # the lab's sound files (asterisk-core-sounds-en-wav): 11234 and 9962 samples at 8 kHz
@@ -79,7 +74,7 @@ class VChannel:
     endpoint: str
     state: int = 0
     context: str = ""
-    exten: str = "s"
+    exten: str = dp.START
     priority: int = 1
     caller_num: str = ""
     caller_name: str = ""
@@ -286,39 +281,39 @@ class VirtualPbx:
     # ---- inbound calls ------------------------------------------------------------------------------
     def inbound(self, script: CallerScript) -> VChannel:
         """A call from the carrier: runs the caller's side and the dialplan in a task; returns the channel."""
-        ch = self._new_channel(self.trunk, "from-trunk", script.did, 4, caller_num=script.caller)
+        ch = self._new_channel(self.trunk, dp.TRUNK_CONTEXT, script.did, 4, caller_num=script.caller)
         self._spawn(self._inbound(ch, script), f"inbound:{ch.uniqueid}")
         return ch
 
     async def _inbound(self, ch: VChannel, script: CallerScript) -> None:
         self._spawn(self._caller_side(ch, script), f"caller:{ch.uniqueid}")
-        self._exten(ch, "from-trunk", script.did, 1, "NoOp", f"hotline inbound to {script.did}")
-        self._exten(ch, "from-trunk", script.did, 2, "Set", "AGISIGHUP=yes")
-        self._exten(ch, "from-trunk", script.did, 3, "AGI", f"agi://127.0.0.1:4573/ivr,{script.did}")
+        self._exten(ch, dp.TRUNK_CONTEXT, script.did, 1, "NoOp", f"hotline inbound to {script.did}")
+        self._exten(ch, dp.TRUNK_CONTEXT, script.did, 2, "Set", "AGISIGHUP=yes")
+        self._exten(ch, dp.TRUNK_CONTEXT, script.did, 3, "AGI", dp.agi_app_data(dp.IVR_ROUTE, script.did))
         if not ch.alive:
             return
-        status = await self._agi(ch, "ivr", [script.did])
+        status = await self._agi(ch, dp.IVR_ROUTE, [script.did])
         if not ch.alive:
             return  # hung up during the AGI (fixture ivr_hangup): _agi reported it as Asterisk does
         if status == "SUCCESS" and ch.agi_goto is not None:
             context, exten, _ = ch.agi_goto
         else:
-            self._exten(ch, "from-trunk", script.did, 4, "NoOp", f"AGISTATUS={status}")
-            self._exten(ch, "from-trunk", script.did, 5, "Goto", "engine-degraded,s,1")
-            context, exten = "engine-degraded", "s"
+            self._exten(ch, dp.TRUNK_CONTEXT, script.did, 4, "NoOp", f"AGISTATUS={status}")
+            self._exten(ch, dp.TRUNK_CONTEXT, script.did, 5, "Goto", f"{dp.DEGRADED_CONTEXT},{dp.START},{dp.FIRST}")
+            context, exten = dp.DEGRADED_CONTEXT, dp.START
         await self._run_context(ch, context, exten)
 
     async def _run_context(self, ch: VChannel, context: str, exten: str) -> None:
-        if context == CONNECT_CONTEXT:
+        if context == dp.CONNECT_CONTEXT:
             target = ch.variables.get("HOTLINE_SESSION", "")
             self._exten(ch, context, exten, 1, "NoOp", f"into the session {target}")
-            self._exten(ch, context, exten, 2, "Bridge", f"{target},F({AGENT_CONTEXT}^s^1)")
-            await self.exec_bridge(ch, f"{target},F({AGENT_CONTEXT}^s^1)")
+            self._exten(ch, context, exten, 2, "Bridge", f"{target},{dp.bridge_return(dp.AGENT_CONTEXT)}")
+            await self.exec_bridge(ch, f"{target},{dp.bridge_return(dp.AGENT_CONTEXT)}")
             if ch.alive:  # the agent ended the call: the caller goes on to Hangup()
                 self._exten(ch, context, exten, 3, "Hangup", "")
                 self._hangup(ch, 16, requested_by_far_end=False)
             return
-        if context == AGENT_CONTEXT:
+        if context == dp.AGENT_CONTEXT:
             self._exten(ch, context, exten, 1, "NoOp", "always-on agent session")
             self._exten(ch, context, exten, 2, "MusicOnHold", "default")
             ch.on_moh = True
@@ -326,7 +321,7 @@ class VirtualPbx:
             # a bridged customer takes the agent out of the music; F() brings it back here afterwards
             await self._wait(ch, None, lambda: not ch.alive or ch.bridge is not None)
             return
-        if context == "engine-wait":
+        if context == dp.WAIT_CONTEXT:
             self._exten(ch, context, exten, 1, "NoOp", "waiting for an agent")
             self._exten(ch, context, exten, 2, "MusicOnHold", "default,3600")
             ch.on_moh = True
@@ -342,13 +337,13 @@ class VirtualPbx:
             if ch.alive and ch.bridge is None:
                 self._hangup(ch, 16, requested_by_far_end=False)
             return
-        if context == ANNOUNCE_CONTEXT:
+        if context == dp.ANNOUNCE_CONTEXT:
             await self._announce(ch, exten)
             return
-        if context == VOICEMAIL_CONTEXT:
+        if context == dp.VOICEMAIL_CONTEXT:
             self._exten(ch, context, exten, 1, "NoOp", "voicemail")
-            self._exten(ch, context, exten, 2, "AGI", "agi://127.0.0.1:4573/voicemail")
-            await self._agi(ch, "voicemail", [])
+            self._exten(ch, context, exten, 2, "AGI", dp.agi_app_data(dp.VOICEMAIL_ROUTE))
+            await self._agi(ch, dp.VOICEMAIL_ROUTE, [])
             if ch.alive:
                 self._exten(ch, context, exten, 3, "Hangup", "")
                 self._hangup(ch, 16, requested_by_far_end=False)
@@ -391,9 +386,9 @@ class VirtualPbx:
     async def _announce(self, ch: VChannel, exten: str) -> None:
         """engine-announce (asterisk-conf/extensions.conf): ``s`` plays the prompt, the position and the wait,
         ``offer`` reads one digit after the call-back offer; then back to engine-wait."""
-        ctx = ANNOUNCE_CONTEXT
+        ctx = dp.ANNOUNCE_CONTEXT
         prompt = ch.variables.get("HOTLINE_ANNOUNCE", "")
-        if exten == "offer":
+        if exten == dp.OFFER_EXTEN:
             self._exten(ch, ctx, exten, 1, "NoOp", "call-back offer")
             self._exten(ch, ctx, exten, 2, "Read", f"HOTLINE_KEY,{prompt},1,,1,5")
             ch.digits.clear()  # Read() hears only what is pressed from now on
@@ -402,9 +397,9 @@ class VirtualPbx:
             key = ch.digits.pop(0) if ch.digits else ""
             self._varset(ch, "HOTLINE_KEY", key)
             if key == "1":
-                self._exten(ch, ctx, exten, 5, "AGI", "agi://127.0.0.1:4573/queue-callback")
+                self._exten(ch, ctx, exten, 5, "AGI", dp.agi_app_data(dp.QUEUE_CALLBACK_ROUTE))
                 ch.agi_goto = None
-                status = await self._agi(ch, "queue-callback", [])
+                status = await self._agi(ch, dp.QUEUE_CALLBACK_ROUTE, [])
                 if not ch.alive:
                     return
                 if status == "SUCCESS" and ch.agi_goto is not None:
@@ -422,8 +417,8 @@ class VirtualPbx:
             self._exten(ch, ctx, exten, 2, "Playback", prompt or "queue-thereare")
             if not await self._listen(ch, parts):
                 return
-        self._exten(ch, ctx, exten, 9, "Goto", "engine-wait,s,1")
-        await self._run_context(ch, "engine-wait", "s")
+        self._exten(ch, ctx, exten, 9, "Goto", f"{dp.WAIT_CONTEXT},{dp.START},{dp.FIRST}")
+        await self._run_context(ch, dp.WAIT_CONTEXT, dp.START)
 
     async def _caller_side(self, ch: VChannel, script: CallerScript) -> None:
         """What the caller's phone does, on its own clock: digits, holds, giving up, hanging up."""
@@ -580,19 +575,19 @@ class VirtualPbx:
         number, _, via = dest.partition("@")
         if via:
             behavior = self.trunk_callee(number)
-            endpoint, context = via, "from-trunk"
+            endpoint, context = via, dp.TRUNK_CONTEXT
         else:
             n = self.offers.get(number, 0)
             self.offers[number] = n + 1
             behavior = self.endpoints.get(number) or (
                 self.endpoint_callee(number, n) if self.endpoint_callee else CalleeBehavior("unavailable")
             )
-            endpoint, context = number, "agents"
+            endpoint, context = number, dp.AGENTS_CONTEXT
         cid_name, cid_num = _parse_callerid(h.get("callerid", ""))
         if behavior.kind == "unavailable":
             self._originate_response(action_id, False, target, uid, 0, h)
             return
-        ch = self._new_channel(endpoint, context, "s", 0, uniqueid=uid, caller_num=cid_num, caller_name=cid_name)
+        ch = self._new_channel(endpoint, context, dp.START, 0, uniqueid=uid, caller_num=cid_num, caller_name=cid_name)
         ch.connected_num, ch.connected_name = cid_num, cid_name
         self.ev("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
         self.ev("NewConnectedLine", ch)
@@ -643,11 +638,11 @@ class VirtualPbx:
             await self._wait(ch, secs, lambda: not ch.alive)
             if ch.alive:
                 self._hangup(ch, 0, requested_by_far_end=False)
-        elif not app and h.get("context") == OUTBOUND_CONTEXT:
+        elif not app and h.get("context") == dp.OUTBOUND_CONTEXT:
             await self._outbound(ch, h.get("exten", ""), behavior)
-        elif not app and h.get("context") == AGENT_CONTEXT:
-            await self._run_context(ch, AGENT_CONTEXT, h.get("exten", "s"))
-        elif not app and h.get("context") == CALLBACK_CONTEXT:
+        elif not app and h.get("context") == dp.AGENT_CONTEXT:
+            await self._run_context(ch, dp.AGENT_CONTEXT, h.get("exten", dp.START))
+        elif not app and h.get("context") == dp.CALLBACK_CONTEXT:
             await self._dial_back(ch, h.get("exten", ""))
         else:
             await self._wait(ch, None, lambda: not ch.alive)
@@ -657,8 +652,8 @@ class VirtualPbx:
         ``live`` (AMD off) goes to the AGI at once. The channel hangs up when the AGI ends."""
         status = cause = ""
         priority = 1
-        if exten == "amd":
-            self._exten(ch, OUTBOUND_CONTEXT, exten, 1, "AMD", "")
+        if exten == dp.AMD_EXTEN:
+            self._exten(ch, dp.OUTBOUND_CONTEXT, exten, 1, "AMD", "")
             await self._wait(ch, b.amd_after, lambda: not ch.alive)
             status, cause = (b.amd, b.amd_cause) if ch.alive else ("HANGUP", "")
             self._varset(ch, "AMDSTATUS", status)
@@ -667,12 +662,12 @@ class VirtualPbx:
             if not ch.alive:
                 self._finish_hangup(ch, 16)
                 return
-        self._exten(ch, OUTBOUND_CONTEXT, exten, priority, "AGI", f"agi://127.0.0.1:4573/outbound,{status},{cause}")
+        self._exten(ch, dp.OUTBOUND_CONTEXT, exten, priority, "AGI", dp.agi_app_data(dp.OUTBOUND_ROUTE, status, cause))
         result = "FAILURE"
         if self.agi_connect is not None:
             ch.in_agi = True
             try:
-                result = await self.agi_connect(ch, "outbound", [status, cause])
+                result = await self.agi_connect(ch, dp.OUTBOUND_ROUTE, [status, cause])
             finally:
                 ch.in_agi = False
         self._varset(ch, "AGISTATUS", result if ch.alive else "HANGUP")
@@ -680,20 +675,20 @@ class VirtualPbx:
             self.ev("SoftHangupRequest", ch, ("Cause", "16"))
             self._finish_hangup(ch, 16)
             return
-        self._exten(ch, OUTBOUND_CONTEXT, exten, priority + 1, "Hangup", "")
+        self._exten(ch, dp.OUTBOUND_CONTEXT, exten, priority + 1, "Hangup", "")
         self._hangup(ch, 16, requested_by_far_end=False)
 
     async def _dial_back(self, agent: VChannel, number: str) -> None:
         """engine-callback: the answered agent leg runs Dial(PJSIP/<number>@trunk,30); the two share a bridge
         until one hangs up, and then the other is hung up (no F() here)."""
-        ctx = CALLBACK_CONTEXT
+        ctx = dp.CALLBACK_CONTEXT
         self._exten(agent, ctx, number, 1, "NoOp", f"call back to {number}")
         self._exten(agent, ctx, number, 2, "Dial", f"PJSIP/{number}@trunk,30")
         b = self.trunk_callee(number)
         status = {"busy": "BUSY", "congestion": "CONGESTION", "unavailable": "CHANUNAVAIL"}.get(b.kind, "")
         out: VChannel | None = None
         if b.kind != "unavailable":
-            out = self._new_channel(self.trunk, "from-trunk", "s", 0, caller_num=agent.caller_num,
+            out = self._new_channel(self.trunk, dp.TRUNK_CONTEXT, dp.START, 0, caller_num=agent.caller_num,
                                     caller_name=agent.caller_name, linkedid=agent.linkedid)  # fmt: skip
             self.emit("DialBegin", "call", [*channel_block(agent), *channel_block(out, "Dest"),
                                             ("DialString", f"{number}@trunk")])  # fmt: skip
@@ -745,7 +740,7 @@ class VirtualPbx:
             return 0
         dest = _option_arg(options, "F")
         if dest:
-            ctx, exten, *_ = [*dest.split("^"), "s", "1"]
+            ctx, exten, *_ = [*dest.split("^"), dp.START, dp.FIRST]
             other.after_bridge = (ctx, exten)
         bridge = VBridge(str(uuid.uuid4()), since=self.clock.now())
         self.bridges[bridge.id] = bridge
@@ -829,7 +824,8 @@ class VirtualPbx:
         ch = next((c for c in self.channels.values() if c.name == name or c.uniqueid == name), None)
         if ch is None:
             return False
-        if ch.state != 6 and ch.bridge is None and ch.context in ("agents", "from-trunk") and not ch.in_agi:
+        ringing = ch.state != 6 and ch.bridge is None and ch.context in (dp.AGENTS_CONTEXT, dp.TRUNK_CONTEXT)
+        if ringing and not ch.in_agi:
             # a ringing originated leg: the originate task reports DialEnd/OriginateResponse/Hangup
             ch.alive = False
             ch.poke()
