@@ -22,40 +22,20 @@ from acd.callbacks import CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.queued import Queued
-from acd.router import AgentProfile, Caller, Decision, Router, RuleStep, Service
+from acd.router import Caller, Decision, Router
+from acd.routing_config import build_routing
 from acd.session_calls import SessionCalls
 from acd.sessions import EndKeys
 from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import AmiError
-from engine.config import Site
 from engine.dialplan import DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT, TIMEOUT_CONTEXT, WAIT_CONTEXT, bridge_return
 from engine.model.facts import Fact, fact_key
 from ivr.session import Waiting
 from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
-
-HOTLINE_SKILL = "_hotline"  # with no [[services]], the hotline agent alone carries this skill
-
-
-def build_routing(site: Site) -> tuple[list[Service], list[AgentProfile], dict[str, float]]:
-    """Router data from the site file (and the single-agent default when no services are defined)."""
-    hot = site["hotline"]
-    if not site.services:
-        services = [Service(hot["service"], {HOTLINE_SKILL: 1})]
-        profiles = [AgentProfile(a.id, {**a.skills, **({HOTLINE_SKILL: 100} if a.id == hot["agent"] else {})},
-                                 frozenset(a.groups)) for a in site.agents]  # fmt: skip
-        return services, profiles, {hot["service"]: 10.0}
-    services = []
-    for sv in site.services:
-        steps = tuple(RuleStep(float(r["after"]), dict(r.get("lower", {})), frozenset(r.get("add_groups", [])),
-                               int(r.get("raise_priority", 0))) for r in sv.rules)  # fmt: skip
-        services.append(Service(sv.name, sv.skills, sv.priority, sv.strategy, steps, frozenset(sv.groups)))
-    profiles = [AgentProfile(a.id, dict(a.skills), frozenset(a.groups)) for a in site.agents]
-    return services, profiles, {sv.name: sv.wrap_up for sv in site.services}
-
 
 def _describe(m: AgentMachine) -> str:
     """The agent's situation in words, for explanations."""
