@@ -22,6 +22,7 @@ from engine.clock import Clock, RealClock
 from engine.config import Site
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
+from engine.mqtt.plugin import install as install_mqtt
 from engine.recovery import Recovery
 from engine.store.store import Store, migrate
 from ivr.degraded import DegradedCounter
@@ -94,6 +95,8 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer)
+    if site["mqtt"]["url"]:
+        install_mqtt(engine)  # the bus's states and call events to the broker
     agi.route("agent", FeatureCodes(site, acd.control, site["hotline"]["pause_reasons"],
                                     dialer.control if dialer else None))  # fmt: skip
     return engine
