@@ -92,11 +92,10 @@ class MqttOut:
                     tg.create_task(self._watch(client), name="mqtt-watch")
                     tg.create_task(self._pump(client, sub), name="mqtt-pump")
             except asyncio.CancelledError:
-                # a clean stop is not a lost link: say so, then aiomqtt disconnects cleanly (no will)
-                offline = status_payload("offline", reason="stopped", at=self.now())
+                # a clean stop is not a lost link: the last states, then offline, then aiomqtt disconnects
+                # cleanly (no will); bounded, a stop must not hang on a broker that stopped answering
                 with contextlib.suppress(Exception):
-                    await asyncio.wait_for(client.publish(self.status_topic, offline, qos=STATUS_QOS, retain=True),
-                                           self.timeout)  # fmt: skip
+                    await asyncio.wait_for(self._last_words(client, sub), self.timeout)
                 raise
             finally:
                 sub.close()
@@ -119,6 +118,17 @@ class MqttOut:
                     await self._send(client, change)
             else:
                 await self._send(client, item)
+
+    async def _last_words(self, client: aiomqtt.Client, sub: Subscription) -> None:
+        """What the stop overtook: the call events still queued, every state as it is now (a snapshot cut short
+        is completed so), and offline."""
+        while (item := sub.get_nowait()) is not None:
+            if isinstance(item, Change) and not item.retained:
+                await self._send(client, item)
+        for change in self.bus.snapshot().states:
+            await self._send(client, change)
+        offline = status_payload("offline", reason="stopped", at=self.now())
+        await client.publish(self.status_topic, offline, qos=STATUS_QOS, retain=True)
 
     async def _send(self, client: aiomqtt.Client, change: Change) -> None:
         m = message(self.prefix, change)
