@@ -87,7 +87,7 @@ class Mosquitto:
 async def retained(port: int, pattern: str, until: Any, timeout: float = 15.0) -> dict[str, dict[str, Any]]:
     """Topic -> JSON payload of the retained messages a fresh subscriber to ``pattern`` gets, read until
     ``until(got)`` holds (or ``timeout``). The broker sends its retained copies right after the subscription,
-    so when none comes for half a second it is asked again by a new subscriber (also while it is down)."""
+    so when no retained one comes for half a second a new subscriber asks again (also while it is down)."""
     got: dict[str, dict[str, Any]] = {}
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -96,11 +96,13 @@ async def retained(port: int, pattern: str, until: Any, timeout: float = 15.0) -
         try:
             async with aiomqtt.Client("127.0.0.1", port, timeout=2) as client:
                 await client.subscribe(pattern)
+                quiet_until = loop.time() + 0.5  # live (not retained) messages do not count
                 messages = aiter(client.messages)
                 while not until(got):
-                    m = await asyncio.wait_for(anext(messages), 0.5)
+                    m = await asyncio.wait_for(anext(messages), max(0.0, quiet_until - loop.time()))
                     if m.retain:
                         got[str(m.topic)] = json.loads(bytes(m.payload))
+                        quiet_until = loop.time() + 0.5
         except (aiomqtt.MqttError, TimeoutError):
             await asyncio.sleep(0.2)
     return got
