@@ -217,3 +217,22 @@ async def test_a_broker_that_never_answers_holds_nothing_of_the_engines(tmp_path
         server.close()
         for w in accepted:
             w.close()
+
+
+async def test_a_publisher_behind_the_bus_starts_over_with_every_state_as_it_is_now(broker):
+    bus = Bus()
+    _floor(bus)
+    out = MqttOut(bus, parse_url(broker.url), "b/site", time.time, limit=5)
+    task = asyncio.create_task(out.run())
+    try:
+        await retained(broker.port, "b/site/status", bool)
+        first = out.snapshots
+        for n in range(200):  # all at once: far more than the 5 changes the publisher may have queued
+            bus.publish(Change("agent", f"a{n % 4}", 3.0, {"state": "idle", "n": n}))
+        want = {f"b/site/agent/a{i}": 196 + i for i in range(4)}  # each agent's last change
+        got = await retained(broker.port, "b/site/agent/+", lambda g: {t: p.get("n") for t, p in g.items()} == want)
+        assert {t: p["n"] for t, p in got.items()} == want
+        assert out.snapshots > first, "it fell behind and started over from a snapshot"
+    finally:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)

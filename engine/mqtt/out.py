@@ -110,9 +110,14 @@ class MqttOut:
     async def _pump(self, client: aiomqtt.Client, sub: Subscription) -> None:
         # first of all, online: it replaces the last will's offline a previous connection may have left
         await client.publish(self.status_topic, status_payload("online", at=self.now()), qos=STATUS_QOS, retain=True)
+        first = True
         while True:
             item = await sub.get()
             if isinstance(item, Snapshot):
+                if not first:  # the broker took longer than the bus's changes kept coming: events were lost
+                    log.warning("MQTT out fell %d changes behind; call events skipped, every state republished",
+                                self.limit)  # fmt: skip
+                first = False
                 self.snapshots += 1
                 for change in item.states:
                     await self._send(client, change)
