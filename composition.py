@@ -25,6 +25,7 @@ from engine.config import Site
 from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
+from engine.mqtt.plugin import install as install_mqtt
 from engine.policy import Policy
 from engine.recovery import Recovery
 from engine.service_api import Backends, ServiceApi
@@ -99,6 +100,8 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer)
+    if site["mqtt"]["url"]:
+        install_mqtt(engine)  # the bus's states and call events to the broker
     api = build_api(engine, acd, ivr, dialer)
     engine.features["api"] = api
     agi.route(AGENT_ROUTE, FeatureCodes(site, api, site["hotline"]["pause_reasons"]))

@@ -1,10 +1,11 @@
-"""Schemas of the site file's plain tables: [site], [asterisk], [store], [recording], [hotline], [ivr]."""
+"""Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr]."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from engine.config_fields import Field, digits, endpoint_name, group_names, port, positive
+from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import region_problem as _region
 from engine.regions import timezone_problem as _timezone
 
@@ -23,6 +24,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "name": Field(str, required=True, check=endpoint_name, doc="short site name, used in MQTT topics"),
         "timezone": Field(str, "Asia/Shanghai", check=_timezone, doc="IANA time zone of the site"),
     },
+    "mqtt": MQTT_FIELDS,  # engine/mqtt/settings.py
     "asterisk": {
         "ami_host": Field(str, "127.0.0.1", doc="AMI address"),
         "ami_port": Field(int, 5038, check=port),

@@ -5,7 +5,8 @@
 #
 #   scripts/setup.sh          what `hotline demo` needs (make run)
 #   scripts/setup.sh --test   also the test tools, the benchmark extra, and the Debian tools of the test suite:
-#                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio
+#                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio,
+#                             mosquitto (the MQTT tests start their own broker; its Debian service is not used)
 #   scripts/setup.sh --bench  also the benchmark extra (matplotlib for `bench pace --plot`)
 #
 # PY names the Python that makes the environment [python3, 3.11 or newer]; VENV its folder [.venv].
@@ -33,7 +34,7 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 
 debs=()
-[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng)
+[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()

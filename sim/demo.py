@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
 import sys
 import tempfile
@@ -87,7 +88,8 @@ class _View:
 async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start_hour: float = 9.0,
                    workdir: Path | None = None, live: bool = True,
                    inbound: traffic.InboundModel | None = None,
-                   outbound_agents: int = 8) -> dict[str, Any]:  # fmt: skip
+                   outbound_agents: int = 8, mqtt: str = "") -> dict[str, Any]:  # fmt: skip
+    """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none)."""
     from composition import running
 
     inbound = inbound or traffic.InboundModel()
@@ -114,6 +116,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         # WAV written and merged within the demo's minute, starving the hotline's own recordings
         record=False,
     )
+    if mqtt:
+        text += f"\n[mqtt]\nurl = {json.dumps(mqtt)}\n"  # a JSON string is a TOML basic string
     site_file.write_text(text)
     site = load_site(site_file)
     server.pbx.endpoint_callee = world.agent_phones(seed)

@@ -9,6 +9,7 @@ import logging
 from pathlib import Path
 
 from engine.cli import sitefile
+from engine.mqtt.settings import url_problem
 
 
 def cmd_sim_fidelity(args: argparse.Namespace) -> int:
@@ -31,6 +32,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     if args.speed <= 0:
         sitefile.fail(f"hotline demo: --speed must be above 0 simulated seconds per real second (got {args.speed:g})")
+    if args.mqtt and (why := url_problem(args.mqtt)):
+        sitefile.fail(f"hotline demo: --mqtt {why}")
     logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
     report = asyncio.run(
         run_demo(
@@ -41,6 +44,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
             workdir=Path(args.workdir) if args.workdir else None,
             live=not args.no_live,
             outbound_agents=args.outbound_agents,
+            mqtt=args.mqtt or "",
         )
     )
     print_report(report)
@@ -94,6 +98,8 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--workdir", help="keep the database, recordings and site file here")
     d.add_argument("--no-live", action="store_true", help="progress lines instead of the live view")
     d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
+    d.add_argument("--mqtt", metavar="URL", help="publish the site's live state to this broker (mqtt://host:port), "
+                                                 "under hotline/demo/")  # fmt: skip
     d.set_defaults(func=cmd_demo)
 
 
