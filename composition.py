@@ -34,6 +34,7 @@ from ivr.degraded import DegradedCounter
 from ivr.places import cel_file
 from ivr.session import IvrService
 from recording.finalize import Recorder
+from sim.synthetic_leads import SyntheticLeads
 
 log = logging.getLogger("hotline")
 
@@ -93,7 +94,8 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT)
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
-    dialer = build_dialer(engine, recorder, inbound)  # outbound conversations are recorded like inbound calls
+    # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
+    dialer = build_dialer(engine, recorder, inbound, SyntheticLeads)
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route(OUTBOUND_ROUTE, dialer.outbound)

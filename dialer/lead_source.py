@@ -1,9 +1,9 @@
-"""Where a campaign's numbers come from: the interface the dial path claims leads through, an endless
-synthetic list (demo and benchmarks) and the imported leads in the store (``dialer.leads``)."""
+"""Where a campaign's numbers come from: the interface the dial path claims leads through and the imported
+leads in the store (``dialer.leads``). The simulator's endless list is ``sim.synthetic_leads``; the
+composition root picks the source per campaign (``leads`` in the site file)."""
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -26,39 +26,6 @@ class Leads(Protocol):
 
     async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
                      attempted: bool = True) -> None: ...  # fmt: skip
-
-
-def synthetic_number(index: int) -> str:
-    """Lead ``index`` of a synthetic list as a Chinese mobile number (the simulated carrier decodes it)."""
-    return f"139{index:08d}"
-
-
-def synthetic_index(number: str) -> int | None:
-    digits = number.removeprefix("+86")
-    return int(digits[3:]) if len(digits) == 11 and digits.startswith("139") and digits.isdigit() else None
-
-
-class SyntheticLeads:
-    """An endless list drawn from the traffic model (demo and benchmarks): every dial is a fresh lead."""
-
-    def __init__(self) -> None:
-        self._next = itertools.count()
-        self.finished: dict[str, int] = {}
-
-    async def claim(self, n: int, now: float, agent: str | None = None) -> list[LeadRef]:
-        if agent is not None:
-            return []  # no call backs in a synthetic list
-        return [LeadRef(i, synthetic_number(i)) for i in itertools.islice(self._next, max(0, n))]
-
-    async def schedule(self, lead: LeadRef, at: float, agent: str | None) -> None:
-        return None
-
-    async def add_dnc(self, phone: str, now: float) -> None:
-        return None
-
-    async def finish(self, lead: LeadRef, outcome: str, now: float, next_at: float | None,
-                     attempted: bool = True) -> None:  # fmt: skip
-        self.finished[outcome] = self.finished.get(outcome, 0) + 1
 
 
 class StoredLeads:

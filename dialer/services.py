@@ -8,10 +8,11 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
+from collections.abc import Callable
 
 from acd.guard import GuardSeat
 from dialer.dialing import Recording
-from dialer.lead_source import Leads, StoredLeads, SyntheticLeads
+from dialer.lead_source import Leads, StoredLeads
 from dialer.runner import CampaignRunner
 from dialer.state import Seat
 from engine.app import Engine
@@ -157,15 +158,18 @@ class Dialer:
                 tg.create_task(r.run(), name=f"campaign:{r.c.name}")
 
 
-def build_dialer(engine: Engine, recorder: Recording | None = None,
-                 inbound: InboundView | None = None) -> Dialer | None:  # fmt: skip
+def build_dialer(engine: Engine, recorder: Recording | None = None, inbound: InboundView | None = None,
+                 synthetic: Callable[[], Leads] | None = None) -> Dialer | None:  # fmt: skip
     """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
     passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
-    is the ACD's view of hotline callers, for the pacer's blended floor."""
+    is the ACD's view of hotline callers, for the pacer's blended floor; ``synthetic`` makes the simulator's
+    lead list for campaigns with ``leads = "synthetic"``."""
     runners = []
     for c in engine.site.campaigns:
         if c.leads == "synthetic":
-            leads: Leads = SyntheticLeads()
+            if synthetic is None:
+                raise ValueError(f"campaign {c.name}: synthetic leads come from the simulator only")
+            leads: Leads = synthetic()
         else:
             sql = getattr(engine.store, "engine", None)
             if sql is None:

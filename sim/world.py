@@ -132,7 +132,7 @@ def carrier(seed: int, model: traffic.LeadModel | None = None,
     """The far end of each dialed number, from the lead model (docs/pacebench.md): who answers, after how long,
     the greeting, the talk, and what AMD will make of it (1 % of people called machines, 10 % of machines
     called people; a machine taken for a person keeps an agent 10-20 s)."""
-    from dialer.lead_source import synthetic_index
+    from sim.synthetic_leads import synthetic_index
 
     model = model or traffic.LeadModel()
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 
 from acd.feature_codes import FeatureCodes
-from dialer.lead_source import synthetic_index, synthetic_number
 from sim import world
 from sim.day import scratch_site, simulate
 from sim.demo import _day_start
 from sim.pbx.model import CalleeBehavior
+from sim.synthetic_leads import synthetic_index, synthetic_number
 
 AGENT, IDLE_AGENT = "2001", "2002"
 QUIET = 120.0  # s the agent sits in its session before the first request: nothing may be dialed meanwhile

@@ -173,7 +173,8 @@ class MemoryLeads:
     """The lead store's behaviour the dialer relies on, in memory: due times, call backs owned by an agent."""
 
     def __init__(self, n: int) -> None:
-        from dialer.lead_source import LeadRef, synthetic_number
+        from dialer.lead_source import LeadRef
+        from sim.synthetic_leads import synthetic_number
 
         self.leads = {i: LeadRef(i, synthetic_number(i)) for i in range(n)}
         self.due = {i: 0.0 for i in range(n)}
