@@ -35,8 +35,8 @@ CALL_HELP = {
 }
 HELP = {
     "hotline_callers_waiting": "callers on hold for an agent now, by service",
-    "hotline_agents": "agents by state (idle, reserved, ringing, on_call, on_hold, wrap_up; an idle agent paused or "
-                      "logged out is counted as paused or logged_out)",
+    "hotline_agents": "the ACD's agents by state (idle, reserved, ringing, on_call, on_hold, wrap_up; an idle agent "
+                      "paused or logged out is counted as paused or logged_out)",
     "hotline_ami_up": "1 while the AMI link is logged in and synced, else 0",
     "hotline_ami_reconnects": "AMI logins after the first since the engine started",
     "hotline_agi_sessions": "FastAGI sessions open now (IVR, survey, feature codes)",
