@@ -40,10 +40,11 @@ log = logging.getLogger("hotline")
 
 
 def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None, agi: FastAgiServer | None = None,
-          store: Store | None = None, finish_recordings: bool = True) -> Engine:  # fmt: skip
+          store: Store | None = None, finish_recordings: bool = True, http: bool = True) -> Engine:  # fmt: skip
     """The engine and its features. ``link``, ``agi`` and ``store`` default to the site's Asterisk and SQL
     store; the virtual-time face passes in-memory ones (and skips merging recordings and closing calls from
-    Asterisk's CEL and CDR: it writes no audio and keeps no such records)."""
+    Asterisk's CEL and CDR: it writes no audio and keeps no such records, and, with ``http`` false, the HTTP
+    listener: a socket server's timers do not run in virtual time)."""
     clock = clock or RealClock()
     ast = site["asterisk"]
     if link is None:
@@ -104,6 +105,10 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_live(engine, engine.bus, acd, dialer)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
+    if http and site["http"]["listen"]:
+        from engine.web.plugin import install as install_http
+
+        install_http(engine, site["http"]["listen"])  # bound here: a taken port stops the start (HttpListenError)
     api = build_api(engine, acd, ivr, dialer)
     engine.features["api"] = api
     agi.route(AGENT_ROUTE, FeatureCodes(site, api, site["hotline"]["pause_reasons"]))

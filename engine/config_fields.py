@@ -46,6 +46,27 @@ def levels(v: Any) -> str | None:
     return None
 
 
+def split_listen(v: str) -> tuple[str, int]:
+    """``HOST:PORT`` (``[::1]:PORT`` for IPv6) as (host, port); ValueError says what is wrong."""
+    host, sep, port_text = v.rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    host = host[1:-1] if bracketed else host
+    if not sep or not host or (":" in host and not bracketed) or not port_text.isdigit() or int(port_text) > 65535:
+        raise ValueError("must be HOST:PORT, e.g. 127.0.0.1:8080 (port 0-65535; 0 takes any free port), "
+                         'or "" for none')
+    return host, int(port_text)
+
+
+def listen_address(v: Any) -> str | None:
+    if v == "":
+        return None
+    try:
+        split_listen(v)
+    except ValueError as exc:
+        return str(exc)
+    return None
+
+
 def group_names(v: Any) -> str | None:
     return None if all(isinstance(g, str) and g for g in v) else "must be a list of group names"
 

@@ -1,10 +1,11 @@
-"""Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr]."""
+"""Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
+[http]."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from engine.config_fields import Field, digits, endpoint_name, group_names, port, positive
+from engine.config_fields import Field, digits, endpoint_name, group_names, listen_address, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import region_problem as _region
 from engine.regions import timezone_problem as _timezone
@@ -71,5 +72,9 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "snapshot_file": Field(str, "", doc="last valid menu for the degraded AGI script (empty with lab = true)"),
         "cdr_file": Field(str, "", doc="Asterisk's cdr-csv Master.csv: degraded calls (empty with lab = true)"),
         "reload_interval": Field((int, float), 2.0, check=positive, doc="seconds between menu file checks"),
+    },
+    "http": {
+        "listen": Field(str, "127.0.0.1:8080", check=listen_address,
+                        doc='HOST:PORT of the engine\'s HTTP listener (/metrics); "" for none'),
     },
 }

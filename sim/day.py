@@ -64,7 +64,7 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     pbx.agi_connect = face
     link = DirectLink(pbx, clock)
     store = MemoryStore()
-    eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False)
+    eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False, http=False)
     if on_engine is not None:
         on_engine(eng)
     runner = asyncio.create_task(eng.run(), name="engine")

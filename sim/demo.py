@@ -88,8 +88,11 @@ class _View:
 async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start_hour: float = 9.0,
                    workdir: Path | None = None, live: bool = True,
                    inbound: traffic.InboundModel | None = None,
-                   outbound_agents: int = 8, mqtt: str = "") -> dict[str, Any]:  # fmt: skip
-    """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none)."""
+                   outbound_agents: int = 8, mqtt: str = "", http: str = "",
+                   linger: float = 0.0) -> dict[str, Any]:  # fmt: skip
+    """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none); ``http``:
+    the engine's HTTP listener (/metrics) [none]; ``linger``: real seconds it stays up after the report's
+    figures were read (a last scrape sees exactly them)."""
     from composition import running
 
     inbound = inbound or traffic.InboundModel()
@@ -115,6 +118,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         # the virtual PBX writes real audio here: an hour of eight agents' conversations would be about 1 GB of
         # WAV written and merged within the demo's minute, starving the hotline's own recordings
         record=False,
+        http=http,
     )
     if mqtt:
         text += f"\n[mqtt]\nurl = {json.dumps(mqtt)}\n"  # a JSON string is a TOML basic string
@@ -130,6 +134,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     try:
         async with running(site, clock=clock) as eng:
             server.agi.port = eng.agi.port
+            if "http" in eng.features:
+                print(f"metrics at {eng.features['http'].url}/metrics", flush=True)
 
             async def feed() -> None:
                 nonlocal arrived
@@ -192,6 +198,10 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             rows = await eng.store.records()
             facts = await eng.store.facts()
             agents_time = inbound_time(eng, clock.now() - (clock.monotonic() - t_start), clock.now()).as_dict()
+            if "http" in eng.features and linger > 0:
+                print(f"the day is over; metrics at {eng.features['http'].url}/metrics for {linger:g} s more",
+                      flush=True)  # fmt: skip
+                await asyncio.sleep(linger)
     finally:
         await server.close()
     stats = service_stats(rows, sl_targets=targets, agent_time=agents_time)

@@ -36,6 +36,10 @@ queue_log_file = "{queue_log}"
 asterisk_dir = "/var/spool/asterisk/monitor"
 local_dir = "{recordings}"
 
+# the engine's HTTP listener (/metrics): none unless the run asks for one, so parallel runs never share a port
+[http]
+listen = "{http}"
+
 [hotline]
 number = "{number}"
 prompt = "hello-world"
@@ -89,13 +93,13 @@ def outbound_agent_ids(n: int) -> list[str]:
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
               queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
               window: str = "08:00-21:00", outbound_take_hotline: bool = False,
-              mode: str = "predictive", record: bool = True, profile: str = "us") -> str:  # fmt: skip
+              mode: str = "predictive", record: bool = True, profile: str = "us", http: str = "") -> str:  # fmt: skip
     """The site file; ``outbound_take_hotline``: the campaign's agents also qualify for the hotline after
     its overflow step (they take callers in their always-on sessions, lent by the dialer); ``mode`` the
     campaign's dialing mode (preview: agents ask for each lead); ``record`` whether its conversations are
-    recorded; ``profile`` the abandonment rule it follows (us, uk)."""
+    recorded; ``profile`` the abandonment rule it follows (us, uk); ``http`` the ``[http] listen`` address."""
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
-                            recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER)  # fmt: skip
+                            recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER, http=http)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
     for a in ids:
         extra = "skills = { hotline = 40 }\n" if outbound_take_hotline else "auto_login = false\n"

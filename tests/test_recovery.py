@@ -293,8 +293,9 @@ def test_the_virtual_time_face_closes_no_calls_from_asterisks_files():
     site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
     clock = VirtualClock(1800000000.0)
     virtual = composition.build(site, clock, link=DirectLink(VirtualPbx(clock), clock), agi=MemoryAgiServer(),
-                                store=MemoryStore(), finish_recordings=False)  # type: ignore[arg-type]  # fmt: skip
+                                store=MemoryStore(), finish_recordings=False, http=False)  # type: ignore[arg-type]  # fmt: skip
     assert virtual.resync_hooks == [] and "recovery" not in virtual.features
+    assert "http" not in virtual.features, "no socket server in virtual time, whatever the site's [http] listen"
 
 
 def test_open_calls_in_sqlite_are_the_callers_without_an_end(tmp_path):

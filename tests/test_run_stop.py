@@ -12,6 +12,7 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -29,8 +30,9 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _site(tmp_path: Path, agi_port: int) -> Path:
-    """A site whose AMI is a closed loopback port (connection refused) and whose FastAGI port is given."""
+def _site(tmp_path: Path, agi_port: int, http: str = "") -> Path:
+    """A site whose AMI is a closed loopback port (connection refused) and whose FastAGI port and HTTP listener
+    are given (none by default: parallel runs never meet on one port)."""
     (tmp_path / "secret").write_text("not-a-real-secret\n")
     (tmp_path / "rec").mkdir()
     f = tmp_path / "site.toml"
@@ -48,6 +50,9 @@ agi_port = {agi_port}
 
 [recording]
 local_dir = "{tmp_path / "rec"}"
+
+[http]
+listen = "{http}"
 
 [store]
 url = "sqlite+aiosqlite:///{tmp_path / "h.db"}"
@@ -123,6 +128,45 @@ def test_run_exits_2_at_once_when_the_agi_port_is_taken(tmp_path):
     assert "Traceback" not in out
     assert "cannot connect" not in out, "the AMI link was started before the port was known to be free"
     assert took < BOUND
+
+
+def test_run_exits_2_at_once_when_the_http_port_is_taken(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        site = _site(tmp_path, _free_port(), http=f"127.0.0.1:{port}")
+        p, lines = _start(["run", str(site)])
+        seen: list[str] = []
+        rc = _finish(p, lines, seen)
+    out = "".join(seen)
+    assert rc == 2, f"exit {rc}:\n{out}"
+    assert f"{site}: http.listen: cannot listen on 127.0.0.1:{port}: Address already in use" in out, out
+    assert "Traceback" not in out
+    assert "cannot connect" not in out, "the AMI link was started before the port was known to be free"
+
+
+def test_run_serves_metrics_on_its_http_listen_setting(tmp_path):
+    port = _free_port()
+    site = _site(tmp_path, _free_port(), http=f"127.0.0.1:{port}")
+    p, lines = _start(["run", str(site)])
+    seen: list[str] = []
+    try:
+        _wait_for_line(p, lines, "AMI: cannot connect", seen)
+        text = ""
+        deadline = time.monotonic() + BOUND
+        while "hotline_ami_up" not in text and time.monotonic() < deadline:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=5) as r:
+                    text = r.read().decode()
+            except OSError:
+                time.sleep(0.2)
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = _finish(p, lines, seen)
+    assert "hotline_ami_up 0.0" in text, text  # Asterisk unreachable: the link is down, and /metrics says so
+    assert 'hotline_calls_offered_total{service="hotline"} 0.0' in text
+    assert rc == 0, "".join(seen)
 
 
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])

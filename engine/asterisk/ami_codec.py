@@ -41,6 +41,8 @@ class Frame:
     """One AMI message: ordered headers, case-insensitive lookup, first occurrence wins."""
 
     headers: list[tuple[str, str]] = field(default_factory=list)
+    # ``time.monotonic()`` when the link read it (0: not from a link); the engine's event-lag histogram
+    received: float = field(default=0.0, compare=False, repr=False)
 
     def get(self, name: str, default: str = "") -> str:
         lname = name.lower()

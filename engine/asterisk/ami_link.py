@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
+import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -181,6 +182,7 @@ class AmiLink:
 
     def _event(self, frame: Frame) -> None:
         self.stats.events += 1
+        frame.received = time.monotonic()  # real seconds, whatever the engine's clock: how late the model is
         self.queue.put_nowait(frame)
         if frame.event == "FullyBooted":
             self._booted.set()

@@ -27,6 +27,7 @@ def _secret_problem(site: sitefile.Site) -> str | None:
 def cmd_run(args: argparse.Namespace) -> int:
     from composition import run_engine
     from engine.asterisk.fastagi import AgiListenError
+    from engine.web.server import HttpListenError
 
     site = sitefile.load(sitefile.pick(args.file, args.site))
     if site.menu_path() is not None:
@@ -49,6 +50,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         pass
     except AgiListenError as exc:
         print(f"hotline run: {exc}", file=sys.stderr)
+        return 2
+    except HttpListenError as exc:
+        print(f"hotline run: {site.path}: {exc}", file=sys.stderr)  # e.g. http.listen: cannot listen on ...: in use
         return 2
     return 0
 

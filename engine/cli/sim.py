@@ -34,19 +34,33 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sitefile.fail(f"hotline demo: --speed must be above 0 simulated seconds per real second (got {args.speed:g})")
     if args.mqtt and (why := url_problem(args.mqtt)):
         sitefile.fail(f"hotline demo: --mqtt {why}")
+    if args.http:
+        from engine.config_fields import split_listen
+
+        try:
+            split_listen(args.http)
+        except ValueError as exc:
+            sitefile.fail(f"hotline demo: --http {args.http}: {exc}")
     logging.getLogger("hotline").setLevel(logging.WARNING)  # the live view speaks; logs only for trouble
-    report = asyncio.run(
-        run_demo(
-            hours=args.hours,
-            speed=args.speed,
-            seed=args.seed,
-            start_hour=args.start,
-            workdir=Path(args.workdir) if args.workdir else None,
-            live=not args.no_live,
-            outbound_agents=args.outbound_agents,
-            mqtt=args.mqtt or "",
+    from engine.web.server import HttpListenError
+
+    try:
+        report = asyncio.run(
+            run_demo(
+                hours=args.hours,
+                speed=args.speed,
+                seed=args.seed,
+                start_hour=args.start,
+                workdir=Path(args.workdir) if args.workdir else None,
+                live=not args.no_live,
+                outbound_agents=args.outbound_agents,
+                mqtt=args.mqtt or "",
+                http=args.http,
+                linger=args.linger,
+            )
         )
-    )
+    except HttpListenError as exc:
+        sitefile.fail(f"hotline demo: --http: cannot listen on {exc.address}: {exc.reason}")
     print_report(report)
     if args.json:
         Path(args.json).write_text(json.dumps(report, indent=1))
@@ -100,6 +114,9 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
     d.add_argument("--mqtt", metavar="URL", help="publish the site's live state to this broker (mqtt://host:port), "
                                                  "under hotline/demo/")  # fmt: skip
+    d.add_argument("--http", default="", metavar="HOST:PORT", help="serve the engine's /metrics here (default none)")
+    d.add_argument("--linger", type=float, default=0.0, metavar="S",
+                   help="with --http, keep serving S real seconds after the last call (a last scrape)")  # fmt: skip
     d.set_defaults(func=cmd_demo)
 
 

@@ -39,13 +39,15 @@ class VirtualPbxServer:
 
     def engine_site(self, base: Site, db: Path, **sections: dict[str, object]) -> Site:
         """``base`` pointed at this PBX: AMI address and secret, recordings folder, a free FastAGI port (the
-        engine reports the port it got; hand it to ``self.agi.port``), the store at ``db``."""
+        engine reports the port it got; hand it to ``self.agi.port``), the store at ``db``, no HTTP listener
+        (unless ``http`` says one: parallel runs never meet on the default port)."""
         v = self.site_values()
         extra = {k: dict(val) for k, val in sections.items()}
         return base.with_values(
             asterisk={**v["asterisk"], "agi_port": 0, **extra.pop("asterisk", {})},
             recording=v["recording"],
             store={"url": f"sqlite+aiosqlite:///{db}", **extra.pop("store", {})},
+            http={"listen": "", **extra.pop("http", {})},
             **extra,
         )
 
