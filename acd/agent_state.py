@@ -78,6 +78,16 @@ class AgentMachine:
     def routable(self) -> bool:
         return self.status is Status.AVAILABLE and self.state is State.IDLE and not self.device_busy
 
+    def describe(self) -> str:
+        """The agent's situation in words, for explanations."""
+        if self.status is Status.PAUSED:
+            text = f"paused ({self.reason})"
+        elif self.status is Status.LOGGED_OUT:
+            text = "logged out"
+        else:
+            text = self.state.value.replace("_", "-")
+        return text + (" (phone busy)" if self.device_busy else "")
+
     def _mark(self, at: float) -> None:
         self.since = at
         self.history.append((at, self.status.value if not self.reason else f"{self.status.value}:{self.reason}",
@@ -148,6 +158,12 @@ class AgentMachine:
                 self.state = State.IDLE
         self._mark(at)
         return effects + self._availability(before)
+
+    def hang_up(self, at: float, wrap: float) -> list[Effect]:
+        """The call ended: wrap-up for ``wrap`` seconds (the service's; 0 or less: none, idle at once). The
+        machine owns the wrap-up; its ``wrap_up_timer`` effect asks the shell for the timer."""
+        self.wrap_up = wrap
+        return self.handle("hangup", at)
 
     def device(self, busy: bool, at: float) -> list[Effect]:
         """Asterisk's device state for the agent's phone changed (INUSE/RINGING vs NOT_INUSE)."""
