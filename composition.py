@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from acd.agent_state import InvalidTransition, State, Status
+from acd.board import Board
 from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
@@ -64,7 +65,10 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     engine = Engine(site, clock, link, agi, store or Store(site["store"]["url"]), CallModel())
     recorder = Recorder(engine, local_dir)
     qlog = site["store"]["queue_log_file"]
-    acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None)
+    # one board for every agent: who holds it (ACD, dialer, lent, reserved), shared by the ACD and the dialer
+    board = Board.build([a.id for a in site.agents], {a: c.name for c in site.campaigns for a in c.agents},
+                        max_misses=site["hotline"]["max_misses"], monotonic=clock.monotonic)  # fmt: skip
+    acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None, board=board)
     # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
     inbound = AcdInbound(acd.router, acd.service, clock)
     ivr = IvrService(engine, inbound.entering(acd.enqueue))
@@ -92,17 +96,17 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     in_campaigns = {a for c in site.campaigns for a in c.agents}
     always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
     if always_on:
-        keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT)
+        keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT, board)
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
-    dialer = build_dialer(engine, recorder, inbound, SyntheticLeads)
+    dialer = build_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route(OUTBOUND_ROUTE, dialer.outbound)
         engine.feature_tasks.append(("dialer", dialer.run))
         engine.features["dialer"] = dialer
-    install_live(engine, engine.bus, acd, dialer)
+    install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     if http and site["http"]["listen"]:

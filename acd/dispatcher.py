@@ -16,16 +16,17 @@ from typing import Any
 
 from acd import wrap_up
 from acd.adopting import Adoption
-from acd.agent_state import AgentMachine, InvalidTransition, State, Status
+from acd.agent_state import InvalidTransition, State
 from acd.announcing import WaitingActions, wait_rules
+from acd.board import Board, Conflict
 from acd.callbacks import CallBacks, callback_rules
 from acd.guard import Guard, Reserve
 from acd.queue_log import QueueLog
 from acd.queued import Queued
 from acd.router import Caller, Decision, Router
 from acd.routing_config import build_routing
-from acd.session_calls import SessionCalls
-from acd.sessions import EndKeys
+from acd.session_calls import Outbound, SessionCalls
+from acd.sessions import EndKeys, SessionProvider
 from acd.waiting import CallerPlan, HoldTime
 from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
@@ -37,20 +38,9 @@ from recording.finalize import Recorder
 
 log = logging.getLogger("hotline.acd")
 
-def _describe(m: AgentMachine) -> str:
-    """The agent's situation in words, for explanations."""
-    if m.status is Status.PAUSED:
-        text = f"paused ({m.reason})"
-    elif m.status is Status.LOGGED_OUT:
-        text = "logged out"
-    else:
-        text = m.state.value.replace("_", "-")
-    return text + (" (phone busy)" if m.device_busy else "")
-
-
 class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
     def __init__(self, engine: Engine, recorder: Recorder, queue_log_path: Path | None = None,
-                 tick: float = 1.0) -> None:  # fmt: skip
+                 tick: float = 1.0, board: Board | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.recorder = recorder
         self.tick = tick
@@ -69,7 +59,10 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         self.ring_timeout: int = site["hotline"]["ring_timeout"]
         self.region: str = site["hotline"]["region"]  # callers' numbers are read in it: call backs dial E.164
         self.agents = {a.id: a for a in site.agents}
-        self.machines = {a.id: AgentMachine(a.id, max_misses=site["hotline"]["max_misses"]) for a in site.agents}
+        # who holds each agent, shared with the dialer (the composition root passes the site's board)
+        self.board = board or Board.build([a.id for a in site.agents], max_misses=site["hotline"]["max_misses"],
+                                          monotonic=engine.clock.monotonic)  # fmt: skip
+        self.machines = {a: r.machine for a, r in self.board.records.items()}
         self.queued: dict[str, Queued] = {}
         self.queue_log = QueueLog(queue_log_path, engine.store)
         self._wake = asyncio.Event()
@@ -77,10 +70,10 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         self._offering: dict[str, str] = {}  # agent -> call being offered to it
         # the dialer, when the site has campaigns (set by the composition root): an outbound agent idle in its
         # always-on session can take a hotline caller there, lent by the dialer and given back afterwards
-        self.dialer: Any = None
+        self.dialer: Outbound | None = None
         # always-on agents outside campaigns (acd/sessions.py SessionKeeper), set by the composition root
-        self.keeper: Any = None
-        self._in_session: dict[str, tuple[str, Any]] = {}  # agent -> (call it takes in its session, provider)
+        self.keeper: SessionProvider | None = None
+        self._in_session: dict[str, tuple[str, SessionProvider]] = {}  # agent -> (its session call, provider)
         self._end_keys = EndKeys()
         self._ended_by_agent: set[str] = set()  # session calls the agent ended from its keypad
         self._connected: dict[str, Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
@@ -311,10 +304,14 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
 
     async def _assign(self, d: Decision, now: float) -> None:
         q = self.queued[d.call_id]
-        m = self.machines[d.agent_id]
-        states = {a: _describe(mm) for a, mm in self.machines.items()}
+        states = {a: mm.describe() for a, mm in self.machines.items()}
         explanation = self.router.explain(self._caller(q), d.agent_id, now, states, d.why)
-        m.handle("reserve", now)
+        try:
+            self.board.acd_reserve(d.agent_id, d.call_id, now)
+        except (Conflict, InvalidTransition) as exc:  # another side holds it: not ours to offer (a bug)
+            log.error("agent board: %s", exc)
+            self.router.set_available(d.agent_id, None)
+            return
         self.router.assigned(d)
         self._sync(d.agent_id)
         self._decisions += 1
@@ -348,7 +345,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
                 await self._talk(d, q, leg, now)
                 return
             if outcome == "caller_gone":
-                m.handle("release", now)
+                self.board.acd_release(d.agent_id, now)
                 self.queued.pop(w.call_id, None)
                 await self.queue_log.write(now, w.call_id, q.service, "NONE", "ABANDON", q.position, q.position,
                                            int(now - q.queued_at))  # fmt: skip
@@ -432,10 +429,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         """The agent's call ended: wrap-up per the service after a conversation, none after a failed call back."""
         eng = self.engine
         m = self.machines[agent_id]
-        effects = m.handle("hangup", began := eng.clock.now())
         wrap = self.wrap_up.get(service, 10.0) if conversation else 0.0
-        if wrap <= 0 and m.state is State.WRAP_UP:
-            m.handle("wrap_up_end", eng.clock.now())
+        effects = m.hang_up(began := eng.clock.now(), wrap)
         self._sync(agent_id)
         self.kick()
         await wrap_up.finish(eng, m, wrap, effects, call_id, began)
@@ -457,10 +452,8 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         ended = eng.clock.now()
         if not in_session:
             await eng.until(lambda: leg not in eng.model.channels, 10)
-        effects = m.handle("hangup", began := eng.clock.now())
         wrap = self.wrap_up.get(q.service, 10.0)
-        if wrap <= 0 and m.state is State.WRAP_UP:
-            m.handle("wrap_up_end", eng.clock.now())
+        effects = m.hang_up(began := eng.clock.now(), wrap)
         self._sync(d.agent_id)
         self.kick()  # the agent may take the next caller now; the bookkeeping below does not delay that
         # who hung up: the first hang-up request of the two (Hangup events of both legs arrive in either order)

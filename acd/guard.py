@@ -12,6 +12,7 @@ breaks the promise. The threshold is a site setting, and every decision is a fac
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,16 @@ class GuardSeat:
     idle: bool
     since: float  # monotonic seconds: when it became idle or started its current call
     available: bool = True  # logged in and in its session at all
+
+
+class GuardedFloor(Protocol):
+    """The dialer as the guard needs it: its designated agents' seats, and the hold put on and taken off."""
+
+    def guard_seats(self, agents: list[str]) -> list[GuardSeat]: ...
+
+    async def reserve(self, agent_id: str, reason: str) -> None: ...
+
+    async def release(self, agent_id: str, reason: str) -> None: ...
 
 
 @dataclass(frozen=True)

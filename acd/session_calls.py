@@ -9,11 +9,14 @@ interface this part leans on is written down.
 from __future__ import annotations
 
 import logging
-from typing import Any
+from typing import Protocol
 
 from acd.agent_state import AgentMachine
+from acd.board import Board
+from acd.guard import GuardedFloor
 from acd.queued import Queued
 from acd.router import Decision
+from acd.sessions import SessionProvider
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.dialplan import CONNECT_CONTEXT, DONE_CONTEXT, FIRST, START, SURVEY_CONTEXT
@@ -23,32 +26,31 @@ from recording.finalize import Recorder
 log = logging.getLogger("hotline.acd")
 
 
+class Outbound(SessionProvider, GuardedFloor, Protocol):
+    """The dialer as the ACD sees it (``dialer.services.Dialer``): its agents' sessions and the guard's hold."""
+
+
 class SessionCalls:
     engine: Engine
     recorder: Recorder
     machines: dict[str, AgentMachine]
+    board: Board
     queued: dict[str, Queued]
-    dialer: Any  # the dialer, when the site has campaigns
-    keeper: Any  # always-on agents outside campaigns
-    _in_session: dict[str, tuple[str, Any]]  # agent -> (call it takes in its session, provider)
+    dialer: Outbound | None  # the dialer, when the site has campaigns
+    keeper: SessionProvider | None  # always-on agents outside campaigns
+    _in_session: dict[str, tuple[str, SessionProvider]]  # agent -> (call it takes in its session, provider)
     _ended_by_agent: set[str]  # session calls the agent ended from its keypad
     _connected: dict[str, Queued]  # caller uniqueid -> its call, while it talks to an agent
 
-    def _providers(self) -> list[Any]:
+    def _providers(self) -> list[SessionProvider]:
         return [p for p in (self.keeper, self.dialer) if p is not None]
 
-    def _session_provider(self, agent_id: str) -> Any:
+    def _session_provider(self, agent_id: str) -> SessionProvider | None:
         """Who keeps this agent's session, when the agent sits idle in it; else None."""
         return next((p for p in self._providers() if p.session_for(agent_id)), None)
 
     def _session_agent(self, channel: str) -> str | None:
-        if self.keeper is not None and channel in self.keeper.channels():
-            return str(self.keeper.channels()[channel])
-        for r in getattr(self.dialer, "runners", ()):
-            for agent_id, seat in r.seats.items():
-                if seat.channel == channel:
-                    return str(agent_id)
-        return None
+        return self.board.session_agent(channel)
 
     async def _end_session_call(self, channel: str) -> None:
         """The agent pressed ## in its session: the other party leaves (a hotline caller to its survey or to
@@ -80,7 +82,7 @@ class SessionCalls:
                 log.warning("could not end the call in session %s: %s", channel, exc)
 
     async def _into_session(self, d: Decision, q: Queued, decision_fact: Fact, caller: str,
-                            provider: Any) -> tuple[str, str, float]:  # fmt: skip
+                            provider: SessionProvider) -> tuple[str, str, float]:  # fmt: skip
         """Connect without ringing: the caller joins the agent's always-on session (Bridge with F() back to the
         session); the session's keeper (the dialer: out of its pacing) lends the agent until the call and its
         wrap-up are over."""

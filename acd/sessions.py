@@ -16,7 +16,9 @@ import asyncio
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
+from acd.board import Board, Conflict
 from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.config import Agent
@@ -51,6 +53,17 @@ async def open_session(engine: Engine, agent: Agent, uid: str, caller_id: str, l
     return ch.name if ch is not None and ch.up else None
 
 
+class SessionProvider(Protocol):
+    """Who keeps agents' always-on sessions (the dialer for campaign agents, ``SessionKeeper`` for the others),
+    as the ACD asks it: each answer is the agent board's, the provider writes the facts."""
+
+    def session_for(self, agent_id: str) -> str | None: ...
+
+    async def lend(self, agent_id: str, call_id: str) -> str | None: ...
+
+    async def give_back(self, agent_id: str, call_id: str) -> None: ...
+
+
 @dataclass
 class EndKeys:
     """The agent's "end this call" on the keypad: ``#`` twice within the window. Digits in, True out."""
@@ -72,42 +85,38 @@ class EndKeys:
 @dataclass
 class _Seat:
     agent: Agent
-    state: str = "off"  # off, joining, idle, lent
-    channel: str = ""
     uniqueid: str = ""
     sessions: int = 0
 
 
 class SessionKeeper:
-    """Sessions for always-on agents outside campaigns, kept while ``logged_in(agent_id)`` says so."""
+    """Sessions for always-on agents outside campaigns, kept while ``logged_in(agent_id)`` says so; each
+    session's phase is the board's (``acd.board``)."""
 
-    def __init__(self, engine: Engine, agents: list[Agent], logged_in: Callable[[str], bool],
+    def __init__(self, engine: Engine, agents: list[Agent], logged_in: Callable[[str], bool], board: Board,
                  poll: float = 1.0) -> None:  # fmt: skip
         self.engine = engine
         self.seats = {a.id: _Seat(a) for a in agents}
         self.logged_in = logged_in
+        self.board = board
         self.poll = poll
         self.caller_id: str = engine.site["hotline"]["number"]
 
     def session_for(self, agent_id: str) -> str | None:
-        seat = self.seats.get(agent_id)
-        return seat.channel if seat is not None and seat.state == "idle" and seat.channel else None
-
-    def channels(self) -> dict[str, str]:
-        """Session channel name -> agent, for every open session."""
-        return {s.channel: a for a, s in self.seats.items() if s.channel}
+        return self.board.idle_session(agent_id) if agent_id in self.seats else None
 
     async def lend(self, agent_id: str, call_id: str) -> str | None:
-        seat = self.seats.get(agent_id)
-        if seat is None or seat.state != "idle" or not seat.channel:
+        if agent_id not in self.seats:
             return None
-        seat.state = "lent"
-        return seat.channel
+        try:
+            return self.board.lend(agent_id, call_id)
+        except Conflict as exc:
+            log.info("agent %s: no caller in its session: %s", agent_id, exc)
+            return None
 
     async def give_back(self, agent_id: str, call_id: str) -> None:
-        seat = self.seats.get(agent_id)
-        if seat is not None and seat.state == "lent":
-            seat.state = "idle" if seat.channel else "off"
+        if agent_id in self.seats:
+            self.board.give_back(agent_id)
 
     async def run(self) -> None:
         await self.engine.link.ready.wait()
@@ -122,24 +131,25 @@ class SessionKeeper:
                 await eng.clock.sleep(self.poll)
             seat.sessions += 1
             uid = f"as-acd-{seat.agent.id}-{seat.sessions}"[:149]
-            seat.state, seat.uniqueid = "joining", uid
+            seat.uniqueid = uid
+            self.board.session_joining(seat.agent.id)
             try:
                 name = await open_session(eng, seat.agent, uid, self.caller_id, "Hotline")
             except AmiError as exc:
                 log.warning("could not call agent %s for its session: %s", seat.agent.id, exc)
                 name = None
             if name is not None:
-                seat.state, seat.channel = "idle", name
+                self.board.session_up(seat.agent.id, name)
                 await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "up"), agent=seat.agent.id,
                                state="up")  # fmt: skip
                 while uid in eng.model.channels:
-                    if not self.logged_in(seat.agent.id) and seat.state == "idle":
+                    if not self.logged_in(seat.agent.id) and self.board.idle_session(seat.agent.id):
                         await self._close(name)  # logged out: the session ends with its last call
                     await eng.until(lambda u=uid: u not in eng.model.channels, self.poll)  # type: ignore[misc]
                 await eng.fact("acd.session", uid, uid, fact_key("acd.session", uid, "down"), agent=seat.agent.id,
                                state="down")  # fmt: skip
                 log.info("agent %s left its session", seat.agent.id)
-            seat.state, seat.channel = "off", ""
+            self.board.session_down(seat.agent.id)
             if self.logged_in(seat.agent.id):
                 await eng.clock.sleep(SESSION_RETRY)
 

@@ -24,6 +24,7 @@ import logging
 from collections.abc import Awaitable, Callable, Iterator
 from typing import Any, Protocol
 
+from acd.board import Board, Conflict
 from dialer.compliance import AFTER_GREETING, Rule
 from dialer.lead_source import LeadRef, Leads
 from dialer.outcomes import PACER_OUTCOME, RETRY_RULE, classify
@@ -56,6 +57,7 @@ class DialPath:
     rule: Rule
     recorder: Recording | None
     seats: dict[str, Seat]
+    board: Board
     dials: dict[str, Dial]
     counts: dict[str, int]
     waiting: int
@@ -66,6 +68,7 @@ class DialPath:
     next_opening: Callable[..., float]
     _take_seat: Callable[..., Seat | None]
     _wrap: Callable[[Seat], Awaitable[None]]
+    wake: Callable[[], None]
 
     def _new_id(self, now: float) -> str:
         return f"dl-{self.c.name}-{next(self._ids)}-{int(now)}"[:149]
@@ -159,19 +162,20 @@ class DialPath:
 
     def _preview_over(self, d: Dial) -> None:
         """A preview dial that reached nobody gives its agent back, ready for the next lead."""
-        seat = self.seats.get(d.agent) if d.agent else None
-        if seat is not None and seat.state == "preview":
-            seat.state, seat.since = "idle", self.engine.clock.monotonic()
-            self._freed.set()
+        if d.agent in self.seats and self.board.preview_over(d.agent):
+            self.wake()
 
     def _preview_seat(self, d: Dial) -> Seat | None:
         """The agent reserved for a preview dial, now taking its answer; None if its session is gone (one
         that came back meanwhile is idle, not reserved, and still takes it)."""
         seat = self.seats.get(d.agent)
-        if seat is None or seat.state not in ("preview", "idle") or seat.reserved or not seat.channel:
+        if seat is None:
             return None
-        seat.state, seat.since = "talking", self.engine.clock.monotonic()
-        return seat
+        try:
+            return seat if self.board.preview_answered(d.agent, d.id) else None
+        except Conflict as exc:
+            log.warning("campaign %s: preview answer %s finds its agent taken: %s", self.c.name, d.id, exc)
+            return None
 
     async def _finish_lead(self, d: Dial, outcome: str) -> None:
         now = self.engine.clock.now()
@@ -212,7 +216,7 @@ class DialPath:
         self.waiting += 1
         try:
             # a preview dial's agent is reserved for it: no search, no wait, no abandon
-            seat = self._preview_seat(d) if d.agent else self._take_seat(d.lead.agent)
+            seat = self._preview_seat(d) if d.agent else self._take_seat(d.id, d.lead.agent)
             while seat is None and not d.agent and eng.clock.monotonic() < deadline and not chan.hung_up:
                 self._freed.clear()
                 freed = asyncio.ensure_future(self._freed.wait())
@@ -220,7 +224,7 @@ class DialPath:
                 await asyncio.wait([freed, timer], return_when=asyncio.FIRST_COMPLETED)
                 freed.cancel()
                 timer.cancel()
-                seat = self._take_seat(d.lead.agent)
+                seat = self._take_seat(d.id, d.lead.agent)
         finally:
             self.waiting -= 1
         if seat is None:  # a preview dial whose agent's session ended while the number rang

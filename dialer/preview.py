@@ -11,6 +11,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
+from acd.board import Board, Conflict
 from dialer.lead_source import LeadRef, Leads
 from dialer.state import Dial, Seat
 from engine.app import Engine
@@ -28,6 +29,7 @@ class Preview:
     c: Campaign
     leads: Leads
     dials: dict[str, Dial]
+    board: Board
     dialing: bool
     previews: dict[str, tuple[str, LeadRef]]
     _preview_lock: asyncio.Lock
@@ -91,11 +93,13 @@ class Preview:
             did, lead = held
             if lead.tz and self.window_left(self.engine.clock.now(), lead.tz) <= 0:
                 raise ValueError(f"lead {lead.id} is outside its calling window now: skip it or wait")
+            try:
+                self.board.preview_dial(seat.agent.id, did)
+            except Conflict as exc:
+                raise ValueError(f"agent {seat.agent.id} cannot dial now: {exc}") from exc
             del self.previews[seat.agent.id]
-            seat.state, seat.since = "preview", self.engine.clock.monotonic()
             await self._dial(lead, agent=seat.agent.id, did=did)
-            if did not in self.dials and seat.state == "preview":  # its window closed this very moment
-                seat.state = "idle"
+            if did not in self.dials and self.board.preview_over(seat.agent.id):  # its window closed just now
                 raise ValueError(f"lead {lead.id} was not dialed: outside its calling window, back on the list")
         return f"{seat.agent.id}: dialing lead {lead.id} {mask_number(lead.phone)}"
 

@@ -14,6 +14,7 @@ import itertools
 import logging
 from zoneinfo import ZoneInfo
 
+from acd.board import Board
 from dialer.baselines import Progressive
 from dialer.compliance import rule_for
 from dialer.dialing import DialPath, Recording
@@ -34,7 +35,8 @@ log = logging.getLogger("hotline.dialer")
 
 class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
     def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None,
-                 recorder: Recording | None = None, inbound: InboundView | None = None) -> None:  # fmt: skip
+                 recorder: Recording | None = None, inbound: InboundView | None = None,
+                 board: Board | None = None) -> None:  # fmt: skip
         self.engine = engine
         self.c = campaign
         self.leads = leads
@@ -43,7 +45,10 @@ class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
         self.rule = rule_for(campaign.profile)
         self.pacer: Pacer = pacer or (ForecastPacer(target=campaign.target, amd=campaign.amd, **self.rule.pacer_args)
                                       if campaign.mode == "predictive" else Progressive())  # fmt: skip
-        self.seats = {a: Seat(engine.site.agent(a)) for a in campaign.agents}
+        # who holds each agent: shared with the ACD (the composition root passes the site's board)
+        self.board = board or Board.build(campaign.agents, dict.fromkeys(campaign.agents, campaign.name),
+                                          monotonic=engine.clock.monotonic)  # fmt: skip
+        self.seats = {a: Seat(engine.site.agent(a), self.board) for a in campaign.agents}
         self.dials: dict[str, Dial] = {}
         self.waiting = 0  # live calls looking for an agent right now
         self.line_limit = campaign.line_limit or 6 * len(self.seats)

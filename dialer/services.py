@@ -10,6 +10,7 @@ import logging
 import re
 from collections.abc import Callable
 
+from acd.board import Board, Conflict
 from acd.guard import GuardSeat
 from dialer.dialing import Recording
 from dialer.lead_source import Leads, StoredLeads
@@ -46,60 +47,62 @@ class Dialer:
         await chan.command("HANGUP")
 
     # ---- cooperation with the ACD: an outbound agent lent to the hotline leaves the pool at once -----------
+    # who holds an agent is the board's (acd.board); these carry out its operations and write the facts
     def session_for(self, agent_id: str) -> str | None:
         """The agent's session channel when it sits idle in it (free to take a hotline caller), else None."""
-        for r in self.runners:
-            seat = r.seats.get(agent_id)
-            if seat is not None and seat.state == "idle" and seat.channel:
-                return seat.channel
-        return None
+        found = self._seat(agent_id)
+        return found[0].board.idle_session(agent_id) if found else None
 
     async def lend(self, agent_id: str, call_id: str) -> str | None:
-        """Take an idle outbound agent out of pacing for an ACD call; returns its session channel."""
-        for r in self.runners:
-            seat = r.seats.get(agent_id)
-            if seat is not None and seat.state == "idle" and seat.channel:
-                seat.state, seat.since = "lent", self.engine.clock.monotonic()
-                await self.engine.fact("dialer.lent", call_id, seat.uniqueid,
-                                       fact_key("dialer.lent", agent_id, call_id), agent=agent_id,
-                                       campaign=r.c.name)  # fmt: skip
-                return seat.channel
-        return None
+        """Take an idle outbound agent out of pacing for an ACD call; returns its session channel (None: it
+        is no longer idle in its session)."""
+        found = self._seat(agent_id)
+        if found is None:
+            return None
+        r, seat = found
+        try:
+            channel = r.board.lend(agent_id, call_id)
+        except Conflict as exc:
+            log.info("campaign %s: agent %s not lent: %s", r.c.name, agent_id, exc)
+            return None
+        await self.engine.fact("dialer.lent", call_id, seat.uniqueid, fact_key("dialer.lent", agent_id, call_id),
+                               agent=agent_id, campaign=r.c.name)  # fmt: skip
+        return channel
 
     async def give_back(self, agent_id: str, call_id: str) -> None:
-        for r in self.runners:
-            seat = r.seats.get(agent_id)
-            if seat is not None and seat.state == "lent":
-                seat.state, seat.since = "idle", self.engine.clock.monotonic()
-                r._freed.set()
-                await self.engine.fact("dialer.returned", call_id, seat.uniqueid,
-                                       fact_key("dialer.returned", agent_id, call_id), agent=agent_id,
-                                       campaign=r.c.name)  # fmt: skip
+        found = self._seat(agent_id)
+        if found is None:
+            return
+        r, seat = found
+        if r.board.give_back(agent_id):
+            r.wake()
+            await self.engine.fact("dialer.returned", call_id, seat.uniqueid,
+                                   fact_key("dialer.returned", agent_id, call_id), agent=agent_id,
+                                   campaign=r.c.name)  # fmt: skip
 
     def guard_seats(self, agents: list[str]) -> list[GuardSeat]:
         """The guard's view of its designated agents: in a session or not, idle or busy since when."""
         out = []
         for agent_id in agents:
-            for r in self.runners:
-                seat = r.seats.get(agent_id)
-                if seat is not None:
-                    out.append(GuardSeat(agent_id, seat.state == "idle", seat.since,
-                                         bool(seat.channel) and seat.state not in ("off", "joining")))  # fmt: skip
-                    break
+            found = self._seat(agent_id)
+            if found is not None:
+                seat = found[1]
+                out.append(GuardSeat(agent_id, seat.state == "idle", seat.since,
+                                     bool(seat.channel) and seat.state not in ("off", "joining")))  # fmt: skip
         return out
 
     async def reserve(self, agent_id: str, reason: str) -> None:
         """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""
         runner, seat = self.seat_of(agent_id)
-        seat.reserved = True
+        runner.board.guard_reserve(agent_id)
         await self.engine.fact("dialer.reserved", "", seat.uniqueid,
                                fact_key("dialer.reserved", agent_id, self.engine.clock.now()), agent=agent_id,
                                campaign=runner.c.name, reason=reason)  # fmt: skip
 
     async def release(self, agent_id: str, reason: str) -> None:
         runner, seat = self.seat_of(agent_id)
-        seat.reserved = False
-        runner._freed.set()
+        runner.board.guard_release(agent_id)
+        runner.wake()
         await self.engine.fact("dialer.released", "", seat.uniqueid,
                                fact_key("dialer.released", agent_id, self.engine.clock.now()), agent=agent_id,
                                campaign=runner.c.name, reason=reason)  # fmt: skip
@@ -113,11 +116,14 @@ class Dialer:
                 return await r.qa_label(call_id, machine)
         raise ValueError(f"QA label for {call_id!r}: not a dial of any campaign of this site")
 
+    def _seat(self, agent_id: str) -> tuple[CampaignRunner, Seat] | None:
+        return next(((r, r.seats[agent_id]) for r in self.runners if agent_id in r.seats), None)
+
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
-        for r in self.runners:
-            if agent_id in r.seats:
-                return r, r.seats[agent_id]
-        raise ValueError(f"agent {agent_id} works no campaign")
+        found = self._seat(agent_id)
+        if found is None:
+            raise ValueError(f"agent {agent_id} works no campaign")
+        return found
 
     async def control(self, agent_id: str, action: str, arg: str = "") -> str:
         """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes);
@@ -159,11 +165,12 @@ class Dialer:
 
 
 def build_dialer(engine: Engine, recorder: Recording | None = None, inbound: InboundView | None = None,
-                 synthetic: Callable[[], Leads] | None = None) -> Dialer | None:  # fmt: skip
+                 synthetic: Callable[[], Leads] | None = None,
+                 board: Board | None = None) -> Dialer | None:  # fmt: skip
     """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
     passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
     is the ACD's view of hotline callers, for the pacer's blended floor; ``synthetic`` makes the simulator's
-    lead list for campaigns with ``leads = "synthetic"``."""
+    lead list for campaigns with ``leads = "synthetic"``; ``board`` the site's agent board, shared with the ACD."""
     runners = []
     for c in engine.site.campaigns:
         if c.leads == "synthetic":
@@ -178,5 +185,5 @@ def build_dialer(engine: Engine, recorder: Recording | None = None, inbound: Inb
         if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
             log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
                         "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
-        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound))
+        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound, board=board))
     return Dialer(engine, runners) if runners else None

@@ -12,6 +12,7 @@ import asyncio
 import logging
 from collections.abc import Callable
 
+from acd.board import Board
 from acd.sessions import open_session
 from dialer.pacing import Pacer, WrapEnded
 from dialer.state import Seat
@@ -30,6 +31,7 @@ class AgentSessions:
     c: Campaign
     pacer: Pacer
     seats: dict[str, Seat]
+    board: Board
     _freed: asyncio.Event
     _t: Callable[[], float]
 
@@ -40,46 +42,51 @@ class AgentSessions:
                 await self._one_session(seat)
             except AmiError as exc:
                 log.warning("campaign %s: could not call agent %s: %s", self.c.name, seat.agent.id, exc)
-            seat.state, seat.channel = "off", ""
+            self.board.session_down(seat.agent.id)
             await self.engine.clock.sleep(SESSION_RETRY)
 
     async def _one_session(self, seat: Seat) -> None:
         eng = self.engine
         seat.sessions += 1
         uid = f"as-{self.c.name}-{seat.agent.id}-{seat.sessions}"[:149]
-        seat.state, seat.uniqueid = "joining", uid
+        seat.uniqueid = uid
+        self.board.session_joining(seat.agent.id)
         name = await open_session(eng, seat.agent, uid, self.c.caller_id, self.c.name)
         if name is None:
             return
-        seat.state, seat.channel, seat.since = "idle", name, eng.clock.monotonic()
+        self.board.session_up(seat.agent.id, name)
         await eng.fact("dialer.session", uid, uid, fact_key("dialer.session", uid, "up"), agent=seat.agent.id,
                        campaign=self.c.name, state="up")  # fmt: skip
-        self._freed.set()
+        self.wake()
         while uid in eng.model.channels:
             await eng.until(lambda: uid not in eng.model.channels, 3600)
         await eng.fact("dialer.session", uid, uid, fact_key("dialer.session", uid, "down"), agent=seat.agent.id,
                        campaign=self.c.name, state="down")  # fmt: skip
         log.info("campaign %s: agent %s left the session", self.c.name, seat.agent.id)
 
-    def _take_seat(self, prefer: str = "") -> Seat | None:
-        idle = [s for s in self.seats.values() if s.state == "idle" and not s.reserved]
+    def _take_seat(self, call: str, prefer: str = "") -> Seat | None:
+        """The agent for the dialer's customer ``call``: free in its session and the dialer's (the board says:
+        not lent, not reserved by the guard, not offered a hotline caller)."""
+        idle = [s for s in self.seats.values() if self.board.free_for_dialer(s.agent.id)]
         if not idle:
             return None
         own = [s for s in idle if s.agent.id == prefer]
         # the agent who promised the call back if free, else the longest idle: never abandon a call back
         seat = own[0] if own else min(idle, key=lambda s: s.since)
-        seat.state, seat.since = "talking", self.engine.clock.monotonic()
+        self.board.dialer_take(seat.agent.id, call)
         return seat
 
     async def _wrap(self, seat: Seat) -> None:
-        seat.state, seat.since = "wrap", self.engine.clock.monotonic()
+        if not self.board.wrap(seat.agent.id):
+            return  # its session ended during the call: nothing to wrap up in
         await self.engine.clock.sleep(self.c.wrap_up)
         self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
-        if seat.state == "wrap":
-            seat.state, seat.since = "idle", self.engine.clock.monotonic()
-            self._freed.set()
+        self._end_wrap(seat)
 
     def _end_wrap(self, seat: Seat) -> None:
-        if seat.state == "wrap":
-            seat.state, seat.since = "idle", self.engine.clock.monotonic()
-            self._freed.set()
+        if self.board.wrap_end(seat.agent.id):
+            self.wake()
+
+    def wake(self) -> None:
+        """An agent may be free for a customer now: a live call waiting for one looks again."""
+        self._freed.set()

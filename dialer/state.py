@@ -5,23 +5,41 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from acd.board import Board
 from dialer.lead_source import LeadRef
 from engine.config import Agent
 
 
 @dataclass
 class Seat:
-    """An outbound agent's always-on session: answered once, customers bridged in without ringing."""
+    """An outbound agent's always-on session: answered once, customers bridged in without ringing. Who holds
+    the agent and its session's phase live on the agent board (``acd.board``), changed only through its
+    operations; the seat reads them."""
 
     agent: Agent
-    state: str = "off"  # off, joining, idle, talking, wrap, lent (taking a hotline call for the ACD),
-    # preview (waiting for the answer to the number it chose to dial)
+    board: Board = field(repr=False)
     uniqueid: str = ""
-    channel: str = ""
-    since: float = 0.0
     sessions: int = 0
     last: Dial | None = None  # its last conversation: what a disposition or a call back is about
-    reserved: bool = False  # held for the hotline by the ACD's guard: out of pacing, no new customers
+
+    @property
+    def state(self) -> str:
+        """off, joining, idle, talking, wrap, lent (taking a hotline call for the ACD), preview (waiting for
+        the answer to the number it chose to dial)."""
+        return self.board[self.agent.id].phase.value
+
+    @property
+    def channel(self) -> str:
+        return self.board[self.agent.id].session
+
+    @property
+    def since(self) -> float:
+        return self.board[self.agent.id].phase_since
+
+    @property
+    def reserved(self) -> bool:
+        """Held for the hotline by the ACD's guard: out of pacing, no new customers."""
+        return self.board[self.agent.id].guarded
 
 
 @dataclass

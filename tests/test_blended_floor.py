@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from acd.arrivals import ArrivalRate
+from acd.board import Holder
 from acd.inbound_view import AcdInbound
 from acd.router import AgentProfile, Caller, Router, RuleStep, Service
 from dialer.pacing import Floor, QaLabel
@@ -20,6 +21,7 @@ from engine.ports import InboundLoad
 from sim import world
 from sim.day import run_day, scratch_site
 from sim.traffic import InboundModel
+from tests.board_watch import BoardWatch
 
 HOTLINE = Service("hotline", {"hotline": 80}, steps=(RuleStep(10, lower={"hotline": 40}),))
 SALES = Service("sales", {"sales": 50})
@@ -131,17 +133,21 @@ def _runner(tmp: Path, inbound=None, name: str = "renewals"):  # type: ignore[no
 def test_the_floor_carries_the_acd_view_for_the_agents_in_the_pacing_pool(tmp_path):
     view = _View()
     eng, runner = _runner(tmp_path, view)
-    seats = runner.seats
-    seats["2001"].state, seats["2002"].state, seats["2003"].state = "idle", "talking", "off"
+    board = runner.board
+    for agent in ("2001", "2002"):  # 2001 idle in its session, 2002 talking to a customer, 2003 out of it
+        board.session_joining(agent)
+        board.session_up(agent, f"PJSIP/{agent}-1")
+    board.dialer_take("2002", "dl-1")
     f = runner.floor()
     assert (f.inbound_waiting, f.inbound_rate) == (2, 0.01)
     assert view.asked == [["2001", "2002"]], "agents out of their session take no hotline caller"
-    seats["2002"].reserved = True  # the guard's agent is out of the pool: its callers are not ours to count
+    board.guard_reserve("2002")  # the guard's agent is out of the pool: its callers are not ours to count
     runner.floor()
     assert view.asked[-1] == ["2001"]
     (tmp_path / "alone").mkdir()
     _, alone = _runner(tmp_path / "alone")
-    alone.seats["2001"].state = "idle"
+    alone.board.session_joining("2001")
+    alone.board.session_up("2001", "PJSIP/2001-1")
     assert (alone.floor().inbound_waiting, alone.floor().inbound_rate) == (0, 0.0), "no ACD: nothing inbound"
 
 
@@ -208,8 +214,10 @@ class _Twin:
 
 def test_in_virtual_time_the_live_pacer_sees_hotline_callers_and_dials_less_for_them():
     twins: list[_Twin] = []
+    watch = BoardWatch()
 
     def hook(eng) -> None:  # type: ignore[no-untyped-def]
+        watch.attach(eng)
         runner = eng.features["dialer"].runners[0]
         runner.pacer = _Twin(runner.pacer, eng)
         twins.append(runner.pacer)
@@ -224,3 +232,8 @@ def test_in_virtual_time_the_live_pacer_sees_hotline_callers_and_dials_less_for_
     assert max(f.inbound_rate for f, *_ in seconds) > 0 and all(f.inbound_rate >= 0 for f, *_ in seconds)
     assert all(said <= alone for _, said, alone in crowded)
     assert sum(said for _, said, _ in crowded) < sum(alone for _, _, alone in crowded), "it dials less for them"
+    # the agent board over the day: outbound agents went dialer -> lent to the ACD -> dialer, never held by
+    # two sides at once, and neither side ever asked for an agent the other held
+    watch.assert_clean()
+    lent = {a for a, held in watch.holders.items() if Holder.LENT in held}
+    assert len(lent) >= 2 and all(Holder.DIALER in watch.holders[a] for a in lent)

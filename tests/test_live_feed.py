@@ -11,7 +11,7 @@ BUSY = {"on_call", "on_hold", "wrap_up"}
 
 
 def test_the_live_stream_shows_the_floor_and_keeps_the_boards_invariants():
-    seen: dict = {"snapshot": None, "offers": 0, "changes": 0, "violations": []}
+    seen: dict = {"snapshot": None, "offers": 0, "changes": 0, "violations": [], "holders": set()}
     engines = []
 
     async def watch(eng) -> None:  # type: ignore[no-untyped-def]
@@ -29,12 +29,19 @@ def test_the_live_stream_shows_the_floor_and_keeps_the_boards_invariants():
                 seen["changes"] += 1
                 if c.topic == "agent":
                     agents[c.key] = dict(c.data)
-                    # held by one side at a time: a campaign seat talking or wrapping is not the ACD's call too
+                    seen["holders"].add(c.data["holder"])
+                    # held by one side at a time: a campaign seat talking or wrapping is not the ACD's call too,
+                    # and an agent the ACD offers a call or talks to is the ACD's (or lent to it)
                     for r in dialer.runners if dialer else ():
                         seat = r.seats.get(c.key)
                         if seat is not None and seat.state in ("talking", "wrap") and c.data["state"] in (
                             "reserved", "ringing", "on_call", "on_hold"):
                             seen["violations"].append(("two sides", c.key, seat.state, dict(c.data)))
+                    if c.data["state"] in ("reserved", "ringing", "on_call", "on_hold") and c.data["holder"] not in (
+                            "acd", "lent"):
+                        seen["violations"].append(("the ACD's call, another holder", c.key, dict(c.data)))
+                    if c.data["holder"] == "lent" and not c.data["session"]:
+                        seen["violations"].append(("lent without a session", c.key, dict(c.data)))
                 elif c.topic == "call" and c.data["kind"] == "agent.offer":
                     seen["offers"] += 1
                     who = str(c.data["agent"])
@@ -53,6 +60,11 @@ def test_the_live_stream_shows_the_floor_and_keeps_the_boards_invariants():
     snap: Snapshot = seen["snapshot"]
     assert snap is not None and seen["offers"] > 20
     assert seen["violations"] == []
+    # the board checked itself after every change of the day, and no side asked for an agent another held
+    board = eng.features["acd"].board
+    assert board.breaches == [] and board.check() == []
+    assert board.refused == []
+    assert seen["holders"] >= {"dialer", "lent", "acd"}, "the day lent outbound agents to the hotline"
     site_agents = {a.id for a in eng.site.agents}
     assert {c.key for c in snap.states if c.topic == "agent"} == site_agents, "every agent's state, at once"
     services = {c.key for c in snap.states if c.topic == "service"}

@@ -7,11 +7,13 @@ from collections import defaultdict
 import pytest
 
 import dialer.runner as dialer_runner
+from acd.board import Holder
 from dialer.baselines import FixedRatio
 from dialer.outcomes import classify
 from engine.clock import VirtualClock
 from sim.day import run_day
 from sim.vtime import drive, settle
+from tests.board_watch import BoardWatch
 
 
 def test_sleepers_wake_in_order_each_at_its_own_time():
@@ -242,8 +244,9 @@ def test_outbound_agents_take_hotline_overflow_in_their_sessions_and_leave_the_p
     from sim.traffic import InboundModel
 
     facts: list = []
+    watch = BoardWatch()
     asyncio.run(run_day(hours=1.0, seed=7, outbound_agents=3, outbound_take_hotline=True, facts_out=facts,
-                        inbound=InboundModel(calls_per_day=400)))  # fmt: skip
+                        inbound=InboundModel(calls_per_day=400), on_engine=watch.attach))  # fmt: skip
     rows = [r.as_row() for r in derive(facts)]
     lent = [f for f in facts if f.kind == "dialer.lent"]
     returned = [f for f in facts if f.kind == "dialer.returned"]
@@ -258,3 +261,6 @@ def test_outbound_agents_take_hotline_overflow_in_their_sessions_and_leave_the_p
     for r in by_outbound:
         spans[r["agent_id"]].append((r["connected_at"], r["connected_at"] + r["talk_time"] + r["hold_time"]))
     _assert_no_overlap(spans, tolerance=1e-3)  # records are rounded to the millisecond
+    # the board saw it the same way: lent, then the dialer's again, never held by two sides at once
+    watch.assert_clean()
+    assert {r["agent_id"] for r in by_outbound} <= {a for a, held in watch.holders.items() if Holder.LENT in held}

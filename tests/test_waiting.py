@@ -6,6 +6,7 @@ import asyncio
 import tempfile
 from pathlib import Path
 
+from acd.board import Holder
 from acd.guard import Guard, GuardSeat, Release, Reserve
 from acd.waiting import Announce, CallbackPlan, CallerPlan, HoldTime, OfferCallback, StepAction, ToVoicemail, WaitRules
 from acd.waiting import next_action as act
@@ -14,6 +15,7 @@ from engine.store.stats import service_stats
 from sim import world
 from sim.day import scratch_site, simulate
 from sim.pbx.model import CalleeBehavior, CallerScript
+from tests.board_watch import BoardWatch
 
 T0 = 1_800_000_000.0  # a Friday 2027-01-15 08:00 UTC: 16:00 in Shanghai
 
@@ -121,9 +123,9 @@ def _phones(endpoint: str, offer: int) -> CalleeBehavior:
     return CalleeBehavior("answer", 1.0)  # every agent answers in a second
 
 
-def _run(site, callers, length, carrier=None):  # type: ignore[no-untyped-def]
+def _run(site, callers, length, carrier=None, on_engine=None):  # type: ignore[no-untyped-def]
     return asyncio.run(simulate(site, [(T0 + at, s) for at, s in callers], T0, length, seed=1, carrier=carrier,
-                                phones=_phones))  # fmt: skip
+                                phones=_phones, on_engine=on_engine))  # fmt: skip
 
 
 def _queue_log(wd: Path) -> list[list[str]]:
@@ -232,7 +234,8 @@ def test_the_guard_takes_an_outbound_agent_off_the_dialer_for_the_hotline_and_gi
                      outbound_agents=3)  # fmt: skip
         callers = [(300.0, CallerScript(caller="13900000001", digits=[(1.5, "2")], talk=600.0)),
                    (320.0, CallerScript(caller="13900000002", digits=[(1.5, "2")], talk=60.0))]  # fmt: skip
-        sim = _run(site, callers, 1500.0, carrier=world.carrier(5))
+        watch = BoardWatch()
+        sim = _run(site, callers, 1500.0, carrier=world.carrier(5), on_engine=watch.attach)
     facts = sim.facts
     rows = {r["caller"]: r for r in sim.rows}
     b = rows["13900000002"]
@@ -251,6 +254,10 @@ def test_the_guard_takes_an_outbound_agent_off_the_dialer_for_the_hotline_and_gi
     kinds = [f.kind for f in facts if f.kind in ("dialer.reserved", "dialer.released")]
     assert kinds == ["dialer.reserved", "dialer.released"]
     assert derive(facts)  # the ledger still derives
+    # on the agent board: the guard's hold, then the loan, then the dialer's again; never two sides at once
+    watch.assert_clean()
+    assert {Holder.DIALER, Holder.RESERVED, Holder.LENT} <= watch.holders[agent]
+    assert watch.board is not None and watch.board.holder(agent) is Holder.DIALER and not watch.board[agent].guarded
 
 
 def test_two_hashes_within_the_window_end_a_session_call():

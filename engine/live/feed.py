@@ -39,6 +39,8 @@ class AgentView(Protocol):
     state: Any
     since: float
     device_busy: bool
+    holder: Any  # who holds the agent (acd.board.Holder)
+    session: str  # its always-on session's channel ("" none)
 
 
 def masked(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -76,7 +78,8 @@ class LiveFeed:
             self._calls.pop(m.agent_id, None)
         self.bus.publish(Change("agent", m.agent_id, self.clock.now(), {
             "status": status, "reason": m.reason, "state": state, "since": m.since,
-            "device_busy": m.device_busy, "call": self._calls.get(m.agent_id)}))  # fmt: skip
+            "device_busy": m.device_busy, "call": self._calls.get(m.agent_id),
+            "holder": getattr(m.holder, "value", str(m.holder)), "session": m.session}))  # fmt: skip
 
     def on_record(self, row: Mapping[str, Any]) -> None:
         if self.day.roll(self.clock.now()):

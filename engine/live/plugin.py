@@ -11,8 +11,9 @@ from engine.live.tally import ServiceDay, day_start
 from engine.store.stats import targets_of
 
 
-def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None) -> LiveFeed:
-    """Publish the engine's facts, the ACD's agents and queues and the dialer's campaigns on ``bus``."""
+def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any = None) -> LiveFeed:
+    """Publish the engine's facts, the agents (the board's records: told of every change), the ACD's queues and
+    the dialer's campaigns on ``bus``."""
     from acd.live_view import queues_now
 
     site = engine.site
@@ -41,8 +42,7 @@ def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None) -> LiveFeed:
                     campaigns=campaigns, engine_status=status)  # fmt: skip
     engine.fact_hooks.append(feed.on_facts)
     engine.record_hooks.append(feed.on_record)
-    for m in acd.machines.values():
-        m.observer = feed.on_agent
+    (board or acd.board).observer = feed.on_agent
     engine.feature_tasks.append(("live-feed", feed.run))
     engine.features["live"] = feed
     return feed
