@@ -277,14 +277,15 @@ class Board:
         self._phase(r, Phase.IDLE)
         return True
 
-    def wrap(self, agent: str) -> bool:
-        """The dialer's conversation ended: wrap-up. False when the agent was no longer talking (its session
-        ended meanwhile)."""
+    def wrap(self, agent: str, seconds: float) -> list[Effect]:
+        """The dialer's conversation ended: wrap-up for the campaign's ``seconds``; the timer is the shell's
+        (``wrap_up_timer``), which ends it with ``wrap_end``. No effect when the agent was no longer talking
+        (its session ended meanwhile)."""
         r = self._rec(agent)
         if r.phase is not Phase.TALKING:
-            return False
+            return []
         self._phase(r, Phase.WRAP)
-        return True
+        return [Effect("wrap_up_timer", seconds)]
 
     def wrap_end(self, agent: str) -> bool:
         """The dialer's wrap-up is over (timer, disposition, call back): idle. False when not wrapping up."""

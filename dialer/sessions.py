@@ -77,11 +77,12 @@ class AgentSessions:
         return seat
 
     async def _wrap(self, seat: Seat) -> None:
-        if not self.board.wrap(seat.agent.id):
-            return  # its session ended during the call: nothing to wrap up in
-        await self.engine.clock.sleep(self.c.wrap_up)
-        self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
-        self._end_wrap(seat)
+        # the board says whether there is a wrap-up (none if the session ended during the call); the timer is ours
+        for effect in self.board.wrap(seat.agent.id, self.c.wrap_up):
+            if effect.kind == "wrap_up_timer":
+                await self.engine.clock.sleep(float(effect.value))  # type: ignore[arg-type]
+                self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
+                self._end_wrap(seat)
 
     def _end_wrap(self, seat: Seat) -> None:
         if self.board.wrap_end(seat.agent.id):

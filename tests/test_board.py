@@ -5,7 +5,7 @@ from collections.abc import Callable
 
 import pytest
 
-from acd.agent_state import State
+from acd.agent_state import Effect, State
 from acd.board import Board, Conflict, Holder, Phase
 
 CAMPAIGN, HOTLINE = "c1", "h1"  # a campaign agent, an agent of the hotline only
@@ -48,7 +48,7 @@ def dialer_talking(b: Board, a: str) -> None:
 
 def dialer_wrap(b: Board, a: str) -> None:
     dialer_talking(b, a)
-    b.wrap(a)
+    b.wrap(a, 5.0)
 
 
 def previewing(b: Board, a: str) -> None:
@@ -228,7 +228,8 @@ def test_the_dialers_wrap_up_and_preview_return_the_agent_to_the_pool() -> None:
     b = _board()
     dialer_talking(b, CAMPAIGN)
     t0 = b[CAMPAIGN].phase_since
-    assert b.wrap(CAMPAIGN) and b[CAMPAIGN].phase_since > t0
+    assert b.wrap(CAMPAIGN, 5.0) == [Effect("wrap_up_timer", 5.0)] and b[CAMPAIGN].phase_since > t0
+    assert b.wrap(CAMPAIGN, 5.0) == [], "wrapping up already: no second timer"
     assert b.preview_dial(CAMPAIGN, "dl-2") is None, "a preview dial ends the wrap-up"
     assert not b.wrap_end(CAMPAIGN), "no longer wrapping up"
     assert b.preview_over(CAMPAIGN) and b.free_for_dialer(CAMPAIGN)
