@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 
 from acd.agent_state import AgentMachine, Effect, State, Status
+from acd.guard import GuardSeat
 
 
 class Holder(Enum):
@@ -161,6 +162,12 @@ class Board:
         """May the dialer bridge a customer to this agent now."""
         r = self.records[agent]
         return r.holder is Holder.DIALER and r.phase is Phase.IDLE
+
+    def guard_view(self, agents: Iterable[str]) -> list[GuardSeat]:
+        """The hotline guard's designated campaign agents: in a session or not, idle or busy since when."""
+        return [GuardSeat(a, r.phase is Phase.IDLE, r.phase_since,
+                          bool(r.session) and r.phase not in (Phase.OFF, Phase.JOINING))
+                for a in agents if (r := self.records.get(a)) is not None and r.campaign]  # fmt: skip
 
     def check(self) -> list[str]:
         """Every record's invariant breaches now."""

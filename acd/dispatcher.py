@@ -286,7 +286,7 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
         offering = set(self._offering.values())
         waits = [now - q.queued_at for c, q in self.queued.items()
                  if q.service == self.service and q.callback is None and c not in offering]  # fmt: skip
-        seats = self.dialer.guard_seats(self.guard_agents)
+        seats = self.board.guard_view(self.guard_agents)
         step = self.guard.step(now, max(waits) if waits else None, seats)
         if step is None:
             return

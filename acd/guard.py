@@ -26,9 +26,7 @@ class GuardSeat:
 
 
 class GuardedFloor(Protocol):
-    """The dialer as the guard needs it: its designated agents' seats, and the hold put on and taken off."""
-
-    def guard_seats(self, agents: list[str]) -> list[GuardSeat]: ...
+    """The dialer as the guard needs it: the hold put on and taken off (the seats are the agent board's)."""
 
     async def reserve(self, agent_id: str, reason: str) -> None: ...
 

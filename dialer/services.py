@@ -11,7 +11,6 @@ import re
 from collections.abc import Callable
 
 from acd.board import Board, Conflict
-from acd.guard import GuardSeat
 from dialer.dialing import Recording
 from dialer.lead_source import Leads, StoredLeads
 from dialer.runner import CampaignRunner
@@ -79,17 +78,6 @@ class Dialer:
             await self.engine.fact("dialer.returned", call_id, seat.uniqueid,
                                    fact_key("dialer.returned", agent_id, call_id), agent=agent_id,
                                    campaign=r.c.name)  # fmt: skip
-
-    def guard_seats(self, agents: list[str]) -> list[GuardSeat]:
-        """The guard's view of its designated agents: in a session or not, idle or busy since when."""
-        out = []
-        for agent_id in agents:
-            found = self._seat(agent_id)
-            if found is not None:
-                seat = found[1]
-                out.append(GuardSeat(agent_id, seat.state == "idle", seat.since,
-                                     bool(seat.channel) and seat.state not in ("off", "joining")))  # fmt: skip
-        return out
 
     async def reserve(self, agent_id: str, reason: str) -> None:
         """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""

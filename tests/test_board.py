@@ -247,3 +247,15 @@ def test_check_names_an_agent_held_by_two_sides() -> None:
 def test_an_unknown_agent_is_a_conflict() -> None:
     with pytest.raises(Conflict, match="no such agent"):
         _board().lend("nobody", "call-1")
+
+
+def test_the_guard_sees_its_campaign_agents_on_the_board() -> None:
+    b = _board()
+    assert [(s.agent, s.idle, s.available) for s in b.guard_view([CAMPAIGN, HOTLINE, "nobody"])] == [
+        (CAMPAIGN, False, False)], "out of its session; the hotline-only and unknown agents are not the guard's"
+    in_session(b, CAMPAIGN)
+    (seat,) = b.guard_view([CAMPAIGN])
+    assert (seat.idle, seat.available, seat.since) == (True, True, b[CAMPAIGN].phase_since)
+    b.dialer_take(CAMPAIGN, "dl-1")
+    (seat,) = b.guard_view([CAMPAIGN])
+    assert (seat.idle, seat.available, seat.since) == (False, True, b[CAMPAIGN].phase_since)
