@@ -409,10 +409,11 @@ class Dispatcher(CallBacks, WaitingActions, SessionCalls, Adoption):
             return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
 
         if not await eng.until(settled, self.ring_timeout + 10):
-            # the deadline passed: first take in the events already received (an answer may be among them)
+            # Asterisk ends the ringing itself at the ring timeout: past our deadline the engine lags behind its
+            # events. Take in what was received and give the leg time to bridge or end before counting it
+            # unanswered (a leg hung up now may be a conversation that just began)
             await eng.caught_up(5.0)
-            if (c := eng.model.channels.get(leg)) is not None and c.up and not c.bridge:
-                await eng.until(settled, 5.0)  # answered: Bridge() comes next
+            await eng.until(settled, 10.0)
         rang = eng.clock.now() - started
         ch = eng.model.channels.get(leg)
         if ch is not None and ch.up and ch.bridge:
