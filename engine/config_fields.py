@@ -57,14 +57,24 @@ def split_listen(v: str) -> tuple[str, int]:
     return host, int(port_text)
 
 
-def listen_address(v: Any) -> str | None:
-    if v == "":
+def parsed_by(parse: Callable[[str], object]) -> Callable[[Any], str | None]:
+    """A field check made of a parser: empty means off (no problem); otherwise the parser's ValueError, in its
+    own words, is the problem."""
+
+    def check(v: Any) -> str | None:
+        if v == "":
+            return None
+        try:
+            parse(v)
+        except ValueError as exc:
+            return str(exc)
         return None
-    try:
-        split_listen(v)
-    except ValueError as exc:
-        return str(exc)
-    return None
+
+    return check
+
+
+def listen_address(v: Any) -> str | None:
+    return parsed_by(split_listen)(v)
 
 
 def group_names(v: Any) -> str | None:

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
-from engine.config_fields import Field
+from engine.config_fields import Field, parsed_by
 
 SCHEMES = {"mqtt": 1883, "mqtts": 8883}  # mqtts: TLS with the system's certificate authorities
 
@@ -49,13 +49,7 @@ def parse_url(url: str) -> Broker:
 
 
 def url_problem(url: str) -> str | None:
-    if not url:
-        return None  # empty: MQTT off
-    try:
-        parse_url(url)
-    except ValueError as exc:
-        return str(exc)
-    return None
+    return parsed_by(parse_url)(url)  # empty: MQTT off
 
 
 def prefix_problem(prefix: str) -> str | None:
