@@ -24,6 +24,8 @@ from enum import Enum
 from acd.agent_state import AgentMachine, Effect, State, Status
 from acd.guard import GuardSeat
 
+BREACHES_KEPT = 1000
+
 
 class Holder(Enum):
     NONE = "none"
@@ -125,7 +127,8 @@ class Board:
     records: dict[str, AgentRecord]
     monotonic: Callable[[], float] = field(default=lambda: 0.0, repr=False)
     observer: Callable[[AgentRecord], None] | None = field(default=None, repr=False)
-    breaches: list[str] = field(default_factory=list)  # every invariant breach seen after a change
+    breaches: list[str] = field(default_factory=list)  # the latest invariant breaches seen after a change
+    breach_count: int = 0  # all of them (the shell logs each new one)
     refused: list[str] = field(default_factory=list)  # every Conflict raised (a side asked for a held agent)
 
     @classmethod
@@ -325,6 +328,10 @@ class Board:
         self._changed(r)
 
     def _changed(self, r: AgentRecord) -> None:
-        self.breaches.extend(r.problems())
+        found = r.problems()
+        if found:
+            self.breaches.extend(found)
+            del self.breaches[:-BREACHES_KEPT]  # a long-running engine keeps the latest only
+            self.breach_count += len(found)
         if self.observer is not None:
             self.observer(r)

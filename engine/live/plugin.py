@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from engine.app import Engine
@@ -9,6 +10,8 @@ from engine.live.bus import Bus
 from engine.live.feed import LiveFeed, QueueNow
 from engine.live.tally import ServiceDay, day_start
 from engine.store.stats import targets_of
+
+log = logging.getLogger("hotline.live")
 
 
 def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any = None) -> LiveFeed:
@@ -42,7 +45,17 @@ def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any =
                     campaigns=campaigns, engine_status=status)  # fmt: skip
     engine.fact_hooks.append(feed.on_facts)
     engine.record_hooks.append(feed.on_record)
-    (board or acd.board).observer = feed.on_agent
+    board = board or acd.board
+    seen = [board.breach_count]
+
+    def on_agent(record: Any) -> None:
+        feed.on_agent(record)
+        if board.breach_count != seen[0]:  # the board is pure: breaking its invariants is said here, loudly
+            for line in board.breaches[-(board.breach_count - seen[0]):]:
+                log.error("agent board: %s", line)
+            seen[0] = board.breach_count
+
+    board.observer = on_agent
     engine.feature_tasks.append(("live-feed", feed.run))
     engine.features["live"] = feed
     return feed
