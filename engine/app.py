@@ -11,10 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import AmiLink, LinkDown, LinkUp, Resync
+from engine.asterisk.ami_link import AmiLink, LinkUp, Resync
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock
 from engine.config import Site
@@ -25,8 +25,19 @@ from engine.store.store import Store
 from engine.tasks import TaskSet
 
 log = logging.getLogger("hotline.engine")
+T = TypeVar("T")
 
 CallEndHook = Callable[[str], Awaitable[None]]
+
+BATCH = 500  # frames applied and written together at most: what waited while the last write ran
+
+
+async def take_batch(queue: asyncio.Queue[T], limit: int = BATCH) -> list[T]:
+    """The next item (waiting for it) and the ones already queued behind it, up to ``limit``."""
+    items = [await queue.get()]
+    while len(items) < limit and not queue.empty():
+        items.append(queue.get_nowait())
+    return items
 
 
 @dataclass
@@ -92,51 +103,78 @@ class Engine:
             self._watchers.remove(watcher)
         return predicate()
 
-    def _changed(self) -> None:
+    def _ready(self) -> list[asyncio.Event]:
+        """The watchers whose predicate holds now."""
+        out = []
         for predicate, done in self._watchers:
             try:
                 ready = predicate()
             except Exception:  # noqa: BLE001 - the waiter re-evaluates it and gets the error itself
                 ready = True
             if ready:
-                done.set()
+                out.append(done)
+        return out
+
+    def _changed(self) -> None:
+        for done in self._ready():
+            done.set()
 
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
+        """Apply what the link queued, in order. The frames waiting together are applied one by one and their
+        facts written in one transaction (a busy link costs one commit per batch, not per event); the ledger
+        order, the hooks and the watchers stay as one event at a time would leave them: a hang-up's facts are
+        written before its call's end, each watcher whose predicate held after any applied event is woken, and
+        only once the facts that far are written, and every watcher is checked again after the batch."""
         while True:
-            item = await self.link.queue.get()
-            now = self.clock.now()
-            if isinstance(item, Frame):
-                facts = self.model.apply(item, now)
-                for hook in self.frame_hooks:
-                    hook(item)
-            elif isinstance(item, Resync):
-                for hook in self.resync_hooks:
-                    try:
-                        await hook(item)
-                    except Exception:  # noqa: BLE001 - the next resync tries again; the engine must go on
-                        log.exception("resync hook %s failed", getattr(hook, "__qualname__", hook))
-                facts = self.model.resync(item.channels, now, item.devices)
-                log.info(
-                    "resync (%s): %d live channel(s), %d fact(s) reconciled",
-                    item.reason,
-                    len(item.channels),
-                    len(facts),
-                )
-            elif isinstance(item, LinkUp):
-                self.link_up_at = now
-                continue
-            elif isinstance(item, LinkDown):
-                continue
-            else:  # pragma: no cover
-                continue
-            if facts:
-                await self.record(facts)
-                await self._ends(facts)
-            if isinstance(item, Resync):
-                for done in self.resynced_hooks:
-                    done(self.link_up_at if self.link_up_at is not None else now)
+            items = await take_batch(self.link.queue)
+            pending: list[Fact] = []  # facts of the frames applied so far, not written yet
+            woken: list[asyncio.Event] = []  # watchers to wake once those are written
+            for item in items:
+                now = self.clock.now()
+                if isinstance(item, Frame):
+                    facts = self.model.apply(item, now)
+                    for hook in self.frame_hooks:
+                        hook(item)
+                    if facts:
+                        pending += facts
+                        if any(f.kind == "channel.hangup" for f in facts):
+                            await self._flush(pending, woken)
+                            await self._ends(facts)
+                    if self._watchers:
+                        woken += self._ready()
+                    continue
+                await self._flush(pending, woken)
+                if isinstance(item, Resync):
+                    await self._resync(item, now)
+                elif isinstance(item, LinkUp):
+                    self.link_up_at = now
+            await self._flush(pending, woken)
             self._changed()
+
+    async def _flush(self, pending: list[Fact], woken: list[asyncio.Event]) -> None:
+        if pending:
+            batch = pending[:]
+            pending.clear()
+            await self.record(batch)
+        for done in woken:
+            done.set()
+        woken.clear()
+
+    async def _resync(self, item: Resync, now: float) -> None:
+        for hook in self.resync_hooks:
+            try:
+                await hook(item)
+            except Exception:  # noqa: BLE001 - the next resync tries again; the engine must go on
+                log.exception("resync hook %s failed", getattr(hook, "__qualname__", hook))
+        facts = self.model.resync(item.channels, now, item.devices)
+        log.info("resync (%s): %d live channel(s), %d fact(s) reconciled", item.reason, len(item.channels), len(facts))
+        if facts:
+            await self.record(facts)
+            await self._ends(facts)
+        for done in self.resynced_hooks:
+            done(self.link_up_at if self.link_up_at is not None else now)
+        self._changed()
 
     async def _ends(self, facts: list[Fact]) -> None:
         live = {ch.call_id or ch.linkedid for ch in self.model.channels.values()}
