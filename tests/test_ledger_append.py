@@ -23,7 +23,7 @@ def test_append_counts_new_facts_keeps_the_first_of_a_key_and_the_order(tmp_path
         if writer == "sqlalchemy":
             store._ledger = None  # the statement used for PostgreSQL
         try:
-            first = _facts(2500)  # more than one page of rows
+            first = _facts(9000)  # more than one page of rows
             twice = [Fact("test.fact", 9.0 + n, "c", "u", "dup", {"n": n}) for n in (1, 2)]
             counts = [await store.append(first, 1.0), await store.append(first[:10] + _facts(5, "z"), 2.0),
                       await store.append(twice, 3.0), await store.append([], 4.0)]  # fmt: skip
@@ -32,8 +32,8 @@ def test_append_counts_new_facts_keeps_the_first_of_a_key_and_the_order(tmp_path
             await store.close()
 
     counts, stored = asyncio.run(main())
-    assert counts == [2500, 5, 1, 0]
-    assert [f.key for f in stored] == [f"k{i}" for i in range(2500)] + [f"z{i}" for i in range(5)] + ["dup"]
+    assert counts == [9000, 5, 1, 0]
+    assert [f.key for f in stored] == [f"k{i}" for i in range(9000)] + [f"z{i}" for i in range(5)] + ["dup"]
     assert stored[0] == _facts(1)[0], "every field comes back as written"
     assert stored[-1].data == {"n": 1}, "the first fact of a key wins, within a batch too"
 

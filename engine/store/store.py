@@ -8,6 +8,7 @@ import logging
 import sqlite3
 from collections.abc import Awaitable
 from concurrent.futures import ThreadPoolExecutor
+from itertools import chain
 from pathlib import Path
 from typing import TypeVar
 
@@ -177,13 +178,13 @@ class Store:
 
 
 class _SqliteLedger:
-    """Ledger appends to a SQLite file through one connection of its own in one thread of its own: a whole
-    batch is one task for that thread (BEGIN, one multi-row INSERT per 1000 facts, COMMIT), so it hands the
-    interpreter lock back and forth a few times per batch instead of at every statement step and row. The
-    engine's other queries keep SQLAlchemy's connections; SQLite's file lock orders the writers."""
+    """Ledger appends to a SQLite file through one connection of its own in one thread of its own: a batch is one
+    task for that thread and, up to ``PAGE`` facts, one statement (its own transaction), so the thread takes the
+    interpreter lock back from a busy event loop a few times per batch instead of at every statement step and
+    row. The engine's other queries keep SQLAlchemy's connections; SQLite's file lock orders the writers."""
 
     COLUMNS = "at, kind, call_id, uniqueid, key, data, recorded_at"
-    PAGE = 1000  # rows per INSERT: 7000 variables, well under SQLite's 32766
+    PAGE = 4000  # rows per INSERT: 28000 variables, under SQLite's 32766
 
     def __init__(self, path: str) -> None:
         self.path = path
@@ -201,18 +202,22 @@ class _SqliteLedger:
             self._conn = conn
         return self._conn
 
+    def _insert(self, conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> int:
+        values = ",".join(["(?,?,?,?,?,?,?)"] * len(rows))
+        # a key already there, or twice in the batch, is skipped in order, as row by row
+        cur = conn.execute(f"INSERT INTO ledger ({self.COLUMNS}) VALUES {values} ON CONFLICT (key) DO NOTHING",
+                           list(chain.from_iterable(rows)))  # fmt: skip
+        return cur.rowcount
+
     def _append(self, rows: list[tuple[object, ...]]) -> int:
         conn = self._connect()
+        if len(rows) <= self.PAGE:
+            return self._insert(conn, rows)  # one statement: a transaction of its own
         new = 0
         conn.execute("BEGIN IMMEDIATE")  # the write lock first: no upgrade from a read lock to fail half-way
         try:
             for i in range(0, len(rows), self.PAGE):
-                page = rows[i : i + self.PAGE]
-                values = ",".join(["(?,?,?,?,?,?,?)"] * len(page))
-                # a key already there, or twice in the batch, is skipped in order, as row by row
-                cur = conn.execute(f"INSERT INTO ledger ({self.COLUMNS}) VALUES {values} ON CONFLICT (key) DO NOTHING",
-                                   [v for row in page for v in row])  # fmt: skip
-                new += cur.rowcount
+                new += self._insert(conn, rows[i : i + self.PAGE])
             conn.execute("COMMIT")
         except BaseException:
             conn.execute("ROLLBACK")
