@@ -29,15 +29,28 @@ T = TypeVar("T")
 
 CallEndHook = Callable[[str], Awaitable[None]]
 
-BATCH = 500  # frames applied and written together at most: what waited while the last write ran
+BATCH = 5000  # frames applied and written together at most: what waited while the last write ran
 
 
-async def take_batch(queue: asyncio.Queue[T], limit: int = BATCH) -> list[T]:
-    """The next item (waiting for it) and the ones already queued behind it, up to ``limit``."""
-    items = [await queue.get()]
-    while len(items) < limit and not queue.empty():
-        items.append(queue.get_nowait())
-    return items
+async def take_batch(queue: asyncio.Queue[T | list[T]], limit: int = BATCH) -> list[T]:
+    """The next item (waiting for it) and the ones already queued behind it, about ``limit`` of them; an item
+    that is a list (the link's events of one read) counts as its items, in order."""
+    items: list[T] = []
+    while True:
+        item = await queue.get() if not items else queue.get_nowait()
+        if isinstance(item, list):
+            items += item
+        else:
+            items.append(item)
+        if len(items) >= limit or queue.empty():
+            return items
+
+
+async def _done(write: asyncio.Future[None] | None) -> None:
+    """Wait for a write still running (its error is the caller's); None: nothing runs any more."""
+    if write is not None:
+        await write
+    return None
 
 
 @dataclass
@@ -122,37 +135,45 @@ class Engine:
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
         """Apply what the link queued, in order. The frames waiting together are applied one by one and their
-        facts written in one transaction (a busy link costs one commit per batch, not per event); the ledger
-        order, the hooks and the watchers stay as one event at a time would leave them: a hang-up's facts are
-        written before its call's end, each watcher whose predicate held after any applied event is woken, and
-        only once the facts that far are written, and every watcher is checked again after the batch."""
+        facts written in one transaction (a busy link costs one commit per batch, not per event), and while
+        more frames wait, that write runs on as the next batch is applied. The ledger, the hooks and the
+        watchers stay as one event at a time would leave them: a call's end is derived once its hang-up and
+        everything before it are written, a watcher whose predicate held after any applied event is woken
+        once the facts that far are written, every watcher is checked again after each write, the fact hooks
+        hear each write."""
+        writing: asyncio.Future[None] | None = None  # the last batch's write, running while the next is applied
         while True:
+            if writing is not None and self.link.queue.empty():
+                writing = await _done(writing)  # nothing to apply meanwhile: a failed write stops the engine now
             items = await take_batch(self.link.queue)
             pending: list[Fact] = []  # facts of the frames applied so far, not written yet
             woken: list[asyncio.Event] = []  # watchers to wake once those are written
+            clock, apply, frame_hooks = self.clock, self.model.apply, self.frame_hooks  # looked up once a batch
             for item in items:
-                now = self.clock.now()
+                now = clock.now()
                 if isinstance(item, Frame):
-                    facts = self.model.apply(item, now)
-                    for hook in self.frame_hooks:
+                    facts = apply(item, now)
+                    for hook in frame_hooks:
                         hook(item)
                     if facts:
                         pending += facts
-                        if any(f.kind == "channel.hangup" for f in facts):
+                        if self._ending(facts):
+                            writing = await _done(writing)
                             await self._flush(pending, woken)
-                            await self._ends(facts)
+                            await self._end(self._ending(facts))  # as the model is once they are written
                     if self._watchers:
                         woken += self._ready()
                     continue
+                writing = await _done(writing)
                 await self._flush(pending, woken)
                 if isinstance(item, Resync):
                     await self._resync(item, now)
                 elif isinstance(item, LinkUp):
                     self.link_up_at = now
-            await self._flush(pending, woken)
-            self._changed()
+            writing = await _done(writing)  # writes go in order
+            writing = asyncio.ensure_future(self._flush(pending, woken, changed=True))
 
-    async def _flush(self, pending: list[Fact], woken: list[asyncio.Event]) -> None:
+    async def _flush(self, pending: list[Fact], woken: list[asyncio.Event], changed: bool = False) -> None:
         if pending:
             batch = pending[:]
             pending.clear()
@@ -160,6 +181,8 @@ class Engine:
         for done in woken:
             done.set()
         woken.clear()
+        if changed:
+            self._changed()
 
     async def _resync(self, item: Resync, now: float) -> None:
         for hook in self.resync_hooks:
@@ -171,18 +194,24 @@ class Engine:
         log.info("resync (%s): %d live channel(s), %d fact(s) reconciled", item.reason, len(item.channels), len(facts))
         if facts:
             await self.record(facts)
-            await self._ends(facts)
+            await self._end(self._ending(facts))
         for done in self.resynced_hooks:
             done(self.link_up_at if self.link_up_at is not None else now)
         self._changed()
 
-    async def _ends(self, facts: list[Fact]) -> None:
+    def _ending(self, facts: list[Fact]) -> list[Fact]:
+        """The hang-ups among ``facts`` that leave their call with no channel: calls that end now."""
+        hangups = [f for f in facts if f.kind == "channel.hangup" and f.call_id not in self._ended]
+        if not hangups:
+            return []
         live = {ch.call_id or ch.linkedid for ch in self.model.channels.values()}
-        for f in facts:
-            if f.kind != "channel.hangup" or f.call_id in live or f.call_id in self._ended:
-                continue
-            await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
-                                                   f"end:{f.call_id}", {})])  # fmt: skip
+        return [f for f in hangups if f.call_id not in live]
+
+    async def _end(self, hangups: list[Fact]) -> None:
+        for f in hangups:
+            if f.call_id not in self._ended:
+                await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
+                                                       f"end:{f.call_id}", {})])  # fmt: skip
 
     async def call_ended(self, call_id: str, facts: list[Fact]) -> None:
         """Write a call's last facts (its ``call.end`` among them), derive its record, run the end-of-call hooks:

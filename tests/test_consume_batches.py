@@ -58,7 +58,7 @@ async def _settle(eng: Engine) -> None:
         await asyncio.sleep(0)
 
 
-async def _run(frames: list[Frame], together: bool) -> dict[str, Any]:
+async def _run(frames: list[Frame], how: str) -> dict[str, Any]:
     eng, store, told = _engine()
     ended: list[tuple[str, list[str]]] = []
 
@@ -67,14 +67,19 @@ async def _run(frames: list[Frame], together: bool) -> dict[str, Any]:
 
     eng.call_end_hooks.append(on_end)
     consumer = asyncio.create_task(eng.consume())
-    if together:
+    if how == "together":
         for f in frames:
             eng.link.queue.put_nowait(f)
-        await _settle(eng)
+    elif how == "bursts":  # reads arriving while the last batch's write still runs
+        for i in range(0, len(frames), 7):
+            for f in frames[i : i + 7]:
+                eng.link.queue.put_nowait(f)
+            await asyncio.sleep(0)
     else:
         for f in frames:
             eng.link.queue.put_nowait(f)
             await _settle(eng)
+    await _settle(eng)
     consumer.cancel()
     records = {cid: (await store.update_record(cid)) for cid in {f.call_id for f in store._facts}}
     return {"ledger": [f.key for f in store._facts], "writes": store.writes, "told": told, "ended": ended,
@@ -83,15 +88,40 @@ async def _run(frames: list[Frame], together: bool) -> dict[str, Any]:
 
 def test_a_batch_leaves_the_ledger_records_and_call_ends_as_one_event_at_a_time():
     frames = _frames()
-    one, batch = asyncio.run(_run(frames, False)), asyncio.run(_run(frames, True))
-    assert batch["ledger"] == one["ledger"] and len(one["ledger"]) > 50
-    assert batch["records"] == one["records"] and any(batch["records"].values())
-    assert batch["ended"] == one["ended"] and batch["ended"], "a call ends with all its facts written"
-    assert len(batch["writes"]) < len(one["writes"]), "facts waiting together share a write"
-    assert batch["told"] == batch["writes"], "the fact hooks hear each write once, as it was written"
-    ends = [i for i, w in enumerate(batch["writes"]) if any(k.startswith("end:") for k in w)]
-    assert all(any(k.startswith("hangup:") for k in batch["writes"][i - 1]) for i in ends), (
-        "a hang-up's facts are written before its call's end")
+    one = asyncio.run(_run(frames, "one"))
+    assert len(one["ledger"]) > 50 and any(one["records"].values()) and one["ended"]
+    for how in ("together", "bursts"):
+        batch = asyncio.run(_run(frames, how))
+        assert batch["ledger"] == one["ledger"], how
+        assert batch["records"] == one["records"], how
+        assert batch["ended"] == one["ended"], f"{how}: a call ends with all its facts written"
+        assert len(batch["writes"]) < len(one["writes"]), "facts waiting together share a write"
+        assert batch["told"] == batch["writes"], "the fact hooks hear each write once, as it was written"
+        ends = [i for i, w in enumerate(batch["writes"]) if any(k.startswith("end:") for k in w)]
+        assert all(any(k.startswith("hangup:") for k in batch["writes"][i - 1]) for i in ends), (
+            "a hang-up's facts are written before its call's end")
+
+
+def test_a_failed_write_stops_the_consumer():
+    class Failing(CountingStore):
+        async def append(self, facts: list[Fact], recorded_at: float) -> int:
+            if self.writes:
+                raise OSError("disk full")
+            return await super().append(facts, recorded_at)
+
+    async def main() -> BaseException | None:
+        eng, _, _ = _engine()
+        eng.store = Failing()
+        consumer = asyncio.create_task(eng.consume())
+        frames = _frames()
+        for i in range(0, 60, 20):
+            for f in frames[i : i + 20]:
+                eng.link.queue.put_nowait(f)
+            await asyncio.sleep(0)
+        done, _ = await asyncio.wait([consumer], timeout=5)
+        return consumer.exception() if done else None
+
+    assert isinstance(asyncio.run(main()), OSError)
 
 
 def test_a_watcher_is_woken_by_a_state_that_lasted_one_event_of_a_batch_after_its_facts_are_written():
