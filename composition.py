@@ -15,6 +15,7 @@ from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
 from acd.sessions import SessionKeeper
 from dialer.services import build_dialer
+from engine import heap
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiLink
 from engine.asterisk.fastagi import FastAgiServer
@@ -102,6 +103,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
 async def run_engine(site: Site, duration: float | None = None) -> None:
     await asyncio.to_thread(migrate, site["store"]["url"])
     engine = build(site)
+    heap.settle()
     main = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
