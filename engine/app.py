@@ -29,7 +29,10 @@ T = TypeVar("T")
 
 CallEndHook = Callable[[str], Awaitable[None]]
 
-BATCH = 5000  # frames applied and written together at most: what waited while the last write ran
+BATCH = 5000  # frames applied together at most: what waited while the last write ran
+# facts per write at most: the live feed publishes a write's facts at once, and a bus subscriber (1000 changes
+# of room by default) must be able to take a write whole
+WRITE_FACTS = 250
 
 
 async def take_batch(queue: asyncio.Queue[T | list[T]], limit: int = BATCH) -> list[T]:
@@ -135,12 +138,12 @@ class Engine:
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
         """Apply what the link queued, in order. The frames waiting together are applied one by one and their
-        facts written in one transaction (a busy link costs one commit per batch, not per event), and while
-        more frames wait, that write runs on as the next batch is applied. The ledger, the hooks and the
-        watchers stay as one event at a time would leave them: a call's end is derived once its hang-up and
-        everything before it are written, a watcher whose predicate held after any applied event is woken
-        once the facts that far are written, every watcher is checked again after each write, the fact hooks
-        hear each write."""
+        facts written together, ``WRITE_FACTS`` at most to a transaction (a busy link costs one commit per
+        batch, not per event); while more frames wait, a write runs on as the next ones are applied. The
+        ledger, the hooks and the watchers stay as one event at a time would leave them: a call's end is derived
+        once its hang-up and everything before it are written, a watcher whose predicate held after any
+        applied event is woken once the facts that far are written, every watcher is checked again after each
+        batch's write, the fact hooks hear each write."""
         writing: asyncio.Future[None] | None = None  # the last batch's write, running while the next is applied
         while True:
             if writing is not None and self.link.queue.empty():
@@ -163,6 +166,10 @@ class Engine:
                             await self._end(self._ending(facts))  # as the model is once they are written
                     if self._watchers:
                         woken += self._ready()
+                    if len(pending) >= WRITE_FACTS:
+                        writing = await _done(writing)
+                        writing = asyncio.ensure_future(self._flush(pending, woken))
+                        pending, woken = [], []
                     continue
                 writing = await _done(writing)
                 await self._flush(pending, woken)

@@ -8,6 +8,7 @@ from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 
+from engine import app
 from engine.app import Engine, take_batch
 from engine.asterisk.ami_codec import Frame
 from engine.clock import VirtualClock
@@ -100,6 +101,17 @@ def test_a_batch_leaves_the_ledger_records_and_call_ends_as_one_event_at_a_time(
         ends = [i for i, w in enumerate(batch["writes"]) if any(k.startswith("end:") for k in w)]
         assert all(any(k.startswith("hangup:") for k in batch["writes"][i - 1]) for i in ends), (
             "a hang-up's facts are written before its call's end")
+
+
+def test_a_batch_is_written_in_parts_a_bus_subscriber_can_take_whole(monkeypatch):
+    frames = _frames()
+    one = asyncio.run(_run(frames, "one"))
+    monkeypatch.setattr(app, "WRITE_FACTS", 4)
+    for how in ("together", "bursts"):
+        batch = asyncio.run(_run(frames, how))
+        assert batch["ledger"] == one["ledger"] and batch["records"] == one["records"], how
+        assert max(len(w) for w in batch["writes"]) < 4 + 3, "at most the limit and one event's facts"
+        assert sum(len(w) >= 4 for w in batch["writes"]) > 5
 
 
 def test_a_failed_write_stops_the_consumer():
