@@ -59,6 +59,7 @@ def test_bench_events_writes_both_figures_and_counts_every_event_on_both_paths(t
     assert full["facts"] == full["facts_written"] == full["bus_changes"] > 0, "every fact written and delivered"
     assert full["batches"] >= 1 and full["resnapshots"] == 0
     assert report["ratio"] == round(full["events_per_s"] / pano["events_per_s"], 3)
+    assert len(report["rounds_ratio"]) == report["rounds"] == 1 and report["rounds_ratio"][0] > 0
 
 
 def test_an_unwritable_json_file_is_refused_before_the_run(tmp_path):
