@@ -18,6 +18,7 @@ from acd.inbound_view import AcdInbound
 from acd.monitoring import Monitor
 from acd.sessions import SessionKeeper
 from dialer.services import build_dialer
+from engine import heap
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
@@ -143,6 +144,7 @@ def build_api(engine: Engine, acd: Dispatcher, ivr: IvrService, dialer: Any) -> 
 async def run_engine(site: Site, duration: float | None = None) -> None:
     await asyncio.to_thread(migrate, site["store"]["url"])
     engine = build(site)
+    heap.settle()
     main = asyncio.current_task()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):

@@ -11,10 +11,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import AmiLink, LinkDown, LinkUp, Resync
+from engine.asterisk.ami_link import AmiLink, LinkUp, Resync
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock
 from engine.config import Site
@@ -25,8 +25,35 @@ from engine.store.store import Store
 from engine.tasks import TaskSet
 
 log = logging.getLogger("hotline.engine")
+T = TypeVar("T")
 
 CallEndHook = Callable[[str], Awaitable[None]]
+
+BATCH = 5000  # frames applied together at most: what waited while the last write ran
+# facts per write at most: the live feed publishes a write's facts at once, and a bus subscriber (1000 changes
+# of room by default) must be able to take a write whole
+WRITE_FACTS = 250
+
+
+async def take_batch(queue: asyncio.Queue[T | list[T]], limit: int = BATCH) -> list[T]:
+    """The next item (waiting for it) and the ones already queued behind it, about ``limit`` of them; an item
+    that is a list (the link's events of one read) counts as its items, in order."""
+    items: list[T] = []
+    while True:
+        item = await queue.get() if not items else queue.get_nowait()
+        if isinstance(item, list):
+            items += item
+        else:
+            items.append(item)
+        if len(items) >= limit or queue.empty():
+            return items
+
+
+async def _done(write: asyncio.Future[None] | None) -> None:
+    """Wait for a write still running (its error is the caller's); None: nothing runs any more."""
+    if write is not None:
+        await write
+    return None
 
 
 @dataclass
@@ -100,62 +127,108 @@ class Engine:
         await asyncio.sleep(0)  # let the loop read what the socket holds
         return await self.until(lambda: self.link.queue.empty() and not self._applying, timeout)
 
-    def _changed(self) -> None:
+    def _ready(self) -> list[asyncio.Event]:
+        """The watchers whose predicate holds now."""
+        out = []
         for predicate, done in self._watchers:
             try:
                 ready = predicate()
             except Exception:  # noqa: BLE001 - the waiter re-evaluates it and gets the error itself
                 ready = True
             if ready:
-                done.set()
+                out.append(done)
+        return out
+
+    def _changed(self) -> None:
+        for done in self._ready():
+            done.set()
 
     # ---- the event loop of the model --------------------------------------------------------
     async def consume(self) -> None:
+        """Apply what the link queued, in order. The frames waiting together are applied one by one and their
+        facts written together, ``WRITE_FACTS`` at most to a transaction (a busy link costs one commit per
+        batch, not per event); while more frames wait, a write runs on as the next ones are applied. The
+        ledger, the hooks and the watchers stay as one event at a time would leave them: a call's end is derived
+        once its hang-up and everything before it are written, a watcher whose predicate held after any
+        applied event is woken once the facts that far are written, every watcher is checked again after each
+        batch's write, the fact hooks hear each write."""
+        writing: asyncio.Future[None] | None = None  # the last batch's write, running while the next is applied
         while True:
-            self._applying = False
-            item = await self.link.queue.get()
+            if writing is not None and self.link.queue.empty():
+                writing = await _done(writing)  # nothing to apply meanwhile: a failed write stops the engine now
+            items = await take_batch(self.link.queue)
             self._applying = True
-            now = self.clock.now()
-            if isinstance(item, Frame):
-                facts = self.model.apply(item, now)
-                for hook in self.frame_hooks:
-                    hook(item)
-            elif isinstance(item, Resync):
-                for hook in self.resync_hooks:
-                    try:
-                        await hook(item)
-                    except Exception:  # noqa: BLE001 - the next resync tries again; the engine must go on
-                        log.exception("resync hook %s failed", getattr(hook, "__qualname__", hook))
-                facts = self.model.resync(item.channels, now, item.devices)
-                log.info(
-                    "resync (%s): %d live channel(s), %d fact(s) reconciled",
-                    item.reason,
-                    len(item.channels),
-                    len(facts),
-                )
-            elif isinstance(item, LinkUp):
-                self.link_up_at = now
-                continue
-            elif isinstance(item, LinkDown):
-                continue
-            else:  # pragma: no cover
-                continue
-            if facts:
-                await self.record(facts)
-                await self._ends(facts)
-            if isinstance(item, Resync):
-                for done in self.resynced_hooks:
-                    done(self.link_up_at if self.link_up_at is not None else now)
+            pending: list[Fact] = []  # facts of the frames applied so far, not written yet
+            woken: list[asyncio.Event] = []  # watchers to wake once those are written
+            clock, apply, frame_hooks = self.clock, self.model.apply, self.frame_hooks  # looked up once a batch
+            for item in items:
+                now = clock.now()
+                if isinstance(item, Frame):
+                    facts = apply(item, now)
+                    for hook in frame_hooks:
+                        hook(item)
+                    if facts:
+                        pending += facts
+                        if self._ending(facts):
+                            writing = await _done(writing)
+                            await self._flush(pending, woken)
+                            await self._end(self._ending(facts))  # as the model is once they are written
+                    if self._watchers:
+                        woken += self._ready()
+                    if len(pending) >= WRITE_FACTS:
+                        writing = await _done(writing)
+                        writing = asyncio.ensure_future(self._flush(pending, woken))
+                        pending, woken = [], []
+                    continue
+                writing = await _done(writing)
+                await self._flush(pending, woken)
+                if isinstance(item, Resync):
+                    await self._resync(item, now)
+                elif isinstance(item, LinkUp):
+                    self.link_up_at = now
             self._applying = False
+            writing = await _done(writing)  # writes go in order
+            writing = asyncio.ensure_future(self._flush(pending, woken, changed=True))
+
+    async def _flush(self, pending: list[Fact], woken: list[asyncio.Event], changed: bool = False) -> None:
+        if pending:
+            batch = pending[:]
+            pending.clear()
+            await self.record(batch)
+        for done in woken:
+            done.set()
+        woken.clear()
+        if changed:
             self._changed()
 
-    async def _ends(self, facts: list[Fact]) -> None:
+    async def _resync(self, item: Resync, now: float) -> None:
+        for hook in self.resync_hooks:
+            try:
+                await hook(item)
+            except Exception:  # noqa: BLE001 - the next resync tries again; the engine must go on
+                log.exception("resync hook %s failed", getattr(hook, "__qualname__", hook))
+        facts = self.model.resync(item.channels, now, item.devices)
+        log.info("resync (%s): %d live channel(s), %d fact(s) reconciled", item.reason, len(item.channels), len(facts))
+        if facts:
+            await self.record(facts)
+            await self._end(self._ending(facts))
+        for done in self.resynced_hooks:
+            done(self.link_up_at if self.link_up_at is not None else now)
+        self._changed()
+
+    def _ending(self, facts: list[Fact]) -> list[Fact]:
+        """The hang-ups among ``facts`` that leave their call with no channel: calls that end now."""
+        hangups = [f for f in facts if f.kind == "channel.hangup" and f.call_id not in self._ended]
+        if not hangups:
+            return []
         live = {ch.call_id or ch.linkedid for ch in self.model.channels.values()}
-        for f in facts:
-            if f.kind != "channel.hangup" or f.call_id in live or f.call_id in self._ended:
-                continue
-            await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
-                                                   fact_key("call.end", f.call_id), {})])  # fmt: skip
+        return [f for f in hangups if f.call_id not in live]
+
+    async def _end(self, hangups: list[Fact]) -> None:
+        for f in hangups:
+            if f.call_id not in self._ended:
+                await self.call_ended(f.call_id, [Fact("call.end", self.clock.now(), f.call_id, f.uniqueid,
+                                                       fact_key("call.end", f.call_id), {})])  # fmt: skip
 
     async def call_ended(self, call_id: str, facts: list[Fact]) -> None:
         """Write a call's last facts (its ``call.end`` among them), derive its record, run the end-of-call hooks:

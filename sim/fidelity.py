@@ -203,8 +203,8 @@ async def _collect(recorder: Any, clock: Any, frames: list[tuple[float, Frame]])
     """Every event the recorder's own AMI connection sees, with the time it arrived."""
     while True:
         item = await recorder.queue.get()
-        if isinstance(item, Frame):
-            frames.append((clock.monotonic(), item))
+        if isinstance(item, Frame | list):  # a list: the events of one read
+            frames += [(clock.monotonic(), f) for f in (item if isinstance(item, list) else [item])]
 
 
 async def _stop(proc: asyncio.subprocess.Process, grace: float) -> None:

@@ -69,7 +69,7 @@ class Resync:
     devices: list[Frame] = field(default_factory=list)  # DeviceStateChange items of DeviceStateList
 
 
-LinkItem = LinkUp | LinkDown | Resync | Frame
+LinkItem = LinkUp | LinkDown | Resync | Frame | list[Frame]  # a list: the events of one read, in order
 
 
 @dataclass
@@ -110,6 +110,7 @@ class _Protocol(AMIProtocol):
         self.encoding = "utf-8"
 
     def data_received(self, data: bytes) -> None:
+        events: list[Frame] = []  # queued together, one item for the read (or up to a response among them)
         for item in self.decoder.feed(data):
             if isinstance(item, Banner):
                 self.version = item.version
@@ -118,21 +119,26 @@ class _Protocol(AMIProtocol):
                 self.link.stats.malformed += 1
                 log.warning("AMI: skipped malformed frame (%s): %r", item, item.raw[:120])
             else:
-                self._frame(item)
+                events = self._frame(item, events)
+        if events:
+            self.link._events(events)
 
-    def _frame(self, frame: Frame) -> None:
+    def _frame(self, frame: Frame, events: list[Frame]) -> list[Frame]:
         pending = None
-        if frame.action_id:
+        if self.responses and frame.action_id:  # no action waiting (most reads): no look-up
             pending = self.responses.get(frame.action_id)
         if pending is not None:
+            if events:  # the events before it reach the queue before its action's caller is told
+                self.link._events(events)
+                events = []
             message = Message(frame.as_dict())
             message.frame = frame  # keep headers in order, repeated ones included
             super().handle_message(message)
-            return
-        if frame.is_event:
-            self.link._event(frame)
+        elif frame.is_event:
+            events.append(frame)
         else:
             log.debug("AMI: response for no pending action: %s", frame.as_dict())
+        return events
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._fail_pending(f"AMI connection lost: {exc or 'closed'}")
@@ -181,14 +187,20 @@ class AmiLink:
         self._banner_seen.set()
 
     def _event(self, frame: Frame) -> None:
-        self.stats.events += 1
-        frame.received = time.monotonic()  # real seconds, whatever the engine's clock: how late the model is
-        self.queue.put_nowait(frame)
-        if frame.event == "FullyBooted":
-            self._booted.set()
-        if frame.event == "FullyBooted" and self.ready.is_set():
-            # Asterisk (re)booted under a live connection: the picture may be stale
-            asyncio.get_running_loop().create_task(self._resync("FullyBooted"), name="ami-resync")
+        self._events([frame])
+
+    def _events(self, frames: list[Frame]) -> None:
+        self.stats.events += len(frames)
+        now = time.monotonic()  # real seconds, whatever the engine's clock: how late the model is
+        for frame in frames:
+            frame.received = now
+        self.queue.put_nowait(frames if len(frames) > 1 else frames[0])
+        for frame in frames:
+            if frame.event == "FullyBooted":
+                self._booted.set()
+                if self.ready.is_set():
+                    # Asterisk (re)booted under a live connection: the picture may be stale
+                    asyncio.get_running_loop().create_task(self._resync("FullyBooted"), name="ami-resync")
 
     def _lost(self, reason: str) -> None:
         self._lost_reason = reason

@@ -42,6 +42,12 @@ def cmd_bench_route(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_events(args: argparse.Namespace) -> int:
+    from sim.bench_events import main as bench_main
+
+    return bench_main(args)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -73,6 +79,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bd.add_argument("--quiet", action="store_true", help="no progress lines")
     bd.add_argument("--json", help="write the figures to this file")
     bd.set_defaults(func=cmd_bench_day)
+
+    be = bsub.add_parser("events", help="AMI path: decoder, call model, ledger, bus vs panoramisk's parse, same run")
+    be.add_argument("--events", type=int, default=50_000,
+                    help="at least this many AMI events (the recorded transcripts repeated; default 50000)")
+    be.add_argument("--rounds", type=int, default=3, help="rounds of both paths in alternation (default 3)")
+    be.add_argument("--chunk", type=int, default=65536, help="bytes per read (default 65536)")
+    be.add_argument("--json", help="write the figures to this file")
+    be.set_defaults(func=cmd_bench_events)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")

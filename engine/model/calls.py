@@ -76,6 +76,8 @@ class CallModel:
         # channels that hung up lately: a leg a busy phone refuses can come and go while its originator is
         # still awaiting its own actions, before it starts watching the model
         self.ended: OrderedDict[str, float] = OrderedDict()
+        # event name -> its ``_on_<name>`` method: one look-up per event (most events have none)
+        self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_on_")}
 
     # ---- queries ------------------------------------------------------------------------------
     def calls(self) -> dict[str, list[Channel]]:
@@ -113,8 +115,7 @@ class CallModel:
 
     # ---- AMI input ----------------------------------------------------------------------------
     def apply(self, frame: Frame, at: float) -> list[Fact]:
-        name = frame.event
-        handler = getattr(self, "_on_" + name, None)
+        handler = self._handlers.get(frame.event)
         if handler is None:
             return []
         return handler(frame, _ts(frame, at))

@@ -30,6 +30,14 @@ def _sqlite_file(u: URL) -> str | None:
     return db
 
 
+def sqlite_file(url: str) -> str | None:
+    """The database file of a SQLite URL; None for an in-memory database, another backend or no URL."""
+    try:
+        return _sqlite_file(make_url(url))
+    except ArgumentError:
+        return None
+
+
 def resolve(url: str, base: Path) -> str:
     """The URL with a relative SQLite path made absolute from ``base`` (the site file's folder)."""
     u = _parse(url)
