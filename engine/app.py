@@ -98,6 +98,21 @@ class Engine:
     async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: Any) -> None:
         await self.record([Fact(kind, self.clock.now(), call_id, uniqueid, key, data)])
 
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = (),
+                    since: float | None = None) -> list[Fact]:  # fmt: skip
+        return await self.store.facts(call_id, kinds, since)
+
+    async def action(self, headers: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:
+        """An AMI action on the link (the ``Actions`` port)."""
+        return await self.link.action(headers, as_list=as_list, timeout=timeout)
+
+    @property
+    def ready(self) -> asyncio.Event:
+        return self.link.ready
+
+    def route(self, name: str, handler: Any) -> None:
+        self.agi.route(name, handler)
+
     def spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
         """A background task the engine keeps a reference to (and logs if it fails)."""
         return self._background.spawn(coro, name)
