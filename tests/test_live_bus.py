@@ -2,7 +2,9 @@
 
 import asyncio
 
-from engine.live.bus import Bus, Change, Snapshot
+import pytest
+
+from engine.live.bus import Bus, Change, Snapshot, SubscriptionClosed
 from engine.live.tally import ServiceDay, day_start
 
 
@@ -90,3 +92,27 @@ def test_todays_service_figures_follow_the_reports_definitions():
     day.add(row("c3", "answered", 12.0))  # a record rebuilt later replaces the one it had
     assert day.figures("sales")["answered"] == 3
     assert day.roll(noon + 86400) and day.figures("sales")["offered"] == 0
+
+
+def test_closing_a_subscription_ends_its_reader_without_a_cancellation():
+    async def go() -> tuple[list[object], bool]:
+        bus = Bus()
+        sub = bus.subscribe()
+        got: list[object] = []
+
+        async def read() -> None:
+            async for item in sub:
+                got.append(item)
+
+        reader = asyncio.create_task(read())
+        await asyncio.sleep(0)
+        bus.publish(_agent("a1", "idle"))
+        await asyncio.sleep(0)
+        sub.close()
+        await asyncio.wait_for(reader, 1.0)  # ends by itself; a CancelledError here would fail the test
+        with pytest.raises(SubscriptionClosed):
+            await sub.get()
+        return got, reader.cancelled()
+
+    got, cancelled = asyncio.run(go())
+    assert [type(i).__name__ for i in got] == ["Snapshot", "Change"] and not cancelled

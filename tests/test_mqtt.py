@@ -5,6 +5,7 @@ answers)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -236,3 +237,27 @@ async def test_a_publisher_behind_the_bus_starts_over_with_every_state_as_it_is_
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_retained_state_the_engine_no_longer_has_is_cleared_from_the_broker(broker):
+    # a previous run's agent a9 (since taken out of the site file) and service "old" are still on the broker
+    async with aiomqtt.Client("127.0.0.1", broker.port) as old:
+        for topic in ("t/sweep/agent/a9", "t/sweep/service/old", "t/sweep/agent/a1"):
+            await old.publish(topic, b'{"state":"idle"}', qos=1, retain=True)
+    bus = Bus()
+    _floor(bus)
+    out = MqttOut(bus, parse_url(broker.url), "t/sweep", lambda: 100.0, sweep_wait=0.5)
+    task = asyncio.create_task(out.run())
+    try:
+        async with asyncio.timeout(15):
+            while out.cleared < 2:
+                await asyncio.sleep(0.05)
+        want = {f"t/sweep/agent/a{i}" for i in range(4)} | {"t/sweep/service/hotline", "t/sweep/status"}
+        got = await retained(broker.port, "t/sweep/#", lambda g: want <= set(g))
+        assert set(got) == want, "the stale ones are gone, the engine's own are there"
+        assert got["t/sweep/agent/a1"]["topic"] == "agent", "a1 is the engine's own state, not the old one"
+        assert out.cleared == 2
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

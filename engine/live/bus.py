@@ -36,6 +36,10 @@ class Snapshot:
     states: tuple[Change, ...]  # every retained state, in topic then key order
 
 
+class SubscriptionClosed(Exception):
+    """Read from a subscription that was closed: not a cancellation, which belongs to the reading task."""
+
+
 class Subscription:
     def __init__(self, bus: Bus, limit: int, name: str) -> None:
         self._bus = bus
@@ -77,7 +81,7 @@ class Subscription:
             if item is not None:
                 return item
             if self.closed:
-                raise asyncio.CancelledError(f"subscription {self.name} closed")
+                raise SubscriptionClosed(f"subscription {self.name} closed")
             await self._ready.wait()
 
     def close(self) -> None:
@@ -86,8 +90,13 @@ class Subscription:
         self._ready.set()
 
     async def __aiter__(self) -> AsyncIterator[Change | Snapshot]:
-        while not self.closed:
-            yield await self.get()
+        """Every item until the subscription is closed; then the loop just ends."""
+        while True:
+            try:
+                item = await self.get()
+            except SubscriptionClosed:
+                return
+            yield item
 
 
 class Bus:

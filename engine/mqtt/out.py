@@ -4,7 +4,9 @@ It never makes the engine wait: the bus hands it changes through a bounded subsc
 behind starts over from a snapshot), connecting runs in aiomqtt's executor thread, and while the broker is
 away the task only sleeps (it holds no subscription then, so nothing piles up). Every connection starts with
 a fresh subscription, whose first item is a snapshot of every retained state: after a reconnect the broker
-holds the whole floor again, whatever it kept or lost meanwhile.
+holds the whole floor again, whatever it kept or lost meanwhile. Each connection also sweeps the broker: a
+retained state of an agent, service or campaign the engine no longer has (taken out of the site file) is
+cleared, so a wallboard does not show it for ever.
 """
 
 from __future__ import annotations
@@ -21,7 +23,7 @@ import aiomqtt
 from engine.live.bus import Bus, Change, Snapshot, Subscription
 from engine.mqtt.backoff import Backoff
 from engine.mqtt.settings import Broker
-from engine.mqtt.topics import STATUS, STATUS_QOS, message, status_payload
+from engine.mqtt.topics import RETAINED_TOPICS, STATE_QOS, STATUS, STATUS_QOS, message, status_payload
 
 log = logging.getLogger("hotline.mqtt")
 
@@ -29,7 +31,7 @@ log = logging.getLogger("hotline.mqtt")
 class MqttOut:
     def __init__(self, bus: Bus, broker: Broker, prefix: str, now: Callable[[], float], *, limit: int = 10_000,
                  backoff: Backoff | None = None, keepalive: int = 30, timeout: float = 5.0,
-                 client_id: str = "") -> None:  # fmt: skip
+                 client_id: str = "", sweep_wait: float = 1.0) -> None:  # fmt: skip
         self.bus = bus
         self.broker = broker
         self.prefix = prefix
@@ -48,6 +50,10 @@ class MqttOut:
         self.published = 0
         self.last_error = ""
         self._quiet = False
+        # seconds the sweep listens for the broker's retained states before clearing the stale ones
+        self.sweep_wait = sweep_wait
+        self.cleared = 0  # stale retained topics cleared, all connections together
+        self._found: set[str] = set()  # retained state topics the broker held at this connection's sweep
 
     def _client(self) -> aiomqtt.Client:
         will = aiomqtt.Will(self.status_topic, status_payload("offline", reason="connection lost"),
@@ -55,7 +61,7 @@ class MqttOut:
         return aiomqtt.Client(self.broker.host, self.broker.port, username=self.broker.username,
                               password=self.broker.password, identifier=self.client_id, will=will,
                               keepalive=self.keepalive, timeout=self.timeout, tls_context=self._tls,
-                              max_queued_incoming_messages=1)  # fmt: skip
+                              max_queued_incoming_messages=10_000)  # fmt: skip
 
     async def run(self) -> None:
         """Named feature task: connect, publish, and after any loss wait (1 s doubling to 30 s) and start over."""
@@ -91,6 +97,7 @@ class MqttOut:
                 async with asyncio.TaskGroup() as tg:
                     tg.create_task(self._watch(client), name="mqtt-watch")
                     tg.create_task(self._pump(client, sub), name="mqtt-pump")
+                    tg.create_task(self._sweep(client), name="mqtt-sweep")
             except asyncio.CancelledError:
                 # a clean stop is not a lost link: the last states, then offline, then aiomqtt disconnects
                 # cleanly (no will); bounded, a stop must not hang on a broker that stopped answering
@@ -101,11 +108,35 @@ class MqttOut:
                 sub.close()
                 self.connected = False
 
-    @staticmethod
-    async def _watch(client: aiomqtt.Client) -> None:
-        """Ends the connection when the broker goes: aiomqtt's message iterator raises MqttError then."""
-        async for _ in client.messages:  # nothing is subscribed; it only watches the link
-            pass
+    async def _watch(self, client: aiomqtt.Client) -> None:
+        """Ends the connection when the broker goes (aiomqtt's message iterator raises MqttError then); takes
+        note of the retained states the sweep's subscription brings."""
+        self._found = set()
+        async for m in client.messages:
+            if m.retain and m.payload:  # an empty retained payload is a clearing, not a state
+                self._found.add(str(m.topic))
+
+    async def _sweep(self, client: aiomqtt.Client) -> None:
+        """Clear the retained states of agents, services and campaigns the engine does not have: the broker
+        keeps a retained message until someone replaces or clears it, and the engine publishes only its own."""
+        filters = [f"{self.prefix}/{kind}/+" for kind in RETAINED_TOPICS.values()]
+        for f in filters:
+            await client.subscribe(f, qos=0)
+        await asyncio.sleep(self.sweep_wait)  # the broker sends its retained copies right after the subscription
+        for f in filters:
+            await client.unsubscribe(f)
+        ours = set()
+        for topic in RETAINED_TOPICS:
+            for change in self.bus.states(topic):
+                m = message(self.prefix, change)
+                if m is not None:
+                    ours.add(m.topic)
+        stale = sorted(self._found - ours)
+        for topic in stale:
+            await client.publish(topic, b"", qos=STATE_QOS, retain=True)
+        if stale:
+            self.cleared += len(stale)
+            log.info("MQTT: cleared %d retained state(s) the engine no longer has, e.g. %s", len(stale), stale[0])
 
     async def _pump(self, client: aiomqtt.Client, sub: Subscription) -> None:
         # first of all, online: it replaces the last will's offline a previous connection may have left
