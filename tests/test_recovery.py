@@ -285,14 +285,16 @@ def test_the_virtual_time_face_closes_no_calls_from_asterisks_files():
     """The virtual PBX keeps no CEL or CDR; a resync hook reading the lab's real files off-thread let the virtual
     clock run on before the model took the listing (a caller handed over meanwhile was dropped by the hand-over)."""
     import composition
+    from engine.asterisk.fastagi import FastAgiServer
     from engine.clock import VirtualClock
     from engine.config import load_site
     from sim.pbx.model import VirtualPbx
-    from sim.vtime import DirectLink, MemoryAgiServer
+    from sim.vtime import MemoryAgiTransport, virtual_link
 
     site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
     clock = VirtualClock(1800000000.0)
-    virtual = composition.build(site, clock, link=DirectLink(VirtualPbx(clock), clock), agi=MemoryAgiServer(),
+    virtual = composition.build(site, clock, link=virtual_link(VirtualPbx(clock), clock),
+                                agi=FastAgiServer(transport=MemoryAgiTransport()),
                                 store=MemoryStore(), finish_recordings=False, http=False)  # type: ignore[arg-type]  # fmt: skip
     assert virtual.resync_hooks == [] and "recovery" not in virtual.features
     assert "http" not in virtual.features, "no socket server in virtual time, whatever the site's [http] listen"
