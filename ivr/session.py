@@ -18,12 +18,11 @@ from dataclasses import dataclass, field
 
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.clock import Clock
-from engine.config import Site
 from engine.dialplan import FIRST, START, TRANSFER_CONTEXT, WAIT_CONTEXT
 from engine.model.facts import Fact, fact_key
 from engine.ports import Calls, Ledger, Spawner
 from engine.privacy import mask_number
-from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
+from ivr.bundle import write_snapshot
 from ivr.interpreter import (
     CallbackRequest,
     Handover,
@@ -40,9 +39,10 @@ from ivr.interpreter import (
     survey,
 )
 from ivr.menu import MenuError
-from ivr.model import Menu, builtin_menu
-from ivr.places import IvrPlaces, places_for
+from ivr.model import Menu
+from ivr.places import IvrPlaces
 from ivr.settings import IvrSettings
+from ivr.site_menu import SiteMenu
 
 log = logging.getLogger("hotline.ivr")
 
@@ -66,13 +66,13 @@ VOICEMAIL_SECONDS = 120
 
 
 class IvrService:
-    """``site``: the configuration a menu is checked against (services, skills, the hotline's agent) and the
-    built-in greeting's; ``settings``: the ``[ivr]`` section."""
+    """``settings``: the ``[ivr]`` section; ``site_menu``: what the menu needs of the rest of the site;
+    ``places``: its files as this machine sees them."""
 
-    def __init__(self, site: Site, settings: IvrSettings, *, ledger: Ledger, calls: Calls, spawner: Spawner,
-                 clock: Clock, on_queued: Callable[[Waiting], Awaitable[None]],
-                 places: IvrPlaces | None = None) -> None:  # fmt: skip
-        self.site = site
+    def __init__(self, settings: IvrSettings, site_menu: SiteMenu, places: IvrPlaces, *, ledger: Ledger,
+                 calls: Calls, spawner: Spawner, clock: Clock,
+                 on_queued: Callable[[Waiting], Awaitable[None]]) -> None:  # fmt: skip
+        self.site_menu = site_menu
         self.ledger = ledger
         self.calls = calls
         self.spawner = spawner
@@ -81,16 +81,15 @@ class IvrService:
         # the ACD's call-back queue (set by the composition root): a menu's call back is placed like one chosen
         # while waiting, when the caller's turn comes
         self.on_callback: Callable[[str, str, str, str], Awaitable[None]] | None = None
-        self.places = places or places_for(settings, site["asterisk"]["lab"])
+        self.places = places
         self.max_sessions = settings.max_sessions
         self.reload_interval = settings.reload_interval
-        self.messages_dir = site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
+        self.messages_dir = site_menu.messages_dir
         self.active = 0
         self.overflowed = 0
-        self.menu_path = (site.path.parent / settings.menu) if settings.menu else None
+        self.menu_path = site_menu.path
         self._mtime = 0.0
-        hot = site["hotline"]
-        self.menu: Menu = builtin_menu(hot["prompt"], hot["service"], hot["digit_timeout_ms"])
+        self.menu: Menu = site_menu.builtin
         if self.menu_path is not None:
             problems = self.reload()
             if problems:
@@ -100,7 +99,7 @@ class IvrService:
     # ---- the menu: load, reload, snapshot -------------------------------------------------------------
     def _load(self) -> Menu:
         assert self.menu_path is not None
-        return load_site_menu(self.site, self.menu_path)
+        return self.site_menu.load(self.menu_path)
 
     def reload(self) -> list[str]:
         """Load the menu file again; on any problem keep the running menu and return the problems."""
@@ -123,7 +122,7 @@ class IvrService:
         snap = self.places.snapshot
         if snap is None:
             return
-        data = site_snapshot(self.site, self.menu, self.places.prompt_dir)
+        data = self.site_menu.snapshot(self.menu, self.places.prompt_dir)
         try:
             write_snapshot(snap, data)
         except OSError as exc:
