@@ -24,7 +24,7 @@ from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
-from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
+from engine.dialplan import AGENT_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.mqtt.plugin import install as install_mqtt
@@ -32,8 +32,9 @@ from engine.policy import Policy
 from engine.recovery import Recovery
 from engine.service_api import Backends, ServiceApi
 from engine.store.store import Store, migrate
-from ivr.degraded import DegradedCounter
+from engine.web.settings import HttpSettings
 from ivr.places import cel_file
+from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
 from recording.finalize import Recorder
 from sim.synthetic_leads import SyntheticLeads
@@ -64,7 +65,8 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         local_dir = Path(site["recording"]["local_dir"]).expanduser()
     agi = agi or FastAgiServer(ast["agi_host"], ast["agi_port"])
     engine = Engine(site, clock, link, agi, store or Store(site["store"]["url"]), CallModel())
-    recorder = Recorder(engine, local_dir)
+    recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
+                        asterisk_dir=site["recording"]["asterisk_dir"], local_dir=local_dir)
     qlog = site["store"]["queue_log_file"]
     # one board for every agent: who holds it (ACD, dialer, lent, reserved), shared by the ACD and the dialer
     board = Board.build([a.id for a in site.agents], {a: c.name for c in site.campaigns for a in c.agents},
@@ -72,23 +74,17 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None, board=board)
     # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
     inbound = AcdInbound(acd.router, acd.service, clock)
-    ivr = IvrService(engine, inbound.entering(acd.enqueue))
-    agi.route(IVR_ROUTE, ivr)
-    agi.route(SURVEY_ROUTE, ivr.survey)
-    agi.route(VOICEMAIL_ROUTE, ivr.voicemail)
+    ivr = install_ivr(engine, inbound.entering(acd.enqueue))
     agi.route(QUEUE_CALLBACK_ROUTE, acd.queue_callback)
     ivr.on_callback = acd.menu_callback
     acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
-    engine.features["ivr"] = ivr
-    engine.feature_tasks.append(("ivr-menu-watch", ivr.watch))
-    degraded = DegradedCounter(engine, ivr.places.cdr)
-    engine.feature_tasks.append(("ivr-degraded", degraded.run))
-    engine.features["ivr-degraded"] = degraded
     if finish_recordings:
         engine.call_end_hooks.append(recorder.on_call_end)
         # Asterisk's own records: the virtual PBX keeps no CEL, and reading the lab's real file off-thread at a
         # virtual-time resync let the clock run on before the model took the listing
-        recovery = Recovery(engine, cel_file(site), ivr.places.cdr, {a.endpoint: a.id for a in site.agents})
+        recovery = Recovery(actions=engine, calls=engine, ledger=engine, records=engine.store, ends=engine,
+                            spawner=engine, clock=clock, cel_file=cel_file(site), cdr_file=ivr.places.cdr,
+                            agents_by_endpoint={a.endpoint: a.id for a in site.agents})  # fmt: skip
         engine.resync_hooks.append(recovery.on_resync)
         engine.features["recovery"] = recovery
         engine.feature_tasks.append(("finish-recordings", lambda: recovery.finish_recordings(recorder.on_call_end)))
@@ -110,10 +106,11 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
-    if http and site["http"]["listen"]:
+    web = HttpSettings.of(site["http"])
+    if http and web.listen:
         from engine.web.plugin import install as install_http
 
-        install_http(engine, site["http"]["listen"])  # bound here: a taken port stops the start (HttpListenError)
+        install_http(engine, web)  # bound here: a taken port stops the start (HttpListenError)
     api = build_api(engine, acd, ivr, dialer)
     engine.features["api"] = api
     agi.route(AGENT_ROUTE, FeatureCodes(site, api, site["hotline"]["pause_reasons"]))

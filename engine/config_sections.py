@@ -5,10 +5,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.config_fields import Field, digits, endpoint_name, group_names, listen_address, port, positive
+from engine.config_fields import Field, digits, endpoint_name, group_names, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import region_problem as _region
 from engine.regions import timezone_problem as _timezone
+from engine.web.settings import HTTP_FIELDS
+from ivr.settings import IVR_FIELDS
 
 
 def _pause_reasons(v: Any) -> str | None:
@@ -64,17 +66,6 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "guard_release": Field((int, float), 60, check=positive,
                                doc="seconds with no hotline caller waiting before the agent goes back to dialing"),
     },
-    "ivr": {
-        "menu": Field(str, "", doc="menu file, relative to the site file (empty: greeting + one digit)"),
-        "max_sessions": Field(int, 8, check=positive, doc="IVR sessions at once; the next caller skips the menu"),
-        "prompt_dir": Field(str, "/var/lib/asterisk/sounds/hotline", doc="built prompts, as Asterisk sees them"),
-        "prompt_local_dir": Field(str, "", doc="the same folder as this machine sees it (empty with lab = true)"),
-        "snapshot_file": Field(str, "", doc="last valid menu for the degraded AGI script (empty with lab = true)"),
-        "cdr_file": Field(str, "", doc="Asterisk's cdr-csv Master.csv: degraded calls (empty with lab = true)"),
-        "reload_interval": Field((int, float), 2.0, check=positive, doc="seconds between menu file checks"),
-    },
-    "http": {
-        "listen": Field(str, "127.0.0.1:8080", check=listen_address,
-                        doc='HOST:PORT of the engine\'s HTTP listener (/metrics); "" for none'),
-    },
+    "ivr": IVR_FIELDS,  # ivr/settings.py
+    "http": HTTP_FIELDS,  # engine/web/settings.py
 }

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 if TYPE_CHECKING:
     from engine.model.calls import CallModel
     from engine.model.facts import Fact
+    from engine.model.records import CallRecord
 
 
 @dataclass(frozen=True)
@@ -72,3 +73,13 @@ class Routes(Protocol):
     """FastAGI routes: a script name to the handler of its sessions."""
 
     def route(self, name: str, handler: Any) -> None: ...
+
+
+class Records(Protocol):
+    """Call records derived from the ledger (the store): derive one again, find calls without an end or a record."""
+
+    async def update_record(self, call_id: str) -> CallRecord | None: ...
+
+    async def open_calls(self, since: float) -> list[str]: ...
+
+    async def unrecorded_calls(self, since: float) -> list[str]: ...

@@ -19,12 +19,14 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from pathlib import Path
+from typing import Protocol
 
-from engine.app import Engine
 from engine.asterisk.ami_link import Resync
 from engine.asterisk.call_logs import CdrCall, cel_at, parse_cdr_calls, parse_cel
+from engine.clock import Clock
 from engine.model.facts import Fact, fact_key
 from engine.model.reconstruct import APPROXIMATE, call_channels, close_call, replay
+from engine.ports import Actions, Calls, Ledger, Records, Spawner
 
 log = logging.getLogger("hotline.recovery")
 
@@ -61,10 +63,23 @@ def read_text(path: Path | None) -> str:
     return path.read_text("utf-8", "replace")
 
 
+class CallEnds(Protocol):
+    """The runtime's end of a call: its last facts written, its record derived, the end-of-call hooks run."""
+
+    async def call_ended(self, call_id: str, facts: list[Fact]) -> None: ...
+
+
 class Recovery:
-    def __init__(self, engine: Engine, cel_file: Path | None, cdr_file: Path | None,
+    def __init__(self, *, actions: Actions, calls: Calls, ledger: Ledger, records: Records, ends: CallEnds,
+                 spawner: Spawner, clock: Clock, cel_file: Path | None, cdr_file: Path | None,
                  agents_by_endpoint: Mapping[str, str]) -> None:  # fmt: skip
-        self.engine = engine
+        self.actions = actions
+        self.calls = calls
+        self.ledger = ledger
+        self.records = records
+        self.ends = ends
+        self.spawner = spawner
+        self.clock = clock
         self.cel_file = cel_file
         self.cdr_file = cdr_file
         self.agents_by_endpoint = dict(agents_by_endpoint)
@@ -72,18 +87,18 @@ class Recovery:
 
     async def on_resync(self, resync: Resync) -> None:
         """Engine resync hook: close every open call none of whose channels Asterisk still has."""
-        eng = self.engine
+        ledger, model = self.ledger, self.calls.model
         live = {f.get("Uniqueid") for f in resync.channels}
         open_: dict[str, list[Fact]] = {}
-        for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
-            open_[call_id] = await eng.store.facts(call_id)
+        for call_id in await self.records.open_calls(self.clock.now() - LOOKBACK):
+            open_[call_id] = await ledger.facts(call_id)
         # a call's first channel the ledger has never heard of: a caller who arrived while AMI was down
         firsts = [f.get("Uniqueid") for f in resync.channels if f.get("Linkedid") in ("", f.get("Uniqueid"))]
         unknown = {uid for uid in firsts if uid not in open_
-                   and not any(f.kind == "channel.new" for f in await eng.store.facts(uid))}  # fmt: skip
+                   and not any(f.kind == "channel.new" for f in await ledger.facts(uid))}  # fmt: skip
         if not open_ and not unknown:
             return
-        since = min([f.at for facts in open_.values() for f in facts] + [eng.clock.now() - 3600.0]) - 60.0
+        since = min([f.at for facts in open_.values() for f in facts] + [self.clock.now() - 3600.0]) - 60.0
         try:
             cel = parse_cel(await asyncio.to_thread(read_since, self.cel_file, since))
         except OSError as exc:
@@ -97,17 +112,17 @@ class Recovery:
             except OSError as exc:
                 log.warning("could not read Asterisk's CDR file %s: %s", self.cdr_file, exc)
         for e in cel:
-            if e.event == "CHAN_START" and e.uniqueid in unknown and e.context in eng.model.trunk_contexts:
+            if e.event == "CHAN_START" and e.uniqueid in unknown and e.context in model.trunk_contexts:
                 # learned from Asterisk's own record, with its times: not as new at the moment of the resync
                 new = Fact("channel.new", e.at, e.uniqueid, e.uniqueid, fact_key("channel.new", e.uniqueid),
                            {"channel": e.channel, "role": "caller", "caller": e.caller, "exten": e.exten,
                             "context": e.context, "reconstructed": True})  # fmt: skip
-                eng.model.associate(e.uniqueid, e.uniqueid, "caller")
-                await eng.record([new, *replay(e.uniqueid, [new], cel, self.agents_by_endpoint)])
+                model.associate(e.uniqueid, e.uniqueid, "caller")
+                await ledger.record([new, *replay(e.uniqueid, [new], cel, self.agents_by_endpoint)])
         for call_id, facts in open_.items():
             if call_channels(call_id, facts, cel) & live:
                 # still going: what happened during the gap (a bridge entered, a leg hung up) is added now
-                await eng.record(replay(call_id, facts, cel, self.agents_by_endpoint))
+                await ledger.record(replay(call_id, facts, cel, self.agents_by_endpoint))
                 continue
             closing = close_call(call_id, facts, cel, cdr, self.agents_by_endpoint)
             self.closed[closing.closed] += 1
@@ -115,24 +130,23 @@ class Recovery:
                 log.warning("call %s closed approximately: %s", call_id, closing.reason)
             else:
                 log.info("call %s ended while the engine was away: closed from Asterisk's records", call_id)
-            await eng.call_ended(call_id, closing.facts)
+            await self.ends.call_ended(call_id, closing.facts)
 
     async def finish_recordings(self, finish: Callable[[str], Awaitable[None]]) -> None:
         """At start: records of ended calls that were never derived are derived; recordings started for calls
         that have ended but were neither saved nor given up on (the recorder's ``recording.failed``) within the
         look-back are finished by ``finish`` (the recorder's end-of-call step, which reads the ledger)."""
-        eng = self.engine
-        await eng.link.ready.wait()
-        since = eng.clock.now() - LOOKBACK
-        for call_id in await eng.store.unrecorded_calls(since):
+        await self.actions.ready.wait()
+        since = self.clock.now() - LOOKBACK
+        for call_id in await self.records.unrecorded_calls(since):
             # killed between the call's end and its record (two transactions): the ledger has all it needs
-            if await eng.store.update_record(call_id) is not None:
+            if await self.records.update_record(call_id) is not None:
                 log.info("call %s: its record, left underived by the last run, is derived now", call_id)
         kinds = ("recording.started", "recording.saved", "recording.failed", "call.end")
-        facts = await eng.store.facts(None, kinds, since)
+        facts = await self.ledger.facts(None, kinds, since)
         started = {f.call_id for f in facts if f.kind == "recording.started"}
         done = {f.call_id for f in facts if f.kind in ("recording.saved", "recording.failed")}
         ended = {f.call_id for f in facts if f.kind == "call.end"}
         for call_id in sorted((started & ended) - done):
             log.info("call %s: finishing its recording, left unsaved by the last run", call_id)
-            eng.spawn(finish(call_id), f"finish-recording:{call_id}")
+            self.spawner.spawn(finish(call_id), f"finish-recording:{call_id}")

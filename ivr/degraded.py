@@ -22,10 +22,11 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
-from engine.app import Engine
 from engine.asterisk.call_logs import CDR_COLUMNS
+from engine.clock import Clock
 from engine.dialplan import DEGRADED_CDR_TAG
 from engine.model.facts import Fact, fact_key
+from engine.ports import Ledger, Records
 
 log = logging.getLogger("hotline.ivr.degraded")
 
@@ -71,8 +72,11 @@ def parse_cdr(text: str) -> list[DegradedCall]:
 
 
 class DegradedCounter:
-    def __init__(self, engine: Engine, cdr_file: Path | None, interval: float = 10.0) -> None:
-        self.engine = engine
+    def __init__(self, ledger: Ledger, records: Records, clock: Clock, cdr_file: Path | None,
+                 interval: float = 10.0) -> None:  # fmt: skip
+        self.ledger = ledger
+        self.records = records
+        self.clock = clock
         self.cdr_file = cdr_file
         self.interval = interval
         self.counted = 0
@@ -81,10 +85,10 @@ class DegradedCounter:
     async def since(self) -> float:
         """The ledger's watermark: the store's creation, else when it first watched the CDR file."""
         if self._since is None:
-            marks = await self.engine.store.facts(None, (CREATED, SINCE))
+            marks = await self.ledger.facts(None, (CREATED, SINCE))
             if not marks:
-                await self.engine.fact(SINCE, "", "", fact_key(SINCE))
-                marks = await self.engine.store.facts(None, (CREATED, SINCE))
+                await self.ledger.fact(SINCE, "", "", fact_key(SINCE))
+                marks = await self.ledger.facts(None, (CREATED, SINCE))
             self._since = min(f.at for f in marks)
         return self._since
 
@@ -97,20 +101,20 @@ class DegradedCounter:
             return 0
         text = await asyncio.to_thread(self.cdr_file.read_text, "utf-8", "replace")
         calls = [c for c in parse_cdr(text) if created_at(c.uniqueid) >= since]
-        before = self.engine.facts_written
-        known = {f.call_id for f in await self.engine.store.facts(None, ("ivr.degraded",))}
-        now = self.engine.clock.now()
+        known = {f.call_id for f in await self.ledger.facts(None, ("ivr.degraded",))}
+        now = self.clock.now()
         facts = [Fact("ivr.degraded", now, c.uniqueid, c.uniqueid, fact_key("ivr.degraded", c.uniqueid),
                       {"caller": c.caller, "start": c.start, "answer": c.answer, "end": c.end,
                        "disposition": c.disposition, "agent_channel": c.agent_channel, "billsec": c.billsec})
                  for c in calls]  # fmt: skip
         if facts:
-            await self.engine.record(facts)
-        new = self.engine.facts_written - before
+            await self.ledger.record(facts)  # keyed by Uniqueid: the known ones add nothing
+        new = 0
         for c in calls:
             if c.uniqueid not in known:
+                new += 1
                 # a caller the engine had seen (in its menu when it went away) is a degraded call, not a record
-                await self.engine.store.update_record(c.uniqueid)
+                await self.records.update_record(c.uniqueid)
         if new:
             self.counted += new
             log.warning("%d call(s) took the degraded menu while the engine was unreachable", new)

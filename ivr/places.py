@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from engine.config import Site
+from ivr.settings import IvrSettings
 
 AGI_BUNDLE_IN_ROOT = "usr/share/asterisk/agi-bin/hotline"  # astagidir (asterisk-conf/asterisk.conf) + hotline/
 CDR_IN_ROOT = "var/log/asterisk/cdr-csv/Master.csv"
@@ -22,23 +23,27 @@ class IvrPlaces:
 
 
 def ivr_places(site: Site) -> IvrPlaces:
-    ivr = site["ivr"]
-    if site["asterisk"]["lab"]:
+    return places_for(IvrSettings.of(site["ivr"]), site["asterisk"]["lab"])
+
+
+def places_for(ivr: IvrSettings, lab: bool) -> IvrPlaces:
+    """``lab``: the site's ``asterisk.lab`` (the places default to the lab's inside its root)."""
+    if lab:
         from engine.lab import Lab, default_lab_dir
 
         root = Lab(default_lab_dir()).root
 
-        def given_or(key: str, inside: str) -> Path:
-            return Path(ivr[key]).expanduser() if ivr[key] else root / inside
+        def given_or(given: str, inside: str) -> Path:
+            return Path(given).expanduser() if given else root / inside
 
         return IvrPlaces(
-            ivr["prompt_dir"],
-            given_or("prompt_local_dir", ivr["prompt_dir"].lstrip("/")),
-            given_or("snapshot_file", f"{AGI_BUNDLE_IN_ROOT}/menu.json"),
-            given_or("cdr_file", CDR_IN_ROOT),
+            ivr.prompt_dir,
+            given_or(ivr.prompt_local_dir, ivr.prompt_dir.lstrip("/")),
+            given_or(ivr.snapshot_file, f"{AGI_BUNDLE_IN_ROOT}/menu.json"),
+            given_or(ivr.cdr_file, CDR_IN_ROOT),
         )
     opt = lambda v: Path(v).expanduser() if v else None  # noqa: E731
-    return IvrPlaces(ivr["prompt_dir"], opt(ivr["prompt_local_dir"]), opt(ivr["snapshot_file"]), opt(ivr["cdr_file"]))
+    return IvrPlaces(ivr.prompt_dir, opt(ivr.prompt_local_dir), opt(ivr.snapshot_file), opt(ivr.cdr_file))
 
 
 def cel_file(site: Site) -> Path:

@@ -16,12 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from engine.app import Engine
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
+from engine.clock import Clock
 from engine.dialplan import FIRST, START, TRANSFER_CONTEXT, WAIT_CONTEXT
 from engine.model.facts import Fact, fact_key
+from engine.ports import Calls, Ledger, Spawner
 from engine.privacy import mask_number
-from ivr.bundle import load_site_menu, site_snapshot, write_snapshot
+from ivr.bundle import write_snapshot
 from ivr.interpreter import (
     CallbackRequest,
     Handover,
@@ -38,8 +39,10 @@ from ivr.interpreter import (
     survey,
 )
 from ivr.menu import MenuError
-from ivr.model import Menu, builtin_menu
-from ivr.places import IvrPlaces, ivr_places
+from ivr.model import Menu
+from ivr.places import IvrPlaces
+from ivr.settings import IvrSettings
+from ivr.site_menu import SiteMenu
 
 log = logging.getLogger("hotline.ivr")
 
@@ -63,23 +66,30 @@ VOICEMAIL_SECONDS = 120
 
 
 class IvrService:
-    def __init__(self, engine: Engine, on_queued: Callable[[Waiting], Awaitable[None]],
-                 places: IvrPlaces | None = None) -> None:  # fmt: skip
-        self.engine = engine
+    """``settings``: the ``[ivr]`` section; ``site_menu``: what the menu needs of the rest of the site;
+    ``places``: its files as this machine sees them."""
+
+    def __init__(self, settings: IvrSettings, site_menu: SiteMenu, places: IvrPlaces, *, ledger: Ledger,
+                 calls: Calls, spawner: Spawner, clock: Clock,
+                 on_queued: Callable[[Waiting], Awaitable[None]]) -> None:  # fmt: skip
+        self.site_menu = site_menu
+        self.ledger = ledger
+        self.calls = calls
+        self.spawner = spawner
+        self.clock = clock
         self.on_queued = on_queued
         # the ACD's call-back queue (set by the composition root): a menu's call back is placed like one chosen
         # while waiting, when the caller's turn comes
         self.on_callback: Callable[[str, str, str, str], Awaitable[None]] | None = None
-        site = engine.site
-        self.places = places or ivr_places(site)
-        self.max_sessions: int = site["ivr"]["max_sessions"]
-        self.reload_interval: float = float(site["ivr"]["reload_interval"])
+        self.places = places
+        self.max_sessions = settings.max_sessions
+        self.reload_interval = settings.reload_interval
+        self.messages_dir = site_menu.messages_dir
         self.active = 0
         self.overflowed = 0
-        self.menu_path = site.menu_path()
+        self.menu_path = site_menu.path
         self._mtime = 0.0
-        hot = site["hotline"]
-        self.menu: Menu = builtin_menu(hot["prompt"], hot["service"], hot["digit_timeout_ms"])
+        self.menu: Menu = site_menu.builtin
         if self.menu_path is not None:
             problems = self.reload()
             if problems:
@@ -89,7 +99,7 @@ class IvrService:
     # ---- the menu: load, reload, snapshot -------------------------------------------------------------
     def _load(self) -> Menu:
         assert self.menu_path is not None
-        return load_site_menu(self.engine.site, self.menu_path)
+        return self.site_menu.load(self.menu_path)
 
     def reload(self) -> list[str]:
         """Load the menu file again; on any problem keep the running menu and return the problems."""
@@ -112,7 +122,7 @@ class IvrService:
         snap = self.places.snapshot
         if snap is None:
             return
-        data = site_snapshot(self.engine.site, self.menu, self.places.prompt_dir)
+        data = self.site_menu.snapshot(self.menu, self.places.prompt_dir)
         try:
             write_snapshot(snap, data)
         except OSError as exc:
@@ -134,10 +144,10 @@ class IvrService:
             if problems:
                 log.error("menu %s not reloaded, the running menu stays:\n  %s", self.menu_path,
                           "\n  ".join(problems))  # fmt: skip
-                await self.engine.fact("ivr.reload_refused", "", "", fact_key("ivr.reload_refused", mtime),
+                await self.ledger.fact("ivr.reload_refused", "", "", fact_key("ivr.reload_refused", mtime),
                                        problems=problems[:20])  # fmt: skip
             else:
-                await self.engine.fact("ivr.reloaded", "", "", fact_key("ivr.reloaded", mtime),
+                await self.ledger.fact("ivr.reloaded", "", "", fact_key("ivr.reloaded", mtime),
                                        nodes=len(self.menu.nodes))  # fmt: skip
 
     # ---- one caller -------------------------------------------------------------------------------------
@@ -149,13 +159,13 @@ class IvrService:
 
     async def __call__(self, agi: AgiChannel) -> None:
         uid = agi.uniqueid
-        ch = self.engine.model.channels.get(uid)
+        ch = self.calls.model.channels.get(uid)
         call_id = (ch.call_id or ch.linkedid) if ch else uid
         log.info("hotline call %s from %s on %s", call_id, mask_number(agi.env.get("callerid")), agi.channel)
         # a carrier (or the load runner) may tag the call; kept on the record to join outside reports
         tag = await agi.command("GET FULL VARIABLE", "${PJSIP_HEADER(read,X-Hotline-Corr)}")
         if tag.ok and tag.result == "1" and tag.data:
-            await self.engine.fact("call.tag", call_id, uid, fact_key("call.tag", call_id), tag=tag.data[:120])
+            await self.ledger.fact("call.tag", call_id, uid, fact_key("call.tag", call_id), tag=tag.data[:120])
         menu = self.menu  # a reload mid-call does not change this caller's menu
         if self.active >= self.max_sessions:
             await self._overflow(agi, call_id, menu)
@@ -170,7 +180,7 @@ class IvrService:
         """The 9th caller: no menu, a short greeting, straight to the default service."""
         self.overflowed += 1
         uid = agi.uniqueid
-        await self.engine.fact("ivr.overflow", call_id, uid, fact_key("ivr.overflow", uid), active=self.active,
+        await self.ledger.fact("ivr.overflow", call_id, uid, fact_key("ivr.overflow", uid), active=self.active,
                                limit=self.max_sessions, service=menu.default_service)  # fmt: skip
         await agi.answer()
         if menu.overflow_prompt:
@@ -180,7 +190,7 @@ class IvrService:
     async def _run(self, agi: AgiChannel, call_id: str, menu: Menu) -> None:
         uid = agi.uniqueid
         # the engine's clock, not the wall: hours and holidays follow virtual time in simulations
-        now = dt.datetime.fromtimestamp(self.engine.clock.now(), dt.UTC)
+        now = dt.datetime.fromtimestamp(self.clock.now(), dt.UTC)
         it = Interpreter(menu, now, case=f"case-{call_id}")
         seq = 0
         last_digit = ""
@@ -196,9 +206,9 @@ class IvrService:
                     seq += 1
                     if cmd.kind == "digit":
                         last_digit = cmd.detail
-                    fact = Fact("ivr.step", self.engine.clock.now(), call_id, uid, fact_key("ivr.step", uid, seq),
+                    fact = Fact("ivr.step", self.clock.now(), call_id, uid, fact_key("ivr.step", uid, seq),
                                 {"node": cmd.node, "step": cmd.kind, "detail": cmd.detail, "seq": seq})  # fmt: skip
-                    writes.append(self.engine.spawn(self.engine.record([fact]), f"ivr-step:{uid}:{seq}"))
+                    writes.append(self.spawner.spawn(self.ledger.record([fact]), f"ivr-step:{uid}:{seq}"))
                 elif isinstance(cmd, Play):
                     reply = await self._play(agi, cmd)
                 elif isinstance(cmd, WaitDigit):
@@ -211,10 +221,10 @@ class IvrService:
                     for k, v in cmd.values.items():
                         await agi.set_variable(k, v)
                     if cmd.tags:
-                        await self.engine.fact("ivr.tags", call_id, uid, fact_key("ivr.tags", uid, seq),
+                        await self.ledger.fact("ivr.tags", call_id, uid, fact_key("ivr.tags", uid, seq),
                                                tags=list(cmd.tags))  # fmt: skip
                 elif isinstance(cmd, CallbackRequest):
-                    await self.engine.fact("ivr.callback", call_id, uid, fact_key("ivr.callback", uid),
+                    await self.ledger.fact("ivr.callback", call_id, uid, fact_key("ivr.callback", uid),
                                            number=cmd.number, service=cmd.service)  # fmt: skip
                     log.info("call %s: call back requested to %s", call_id, mask_number(cmd.number))
                     if self.on_callback is not None:  # the ACD places it in the caller's place in line
@@ -224,7 +234,7 @@ class IvrService:
                 cmd = it.send(reply)
         except AgiHangup:
             step = it.hung_up()
-            await self.engine.fact("ivr.step", call_id, uid, fact_key("ivr.step", uid, seq + 1), node=step.node,
+            await self.ledger.fact("ivr.step", call_id, uid, fact_key("ivr.step", uid, seq + 1), node=step.node,
                                    step="hangup", detail="", seq=seq + 1)  # fmt: skip
             raise
         finally:
@@ -232,11 +242,11 @@ class IvrService:
         if isinstance(cmd, Handover):
             await self._hand_over(agi, call_id, cmd, last_digit, menu)
         elif isinstance(cmd, Transfer):
-            await self.engine.fact("ivr.transfer", call_id, uid, fact_key("ivr.transfer", uid), number=cmd.number,
+            await self.ledger.fact("ivr.transfer", call_id, uid, fact_key("ivr.transfer", uid), number=cmd.number,
                                    node=cmd.node)  # fmt: skip
             await agi.goto(TRANSFER_CONTEXT, cmd.number, FIRST)
         elif isinstance(cmd, Hangup):
-            await self.engine.fact("ivr.end", call_id, uid, fact_key("ivr.end", uid), node=cmd.node)
+            await self.ledger.fact("ivr.end", call_id, uid, fact_key("ivr.end", uid), node=cmd.node)
             await agi.command("HANGUP")
 
     async def _play(self, agi: AgiChannel, cmd: Play) -> str | None:
@@ -249,13 +259,12 @@ class IvrService:
 
     async def _record(self, agi: AgiChannel, call_id: str, cmd: RecordMessage) -> float | None:
         """A voicemail or complaint, recorded next to the call recordings and linked to a case."""
-        rec_dir = self.engine.site["recording"]["asterisk_dir"].rstrip("/") + "/messages"
-        path = f"{rec_dir}/{cmd.case}"
+        path = f"{self.messages_dir}/{cmd.case}"
         res = await agi.command("RECORD FILE", path, "wav", "#", str(cmd.max_seconds * 1000), "BEEP", "s=4",
                                 timeout=cmd.max_seconds + 30)  # fmt: skip
         seconds = round(res.endpos / 8000, 1) if res.endpos is not None else None
         ok = res.ok and res.result != "-1"
-        await self.engine.record([Fact("ivr.message", self.engine.clock.now(), call_id, agi.uniqueid,
+        await self.ledger.record([Fact("ivr.message", self.clock.now(), call_id, agi.uniqueid,
                                        fact_key("ivr.message", agi.uniqueid), {"kind": cmd.kind, "case": cmd.case,
                                        "file": path + ".wav", "seconds": seconds, "ok": ok})])  # fmt: skip
         return seconds if ok else None
@@ -265,11 +274,11 @@ class IvrService:
         await agi.set_variable("HOTLINE_CALL", call_id)
         await agi.goto(WAIT_CONTEXT, START, FIRST)
         # the caller is now the ACD's; the AGI session closes when this handler returns
-        await self.engine.fact("call.queued", call_id, uid, fact_key("call.queued", call_id), digit=digit,
+        await self.ledger.fact("call.queued", call_id, uid, fact_key("call.queued", call_id), digit=digit,
                                service=h.service, priority=h.priority, skills=h.skills, node=h.node)  # fmt: skip
         w = Waiting(call_id, uid, agi.channel, agi.env.get("callerid"), digit, h.service, h.priority, dict(h.skills),
                     h.survey and bool(menu.survey))  # fmt: skip
-        self.engine.spawn(self.on_queued(w), f"connect:{call_id}")
+        self.spawner.spawn(self.on_queued(w), f"connect:{call_id}")
 
     # ---- a rule step's voicemail (the ACD sends a caller who waited too long) -----------------------------
     async def voicemail(self, agi: AgiChannel) -> None:
@@ -315,14 +324,14 @@ class IvrService:
             score = stop.value
         except AgiHangup:
             score = None
-        await self.engine.fact("ivr.survey", call_id, uid, fact_key("ivr.survey", call_id), score=score, agent=agent)
+        await self.ledger.fact("ivr.survey", call_id, uid, fact_key("ivr.survey", call_id), score=score, agent=agent)
         log.info("call %s: survey score %s for agent %s", call_id, score, agent)
         if not agi.hung_up:
             await agi.command("HANGUP")
 
     async def _agent_of(self, call_id: str) -> str:
         """The agent whose leg was bridged with the caller (the last offer that reached a bridge)."""
-        facts = await self.engine.store.facts(call_id)
+        facts = await self.ledger.facts(call_id)
         bridged = {f.uniqueid for f in facts if f.kind == "bridge.enter"}
         offers = [f for f in facts if f.kind == "agent.offer" and f.data.get("leg") in bridged]
         return str(offers[-1].data.get("agent", "")) if offers else ""

@@ -6,18 +6,22 @@ import asyncio
 import logging
 from pathlib import Path
 
-from engine.app import Engine
 from engine.asterisk.ami_link import AmiError
 from engine.model.facts import fact_key
+from engine.ports import Actions, Calls, Ledger, Records
 from recording.mixmonitor import RecordingPaths, merge_legs
 
 log = logging.getLogger("hotline.recording")
 
 
 class Recorder:
-    def __init__(self, engine: Engine, local_dir: Path, settle: float = 0.5, wait: float = 10.0) -> None:
-        self.engine = engine
-        self.asterisk_dir: str = engine.site["recording"]["asterisk_dir"]
+    def __init__(self, *, actions: Actions, calls: Calls, ledger: Ledger, records: Records, asterisk_dir: str,
+                 local_dir: Path, settle: float = 0.5, wait: float = 10.0) -> None:  # fmt: skip
+        self.actions = actions
+        self.calls = calls
+        self.ledger = ledger
+        self.records = records
+        self.asterisk_dir = asterisk_dir  # [recording] asterisk_dir: the folder as Asterisk sees it
         self.local_dir = local_dir
         self.settle = settle
         self.wait = wait
@@ -29,15 +33,15 @@ class Recorder:
             return
         paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
         try:
-            await self.engine.link.action(paths.mixmonitor_action(channel))
+            await self.actions.action(paths.mixmonitor_action(channel))
         except AmiError as exc:
-            if self.engine.model.by_name(channel) is None:
+            if self.calls.model.by_name(channel) is None:
                 log.info("call %s: caller left before the recording started", call_id)
             else:
                 log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
             return
         self.active.add(call_id)
-        await self.engine.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
+        await self.ledger.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
                                file=paths.asterisk())  # fmt: skip
 
     async def on_call_end(self, call_id: str) -> None:
@@ -52,7 +56,7 @@ class Recorder:
     async def _finish(self, call_id: str) -> None:
         # ask the ledger, not memory: a recording started before an engine restart is finished too
         self.active.discard(call_id)
-        kinds = {f.kind for f in await self.engine.store.facts(call_id)}
+        kinds = {f.kind for f in await self.ledger.facts(call_id)}
         paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
         legs = [paths.local("-in"), paths.local("-out")]
         if "recording.saved" in kinds:
@@ -61,7 +65,7 @@ class Recorder:
             if not all(p.exists() for p in legs):
                 return
             # MixMonitor started, then the engine died before writing so: the legs on disk say it did
-            await self.engine.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
+            await self.ledger.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
                                    file=paths.asterisk(), reconstructed=True)  # fmt: skip
         # Asterisk closes the files after the hang-up; wait until both exist and stop growing
         deadline = asyncio.get_running_loop().time() + self.wait
@@ -86,12 +90,12 @@ class Recorder:
             return
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
-        await self.engine.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id), path=str(out),
+        await self.ledger.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id), path=str(out),
                                seconds=round(seconds, 3), channels=2)  # fmt: skip
-        await self.engine.store.update_record(call_id)
+        await self.records.update_record(call_id)
         log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)
-        await self.engine.fact("recording.failed", call_id, "", fact_key("recording.failed", call_id),
+        await self.ledger.fact("recording.failed", call_id, "", fact_key("recording.failed", call_id),
                                reason=reason[:200])  # fmt: skip

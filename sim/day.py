@@ -18,6 +18,7 @@ from typing import Any
 
 from acd.occupancy import inbound_time
 from dialer.report import campaign_report
+from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import VirtualClock
 from engine.config import Site, load_site
 from engine.store.stats import by_service, service_stats, targets_of
@@ -25,7 +26,7 @@ from sim import traffic, world
 from sim.demo import _day_start, _targets_label
 from sim.pbx.agi_face import AgiFace
 from sim.pbx.model import CallerScript, VirtualPbx
-from sim.vtime import DirectLink, MemoryAgiServer, MemoryStore, drive
+from sim.vtime import MemoryAgiTransport, MemoryStore, drive, virtual_link
 
 log = logging.getLogger("hotline.day")
 
@@ -59,10 +60,11 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     if carrier is not None:
         pbx.trunk_callee = carrier
     face = AgiFace(pbx, "memory", 0)
-    agi = MemoryAgiServer()
-    face.connect = agi.connect
+    sessions = MemoryAgiTransport()
+    agi = FastAgiServer(transport=sessions)
+    face.connect = sessions.connect
     pbx.agi_connect = face
-    link = DirectLink(pbx, clock)
+    link = virtual_link(pbx, clock)
     store = MemoryStore()
     eng = composition.build(site, clock, link=link, agi=agi, store=store, finish_recordings=False, http=False)
     if on_engine is not None:

@@ -1,12 +1,13 @@
 """The virtual PBX's virtual-time face: the same model and the unchanged engine, no sockets, no waiting.
 
-Three in-memory stand-ins replace the network and the disk:
+Three in-memory stand-ins replace the network and the disk, as transports under the engine's own link and
+server:
 
-* ``DirectLink``: the engine's AMI link bound to the virtual PBX's AMI session handlers. Actions get the
-  very responses the AMI server would send; events reach the engine as the same header lists, without
-  being encoded to bytes and parsed back.
-* ``memory_pipe``: FastAGI sessions over an in-memory stream pair instead of a TCP connection (the bytes
-  are the real protocol, so the engine's AGI codec and IVR run unchanged).
+* ``VirtualAmiTransport``: the engine's AMI link (``virtual_link``) bound to the virtual PBX's AMI session
+  handlers. Actions get the very responses the AMI server would send; events reach the engine as the same
+  header lists, without being encoded to bytes and parsed back.
+* ``MemoryAgiTransport``: FastAGI sessions over an in-memory stream pair (``memory_pipe``) instead of a TCP
+  connection (the bytes are the real protocol, so the engine's AGI codec and IVR run unchanged).
 * ``MemoryStore``: the ledger and call records in memory, with the store's interface.
 
 ``drive`` is the discrete-event loop: it lets every runnable task run, and when all of them wait on the
@@ -23,8 +24,9 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import AmiDisconnected, AmiError, AmiLink, LinkUp
-from engine.asterisk.fastagi import FastAgiServer
+from engine.asterisk.ami_link import AmiDisconnected, AmiError, AmiLink
+from engine.asterisk.ami_transport import AmiSession, AmiSink
+from engine.asterisk.fastagi import SessionHandler
 from engine.clock import VirtualClock
 from engine.model.facts import Fact
 from engine.model.records import CallRecord, derive, derive_one
@@ -38,70 +40,82 @@ log = logging.getLogger("hotline.vtime")
 class _DirectSession(_Session):
     """The AMI server's session, its output routed straight to the link instead of a socket."""
 
-    def __init__(self, face: AmiFace, link: DirectLink) -> None:
+    keepalive = False  # an in-process session cannot go silent
+
+    def __init__(self, face: AmiFace, sink: AmiSink) -> None:
         super().__init__(face, None)  # type: ignore[arg-type]
-        self.link = link
-        self.authenticated = True
+        self.sink = sink
         self.collect: tuple[str, list[Headers]] | None = None  # (ActionID, frames) of the action being handled
+        self._closed = False
+        self._ids = itertools.count(1)
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
 
     def send(self, headers: Headers) -> None:
+        if self._closed:
+            return
         if self.collect is not None:
             aid, out = self.collect
             if any(k == "ActionID" and v == aid for k, v in headers):
                 out.append(headers)
                 return
         if headers and headers[0][0] == "Event":
-            self.link._event(Frame(list(headers)))
+            self.sink.on_events([Frame(list(headers))])
 
-
-class DirectLink(AmiLink):
-    """An ``AmiLink`` whose far end is the virtual PBX in this process."""
-
-    def __init__(self, pbx: VirtualPbx, clock: VirtualClock) -> None:
-        super().__init__("virtual-pbx", 0, "engine", "", clock)
-        self.face = AmiFace(pbx, "virtual-pbx", 0, "engine", "")
-        self._session: _DirectSession | None = None
-        self._ids = itertools.count(1)
-
-    async def action(self, headers: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:
-        session = self._session
-        if session is None:
-            raise AmiDisconnected("virtual PBX link is down")
+    async def request(self, headers: dict[str, Any], as_list: bool, timeout: float) -> Frame | list[Frame]:
+        if self._closed:
+            raise AmiDisconnected("virtual PBX session is closed")
         aid = f"direct-{next(self._ids)}"
         fields = [(k, str(v)) for k, v in headers.items() if not isinstance(v, list | tuple)]
         fields += [(k, str(x)) for k, v in headers.items() if isinstance(v, list | tuple) for x in v]
         out: list[Headers] = []
-        session.collect = (aid, out)
+        self.collect = (aid, out)
         try:
-            await session.handle(Frame([*fields, ("ActionID", aid)]))
+            keep = await self.handle(Frame([*fields, ("ActionID", aid)]))
         finally:
-            session.collect = None
-        frames = [Frame(h) for h in out]
-        if not frames:
+            self.collect = None
+        if not keep:  # Logoff, a refused login: the server ends the session
+            self._end("closed by the virtual PBX")
+        if not out:
             raise AmiError(f"AMI {headers.get('Action')}: no response from the virtual PBX")
-        if frames[0].response.lower() == "error":
-            raise AmiError(f"AMI {headers.get('Action')}: {frames[0].get('Message') or 'error'}")
+        frames = [Frame(h) for h in out]
         return frames if as_list else frames[0]
 
-    async def run(self) -> None:
-        session = _DirectSession(self.face, self)
-        self.face.pbx.listeners.append(session._event)
-        self._session = session
-        self._connection += 1
-        self.stats.connects += 1
-        self.queue.put_nowait(LinkUp("virtual", self._connection))
-        await self._resync("login")
-        try:
-            await asyncio.Event().wait()  # until cancelled: this link never drops
-        finally:
-            self.face.pbx.listeners.remove(session._event)
-            self._session = None
+    def close(self) -> None:
+        self._end("closed")
 
-    async def close(self) -> None:
-        self._closing = True
+    def abort(self) -> None:
+        self._end("aborted")
 
-    def drop(self) -> None:  # pragma: no cover - nothing to cut
-        pass
+    def _end(self, reason: str) -> None:
+        if not self._closed:
+            self._closed = True
+            super().close()  # off the PBX's listeners
+            self.sink.on_lost(reason)
+
+
+class VirtualAmiTransport:
+    """The AMI transport whose far end is the virtual PBX in this process: actions get the very responses its AMI
+    server would send, events reach the link as the same header lists, never encoded to bytes and parsed back."""
+
+    def __init__(self, pbx: VirtualPbx, username: str = "engine", secret: str = "") -> None:
+        self.face = AmiFace(pbx, "virtual-pbx", 0, username, secret)
+
+    @property
+    def where(self) -> str:
+        return "the virtual PBX"
+
+    async def open(self, sink: AmiSink) -> AmiSession:
+        session = _DirectSession(self.face, sink)
+        sink.on_banner("virtual")
+        return session
+
+
+def virtual_link(pbx: VirtualPbx, clock: VirtualClock) -> AmiLink:
+    """The engine's own AMI link on the virtual PBX (it logs in with the transport's credentials)."""
+    return AmiLink("virtual-pbx", 0, "engine", "", clock, transport=VirtualAmiTransport(pbx))
 
 
 # ---- FastAGI without a socket -------------------------------------------------------------------------
@@ -229,21 +243,26 @@ async def drive(clock: VirtualClock, until: float, stop: Callable[[], bool] = la
             on_step(nxt)
 
 
-class MemoryAgiServer(FastAgiServer):
-    """The engine's FastAGI server with in-memory sessions: ``connect`` is what the PBX's AGI face calls."""
+class MemoryAgiTransport:
+    """FastAGI sessions over in-memory pipes: ``connect`` is what the virtual PBX's AGI face calls, and the
+    server's handler gets the other end."""
+
+    host = "memory"
+    port = 0
 
     def __init__(self) -> None:
-        super().__init__("memory", 0)
+        self._handle: SessionHandler | None = None
         self._sessions: set[asyncio.Task[None]] = set()
 
-    async def start(self) -> None:
-        self.started.set()  # no socket to bind
+    async def start(self, handle: SessionHandler) -> None:
+        self._handle = handle  # no socket to bind
 
     async def serve(self) -> None:
-        self.started.set()
         await asyncio.Event().wait()  # sessions arrive through ``connect``
 
     async def connect(self) -> tuple[asyncio.StreamReader, _MemoryWriter]:
+        if self._handle is None:
+            raise ConnectionRefusedError("the engine's FastAGI server has not started")
         client, server = memory_pipe()
         task = asyncio.get_running_loop().create_task(self._handle(*server), name="fastagi-session")  # type: ignore[arg-type]
         self._sessions.add(task)

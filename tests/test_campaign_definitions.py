@@ -9,12 +9,13 @@ import sys
 from pathlib import Path
 
 from dialer.definitions import definition, definition_hash
+from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import VirtualClock
 from engine.config import load_site
 from engine.store.store import Store, migrate
 from sim import world
 from sim.pbx.model import VirtualPbx
-from sim.vtime import DirectLink, MemoryAgiServer
+from sim.vtime import MemoryAgiTransport, virtual_link
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -40,8 +41,8 @@ async def _start_engine(site, at: float) -> None:  # type: ignore[no-untyped-def
     clock = VirtualClock(at)
     pbx = VirtualPbx(clock)
     store = Store(url)
-    eng = composition.build(site, clock, link=DirectLink(pbx, clock), agi=MemoryAgiServer(), store=store,
-                            finish_recordings=False)  # fmt: skip
+    agi = FastAgiServer(transport=MemoryAgiTransport())
+    eng = composition.build(site, clock, link=virtual_link(pbx, clock), agi=agi, store=store, finish_recordings=False)
     before = _rows(url)
     task = asyncio.create_task(eng.run(), name="engine")
     try:

@@ -18,8 +18,8 @@ def _row(uniqueid: str, caller: str, tag: str = "hotline-degraded") -> str:
             f'"ANSWERED","DOCUMENTATION","{uniqueid}","{tag}"\n')  # fmt: skip
 
 
-class _Engine:
-    """What the counter uses of the engine: a clock, the store and the fact writer."""
+class _Ledger:
+    """What the counter uses of the engine's ledger: the fact writer and reader over the store."""
 
     def __init__(self, store: Store, clock: VirtualClock) -> None:
         self.store, self.clock, self.facts_written = store, clock, 0
@@ -30,9 +30,14 @@ class _Engine:
     async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: object) -> None:
         await self.record([Fact(kind, self.clock.now(), call_id, uniqueid, key, data)])
 
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = (),
+                    since: float | None = None) -> list[Fact]:  # fmt: skip
+        return await self.store.facts(call_id, kinds, since)
+
 
 async def _scan(store: Store | MemoryStore, now: float, cdr: Path) -> tuple[int, list[str]]:
-    counter = DegradedCounter(_Engine(store, VirtualClock(now)), cdr)  # type: ignore[arg-type]
+    clock = VirtualClock(now)
+    counter = DegradedCounter(_Ledger(store, clock), store, clock, cdr)
     new = await counter.scan()
     return new, sorted(f.data["caller"] for f in await store.facts(None, ("ivr.degraded",)))
 

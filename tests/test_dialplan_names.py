@@ -92,8 +92,18 @@ def agi_calls(plan: Dialplan) -> list[tuple[str, str, list[str]]]:
 
 
 def composition_routes() -> set[str]:
-    """Route names of every ``agi.route(NAME, ...)`` in the composition root, names read from engine.dialplan."""
+    """Route names of every ``.route(NAME, ...)`` in the composition root and the features' ``plugin`` modules it
+    imports (their wiring), names read from engine.dialplan."""
     tree = ast.parse(COMPOSITION.read_text())
+    plugins = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
+               and n.module.endswith(".plugin")}  # fmt: skip
+    routes = set()
+    for module in sorted(plugins):
+        routes |= _routes_in(ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text()))
+    return routes | _routes_in(tree)
+
+
+def _routes_in(tree: ast.Module) -> set[str]:
     imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
                 and n.module == "engine.dialplan" for a in n.names}  # fmt: skip
     routes = set()

@@ -6,7 +6,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -32,6 +31,8 @@ from ivr.menu import MenuError, load_menu
 from ivr.places import IvrPlaces
 from ivr.report import ivr_report
 from ivr.session import IvrService
+from ivr.settings import IvrSettings
+from ivr.site_menu import SiteMenu
 
 ROOT = Path(__file__).resolve().parents[1]
 MENU = ROOT / "menus" / "hotline.toml"
@@ -342,7 +343,9 @@ def test_reload_keeps_the_running_menu_when_the_new_file_is_invalid(tmp_path):
     site_file.write_text(SITE.format(menu="menu.toml"))
     site = load_site(site_file)
     snap = tmp_path / "menu.json"
-    svc = IvrService(SimpleNamespace(site=site), None, IvrPlaces("/p", None, snap, None))  # type: ignore[arg-type]
+    settings = IvrSettings.of(site["ivr"])
+    svc = IvrService(settings, SiteMenu.of(site, settings), IvrPlaces("/p", None, snap, None), ledger=None,
+                     calls=None, spawner=None, clock=None, on_queued=None)  # type: ignore[arg-type]
     first = svc.menu
     assert json.loads(snap.read_text())["menu"]["start"] == "hours"
     f.write_text(f.read_text().replace('service = "sales"', 'service = "nosuch"'))

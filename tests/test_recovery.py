@@ -185,6 +185,14 @@ def _engine(tmp_path):  # type: ignore[no-untyped-def]
     return Engine(site, VirtualClock(start=at("HANGUP", CALLER) + 30), None, None, MemoryStore())  # type: ignore[arg-type]
 
 
+def _recovery(eng, cel):  # type: ignore[no-untyped-def]
+    """Recovery on the engine's ports, as the composition root builds it."""
+    from engine.recovery import Recovery
+
+    return Recovery(actions=eng, calls=eng, ledger=eng, records=eng.store, ends=eng, spawner=eng, clock=eng.clock,
+                    cel_file=cel, cdr_file=None, agents_by_endpoint=AGENTS)
+
+
 def _resync(*channels: dict[str, str]):  # type: ignore[no-untyped-def]
     from engine.asterisk.ami_link import Resync
 
@@ -192,7 +200,6 @@ def _resync(*channels: dict[str, str]):  # type: ignore[no-untyped-def]
 
 
 def test_at_resync_an_open_call_whose_channels_are_gone_is_closed_once(tmp_path):
-    from engine.recovery import Recovery
 
     eng = _engine(tmp_path)
     cel = tmp_path / "cel.csv"
@@ -203,7 +210,7 @@ def test_at_resync_an_open_call_whose_channels_are_gone_is_closed_once(tmp_path)
         ended.append(call_id)
 
     eng.call_end_hooks.append(hook)
-    rec = Recovery(eng, cel, None, AGENTS)
+    rec = _recovery(eng, cel)
 
     async def go() -> None:
         await eng.store.append(seen_until("offer"), 0)
@@ -218,14 +225,13 @@ def test_at_resync_an_open_call_whose_channels_are_gone_is_closed_once(tmp_path)
 
 
 def test_a_caller_who_arrived_while_ami_was_down_is_learned_with_asterisks_times(tmp_path):
-    from engine.recovery import Recovery
 
     eng = _engine(tmp_path)
     cel = tmp_path / "cel.csv"
     # only the caller's first rows: it is still waiting at the resync
     cel.write_text("\n".join((Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text()
                              .splitlines()[:2]) + "\n")  # fmt: skip
-    rec = Recovery(eng, cel, None, AGENTS)
+    rec = _recovery(eng, cel)
     queued = Fact("call.queued", at("ANSWER", CALLER) + 2, CALLER, CALLER, f"queued:{CALLER}", {"service": "hotline"})
     waiting = {"Channel": "PJSIP/trunk-00000000", "Uniqueid": CALLER, "Linkedid": CALLER, "Context": "engine-wait"}
 
@@ -246,7 +252,6 @@ def test_a_caller_who_arrived_while_ami_was_down_is_learned_with_asterisks_times
 def test_a_call_into_an_always_on_session_is_closed_though_the_session_channel_lives_on(tmp_path):
     """The offer's leg of a session call is the agent's session channel: it is still up after the caller hung up
     while the engine was away, and must neither keep the call open nor get an end of this call's."""
-    from engine.recovery import Recovery
 
     eng = _engine(tmp_path)
     session = "1796143800.7"
@@ -259,7 +264,7 @@ def test_a_call_into_an_always_on_session_is_closed_though_the_session_channel_l
     before = seen_until("queued")
     before.append(Fact("agent.offer", at("ANSWER", CALLER) + 3, CALLER, session, f"offer:{session}:{CALLER}",
                        {"agent": "1001", "leg": session, "service": "hotline", "session": True}))  # fmt: skip
-    rec = Recovery(eng, cel, None, AGENTS)
+    rec = _recovery(eng, cel)
     live = {"Channel": chan, "Uniqueid": session, "Linkedid": session, "Context": "agents"}
 
     async def go() -> list[Fact]:
@@ -285,14 +290,16 @@ def test_the_virtual_time_face_closes_no_calls_from_asterisks_files():
     """The virtual PBX keeps no CEL or CDR; a resync hook reading the lab's real files off-thread let the virtual
     clock run on before the model took the listing (a caller handed over meanwhile was dropped by the hand-over)."""
     import composition
+    from engine.asterisk.fastagi import FastAgiServer
     from engine.clock import VirtualClock
     from engine.config import load_site
     from sim.pbx.model import VirtualPbx
-    from sim.vtime import DirectLink, MemoryAgiServer
+    from sim.vtime import MemoryAgiTransport, virtual_link
 
     site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
     clock = VirtualClock(1800000000.0)
-    virtual = composition.build(site, clock, link=DirectLink(VirtualPbx(clock), clock), agi=MemoryAgiServer(),
+    virtual = composition.build(site, clock, link=virtual_link(VirtualPbx(clock), clock),
+                                agi=FastAgiServer(transport=MemoryAgiTransport()),
                                 store=MemoryStore(), finish_recordings=False, http=False)  # type: ignore[arg-type]  # fmt: skip
     assert virtual.resync_hooks == [] and "recovery" not in virtual.features
     assert "http" not in virtual.features, "no socket server in virtual time, whatever the site's [http] listen"
@@ -324,7 +331,6 @@ def test_open_calls_in_sqlite_are_the_callers_without_an_end(tmp_path):
 
 def test_a_call_whose_end_was_written_but_not_its_record_gets_its_record_at_start(tmp_path):
     """Killed between the two transactions (the end, then the record): the next start derives the record."""
-    from engine.recovery import Recovery
     from engine.store.store import Store, migrate
 
     url = f"sqlite+aiosqlite:///{tmp_path / 'l.db'}"
@@ -339,7 +345,7 @@ def test_a_call_whose_end_was_written_but_not_its_record_gets_its_record_at_star
             closing = close_call(CALLER, seen_until("bridged"), CEL, {}, AGENTS)
             await eng.store.append(seen_until("bridged") + closing.facts, 0)  # the end, and no record
             before = await eng.store.unrecorded_calls(0.0)
-            await Recovery(eng, None, None, AGENTS).finish_recordings(lambda call_id: asyncio.sleep(0))
+            await _recovery(eng, None).finish_recordings(lambda call_id: asyncio.sleep(0))
             return before, await eng.store.records()
         finally:
             await eng.store.close()

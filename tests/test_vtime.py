@@ -10,9 +10,12 @@ import dialer.runner as dialer_runner
 from acd.board import Holder
 from dialer.baselines import FixedRatio
 from dialer.outcomes import classify
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.ami_link import LinkDown, LinkUp, Resync
 from engine.clock import VirtualClock
 from sim.day import run_day
-from sim.vtime import drive, settle
+from sim.pbx.model import VirtualPbx
+from sim.vtime import drive, settle, virtual_link
 from tests.board_watch import BoardWatch
 
 
@@ -66,6 +69,33 @@ def test_a_busy_loop_is_named_not_hung():
 
     with pytest.raises(RuntimeError, match="busy loop"):
         asyncio.run(main())
+
+
+def test_the_engines_own_link_logs_in_to_the_virtual_pbx_and_comes_back_after_a_drop():
+    """The virtual PBX is only the link's transport: login, FullyBooted, resync and the reconnect after a cut are
+    the link's own, in virtual time."""
+
+    async def main() -> None:
+        clock = VirtualClock(start=1_800_000_000.0)
+        pbx = VirtualPbx(clock)
+        link = virtual_link(pbx, clock)
+        runner = asyncio.create_task(link.run())
+        await settle()
+        assert link.ready.is_set() and link.stats.connects == 1 and len(pbx.listeners) == 1
+        link.drop()
+        await settle()
+        assert not link.ready.is_set() and pbx.listeners == [], "the cut session no longer hears the PBX"
+        await drive(clock, clock.monotonic() + 5)
+        assert link.ready.is_set() and link.stats.connects == 2 and len(pbx.listeners) == 1
+        items = [link.queue.get_nowait() for _ in range(link.queue.qsize())]
+        kinds = [i.event if isinstance(i, Frame) else type(i).__name__ for i in items]  # type: ignore[union-attr]
+        assert kinds == ["FullyBooted", "LinkUp", "Resync", "LinkDown", "FullyBooted", "LinkUp", "Resync"]
+        assert [i.connection for i in items if isinstance(i, LinkUp | Resync | LinkDown)] == [1, 1, 1, 2, 2]
+        runner.cancel()
+        await asyncio.gather(runner, return_exceptions=True)
+        await pbx.close()
+
+    asyncio.run(main())
 
 
 @pytest.mark.parametrize(

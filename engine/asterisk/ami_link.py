@@ -16,6 +16,9 @@ lists). What this module does instead of it (docs/asterisk.md#panoramisk):
   after it, so nothing decides on a stale picture of Asterisk.
 
 Everything reaches the engine through one ordered queue: LinkUp, Frame, Resync, LinkDown.
+
+The far end is a transport (``engine.asterisk.ami_transport``): TCP to Asterisk by default, the virtual PBX's
+in-process handlers in virtual time; the logic above is the link's whichever it is.
 """
 
 from __future__ import annotations
@@ -32,6 +35,7 @@ from panoramisk.ami_protocol import AMIProtocol
 from panoramisk.message import Message
 
 from engine.asterisk.ami_codec import AmiDecoder, AmiParseError, Banner, Frame, encode_action
+from engine.asterisk.ami_transport import AmiSession, AmiSink, AmiTransport
 from engine.clock import Clock
 
 log = logging.getLogger("hotline.ami")
@@ -87,19 +91,23 @@ class _Factory:
     forgetable_actions: tuple[str, ...] = ()
     save_stream = None
 
-    def __init__(self, link: AmiLink) -> None:
+    def __init__(self, link: AmiSink) -> None:
         self.link = link
         self.awaiting_actions: list[Any] = []
 
     def connection_lost(self, exc: object) -> None:
-        self.link._lost(str(exc) if exc else "connection closed")
+        self.link.on_lost(str(exc) if exc else "connection closed")
 
     def dispatch(self, message: Message) -> None:  # pragma: no cover - handle_message bypasses it
         pass
 
 
 class _Protocol(AMIProtocol):
-    def __init__(self, link: AmiLink) -> None:
+    """The TCP session: panoramisk's protocol with our decoder; ``link`` is the sink it reports to."""
+
+    keepalive = True
+
+    def __init__(self, link: AmiSink) -> None:
         self.link = link
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
@@ -114,14 +122,13 @@ class _Protocol(AMIProtocol):
         for item in self.decoder.feed(data):
             if isinstance(item, Banner):
                 self.version = item.version
-                self.link._banner(item)
+                self.link.on_banner(item.version)
             elif isinstance(item, AmiParseError):
-                self.link.stats.malformed += 1
-                log.warning("AMI: skipped malformed frame (%s): %r", item, item.raw[:120])
+                self.link.on_malformed(item)
             else:
                 events = self._frame(item, events)
         if events:
-            self.link._events(events)
+            self.link.on_events(events)
 
     def _frame(self, frame: Frame, events: list[Frame]) -> list[Frame]:
         pending = None
@@ -129,7 +136,7 @@ class _Protocol(AMIProtocol):
             pending = self.responses.get(frame.action_id)
         if pending is not None:
             if events:  # the events before it reach the queue before its action's caller is told
-                self.link._events(events)
+                self.link.on_events(events)
                 events = []
             message = Message(frame.as_dict())
             message.frame = frame  # keep headers in order, repeated ones included
@@ -150,11 +157,42 @@ class _Protocol(AMIProtocol):
                 action.future.set_exception(AmiDisconnected(reason))
         self.responses.clear()
 
+    async def request(self, headers: dict[str, Any], as_list: bool, timeout: float) -> Frame | list[Frame]:
+        action = Action(headers, as_list=as_list)
+        fut = self.send(action, as_list=as_list)
+        try:
+            result = await asyncio.wait_for(asyncio.shield(fut), timeout)
+        except TimeoutError:
+            self.responses.pop(action.id, None)
+            raise AmiTimeout(f"AMI {headers.get('Action')} got no response in {timeout:.1f} s") from None
+        return _unwrap(result)
+
+    def abort(self) -> None:
+        self.transport.abort()
+
 
 def _unwrap(result: Any) -> Frame | list[Frame]:
     if isinstance(result, list):
         return [getattr(m, "frame", None) or Frame(list(m.items())) for m in result]
     return getattr(result, "frame", None) or Frame(list(result.items()))
+
+
+@dataclass(frozen=True)
+class TcpTransport:
+    """Asterisk's AMI over TCP: the default transport."""
+
+    host: str
+    port: int
+
+    @property
+    def where(self) -> str:
+        return f"{self.host}:{self.port}"
+
+    async def open(self, sink: AmiSink) -> AmiSession:
+        loop = asyncio.get_running_loop()
+        _, proto = await loop.create_connection(lambda: _Protocol(sink), self.host, self.port)
+        assert isinstance(proto, _Protocol)
+        return proto
 
 
 @dataclass
@@ -167,12 +205,15 @@ class AmiLink:
     action_timeout: float = 10.0
     ping_interval: float = 5.0
     backoff_max: float = 10.0
+    transport: AmiTransport | None = None  # None: TCP to host:port
 
     def __post_init__(self) -> None:
+        if self.transport is None:
+            self.transport = TcpTransport(self.host, self.port)
         self.queue: asyncio.Queue[LinkItem] = asyncio.Queue()
         self.ready = asyncio.Event()
         self.stats = LinkStats()
-        self._protocol: _Protocol | None = None
+        self._protocol: AmiSession | None = None  # the open session
         self._connection = 0
         self._lost_event = asyncio.Event()
         self._lost_reason = ""
@@ -181,15 +222,16 @@ class AmiLink:
         self._booted = asyncio.Event()
         self._rng = random.Random()
 
-    # ---- callbacks from the protocol (sync, in the loop) -------------------------------------
-    def _banner(self, banner: Banner) -> None:
-        self.version = banner.version
+    # ---- the session's reports (the AmiSink; sync, in the loop) ------------------------------
+    def on_banner(self, version: str) -> None:
+        self.version = version
         self._banner_seen.set()
 
-    def _event(self, frame: Frame) -> None:
-        self._events([frame])
+    def on_malformed(self, error: AmiParseError) -> None:
+        self.stats.malformed += 1
+        log.warning("AMI: skipped malformed frame (%s): %r", error, error.raw[:120])
 
-    def _events(self, frames: list[Frame]) -> None:
+    def on_events(self, frames: list[Frame]) -> None:
         self.stats.events += len(frames)
         now = time.monotonic()  # real seconds, whatever the engine's clock: how late the model is
         for frame in frames:
@@ -202,7 +244,7 @@ class AmiLink:
                     # Asterisk (re)booted under a live connection: the picture may be stale
                     asyncio.get_running_loop().create_task(self._resync("FullyBooted"), name="ami-resync")
 
-    def _lost(self, reason: str) -> None:
+    def on_lost(self, reason: str) -> None:
         self._lost_reason = reason
         self._lost_event.set()
 
@@ -218,16 +260,7 @@ class AmiLink:
         if headers.get("Action", "").lower() == "originate" and not any(k.lower() == "async" for k in headers):
             headers = {**headers, "Async": "false"}
         encode_action({k: v for k, v in headers.items() if not isinstance(v, list | tuple)})  # rejects CR/LF
-        action = Action(headers, as_list=as_list)
-        fut = proto.send(action, as_list=as_list)
-        try:
-            result = await asyncio.wait_for(asyncio.shield(fut), timeout or self.action_timeout)
-        except TimeoutError:
-            proto.responses.pop(action.id, None)
-            raise AmiTimeout(
-                f"AMI {headers.get('Action')} got no response in {timeout or self.action_timeout:.1f} s"
-            ) from None
-        frames = _unwrap(result)
+        frames = await proto.request(headers, as_list, timeout or self.action_timeout)
         first = frames[0] if isinstance(frames, list) else frames
         if first.response.lower() == "error":
             raise AmiError(f"AMI {headers.get('Action')}: {first.get('Message') or 'error'}")
@@ -243,14 +276,15 @@ class AmiLink:
             self._protocol.close()
 
     def drop(self) -> None:
-        """Cut the TCP connection (tests, and the keepalive when a Pong is missing)."""
+        """Cut the connection (tests, and the keepalive when a Pong is missing)."""
         if self._protocol is not None and not self._protocol.closed:
-            self._protocol.transport.abort()
+            self._protocol.abort()
 
     # ---- the connection loop ------------------------------------------------------------------
     async def run(self) -> None:
         delay = 0.5
-        loop = asyncio.get_running_loop()
+        transport = self.transport
+        assert transport is not None
         task = asyncio.current_task()
         assert task is not None
         while not self._closing:
@@ -261,15 +295,14 @@ class AmiLink:
                 # not wait_for: on 3.11 it returns the inner result (here a refused connect) when the cancel and
                 # the failure meet in one loop turn, and the OSError branch below then swallowed the cancel
                 async with asyncio.timeout(self.action_timeout):
-                    transport, proto = await loop.create_connection(lambda: _Protocol(self), self.host, self.port)
+                    proto = await transport.open(self)
             except (OSError, TimeoutError) as exc:
                 if task.cancelling():
                     raise asyncio.CancelledError from exc
-                log.warning("AMI: cannot connect to %s:%s (%s); retrying in %.1f s", self.host, self.port, exc, delay)
+                log.warning("AMI: cannot connect to %s (%s); retrying in %.1f s", transport.where, exc, delay)
                 await self.clock.sleep(delay + self._rng.uniform(0, delay / 4))
                 delay = min(delay * 2, self.backoff_max)
                 continue
-            assert isinstance(proto, _Protocol)
             self._protocol = proto
             self._connection += 1
             try:
@@ -302,7 +335,8 @@ class AmiLink:
             raise AmiError("connection closed before the AMI banner" if self._lost_event.is_set()
                            else "no AMI banner from the server")  # fmt: skip
         resp = await self.action({"Action": "Login", "Username": self.username, "Secret": self.secret, "Events": "on"})
-        log.info("AMI: logged in to %s:%s as %s (%s)", self.host, self.port, self.username, resp.get("Message"))
+        assert self.transport is not None
+        log.info("AMI: logged in to %s as %s (%s)", self.transport.where, self.username, resp.get("Message"))
         self.stats.connects += 1
         self.queue.put_nowait(LinkUp(getattr(self, "version", ""), self._connection))
         # Asterisk sends FullyBooted to every new session, at once when it is up, else when its boot ends; a
@@ -316,6 +350,9 @@ class AmiLink:
         if self._lost_event.is_set():
             raise AmiError("connection lost before FullyBooted")
         await self._resync("login")
+        if self._protocol is None or not self._protocol.keepalive:
+            await self._lost_event.wait()
+            return
         async with asyncio.TaskGroup() as tg:
             pinger = tg.create_task(self._keepalive(), name="ami-keepalive")
             await self._lost_event.wait()

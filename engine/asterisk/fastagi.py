@@ -3,6 +3,9 @@
 Each connection is its own task: a client that connects and sends nothing is dropped after
 ``env_timeout`` and a client that sends garbage is dropped at once; neither can stall other
 sessions or the AMI link (unlike panoramisk 1.4's handler, docs/asterisk.md#panoramisk).
+
+Sessions come from a transport: a TCP listener by default, in-memory pipes in the virtual PBX's virtual time
+(``sim.vtime.MemoryAgiTransport``); the server's handling is the same for both.
 """
 
 from __future__ import annotations
@@ -148,11 +151,47 @@ class AgiListenError(Exception):
     """The FastAGI port cannot be listened on: the message names the address."""
 
 
-class FastAgiServer:
-    def __init__(self, host: str, port: int, *, env_timeout: float = 5.0, command_timeout: float = 300.0,
-                 tap: AgiTap | None = None) -> None:  # fmt: skip
+SessionHandler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
+
+
+class AgiTransport(Protocol):
+    """Where FastAGI sessions come from: each one is handed to the server's handler as a (reader, writer) pair."""
+
+    host: str
+    port: int  # the real one once started (0 asks TCP for any free port)
+
+    async def start(self, handle: SessionHandler) -> None:
+        """Start taking sessions; OSError when it cannot (a port in use)."""
+        ...
+
+    async def serve(self) -> None:
+        """Run until cancelled."""
+        ...
+
+
+class TcpAgiTransport:
+    """Asterisk's FastAGI connections: the default transport."""
+
+    def __init__(self, host: str, port: int) -> None:
         self.host = host
         self.port = port
+        self._server: asyncio.Server | None = None
+
+    async def start(self, handle: SessionHandler) -> None:
+        self._server = await asyncio.start_server(handle, self.host, self.port)
+        self.port = self._server.sockets[0].getsockname()[1]
+
+    async def serve(self) -> None:
+        assert self._server is not None
+        async with self._server:
+            await self._server.serve_forever()
+
+
+class FastAgiServer:
+    def __init__(self, host: str = "127.0.0.1", port: int = 4573, *, env_timeout: float = 5.0,
+                 command_timeout: float = 300.0, tap: AgiTap | None = None,
+                 transport: AgiTransport | None = None) -> None:  # fmt: skip
+        self.transport: AgiTransport = transport if transport is not None else TcpAgiTransport(host, port)
         self.env_timeout = env_timeout
         self.command_timeout = command_timeout
         self.routes: dict[str, Handler] = {}
@@ -161,8 +200,15 @@ class FastAgiServer:
         self.rejected = 0
         self.malformed = 0
         self.tap = tap
-        self._server: asyncio.Server | None = None
         self.started = asyncio.Event()
+
+    @property
+    def host(self) -> str:
+        return self.transport.host
+
+    @property
+    def port(self) -> int:
+        return self.transport.port
 
     def route(self, name: str, handler: Handler) -> None:
         self.routes[name.strip("/")] = handler
@@ -170,20 +216,17 @@ class FastAgiServer:
     async def start(self) -> None:
         """Bind the listening socket; AgiListenError names the address when it cannot (e.g. already in use)."""
         try:
-            self._server = await asyncio.start_server(self._handle, self.host, self.port)
+            await self.transport.start(self._handle)
         except OSError as exc:
             reason = os.strerror(exc.errno) if exc.errno else str(exc)  # asyncio's own text repeats the address
             raise AgiListenError(f"FastAGI cannot listen on {self.host}:{self.port}: {reason}") from exc
-        self.port = self._server.sockets[0].getsockname()[1]  # the real one when 0 was asked for
         self.started.set()
         log.info("FastAGI listening on %s:%s (routes: %s)", self.host, self.port, ", ".join(sorted(self.routes)))
 
     async def serve(self) -> None:
-        if self._server is None:
+        if not self.started.is_set():
             await self.start()
-        assert self._server is not None
-        async with self._server:
-            await self._server.serve_forever()
+        await self.transport.serve()
 
     async def _read_env(self, reader: asyncio.StreamReader, codec: AgiConnection) -> Environment | None:
         while True:

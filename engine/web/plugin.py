@@ -3,20 +3,20 @@
 from __future__ import annotations
 
 from engine.app import Engine
-from engine.config_fields import split_listen
 from engine.live.metrics import EngineMetrics
 from engine.store.stats import targets_of
 from engine.web.app import create_app
 from engine.web.server import HttpServer
+from engine.web.settings import HttpSettings
 
 
-def install(engine: Engine, listen: str, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, served on ``listen`` (bound now: HttpListenError names
-    ``setting`` when it cannot be) by the named task ``http``."""
+def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
+    """/metrics over the engine's bus and call records, served on ``settings.listen`` (bound now: HttpListenError
+    names ``setting`` when it cannot be) by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
-    host, port = split_listen(listen)
+    host, port = settings.address()
     server = HttpServer(create_app(metrics=metrics.registry), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))
