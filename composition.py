@@ -97,7 +97,8 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     in_campaigns = {a for c in site.campaigns for a in c.agents}
     always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
     if always_on:
-        keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT, board)
+        keeper = SessionKeeper.for_agents(engine, engine, engine, clock, board, always_on, site["hotline"]["number"],
+                                          lambda a: acd.machines[a].status is not Status.LOGGED_OUT)  # fmt: skip
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list

@@ -1,7 +1,8 @@
 """A campaign's runner: its agents' seats, its calling window, and once a second the pacer's answer turned
 into dials (``dialer.pacer`` says how many from the floor this runner reports).
 
-The parts it is made of, one module each: ``dialer.sessions`` (agents' always-on sessions),
+The parts it is made of, one module each: ``dialer.seats`` (its agents' seats; their always-on sessions are
+kept by ``acd.sessions.SessionKeeper``),
 ``dialer.dialing`` (one dial from Originate to bridge or abandon), ``dialer.dispositions`` (the agent's word on
 the call) and ``dialer.preview`` (preview mode).
 """
@@ -15,6 +16,7 @@ import logging
 from zoneinfo import ZoneInfo
 
 from acd.board import Board
+from acd.sessions import Owner, SessionKeeper
 from dialer.baselines import Progressive
 from dialer.compliance import rule_for
 from dialer.dialing import DialPath, Recording
@@ -23,7 +25,7 @@ from dialer.lead_source import LeadRef, Leads
 from dialer.pacer import ForecastPacer
 from dialer.pacing import Floor, Pacer, QaLabel
 from dialer.preview import Preview
-from dialer.sessions import AgentSessions
+from dialer.seats import Seats
 from dialer.state import Dial, Seat
 from engine.app import Engine
 from engine.config import Campaign
@@ -33,7 +35,7 @@ from engine.ports import InboundView
 log = logging.getLogger("hotline.dialer")
 
 
-class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
+class CampaignRunner(Seats, DialPath, Dispositions, Preview):
     def __init__(self, engine: Engine, campaign: Campaign, leads: Leads, pacer: Pacer | None = None,
                  recorder: Recording | None = None, inbound: InboundView | None = None,
                  board: Board | None = None) -> None:  # fmt: skip
@@ -62,6 +64,9 @@ class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
         self.previews: dict[str, tuple[str, LeadRef]] = {}
         self._preview_lock = asyncio.Lock()  # one claim at a time: a double press must not take two leads
         self.qa_seen: set[str] = set()  # calls a QA label was given for
+        owner = Owner(campaign.name, campaign.caller_id, campaign.name, "dialer.session", {"campaign": campaign.name})
+        self.keeper = SessionKeeper(engine, engine, engine, engine.clock, self.board, self.seats, owner,
+                                    on_up=self.wake)  # fmt: skip
 
     # ---- time ----------------------------------------------------------------------------------------------
     def _minutes(self, now: float, tz: str = "") -> float:
@@ -111,7 +116,7 @@ class CampaignRunner(AgentSessions, DialPath, Dispositions, Preview):
         await eng.link.ready.wait()
         self.t0 = eng.clock.monotonic()
         for seat in self.seats.values():
-            eng.spawn(self._session(seat), f"dialer-session:{seat.agent.id}")
+            eng.spawn(self.keeper.keep(seat.agent.id), f"dialer-session:{seat.agent.id}")
         while True:
             await eng.clock.sleep(1.0)
             if self.c.mode == "preview" or not self.dialing or not eng.link.ready.is_set():
