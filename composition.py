@@ -17,14 +17,14 @@ from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
 from acd.monitoring import Monitor
 from acd.sessions import SessionKeeper
-from dialer.services import build_dialer
+from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
-from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
+from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.mqtt.plugin import install as install_mqtt
@@ -102,12 +102,9 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
-    dialer = build_dialer(engine, recorder, inbound, SyntheticLeads, board)
+    dialer = install_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
-        agi.route(OUTBOUND_ROUTE, dialer.outbound)
-        engine.feature_tasks.append(("dialer", dialer.run))
-        engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker

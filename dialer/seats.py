@@ -13,13 +13,13 @@ from collections.abc import Callable
 
 from acd.board import Board
 from dialer.pacing import Pacer, WrapEnded
+from dialer.settings import Campaign
 from dialer.state import Seat
-from engine.app import Engine
-from engine.config import Campaign
+from engine.clock import Clock
 
 
 class Seats:
-    engine: Engine
+    clock: Clock
     c: Campaign
     pacer: Pacer
     seats: dict[str, Seat]
@@ -40,10 +40,11 @@ class Seats:
         return seat
 
     async def _wrap(self, seat: Seat) -> None:
-        # the board says whether there is a wrap-up (none if the session ended during the call); the timer is ours
+        # the agent's machine, through the board, says whether there is a wrap-up (none if the session ended
+        # during the call); its timer is carried out here
         for effect in self.board.wrap(seat.agent.id, self.c.wrap_up):
             if effect.kind == "wrap_up_timer":
-                await self.engine.clock.sleep(float(effect.value))  # type: ignore[arg-type]
+                await self.clock.sleep(float(effect.value))  # type: ignore[arg-type]
                 self.pacer.on(WrapEnded(self.c.wrap_up), self._t())
                 self._end_wrap(seat)
 
