@@ -24,7 +24,7 @@ from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
-from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
+from engine.dialplan import AGENT_ROUTE, IVR_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE, SURVEY_ROUTE, VOICEMAIL_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.mqtt.plugin import install as install_mqtt
@@ -105,6 +105,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     dialer = install_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
+        agi.route(OUTBOUND_ROUTE, dialer.outbound)
     install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker

@@ -1,6 +1,7 @@
 """The dialer's wiring: the composition root calls ``install`` with the engine and what the dialer works with;
 one runner per campaign of the site, each given the runtime's ports and its settings, and the dialer's hooks
-(AMI frames, the ``outbound`` AGI route, its task) registered here."""
+(AMI frames, its task) registered here. The ``outbound`` AGI route is bound by the composition root with the
+others (tests/test_dialplan_names.py reads them there)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from dialer.runner import CampaignRunner
 from dialer.services import Definitions, Dialer
 from dialer.settings import Campaign
 from engine.app import Engine
-from engine.dialplan import OUTBOUND_ROUTE
 from engine.ports import InboundView
 
 log = logging.getLogger("hotline.dialer")
@@ -33,7 +33,6 @@ def install(engine: Engine, recorder: Recording | None = None, inbound: InboundV
     if dialer is None:
         return None
     engine.frame_hooks.append(dialer.on_frame)
-    engine.route(OUTBOUND_ROUTE, dialer.outbound)
     engine.feature_tasks.append(("dialer", dialer.run))
     engine.features["dialer"] = dialer
     return dialer
