@@ -17,7 +17,7 @@ from acd.feature_codes import FeatureCodes
 from acd.inbound_view import AcdInbound
 from acd.monitoring import Monitor
 from acd.sessions import SessionKeeper
-from dialer.services import build_dialer
+from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
 from engine.asterisk.ami_link import AmiError, AmiLink
@@ -93,16 +93,15 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     in_campaigns = {a for c in site.campaigns for a in c.agents}
     always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
     if always_on:
-        keeper = SessionKeeper(engine, always_on, lambda a: acd.machines[a].status is not Status.LOGGED_OUT, board)
+        keeper = SessionKeeper.for_agents(engine, engine, engine, clock, board, always_on, site["hotline"]["number"],
+                                          lambda a: acd.machines[a].status is not Status.LOGGED_OUT)  # fmt: skip
         acd.keeper = keeper  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
-    dialer = build_dialer(engine, recorder, inbound, SyntheticLeads, board)
+    dialer = install_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
         acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
         agi.route(OUTBOUND_ROUTE, dialer.outbound)
-        engine.feature_tasks.append(("dialer", dialer.run))
-        engine.features["dialer"] = dialer
     install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker

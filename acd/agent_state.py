@@ -29,6 +29,15 @@ class State(Enum):
     WRAP_UP = "wrap_up"
 
 
+class Outbound(Enum):
+    """The dialer's conversation in a campaign agent's always-on session, kept apart from ``State`` (the ACD's):
+    the ACD sees an agent talking to the dialer's customer as idle and logged out, as before."""
+
+    NONE = "none"
+    TALKING = "talking"
+    WRAP = "wrap"
+
+
 class InvalidTransition(Exception):
     pass
 
@@ -47,6 +56,16 @@ TRANSITIONS: dict[tuple[State, str], State] = {
     (State.ON_CALL, "hangup"): State.WRAP_UP,
     (State.ON_HOLD, "hangup"): State.WRAP_UP,
     (State.WRAP_UP, "wrap_up_end"): State.IDLE,  # early end by the agent, or the timer
+}
+
+# (outbound, event) -> next. The dialer's conversation: bridged, ended (wrap-up), wrap-up over; ``drop``: the
+# session ended under it, or the agent moved on (a preview dial ends the wrap-up), with no wrap-up of its own.
+OUTBOUND_TRANSITIONS: dict[tuple[Outbound, str], Outbound] = {
+    (Outbound.NONE, "connect"): Outbound.TALKING,
+    (Outbound.TALKING, "hangup"): Outbound.WRAP,
+    (Outbound.WRAP, "wrap_up_end"): Outbound.NONE,
+    (Outbound.TALKING, "drop"): Outbound.NONE,
+    (Outbound.WRAP, "drop"): Outbound.NONE,
 }
 
 
@@ -69,6 +88,8 @@ class AgentMachine:
     device_busy: bool = False  # Asterisk says the phone is in use (any call, ours or not)
     misses: int = 0
     since: float = 0.0
+    outbound: Outbound = Outbound.NONE  # the dialer's conversation and wrap-up (the board drives it)
+    outbound_since: float = 0.0
     history: list[tuple[float, str, str]] = field(default_factory=list)  # (at, status, state) intervals start
     device_log: list[tuple[float, bool]] = field(default_factory=list)  # (at, busy) when the phone's use changed
     # told of every change (the live feed); a plain call, so the machine stays free of I/O
@@ -175,3 +196,30 @@ class AgentMachine:
         if changed and self.observer is not None:
             self.observer(self)
         return self._availability(before)
+
+    # ---- the dialer's conversation (driven by the board, which tells the observer) -----------------------
+    def _outbound(self, event: str, at: float) -> None:
+        nxt = OUTBOUND_TRANSITIONS.get((self.outbound, event))
+        if nxt is None:
+            raise InvalidTransition(f"{self.agent_id}: outbound {event} while {self.outbound.value}")
+        self.outbound, self.outbound_since = nxt, at
+
+    def outbound_connect(self, at: float) -> None:
+        """A customer of the dialer's is bridged to the agent."""
+        self._outbound("connect", at)
+
+    def outbound_hang_up(self, at: float, wrap: float) -> list[Effect]:
+        """The dialer's conversation ended: wrap-up for the campaign's ``wrap`` seconds; the timer is the
+        shell's (``wrap_up_timer``), which ends it with ``outbound_wrap_end``."""
+        self._outbound("hangup", at)
+        return [Effect("wrap_up_timer", wrap)]
+
+    def outbound_wrap_end(self, at: float) -> None:
+        """The dialer's wrap-up is over: the timer, or the agent's disposition or call back."""
+        self._outbound("wrap_up_end", at)
+
+    def outbound_drop(self, at: float) -> None:
+        """The conversation or its wrap-up is over without a wrap-up's end: the session ended, or a preview
+        dial went out. Nothing to do when there is none."""
+        if self.outbound is not Outbound.NONE:
+            self._outbound("drop", at)

@@ -1,9 +1,10 @@
 """The agent board: one record per agent saying whether it may be given work and by whom (sans-I/O).
 
-The ACD and the dialer both give agents work. Each record keeps the person's status and the ACD's system
-state (``AgentMachine``, which owns the ACD's wrap-up), the phase of the agent's always-on session (the
-dialer's seat states: off, joining, idle, talking, wrap, lent, preview), its session channel, the call it is
-on, and whether the hotline guard holds it. ``holder`` is derived from those, so it can never go stale:
+The ACD and the dialer both give agents work. Each record keeps the agent's machine (``AgentMachine``: the
+person's status, the ACD's system state and the dialer's conversation, and with them both sides' wrap-up), the
+phase of the agent's always-on session (the dialer's seat states: off, joining, idle, talking, wrap, lent,
+preview; talking and wrap are the machine's), its session channel, the call it is on, and whether the hotline
+guard holds it. ``holder`` is derived from those, so it can never go stale:
 
 * ``LENT``: a campaign agent taking a hotline caller in its session (dialer -> ACD -> dialer)
 * ``ACD``: the ACD is offering it a call or it talks to one (rung directly, or a non-campaign session)
@@ -21,7 +22,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
 
-from acd.agent_state import AgentMachine, Effect, State, Status
+from acd.agent_state import AgentMachine, Effect, Outbound, State, Status
 from acd.guard import GuardSeat
 
 BREACHES_KEPT = 1000
@@ -60,7 +61,7 @@ ACD_BUSY = (State.RESERVED, State.RINGING, State.ON_CALL, State.ON_HOLD)
 class AgentRecord:
     machine: AgentMachine
     campaign: str = ""  # the campaign it works ("" none): its session is the dialer's
-    phase: Phase = Phase.OFF
+    session_phase: Phase = Phase.OFF  # off, joining, idle, lent, preview: the session's own; see ``phase``
     session: str = ""  # the always-on session's channel name, while it is up
     phase_since: float = 0.0  # monotonic seconds: when the phase last changed (the pacer's elapsed times)
     call: str = ""  # the call it is on or being offered (an ACD call id or a dial's id)
@@ -69,6 +70,12 @@ class AgentRecord:
     @property
     def agent_id(self) -> str:
         return self.machine.agent_id
+
+    @property
+    def phase(self) -> Phase:
+        """The session's phase, talking or wrap while the machine says the dialer's conversation is on."""
+        out = self.machine.outbound
+        return Phase.TALKING if out is Outbound.TALKING else Phase.WRAP if out is Outbound.WRAP else self.session_phase
 
     @property
     def holder(self) -> Holder:
@@ -194,7 +201,8 @@ class Board:
         """The session ended; a call the agent was on in it is over too (its keeper learns it separately)."""
         r = self._rec(agent)
         r.session = ""
-        self._phase(r, Phase.OFF)
+        r.machine.outbound_drop(now := self.monotonic())
+        self._phase(r, Phase.OFF, now)
 
     # ---- the ACD -------------------------------------------------------------------------------------
     def acd_reserve(self, agent: str, call: str, at: float) -> list[Effect]:
@@ -256,7 +264,8 @@ class Board:
         if not self.free_for_dialer(agent):
             raise self._refuse(f"{agent}: not the dialer's to give a customer ({r.holder.value}, {r.phase.value})")
         r.call = call
-        self._phase(r, Phase.TALKING)
+        r.machine.outbound_connect(now := self.monotonic())
+        self._phase(r, Phase.IDLE, now)
 
     def preview_dial(self, agent: str, call: str) -> None:
         """A preview dial goes out for this agent, who sits free in its session (idle or wrapping up)."""
@@ -264,7 +273,8 @@ class Board:
         if r.phase not in (Phase.IDLE, Phase.WRAP) or r.holder is not Holder.DIALER or not r.session:
             raise self._refuse(f"{agent}: no preview dial while {r.holder.value}, {r.phase.value}")
         r.call = call
-        self._phase(r, Phase.PREVIEW)
+        r.machine.outbound_drop(now := self.monotonic())  # a preview dial ends the wrap-up
+        self._phase(r, Phase.PREVIEW, now)
 
     def preview_answered(self, agent: str, call: str) -> bool:
         """The preview dial's answer is bridged to its agent (one whose session ended and came back meanwhile
@@ -275,7 +285,8 @@ class Board:
         if r.phase not in (Phase.PREVIEW, Phase.IDLE) or r.guarded or r.machine.state is not State.IDLE:
             raise self._refuse(f"{agent}: preview answer while {r.holder.value}, {r.phase.value}")
         r.call = call
-        self._phase(r, Phase.TALKING)
+        r.machine.outbound_connect(now := self.monotonic())
+        self._phase(r, Phase.IDLE, now)
         return True
 
     def preview_over(self, agent: str) -> bool:
@@ -288,14 +299,15 @@ class Board:
         return True
 
     def wrap(self, agent: str, seconds: float) -> list[Effect]:
-        """The dialer's conversation ended: wrap-up for the campaign's ``seconds``; the timer is the shell's
-        (``wrap_up_timer``), which ends it with ``wrap_end``. No effect when the agent was no longer talking
-        (its session ended meanwhile)."""
+        """The dialer's conversation ended: the machine's wrap-up for the campaign's ``seconds``; its timer is
+        the shell's (``wrap_up_timer``), which ends it with ``wrap_end``. No effect when the agent was no longer
+        talking (its session ended meanwhile)."""
         r = self._rec(agent)
         if r.phase is not Phase.TALKING:
             return []
-        self._phase(r, Phase.WRAP)
-        return [Effect("wrap_up_timer", seconds)]
+        effects = r.machine.outbound_hang_up(now := self.monotonic(), seconds)
+        self._phase(r, r.session_phase, now)
+        return effects
 
     def wrap_end(self, agent: str) -> bool:
         """The dialer's wrap-up is over (timer, disposition, call back): idle. False when not wrapping up."""
@@ -303,7 +315,8 @@ class Board:
         if r.phase is not Phase.WRAP:
             return False
         r.call = ""
-        self._phase(r, Phase.IDLE)
+        r.machine.outbound_wrap_end(now := self.monotonic())
+        self._phase(r, r.session_phase, now)
         return True
 
     # ---- inside --------------------------------------------------------------------------------------
@@ -317,8 +330,8 @@ class Board:
             raise self._refuse(f"{agent}: no such agent on the board")
         return r
 
-    def _phase(self, r: AgentRecord, phase: Phase) -> None:
-        r.phase, r.phase_since = phase, self.monotonic()
+    def _phase(self, r: AgentRecord, phase: Phase, at: float | None = None) -> None:
+        r.session_phase, r.phase_since = phase, self.monotonic() if at is None else at
         self._changed(r)
 
     def _machine_changed(self, m: AgentMachine) -> None:

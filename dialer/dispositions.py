@@ -10,14 +10,15 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from dialer.lead_source import Leads
+from dialer.notifier import Notifier
+from dialer.settings import Campaign
 from dialer.state import Seat
-from engine.app import Engine
-from engine.config import Campaign
-from engine.model.facts import fact_key
+from engine.clock import Clock
 
 
 class Dispositions:
-    engine: Engine
+    clock: Clock
+    notify: Notifier
     c: Campaign
     leads: Leads
     _end_wrap: Callable[[Seat], None]
@@ -31,11 +32,9 @@ class Dispositions:
         label = self.c.dispositions.get(code)
         if label is None:
             raise ValueError(f"unknown disposition code {code!r} (known: {', '.join(sorted(self.c.dispositions))})")
-        eng = self.engine
-        await eng.fact("outbound.disposition", d.id, d.id, fact_key("outbound.disposition", d.id, code),
-                       campaign=self.c.name, agent=seat.agent.id, lead=d.lead.id, code=code, label=label)  # fmt: skip
+        await self.notify.disposition(d.id, seat.agent.id, d.lead, code, label)
         if label == "do not call":
-            await self.leads.add_dnc(d.lead.phone, eng.clock.now())
+            await self.leads.add_dnc(d.lead.phone, self.clock.now())
         self._end_wrap(seat)
         return f"{seat.agent.id}: call {d.id} {label}"
 
@@ -46,10 +45,8 @@ class Dispositions:
             raise ValueError(f"agent {seat.agent.id} has no call to schedule a call back for")
         if not 1 <= minutes <= 60 * 24 * 30:
             raise ValueError("a call back is 1 minute to 30 days away")
-        eng = self.engine
-        at = eng.clock.now() + minutes * 60
+        at = self.clock.now() + minutes * 60
         await self.leads.schedule(d.lead, at, seat.agent.id if own else None)
-        await eng.fact("outbound.callback", d.id, d.id, fact_key("outbound.callback", d.id, int(at)),
-                       campaign=self.c.name, agent=seat.agent.id, lead=d.lead.id, at=round(at, 3), own=own)  # fmt: skip
+        await self.notify.callback(d.id, seat.agent.id, d.lead, at, own)
         self._end_wrap(seat)
         return f"{seat.agent.id}: call back in {minutes} min ({'own' if own else 'anyone'})"

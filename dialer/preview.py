@@ -13,10 +13,10 @@ from collections.abc import Awaitable, Callable
 
 from acd.board import Board, Conflict
 from dialer.lead_source import LeadRef, Leads
+from dialer.notifier import Notifier
+from dialer.settings import Campaign
 from dialer.state import Dial, Seat
-from engine.app import Engine
-from engine.config import Campaign
-from engine.model.facts import fact_key
+from engine.clock import Clock
 from engine.privacy import mask_number
 
 log = logging.getLogger("hotline.dialer")
@@ -25,7 +25,8 @@ PREVIEW_TRIES = 20  # leads outside their own calling window passed over before 
 
 
 class Preview:
-    engine: Engine
+    clock: Clock
+    notify: Notifier
     c: Campaign
     leads: Leads
     dials: dict[str, Dial]
@@ -59,8 +60,7 @@ class Preview:
         return f"{seat.agent.id}: lead {lead.id} {mask_number(lead.phone)}"
 
     async def _claim_preview(self, seat: Seat) -> tuple[str, LeadRef]:
-        eng = self.engine
-        now = eng.clock.now()
+        now = self.clock.now()
         if self.window_left(now) <= 0:
             raise ValueError(f"campaign {self.c.name}: outside its calling window")
         for _ in range(PREVIEW_TRIES):
@@ -74,8 +74,7 @@ class Preview:
                 continue
             did = self._new_id(now)  # the dial keeps this id, so the preview and its outcome are one call
             self.previews[seat.agent.id] = (did, lead)
-            await eng.fact("outbound.preview", did, did, fact_key("outbound.preview", did), campaign=self.c.name,
-                           agent=seat.agent.id, lead=lead.id)  # fmt: skip
+            await self.notify.preview(did, seat.agent.id, lead)
             log.info("campaign %s: agent %s previews lead %d (%s)", self.c.name, seat.agent.id, lead.id,
                      mask_number(lead.phone))  # fmt: skip
             return did, lead
@@ -91,7 +90,7 @@ class Preview:
                 raise ValueError(f"agent {seat.agent.id} holds no lead: ask for the next one first")
             self._check_can_dial(seat)
             did, lead = held
-            if lead.tz and self.window_left(self.engine.clock.now(), lead.tz) <= 0:
+            if lead.tz and self.window_left(self.clock.now(), lead.tz) <= 0:
                 raise ValueError(f"lead {lead.id} is outside its calling window now: skip it or wait")
             try:
                 self.board.preview_dial(seat.agent.id, did)
@@ -112,11 +111,10 @@ class Preview:
             if held is None:
                 raise ValueError(f"agent {seat.agent.id} holds no lead to skip")
             did, lead = held
-            now = self.engine.clock.now()
+            now = self.clock.now()
             again = lead.attempts + 1 < self.c.max_attempts
             await self.leads.finish(lead, "skipped", now, now + self.c.retry_after("skipped") if again else None)
-            await self.engine.fact("outbound.skip", did, did, fact_key("outbound.skip", did), campaign=self.c.name,
-                                   agent=seat.agent.id, lead=lead.id, again=again)  # fmt: skip
+            await self.notify.skip(did, seat.agent.id, lead, again)
         return f"{seat.agent.id}: lead {lead.id} skipped ({'back later' if again else 'done'})"
 
     async def preview_call(self, seat: Seat) -> str:

@@ -1,6 +1,7 @@
 """The dialer's public operations: every campaign of the site, one runner each (``dialer.runner``); the
 ``outbound`` AGI route, the ACD's loans of idle outbound agents and its guard's holds, agents' actions on
-outbound calls, QA labels, and the factory the composition root calls.
+outbound calls (preview next / dial / skip, disposition, call back), QA labels, and what the live feed and
+the simulator read of the campaigns. The wiring is ``dialer.plugin``.
 """
 
 from __future__ import annotations
@@ -8,31 +9,33 @@ from __future__ import annotations
 import asyncio
 import logging
 import re
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Awaitable, Callable
+from typing import Any
 
-from acd.board import Board, Conflict
-from dialer.dialing import Recording
-from dialer.lead_source import Leads, StoredLeads
+from dialer.live_view import campaigns_now
 from dialer.runner import CampaignRunner
+from dialer.settings import Campaign
 from dialer.state import Seat
-from engine.app import Engine
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.fastagi import AgiChannel
-from engine.model.facts import fact_key
-from engine.ports import InboundView
+from engine.clock import Clock
 
 log = logging.getLogger("hotline.dialer")
+
+# stores each campaign's definition unless that exact version is stored already (``dialer.plugin``)
+Definitions = Callable[[list[Campaign], float], Awaitable[None]]
 
 
 class Dialer:
     """Every campaign of the site, one runner each; the ``outbound`` AGI route finds the dial by uniqueid."""
 
-    def __init__(self, engine: Engine, runners: list[CampaignRunner]) -> None:
-        self.engine = engine
+    def __init__(self, runners: list[CampaignRunner], clock: Clock, definitions: Definitions | None = None) -> None:
         self.runners = runners
-        engine.frame_hooks.append(self._on_frame)
+        self.clock = clock
+        self.definitions = definitions  # None: no SQL store keeps them (the in-memory one, tests)
 
-    def _on_frame(self, frame: Frame) -> None:
+    def on_frame(self, frame: Frame) -> None:
         for r in self.runners:
             r.on_frame(frame)
 
@@ -46,54 +49,29 @@ class Dialer:
         await chan.command("HANGUP")
 
     # ---- cooperation with the ACD: an outbound agent lent to the hotline leaves the pool at once -----------
-    # who holds an agent is the board's (acd.board); these carry out its operations and write the facts
+    # who holds an agent is the board's (acd.board); the campaign's runner carries out its operations
     def session_for(self, agent_id: str) -> str | None:
         """The agent's session channel when it sits idle in it (free to take a hotline caller), else None."""
-        found = self._seat(agent_id)
-        return found[0].board.idle_session(agent_id) if found else None
+        r = self._runner(agent_id)
+        return r.board.idle_session(agent_id) if r else None
 
     async def lend(self, agent_id: str, call_id: str) -> str | None:
         """Take an idle outbound agent out of pacing for an ACD call; returns its session channel (None: it
         is no longer idle in its session)."""
-        found = self._seat(agent_id)
-        if found is None:
-            return None
-        r, seat = found
-        try:
-            channel = r.board.lend(agent_id, call_id)
-        except Conflict as exc:
-            log.info("campaign %s: agent %s not lent: %s", r.c.name, agent_id, exc)
-            return None
-        await self.engine.fact("dialer.lent", call_id, seat.uniqueid, fact_key("dialer.lent", agent_id, call_id),
-                               agent=agent_id, campaign=r.c.name)  # fmt: skip
-        return channel
+        r = self._runner(agent_id)
+        return await r.lend(agent_id, call_id) if r else None
 
     async def give_back(self, agent_id: str, call_id: str) -> None:
-        found = self._seat(agent_id)
-        if found is None:
-            return
-        r, seat = found
-        if r.board.give_back(agent_id):
-            r.wake()
-            await self.engine.fact("dialer.returned", call_id, seat.uniqueid,
-                                   fact_key("dialer.returned", agent_id, call_id), agent=agent_id,
-                                   campaign=r.c.name)  # fmt: skip
+        r = self._runner(agent_id)
+        if r is not None:
+            await r.give_back(agent_id, call_id)
 
     async def reserve(self, agent_id: str, reason: str) -> None:
         """The hotline guard holds this agent: no new customers, out of the pacer's count, session kept."""
-        runner, seat = self.seat_of(agent_id)
-        runner.board.guard_reserve(agent_id)
-        await self.engine.fact("dialer.reserved", "", seat.uniqueid,
-                               fact_key("dialer.reserved", agent_id, self.engine.clock.now()), agent=agent_id,
-                               campaign=runner.c.name, reason=reason)  # fmt: skip
+        await self.seat_of(agent_id)[0].reserve(agent_id, reason)
 
     async def release(self, agent_id: str, reason: str) -> None:
-        runner, seat = self.seat_of(agent_id)
-        runner.board.guard_release(agent_id)
-        runner.wake()
-        await self.engine.fact("dialer.released", "", seat.uniqueid,
-                               fact_key("dialer.released", agent_id, self.engine.clock.now()), agent=agent_id,
-                               campaign=runner.c.name, reason=reason)  # fmt: skip
+        await self.seat_of(agent_id)[0].release(agent_id, reason)
 
     async def qa_label(self, call_id: str, machine: bool) -> bool:
         """A QA label for one of our dials (its call id names the campaign, see ``_new_id``); ValueError for
@@ -104,14 +82,14 @@ class Dialer:
                 return await r.qa_label(call_id, machine)
         raise ValueError(f"QA label for {call_id!r}: not a dial of any campaign of this site")
 
-    def _seat(self, agent_id: str) -> tuple[CampaignRunner, Seat] | None:
-        return next(((r, r.seats[agent_id]) for r in self.runners if agent_id in r.seats), None)
+    def _runner(self, agent_id: str) -> CampaignRunner | None:
+        return next((r for r in self.runners if agent_id in r.seats), None)
 
     def seat_of(self, agent_id: str) -> tuple[CampaignRunner, Seat]:
-        found = self._seat(agent_id)
-        if found is None:
+        r = self._runner(agent_id)
+        if r is None:
             raise ValueError(f"agent {agent_id} works no campaign")
-        return found
+        return r, r.seats[agent_id]
 
     async def control(self, agent_id: str, action: str, arg: str = "") -> str:
         """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes);
@@ -130,18 +108,30 @@ class Dialer:
             return await runner.call_back(seat, int(arg), own=action == "callback")
         raise ValueError(f"unknown outbound action {action!r}")
 
+    # ---- what the live feed and the simulator read --------------------------------------------------------
+    def campaigns_now(self) -> dict[str, dict[str, Any]]:
+        """Each campaign's lines, pacing, abandon rate and seats now (the live feed's ``campaign`` state)."""
+        return campaigns_now(self.runners)
+
+    def seat_states(self) -> Counter[str]:
+        """Every campaign's seats by state (off, joining, idle, talking, wrap, lent, preview)."""
+        return Counter(s.state for r in self.runners for s in r.seats.values())
+
+    def dials_in_flight(self) -> int:
+        return sum(len(r.dials) for r in self.runners)
+
+    def stop_dialing(self) -> None:
+        """No new dials (the end of a simulated day, an operator's stop); calls in progress go on."""
+        for r in self.runners:
+            r.dialing = False
+
     async def record_definitions(self) -> None:
         """Store each campaign's definition unless that exact version is stored already (append-only), so
-        reports can say which rules were in force. Only a SQL store keeps them (not the in-memory one)."""
-        store = self.engine.store
-        sql = getattr(store, "engine", None)
-        if sql is None:
+        reports can say which rules were in force."""
+        if self.definitions is None:
             return
-        from dialer.definitions import CampaignVersions
-
-        versions = CampaignVersions(sql)
         try:
-            await store.write(versions.record([r.c for r in self.runners], self.engine.clock.now()))
+            await self.definitions([r.c for r in self.runners], self.clock.now())
         except Exception:  # noqa: BLE001 - a history row missing is no reason to leave the agents idle
             log.exception("campaign definitions could not be stored")
 
@@ -150,28 +140,3 @@ class Dialer:
         async with asyncio.TaskGroup() as tg:
             for r in self.runners:
                 tg.create_task(r.run(), name=f"campaign:{r.c.name}")
-
-
-def build_dialer(engine: Engine, recorder: Recording | None = None, inbound: InboundView | None = None,
-                 synthetic: Callable[[], Leads] | None = None,
-                 board: Board | None = None) -> Dialer | None:  # fmt: skip
-    """One runner per campaign of the site; ``recorder`` records every conversation (the composition root
-    passes the same recorder the ACD uses, so outbound recordings are finished and indexed alike); ``inbound``
-    is the ACD's view of hotline callers, for the pacer's blended floor; ``synthetic`` makes the simulator's
-    lead list for campaigns with ``leads = "synthetic"``; ``board`` the site's agent board, shared with the ACD."""
-    runners = []
-    for c in engine.site.campaigns:
-        if c.leads == "synthetic":
-            if synthetic is None:
-                raise ValueError(f"campaign {c.name}: synthetic leads come from the simulator only")
-            leads: Leads = synthetic()
-        else:
-            sql = getattr(engine.store, "engine", None)
-            if sql is None:
-                raise ValueError(f"campaign {c.name}: stored leads need the SQL store")
-            leads = StoredLeads(sql, c.name, c.team)
-        if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
-            log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
-                        "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
-        runners.append(CampaignRunner(engine, c, leads, recorder=recorder, inbound=inbound, board=board))
-    return Dialer(engine, runners) if runners else None

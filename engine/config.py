@@ -2,8 +2,9 @@
 
 The pieces live in their own modules: ``config_problems`` (placing problems on lines),
 ``config_fields`` (the schema machinery), ``config_sections`` (the plain tables) and
-``config_agents`` / ``config_services`` / ``config_campaigns`` (the arrays of tables and their
-typed records). This module joins them: the ``Site`` and the cross-table checks of ``load_site``.
+``config_agents`` / ``config_services`` / ``dialer.settings`` (the arrays of tables and their
+typed records; campaigns are the dialer's). This module joins them: the ``Site`` and the cross-table checks
+of ``load_site``.
 """
 
 from __future__ import annotations
@@ -15,8 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dialer.settings import Campaign, build_campaigns
 from engine.config_agents import Agent, build_agents
-from engine.config_campaigns import Campaign, build_campaigns
 from engine.config_fields import check_fields
 from engine.config_problems import ConfigError, Problems, parse_toml, read_text
 from engine.config_sections import SECTIONS

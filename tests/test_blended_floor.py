@@ -14,6 +14,7 @@ from acd.board import Holder
 from acd.inbound_view import AcdInbound
 from acd.router import AgentProfile, Caller, Router, RuleStep, Service
 from dialer.pacing import Floor, QaLabel
+from dialer.ports import DialerPorts
 from dialer.runner import CampaignRunner
 from dialer.services import Dialer
 from engine.clock import VirtualClock
@@ -120,14 +121,16 @@ class _View:
         return InboundLoad(2, 0.01)
 
 
-def _runner(tmp: Path, inbound=None, name: str = "renewals"):  # type: ignore[no-untyped-def]
+def _runner(tmp: Path, inbound=None, name: str = "renewals", eng=None):  # type: ignore[no-untyped-def]
     site = scratch_site(tmp, lambda secret: world.site_text(
         ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///unused.db",
         recordings=tmp / "rec", queue_log=tmp / "ql", outbound_agents=3, outbound_take_hotline=True,
     ))  # fmt: skip
-    eng = _FakeEngine(site)
+    eng = eng or _FakeEngine(site)
     c = dataclasses.replace(site.campaigns[0], name=name)
-    return eng, CampaignRunner(eng, c, leads=None, pacer=_SpyPacer(), inbound=inbound)  # type: ignore[arg-type]
+    agents = {a.id: a for a in site.agents}
+    return eng, CampaignRunner(DialerPorts.of(eng), c, agents, site["site"]["timezone"], leads=None,  # type: ignore[arg-type]
+                               pacer=_SpyPacer(), inbound=inbound)  # fmt: skip
 
 
 def test_the_floor_carries_the_acd_view_for_the_agents_in_the_pacing_pool(tmp_path):
@@ -154,9 +157,8 @@ def test_the_floor_carries_the_acd_view_for_the_agents_in_the_pacing_pool(tmp_pa
 def test_a_qa_label_reaches_the_pacer_of_the_campaign_that_placed_the_call(tmp_path):
     with tempfile.TemporaryDirectory() as other:
         eng, short = _runner(tmp_path, name="a")
-        _, long = _runner(Path(other), name="a-b")
-        long.engine = eng
-        dialer = Dialer(eng, [short, long])  # type: ignore[arg-type]
+        _, long = _runner(Path(other), name="a-b", eng=eng)
+        dialer = Dialer([short, long], eng.clock)
         machine_call, person_call = short._new_id(eng.clock.now()), long._new_id(eng.clock.now())
         assert asyncio.run(dialer.qa_label(machine_call, machine=True))
         assert asyncio.run(dialer.qa_label(person_call, machine=False))
@@ -175,7 +177,7 @@ def test_qa_labels_move_the_live_pacers_estimate_of_people_hung_up_on(tmp_path):
 
     eng, runner = _runner(tmp_path)
     runner.pacer = ForecastPacer()
-    dialer = Dialer(eng, [runner])  # type: ignore[arg-type]
+    dialer = Dialer([runner], eng.clock)
     before = runner.pacer.hidden_rate()
     for i in range(40):
         asyncio.run(dialer.qa_label(runner._new_id(eng.clock.now()), machine=i % 2 == 0))

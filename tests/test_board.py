@@ -259,3 +259,21 @@ def test_the_guard_sees_its_campaign_agents_on_the_board() -> None:
     b.dialer_take(CAMPAIGN, "dl-1")
     (seat,) = b.guard_view([CAMPAIGN])
     assert (seat.idle, seat.available, seat.since) == (False, True, b[CAMPAIGN].phase_since)
+
+
+def test_the_machine_owns_the_dialers_conversation_and_wrap_up() -> None:
+    from acd.agent_state import InvalidTransition, Outbound
+
+    b = _board()
+    m = b.machine(CAMPAIGN)
+    dialer_talking(b, CAMPAIGN)
+    assert (m.outbound, m.state) == (Outbound.TALKING, State.IDLE), "the ACD's state is untouched"
+    assert b.wrap(CAMPAIGN, 7.0) == [Effect("wrap_up_timer", 7.0)] and m.outbound is Outbound.WRAP
+    assert b[CAMPAIGN].phase_since == m.outbound_since
+    with pytest.raises(InvalidTransition):
+        m.outbound_connect(1.0)  # a new customer only after the wrap-up
+    assert b.wrap_end(CAMPAIGN) and m.outbound is Outbound.NONE and b[CAMPAIGN].phase is Phase.IDLE
+    b.dialer_take(CAMPAIGN, "dl-2")
+    b.session_down(CAMPAIGN)  # the session ended mid-call: no wrap-up follows
+    assert m.outbound is Outbound.NONE and b.wrap(CAMPAIGN, 7.0) == [] and b[CAMPAIGN].phase is Phase.OFF
+    assert b.check() == [] and b.refused == []

@@ -27,11 +27,7 @@ def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any =
         return queues_now(acd.queued, services)
 
     def campaigns() -> dict[str, dict[str, Any]]:
-        if dialer is None:
-            return {}
-        from dialer.live_view import campaigns_now
-
-        return campaigns_now(dialer.runners)
+        return dialer.campaigns_now() if dialer is not None else {}
 
     def status() -> dict[str, Any]:
         return {"ami": "up" if engine.link.ready.is_set() else "down", "link_up_at": engine.link_up_at,

@@ -1,5 +1,5 @@
-"""[[campaigns]]: their schema, the typed ``Campaign`` record and building the list from the site file
-(calling days turned into epoch edges in the site's time zone)."""
+"""The dialer's settings, the site file's [[campaigns]]: their schema, the typed ``Campaign`` record and building
+the list from the site file (calling days turned into epoch edges in the site's time zone)."""
 
 from __future__ import annotations
 
