@@ -92,19 +92,21 @@ def agi_calls(plan: Dialplan) -> list[tuple[str, str, list[str]]]:
 
 
 def composition_routes() -> set[str]:
-    """Route names of every ``agi.route(NAME, ...)`` in the composition root, names read from engine.dialplan."""
-    tree = ast.parse(COMPOSITION.read_text())
-    imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                and n.module == "engine.dialplan" for a in n.names}  # fmt: skip
+    """Route names of every ``agi.route(NAME, ...)`` (or ``engine.route``) in the composition root and the
+    features' wiring (``plugin.py``), names read from engine.dialplan."""
     routes = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "route" and n.args:
-            arg = n.args[0]
-            if isinstance(arg, ast.Constant):
-                routes.add(arg.value)
-            else:
-                assert isinstance(arg, ast.Name) and arg.id in imported, ast.unparse(arg)
-                routes.add(getattr(dp, arg.id))
+    for path in (COMPOSITION, *sorted(ROOT.glob("*/plugin.py")), *sorted(ROOT.glob("engine/*/plugin.py"))):
+        tree = ast.parse(path.read_text())
+        imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and n.module == "engine.dialplan" for a in n.names}  # fmt: skip
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "route" and n.args:
+                arg = n.args[0]
+                if isinstance(arg, ast.Constant):
+                    routes.add(arg.value)
+                else:
+                    assert isinstance(arg, ast.Name) and arg.id in imported, f"{path.name}: {ast.unparse(arg)}"
+                    routes.add(getattr(dp, arg.id))
     return routes
 
 
