@@ -65,6 +65,11 @@ class CallBacks:
                 del self.parked[call_id]
                 self.line.join(q)
 
+    def answered(self, q: Queued, agent_id: str) -> None:
+        """The customer answered: the call back leaves the line, the agent is the router's answered one."""
+        self.line.queued.pop(q.waiting.call_id, None)
+        self.line.router.answered(agent_id)
+
     def failed(self, q: Queued, outcome: str) -> bool:
         """An attempt failed: parked for the next one (True), or given up."""
         cb = q.callback
@@ -234,8 +239,7 @@ class CallBack:
         """The customer answered: the conversation, until one side hangs up, then the agent's wrap-up."""
         model = self.calls.model
         w = q.waiting
-        self.callbacks.line.queued.pop(w.call_id, None)
-        self.callbacks.line.router.answered(d.agent_id)
+        self.callbacks.answered(q, d.agent_id)
         await self.notifier.callback_connected(connected, q, d.agent_id, leg, rang, attempt, cb_call)
         await self.recorder.start(cb_call, leg_name)
         first_gone: list[str] = []
