@@ -46,8 +46,7 @@ def install(engine: Engine, site: Site, settings: HotlineSettings, recorder: Rec
     in_campaigns = {a for c in site.campaigns for a in c.agents}
     always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
     if always_on:
-        agents = dispatcher.agents
-        keeper = SessionKeeper(engine, always_on, agents.logged_in, board)
+        keeper = SessionKeeper(engine, always_on, dispatcher.agents.logged_in, board)
         services.use_keeper(keeper)  # callers join these agents' open calls, without ringing
         engine.feature_tasks.append(("acd-sessions", keeper.run))
     # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
