@@ -10,13 +10,12 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from acd.agent_state import InvalidTransition, State, Status
+from acd.agent_state import InvalidTransition
 from acd.board import Board
-from acd.dispatcher import Dispatcher
 from acd.feature_codes import FeatureCodes
-from acd.inbound_view import AcdInbound
-from acd.monitoring import Monitor
-from acd.sessions import SessionKeeper
+from acd.plugin import install as install_acd
+from acd.services import AcdServices
+from acd.settings import HotlineSettings
 from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
@@ -24,7 +23,7 @@ from engine.asterisk.ami_link import AmiError, AmiLink
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock, RealClock
 from engine.config import Site
-from engine.dialplan import AGENT_ROUTE, OUTBOUND_ROUTE, QUEUE_CALLBACK_ROUTE
+from engine.dialplan import AGENT_ROUTE, OUTBOUND_ROUTE
 from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.mqtt.plugin import install as install_mqtt
@@ -67,17 +66,15 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     engine = Engine(site, clock, link, agi, store or Store(site["store"]["url"]), CallModel())
     recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
                         asterisk_dir=site["recording"]["asterisk_dir"], local_dir=local_dir)
-    qlog = site["store"]["queue_log_file"]
+    hot = HotlineSettings.from_values(site["hotline"])
     # one board for every agent: who holds it (ACD, dialer, lent, reserved), shared by the ACD and the dialer
     board = Board.build([a.id for a in site.agents], {a: c.name for c in site.campaigns for a in c.agents},
-                        max_misses=site["hotline"]["max_misses"], monotonic=clock.monotonic)  # fmt: skip
-    acd = Dispatcher(engine, recorder, Path(qlog).expanduser() if qlog else None, board=board)
-    # the dialer's view of hotline callers (a blended floor): arrivals counted at the IVR's hand-over
-    inbound = AcdInbound(acd.router, acd.service, clock)
+                        max_misses=hot.max_misses, monotonic=clock.monotonic)  # fmt: skip
+    wired = install_acd(engine, site, hot, recorder, board)
+    acd, inbound = wired.services, wired.inbound
     ivr = install_ivr(engine, inbound.entering(acd.enqueue))
-    agi.route(QUEUE_CALLBACK_ROUTE, acd.queue_callback)
     ivr.on_callback = acd.menu_callback
-    acd.prompt_file = lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0])
+    acd.use_prompts(lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0]))
     if finish_recordings:
         engine.call_end_hooks.append(recorder.on_call_end)
         # Asterisk's own records: the virtual PBX keeps no CEL, and reading the lab's real file off-thread at a
@@ -88,19 +85,10 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         engine.resync_hooks.append(recovery.on_resync)
         engine.features["recovery"] = recovery
         engine.feature_tasks.append(("finish-recordings", lambda: recovery.finish_recordings(recorder.on_call_end)))
-    engine.feature_tasks.append(("acd", acd.run))
-    engine.features["acd"] = acd
-    in_campaigns = {a for c in site.campaigns for a in c.agents}
-    always_on = [a for a in site.agents if a.always_on and a.id not in in_campaigns]
-    if always_on:
-        keeper = SessionKeeper.for_agents(engine, engine, engine, clock, board, always_on, site["hotline"]["number"],
-                                          lambda a: acd.machines[a].status is not Status.LOGGED_OUT)  # fmt: skip
-        acd.keeper = keeper  # callers join these agents' open calls, without ringing
-        engine.feature_tasks.append(("acd-sessions", keeper.run))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
     dialer = install_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
-        acd.dialer = dialer  # outbound agents idle in their sessions can take hotline callers there
+        acd.use_dialer(dialer)  # outbound agents idle in their sessions can take hotline callers there
         agi.route(OUTBOUND_ROUTE, dialer.outbound)
     install_live(engine, engine.bus, acd, dialer, board)
     if site["mqtt"]["url"]:
@@ -112,18 +100,14 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         install_http(engine, web)  # bound here: a taken port stops the start (HttpListenError)
     api = build_api(engine, acd, ivr, dialer)
     engine.features["api"] = api
-    agi.route(AGENT_ROUTE, FeatureCodes(site, api, site["hotline"]["pause_reasons"]))
+    agi.route(AGENT_ROUTE, FeatureCodes(site.agents, api, hot.pause_reasons))
     return engine
 
 
-def build_api(engine: Engine, acd: Dispatcher, ivr: IvrService, dialer: Any) -> ServiceApi:
+def build_api(engine: Engine, acd: AcdServices, ivr: IvrService, dialer: Any) -> ServiceApi:
     """The one entry point for people's actions (feature codes now, the web console next), with its policy."""
     site = engine.site
     groups = {a.id: frozenset(a.groups) for a in site.agents}
-
-    def on_call(agent_id: str) -> bool:
-        m = acd.machines[agent_id]
-        return m.state in (State.ON_CALL, State.ON_HOLD) or m.device_busy
 
     async def reload() -> str:
         problems = ivr.reload()
@@ -131,8 +115,7 @@ def build_api(engine: Engine, acd: Dispatcher, ivr: IvrService, dialer: Any) -> 
             raise ValueError("menu kept, the file has problems: " + "; ".join(problems))
         return "menu reloaded"
 
-    monitor = Monitor(engine.link.action, {a.id: a.endpoint for a in site.agents}, on_call)
-    backends = Backends(acd.control, dialer.control if dialer else None, monitor, reload)
+    backends = Backends(acd.control, dialer.control if dialer else None, acd.monitor, reload)
     return ServiceApi(Policy(lambda a: groups.get(a, frozenset())), backends, engine.record, engine.clock,
                       frozenset(groups), refusals=(ValueError, InvalidTransition, AmiError))  # fmt: skip
 

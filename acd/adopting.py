@@ -2,7 +2,7 @@
 
 A new engine process starts with every agent idle and nobody in line, while Asterisk may still have callers
 listening to the music in ``engine-wait``, callers talking to agents, and agents' phones ringing for an offer
-the dead process made. The ledger says what each of those calls is, so after every resync the dispatcher:
+the dead process made. The ledger says what each of those calls is, so after every resync the ACD:
 
 - takes a caller talking to an agent it offered the call to as that agent's call (on call, then wrap-up);
 - hangs up an offer still ringing from before (nobody would bridge it now) and puts its caller back in line;
@@ -15,21 +15,27 @@ states took to be right again is on record.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Coroutine
 from typing import Any
 
 from acd.agent_state import AgentMachine, Status
+from acd.agents import Agents
+from acd.line import Line
+from acd.notifier import Notifier
 from acd.queued import Queued
-from acd.router import Decision
 from acd.waiting import CallerPlan
 from engine.asterisk.ami_link import AmiError
+from engine.clock import Clock
 from engine.dialplan import ANNOUNCE_CONTEXT, WAIT_CONTEXT
-from engine.model.facts import Fact, fact_key
+from engine.model.facts import Fact
+from engine.ports import Actions, Calls, Ledger, Records, Spawner
 from engine.recovery import LOOKBACK
 from ivr.session import Waiting
 
 log = logging.getLogger("hotline.acd")
 
-SYNCED = "acd.agents_synced"
+# following a conversation to its end: (agent, caller, agent leg, connected at)
+Follow = Callable[[str, Queued, str, float], Coroutine[Any, Any, None]]
 
 
 def agent_state(m: AgentMachine) -> str:
@@ -45,30 +51,26 @@ def agent_state(m: AgentMachine) -> str:
 
 
 class Adoption:
-    engine: Any
-    machines: dict[str, AgentMachine]
-    agents: dict[str, Any]
-    queued: dict[str, Queued]
-    router: Any
-    service: str
-    _offering: dict[str, str]
-    _handing_over: set[str]  # callers the IVR is handing over now: not left behind, whatever the resync says
-    _connected: dict[str, Queued]
-    _caller: Any
-    _sync: Any
-    _talk: Any
+    def __init__(self, actions: Actions, calls: Calls, ledger: Ledger, records: Records, spawner: Spawner,
+                 clock: Clock, line: Line, agents: Agents, notifier: Notifier, follow: Follow) -> None:  # fmt: skip
+        self.actions = actions
+        self.calls = calls
+        self.ledger = ledger
+        self.records = records
+        self.spawner = spawner
+        self.clock = clock
+        self.line = line
+        self.agents = agents
+        self.notifier = notifier
+        self.follow = follow
 
-    def _on_resynced(self, link_up_at: float) -> None:
-        self._resynced_at = link_up_at
-        self.kick()  # type: ignore[attr-defined]
-
-    async def _adopt(self) -> None:
-        eng = self.engine
-        model = eng.model
-        for call_id in await eng.store.open_calls(eng.clock.now() - LOOKBACK):
-            facts = await eng.store.facts(call_id)
+    async def adopt(self) -> None:
+        model = self.calls.model
+        line = self.line
+        for call_id in await self.records.open_calls(self.clock.now() - LOOKBACK):
+            facts = await self.ledger.facts(call_id)
             # asked after the awaits: the IVR's hand-over of a caller in this very resync may have queued it meanwhile
-            if self._tracked(call_id):
+            if line.tracked(call_id):
                 continue
             queued = next((f for f in facts if f.kind == "call.queued"), None)
             caller = next((f for f in facts if f.kind == "channel.new" and f.data.get("role") == "caller"), None)
@@ -79,35 +81,29 @@ class Adoption:
             if any(f.kind in ("acd.callback", "acd.timeout", "acd.voicemail") for f in facts):
                 continue  # left the line another way; its channel is on its way out
             # without call.queued: the IVR sent it to the music and died before writing so; the default service
-            q = self._queued_from(call_id, facts, queued, caller)
-            if q.service not in self.router.services:
-                q.service = self.service
+            q = self.queued_from(call_id, facts, queued, caller)
+            q.service = line.service_for(q.service)
             for offer in reversed([f for f in facts if f.kind == "agent.offer"]):
                 leg = model.channels.get(str(offer.data.get("leg", "")))
                 agent_id = str(offer.data.get("agent", ""))
-                if leg is None or agent_id not in self.machines:
+                if leg is None or agent_id not in self.agents.machines:
                     continue
                 if leg.up and leg.bridge:
                     self._take_talking(q, agent_id, leg.uniqueid, facts)
                     break
                 try:  # a ring from before: the offer is withdrawn, the caller keeps its place in line
-                    await eng.link.action({"Action": "Hangup", "Channel": leg.name})
+                    await self.actions.action({"Action": "Hangup", "Channel": leg.name})
                 except AmiError:
                     pass
             else:
                 # asked again: the ring's hang-up above awaited, and the caller may have left or been queued
                 ch = model.channels.get(caller.uniqueid)
-                if ch is not None and ch.context in (WAIT_CONTEXT, ANNOUNCE_CONTEXT) and not self._tracked(call_id):
-                    self.queued[call_id] = q
-                    self.router.enqueue(self._caller(q))
+                if ch is not None and ch.context in (WAIT_CONTEXT, ANNOUNCE_CONTEXT) and not line.tracked(call_id):
+                    line.join(q)
                     log.info("call %s: back in line in its place after a restart", call_id)
 
-    def _tracked(self, call_id: str) -> bool:
-        return (call_id in self.queued or call_id in self._handing_over or call_id in self._offering.values()
-                or any(q.waiting.call_id == call_id for q in self._connected.values()))  # fmt: skip
-
     @staticmethod
-    def _queued_from(call_id: str, facts: list[Fact], queued: Fact | None, caller: Fact) -> Queued:
+    def queued_from(call_id: str, facts: list[Fact], queued: Fact | None, caller: Fact) -> Queued:
         d = queued.data if queued is not None else {}
         at = queued.at if queued is not None else caller.at
         w = Waiting(call_id, caller.uniqueid, str(caller.data.get("channel", "")), str(caller.data.get("caller", "")),
@@ -116,24 +112,20 @@ class Adoption:
         return Queued(w, w.service, caller.at, at, 1, CallerPlan(caller.at, at))
 
     def _take_talking(self, q: Queued, agent_id: str, leg: str, facts: list[Fact]) -> None:
-        eng = self.engine
-        m = self.machines[agent_id]
+        m = self.agents.machines[agent_id]
         if m.state.value != "idle":
             return
-        if q.service not in self.router.services:
-            q.service = self.service
-        now = eng.clock.now()
+        q.service = self.line.service_for(q.service)
+        now = self.clock.now()
         m.handle("adopt", now)
-        self._sync(agent_id)
+        self.agents.sync(agent_id)
         enters = [f.at for f in facts if f.kind == "bridge.enter" and f.uniqueid in (leg, q.waiting.uniqueid)]
         connected = max(enters) if enters else now
         log.info("call %s: talking to agent %s, taken back after a restart", q.waiting.call_id, agent_id)
-        d = Decision(q.waiting.call_id, agent_id, 0.0, 0, 0)
-        eng.spawn(self._talk(d, q, leg, connected), f"talk:{q.waiting.call_id}")
+        self.spawner.spawn(self.follow(agent_id, q, leg, connected), f"talk:{q.waiting.call_id}")
 
-    async def _synced(self, link_up_at: float) -> None:
-        states = {a: agent_state(m) for a, m in self.machines.items()}
-        now = self.engine.clock.now()
-        await self.engine.fact(SYNCED, "", "", fact_key(SYNCED, f"{link_up_at:.6f}"), link_up_at=round(link_up_at, 6),
-                               agents=states)  # fmt: skip
+    async def synced(self, link_up_at: float) -> None:
+        states = {a: agent_state(m) for a, m in self.agents.machines.items()}
+        now = self.clock.now()
+        await self.notifier.synced(link_up_at, states)
         log.info("agents resynced %.3f s after the link came back: %s", now - link_up_at, states)

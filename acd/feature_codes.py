@@ -9,10 +9,10 @@ with the reason logged).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 from engine.asterisk.fastagi import AgiChannel
-from engine.config import Site
+from engine.config import Agent
 from engine.policy import Actor, Role
 from engine.service_api import Request, ServiceApi
 
@@ -25,8 +25,8 @@ OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any", "preview_call")
 class FeatureCodes:
     """The phone's face of the service API: the agent is the endpoint calling, the actor is that agent."""
 
-    def __init__(self, site: Site, api: ServiceApi, reasons: Mapping[str, str] | None = None) -> None:
-        self.by_endpoint = {a.endpoint: a.id for a in site.agents}
+    def __init__(self, agents: Iterable[Agent], api: ServiceApi, reasons: Mapping[str, str] | None = None) -> None:
+        self.by_endpoint = {a.endpoint: a.id for a in agents}
         self.api = api
         self.reasons = {str(k): str(v) for k, v in (reasons or {}).items()}
 

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import bisect
 import heapq
+import itertools
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
@@ -148,7 +149,11 @@ class Router:
         self._afters = {s.name: [step.after for step in s.steps] for s in self.services.values()}
         self._callers: dict[str, Caller] = {}
         self._last_turn: dict[str, int] = {}  # service -> index of the agent it offered a caller to last
-        self._classes: dict[tuple[object, ...], list[tuple[float, str, Caller]]] = {}
+        # per class, a heap of (entered, call id, push number, caller); a caller who left stays in it until it
+        # reaches the top (lazy removal), so one put back in line may be there twice: the push number keeps the
+        # two apart (callers do not compare) and only the caller's latest push is live
+        self._classes: dict[tuple[object, ...], list[tuple[float, str, int, Caller]]] = {}
+        self._pushes = itertools.count()
         self._where: dict[str, tuple[object, ...]] = {}
         self._req_cache: dict[tuple[object, ...], Requirements] = {}
         # which agents fit each (class, rule step) by skills and groups: an agent is the bit at its index
@@ -160,9 +165,14 @@ class Router:
         if caller.service not in self.services:
             raise KeyError(f"unknown service {caller.service!r}")
         key = (caller.service, caller.priority, tuple(sorted(caller.needs.items())))
-        heapq.heappush(self._classes.setdefault(key, []), (caller.entered_at, caller.call_id, caller))
+        entry = (caller.entered_at, caller.call_id, next(self._pushes), caller)
+        heapq.heappush(self._classes.setdefault(key, []), entry)
         self._where[caller.call_id] = key
         self._callers[caller.call_id] = caller
+
+    def _live(self, caller: Caller) -> bool:
+        """This heap entry is the caller as it waits now (not one that left, nor an earlier push of it)."""
+        return self._callers.get(caller.call_id) is caller
 
     def remove(self, call_id: str) -> None:
         """The caller left (connected elsewhere or hung up); lazily dropped from its class heap."""
@@ -203,8 +213,8 @@ class Router:
     def _head(self, key: tuple[object, ...]) -> Caller | None:
         heap = self._classes.get(key)
         while heap:
-            caller = heap[0][2]
-            if self._where.get(caller.call_id) == key:
+            caller = heap[0][-1]
+            if self._live(caller):
                 return caller
             heapq.heappop(heap)
         if heap is not None:
@@ -318,8 +328,8 @@ class Router:
         profiles = [self.agents[a].profile for a in agent_ids if a in self.agents]
         seen: set[str] = set()
         for key, heap in self._classes.items():
-            for _, call_id, caller in heap:
-                if call_id in seen or self._where.get(call_id) != key:
+            for _, call_id, _, caller in heap:
+                if call_id in seen or not self._live(caller):
                     continue
                 req = self._requirements(key, caller, now - caller.entered_at)
                 if any(self._why_not(p, caller.service, req) is None for p in profiles):
@@ -369,8 +379,8 @@ class NaiveRouter(Router):
         best: tuple[float, Caller, Requirements] | None = None
         considered = 0
         for heap in self._classes.values():
-            for _, _, caller in heap:
-                if caller.call_id not in self._where:
+            for *_, caller in heap:
+                if not self._live(caller):
                     continue
                 considered += 1
                 req = requirements(self.services[caller.service], caller, now - caller.entered_at)

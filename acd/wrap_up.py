@@ -8,12 +8,13 @@ The agent machine's own history says which, so the length is read from it rather
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING
 
 from acd.agent_state import AgentMachine, Effect, State
-from engine.model.facts import fact_key
+from engine.clock import Clock
 
-FACT = "agent.wrap_up"
+if TYPE_CHECKING:
+    from acd.notifier import Notifier
 
 
 def wrap_up_end(history: Sequence[tuple[float, str, str]], began: float) -> float | None:
@@ -21,16 +22,14 @@ def wrap_up_end(history: Sequence[tuple[float, str, str]], began: float) -> floa
     return next((at for at, _status, state in history if at >= began and state != State.WRAP_UP.value), None)
 
 
-async def finish(engine: Any, m: AgentMachine, wrap: float, effects: list[Effect], call_id: str,
-                 began: float) -> None:  # fmt: skip
+async def finish(clock: Clock, notifier: Notifier, m: AgentMachine, wrap: float, effects: list[Effect],
+                 call_id: str, began: float) -> None:  # fmt: skip
     """Wait out the wrap-up started by the hang-up at ``began``; record its length against the call."""
     if any(e.kind == "wrap_up_timer" for e in effects) and m.state is State.WRAP_UP:
-        await engine.clock.sleep(wrap)
+        await clock.sleep(wrap)
         if m.state is State.WRAP_UP:
-            m.handle("wrap_up_end", engine.clock.now())
+            m.handle("wrap_up_end", clock.now())
     ended = wrap_up_end(m.history, began)
     if ended is None or ended <= began:
         return  # no wrap-up (0 s for the service)
-    await engine.fact(FACT, call_id, "", fact_key(FACT, call_id, m.agent_id), agent=m.agent_id,
-                      seconds=round(ended - began, 3), began=round(began, 3))  # fmt: skip
-    await engine.store.update_record(call_id)  # the record was derived at the call's end, before this
+    await notifier.wrap_up(call_id, m.agent_id, began, ended)

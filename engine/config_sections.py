@@ -3,24 +3,12 @@
 
 from __future__ import annotations
 
-from typing import Any
-
-from engine.config_fields import Field, digits, endpoint_name, group_names, port, positive
+from acd.settings import HOTLINE_FIELDS
+from engine.config_fields import Field, endpoint_name, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
-from engine.regions import region_problem as _region
 from engine.regions import timezone_problem as _timezone
 from engine.web.settings import HTTP_FIELDS
 from ivr.settings import IVR_FIELDS
-
-
-def _pause_reasons(v: Any) -> str | None:
-    for code, reason in v.items():
-        if not str(code).isdigit():
-            return f"code {code!r}: codes are the digits dialled after *23"
-        if not isinstance(reason, str) or not reason or "|" in reason:
-            return f"code {code}: the reason must be non-empty text without '|' (it goes into queue_log)"
-    return None
-
 
 SECTIONS: dict[str, dict[str, Field]] = {
     "site": {
@@ -50,22 +38,7 @@ SECTIONS: dict[str, dict[str, Field]] = {
         "asterisk_dir": Field(str, "/var/spool/asterisk/monitor", doc="folder as Asterisk sees it"),
         "local_dir": Field(str, "", doc="the same folder as the engine sees it (empty with lab = true)"),
     },
-    "hotline": {
-        "number": Field(str, required=True, check=digits, doc="the hotline's dialled number"),
-        "prompt": Field(str, "hello-world", doc="greeting prompt (Asterisk sound name)"),
-        "digit_timeout_ms": Field(int, 5000, check=positive),
-        "agent": Field(str, required=True, doc="id of the agent who normally takes the hotline"),
-        "ring_timeout": Field(int, 15, check=positive, doc="seconds an agent's phone rings (3 rings in China)"),
-        "region": Field(str, "CN", check=_region, doc="ISO 3166 country callers' numbers are read in (call backs)"),
-        "service": Field(str, "hotline", doc="service hotline callers are queued in"),
-        "max_misses": Field(int, 3, check=positive, doc="unanswered offers in a row before an agent is paused"),
-        "pause_reasons": Field(dict, None, check=_pause_reasons, doc="codes after *23"),
-        "guard_agents": Field(list, None, check=group_names, doc="outbound agents the guard may take off the dialer"),
-        "guard_after": Field((int, float), 5, check=positive,
-                             doc="a hotline caller waiting this long with no agent free: the guard reserves one"),
-        "guard_release": Field((int, float), 60, check=positive,
-                               doc="seconds with no hotline caller waiting before the agent goes back to dialing"),
-    },
+    "hotline": HOTLINE_FIELDS,  # acd/settings.py
     "ivr": IVR_FIELDS,  # ivr/settings.py
     "http": HTTP_FIELDS,  # engine/web/settings.py
 }

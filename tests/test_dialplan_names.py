@@ -92,29 +92,21 @@ def agi_calls(plan: Dialplan) -> list[tuple[str, str, list[str]]]:
 
 
 def composition_routes() -> set[str]:
-    """Route names of every ``.route(NAME, ...)`` in the composition root and the features' ``plugin`` modules it
-    imports (their wiring), names read from engine.dialplan."""
-    tree = ast.parse(COMPOSITION.read_text())
-    plugins = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom) and n.module
-               and n.module.endswith(".plugin")}  # fmt: skip
+    """Route names of every ``agi.route(NAME, ...)`` (or ``engine.route``) in the composition root and the
+    features' wiring (``plugin.py``), names read from engine.dialplan."""
     routes = set()
-    for module in sorted(plugins):
-        routes |= _routes_in(ast.parse((ROOT / (module.replace(".", "/") + ".py")).read_text()))
-    return routes | _routes_in(tree)
-
-
-def _routes_in(tree: ast.Module) -> set[str]:
-    imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
-                and n.module == "engine.dialplan" for a in n.names}  # fmt: skip
-    routes = set()
-    for n in ast.walk(tree):
-        if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "route" and n.args:
-            arg = n.args[0]
-            if isinstance(arg, ast.Constant):
-                routes.add(arg.value)
-            else:
-                assert isinstance(arg, ast.Name) and arg.id in imported, ast.unparse(arg)
-                routes.add(getattr(dp, arg.id))
+    for path in (COMPOSITION, *sorted(ROOT.glob("*/plugin.py")), *sorted(ROOT.glob("engine/*/plugin.py"))):
+        tree = ast.parse(path.read_text())
+        imported = {a.asname or a.name for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)
+                    and n.module == "engine.dialplan" for a in n.names}  # fmt: skip
+        for n in ast.walk(tree):
+            if isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute) and n.func.attr == "route" and n.args:
+                arg = n.args[0]
+                if isinstance(arg, ast.Constant):
+                    routes.add(arg.value)
+                else:
+                    assert isinstance(arg, ast.Name) and arg.id in imported, f"{path.name}: {ast.unparse(arg)}"
+                    routes.add(getattr(dp, arg.id))
     return routes
 
 

@@ -85,7 +85,8 @@ def test_no_key_is_built_by_hand():
                     bad.append(f"{where}: kind {ast.unparse(kind)} keyed as {ast.unparse(key.args[0])}")
             elif not isinstance(key, ast.Name | ast.Subscript):  # a key built elsewhere, passed on
                 bad.append(f"{where}: key {ast.unparse(key)}")
-    assert checked > 50 and not bad, bad
+    # the floor only proves the scan finds the writes: each feature's notifier writes most of its facts in one place
+    assert checked > 40 and not bad, bad
 
 
 # ---- stores written before keys began with the kind ------------------------------------------------------

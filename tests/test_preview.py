@@ -192,7 +192,7 @@ def test_preview_actions_belong_to_preview_campaigns_and_star_29_is_next_and_dia
     api = ServiceApi(Policy(lambda a: frozenset()), Backends(control, outbound), record, VirtualClock(),
                      frozenset({AGENT}))  # fmt: skip
     agi = Agi()
-    asyncio.run(FeatureCodes(site, api)(agi))  # type: ignore[arg-type]
+    asyncio.run(FeatureCodes(site.agents, api)(agi))  # type: ignore[arg-type]
     assert calls == [(AGENT, "preview_call", "")] and agi.streamed == ["beep"]
     assert [(f.kind, f.data["actor"], f.data["via"], f.data["ok"]) for f in facts] == [("action", AGENT, "phone", True)]
 

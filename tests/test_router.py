@@ -276,3 +276,22 @@ def test_route_bench_with_several_agents_free_decides_like_the_full_scan():
     rep = bench_route(agents=60, skills=12, waiting=80, decisions=150, seed=3, free=8)
     assert rep["same_decisions"] is True
     assert rep["indexed"]["matched"] == rep["naive"]["matched"] > 0
+
+
+def test_a_caller_put_back_before_its_old_entry_left_the_heap_is_offered_to_the_agent_it_did_not_miss():
+    """All agents busy after a decision leave the caller's old heap entry in place; the unanswered offer puts it
+    back: no crash comparing callers, and its latest push (with the agent who missed it) is the one that counts."""
+    r = Router([Service("hotline", {"x": 1})], [AgentProfile("a", {"x": 50}), AgentProfile("b", {"x": 50})])
+    r.set_available("a", 0.0)
+    r.enqueue(Caller("c1", "hotline", 1.0))
+    d = r.next_decision(5.0)
+    assert d is not None and d.agent_id == "a"
+    r.assigned(d)
+    assert r.next_decision(5.0) is None  # nobody free: the heaps are not walked
+    r.enqueue(Caller("c1", "hotline", 1.0, missed=frozenset({"a"})))  # a did not answer: back in its place
+    r.set_available("a", 6.0)  # a, idle the longest, would come first but for the miss
+    r.set_available("b", 7.0)
+    d = r.next_decision(8.0)
+    assert d is not None and (d.call_id, d.agent_id) == ("c1", "b")
+    r.assigned(d)
+    assert r.next_decision(8.0) is None and r.waiting() == 0

@@ -1,0 +1,149 @@
+"""The ACD's parts on fake ports: which connector an offer takes, what each typed outcome leads to, and the
+queue_log lines and facts the notifier writes for them."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from acd.board import Board
+from acd.connectors import Connected, Outcome
+from acd.dispatcher import Dispatcher
+from acd.queue_log import QueueLog
+from acd.queued import Queued
+from acd.settings import HotlineSettings
+from acd.waiting import CallbackPlan, CallerPlan
+from engine.asterisk.ami_link import AmiError
+from engine.config import Agent
+from engine.model.calls import CallModel, Channel
+from engine.model.facts import Fact, fact_key
+from ivr.session import Waiting
+
+AGENTS = [Agent("1001", "Ann", "1001", ""), Agent("1002", "Bo", "1002", "")]
+CALL = "1796143868.0"
+
+
+class Ledger:
+    def __init__(self, clock: Any) -> None:
+        self.clock = clock
+        self.written: list[Fact] = []
+
+    async def record(self, facts: list[Fact]) -> None:
+        self.written += facts
+
+    async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: Any) -> None:
+        self.written.append(Fact(kind, self.clock.now(), call_id, uniqueid, key, data))
+
+    async def facts(self, call_id: str | None = None, kinds: tuple[str, ...] = (), since: Any = None) -> list[Fact]:
+        return []
+
+
+class Actions:
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+        self.sent: list[dict[str, Any]] = []
+        self.ready = asyncio.Event()
+
+    async def action(self, headers: dict[str, Any], **_: Any) -> Any:
+        self.sent.append(headers)
+        if self.fail:
+            raise AmiError("Originate failed")
+        return {}
+
+
+def acd(tmp_path: Path, *, fail: bool = True, max_misses: int = 3) -> SimpleNamespace:
+    now = [100.0]
+    clock = SimpleNamespace(now=lambda: now[0], monotonic=lambda: now[0])
+    model = CallModel()
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        return bool(predicate())
+
+    calls = SimpleNamespace(model=model, until=until)
+    ledger = Ledger(clock)
+    actions = Actions(fail)
+    spawned: list[Any] = []
+    spawner = SimpleNamespace(spawn=lambda coro, name: spawned.append(coro))
+    recorder = SimpleNamespace(start=None)
+    qlog = tmp_path / "queue_log"
+    d = Dispatcher(actions=actions, calls=calls, ledger=ledger, records=SimpleNamespace(), spawner=spawner,
+                   clock=clock, settings=HotlineSettings(number="4001234567", agent="1001"), agents=AGENTS,
+                   services=[], board=Board.build([a.id for a in AGENTS], max_misses=max_misses), recorder=recorder,
+                   queue_log=QueueLog(qlog, None))  # type: ignore[arg-type]  # fmt: skip
+    return SimpleNamespace(d=d, now=now, model=model, ledger=ledger, actions=actions, spawned=spawned,
+                           lines=lambda: qlog.read_text().splitlines())  # fmt: skip
+
+
+def waiting(w: SimpleNamespace, on_line: bool = True, callback: CallbackPlan | None = None) -> Queued:
+    if on_line:
+        w.model.channels[CALL] = Channel(CALL, CALL, "PJSIP/trunk-00000001", context="engine-wait", role="caller",
+                                         call_id=CALL)  # fmt: skip
+    q = Queued(Waiting(CALL, CALL, "PJSIP/trunk-00000001", "13800138000"), "hotline", 90.0, 95.0, 1,
+               CallerPlan(90.0, 95.0), callback)  # fmt: skip
+    w.d.line.join(q)
+    return q
+
+
+async def offer_to_next_agent(w: SimpleNamespace) -> None:
+    d = w.d.router.next_decision(w.now[0])
+    assert d is not None
+    await w.d._assign(d, w.now[0])
+    assert w.d.router.next_decision(w.now[0]) is None  # as the decision loop asks next: nobody else is free
+    for coro in w.spawned:
+        await coro
+    w.spawned.clear()
+
+
+def test_an_offer_takes_the_connector_the_caller_and_the_agent_call_for(tmp_path):
+    w = acd(tmp_path)
+    d = w.d
+    on_line = Queued(Waiting("a", "a", "", "13800138000"), "hotline", 0.0, 0.0, 1)
+    owed = Queued(Waiting("b", "b", "", "13800138000"), "hotline", 0.0, 0.0, 1, None, CallbackPlan("+8613800138000"))
+    assert d._connector("1001", on_line) is d.ring
+    assert d._connector("1001", owed) is d.call_back
+    d.sessions.keeper = SimpleNamespace(session_for=lambda agent: "PJSIP/1001-00000007" if agent == "1001" else None)
+    assert d._connector("1001", on_line) is d.join  # idle in its always-on session: joined, not rung
+    assert d._connector("1002", on_line) is d.ring
+    assert d._connector("1001", owed) is d.call_back  # a call back rings the agent's phone whatever it sits in
+    with pytest.raises(Exception):  # noqa: B017 - the outcome is frozen: a connector's answer is final
+        Connected(Outcome.ANSWERED).leg = "x"  # type: ignore[misc]
+
+
+def test_an_offer_that_could_not_ring_keeps_the_callers_place_and_pauses_the_agent_at_its_limit(tmp_path):
+    w = acd(tmp_path, fail=True, max_misses=1)
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+    m = w.d.agents.machines["1001"]
+    assert m.reason == "no answer"
+    assert w.lines() == ["100|MANAGER|hotline|PJSIP/1001|ADDMEMBER|", f"100|{CALL}|hotline|Ann|RINGNOANSWER|0",
+                         "100|NONE|hotline|Ann|PAUSE|no answer"]  # fmt: skip
+    kinds = [f.kind for f in w.ledger.written]
+    assert kinds == ["agent.status", "route.decision", "agent.paused"]  # the decision alone: no offer was made
+    assert w.ledger.written[1].key == fact_key("route.decision", CALL, 1)
+    assert w.ledger.written[2].key == fact_key("agent.paused", "1001", 100.0)
+    assert [a["Action"] for a in w.actions.sent] == ["Originate"]
+    assert CALL in w.d.line.queued and w.d.line.queued[CALL].missed == {"1001"}  # its place, the next agent first
+    assert w.d.line.offering == {}
+
+
+def test_a_caller_gone_before_the_ring_is_an_abandon_and_frees_the_agent(tmp_path):
+    w = acd(tmp_path, fail=False)
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w, on_line=False)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+    assert w.lines()[1:] == [f"100|{CALL}|hotline|NONE|ABANDON|1|1|5"]
+    assert w.actions.sent == [] and w.d.line.queued == {}
+    assert w.d.board.records["1001"].machine.state.value == "idle"
