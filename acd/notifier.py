@@ -100,7 +100,10 @@ class Notifier:
     @staticmethod
     def decision(now: float, d: Decision, q: Queued, n: int, candidates: Any) -> Fact:
         """The routing decision, written with the offer it leads to (or alone when the offer could not be made)."""
-        return Fact("route.decision", now, d.call_id, q.waiting.uniqueid, fact_key("route.decision", d.call_id, n),
+        # the time too: the counter starts again with the process, and a call routed again after a restart must
+        # not have its new decision taken for the old one (an idempotent write would drop it)
+        key = fact_key("route.decision", d.call_id, n, f"{now:.3f}")
+        return Fact("route.decision", now, d.call_id, q.waiting.uniqueid, key,
                     {"agent": d.agent_id, "score": round(d.score, 2), "step": d.step, "service": q.service,
                      "strategy": d.strategy, "why": d.why, "candidates": candidates})  # fmt: skip
 

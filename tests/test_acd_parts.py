@@ -15,6 +15,7 @@ from acd.connectors import Connected, Outcome
 from acd.dispatcher import Dispatcher
 from acd.queue_log import QueueLog
 from acd.queued import Queued
+from acd.router import Decision
 from acd.settings import HotlineSettings
 from acd.waiting import CallbackPlan, CallerPlan
 from engine.asterisk.ami_link import AmiError
@@ -128,7 +129,7 @@ def test_an_offer_that_could_not_ring_keeps_the_callers_place_and_pauses_the_age
                          "100|NONE|hotline|Ann|PAUSE|no answer"]  # fmt: skip
     kinds = [f.kind for f in w.ledger.written]
     assert kinds == ["agent.status", "route.decision", "agent.paused"]  # the decision alone: no offer was made
-    assert w.ledger.written[1].key == fact_key("route.decision", CALL, 1)
+    assert w.ledger.written[1].key == fact_key("route.decision", CALL, 1, "100.000")
     assert w.ledger.written[2].key == fact_key("agent.paused", "1001", 100.0)
     assert [a["Action"] for a in w.actions.sent] == ["Originate"]
     assert CALL in w.d.line.queued and w.d.line.queued[CALL].missed == {"1001"}  # its place, the next agent first
@@ -147,3 +148,14 @@ def test_a_caller_gone_before_the_ring_is_an_abandon_and_frees_the_agent(tmp_pat
     assert w.lines()[1:] == [f"100|{CALL}|hotline|NONE|ABANDON|1|1|5"]
     assert w.actions.sent == [] and w.d.line.queued == {}
     assert w.d.board.records["1001"].machine.state.value == "idle"
+
+
+def test_a_decision_after_a_restart_is_not_taken_for_the_one_before_it(tmp_path):
+    # a process counts its decisions from one; the same call routed again after a restart gets a new key
+    w = acd(tmp_path)
+    q = waiting(w)
+    first = Decision(CALL, "1001", 1.0, 0, 2)
+    before = w.d.notifier.decision(w.now[0], first, q, 1, [])
+    after = w.d.notifier.decision(w.now[0] + 42.0, first, q, 1, [])
+    assert before.key != after.key
+    assert before.key == w.d.notifier.decision(w.now[0], first, q, 1, []).key, "the same decision, the same key"
