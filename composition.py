@@ -28,14 +28,12 @@ from engine.live.plugin import install as install_live
 from engine.model.calls import CallModel
 from engine.mqtt.plugin import install as install_mqtt
 from engine.policy import Policy
-from engine.recovery import Recovery
 from engine.service_api import Backends, ServiceApi
 from engine.store.store import Store, migrate
 from engine.web.settings import HttpSettings
-from ivr.places import cel_file
 from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
-from recording.finalize import Recorder
+from recording.plugin import install as install_recording
 from sim.synthetic_leads import SyntheticLeads
 
 log = logging.getLogger("hotline")
@@ -64,8 +62,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         local_dir = Path(site["recording"]["local_dir"]).expanduser()
     agi = agi or FastAgiServer(ast["agi_host"], ast["agi_port"])
     engine = Engine(site, clock, link, agi, store or Store(site["store"]["url"]), CallModel())
-    recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
-                        asterisk_dir=site["recording"]["asterisk_dir"], local_dir=local_dir)
+    recorder = install_recording(engine, local_dir, finish=finish_recordings)
     hot = HotlineSettings.from_values(site["hotline"])
     # one board for every agent: who holds it (ACD, dialer, lent, reserved), shared by the ACD and the dialer
     board = Board.build([a.id for a in site.agents], {a: c.name for c in site.campaigns for a in c.agents},
@@ -75,16 +72,6 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     ivr = install_ivr(engine, inbound.entering(acd.enqueue))
     ivr.on_callback = acd.menu_callback
     acd.use_prompts(lambda prompt: ivr.prompt_file(prompt, ivr.menu.languages[0]))
-    if finish_recordings:
-        engine.call_end_hooks.append(recorder.on_call_end)
-        # Asterisk's own records: the virtual PBX keeps no CEL, and reading the lab's real file off-thread at a
-        # virtual-time resync let the clock run on before the model took the listing
-        recovery = Recovery(actions=engine, calls=engine, ledger=engine, records=engine.store, ends=engine,
-                            spawner=engine, clock=clock, cel_file=cel_file(site), cdr_file=ivr.places.cdr,
-                            agents_by_endpoint={a.endpoint: a.id for a in site.agents})  # fmt: skip
-        engine.resync_hooks.append(recovery.on_resync)
-        engine.features["recovery"] = recovery
-        engine.feature_tasks.append(("finish-recordings", lambda: recovery.finish_recordings(recorder.on_call_end)))
     # outbound conversations are recorded like inbound calls; synthetic leads: the simulator's endless list
     dialer = install_dialer(engine, recorder, inbound, SyntheticLeads, board)
     if dialer is not None:
