@@ -99,6 +99,8 @@ class Dispatcher:
     def kick(self) -> None:
         self.line.kick()
 
+    EVENTS = frozenset({"DeviceStateChange", "Hangup", "DTMFEnd"})  # what on_frame reads
+
     def on_frame(self, frame: Frame) -> None:
         # a phone going back to NOT_INUSE (or a caller leaving) can free a decision at once, not at the tick
         if frame.event in ("DeviceStateChange", "Hangup") and self.line.queued:

@@ -38,7 +38,7 @@ def install(engine: Engine, site: Site, settings: HotlineSettings, recorder: Rec
                             board=board, recorder=recorder,
                             queue_log=QueueLog(queue_log_path(site), engine.store))  # fmt: skip
     services = AcdServices(dispatcher, engine, engine, engine, engine.clock, site.agents)
-    engine.frame_hooks.append(dispatcher.on_frame)
+    engine.on_events(Dispatcher.EVENTS, dispatcher.on_frame)
     engine.resynced_hooks.append(dispatcher.on_resynced)
     engine.route(QUEUE_CALLBACK_ROUTE, services.queue_callback)
     engine.feature_tasks.append(("acd", dispatcher.run))

@@ -101,6 +101,8 @@ class DialPath:
             await self._resolve(d, "failed", cause=None)
 
     # ---- what Asterisk says --------------------------------------------------------------------------------
+    EVENTS = frozenset({"DialEnd", "OriginateResponse", "Newstate", "Hangup"})  # what on_frame reads
+
     def on_frame(self, frame: Frame) -> None:
         ev = frame.event
         if ev == "DialEnd":

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from typing import Any
 
 from acd.board import Board
-from dialer.dialing import Recording
+from dialer.dialing import DialPath, Recording
 from dialer.lead_source import Leads, StoredLeads
 from dialer.ports import DialerPorts
 from dialer.runner import CampaignRunner
@@ -32,7 +32,7 @@ def install(engine: Engine, recorder: Recording | None = None, inbound: InboundV
     dialer = build(engine, recorder, inbound, synthetic, board)
     if dialer is None:
         return None
-    engine.frame_hooks.append(dialer.on_frame)
+    engine.on_events(DialPath.EVENTS, dialer.on_frame)
     engine.feature_tasks.append(("dialer", dialer.run))
     engine.features["dialer"] = dialer
     return dialer

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
@@ -73,6 +73,12 @@ class Engine:
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
         # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
         self.frame_hooks: list[Callable[[Frame], None]] = []
+        # the AMI event names the engine's readers use (the model's, and those hooks declared with ``on_events``);
+        # the link passes the others over unparsed: most of what Asterisk sends (VarSet, AGIExec, Cdr...) is of
+        # no use here. The link holds this very set, so a hook added later is heard at once.
+        self.events: set[str] = set(self.model.events)
+        if self.link is not None:  # (tests of the ledger side build an engine without a link)
+            self.link.only = self.events
         self.features: dict[str, Any] = {}  # wired features by name (for tools, tests and the web pages)
         self._ended: set[str] = set()
         # before the model takes a resync: close what ended while the engine was away, from Asterisk's records
@@ -88,6 +94,12 @@ class Engine:
         self.fact_hooks: list[Callable[[list[Fact]], None]] = []
         self.record_hooks: list[Callable[[dict[str, Any]], None]] = []
         self.bus = Bus()  # the live stream: states and events for the wallboard, MQTT and /metrics
+
+    def on_events(self, names: Iterable[str], hook: Callable[[Frame], None]) -> None:
+        """Tell ``hook`` of each AMI event once the model applied it; ``names``: the events it reads (only the
+        engine's used events reach any hook)."""
+        self.events.update(names)
+        self.frame_hooks.append(hook)
 
     # ---- facts ------------------------------------------------------------------------------
     async def record(self, facts: list[Fact]) -> None:

@@ -62,6 +62,10 @@ class _DirectSession(_Session):
                 out.append(headers)
                 return
         if headers and headers[0][0] == "Event":
+            only = self.sink.events
+            if only is not None and headers[0][1] not in only and not any(k == "ActionID" for k, _ in headers):
+                self.sink.on_skipped(1)  # as the TCP session's reader passes it over
+                return
             self.sink.on_events([Frame(list(headers))])
 
     async def request(self, headers: dict[str, Any], as_list: bool, timeout: float) -> Frame | list[Frame]:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from itertools import repeat
 
@@ -204,10 +205,15 @@ class AmiDecoder:
     they are decoded, so a UTF-8 character split across TCP reads is never lost.
     """
 
-    def __init__(self, expect_banner: bool = True, require: tuple[str, ...] = ("Event", "Response")) -> None:
-        """``require``: a frame must carry one of these headers (a server decoding actions passes ())."""
+    def __init__(self, expect_banner: bool = True, require: tuple[str, ...] = ("Event", "Response"),
+                 events: AbstractSet[str] | None = None) -> None:  # fmt: skip
+        """``require``: a frame must carry one of these headers (a server decoding actions passes ()).
+        ``events``: the event names the reader uses; an event frame of another name that answers no action (no
+        ActionID) is passed over after its first line, unparsed, and counted in ``skipped`` (None: all)."""
         self._require = require
         self._wanted = tuple(name.lower() for name in require)
+        self._events = events
+        self.skipped = 0
         self._buffer = bytearray()
         self._expect_banner = expect_banner
         self._discarding = False  # inside an over-long line, skipping to the next frame end
@@ -287,11 +293,18 @@ class AmiDecoder:
                 if raw:
                     self._parse(raw, out)
             return
-        wanted = self._wanted
+        wanted, events = self._wanted, self._events
         for block in text.split("\r\n\r\n"):
             if block[:2] == "\r\n":
                 block = block.lstrip("\r\n")
             if block:
+                # most of what Asterisk sends (VarSet, AGIExec, Cdr...) is of no use to the engine: the name is
+                # read off the first line and the frame passed over before any parsing
+                if events is not None and block[:7] == "Event: ":
+                    first = block.find("\r\n")
+                    if block[7:first if first >= 0 else None] not in events and "\r\nActionID: " not in block:
+                        self.skipped += 1
+                        continue
                 frame = _plain_block(block, wanted)
                 if frame is not None:
                     out.append(frame)
@@ -300,9 +313,14 @@ class AmiDecoder:
 
     def _parse(self, block: bytes, out: list[Banner | Frame | AmiParseError]) -> None:
         try:
-            out.append(_parse_block(block, self._require))
+            frame = _parse_block(block, self._require)
         except AmiParseError as exc:
             out.append(exc)
+            return
+        if self._events is not None and frame.is_event and frame.event not in self._events and not frame.action_id:
+            self.skipped += 1  # as the fast path does
+            return
+        out.append(frame)
 
 
 def _frame_end(buf: bytearray) -> tuple[int, int] | None:

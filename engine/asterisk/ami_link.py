@@ -76,11 +76,15 @@ class Resync:
 LinkItem = LinkUp | LinkDown | Resync | Frame | list[Frame]  # a list: the events of one read, in order
 
 
+LINK_EVENTS = frozenset({"FullyBooted"})  # the link's own: Asterisk (re)booted under the connection
+
+
 @dataclass
 class LinkStats:
     connects: int = 0
     malformed: int = 0
     events: int = 0
+    skipped: int = 0  # events of no use to the engine, passed over unparsed (``AmiLink.only``)
     resyncs: int = 0
     ping_failures: int = 0
 
@@ -112,14 +116,19 @@ class _Protocol(AMIProtocol):
 
     def connection_made(self, transport: asyncio.BaseTransport) -> None:
         super().connection_made(transport)
-        self.decoder = AmiDecoder()
+        self.decoder = AmiDecoder(events=self.link.events)
         self.log = log
         self.factory = _Factory(self.link)
         self.encoding = "utf-8"
 
     def data_received(self, data: bytes) -> None:
         events: list[Frame] = []  # queued together, one item for the read (or up to a response among them)
-        for item in self.decoder.feed(data):
+        decoder = self.decoder
+        items = decoder.feed(data)
+        if decoder.skipped:
+            self.link.on_skipped(decoder.skipped)
+            decoder.skipped = 0
+        for item in items:
             if isinstance(item, Banner):
                 self.version = item.version
                 self.link.on_banner(item.version)
@@ -206,6 +215,9 @@ class AmiLink:
     ping_interval: float = 5.0
     backoff_max: float = 10.0
     transport: AmiTransport | None = None  # None: TCP to host:port
+    # the event names the engine uses (its call model's and its features' hooks'); the rest is passed over
+    # unparsed; None: every event (tools that record or show everything)
+    only: set[str] | None = None
 
     def __post_init__(self) -> None:
         if self.transport is None:
@@ -247,6 +259,17 @@ class AmiLink:
     def on_lost(self, reason: str) -> None:
         self._lost_reason = reason
         self._lost_event.set()
+
+    def on_skipped(self, count: int) -> None:
+        self.stats.skipped += count
+
+    @property
+    def events(self) -> set[str] | None:
+        """What a session's reader passes on: ``only`` (the very set: names added later count at once), with
+        what the link itself watches for."""
+        if self.only is not None and not LINK_EVENTS <= self.only:
+            self.only |= LINK_EVENTS
+        return self.only
 
     # ---- public API ---------------------------------------------------------------------------
     async def action(self, headers: dict[str, Any], *, as_list: bool = False, timeout: float | None = None) -> Any:

@@ -24,6 +24,11 @@ class AmiSink(Protocol):
 
     def on_lost(self, reason: str) -> None: ...
 
+    def on_skipped(self, count: int) -> None: ...  # events passed over unparsed: not among ``events``
+
+    @property
+    def events(self) -> set[str] | None: ...  # the event names the link's reader uses (None: all)
+
 
 class AmiSession(Protocol):
     """One open connection to the AMI server."""

@@ -79,6 +79,11 @@ class CallModel:
         # event name -> its ``_on_<name>`` method: one look-up per event (most events have none)
         self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_on_")}
 
+    @property
+    def events(self) -> frozenset[str]:
+        """The AMI event names the model learns from."""
+        return frozenset(self._handlers)
+
     # ---- queries ------------------------------------------------------------------------------
     def calls(self) -> dict[str, list[Channel]]:
         out: dict[str, list[Channel]] = {}

@@ -59,7 +59,7 @@ async def test_a_call_back_keeps_its_place_and_is_placed_from_the_agents_phone(l
                           frame.get("AppData")))  # fmt: skip
 
     async with running(site) as eng:
-        eng.frame_hooks.append(listen)
+        eng.on_events({"Newexten"}, listen)
         agent = await sipp(tmp_path, "-sf", "agent.xml", "-inf", "agent.csv", "-p", "5071", "-mp", "15710",
                            "-m", "3", log="agent.log")  # fmt: skip
         far = await sipp(tmp_path, "-sf", "far.xml", "-p", "5070", "-mp", "15700", "-m", "1", log="far.log")
