@@ -38,7 +38,7 @@ class Simulated:
     rows: list[dict[str, Any]]
     facts: list[Any]
     reached: float  # virtual seconds run
-    events: int  # AMI events the engine handled
+    events: int  # AMI events the PBX sent the engine (those it has no reader for included)
     arrived: int
     agent_time: dict[str, Any] | None = None  # the inbound agents' time (acd.occupancy), for occupancy
 
@@ -112,7 +112,8 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     await asyncio.gather(*tasks, runner, return_exceptions=True)
     await eng.stop()
     await pbx.close()
-    return Simulated(await store.records(), await store.facts(), reached, link.stats.events, arrived, agents_time)
+    sent = link.stats.events + link.stats.skipped
+    return Simulated(await store.records(), await store.facts(), reached, sent, arrived, agents_time)
 
 
 def scratch_site(wd: Path, text_for: Callable[[Path], str]) -> Site:
