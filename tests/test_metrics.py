@@ -110,6 +110,14 @@ def test_gauges_come_from_the_buses_retained_states():
     got = scrape(m.registry)
     assert by_label(got, "hotline_agents", "state") == {"on_call": 2, "idle": 1, "paused": 1, "wrap_up": 1,
                                                         "logged_out": 1}  # fmt: skip
+    # campaign agents: logged out as the ACD sees them, working for the dialer as the board sees them
+    for key, phase in (("2001", "talking"), ("2002", "wrap"), ("2003", "idle"), ("2004", "preview")):
+        bus.publish(Change("agent", key, T0, {"status": "logged_out", "reason": "", "state": "idle", "since": T0,
+                                              "device_busy": False, "call": None, "holder": "dialer",
+                                              "phase": phase}))  # fmt: skip
+    got = scrape(m.registry)
+    assert by_label(got, "hotline_agents", "state") == {"on_call": 3, "idle": 2, "paused": 1, "wrap_up": 2,
+                                                        "logged_out": 1, "preview": 1}  # fmt: skip
     assert by_label(got, "hotline_callers_waiting", "service") == {"hotline": 3, "support": 0}
     assert by_label(got, "hotline_dialer_lines", "campaign") == {"renewals": 7, "winback": 0}
     assert by_label(got, "hotline_dialer_abandon_ratio", "campaign") == {"renewals": 0.025}, "none before a live one"

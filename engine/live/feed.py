@@ -41,6 +41,7 @@ class AgentView(Protocol):
     device_busy: bool
     holder: Any  # who holds the agent (acd.board.Holder)
     session: str  # its always-on session's channel ("" none)
+    phase: Any  # its session's phase (acd.board.Phase): the dialer's talking, wrap and preview among them
 
 
 def masked(data: Mapping[str, Any]) -> dict[str, Any]:
@@ -79,7 +80,8 @@ class LiveFeed:
         self.bus.publish(Change("agent", m.agent_id, self.clock.now(), {
             "status": status, "reason": m.reason, "state": state, "since": m.since,
             "device_busy": m.device_busy, "call": self._calls.get(m.agent_id),
-            "holder": getattr(m.holder, "value", str(m.holder)), "session": m.session}))  # fmt: skip
+            "holder": getattr(m.holder, "value", str(m.holder)), "session": m.session,
+            "phase": getattr(m.phase, "value", str(m.phase))}))  # fmt: skip
 
     def on_record(self, row: Mapping[str, Any]) -> None:
         if self.day.roll(self.clock.now()):

@@ -35,8 +35,9 @@ CALL_HELP = {
 }
 HELP = {
     "hotline_callers_waiting": "callers on hold for an agent now, by service",
-    "hotline_agents": "the ACD's agents by state (idle, reserved, ringing, on_call, on_hold, wrap_up; an idle agent "
-                      "paused or logged out is counted as paused or logged_out)",
+    "hotline_agents": "agents by what they do (idle, reserved, ringing, on_call, on_hold, wrap_up, preview: the "
+                      "dialer's conversations counted as on_call and wrap_up; an idle agent who takes no calls is "
+                      "counted as paused or logged_out)",
     "hotline_ami_up": "1 while the AMI link is logged in and synced, else 0",
     "hotline_ami_reconnects": "AMI logins after the first since the engine started",
     "hotline_agi_sessions": "FastAGI sessions open now (IVR, survey, feature codes)",
@@ -112,14 +113,24 @@ class LagHistogram:
         return out
 
 
+# a campaign agent's work for the dialer, which the ACD's state does not show (to the ACD it is idle)
+DIALER_WORK = {"talking": "on_call", "wrap": "wrap_up", "preview": "preview"}
+
+
 def agent_state(data: Mapping[str, Any]) -> str:
-    """One word per agent: what it does (idle, ringing, on_call, on_hold, wrap_up, reserved), or for an idle
-    agent who takes no calls, why (paused, logged_out)."""
+    """One word per agent: what it does (idle, reserved, ringing, on_call, on_hold, wrap_up, preview), the
+    dialer's conversations included, or for an idle agent who takes no calls, why (paused, logged_out). A
+    campaign agent waiting in its session for the dialer's next customer is idle."""
     state = str(data.get("state") or "idle")
+    if state != "idle":
+        return state
+    phase = str(data.get("phase") or "")
+    if phase in DIALER_WORK:
+        return DIALER_WORK[phase]
+    if data.get("holder") in ("dialer", "lent"):
+        return "idle"
     status = str(data.get("status") or "")
-    if state == "idle" and status in ("paused", "logged_out"):
-        return status
-    return state
+    return status if status in ("paused", "logged_out") else state
 
 
 class EngineMetrics:
