@@ -71,7 +71,8 @@ class Engine:
         self.call_end_hooks: list[CallEndHook] = []
         # long-running feature tasks (name, coroutine function), started in the engine's TaskGroup
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
-        # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
+        # called with every AMI event the engine reads (``events``) after the model applied it (cheap, synchronous:
+        # e.g. wake a decision loop); a hook reading other events declares them with ``on_events``
         self.frame_hooks: list[Callable[[Frame], None]] = []
         # the AMI event names the engine's readers use (the model's, and those hooks declared with ``on_events``);
         # the link passes the others over unparsed: most of what Asterisk sends (VarSet, AGIExec, Cdr...) is of
