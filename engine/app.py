@@ -1,7 +1,8 @@
 """The engine runtime: AMI link, FastAGI server, call model and store, as named tasks in one TaskGroup.
 
-Features (IVR, ACD, recording) do not live here: the composition root hands them an Engine and
-they register FastAGI routes and end-of-call hooks on it.
+Features (IVR, ACD, dialer, recording) do not live here: the composition root hands the Engine to each
+feature's wiring (its ``plugin.py``), which builds the feature on the engine's narrow ports
+(``engine.ports``: the Engine satisfies them all) and registers its FastAGI routes, hooks and tasks on it.
 """
 
 from __future__ import annotations
