@@ -32,6 +32,7 @@ class Outcome(enum.Enum):
     ANSWERED = "answered"  # the agent talks to the caller now: the dispatcher follows the conversation
     NO_ANSWER = "no_answer"  # the agent did not take it (or the offer could not be made): the next agent
     CALLER_GONE = "caller_gone"  # the caller left while the agent was offered the call
+    NOT_OFFERED = "not_offered"  # nothing reached the agent (its session ended meanwhile): free again, no miss
     DONE = "done"  # the connector saw the whole call through (a call back), nothing left to do
 
 

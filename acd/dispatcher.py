@@ -227,6 +227,8 @@ class Dispatcher:
                 await self._caller_gone(d, q)
             elif result.outcome is Outcome.NO_ANSWER:
                 await self._not_answered(d, q, result)
+            elif result.outcome is Outcome.NOT_OFFERED:
+                self._not_offered(d, q)
         except InvalidTransition as exc:
             log.error("agent state: %s", exc)
         finally:
@@ -248,6 +250,13 @@ class Dispatcher:
         self.board.acd_release(d.agent_id, now)
         self.line.queued.pop(q.waiting.call_id, None)
         await self.notifier.abandon(now, q)
+
+    def _not_offered(self, d: Decision, q: Queued) -> None:
+        """Nothing reached the agent: it is free again (no miss counted, no RINGNOANSWER: nothing rang), and the
+        caller keeps its place, the next agent tried first."""
+        self.board.acd_release(d.agent_id, self.clock.now())
+        q.missed.add(d.agent_id)
+        self.line.back_in_line(q)
 
     async def _not_answered(self, d: Decision, q: Queued, result: Connected) -> None:
         """Not answered (or the offer failed): the caller keeps its place, the next agent is tried now."""

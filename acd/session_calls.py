@@ -119,14 +119,18 @@ class JoinSession:
             return Connected(Outcome.CALLER_GONE)
         if provider is None:  # the session ended since the dispatcher looked
             await self.notifier.offer_failed(decision)
-            return Connected(Outcome.NO_ANSWER)
+            return Connected(Outcome.NOT_OFFERED)
         caller = caller_ch.name
         started = self.clock.now()
         session = await provider.lend(d.agent_id, w.call_id)
         ch = model.by_name(session) if session else None
         if session is None or ch is None:
+            # no longer idle in it, or its channel ended before its keeper heard: nothing rang, the agent is not
+            # the ACD's to keep (a loan is given back at once)
+            if session is not None:
+                await provider.give_back(d.agent_id, w.call_id)
             await self.notifier.offer_failed(decision)
-            return Connected(Outcome.NO_ANSWER)
+            return Connected(Outcome.NOT_OFFERED)
         leg = ch.uniqueid
         self.sessions.lent[d.agent_id] = (w.call_id, provider)
         self.agents.machines[d.agent_id].handle("ring", started)

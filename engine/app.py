@@ -1,7 +1,8 @@
 """The engine runtime: AMI link, FastAGI server, call model and store, as named tasks in one TaskGroup.
 
-Features (IVR, ACD, recording) do not live here: the composition root hands them an Engine and
-they register FastAGI routes and end-of-call hooks on it.
+Features (IVR, ACD, dialer, recording) do not live here: the composition root hands the Engine to each
+feature's wiring (its ``plugin.py``), which builds the feature on the engine's narrow ports
+(``engine.ports``: the Engine satisfies them all) and registers its FastAGI routes, hooks and tasks on it.
 """
 
 from __future__ import annotations
@@ -71,7 +72,8 @@ class Engine:
         self.call_end_hooks: list[CallEndHook] = []
         # long-running feature tasks (name, coroutine function), started in the engine's TaskGroup
         self.feature_tasks: list[tuple[str, Callable[[], Awaitable[None]]]] = []
-        # called with every AMI event after the model applied it (cheap, synchronous: e.g. wake a decision loop)
+        # called with every AMI event the engine reads (``events``) after the model applied it (cheap, synchronous:
+        # e.g. wake a decision loop); a hook reading other events declares them with ``on_events``
         self.frame_hooks: list[Callable[[Frame], None]] = []
         # the AMI event names the engine's readers use (the model's, and those hooks declared with ``on_events``);
         # the link passes the others over unparsed: most of what Asterisk sends (VarSet, AGIExec, Cdr...) is of

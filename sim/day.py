@@ -84,8 +84,8 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     async def closing() -> None:
         await clock.sleep(length)
         dialer = eng.features.get("dialer")
-        for r in dialer.runners if dialer else []:
-            r.dialing = False
+        if dialer is not None:
+            dialer.stop_dialing()
 
     async def reports() -> None:
         while progress is not None:
@@ -101,7 +101,7 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
         if clock.monotonic() < length or not tasks[0].done():
             return False
         dialer = eng.features.get("dialer")
-        if dialer is not None and any(r.dials for r in dialer.runners):
+        if dialer is not None and dialer.dials_in_flight():
             return False  # a dial in flight has no channel yet
         return all(ch.name.startswith(sessions) for ch in pbx.channels.values())
 

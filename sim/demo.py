@@ -157,10 +157,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                     waiting = sum(1 for ch in server.pbx.channels.values() if ch.on_moh)
                     agents = {}
                     dialer = eng.features.get("dialer")
-                    runners = dialer.runners if dialer else []
-                    if elapsed >= end:
-                        for r in runners:
-                            r.dialing = False  # the day is over: no new dials, calls in progress finish
+                    if elapsed >= end and dialer is not None:
+                        dialer.stop_dialing()  # the day is over: no new dials, calls in progress finish
                     for a in site.agents:
                         if f"PJSIP/{a.endpoint}-".startswith(sessions):
                             continue  # the campaign's agents are summed up on their own line
@@ -175,11 +173,11 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                         "calls": len(rows), "answered": st["answered"], "abandoned": st["abandoned"],
                         "service_level": st["service_level"], "sl_label": _targets_label(st),
                         "arrived": arrived, "planned": len(callers),
-                        "outbound": _outbound_snapshot(runners),
+                        "outbound": _outbound_snapshot(dialer),
                     })  # fmt: skip
                     only_sessions = all(ch.name.startswith(sessions) for ch in server.pbx.channels.values())
                     # a dial placed this very moment has no channel yet: wait for the dialer's own count too
-                    no_dials = all(not r.dials for r in runners)
+                    no_dials = dialer is None or not dialer.dials_in_flight()
                     if feeder.done() and only_sessions and no_dials and elapsed >= end:
                         break
                     if elapsed > drain_limit:
@@ -224,17 +222,12 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     return report
 
 
-def _outbound_snapshot(runners: list[Any]) -> str:
-    if not runners:
+def _outbound_snapshot(dialer: Any) -> str:
+    if dialer is None:
         return "-"
-    states: dict[str, int] = {}
-    conv = aband = 0
-    for r in runners:
-        for seat in r.seats.values():
-            states[seat.state] = states.get(seat.state, 0) + 1
-        conv += r.counts.get("connected", 0)
-        aband += r.counts.get("abandoned", 0)
-    agents = ", ".join(f"{k} {v}" for k, v in sorted(states.items()))
+    conv = sum(r.counts.get("connected", 0) for r in dialer.runners)
+    aband = sum(r.counts.get("abandoned", 0) for r in dialer.runners)
+    agents = ", ".join(f"{k} {v}" for k, v in sorted(dialer.seat_states().items()))
     return f"{conv} conversations, {aband} abandoned; agents {agents}"
 
 

@@ -1,7 +1,7 @@
 """The virtual PBX's virtual-time face: the same model and the unchanged engine, no sockets, no waiting.
 
-Three in-memory stand-ins replace the network and the disk, as transports under the engine's own link and
-server:
+Three in-memory stand-ins replace the network and the disk: two transports under the engine's own link and
+server, and the store:
 
 * ``VirtualAmiTransport``: the engine's AMI link (``virtual_link``) bound to the virtual PBX's AMI session
   handlers. Actions get the very responses the AMI server would send; events reach the engine as the same

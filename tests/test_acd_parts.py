@@ -159,3 +159,35 @@ def test_a_decision_after_a_restart_is_not_taken_for_the_one_before_it(tmp_path)
     after = w.d.notifier.decision(w.now[0] + 42.0, first, q, 1, [])
     assert before.key != after.key
     assert before.key == w.d.notifier.decision(w.now[0], first, q, 1, []).key, "the same decision, the same key"
+
+
+def test_a_session_gone_before_the_caller_joined_frees_the_agent_and_keeps_the_callers_place(tmp_path):
+    # the agent sat idle in its always-on session when chosen, but the session's channel has just ended (its
+    # keeper has not heard yet): nothing rang, so the agent is free again and the caller is tried again
+    w = acd(tmp_path, fail=False)
+    lent: list[tuple[str, str]] = []
+    returned: list[tuple[str, str]] = []
+
+    async def lend(agent: str, call: str) -> str:
+        lent.append((agent, call))
+        return "PJSIP/1001-00000007"  # no such channel in the model any more
+
+    async def give_back(agent: str, call: str) -> None:
+        returned.append((agent, call))
+
+    w.d.sessions.keeper = SimpleNamespace(session_for=lambda agent: "PJSIP/1001-00000007" if agent == "1001" else None,
+                                          lend=lend, give_back=give_back)  # fmt: skip
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+    m = w.d.agents.machines["1001"]
+    assert m.state.value == "idle" and m.misses == 0, "the agent is free, and missed no ring"
+    assert returned == lent == [("1001", CALL)], "the keeper has its agent back"
+    assert CALL in w.d.line.queued and w.d.line.offering == {}
+    again = w.d.router.next_decision(w.now[0])
+    assert again is not None and again.call_id == CALL, "the caller is in the router again, in its place"
+    assert [f.kind for f in w.ledger.written] == ["agent.status", "route.decision"]

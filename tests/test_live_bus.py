@@ -116,3 +116,29 @@ def test_closing_a_subscription_ends_its_reader_without_a_cancellation():
 
     got, cancelled = asyncio.run(go())
     assert [type(i).__name__ for i in got] == ["Snapshot", "Change"] and not cancelled
+
+
+def test_every_agent_of_the_site_is_on_the_bus_from_the_start(tmp_path):
+    # an agent nothing has happened to since the start (logged out, never seen) is on the floor all the same: the
+    # agents gauge sums to the site's agents, and the MQTT sweep does not take its retained state for a stale one
+    import composition
+    from engine.asterisk.fastagi import FastAgiServer
+    from engine.clock import VirtualClock
+    from engine.config import load_site
+    from sim import world
+    from sim.pbx.model import VirtualPbx
+    from sim.vtime import MemoryAgiTransport, MemoryStore, virtual_link
+
+    secret = tmp_path / "secret"
+    secret.write_text("virtual\n")
+    (tmp_path / "site.toml").write_text(world.site_text(
+        ami_port=5038, agi_port=4573, secret_file=secret, store_url="sqlite+aiosqlite:///:memory:",
+        recordings=tmp_path / "rec", queue_log=tmp_path / "queue_log", outbound_agents=2))  # fmt: skip
+    site = load_site(tmp_path / "site.toml")
+    clock = VirtualClock(1_800_000_000.0)
+    eng = composition.build(site, clock, link=virtual_link(VirtualPbx(clock), clock),
+                            agi=FastAgiServer(transport=MemoryAgiTransport()), store=MemoryStore(),
+                            finish_recordings=False, http=False)  # fmt: skip
+    agents = {c.key: c.data for c in eng.bus.states("agent")}
+    assert set(agents) == {a.id for a in site.agents}
+    assert {d["status"] for d in agents.values()} == {"logged_out"}, "as the engine has them before it restores"

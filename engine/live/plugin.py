@@ -52,6 +52,10 @@ def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any =
             seen[0] = board.breach_count
 
     board.observer = on_agent
+    # every agent from the start, as the engine has it, not only once something happens to it: the agents gauge
+    # sums to the site's agents, and MQTT's sweep clears only the states of agents the site no longer has
+    for record in board.records.values():
+        feed.on_agent(record)
     engine.feature_tasks.append(("live-feed", feed.run))
     engine.features["live"] = feed
     return feed

@@ -125,18 +125,26 @@ class MqttOut:
         await asyncio.sleep(self.sweep_wait)  # the broker sends its retained copies right after the subscription
         for f in filters:
             await client.unsubscribe(f)
+        stale = []
+        for topic in sorted(self._found):
+            # asked again before each clearing: the engine may have published this state since the last one
+            # (a clearing sent after the pump's copy would wipe it); nothing awaits between the look and the send
+            if topic not in self._ours():
+                stale.append(topic)
+                await client.publish(topic, b"", qos=STATE_QOS, retain=True)
+                self.cleared += 1
+        if stale:
+            log.info("MQTT: cleared %d retained state(s) the engine no longer has, e.g. %s", len(stale), stale[0])
+
+    def _ours(self) -> set[str]:
+        """The topics of the retained states the engine has now."""
         ours = set()
         for topic in RETAINED_TOPICS:
             for change in self.bus.states(topic):
                 m = message(self.prefix, change)
                 if m is not None:
                     ours.add(m.topic)
-        stale = sorted(self._found - ours)
-        for topic in stale:
-            await client.publish(topic, b"", qos=STATE_QOS, retain=True)
-        if stale:
-            self.cleared += len(stale)
-            log.info("MQTT: cleared %d retained state(s) the engine no longer has, e.g. %s", len(stale), stale[0])
+        return ours
 
     async def _pump(self, client: aiomqtt.Client, sub: Subscription) -> None:
         # first of all, online: it replaces the last will's offline a previous connection may have left
