@@ -6,7 +6,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from engine.asterisk.ami_link import AmiError
+from engine.asterisk.ami_link import AmiDisconnected, AmiError
 from engine.model.facts import fact_key
 from engine.ports import Actions, Calls, Ledger, Records
 from recording.mixmonitor import RecordingPaths, merge_legs
@@ -32,17 +32,56 @@ class Recorder:
         if call_id in self.active:
             return
         paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
-        try:
-            await self.actions.action(paths.mixmonitor_action(channel))
-        except AmiError as exc:
-            if self.calls.model.by_name(channel) is None:
-                log.info("call %s: caller left before the recording started", call_id)
-            else:
-                log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
-            return
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + self.wait
+        while True:
+            try:
+                await self.actions.action(paths.mixmonitor_action(channel))
+                break
+            except AmiDisconnected as exc:
+                # the link dropped around the action: once it is back and resynced, start it if the caller is
+                # still there (an AMI cut must not leave a conversation unrecorded)
+                if not await self._link_back(deadline):
+                    log.error("call %s: recording could not start on %s: %s (link not back in %.0f s)",
+                              call_id, channel, exc, self.wait)  # fmt: skip
+                    return
+                if self.calls.model.by_name(channel) is None:
+                    log.info("call %s: caller left before the recording started", call_id)
+                    return
+                if await self._running(channel):  # the lost action had reached Asterisk
+                    break
+                log.warning("call %s: recording start retried on %s after the AMI link came back", call_id, channel)
+            except AmiError as exc:
+                if self.calls.model.by_name(channel) is None:
+                    log.info("call %s: caller left before the recording started", call_id)
+                else:
+                    log.error("call %s: recording could not start on %s: %s", call_id, channel, exc)
+                return
         self.active.add(call_id)
         await self.ledger.fact("recording.started", call_id, "", fact_key("recording.started", call_id),
                                file=paths.asterisk())  # fmt: skip
+
+    async def _link_back(self, deadline: float) -> bool:
+        # the link fails pending actions before it clears ``ready``: give it a moment to notice, then wait
+        await asyncio.sleep(self.settle)
+        remaining = deadline - asyncio.get_running_loop().time()
+        if remaining <= 0:
+            return False
+        try:
+            await asyncio.wait_for(self.actions.ready.wait(), remaining)
+        except TimeoutError:
+            return False
+        return True
+
+    async def _running(self, channel: str) -> bool:
+        """Whether MixMonitor already runs on ``channel`` (it sets MIXMONITOR_FILENAME when it starts)."""
+        try:
+            reply = await self.actions.action({"Action": "Getvar", "Channel": channel,
+                                               "Variable": "MIXMONITOR_FILENAME"})  # fmt: skip
+        except AmiError:
+            return False
+        value = str(reply.get("Value", ""))
+        return bool(value) and value != "(null)"
 
     async def on_call_end(self, call_id: str) -> None:
         if call_id in self._finishing:
