@@ -16,14 +16,15 @@ class Passwords:
         # argon2-cffi's defaults are RFC 9106's second recommended setting (64 MiB, 3 passes); tests pass a
         # cheaper hasher
         self.hasher = hasher or PasswordHasher()
-        # verified against when the name is unknown, so a wrong name costs what a wrong password does
-        self._decoy = self.hasher.hash(secrets.token_urlsafe(16))
+        self._decoy = ""  # verified against when the name is unknown: a wrong name costs what a wrong password does
 
     def hash(self, password: str) -> str:
         return self.hasher.hash(password)
 
     def verify(self, stored: str | None, password: str) -> bool:
         """True when ``password`` matches ``stored``; ``stored`` None (no such user) does the same work."""
+        if stored is None and not self._decoy:
+            self._decoy = self.hasher.hash(secrets.token_urlsafe(16))  # made at first need, not at every start
         try:
             return self.hasher.verify(stored or self._decoy, password) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
