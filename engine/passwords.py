@@ -26,7 +26,7 @@ class Passwords:
         if stored is None and not self._decoy:
             self._decoy = self.hasher.hash(secrets.token_urlsafe(16))  # made at first need, not at every start
         try:
-            return self.hasher.verify(stored or self._decoy, password) and stored is not None
+            return self.hasher.verify(self._decoy if stored is None else stored, password) and stored is not None
         except (VerifyMismatchError, VerificationError, InvalidHashError):
             return False
 

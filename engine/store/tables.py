@@ -2,20 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import (
-                        JSON,
-                        Boolean,
-                        Column,
-                        Float,
-                        Index,
-                        Integer,
-                        MetaData,
-                        String,
-                        Table,
-                        Text,
-                        UniqueConstraint,
-                        false,
-)
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -148,7 +135,7 @@ users = Table(
     Column("team", String(64), nullable=False, server_default=""),
     Column("phone", String(80), nullable=False, server_default=""),
     Column("password_hash", String(255), nullable=False),
-    Column("disabled", Boolean, nullable=False, server_default=false()),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
     Column("created_at", Float, nullable=False),
     Column("changed_at", Float, nullable=False),
 )
