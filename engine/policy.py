@@ -37,6 +37,7 @@ SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barg
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})
 ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
+VIEWS = frozenset({"agent", "team", "wallboard", "users"})  # the web console's pages that show people
 
 
 class Policy:
@@ -67,3 +68,25 @@ class Policy:
                 return None
             return f"{agent} is not in a team {actor.id} leads"
         return f"an agent may not {action.replace('_', ' ')} another agent"
+
+    def view_refusal(self, actor: Actor, view: str, subject: str = "") -> str | None:
+        """None when ``actor`` may see ``view`` (of ``subject``: an agent id, a team); else why not. The pages
+        read what the actions above act on, so the same roles see the same agents."""
+        role = actor.role
+        if view == "users":
+            return None if role is Role.ADMIN else "only an admin may manage users"
+        if view not in VIEWS:
+            return f"unknown page {view!r}"
+        if role in (Role.ADMIN, Role.MANAGER):
+            return None
+        if view == "agent":
+            if role is Role.QA or subject == actor.id:  # QA listens to any agent, so it sees them
+                return None
+            if role is Role.TEAM_LEAD:
+                return None if self.groups_of(subject) & actor.teams else f"{subject} is not in a team {actor.id} leads"
+            return f"{actor.id} may see its own page only, not {subject or 'nobody'}'s"
+        if view == "team":
+            if role is Role.TEAM_LEAD and subject in actor.teams:
+                return None
+            return f"{actor.id} does not lead team {subject or 'none'}"
+        return None if role is Role.TEAM_LEAD else "the wallboard is for team leads and managers"

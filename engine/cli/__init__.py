@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, records, run, sim
+from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, records, run, sim, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_records_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
+    users.add_parser(sub)
     sim.add_demo_parser(sub)
     sim.add_replay_parser(sub)
     records.add_why_parser(sub)

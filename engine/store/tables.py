@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
 
 metadata = MetaData()
 
@@ -123,4 +123,19 @@ campaign_versions = Table(
     Column("definition", JSON, nullable=False),
     Column("first_seen", Float, nullable=False),
     UniqueConstraint("campaign", "hash", name="uq_campaign_versions_campaign_hash"),
+)
+
+# People who sign in to the web console (migration 0012): the current state; each change is also a ledger fact.
+users = Table(
+    "users",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("role", String(16), nullable=False),
+    Column("agent", String(64), nullable=False, server_default=""),
+    Column("team", String(64), nullable=False, server_default=""),
+    Column("phone", String(80), nullable=False, server_default=""),
+    Column("password_hash", String(255), nullable=False),
+    Column("disabled", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    Column("changed_at", Float, nullable=False),
 )

@@ -1,25 +1,42 @@
-"""The HTTP listener's wiring: the composition root calls ``install`` when the site has an ``[http] listen``."""
+"""The HTTP listener's wiring: the composition root calls ``install`` when the site has an ``[http] listen``.
+
+/metrics is open, as Prometheus scrapes it (it counts calls, it names no caller or user); the console's routes
+(sign-in, actions) need a user made with `hotline users add`."""
 
 from __future__ import annotations
 
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
+from engine.passwords import Passwords
+from engine.policy import Actor
+from engine.service_api import Outcome, Request
 from engine.store.stats import targets_of
+from engine.store.users import UserStore
 from engine.web.app import create_app
+from engine.web.auth import Console
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, served on ``settings.listen`` (bound now: HttpListenError
-    names ``setting`` when it cannot be) by the named task ``http``."""
+    """/metrics over the engine's bus and call records, and the console's sign-in and actions, served on
+    ``settings.listen`` (bound now: HttpListenError names ``setting`` when it cannot be) by the named task
+    ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
+
+    # the service API is built after the listener is bound (composition.build_api): looked up when used
+    async def act(actor: Actor, req: Request) -> Outcome:
+        return await engine.features["api"].do(actor, req)
+
+    console = Console(UserStore(engine.store), Passwords(), lambda: engine.features["api"].policy, act,
+                      engine.record, engine.clock)  # fmt: skip
     host, port = settings.address()
-    server = HttpServer(create_app(metrics=metrics.registry), host, port, setting)
+    server = HttpServer(create_app(metrics=metrics.registry, routes=console.routes()), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))
     engine.features["metrics"] = metrics
     engine.features["http"] = server
+    engine.features["console"] = console
     return server

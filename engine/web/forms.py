@@ -1,0 +1,61 @@
+"""What the sign-in pages read and write: a request's body as fields, the sign-in form, and where to go next."""
+
+from __future__ import annotations
+
+import json
+from html import escape
+from urllib.parse import parse_qsl
+
+from starlette.requests import Request
+
+MAX_BODY = 64 * 1024  # a form or an action is a few hundred bytes
+
+
+class BadBody(ValueError):
+    pass
+
+
+async def fields(request: Request) -> dict[str, str]:
+    """A urlencoded form's or a JSON object's fields, as strings (no file uploads: no multipart)."""
+    body = b""
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > MAX_BODY:
+            raise BadBody(f"the request is over {MAX_BODY} bytes")
+    if request.headers.get("content-type", "").split(";")[0].strip() == "application/json":
+        try:
+            data = json.loads(body or b"{}")
+        except ValueError as exc:
+            raise BadBody(f"the JSON body does not parse: {exc}") from None
+        if not isinstance(data, dict):
+            raise BadBody("the JSON body must be an object")
+        return {str(k): "" if v is None else str(v) for k, v in data.items()}
+    try:
+        return dict(parse_qsl(body.decode(), keep_blank_values=True, max_num_fields=50))
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise BadBody(f"the form does not parse: {exc}") from None
+
+
+def local_path(target: str | None, default: str = "/me") -> str:
+    """Where to go after signing in: a path on this site only (never //host or a scheme: no open redirect)."""
+    if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
+        return default
+    return target
+
+
+def signin_page(nonce: str, next_path: str, message: str = "", name: str = "") -> str:
+    note = f'<p role="alert">{escape(message)}</p>' if message else ""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hotline: sign in</title></head>
+<body><main><h1>Sign in</h1>{note}
+<form method="post" action="/signin">
+<input type="hidden" name="csrf" value="{escape(nonce)}">
+<input type="hidden" name="next" value="{escape(next_path)}">
+<p><label for="name">Name</label> <input id="name" name="name" autocomplete="username" value="{escape(name)}"
+ required></p>
+<p><label for="password">Password</label> <input id="password" name="password" type="password"
+ autocomplete="current-password" required></p>
+<p><button type="submit">Sign in</button></p>
+</form></main></body></html>
+"""
