@@ -14,12 +14,13 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
+import pytest_asyncio
 
 ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("HOTLINE_CHROMIUM", "/usr/lib/chromium/chromium")  # the Debian package's binary
@@ -40,19 +41,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-@pytest.fixture(scope="session")
-def browser() -> Iterator[Any]:
-    from playwright.sync_api import sync_playwright
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Playwright's async API in the session's own event loop: its sync API would leave a loop running in this
+    thread and break every asyncio test after it. Browser tests run in that loop too
+    (``pytest.mark.asyncio(loop_scope="session")``)."""
+    from playwright.async_api import async_playwright
 
     assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: scripts/setup.sh --test installs Debian's chromium"
     t0 = time.monotonic()
-    with sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
         TIMINGS["browser start (s)"] = time.monotonic() - t0
         try:
             yield b
         finally:
-            b.close()
+            await b.close()
 
 
 @pytest.fixture(scope="module")
