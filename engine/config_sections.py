@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http]."""
+[http], [wallboard]."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from engine.config_fields import Field, endpoint_name, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import timezone_problem as _timezone
 from engine.web.settings import HTTP_FIELDS
+from engine.web.wallboard.settings import WALLBOARD_FIELDS
 from ivr.settings import IVR_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
@@ -41,4 +42,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "hotline": HOTLINE_FIELDS,  # acd/settings.py
     "ivr": IVR_FIELDS,  # ivr/settings.py
     "http": HTTP_FIELDS,  # engine/web/settings.py
+    "wallboard": WALLBOARD_FIELDS,  # engine/web/wallboard/settings.py
 }

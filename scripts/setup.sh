@@ -6,7 +6,9 @@
 #   scripts/setup.sh          what `hotline demo` needs (make run)
 #   scripts/setup.sh --test   also the test tools, the benchmark extra, and the Debian tools of the test suite:
 #                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio,
-#                             mosquitto (the MQTT tests start their own broker; its Debian service is not used)
+#                             mosquitto (the MQTT tests start their own broker; its Debian service is not used),
+#                             chromium (the browser tests drive Debian's build through Playwright; Playwright's own
+#                             browser downloads are never used)
 #   scripts/setup.sh --bench  also the benchmark extra (matplotlib for `bench pace --plot`)
 #
 # PY names the Python that makes the environment [python3, 3.11 or newer]; VENV its folder [.venv].
@@ -34,7 +36,7 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
 fi
 
 debs=()
-[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto)
+[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()

@@ -91,7 +91,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                    outbound_agents: int = 8, mqtt: str = "", http: str = "",
                    linger: float = 0.0) -> dict[str, Any]:  # fmt: skip
     """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none); ``http``:
-    the engine's HTTP listener (/metrics) [none]; ``linger``: real seconds it stays up after the report's
+    the engine's HTTP listener (/metrics, /wallboard) [none]; ``linger``: real seconds it stays up after the report's
     figures were read (a last scrape sees exactly them)."""
     from composition import running
 
@@ -136,6 +136,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             server.agi.port = eng.agi.port
             if "http" in eng.features:
                 print(f"metrics at {eng.features['http'].url}/metrics", flush=True)
+                print(f"wallboard at {eng.features['http'].url}/wallboard", flush=True)
 
             async def feed() -> None:
                 nonlocal arrived

@@ -114,7 +114,8 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--outbound-agents", type=int, default=8, help="agents on the outbound campaign (default 8)")
     d.add_argument("--mqtt", metavar="URL", help="publish the site's live state to this broker (mqtt://host:port), "
                                                  "under hotline/demo/")  # fmt: skip
-    d.add_argument("--http", default="", metavar="HOST:PORT", help="serve the engine's /metrics here (default none)")
+    d.add_argument("--http", default="", metavar="HOST:PORT",
+                   help="serve the engine's /metrics and /wallboard here (default none)")  # fmt: skip
     d.add_argument("--linger", type=float, default=0.0, metavar="S",
                    help="with --http, keep serving S real seconds after the last call (a last scrape)")  # fmt: skip
     d.set_defaults(func=cmd_demo)

@@ -16,12 +16,14 @@ from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
+from engine.web.wallboard.routes import static_route, wallboard_routes
+from engine.web.wallboard.settings import WallboardSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, and the console's sign-in and actions, served on
-    ``settings.listen`` (bound now: HttpListenError names ``setting`` when it cannot be) by the named task
-    ``http``."""
+    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard
+    over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when it cannot be)
+    by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
@@ -33,7 +35,10 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     console = Console(UserStore(engine.store), Passwords(), lambda: engine.features["api"].policy, act,
                       engine.record, engine.clock)  # fmt: skip
     host, port = settings.address()
-    server = HttpServer(create_app(metrics=metrics.registry, routes=console.routes()), host, port, setting)
+    board = wallboard_routes(engine.bus, engine.clock.now, WallboardSettings.of(engine.site["wallboard"]),
+                             engine.site["site"]["timezone"])  # fmt: skip
+    routes = [*console.routes(), *board, static_route()]
+    server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))
     engine.features["metrics"] = metrics

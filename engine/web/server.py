@@ -71,7 +71,7 @@ class HttpServer:
             raise HttpListenError(self.setting, self.address, reason) from exc
         self._sock = sock
         self.port = int(sock.getsockname()[1])  # the real one when 0 was asked for
-        log.info("HTTP listening on %s (/metrics, /signin)", self.url)
+        log.info("HTTP listening on %s (/metrics, /signin, /wallboard)", self.url)
 
     async def serve(self) -> None:
         """Named task: serve until cancelled."""

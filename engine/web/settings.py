@@ -11,7 +11,7 @@ from engine.config_fields import Field, listen_address, split_listen
 
 HTTP_FIELDS: dict[str, Field] = {
     "listen": Field(str, "127.0.0.1:8080", check=listen_address,
-                    doc='HOST:PORT of the engine\'s HTTP listener (/metrics); "" for none'),
+                    doc='HOST:PORT of the engine\'s HTTP listener (/metrics, /wallboard); "" for none'),
 }
 
 

@@ -1,0 +1,104 @@
+"""Shared fixtures of the browser tests: one Chromium for the whole run (Debian's build, driven by Playwright),
+and `hotline demo --http` serving the console on the virtual PBX.
+
+The browser starts only when a test asks for it. Its binary is Debian's `chromium` package (installed by
+`scripts/setup.sh --test`); HOTLINE_CHROMIUM names another. Playwright's own browser downloads are never used.
+"""
+
+from __future__ import annotations
+
+import os
+import queue
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import pytest_asyncio
+
+ROOT = Path(__file__).resolve().parent.parent
+CHROMIUM = os.environ.get("HOTLINE_CHROMIUM", "/usr/lib/chromium/chromium")  # the Debian package's binary
+START_BOUND = 60.0  # real seconds the demo may take to listen; only keeps a hang from hanging the suite
+TIMINGS: dict[str, float] = {}  # what the fixtures' starts took, printed at the end of the run
+
+
+@dataclass
+class Demo:
+    url: str  # http://127.0.0.1:PORT
+    proc: subprocess.Popen  # type: ignore[type-arg]
+    lines: list[str] = field(default_factory=list)
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def browser() -> AsyncIterator[Any]:
+    """Playwright's async API in the session's own event loop: its sync API would leave a loop running in this
+    thread and break every asyncio test after it. Browser tests run in that loop too
+    (``pytest.mark.asyncio(loop_scope="session")``)."""
+    from playwright.async_api import async_playwright
+
+    assert Path(CHROMIUM).exists(), f"no Chromium at {CHROMIUM}: scripts/setup.sh --test installs Debian's chromium"
+    t0 = time.monotonic()
+    async with async_playwright() as pw:
+        b = await pw.chromium.launch(executable_path=CHROMIUM, headless=True)
+        TIMINGS["browser start (s)"] = time.monotonic() - t0
+        try:
+            yield b
+        finally:
+            await b.close()
+
+
+@pytest.fixture(scope="module")
+def demo_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
+    """`hotline demo --http` for one simulated hour at 60x (about a minute), serving the console; stopped at the
+    module's end whatever it is doing."""
+    port = _free_port()
+    work = tmp_path_factory.mktemp("demo-http")
+    t0 = time.monotonic()
+    p = subprocess.Popen(
+        [sys.executable, "-m", "engine.cli", "demo", "--hours", "1", "--speed", "60", "--start", "10",
+         "--outbound-agents", "4", "--no-live", "--http", f"127.0.0.1:{port}", "--workdir", str(work)],
+        cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    demo = Demo(f"http://127.0.0.1:{port}", p)
+    lines: queue.Queue[str] = queue.Queue()
+
+    def pump() -> None:
+        assert p.stdout is not None
+        for line in p.stdout:
+            lines.put(line)
+
+    threading.Thread(target=pump, daemon=True).start()
+    try:
+        deadline = time.monotonic() + START_BOUND
+        while not any("wallboard at" in s for s in demo.lines):
+            assert p.poll() is None and time.monotonic() < deadline, "the demo did not serve:\n" + "".join(demo.lines)
+            try:
+                demo.lines.append(lines.get(timeout=0.2))
+            except queue.Empty:
+                pass
+        TIMINGS["demo --http start (s)"] = time.monotonic() - t0
+        yield demo
+    finally:
+        p.terminate()
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if TIMINGS:
+        terminalreporter.write_line("browser fixtures: " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items()))
