@@ -6,7 +6,7 @@ VPY := $(VENV)/bin/python
 SITE ?= examples/lab-site.toml
 export PY VENV
 
-.PHONY: setup setup-test setup-bench run test test-unit lint lab-up lab-down lab-call fidelity lock
+.PHONY: setup setup-test setup-bench run test test-unit screenshots lint lab-up lab-down lab-call fidelity lock
 
 setup:
 	./scripts/setup.sh
@@ -37,6 +37,10 @@ fidelity: setup-test
 test: setup-test
 	$(VPY) -m ruff check .
 	$(VPY) -m pytest -q
+
+# The console's screenshots in docs/ (the README shows them), taken by the browser tests in Debian's Chromium.
+screenshots: setup-test
+	HOTLINE_SCREENSHOTS=1 $(VPY) -m pytest -q tests/test_wallboard_browser.py
 
 test-unit: setup-test
 	$(VPY) -m pytest -q -m "not asterisk"

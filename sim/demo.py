@@ -22,6 +22,7 @@ from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.stats import FORMULAS, by_service, service_stats, targets_of
 from sim import traffic, world
+from sim.demo_users import CREDENTIALS, credentials_text, make_demo_users
 from sim.pbx.server import VirtualPbxServer
 
 log = logging.getLogger("hotline.demo")
@@ -135,8 +136,11 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         async with running(site, clock=clock) as eng:
             server.agi.port = eng.agi.port
             if "http" in eng.features:
-                print(f"metrics at {eng.features['http'].url}/metrics", flush=True)
-                print(f"wallboard at {eng.features['http'].url}/wallboard", flush=True)
+                url = eng.features["http"].url
+                creds = await make_demo_users(eng.store, workdir)
+                print(credentials_text(url, creds, workdir / CREDENTIALS), flush=True)
+                print(f"metrics at {url}/metrics", flush=True)
+                print(f"wallboard at {url}/wallboard", flush=True)
 
             async def feed() -> None:
                 nonlocal arrived

@@ -51,16 +51,19 @@ service = "hotline"
 id = "1001"
 name = "Hotline Agent"
 skills = {{ hotline = 100 }}
+teams = ["front"]
 
 [[agents]]
 id = "1002"
 name = "Overflow Agent 1"
 skills = {{ hotline = 40 }}
+teams = ["front"]
 
 [[agents]]
 id = "1003"
 name = "Overflow Agent 2"
 skills = {{ hotline = 40 }}
+teams = ["front"]
 
 [[services]]
 name = "hotline"
@@ -103,7 +106,7 @@ def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_ur
     ids = outbound_agent_ids(outbound_agents)
     for a in ids:
         extra = "skills = { hotline = 40 }\n" if outbound_take_hotline else "auto_login = false\n"
-        text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\n{extra}'
+        text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\nteams = ["outbound"]\n{extra}'
     if ids:
         campaign = CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
                                    window=window, mode=mode, record="true" if record else "false")  # fmt: skip

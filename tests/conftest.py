@@ -7,6 +7,7 @@ The browser starts only when a test asks for it. Its binary is Debian's `chromiu
 
 from __future__ import annotations
 
+import json
 import os
 import queue
 import socket
@@ -32,7 +33,27 @@ TIMINGS: dict[str, float] = {}  # what the fixtures' starts took, printed at the
 class Demo:
     url: str  # http://127.0.0.1:PORT
     proc: subprocess.Popen  # type: ignore[type-arg]
+    workdir: Path
     lines: list[str] = field(default_factory=list)
+
+    def credentials(self, role: str) -> tuple[str, str]:
+        """The user and password the demo made for ``role`` (its demo-credentials.json)."""
+        c = json.loads((self.workdir / "demo-credentials.json").read_text())[role]
+        return c["user"], c["password"]
+
+
+async def sign_in(browser: Any, demo: Demo, role: str, **context: Any) -> tuple[Any, Any]:
+    """A new browser context signed in through the sign-in form as the demo's user of ``role``: (context, page)."""
+    ctx = await browser.new_context(**context)
+    page = await ctx.new_page()
+    user, password = demo.credentials(role)
+    await page.goto(f"{demo.url}/signin")
+    await page.get_by_label("Name").fill(user)
+    await page.get_by_label("Password").fill(password)
+    async with page.expect_navigation():
+        await page.get_by_role("button", name="Sign in").click()
+    assert "/signin" not in page.url, f"{role} could not sign in: {await page.content()}"
+    return ctx, page
 
 
 def _free_port() -> int:
@@ -71,7 +92,7 @@ def demo_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
          "--outbound-agents", "4", "--no-live", "--http", f"127.0.0.1:{port}", "--workdir", str(work)],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
-    demo = Demo(f"http://127.0.0.1:{port}", p)
+    demo = Demo(f"http://127.0.0.1:{port}", p, work)
     lines: queue.Queue[str] = queue.Queue()
 
     def pump() -> None:
@@ -97,6 +118,25 @@ def demo_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         except subprocess.TimeoutExpired:
             p.kill()
             p.wait()
+
+
+@pytest.fixture(scope="session")
+def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Where the browser tests save their screenshots: the README's docs/ with HOTLINE_SCREENSHOTS=1 (`make
+    screenshots`), else a temporary folder (a test run leaves the working tree as it was)."""
+    if os.environ.get("HOTLINE_SCREENSHOTS") == "1":
+        return ROOT / "docs"
+    return tmp_path_factory.mktemp("screenshots")
+
+
+@pytest.fixture
+def signed_in(browser: Any) -> Any:
+    """``await signed_in(demo, role, **context)``: a browser context and page signed in as ``role``."""
+
+    async def open_as(demo: Demo, role: str, **context: Any) -> tuple[Any, Any]:
+        return await sign_in(browser, demo, role, **context)
+
+    return open_as
 
 
 def pytest_terminal_summary(terminalreporter: Any) -> None:

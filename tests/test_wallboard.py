@@ -13,6 +13,7 @@ import pytest
 
 from engine.config import ConfigError, load_site
 from engine.live.bus import Bus, Change
+from engine.web.actor import anyone, everything
 from engine.web.app import create_app
 from engine.web.i18n import pick_language
 from engine.web.server import HttpServer
@@ -108,7 +109,8 @@ def _get(url: str, lang: str = "") -> tuple[int, str]:
 
 async def test_page_in_each_language_and_its_static_files():
     bus = Bus()
-    routes = wallboard_routes(bus, lambda: 0.0, WallboardSettings(waiting_over=45), "Asia/Shanghai")
+    routes = wallboard_routes(bus, lambda: 0.0, WallboardSettings(waiting_over=45), "Asia/Shanghai", gate=anyone,
+                              visible=everything)  # fmt: skip
     server = HttpServer(create_app(routes=[*routes, static_route()]), "127.0.0.1", 0)
     server.bind()
     task = asyncio.create_task(server.serve())

@@ -1,26 +1,23 @@
 """The wallboard in Debian's Chromium on `hotline demo --http`: a caller entering the queue is on the screen
 within 1 s of the bus's change (the delay from the server reading it off the bus to the page's DOM holding
-it, measured, not assumed), the page at 1280x800 is written to docs/wallboard.png, and at a phone's width in
-Chinese nothing runs off the page."""
+it, measured, not assumed), the page at 1280x800 is saved as wallboard.png (in docs/ by `make screenshots`),
+at a phone's width in Chinese nothing runs off the page, and each role sees what the policy lets it see."""
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
-from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parent.parent
-SHOT = ROOT / "docs" / "wallboard.png"
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # the browser fixture's loop
 WAIT_BOUND = 90_000  # ms a caller may take to queue in the demo (a minute of real time is an hour of traffic)
 
 
-async def test_a_caller_entering_the_queue_is_shown_within_a_second(browser, demo_http):
+async def test_a_caller_entering_the_queue_is_shown_within_a_second(signed_in, demo_http, shots):
     t0 = time.monotonic()
-    ctx = await browser.new_context(viewport={"width": 1280, "height": 800}, locale="en-GB")
-    page = await ctx.new_page()
+    ctx, page = await signed_in(demo_http, "manager", viewport={"width": 1280, "height": 800}, locale="en-GB")
     try:
         await page.goto(f"{demo_http.url}/wallboard")
         await page.wait_for_selector('#link[data-state="live"]', timeout=10_000)
@@ -43,17 +40,16 @@ async def test_a_caller_entering_the_queue_is_shown_within_a_second(browser, dem
               f"max {max(delays) * 1000:.1f} ms; test {time.monotonic() - t0:.2f} s")  # fmt: skip
         assert 0 <= delay < 1.0, f"shown {delay:.3f} s after the bus change"
 
-        SHOT.parent.mkdir(exist_ok=True)
-        await page.screenshot(path=str(SHOT))
-        assert SHOT.stat().st_size > 10_000 and SHOT.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        shot = shots / "wallboard.png"
+        await page.screenshot(path=str(shot))
+        assert shot.stat().st_size > 10_000 and shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     finally:
         await ctx.close()
 
 
-async def test_phone_width_in_chinese(browser, demo_http):
-    ctx = await browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN",
+async def test_phone_width_in_chinese(signed_in, demo_http):
+    ctx, page = await signed_in(demo_http, "manager", viewport={"width": 390, "height": 844}, locale="zh-CN",
                               extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})  # fmt: skip
-    page = await ctx.new_page()
     try:
         await page.goto(f"{demo_http.url}/wallboard")
         await page.wait_for_selector("#agents tbody tr", timeout=10_000)
@@ -76,4 +72,40 @@ async def test_phone_width_in_chinese(browser, demo_http):
             assert (await section.get_attribute("aria-labelledby")).startswith("h-")
             assert await page.locator(f"#{table} thead th[scope=col]").count() >= 4
     finally:
+        await ctx.close()
+
+
+async def test_a_team_lead_sees_its_team_only_and_an_agent_is_refused_with_the_reason(signed_in, demo_http):
+    ctx, page = await signed_in(demo_http, "teamlead", locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/wallboard")
+        await page.wait_for_selector('#link[data-state="live"]', timeout=10_000)
+        await page.wait_for_selector("#agents tbody tr", timeout=10_000)
+        await page.wait_for_selector("#services tbody tr", timeout=10_000)
+        shown = await page.locator("#agents tbody tr").count()
+        assert shown == 3, f"the lead of team front sees its 3 agents, not the 4 outbound ones ({shown} shown)"
+    finally:
+        await ctx.close()
+    ctx, page = await signed_in(demo_http, "agent", locale="en-GB")
+    try:
+        reply = await page.goto(f"{demo_http.url}/wallboard")
+        assert reply is not None and reply.status == 403
+        assert "the wallboard is for team leads and managers" in await page.locator("[role=alert]").inner_text()
+        events = await page.request.get(f"{demo_http.url}/wallboard/events")
+        assert events.status == 403, "the stream is refused as the page is"
+    finally:
+        await ctx.close()
+
+
+async def test_the_demo_makes_one_user_per_role_with_random_passwords(signed_in, demo_http):
+    path = demo_http.workdir / "demo-credentials.json"
+    creds = json.loads(path.read_text())
+    assert sorted(creds) == ["admin", "agent", "manager", "qa", "teamlead"]
+    assert path.stat().st_mode & 0o077 == 0, "readable by its owner only"
+    printed = "".join(demo_http.lines)
+    passwords = [c["password"] for c in creds.values()]
+    assert len(set(passwords)) == 5 and all(len(p) >= 20 for p in passwords)
+    assert all(p in printed for p in passwords), "printed as well as written"
+    for role in creds:
+        ctx, page = await signed_in(demo_http, role)
         await ctx.close()

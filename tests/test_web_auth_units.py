@@ -135,7 +135,7 @@ def test_signed_cookies_reject_forgery_and_other_keys_and_purposes():
 def test_next_path_stays_on_this_site():
     assert local_path("/agent?x=1") == "/agent?x=1"
     for bad in ("//evil.example/", "https://evil.example/", "evil", "/\\evil", None, ""):
-        assert local_path(bad) == "/me"
+        assert local_path(bad) == "/"
 
 
 # users and roles
@@ -191,3 +191,22 @@ def test_page_rules_per_role():
     for who in (agent, lead, qa, manager):
         assert v(who, "users") == "only an admin may manage users"
     assert v(admin, "users") is None
+
+
+def test_streams_show_a_team_lead_only_its_teams_agents():
+    from types import SimpleNamespace
+
+    from engine.live.bus import Change
+    from engine.web.auth import Console
+
+    console = Console(SimpleNamespace(), Passwords(FAST), lambda: POLICY, None, None)  # type: ignore[arg-type]
+    lead = actor_of(User("lena", "teamlead", team="north"))
+    boss = actor_of(User("mia", "manager"))
+
+    def sees(actor: Actor | None, topic: str, key: str) -> bool:
+        return console.visible(actor, Change(topic, key, 0.0, {}))
+
+    assert sees(lead, "agent", "1001") and not sees(lead, "agent", "1002") and not sees(lead, "agent", "1003")
+    assert sees(lead, "service", "hotline") and sees(lead, "campaign", "c1")
+    assert all(sees(boss, "agent", a) for a in SITE)
+    assert not sees(None, "service", "hotline"), "nobody signed in: nothing at all"

@@ -1,9 +1,10 @@
-"""Who is asking: the one seam sign-in plugs into.
+"""Who is asking, and what they may see: the two seams between the console's pages and sign-in.
 
-Every page route asks ``actor_of(request)`` first and hands the answer to ``visible`` for each state it streams.
-Until sign-in exists there is no one to ask about: ``current_actor`` answers ``None`` (no one signed in) and
-``everything`` lets every state through. Sign-in replaces both, in the route factories' arguments, with its own
-(a role-checking ``current_actor`` that refuses with 403, and a filter keeping other teams' agents out).
+A page route calls its ``Gate`` first with the page's view name (the policy's, engine/policy.py ``VIEWS``): the
+answer is the signed-in ``Actor``, or the response to send instead (to the sign-in form, 401, or 403 with the
+policy's reason, written to the ledger). A stream hands each state to ``Visible`` before sending it, so nothing
+about an agent a person may not see leaves the engine. The console's sign-in (engine/web/auth.py) makes both;
+tests of a page alone pass ``anyone`` and ``everything``.
 """
 
 from __future__ import annotations
@@ -11,17 +12,20 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 
 from starlette.requests import Request
+from starlette.responses import Response
 
 from engine.live.bus import Change
-from engine.policy import Actor
+from engine.policy import Actor, Role
 
-ActorOf = Callable[[Request], Awaitable[Actor | None]]
+Gate = Callable[[Request, str, str], Awaitable[Actor | Response]]  # (request, view, subject)
 Visible = Callable[[Actor | None, Change], bool]
 
+NOBODY = Actor("nobody", Role.MANAGER, via="web")
 
-async def current_actor(request: Request) -> Actor | None:
-    """The signed-in person of ``request``; ``None`` while the console has no sign-in."""
-    return None
+
+async def anyone(request: Request, view: str, subject: str = "") -> Actor | Response:
+    """A gate letting everyone in as a reader: for testing a page on its own, never wired in the engine."""
+    return NOBODY
 
 
 def everything(actor: Actor | None, change: Change) -> bool:

@@ -23,6 +23,7 @@ from starlette.responses import HTMLResponse, JSONResponse, RedirectResponse, Re
 from starlette.routing import BaseRoute, Route
 
 from engine.clock import Clock, RealClock
+from engine.live.bus import Change
 from engine.model.facts import Fact, fact_key
 from engine.passwords import Passwords
 from engine.policy import Actor, Policy
@@ -30,7 +31,7 @@ from engine.service_api import Outcome
 from engine.service_api import Request as ApiRequest
 from engine.store.users import UserStore
 from engine.users import User, actor_of
-from engine.web.forms import BadBody, fields, local_path, signin_page
+from engine.web.forms import BadBody, fields, local_path, refusal_page, signin_page
 from engine.web.limiter import LoginLimiter
 from engine.web.sessions import Session, Sessions, Signer, same_token
 
@@ -39,6 +40,7 @@ log = logging.getLogger("hotline.web")
 SESSION_COOKIE = "hotline_session"
 SIGNIN_COOKIE = "hotline_signin"  # the sign-in form's CSRF nonce, before there is a session
 Record = Callable[[list[Fact]], Awaitable[None]]
+HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/me"}
 Act = Callable[[Actor, ApiRequest], Awaitable[Outcome]]
 
 
@@ -73,6 +75,7 @@ class Console:
             Route("/signin", self.signin_form, methods=["GET"]),
             Route("/signin", self.signin, methods=["POST"]),
             self.post("/signout", self.signout),
+            Route("/", self.home, methods=["GET"]),
             Route("/me", self.me, methods=["GET"]),
             Route("/users", self.user_list, methods=["GET"]),
             self.post("/api/action", self.action),
@@ -108,6 +111,29 @@ class Console:
         if why is None:
             return None
         return await self.refuse(v.actor, "view", subject, view, why)
+
+    async def gate(self, request: Request, view: str, subject: str = "") -> Actor | Response:
+        """A page's gate (engine/web/actor.py): the signed-in actor if the policy lets it see ``view`` of
+        ``subject``; else the redirect, 401 or 403 to answer (a browser's 403 is a page saying why)."""
+        v = await self.signed_in(request)
+        if isinstance(v, Response):
+            return v
+        refused = await self.may_view(v, view, subject)
+        if refused is None:
+            return v.actor
+        if "text/html" in request.headers.get("accept", ""):
+            why = self.policy().view_refusal(v.actor, view, subject) or "refused"
+            return HTMLResponse(refusal_page(why, v.user.name), status_code=403)
+        return refused
+
+    def visible(self, actor: Actor | None, change: Change) -> bool:
+        """Whether a stream may send ``change`` to ``actor``: an agent's state only to those the policy lets
+        see that agent's page (a team lead: its teams' agents), so no other team leaks through a stream."""
+        if actor is None:
+            return False
+        if change.topic != "agent":
+            return True
+        return self.policy().view_refusal(actor, "agent", change.key) is None
 
     async def refuse(self, actor: Actor, action: str, agent: str, arg: str, why: str) -> Response:
         now = self.clock.now()
@@ -196,6 +222,13 @@ class Console:
         reply = RedirectResponse("/signin", status_code=303)
         reply.delete_cookie(SESSION_COOKIE)
         return reply
+
+    async def home(self, request: Request) -> Response:
+        """Each role's own page: where sign-in leads when no page was asked for."""
+        v = await self.signed_in(request)
+        if isinstance(v, Response):
+            return v
+        return RedirectResponse(HOME[v.user.role], status_code=303)
 
     async def me(self, request: Request) -> Response:
         v = await self.signed_in(request)

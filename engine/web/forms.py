@@ -36,7 +36,7 @@ async def fields(request: Request) -> dict[str, str]:
         raise BadBody(f"the form does not parse: {exc}") from None
 
 
-def local_path(target: str | None, default: str = "/me") -> str:
+def local_path(target: str | None, default: str = "/") -> str:
     """Where to go after signing in: a path on this site only (never //host or a scheme: no open redirect)."""
     if not target or not target.startswith("/") or target.startswith("//") or "\\" in target:
         return default
@@ -58,4 +58,14 @@ def signin_page(nonce: str, next_path: str, message: str = "", name: str = "") -
  autocomplete="current-password" required></p>
 <p><button type="submit">Sign in</button></p>
 </form></main></body></html>
+"""
+
+
+def refusal_page(why: str, name: str) -> str:
+    """A 403 for a browser: what was refused and why, in the policy's words, and a way on."""
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>hotline: not allowed</title></head>
+<body><main><h1>Not allowed</h1><p role="alert">{escape(why)}</p>
+<p>Signed in as {escape(name)}. <a href="/me">Your pages</a></p></main></body></html>
 """

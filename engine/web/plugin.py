@@ -36,7 +36,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
                       engine.record, engine.clock)  # fmt: skip
     host, port = settings.address()
     board = wallboard_routes(engine.bus, engine.clock.now, WallboardSettings.of(engine.site["wallboard"]),
-                             engine.site["site"]["timezone"])  # fmt: skip
+                             engine.site["site"]["timezone"], gate=console.gate, visible=console.visible)  # fmt: skip
     routes = [*console.routes(), *board, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
     server.bind()

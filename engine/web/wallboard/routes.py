@@ -1,7 +1,7 @@
 """The wallboard's routes: the page (/wallboard) and its event stream (/wallboard/events).
 
-Both ask ``actor_of`` who is there first (engine/web/actor.py: the seam sign-in plugs into) and stream only
-what ``visible`` lets that person see.
+Both ask the ``gate`` first (engine/web/actor.py: signed in, and the policy lets them see the wallboard) and
+stream only what ``visible`` lets that person see (a team lead: the agents of its teams).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from engine.live.bus import Bus
-from engine.web.actor import ActorOf, Visible, current_actor, everything
+from engine.web.actor import Gate, Visible
 from engine.web.i18n import pick_language
 from engine.web.wallboard.settings import WallboardSettings
 from engine.web.wallboard.stream import events
@@ -39,21 +39,24 @@ def static_route() -> BaseRoute:
 
 
 def wallboard_routes(bus: Bus, now: Callable[[], float], settings: WallboardSettings, timezone: str, *,
-                     actor_of: ActorOf = current_actor, visible: Visible = everything,
-                     queue_limit: int = 500) -> list[BaseRoute]:  # fmt: skip
+                     gate: Gate, visible: Visible, queue_limit: int = 500) -> list[BaseRoute]:  # fmt: skip
     """``now``: the engine's clock; ``queue_limit``: changes a browser may lag behind before it is handed a
     fresh snapshot instead."""
     clients = [0]
 
     async def page(request: Request) -> Response:
-        await actor_of(request)
+        who = await gate(request, "wallboard", "")
+        if isinstance(who, Response):
+            return who
         lang = pick_language(request.headers.get("accept-language", ""))
         boot = {"texts": TEXTS[lang], "thresholds": settings.as_dict(), "timezone": timezone, "lang": lang}
         return templates.TemplateResponse(request, "wallboard.html", {
             "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "boot": _script_json(boot)})  # fmt: skip
 
     async def stream(request: Request) -> Response:
-        actor = await actor_of(request)
+        actor = await gate(request, "wallboard", "")
+        if isinstance(actor, Response):
+            return actor
         clients[0] += 1
         sub = bus.subscribe(queue_limit, name=f"wallboard-{clients[0]}")
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
