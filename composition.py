@@ -133,6 +133,13 @@ async def running(site: Site, ready_timeout: float = 15.0, clock: Clock | None =
     await asyncio.to_thread(migrate, site["store"]["url"])
     engine = build(site, clock, agi=agi)
     task = asyncio.create_task(engine.run(), name="engine")
+
+    def ended(t: asyncio.Task[None]) -> None:
+        # the block's body runs on while the engine is gone: say so the moment it happens, loudly
+        if not t.cancelled() and t.exception() is not None:
+            log.error("engine stopped: %r", t.exception(), exc_info=t.exception())
+
+    task.add_done_callback(ended)
     try:
         await asyncio.wait_for(engine.link.ready.wait(), ready_timeout)
         await asyncio.wait_for(engine.agi.started.wait(), ready_timeout)

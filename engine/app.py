@@ -91,10 +91,10 @@ class Engine:
         self._background = TaskSet(log, "engine")
         self.facts_written = 0
         self._applying = False  # the model loop is in the middle of an event
-        # told of every batch of facts once written, and of every call record once derived (the live feed):
-        # cheap and synchronous, they must not block the model's loop
+        # told of every batch of facts once written, and of every call record once derived or derived again
+        # (the store's own list: the live feed, /metrics): cheap and synchronous, they must not block the loop
         self.fact_hooks: list[Callable[[list[Fact]], None]] = []
-        self.record_hooks: list[Callable[[dict[str, Any]], None]] = []
+        self.record_hooks: list[Callable[[dict[str, Any]], None]] = self.store.record_hooks
         self.bus = Bus()  # the live stream: states and events for the wallboard, MQTT and /metrics
 
     def on_events(self, names: Iterable[str], hook: Callable[[Frame], None]) -> None:
@@ -266,10 +266,7 @@ class Engine:
             return
         self._ended.add(call_id)
         await self.record(facts)
-        rec = await self.store.update_record(call_id)
-        if rec is not None:
-            for done in self.record_hooks:
-                done(rec.as_row())
+        await self.store.update_record(call_id)  # the record hooks hear of it
         for hook in self.call_end_hooks:
             self.spawn(hook(call_id), f"call-end:{call_id}")
 

@@ -170,6 +170,7 @@ class MemoryStore:
         self._keys: set[str] = set()
         self._by_call: dict[str, list[Fact]] = {}
         self._records: dict[str, CallRecord] = {}
+        self.record_hooks: list[Callable[[dict[str, Any]], None]] = []  # as the SQL store's
 
     async def close(self) -> None:
         return None
@@ -194,6 +195,9 @@ class MemoryStore:
         rec = derive_one(call_id, self._by_call.get(call_id, []))
         if rec is not None:
             self._records[call_id] = rec
+            row = rec.as_row()
+            for hook in self.record_hooks:
+                hook(row)
         else:
             self._records.pop(call_id, None)
         return rec

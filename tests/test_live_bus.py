@@ -5,7 +5,7 @@ import asyncio
 import pytest
 
 from engine.live.bus import Bus, Change, Snapshot, SubscriptionClosed
-from engine.live.tally import ServiceDay, day_start
+from engine.live.tally import AgentDay, ServiceDay, day_start
 
 
 def _agent(key: str, state: str, at: float = 1.0) -> Change:
@@ -92,6 +92,36 @@ def test_todays_service_figures_follow_the_reports_definitions():
     day.add(row("c3", "answered", 12.0))  # a record rebuilt later replaces the one it had
     assert day.figures("sales")["answered"] == 3
     assert day.roll(noon + 86400) and day.figures("sales")["offered"] == 0
+
+
+def test_todays_abandoned_callers_and_each_agents_handled_calls_and_aht():
+    tz = "Asia/Shanghai"
+    noon = day_start(1_800_000_000.0, tz) + 12 * 3600
+    day, agents = ServiceDay({"sales": 20.0}, tz), AgentDay(tz)
+    day.roll(noon)
+    agents.roll(noon)
+
+    def row(call_id: str, outcome: str, agent: str = "", at: float = noon, **times: float) -> dict:
+        return {"call_id": call_id, "service": "sales", "arrived_at": at, "queued_at": at + 5, "queue_wait": 8.0,
+                "ended_at": at + 13, "outcome": outcome, "agent_id": agent, "caller": "13812345678",
+                **times}  # fmt: skip
+
+    for r in (row("a1", "abandoned", at=noon + 60), row("a2", "abandoned", at=noon + 120, queue_wait=2.0),
+              row("y", "abandoned", at=noon - 86400)):
+        day.add(r)
+    listed = day.abandoned("sales")
+    assert [c["caller"] for c in listed] == ["*******5678"] * 2, "masked, and yesterday's is not today's"
+    assert [(c["at"], c["wait"], c["short"]) for c in listed] == [(noon + 133, 2.0, True), (noon + 73, 8.0, False)]
+
+    assert agents.add(row("c1", "answered", "1001", talk_time=100.0, hold_time=20.0, wrap_up_time=30.0)) == "1001"
+    assert agents.add(row("c2", "answered", "1001", talk_time=50.0, wrap_up_time=10.0, handle_time=60.0)) == "1001"
+    assert agents.add(row("c3", "abandoned", "1001")) is None, "only calls the agent handled"
+    assert agents.add(row("c4", "answered", "1001", at=noon - 86400, talk_time=999.0)) is None, "yesterday's"
+    f = agents.figures("1001")
+    assert (f["handled"], f["aht"], f["talk"], f["hold"], f["wrap"]) == (2, 105.0, 150.0, 20.0, 40.0)
+    agents.add(row("c2", "answered", "1001", talk_time=70.0, wrap_up_time=10.0, handle_time=80.0))  # rebuilt
+    assert agents.figures("1001")["aht"] == 115.0 and agents.figures("1002")["aht"] is None
+    assert agents.roll(noon + 86400) and agents.figures("1001")["handled"] == 0
 
 
 def test_closing_a_subscription_ends_its_reader_without_a_cancellation():

@@ -73,7 +73,8 @@ async def test_late_subscriber_broker_restart_and_loop_lag(tmp_path):
         assert want <= set(got), sorted(want - set(got))
         assert {t.rsplit("/", 1)[1] for t in got if "/agent/" in t} == agents
         assert set(got[f"{PREFIX}/agent/1001"]) == {"topic", "key", "at", "status", "reason", "state", "since",
-                                                    "device_busy", "call", "holder", "session", "phase"}  # fmt: skip
+                                                    "device_busy", "call", "call_service", "holder", "session",
+                                                    "phase"}  # fmt: skip
         assert {"offered", "answered", "waiting", "service_level", "sl_target"} <= set(got[f"{PREFIX}/service/hotline"])
         assert got[f"{PREFIX}/campaign/renewals"]["mode"] == "predictive"
         assert not any("/calls/" in t for t in got), "call events are not retained"

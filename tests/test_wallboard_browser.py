@@ -6,6 +6,7 @@ at a phone's width in Chinese nothing runs off the page, and each role sees what
 from __future__ import annotations
 
 import json
+import sqlite3
 import statistics
 import time
 
@@ -108,4 +109,36 @@ async def test_the_demo_makes_one_user_per_role_with_random_passwords(signed_in,
     assert all(p in printed for p in passwords), "printed as well as written"
     for role in creds:
         ctx, page = await signed_in(demo_http, role)
+        await ctx.close()
+
+
+def _dur(s: float) -> str:
+    s = max(0, round(s))
+    h, m, r = s // 3600, (s % 3600) // 60, s % 60
+    return f"{h}:{m:02d}:{r:02d}" if h else f"{m}:{r:02d}"
+
+
+async def test_each_agents_calls_today_and_aht_are_the_reports(signed_in, demo_http):
+    from engine.store.stats import service_stats
+
+    db = demo_http.workdir / "hotline-demo.db"
+    ctx, page = await signed_in(demo_http, "manager", locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/wallboard")
+        await page.wait_for_selector('#link[data-state="live"]', timeout=10_000)
+        cells = '#agents tbody tr[data-key="1001"] td'
+        # the hotline's own agent has handled calls (the demo's first minutes are enough)
+        await page.wait_for_function(f"parseInt(document.querySelectorAll('{cells}')[4]?.textContent, 10) > 0",
+                                     timeout=WAIT_BOUND)  # fmt: skip
+        for _ in range(50):  # a record may land between the page and the store reads: read both again
+            shown = await page.locator(cells).all_inner_texts()
+            with sqlite3.connect(db) as conn:
+                conn.row_factory = sqlite3.Row
+                rows = [dict(r) for r in conn.execute("SELECT * FROM call_records WHERE agent_id = '1001'")]
+            report = service_stats(rows)
+            if shown[4] == str(report["answered"]):
+                break
+            await page.wait_for_timeout(100)
+        assert shown[4] == str(report["answered"]) and shown[5] == _dur(report["aht"]), (shown, report["aht"])
+    finally:
         await ctx.close()

@@ -1,10 +1,11 @@
 """An in-process publish/subscribe bus with retained state, sans-I/O apart from waking a waiting reader.
 
-States (an agent's, a service's, a campaign's, the engine's) are retained: the newest per (topic, key) is
-kept, and a new subscriber gets all of them first as one ``Snapshot``, then every change. Events (a call's
-facts) are passed on and forgotten. ``publish`` never waits: each subscriber has a bounded queue, and one
-that falls behind loses its queue and is handed a fresh snapshot on its next read (the engine never waits for
-a slow wallboard, and the wallboard never shows a state that skipped a change without knowing it).
+States (an agent's and its day's, a service's and its abandoned callers', a campaign's, the engine's) are
+retained: the newest per (topic, key) is kept, and a new subscriber gets all of them first as one
+``Snapshot``, then every change. Events (a call's facts) are passed on and forgotten. ``publish`` never
+waits: each subscriber has a bounded queue, and one that falls behind loses its queue and is handed a fresh
+snapshot on its next read (the engine never waits for a slow wallboard, and the wallboard never shows a state
+that skipped a change without knowing it).
 """
 
 from __future__ import annotations
@@ -15,7 +16,9 @@ from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-TOPICS = ("agent", "service", "campaign", "engine", "call")
+# states: an agent, its day (calls handled, AHT), a service, its abandoned callers today, a campaign, the engine;
+# events: a call's facts
+TOPICS = ("agent", "agent_day", "service", "abandoned", "campaign", "engine", "call")
 
 
 @dataclass(frozen=True)

@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 from engine.clock import Clock
 from engine.live.bus import Bus, Change
-from engine.live.tally import ServiceDay
+from engine.live.tally import AgentDay, ServiceDay
 from engine.model.facts import Fact
 from engine.privacy import mask_number
 
@@ -62,13 +62,14 @@ class LiveFeed:
         self._campaigns = campaigns
         self._engine_status = engine_status
         self.tick = tick
-        self._calls: dict[str, str] = {}  # agent -> the call it was last offered (cleared when idle again)
+        self._calls: dict[str, tuple[str, str]] = {}  # agent -> (call, service) last offered; cleared when idle
+        self.agent_day = AgentDay(day.tz)
 
     # ---- pushed by the engine and the features ----------------------------------------------------------
     def on_facts(self, facts: Iterable[Fact]) -> None:
         for f in facts:
             if f.kind == "agent.offer" and f.data.get("agent"):
-                self._calls[str(f.data["agent"])] = f.call_id
+                self._calls[str(f.data["agent"])] = (f.call_id, str(f.data.get("service") or ""))
             self.bus.publish(Change("call", f.call_id, f.at, {"kind": f.kind, "uniqueid": f.uniqueid,
                                                                **masked(f.data)}, retained=False))  # fmt: skip
 
@@ -77,18 +78,37 @@ class LiveFeed:
         status = getattr(m.status, "value", str(m.status))
         if state == "idle":
             self._calls.pop(m.agent_id, None)
+        call, service = self._calls.get(m.agent_id, (None, ""))
         self.bus.publish(Change("agent", m.agent_id, self.clock.now(), {
             "status": status, "reason": m.reason, "state": state, "since": m.since,
-            "device_busy": m.device_busy, "call": self._calls.get(m.agent_id),
+            "device_busy": m.device_busy, "call": call, "call_service": service,
             "holder": getattr(m.holder, "value", str(m.holder)), "session": m.session,
             "phase": getattr(m.phase, "value", str(m.phase))}))  # fmt: skip
 
     def on_record(self, row: Mapping[str, Any]) -> None:
-        if self.day.roll(self.clock.now()):
-            self._publish_services()
+        self._roll(self.clock.now())
         service = self.day.add(row)
         if service is not None:
             self._publish_service(service, self._queues())
+            if row.get("outcome") == "abandoned":
+                self._publish_abandoned(service)
+        agent = self.agent_day.add(row)
+        if agent is not None:
+            self.bus.publish(Change("agent_day", agent, self.clock.now(), self.agent_day.figures(agent)))
+
+    def _roll(self, now: float) -> None:
+        """At midnight in the site's zone: today's figures start from nothing, on the bus too."""
+        before = self.agent_day.agents()
+        if self.agent_day.roll(now):
+            for agent in before:
+                self.bus.publish(Change("agent_day", agent, now, self.agent_day.figures(agent)))
+        if self.day.roll(now):
+            self._publish_services()
+            for service in self.day.services():
+                self._publish_abandoned(service)
+
+    def _publish_abandoned(self, service: str) -> None:
+        self.bus.publish(Change("abandoned", service, self.clock.now(), {"callers": self.day.abandoned(service)}))
 
     # ---- sampled ----------------------------------------------------------------------------------------
     def _publish_service(self, service: str, queues: Mapping[str, QueueNow]) -> None:
@@ -107,7 +127,7 @@ class LiveFeed:
     def sample(self) -> None:
         """Queues, campaigns and the engine's own state, as they are now."""
         now = self.clock.now()
-        self.day.roll(now)
+        self._roll(now)
         self._publish_services()
         for name, data in self._campaigns().items():
             self.bus.publish(Change("campaign", name, now, dict(data)))
@@ -115,7 +135,16 @@ class LiveFeed:
 
     async def run(self) -> None:
         """Named task: today's records first (a restart keeps the day's figures), then a sample every tick."""
-        self.day.load(await self._today(), self.clock.now())
+        now = self.clock.now()
+        rows = list(await self._today())
+        self.day.load(rows, now)
+        self.agent_day.roll(now)
+        for row in rows:
+            self.agent_day.add(row)
+        for service in self.day.services():
+            self._publish_abandoned(service)
+        for agent in self.agent_day.agents():
+            self.bus.publish(Change("agent_day", agent, now, self.agent_day.figures(agent)))
         while True:
             try:
                 self.sample()

@@ -45,7 +45,7 @@ def _wait(r: Mapping[str, Any]) -> float | None:
     return None
 
 
-def _handle(r: Mapping[str, Any]) -> float:
+def handle_time_of(r: Mapping[str, Any]) -> float:
     if r.get("handle_time") is not None:
         return float(r["handle_time"])  # talk + hold + wrap-up (records.py)
     return float(r.get("talk_time") or 0) + float(r.get("hold_time") or 0) + float(r.get("wrap_up_time") or 0)
@@ -89,7 +89,7 @@ def service_stats(
         "service_level_threshold": next(iter(set(used.values()))) if len(set(used.values())) == 1 else None,
         "sl_targets": {k or "(none)": v for k, v in sorted(used.items())},
         "abandon_rate": round(len(abandoned) / (len(answered) + len(abandoned)), 4) if answered or abandoned else None,
-        "aht": round(sum(_handle(r) for r in answered) / len(answered), 1) if answered else None,
+        "aht": round(sum(handle_time_of(r) for r in answered) / len(answered), 1) if answered else None,
         "wrap_up": round(sum(float(r.get("wrap_up_time") or 0) for r in answered), 1),
     }
     if agent_time is not None:

@@ -6,11 +6,11 @@ import asyncio
 import json
 import logging
 import sqlite3
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from itertools import chain
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import delete, event, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -56,6 +56,9 @@ class Store:
                 cur.close()
 
         self._writes: set[asyncio.Task[object]] = set()
+        # told of every call record once derived or derived again (a wrap-up, a saved recording, a call closed
+        # from Asterisk's records): the live figures must see the same record the report reads
+        self.record_hooks: list[Callable[[dict[str, Any]], None]] = []
         path = sqlite_file(url)
         self._ledger = _SqliteLedger(path) if path is not None else None
 
@@ -123,7 +126,12 @@ class Store:
         return [Fact(r["kind"], r["at"], r["call_id"], r["uniqueid"], r["key"], dict(r["data"])) for r in rows]
 
     async def update_record(self, call_id: str) -> CallRecord | None:
-        return await self.write(self._update_record(call_id))
+        rec = await self.write(self._update_record(call_id))
+        if rec is not None:
+            row = rec.as_row()
+            for hook in self.record_hooks:
+                hook(row)
+        return rec
 
     async def _update_record(self, call_id: str) -> CallRecord | None:
         rec = derive_one(call_id, await self.facts(call_id))

@@ -40,6 +40,7 @@ log = logging.getLogger("hotline.web")
 SESSION_COOKIE = "hotline_session"
 SIGNIN_COOKIE = "hotline_signin"  # the sign-in form's CSRF nonce, before there is a session
 Record = Callable[[list[Fact]], Awaitable[None]]
+AGENT_TOPICS = frozenset({"agent", "agent_day"})  # bus topics keyed by an agent id
 HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/me"}
 Act = Callable[[Actor, ApiRequest], Awaitable[Outcome]]
 
@@ -131,7 +132,7 @@ class Console:
         see that agent's page (a team lead: its teams' agents), so no other team leaks through a stream."""
         if actor is None:
             return False
-        if change.topic != "agent":
+        if change.topic not in AGENT_TOPICS:
             return True
         return self.policy().view_refusal(actor, "agent", change.key) is None
 

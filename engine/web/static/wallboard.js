@@ -4,7 +4,8 @@
 (() => {
   const boot = JSON.parse(document.getElementById("boot").textContent);
   const T = boot.texts, TH = boot.thresholds;
-  const held = { service: new Map(), agent: new Map(), campaign: new Map() };
+  const held = { service: new Map(), agent: new Map(), campaign: new Map(), agent_day: new Map(),
+    abandoned: new Map() };
   let now = 0;
   // each change as shown: wall (s, read off the bus by the server) and shown (ms, this page's DOM updated);
   // the browser test reads the delay from it. Bounded.
@@ -74,8 +75,26 @@
     let level = "";
     if (d.since && shown === "paused" && inState > (TH.pause_limits[d.reason] ?? TH.pause_over)) level = "alert";
     if (d.since && (shown === "wrap_up" || shown === "wrap") && inState > TH.wrapup_over) level = "alert";
+    // the current call: its service and how long the agent has been on it (time in its talking state)
+    const onCall = shown === "on_call" || shown === "on_hold" || shown === "talking";
+    const call = onCall ? `${d.call_service || ""} ${d.since ? dur(inState) : ""}`.trim() : "";
+    const day = held.agent_day.get(key);
     return row(key, [cell(label(shown)), cell(d.since ? dur(inState) : "–", level),
-      cell(shown === "paused" ? d.reason : ""), cell(d.call || "")]);
+      cell(shown === "paused" ? d.reason : ""), cell(call), cell(day ? String(day.handled) : "0"),
+      cell(day && day.aht !== null ? dur(day.aht) : "–")]);
+  }
+
+  // today's abandoned callers of every service, latest first (masked numbers: the server masks them)
+  function drawAbandoned() {
+    const body = document.querySelector("#abandoned tbody");
+    const all = [];
+    for (const [service, d] of held.abandoned) for (const c of d.callers) all.push([service, c]);
+    all.sort((a, b) => (b[1].at || 0) - (a[1].at || 0));
+    body.replaceChildren(...all.slice(0, 20).map(([service, c]) => {
+      const tr = row(service, [cell(c.caller), cell(dur(c.wait)), cell(c.at ? clockFmt.format(new Date(c.at * 1000)) : "–")]);
+      if (c.short) tr.children[2].append(` · ${T.short}`);
+      return tr;
+    }));
   }
 
   function campaignRow(key, d) {
@@ -89,6 +108,8 @@
   const table = { service: "services", agent: "agents", campaign: "campaigns" };
 
   function redraw(topic) {
+    if (topic === "agent_day") topic = "agent";
+    if (topic === "abandoned") return drawAbandoned();
     const body = document.querySelector(`#${table[topic]} tbody`);
     const rows = [...held[topic].entries()].sort(([a], [b]) => a.localeCompare(b, undefined, { numeric: true }));
     body.replaceChildren(...rows.map(([k, d]) => draw[topic](k, d)));
@@ -114,6 +135,7 @@
     for (const m of Object.values(held)) m.clear();
     msg.states.forEach(take);
     Object.keys(draw).forEach(redraw);
+    drawAbandoned();
     setLink("live", T.live);
   });
   source.addEventListener("change", (e) => {

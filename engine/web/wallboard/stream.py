@@ -18,7 +18,8 @@ from engine.live.bus import Change, Snapshot, Subscription
 from engine.policy import Actor
 from engine.web.actor import Visible
 
-TOPICS = frozenset({"agent", "service", "campaign", "engine"})  # states; call events are not shown (volume)
+# states; call events are not shown (volume)
+TOPICS = frozenset({"agent", "agent_day", "service", "abandoned", "campaign", "engine"})
 
 
 def _state(c: Change) -> dict[str, Any]:

@@ -15,7 +15,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "logged_out": "logged out", "paused": "paused", "available": "available", "idle": "idle",
         "reserved": "reserved", "ringing": "ringing", "on_call": "on call", "on_hold": "on hold",
         "wrap_up": "wrap-up", "talking": "talking", "wrap": "wrap-up", "preview": "preview", "joining": "joining",
-        "lent": "lent",
+        "lent": "lent", "calls_today": "Calls today", "aht": "AHT", "abandoned_list": "Abandoned today",
+        "caller": "Caller", "wait": "Wait", "hung_up": "Hung up at", "short": "short (not counted)",
     },
     "zh": {
         "title": "实时看板", "services": "服务", "agents": "坐席", "campaigns": "外呼活动",
@@ -28,6 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "logged_out": "已签出", "paused": "暂停", "available": "空闲可用", "idle": "空闲",
         "reserved": "已预留", "ringing": "振铃", "on_call": "通话中", "on_hold": "保持",
         "wrap_up": "话后处理", "talking": "通话中", "wrap": "话后处理", "preview": "预览", "joining": "接入中",
-        "lent": "借调",
+        "lent": "借调", "calls_today": "今日通话", "aht": "平均处理时长", "abandoned_list": "今日放弃来电",
+        "caller": "来电号码", "wait": "等待", "hung_up": "挂断时间", "short": "短时放弃（不计入）",
     },
 }
