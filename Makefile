@@ -17,11 +17,16 @@ setup-test:
 setup-bench:
 	./scripts/setup.sh --bench
 
-# Main job: the engine against the virtual PBX with simulated callers (no Asterisk, root or network).
+# Main job: the engine against the virtual PBX with simulated callers (no Asterisk, root or network), serving
+# the web console on HTTP (users and passwords printed, and in $(WORKDIR)/demo-credentials.json).
 HOURS ?= 1
-SPEED ?= 60
+SPEED ?= 30
+HTTP ?= 127.0.0.1:8080
+WORKDIR ?= demo-work
+LINGER ?= 60
 run: setup
-	$(VPY) -m engine.cli demo --hours $(HOURS) --speed $(SPEED) --json demo-report.json
+	$(VPY) -m engine.cli demo --hours $(HOURS) --speed $(SPEED) --http $(HTTP) --workdir $(WORKDIR) \
+	  --linger $(LINGER) --json demo-report.json
 
 # One scripted SIPp call through the real lab Asterisk (root).
 lab-call: setup-test

@@ -22,6 +22,7 @@ from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.stats import FORMULAS, by_service, service_stats, targets_of
 from sim import traffic, world
+from sim.demo_actors import act_out
 from sim.demo_users import CREDENTIALS, credentials_text, make_demo_users
 from sim.pbx.server import VirtualPbxServer
 
@@ -90,10 +91,11 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                    workdir: Path | None = None, live: bool = True,
                    inbound: traffic.InboundModel | None = None,
                    outbound_agents: int = 8, mqtt: str = "", http: str = "",
-                   linger: float = 0.0) -> dict[str, Any]:  # fmt: skip
+                   linger: float = 0.0, actors: bool = True) -> dict[str, Any]:  # fmt: skip
     """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none); ``http``:
     the engine's HTTP listener (/metrics, /wallboard) [none]; ``linger``: real seconds it stays up after the report's
-    figures were read (a last scrape sees exactly them)."""
+    figures were read (a last scrape sees exactly them); ``actors``: with ``http``, the demo's agent and team
+    lead act through the console at set moments (sim/demo_actors.py)."""
     from composition import running
 
     inbound = inbound or traffic.InboundModel()
@@ -132,6 +134,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     t_start = clock.monotonic()
     targets = targets_of(site)
     arrived = 0
+    web_actions: list[dict[str, Any]] = []  # what the demo's people did through the console, and its answers
+    people: asyncio.Task[None] | None = None
     try:
         async with running(site, clock=clock) as eng:
             server.agi.port = eng.agi.port
@@ -141,6 +145,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                 print(credentials_text(url, creds, workdir / CREDENTIALS), flush=True)
                 print(f"metrics at {url}/metrics", flush=True)
                 print(f"wallboard at {url}/wallboard", flush=True)
+                if actors:
+                    people = asyncio.create_task(act_out(url, creds, clock, t_start, web_actions), name="demo-people")
 
             async def feed() -> None:
                 nonlocal arrived
@@ -192,6 +198,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                         break
                     await asyncio.sleep(0.25)
             feeder.cancel()
+            if people is not None:
+                people.cancel()
             # let the last recordings be merged and indexed
             for _ in range(40):
                 rows = await eng.store.records()
@@ -202,8 +210,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             facts = await eng.store.facts()
             agents_time = inbound_time(eng, clock.now() - (clock.monotonic() - t_start), clock.now()).as_dict()
             if "http" in eng.features and linger > 0:
-                print(f"the day is over; metrics at {eng.features['http'].url}/metrics for {linger:g} s more",
-                      flush=True)  # fmt: skip
+                print(f"the day is over; the console stays at {eng.features['http'].url}/ for {linger:g} s more, "
+                      "then the report", flush=True)  # fmt: skip
                 await asyncio.sleep(linger)
     finally:
         await server.close()
@@ -221,6 +229,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                      "abandon_rate_uk": campaign.get("abandon_rate_uk"),
                      "connect_after_greeting_max": campaign.get("connect_after_greeting_max")},
         "formulas": FORMULAS, "workdir": str(workdir) if tmp is None else None,
+        "web_actions": web_actions,
     }  # fmt: skip
     if tmp is not None:
         tmp.cleanup()

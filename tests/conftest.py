@@ -89,7 +89,8 @@ def demo_http(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     t0 = time.monotonic()
     p = subprocess.Popen(
         [sys.executable, "-m", "engine.cli", "demo", "--hours", "1", "--speed", "60", "--start", "10",
-         "--outbound-agents", "4", "--no-live", "--http", f"127.0.0.1:{port}", "--workdir", str(work)],
+         "--outbound-agents", "4", "--no-live", "--http", f"127.0.0.1:{port}", "--workdir", str(work),
+         "--no-actors"],
         cwd=ROOT, text=True, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
     )  # fmt: skip
     demo = Demo(f"http://127.0.0.1:{port}", p, work)

@@ -104,6 +104,10 @@ def test_demo_metrics_add_up_while_it_runs_and_agree_with_its_report(tmp_path):
             for figure, v in c.items():
                 assert v >= last.get((service, figure), 0.0), (service, figure, "went back")
                 last[(service, figure)] = v
+    # the demo's agent took its break from its page: signed in through the form, CSRF token, the service API
+    acts = json.loads(out.read_text())["web_actions"]
+    assert [(a["user"], a["action"], a["agent"], a["status"], a["ok"]) for a in acts] == [
+        ("agent1001", "pause", "1001", 200, True), ("agent1001", "resume", "1001", 200, True)], acts
     mid = [m for m in scrapes if _calls(m)["hotline"]["offered"] > 0]
     assert mid, "calls were counted while the demo ran, not only at its end"
     assert max(m["hotline_ami_up"][("hotline_ami_up", ())] for m in scrapes) == 1

@@ -57,6 +57,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 mqtt=args.mqtt or "",
                 http=args.http,
                 linger=args.linger,
+                actors=not args.no_actors,
             )
         )
     except HttpListenError as exc:
@@ -115,9 +116,12 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
     d.add_argument("--mqtt", metavar="URL", help="publish the site's live state to this broker (mqtt://host:port), "
                                                  "under hotline/demo/")  # fmt: skip
     d.add_argument("--http", default="", metavar="HOST:PORT",
-                   help="serve the engine's /metrics and /wallboard here (default none)")  # fmt: skip
+                   help="serve the engine's /metrics and web console here, with one user per role "
+                        "(default none)")  # fmt: skip
     d.add_argument("--linger", type=float, default=0.0, metavar="S",
                    help="with --http, keep serving S real seconds after the last call (a last scrape)")  # fmt: skip
+    d.add_argument("--no-actors", action="store_true",
+                   help="with --http, the demo's agent and team lead do not act through the console")  # fmt: skip
     d.set_defaults(func=cmd_demo)
 
 
