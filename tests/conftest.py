@@ -48,10 +48,10 @@ async def sign_in(browser: Any, demo: Demo, role: str, **context: Any) -> tuple[
     page = await ctx.new_page()
     user, password = demo.credentials(role)
     await page.goto(f"{demo.url}/signin")
-    await page.get_by_label("Name").fill(user)
-    await page.get_by_label("Password").fill(password)
+    await page.locator("#name").fill(user)  # by id: the form's words follow the browser's language
+    await page.locator("#password").fill(password)
     async with page.expect_navigation():
-        await page.get_by_role("button", name="Sign in").click()
+        await page.locator("button[type=submit]").click()
     assert "/signin" not in page.url, f"{role} could not sign in: {await page.content()}"
     return ctx, page
 

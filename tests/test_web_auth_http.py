@@ -126,6 +126,16 @@ def test_wrong_password_and_unknown_name_are_refused_alike(site):
         ("ann", False, "wrong name or password"), ("nobody", False, "wrong name or password")]
 
 
+def test_the_sign_in_form_and_its_answers_in_chinese(site):
+    zh = {"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"}
+    form = site.client.get("/signin", headers=zh)
+    assert '<html lang="zh-CN">' in form.text and '<label for="name">用户名</label>' in form.text
+    nonce = re.search(r'name="csrf" value="([^"]+)"', form.text).group(1)
+    r = site.client.post("/signin", data={"name": "ann", "password": "wrong password!", "csrf": nonce}, headers=zh)
+    assert r.status_code == 401 and "用户名或密码错误。" in r.text
+    assert "Wrong name or password." in site.sign_in("ann", "wrong password!").text, "English otherwise"
+
+
 def test_sign_in_without_its_form_token_is_refused(site):
     r = site.client.post("/signin", data={"name": "ann", "password": PASSWORD}, follow_redirects=False)
     assert r.status_code == 403 and "The form had expired" in r.text

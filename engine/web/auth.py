@@ -31,7 +31,8 @@ from engine.service_api import Outcome
 from engine.service_api import Request as ApiRequest
 from engine.store.users import UserStore
 from engine.users import User, actor_of
-from engine.web.forms import BadBody, fields, local_path, refusal_page, signin_page
+from engine.web.forms import TEXTS, BadBody, fields, local_path, refusal_page, signin_page
+from engine.web.i18n import pick_language
 from engine.web.limiter import LoginLimiter
 from engine.web.sessions import Session, Sessions, Signer, same_token
 
@@ -124,7 +125,8 @@ class Console:
             return v.actor
         if "text/html" in request.headers.get("accept", ""):
             why = self.policy().view_refusal(v.actor, view, subject) or "refused"
-            return HTMLResponse(refusal_page(why, v.user.name), status_code=403)
+            lang = pick_language(request.headers.get("accept-language", ""))
+            return HTMLResponse(refusal_page(why, v.user.name, lang), status_code=403)
         return refused
 
     def visible(self, actor: Actor | None, change: Change) -> bool:
@@ -167,11 +169,15 @@ class Console:
     # the routes
 
     async def signin_form(self, request: Request) -> Response:
-        return self._form(request.query_params.get("next"), "", "", 200)
+        return self._form(request, request.query_params.get("next"), "", "", 200)
 
-    def _form(self, next_path: str | None, message: str, name: str, status: int) -> Response:
+    def _form(self, request: Request, next_path: str | None, message: str, name: str, status: int,
+              **values: object) -> Response:  # fmt: skip
+        """The sign-in form in the browser's language; ``message`` a key of forms.TEXTS ("" none)."""
+        lang = pick_language(request.headers.get("accept-language", ""))
+        text = TEXTS[lang][message].format(**values) if message else ""
         nonce = secrets.token_urlsafe(24)
-        page = HTMLResponse(signin_page(nonce, local_path(next_path), message, name), status_code=status)
+        page = HTMLResponse(signin_page(nonce, local_path(next_path), text, name, lang), status_code=status)
         page.set_cookie(SIGNIN_COOKIE, self.signer.signin(nonce), max_age=3600, httponly=True, samesite="strict",
                         path="/signin")  # fmt: skip
         return page
@@ -184,12 +190,12 @@ class Console:
         name, password, next_path = form.get("name", "").strip(), form.get("password", ""), form.get("next")
         nonce = self.signer.signin_nonce(request.cookies.get(SIGNIN_COOKIE))
         if nonce is None or not same_token(nonce, form.get("csrf")):
-            return self._form(next_path, "The form had expired: sign in again.", name, 403)
+            return self._form(request, next_path, "expired", name, 403)
         address = request.client.host if request.client else ""
         now = self.wall()
         wait = self.limiter.retry_after(name, address, now)
         if wait > 0:
-            page = self._form(next_path, f"Too many failed sign-ins: try again in {int(wait) + 1} s.", name, 429)
+            page = self._form(request, next_path, "too_many", name, 429, seconds=int(wait) + 1)
             page.headers["Retry-After"] = str(int(wait) + 1)
             return page
         found = await self.users.get(name)
@@ -198,11 +204,11 @@ class Console:
         if not ok or found is None:
             self.limiter.failed(name, address, now)
             await self._signin_fact(name, address, False, "wrong name or password")
-            return self._form(next_path, "Wrong name or password.", name, 401)
+            return self._form(request, next_path, "wrong", name, 401)
         user = found[0]
         if user.disabled:
             await self._signin_fact(name, address, False, "user disabled")
-            return self._form(next_path, "This user is disabled.", name, 403)
+            return self._form(request, next_path, "disabled", name, 403)
         self.limiter.succeeded(name)
         session = self.sessions.open(user.name, now)
         await self._signin_fact(name, address, True, "signed in")
