@@ -62,10 +62,19 @@ async def test_phone_width_in_chinese(signed_in, demo_http):
         widths = await page.evaluate("""() => {
             const td = document.querySelector('#services tbody td:last-child');
             td.textContent = '9'.repeat(120);
+            const note = document.createElement('span');  // an alert cell's screen-reader note, at its far end
+            note.className = 'sr';
+            note.textContent = '(over limit)';
+            td.appendChild(note);
             const box = document.querySelector('#services').parentElement;
-            return [document.documentElement.scrollWidth, box.scrollWidth, box.clientWidth];
+            // what sticks out of the page: named when the check fails
+            const wide = [...document.querySelectorAll('body *')]
+                .filter(e => e.getBoundingClientRect().right > window.innerWidth
+                             && !(e.closest('.scroll') && getComputedStyle(e).position !== 'absolute'))
+                .map(e => `${e.tagName}#${e.id}.${e.className} ${Math.round(e.getBoundingClientRect().right)}`);
+            return [document.documentElement.scrollWidth, box.scrollWidth, box.clientWidth, wide];
         }""")  # fmt: skip
-        page_width, table_width, box_width = widths
+        page_width, table_width, box_width, wide = widths
         assert page_width <= 390 and box_width <= 390 < table_width, widths
         # every table is named by its heading, every column by a header cell (what a screen reader reads)
         for table in ("services", "agents", "campaigns"):
