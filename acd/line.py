@@ -5,6 +5,7 @@ decision loop. The router is kept in step here: a caller joins or leaves both at
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from acd.queued import Queued
 from acd.router import Caller, Router
@@ -19,6 +20,8 @@ class Line:
         self.connected: dict[str, Queued] = {}  # caller uniqueid -> its call, while it talks to an agent
         self.handing_over: set[str] = set()  # callers the IVR is handing over now: a resync leaves them to it
         self.wake = asyncio.Event()
+        # told of a service whose line changed (a caller joined or left): the wallboard shows it at once
+        self.observers: list[Callable[[str], None]] = []
 
     def kick(self) -> None:
         """Something changed: the decision loop looks again now, not at its next tick."""
@@ -33,14 +36,20 @@ class Line:
     def join(self, q: Queued) -> None:
         self.queued[q.waiting.call_id] = q
         self.router.enqueue(self.caller(q))
+        self._changed(q.service)
 
     def back_in_line(self, q: Queued) -> None:
         """An offer failed: the caller stays in ``queued`` and goes back to the router, in its place."""
         self.router.enqueue(self.caller(q))
 
     def leave(self, call_id: str) -> None:
-        del self.queued[call_id]
+        q = self.queued.pop(call_id)
         self.router.remove(call_id)
+        self._changed(q.service)
+
+    def _changed(self, service: str) -> None:
+        for tell in self.observers:
+            tell(service)
 
     def service_for(self, name: str) -> str:
         return name if name in self.router.services else self.default_service

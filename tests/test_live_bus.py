@@ -172,3 +172,31 @@ def test_every_agent_of_the_site_is_on_the_bus_from_the_start(tmp_path):
     agents = {c.key: c.data for c in eng.bus.states("agent")}
     assert set(agents) == {a.id for a in site.agents}
     assert {d["status"] for d in agents.values()} == {"logged_out"}, "as the engine has them before it restores"
+
+
+def test_a_caller_joining_or_leaving_a_line_is_published_at_once_not_at_the_next_sample():
+    from types import SimpleNamespace
+
+    from acd.line import Line
+    from engine.clock import VirtualClock
+    from engine.live.feed import LiveFeed, QueueNow
+
+    clock = VirtualClock(1_800_000_000.0)
+    waiting: dict[str, QueueNow] = {}
+    bus = Bus()
+    feed = LiveFeed(bus, clock, ServiceDay({"sales": 20.0}, "UTC"), today=None,  # type: ignore[arg-type]
+                    queues=lambda: waiting)  # fmt: skip
+    routed: list[tuple[str, str]] = []
+    router = SimpleNamespace(enqueue=lambda c: routed.append(("in", c.call_id)),
+                             remove=lambda call_id: routed.append(("out", call_id)))  # fmt: skip
+    line = Line(router, "sales")  # type: ignore[arg-type]
+    line.observers.append(feed.on_line)
+    q = SimpleNamespace(waiting=SimpleNamespace(call_id="c1", priority=0, skills={}), service="sales",
+                        entered_at=clock.now() - 7, missed=set())  # fmt: skip
+    waiting["sales"] = QueueNow(1, clock.now() - 7)  # what the ACD's view will say once c1 is in line
+    line.join(q)  # type: ignore[arg-type]
+    state = bus.states("service")[0]
+    assert (state.key, state.data["waiting"], state.data["longest_wait"]) == ("sales", 1, 7)
+    waiting["sales"] = QueueNow(0, None)
+    line.leave("c1")
+    assert bus.states("service")[0].data["waiting"] == 0 and routed == [("in", "c1"), ("out", "c1")]

@@ -1,9 +1,10 @@
 """The live feed: turns the engine's facts, agent machines, queues and campaigns into bus changes.
 
 A thin shell: what it reads comes in as plain callables from the composition root (no feature's internals),
-the figures come from pure pieces (``tally``), and the only thing it writes to is the bus. Queue lengths,
-longest waits and campaign lines are sampled once a tick of the engine's clock; agents and call records are
-published the moment they change.
+the figures come from pure pieces (``tally``), and the only thing it writes to is the bus. Queue lengths
+and longest waits are published when a caller joins or leaves a line and sampled once a tick of the engine's
+clock (the longest wait grows), campaign lines sampled; agents and call records are published the moment they
+change.
 """
 
 from __future__ import annotations
@@ -84,6 +85,10 @@ class LiveFeed:
             "device_busy": m.device_busy, "call": call, "call_service": service,
             "holder": getattr(m.holder, "value", str(m.holder)), "session": m.session,
             "phase": getattr(m.phase, "value", str(m.phase))}))  # fmt: skip
+
+    def on_line(self, service: str) -> None:
+        """A caller joined or left ``service``'s line: its state now, not at the next sample."""
+        self._publish_service(service, self._queues())
 
     def on_record(self, row: Mapping[str, Any]) -> None:
         self._roll(self.clock.now())

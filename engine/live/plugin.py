@@ -41,6 +41,7 @@ def install(engine: Engine, bus: Bus, acd: Any, dialer: Any | None, board: Any =
                     campaigns=campaigns, engine_status=status)  # fmt: skip
     engine.fact_hooks.append(feed.on_facts)
     engine.record_hooks.append(feed.on_record)
+    acd.line.observers.append(feed.on_line)
     board = board or acd.board
     seen = [board.breach_count]
 
