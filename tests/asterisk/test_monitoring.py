@@ -54,11 +54,17 @@ def originated(frames: list[Frame]) -> list[str]:
     return [f.get("Data") for f in frames if f.event == "OriginateResponse" and f.get("Application") == "ChanSpy"]
 
 
+def qos(frames: list[Frame], channel: str) -> dict[str, str]:
+    """The RTPAUDIOQOS variable Asterisk sets as ``channel`` hangs up ({} until its VarSet arrived: a moment after
+    the ChanSpyStop, so a test waits for it before the engine stops)."""
+    value = next((f.get("Value") for f in frames if f.event == "VarSet" and f.get("Channel") == channel
+                  and f.get("Variable") == "RTPAUDIOQOS"), "")  # fmt: skip
+    return dict(kv.split("=", 1) for kv in value.split(";") if "=" in kv)
+
+
 def sent_to(frames: list[Frame], channel: str) -> int:
-    """RTP packets Asterisk sent to ``channel``, from the RTPAUDIOQOS variable set as it hung up."""
-    qos = next(f.get("Value") for f in frames if f.event == "VarSet" and f.get("Channel") == channel
-               and f.get("Variable") == "RTPAUDIOQOS")  # fmt: skip
-    return int(dict(kv.split("=", 1) for kv in qos.split(";") if "=" in kv)["txcount"])
+    """RTP packets Asterisk sent to ``channel``."""
+    return int(qos(frames, channel)["txcount"])
 
 
 async def test_a_lead_listens_on_the_agents_call_and_a_lead_of_another_team_is_refused(lab, tmp_path):
@@ -79,6 +85,8 @@ async def test_a_lead_listens_on_the_agents_call_and_a_lead_of_another_team_is_r
         assert await until(lambda: bool(spies(frames, "ChanSpyStart")), 10)
         assert await asyncio.wait_for(c.wait(), 60) == 0
         assert await until(lambda: bool(spies(frames, "ChanSpyStop")), 10), "E: the spy ends with the agent's call"
+        spyer = spies(frames, "ChanSpyStop")[0].get("SpyerChannel")
+        assert await until(lambda: bool(qos(frames, spyer)), 10)
         await stop(lead, a1)
         actions = [f.data for f in await eng.store.facts("") if f.kind == "action"]
         records = await eng.store.records()
@@ -126,6 +134,7 @@ async def test_a_lead_whispers_then_barges_on_the_same_call(lab, tmp_path):
         assert await until(lambda: len(spies(frames, "ChanSpyStart")) == 2, 10)
         assert await asyncio.wait_for(c.wait(), 60) == 0
         assert await until(lambda: len(spies(frames, "ChanSpyStop")) == 2, 10)
+        assert await until(lambda: all(qos(frames, f.get("SpyerChannel")) for f in spies(frames, "ChanSpyStop")), 10)
         await stop(lead, a1)
         actions = [f.data for f in await eng.store.facts("") if f.kind == "action"]
     assert originated(frames) == ["PJSIP/agent1001-,qEw", "PJSIP/agent1001-,qEB"]
@@ -145,10 +154,8 @@ CALLER_HZ, AGENT_HZ, LEAD_HZ = 440, 600, 1000  # each phone speaks its own tone:
 
 
 def received_from(frames: list[Frame], channel: str) -> int:
-    """RTP packets Asterisk received from ``channel``'s phone, from RTPAUDIOQOS as it hung up."""
-    qos = next(f.get("Value") for f in frames if f.event == "VarSet" and f.get("Channel") == channel
-               and f.get("Variable") == "RTPAUDIOQOS")  # fmt: skip
-    return int(dict(kv.split("=", 1) for kv in qos.split(";") if "=" in kv)["rxcount"])
+    """RTP packets Asterisk received from ``channel``'s phone."""
+    return int(qos(frames, channel)["rxcount"])
 
 
 async def test_a_lead_listens_then_barges_and_both_parties_hear_the_lead(lab, tmp_path):
@@ -188,6 +195,8 @@ async def test_a_lead_listens_then_barges_and_both_parties_hear_the_lead(lab, tm
             await eng.link.action({"Action": "Hangup", "Channel": agent_leg})  # the agent ends the call
             assert await asyncio.wait_for(c.wait(), 20) == 0
             assert await until(lambda: len(spies(frames, "ChanSpyStop")) == 2, 10)
+            assert await until(lambda: all(qos(frames, f.get("SpyerChannel")) for f in spies(frames, "ChanSpyStop")),
+                               10)  # fmt: skip
             await stop(lead, a1)
             actions = [f.data for f in await eng.store.facts("") if f.kind == "action"]
     finally:
