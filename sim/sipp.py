@@ -252,19 +252,24 @@ _REJECTED = """  <recv request="ACK" crlf="true"/>
 """
 
 
-def uas_scenario(kind: str = "answer", answer_after: float = 3.0) -> str:
+def uas_scenario(kind: str = "answer", answer_after: float = 3.0, audio: Path | None = None) -> str:
     """A called party (agent softphone or carrier UAS).
 
-    kind: ``answer`` (180, then 200 after ``answer_after`` s, waits for BYE), ``never`` (180 until CANCEL),
-    ``busy`` (486), ``congestion`` (503), ``unavailable`` (480), ``rejected`` (603).
+    kind: ``answer`` (180, then 200 after ``answer_after`` s, waits for BYE; with ``audio`` it speaks that file
+    in a loop from the ACK on), ``never`` (180 until CANCEL), ``busy`` (486), ``congestion`` (503),
+    ``unavailable`` (480), ``rejected`` (603).
     """
     head = _UAS_HEAD.format(name=f"called party: {kind}")
     if kind == "answer":
+        answer = _ANSWER
+        if audio is not None:
+            ack = '  <recv request="ACK" crlf="true"/>\n'
+            answer = answer.replace(ack, ack + f'  <nop><action><exec rtp_stream="{audio},-1,0"/></action></nop>\n')
         return (
             head
             + _REPLY.format(code="180 Ringing")
             + f'  <pause milliseconds="{int(answer_after * 1000)}"/>\n'
-            + _ANSWER
+            + answer
         )
     if kind == "never":
         return head + _REPLY.format(code="180 Ringing") + _CANCELLED
@@ -289,8 +294,8 @@ def sipp_binary() -> str:
     return path
 
 
-def make_audio(path: Path, seconds: float = 3.0) -> Path:
-    """A G.711 u-law WAV for SIPp's rtp_stream (a 440 Hz tone; any audio would do)."""
+def make_audio(path: Path, seconds: float = 3.0, freq: int = 440) -> Path:
+    """A G.711 u-law WAV for SIPp's rtp_stream (a tone: 440 Hz unless a test must tell voices apart)."""
     if not path.exists():
         subprocess.run(
             [
@@ -306,13 +311,24 @@ def make_audio(path: Path, seconds: float = 3.0) -> Path:
                 "synth",
                 str(seconds),
                 "sine",
-                "440",
+                str(freq),
                 "vol",
                 "0.3",
             ],
             check=True,
         )
     return path
+
+
+_RTP_STREAM = re.compile(r" *<nop><action><exec rtp_stream=[^\n]*</nop>\n")
+
+
+def external_media(scenario: str, port: int) -> str:
+    """The scenario with its SDP naming ``port`` as its media and SIPp's own RTP left out: the test's RTP endpoint
+    (``sim.rtp_phone``) speaks and listens for this party instead."""
+    if "m=audio [media_port] " not in scenario:
+        raise ValueError("the scenario has no SDP media line to point elsewhere")
+    return _RTP_STREAM.sub("", scenario.replace("m=audio [media_port] ", f"m=audio {port} "))
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,9 @@ import asyncio
 import pytest
 
 from acd.agent_state import InvalidTransition
-from acd.monitoring import Monitor, spy_originate
+from acd.monitoring import Monitor, spy_legs, spy_originate
+from engine.asterisk.ami_codec import Frame
+from engine.asterisk.ami_link import AmiError
 from engine.clock import VirtualClock
 from engine.policy import Actor, Policy, Role
 from engine.service_api import Backends, Request, ServiceApi
@@ -21,6 +23,8 @@ class Floor:
         self.calls: list[tuple] = []
         self.facts: list = []
         self.on_call = {"a1"}
+        self.channels: list[Frame] = []  # what Asterisk lists (CoreShowChannels)
+        self.gone: set[str] = set()  # listed, but hung up before the engine's Hangup reaches Asterisk
 
     async def agent(self, agent: str, action: str, arg: str) -> str:
         if action == "logout" and agent in self.on_call:
@@ -32,8 +36,18 @@ class Floor:
         self.calls.append(("dialer", agent, action, arg))
         return "ok"
 
-    async def ami(self, headers: dict) -> None:
+    async def ami(self, headers: dict, *, as_list: bool = False, timeout: float | None = None) -> list[Frame] | None:
+        if headers["Action"] == "CoreShowChannels":
+            assert as_list
+            return [Frame([("Response", "Success"), ("EventList", "start")]), *self.channels,
+                    Frame([("Event", "CoreShowChannelsComplete"), ("EventList", "Complete")])]  # fmt: skip
+        if headers["Action"] == "Hangup":
+            if headers["Channel"] in self.gone:
+                raise AmiError("AMI Hangup: No such channel")
+            self.calls.append(("hangup", headers["Channel"]))
+            return None
         self.calls.append(("ami", headers["Channel"], headers["Data"]))
+        return None
 
     async def record(self, facts: list) -> None:
         self.facts.extend(facts)
@@ -125,3 +139,35 @@ def test_the_spy_prefix_never_matches_a_longer_endpoint():
     h = spy_originate("100", "lead1", "listen", "a1")
     assert h["Application"] == "ChanSpy" and h["Data"] == "PJSIP/100-,qE" and h["Channel"] == "PJSIP/lead1"
     assert not "PJSIP/1001-00000001".startswith(h["Data"].split(",")[0])
+
+
+def channel(name: str, app: str, data: str = "") -> Frame:
+    return Frame([("Event", "CoreShowChannel"), ("Channel", name), ("Application", app), ("ApplicationData", data)])
+
+
+def test_a_new_spy_request_hangs_up_the_spy_the_leads_phone_is_on_first():
+    floor = Floor()
+    floor.channels = [
+        channel("PJSIP/lead1-00000007", "ChanSpy", "PJSIP/ep1-,qE"),  # lena listening: replaced by her barge
+        channel("PJSIP/lead10-00000008", "ChanSpy", "PJSIP/ep2-,qE"),  # another lead's phone: left alone
+        channel("PJSIP/lead1-00000009", "Dial", "PJSIP/ep3"),  # a call of her own, no spy: left alone
+        channel("PJSIP/ep1-00000005", "Bridge", "PJSIP/trunk-00000004"),
+    ]
+    out = _do(floor, LEAD, Request("barge", "a1"))
+    assert out.ok, out
+    assert floor.calls == [("hangup", "PJSIP/lead1-00000007"), ("ami", "PJSIP/lead1", "PJSIP/ep1-,qEB")]
+
+
+def test_a_spy_leg_that_ended_meanwhile_does_not_stop_the_new_one():
+    floor = Floor()
+    floor.channels = [channel("PJSIP/lead1-00000007", "ChanSpy", "PJSIP/ep1-,qE")]
+    floor.gone = {"PJSIP/lead1-00000007"}
+    out = _do(floor, LEAD, Request("barge", "a1"))
+    assert out.ok, out
+    assert floor.calls == [("ami", "PJSIP/lead1", "PJSIP/ep1-,qEB")]
+
+
+def test_spy_legs_reads_only_the_leads_own_chanspy_channels():
+    listing = [channel("PJSIP/lead1-1", "ChanSpy"), channel("PJSIP/lead1-2", "Playback"),
+               channel("PJSIP/lead12-3", "ChanSpy"), Frame([("Event", "CoreShowChannelsComplete")])]  # fmt: skip
+    assert spy_legs(listing, "lead1") == ["PJSIP/lead1-1"]
