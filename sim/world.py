@@ -40,6 +40,11 @@ local_dir = "{recordings}"
 [http]
 listen = "{http}"
 
+# the wallboard's and the team page's alerts: a break runs over after 5 minutes, lunch after an hour, any other
+# pause after pause_over's 15
+[wallboard]
+pause_limits = {{ break = 300, lunch = 3600 }}
+
 [hotline]
 number = "{number}"
 prompt = "hello-world"

@@ -124,6 +124,24 @@ def test_each_action_reaches_the_feature_that_owns_it_with_its_actor_in_the_ledg
     assert len({f.key for f in floor.facts}) == len(floor.facts)
 
 
+def test_a_leads_forced_pause_and_log_out_are_facts_naming_lead_agent_and_the_reason_given():
+    floor = Floor()
+    floor.on_call.clear()
+    api = floor.api()
+
+    async def go() -> list:
+        return [await api.do(LEAD, Request("force_pause", "a1", "break")),
+                await api.do(LEAD, Request("force_logout", "a1", "end of shift"))]  # fmt: skip
+
+    assert all(o.ok for o in asyncio.run(go()))
+    assert floor.calls == [("acd", "a1", "pause", "break"), ("acd", "a1", "logout", "")]
+    assert [(f.data["actor"], f.data["role"], f.data["action"], f.data["agent"], f.data["arg"], f.data["ok"])
+            for f in floor.facts] == [
+        ("lena", "team_lead", "force_pause", "a1", "break", True),
+        ("lena", "team_lead", "force_logout", "a1", "end of shift", True),  # the agent's log-out has no reason: here
+    ]  # fmt: skip
+
+
 def test_allowed_but_not_now_is_a_refusal_by_state_with_the_features_reason():
     floor = Floor()
     out = _do(floor, ADMIN, Request("force_logout", "a1"))

@@ -1,9 +1,10 @@
-"""Who is asking, and what they may see: the two seams between the console's pages and sign-in.
+"""Who is asking, and what they may see: the seams between the console's pages and sign-in.
 
 A page route calls its ``Gate`` first with the page's view name (the policy's, engine/policy.py ``VIEWS``): the
 answer is the signed-in ``Actor``, or the response to send instead (to the sign-in form, 401, or 403 with the
-policy's reason, written to the ledger). A stream hands each state to ``Visible`` before sending it, so nothing
-about an agent a person may not see leaves the engine. The console's sign-in (engine/web/auth.py) makes both;
+policy's reason, written to the ledger); a page that depends on who asks (the team page: the lead's own
+team) asks ``Who`` first, then the gate. A stream hands each state to ``Visible`` before sending it, so nothing
+about an agent a person may not see leaves the engine. The console's sign-in (engine/web/auth.py) makes them;
 tests of a page alone pass ``anyone`` and ``everything``.
 """
 
@@ -18,6 +19,7 @@ from engine.live.bus import Change
 from engine.policy import Actor, Role
 
 Gate = Callable[[Request, str, str], Awaitable[Actor | Response]]  # (request, view, subject)
+Who = Callable[[Request], Awaitable[Actor | Response]]  # signed in (a page that depends on who asks), or the answer
 Visible = Callable[[Actor | None, Change], bool]
 
 NOBODY = Actor("nobody", Role.MANAGER, via="web")
@@ -25,6 +27,11 @@ NOBODY = Actor("nobody", Role.MANAGER, via="web")
 
 async def anyone(request: Request, view: str, subject: str = "") -> Actor | Response:
     """A gate letting everyone in as a reader: for testing a page on its own, never wired in the engine."""
+    return NOBODY
+
+
+async def nobody_in_particular(request: Request) -> Actor | Response:
+    """Who is asking, for testing a page on its own: the same reader ``anyone`` lets in."""
     return NOBODY
 
 

@@ -107,6 +107,11 @@ class Console:
             return JSONResponse({"ok": False, "reason": "not signed in"}, status_code=401)
         return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
 
+    async def who(self, request: Request) -> Actor | Response:
+        """The signed-in actor (engine/web/actor.py's ``Who``), or the redirect / 401 to answer instead."""
+        v = await self.signed_in(request)
+        return v if isinstance(v, Response) else v.actor
+
     async def may_view(self, v: Visitor, view: str, subject: str = "") -> Response | None:
         """None when the policy lets ``v`` see ``view`` of ``subject``; else the 403 to answer (fact written)."""
         why = self.policy().view_refusal(v.actor, view, subject)

@@ -16,14 +16,15 @@ from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
+from engine.web.team.routes import rosters, team_routes
 from engine.web.wallboard.routes import static_route, wallboard_routes
 from engine.web.wallboard.settings import WallboardSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard
-    over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when it cannot be)
-    by the named task ``http``."""
+    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard and
+    the team page over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when
+    it cannot be) by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
@@ -35,9 +36,14 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     console = Console(UserStore(engine.store), Passwords(), lambda: engine.features["api"].policy, act,
                       engine.record, engine.clock)  # fmt: skip
     host, port = settings.address()
-    board = wallboard_routes(engine.bus, engine.clock.now, WallboardSettings.of(engine.site["wallboard"]),
-                             engine.site["site"]["timezone"], gate=console.gate, visible=console.visible)  # fmt: skip
-    routes = [*console.routes(), *board, static_route()]
+    site = engine.site
+    thresholds, tz = WallboardSettings.of(site["wallboard"]), site["site"]["timezone"]
+    board = wallboard_routes(engine.bus, engine.clock.now, thresholds, tz, gate=console.gate, visible=console.visible)
+    # the team page offers the reasons the site names (the lead may type another)
+    reasons = sorted({*thresholds.pause_limits, *(site["hotline"]["pause_reasons"] or {}).values()})
+    team = team_routes(engine.bus, engine.clock.now, thresholds, tz, rosters(site.agents), who=console.who,
+                       gate=console.gate, visible=console.visible, reasons=reasons)  # fmt: skip
+    routes = [*console.routes(), *board, *team, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))

@@ -28,7 +28,7 @@ WEB = Path(__file__).resolve().parent.parent
 templates = Jinja2Templates(directory=str(WEB / "templates"))
 
 
-def _script_json(value: object) -> Markup:
+def script_json(value: object) -> Markup:
     """JSON to put inside a <script> element: no "</script>" can end it early."""
     return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
 
@@ -51,7 +51,7 @@ def wallboard_routes(bus: Bus, now: Callable[[], float], settings: WallboardSett
         lang = pick_language(request.headers.get("accept-language", ""))
         boot = {"texts": TEXTS[lang], "thresholds": settings.as_dict(), "timezone": timezone, "lang": lang}
         return templates.TemplateResponse(request, "wallboard.html", {
-            "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "boot": _script_json(boot)})  # fmt: skip
+            "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "boot": script_json(boot)})  # fmt: skip
 
     async def stream(request: Request) -> Response:
         actor = await gate(request, "wallboard", "")
