@@ -18,6 +18,7 @@ from engine.live.bus import Change
 from engine.policy import Actor, Role
 
 Gate = Callable[[Request, str, str], Awaitable[Actor | Response]]  # (request, view, subject)
+Who = Callable[[Request], Awaitable[Actor | Response]]  # the signed-in actor (a page of one's own), or the answer
 Visible = Callable[[Actor | None, Change], bool]
 
 NOBODY = Actor("nobody", Role.MANAGER, via="web")

@@ -5,6 +5,9 @@
 
 from __future__ import annotations
 
+from starlette.requests import Request as HttpRequest
+from starlette.responses import Response
+
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
 from engine.passwords import Passwords
@@ -12,6 +15,8 @@ from engine.policy import Actor
 from engine.service_api import Outcome, Request
 from engine.store.stats import targets_of
 from engine.store.users import UserStore
+from engine.web.agent.roster import Roster
+from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.server import HttpServer
@@ -21,9 +26,9 @@ from engine.web.wallboard.settings import WallboardSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard
-    over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when it cannot be)
-    by the named task ``http``."""
+    """/metrics over the engine's bus and call records, the console's sign-in and actions, the wallboard and the
+    agent page over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when it
+    cannot be) by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
@@ -37,7 +42,14 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     host, port = settings.address()
     board = wallboard_routes(engine.bus, engine.clock.now, WallboardSettings.of(engine.site["wallboard"]),
                              engine.site["site"]["timezone"], gate=console.gate, visible=console.visible)  # fmt: skip
-    routes = [*console.routes(), *board, static_route()]
+    async def who(request: HttpRequest) -> Actor | Response:
+        v = await console.signed_in(request)
+        return v if isinstance(v, Response) else v.actor
+
+    desk = agent_routes(engine.bus, engine.clock.now, Roster.of(engine.site), engine.facts,
+                        engine.site["site"]["timezone"], who=who, gate=console.gate,
+                        visible=console.visible)  # fmt: skip
+    routes = [*console.routes(), *board, *desk, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))
