@@ -135,6 +135,11 @@ async def test_phone_width_in_chinese_every_control_named_and_readable(signed_in
         assert (await page.locator("h1").inner_text()).startswith("坐席 1001")
         headings = [await page.locator(f"#h-{h}").inner_text() for h in ("status", "call", "day")]
         assert headings == ["状态", "当前通话", "今日"]
+        # its figures of the day once a call of its is recorded (the bus's agent_day): as the stream sent them
+        await page.wait_for_selector("#day:not([hidden])", timeout=20_000)
+        day = await page.evaluate("window.agentLog[window.agentLog.length - 1].view.day")
+        assert day["handled"] >= 1 and await page.locator("#day-handled").inner_text() == str(day["handled"])
+        assert await page.locator("#no-day").is_hidden()
         # every control at once (the page shows only those that fit the state): none runs off the phone's width
         await page.evaluate("document.querySelectorAll('[hidden]').forEach(e => e.hidden = false)")
         widths = await page.evaluate("[document.documentElement.scrollWidth, document.documentElement.clientWidth]")

@@ -69,10 +69,16 @@ def test_the_desk_keeps_its_own_agent_and_figures_and_nothing_of_another():
     assert desk.take(bus.snapshot())
     assert desk.view()["agent"]["state"] == "idle" and desk.view()["call"] is None
     assert not desk.take(Change("agent", "1002", T0, _agent("wrap_up", "other-call")))
-    # today's figures (the engine's agent_day topic, when published): its own only
+    # today's figures (the live feed's agent_day topic): its own only
     day = {"handled": 4, "aht": 210.5, "talk": 700.0, "hold": 42.0, "wrap": 100.0}
-    assert desk.take(Change("agent_day", "1001", T0, day)) and desk.view()["day"] == day
-    assert not desk.take(Change("agent_day", "1002", T0, {**day, "handled": 9}))
+    sub = bus.subscribe(10)
+    sub.get_nowait()  # its snapshot
+    bus.publish(Change("agent_day", "1002", T0, {**day, "handled": 9}))
+    bus.publish(Change("agent_day", "1001", T0, day))
+    assert not desk.take(sub.get_nowait())
+    assert desk.take(sub.get_nowait()) and desk.view()["day"] == day
+    fresh = Desk("1001")
+    assert fresh.take(bus.snapshot()) and fresh.view()["day"] == day, "in a snapshot too"
     # a call fact of another agent's call, and an offer to another agent: not this page's
     other = _fact("agent.offer", 1, {"agent": "1002", "leg": "x", "service": "hotline"}, call="other-call")
     assert not desk.take(_on_bus(other))
