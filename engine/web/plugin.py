@@ -42,7 +42,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     host, port = settings.address()
     board = wallboard_routes(engine.bus, engine.clock.now, WallboardSettings.of(engine.site["wallboard"]),
                              engine.site["site"]["timezone"], gate=console.gate, visible=console.visible)  # fmt: skip
-    async def who(request: HttpRequest) -> Actor | Response:
+
+    async def who(request: HttpRequest) -> Actor | Response:  # /agent: whoever is signed in, its own page
         v = await console.signed_in(request)
         return v if isinstance(v, Response) else v.actor
 
