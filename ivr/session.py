@@ -223,6 +223,9 @@ class IvrService:
                     if cmd.tags:
                         await self.ledger.fact("ivr.tags", call_id, uid, fact_key("ivr.tags", uid, seq),
                                                tags=list(cmd.tags))  # fmt: skip
+                    if cmd.values:  # what the caller keyed in (an account) reaches the agent's page from here
+                        await self.ledger.fact("ivr.variables", call_id, uid, fact_key("ivr.variables", uid, seq),
+                                               variables=dict(cmd.values))  # fmt: skip
                 elif isinstance(cmd, CallbackRequest):
                     await self.ledger.fact("ivr.callback", call_id, uid, fact_key("ivr.callback", uid),
                                            number=cmd.number, service=cmd.service)  # fmt: skip

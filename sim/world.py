@@ -50,6 +50,7 @@ number = "{number}"
 prompt = "hello-world"
 agent = "1001"
 service = "hotline"
+pause_reasons = {{ 1 = "break", 2 = "lunch", 3 = "training" }}
 
 # the 400 hotline's own agent, and two agents designated to take it when it overflows
 [[agents]]

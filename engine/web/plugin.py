@@ -12,6 +12,8 @@ from engine.policy import Actor
 from engine.service_api import Outcome, Request
 from engine.store.stats import targets_of
 from engine.store.users import UserStore
+from engine.web.agent.roster import Roster
+from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.server import HttpServer
@@ -22,9 +24,9 @@ from engine.web.wallboard.settings import WallboardSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard and
-    the team page over the bus, served on ``settings.listen`` (bound now: HttpListenError names ``setting`` when
-    it cannot be) by the named task ``http``."""
+    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard, the
+    team page and the agent page over the bus, served on ``settings.listen`` (bound now: HttpListenError names
+    ``setting`` when it cannot be) by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
@@ -43,7 +45,9 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     reasons = sorted({*thresholds.pause_limits, *(site["hotline"]["pause_reasons"] or {}).values()})
     team = team_routes(engine.bus, engine.clock.now, thresholds, tz, rosters(site.agents), who=console.who,
                        gate=console.gate, visible=console.visible, reasons=reasons)  # fmt: skip
-    routes = [*console.routes(), *board, *team, static_route()]
+    desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
+                        gate=console.gate, visible=console.visible)  # fmt: skip
+    routes = [*console.routes(), *board, *team, *desk, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
     server.bind()
     engine.feature_tasks.append(("http", server.serve))

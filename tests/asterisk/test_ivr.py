@@ -198,6 +198,8 @@ async def test_walks_digit_orders_invalid_and_silence(prompts, tmp_path):
     d = queued(desc)
     assert (d["service"], d["priority"], d["skills"]) == ("support", 2, {"accounts": 50})
     assert ("account", "collected", "6") in steps_of(desc) and ("identified", "enter", "") in steps_of(desc)
+    keyed = [f.data["variables"] for f in desc if f.kind == "ivr.variables"]
+    assert keyed == [{"ACCOUNT": "987776"}, {"SEGMENT": "account"}], "the account reaches the ledger (agent page)"
     assert queued(rep)["service"] == "sales" and [s for s in steps_of(rep) if s[1] == "digit"] == [
         ("language", "digit", "1"), ("main", "digit", "1")]  # fmt: skip
     s = steps_of(silence)

@@ -1,0 +1,175 @@
+// The agent page's only script: reads /agent/events (the agent's whole view at each change, a tick each quiet
+// second), shows only the buttons that fit the agent's state, and posts each to /api/action with the session's
+// CSRF token; the service API's answer (done, or refused and why) is read out in the #result live region.
+"use strict";
+(() => {
+  const boot = JSON.parse(document.getElementById("boot").textContent);
+  const T = boot.texts, A = boot.agent;
+  const $ = (id) => document.getElementById(id);
+  let view = { agent: null, day: null, call: null, last: null, lead: null };
+  let now = 0;
+  let csrf = "";
+  // what the page was sent and what it did, for the browser tests: bounded
+  const log = (window.agentLog = []);
+  const acts = (window.agentActions = []);
+  const clockFmt = new Intl.DateTimeFormat(boot.lang === "zh" ? "zh-CN" : "en-GB",
+    { timeZone: boot.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+
+  const dur = (s) => {
+    s = Math.max(0, Math.round(s));
+    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
+    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
+    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
+  };
+  const label = (k) => (k in T ? T[k] : k);
+  const text = (id, value) => { $(id).textContent = value; };
+  const show = (el, yes) => { if (el) el.hidden = !yes; };
+
+  // what the agent does: the ACD's state while not idle, else its campaign session's phase (the status is shown
+  // beside it)
+  function doing(d) {
+    if (d.state !== "idle") return d.state;
+    if (d.phase && d.phase !== "off" && d.phase !== "idle") return d.phase;
+    return d.status === "logged_out" ? "logged_out" : "idle";
+  }
+
+  // the buttons that make sense now (the service API still decides: a refusal is shown as it comes)
+  function fitting(v) {
+    const d = v.agent, ok = new Set();
+    if (!d) return ok;
+    const out = d.phase === "talking" || d.phase === "wrap";
+    if (d.status === "logged_out") ok.add("login");
+    if (d.status !== "logged_out" && (d.state === "idle" || d.state === "wrap_up") && !out) ok.add("logout");
+    if (d.status === "available") ok.add("pause");
+    if (d.status === "paused") ok.add("resume");
+    if (d.state === "wrap_up") ok.add("wrapup_end");
+    if (A.campaign && ((v.call && v.call.direction === "out") || v.last)) ok.add("wrap-actions");
+    if (A.mode === "preview") {
+      const free = d.state === "idle" && (d.phase === "idle" || d.phase === "wrap");
+      const held = v.lead && v.lead.status === "held";
+      // next while nothing is held, or again for a held lead whose number this page has not seen (the same lead)
+      if ((!v.lead && free) || (held && !v.lead.number)) ok.add("preview_next");
+      if (held && free) ok.add("preview_dial");
+      if (held) ok.add("preview_skip");
+    }
+    return ok;
+  }
+
+  function pathItem([node, step, detail]) {
+    const li = document.createElement("li");
+    li.textContent = step === "enter" ? node : `${node}: ${label(step)}${detail ? " " + detail : ""}`;
+    return li;
+  }
+
+  function drawCall(c) {
+    show($("call"), !!c);
+    show($("no-call"), !c);
+    if (!c) return;
+    text("call-service", `${c.service || "–"} (${label(c.direction)})`);
+    text("call-caller", c.caller || "–");
+    $("call-path").replaceChildren(...(c.path.length ? c.path.map(pathItem) : [pathItem(["–", "enter", ""])]));
+    const vars = Object.entries(c.variables || {});
+    const account = vars.find(([k]) => /account/i.test(k));
+    text("call-account", account ? account[1] : "–");
+    text("call-tags", c.tags.length ? c.tags.join(", ") : "–");
+    text("call-variables", vars.filter((kv) => kv !== account).map(([k, x]) => `${k} = ${x}`).join(", ") || "–");
+  }
+
+  function drawClock() {
+    $("clock").textContent = now ? clockFmt.format(new Date(now * 1000)) : "--:--:--";
+    const d = view.agent, c = view.call;
+    text("in-state", d && d.since ? dur(now - d.since) : "–");
+    if (c) {
+      const from = c.connected ?? c.offered;
+      text("call-duration", from ? dur((c.ended ?? now) - from) : "–");
+    }
+  }
+
+  function draw() {
+    const v = view, d = v.agent;
+    text("status", d ? label(d.status) : "–");
+    text("state", d ? label(doing(d)) : "–");
+    text("reason", d && d.status === "paused" ? d.reason : "–");
+    drawCall(v.call);
+    if ($("last")) {
+      show($("last"), !!v.last);
+      if (v.last) text("last-call", [v.last.lead !== null ? `${T.lead} ${v.last.lead}` : "", v.last.caller]
+        .filter(Boolean).join(" · "));
+    }
+    if ($("lead")) {
+      show($("lead"), !!v.lead);
+      show($("no-lead"), !v.lead);
+      if (v.lead) {
+        text("lead-id", `${v.lead.lead} (${v.lead.campaign})`);
+        text("lead-number", v.lead.number || "–");
+        text("lead-status", label(v.lead.status));
+      }
+    }
+    const day = v.day;
+    show($("day"), !!day);
+    show($("no-day"), !day);
+    if (day) {
+      text("day-handled", String(day.handled ?? 0));
+      text("day-aht", day.aht === null || day.aht === undefined ? "–" : dur(day.aht));
+      for (const k of ["talk", "hold", "wrap"]) text(`day-${k}`, dur(day[k] || 0));
+    }
+    const ok = fitting(v);
+    document.querySelectorAll("[data-action]").forEach((b) => {
+      if (!b.closest("[data-for]")) show(b, ok.has(b.dataset.action));
+    });
+    document.querySelectorAll("[data-for]").forEach((g) => show(g, ok.has(g.dataset.for)));
+    show($("wrap-actions"), ok.has("wrap-actions"));
+    drawClock();
+  }
+
+  async function act(button) {
+    const action = button.dataset.action;
+    const field = button.dataset.arg ? document.querySelector(button.dataset.arg) : null;
+    const arg = field ? field.value.trim() : "";
+    const result = $("result");
+    button.disabled = true;
+    let body;
+    try {
+      const reply = await fetch("/api/action", {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf },
+        body: JSON.stringify({ action, agent: A.id, arg }),
+      });
+      body = await reply.json();
+      body.status = reply.status;
+    } catch (e) {
+      body = { ok: false, reason: T.failed };
+    } finally {
+      button.disabled = false;
+    }
+    result.dataset.ok = body.ok ? "yes" : "no";
+    result.textContent = body.ok ? `${T.done}: ${body.result}` : `${T.refused}: ${body.reason}`;
+    acts.push({ action, arg, ...body });
+    if (acts.length > 200) acts.splice(0, 100);
+  }
+
+  fetch("/me", { credentials: "same-origin", headers: { Accept: "application/json" } })
+    .then((r) => r.json())
+    .then((me) => {
+      csrf = me.csrf || "";
+      document.querySelectorAll('input[name="csrf"]').forEach((i) => { i.value = csrf; });
+      document.body.dataset.ready = "yes";
+    });
+  if (boot.own) document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", () => act(b)));
+
+  const link = $("link");
+  const setLink = (state, words) => { link.dataset.state = state; link.textContent = words; };
+  const source = new EventSource(`/agent/events?agent=${encodeURIComponent(A.id)}`);
+  source.onopen = () => setLink("live", T.live);
+  source.onerror = () => setLink("lost", T.reconnecting);
+  source.addEventListener("view", (e) => {
+    const msg = JSON.parse(e.data);
+    now = msg.now;
+    view = msg.view;
+    draw();
+    setLink("live", T.live);
+    log.push({ now: msg.now, wall: msg.wall, view: msg.view });
+    if (log.length > 2000) log.splice(0, 1000);
+  });
+  source.addEventListener("tick", (e) => { now = JSON.parse(e.data).now; drawClock(); });
+})();
