@@ -200,3 +200,11 @@ def test_a_caller_joining_or_leaving_a_line_is_published_at_once_not_at_the_next
     waiting["sales"] = QueueNow(0, None)
     line.leave("c1")
     assert bus.states("service")[0].data["waiting"] == 0 and routed == [("in", "c1"), ("out", "c1")]
+
+
+def test_numbers_leave_the_engine_masked_a_dials_dialstring_too():
+    from engine.live.feed import masked
+
+    out = masked({"caller": "13812345678", "dialstring": "PJSIP/+8613812345678@trunk", "digit": "1"})
+    assert out == {"caller": "*******5678", "dialstring": "PJSIP/**********5678@trunk", "digit": "1"}
+    assert masked({"dialstring": "13900000123"})["dialstring"] == "*******0123"

@@ -45,8 +45,18 @@ class AgentView(Protocol):
     phase: Any  # its session's phase (acd.board.Phase): the dialer's talking, wrap and preview among them
 
 
+def _mask_dialstring(value: str) -> str:
+    """``[tech/]number[@trunk]``: the number masked, where it goes kept (a dial's ``dialstring``)."""
+    target, at, trunk = value.partition("@")
+    tech, slash, number = target.rpartition("/")
+    return f"{tech}{slash}{mask_number(number)}{at}{trunk}"
+
+
 def masked(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: mask_number(str(v)) if k in NUMBER_FIELDS and v else v for k, v in data.items()}
+    out = {k: mask_number(str(v)) if k in NUMBER_FIELDS and v else v for k, v in data.items()}
+    if out.get("dialstring"):  # an outbound customer's number, as Asterisk was asked to dial it
+        out["dialstring"] = _mask_dialstring(str(out["dialstring"]))
+    return out
 
 
 class LiveFeed:
