@@ -10,6 +10,8 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import subprocess
+import sys
 import time
 
 import pytest
@@ -155,5 +157,25 @@ async def test_phone_width_in_chinese_every_control_named_and_readable(signed_in
         assert [r for r, _ in controls].count("button") >= 6, "log in, pause, resume, end wrap-up, log out, sign out"
         low = [(el, round(ratio, 2)) for el, ratio in await page.evaluate(CONTRASTS) if ratio < 4.5]
         assert low == [], f"text under 4.5:1 against its ground: {low}"
+    finally:
+        await ctx.close()
+
+
+async def test_a_disabled_users_open_page_is_sent_to_sign_in_and_its_session_stops(signed_in, demo_http):
+    # QA may watch any agent's page; the admin disables the user at the command line while the page is open
+    ctx, page = await signed_in(demo_http, "qa", locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/agent/1001")
+        await page.wait_for_function("() => window.agentLog && window.agentLog.length > 0", timeout=10_000)
+        done = await asyncio.to_thread(subprocess.run, [sys.executable, "-m", "engine.cli", "users", "disable", "qa",
+                                       "--site", str(demo_http.workdir / "site.toml")], capture_output=True,
+                                       text=True, timeout=60)  # fmt: skip
+        assert done.returncode == 0, done.stdout + done.stderr
+        t0 = time.monotonic()
+        # the open stream is ended by the server within its check interval (5 s), and the page goes to sign-in
+        await page.wait_for_url("**/signin?next=%2Fagent%2F1001", timeout=15_000)
+        print(f"\ndisabled: the page left for sign-in {time.monotonic() - t0:.1f} s after users disable")
+        reply = await page.request.get(f"{demo_http.url}/agent/1001", max_redirects=0)
+        assert reply.status == 303 and "/signin" in reply.headers["location"], "the session no longer works"
     finally:
         await ctx.close()

@@ -107,6 +107,10 @@ class Console:
             return JSONResponse({"ok": False, "reason": "not signed in"}, status_code=401)
         return RedirectResponse(f"/signin?next={request.url.path}", status_code=303)
 
+    async def still_in(self, request: Request) -> bool:
+        """Whether ``request``'s session is still good: asked again while a page's stream stays open."""
+        return await self.visitor(request) is not None
+
     async def who(self, request: Request) -> Actor | Response:
         """The signed-in actor (engine/web/actor.py's ``Who``), or the redirect / 401 to answer instead."""
         v = await self.signed_in(request)

@@ -48,7 +48,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible)  # fmt: skip
     routes = [*console.routes(), *board, *team, *desk, static_route()]
-    server = HttpServer(create_app(metrics=metrics.registry, routes=routes), host, port, setting)
+    server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
+                        setting)  # fmt: skip
     server.bind()
     engine.feature_tasks.append(("http", server.serve))
     engine.features["metrics"] = metrics

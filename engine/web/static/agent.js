@@ -160,6 +160,11 @@
   const link = $("link");
   const setLink = (state, words) => { link.dataset.state = state; link.textContent = words; };
   const source = new EventSource(`/agent/events?agent=${encodeURIComponent(A.id)}`);
+  // the session ended (signed out, expired, the user disabled): the server ends the stream and says so
+  source.addEventListener("signedout", () => {
+    source.close();
+    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+  });
   source.onopen = () => setLink("live", T.live);
   source.onerror = () => setLink("lost", T.reconnecting);
   source.addEventListener("view", (e) => {

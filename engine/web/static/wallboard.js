@@ -127,6 +127,11 @@
   const link = document.getElementById("link");
   const setLink = (state, text) => { link.dataset.state = state; link.textContent = text; };
   const source = new EventSource("/wallboard/events");
+  // the session ended (signed out, expired, the user disabled): the server ends the stream and says so
+  source.addEventListener("signedout", () => {
+    source.close();
+    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
+  });
   source.onopen = () => setLink("live", T.live);
   source.onerror = () => setLink("lost", T.reconnecting);
   source.addEventListener("snapshot", (e) => {
