@@ -51,6 +51,8 @@ def cmd_bench_events(args: argparse.Namespace) -> int:
 def cmd_bench_wallboard(args: argparse.Namespace) -> int:
     from sim.bench_wallboard import main as bench_main
 
+    if args.clients < 0 or args.hours <= 0 or args.speed <= 0 or args.linger < 0:
+        sitefile.fail("hotline bench wallboard: --clients and --linger must be 0 or more, --hours and --speed above 0")
     return bench_main(args)
 
 
