@@ -1,6 +1,6 @@
-"""`hotline bench wallboard`'s pure parts: the /metrics histogram read back and its quantiles, the robust memory
-slope and the flatness rule, and the client's chunked-coding and server-sent-event parsers. The bench itself (two
-demo runs, a few minutes) is not part of the suite."""
+"""`hotline bench wallboard`'s pure parts: the /metrics histogram read back and its quantiles, the memory figures
+(creep and steps) and the flatness rule, and the client's chunked-coding and server-sent-event parsers. The
+bench itself (two demo runs, a few minutes) is not part of the suite."""
 
 from __future__ import annotations
 
@@ -16,7 +16,6 @@ from sim.bench_wallboard import (
     memory_flat,
     parse_histogram,
     percentile,
-    robust_fit,
     rss_figures,
     since,
 )
@@ -72,29 +71,24 @@ def test_nearest_rank_percentile():
     assert percentile([], 0.5) is None
 
 
-def test_the_robust_line_ignores_a_transient_spike():
-    line = [(float(x), 2.0 * x + 1.0) for x in range(10)]
-    fit = robust_fit(line)
-    assert (fit.slope, fit.intercept, fit.residual_sd) == (2.0, 1.0, 0.0)
-    spiked = [(x, y + (50.0 if x == 5 else 0.0)) for x, y in line]
-    assert robust_fit(spiked).slope == 2.0  # least squares would tilt toward the spike
-    noisy = [(float(x), 100.0 + (0.5 if x % 2 else -0.5)) for x in range(20)]
-    assert abs(robust_fit(noisy).slope) < 0.06 and robust_fit(noisy).residual_sd == pytest.approx(0.5 * 1.4826, 0.1)
-
-
-def test_rss_figures_over_the_day_and_its_second_half():
-    flat = [(float(t), 100.0 + (30.0 if t == 50 else 0.0)) for t in range(61)]
-    f = rss_figures(flat)
-    assert (f["start"], f["middle"], f["end"], f["peak"], f["day_growth"]) == (100.0, 100.0, 100.0, 130.0, 0.0)
-    assert f["second_half_growth"] == 0.0 and f["second_half_s"] == 30.0
-    leak = [(float(t), 100.0 + t / 10) for t in range(61)]  # 0.1 MB a second: 6 MB a minute
-    g = rss_figures(leak)
-    assert g["second_half_slope_mb_per_min"] == pytest.approx(6.0) and g["second_half_growth"] == pytest.approx(3.0)
-    assert rss_figures([]) == {}
+def test_rss_over_the_day_and_its_second_half_creep_and_steps():
+    steady = [(float(t), 100.0) for t in range(61)]
+    f = rss_figures(steady)
+    assert (f["start"], f["middle"], f["end"], f["peak"], f["day_growth"]) == (100.0, 100.0, 100.0, 100.0, 0.0)
+    assert (f["second_half_s"], f["second_half_creep"], f["steps"]) == (30.0, 0.0, 0)
+    # a leak of 0.1 MB a second is creep: 6 MB a minute, 3 MB over the second half
+    leak = rss_figures([(float(t), 100.0 + t / 10) for t in range(61)])
+    assert leak["creep_mb_per_min"] == pytest.approx(6.0) and leak["second_half_creep"] == pytest.approx(3.0)
+    assert leak["steps"] == 0 and leak["second_half_growth"] == pytest.approx(3.0)
+    # one large allocation in the second half, and a transient one (up, then down a second later): steps only
+    stepped = [(float(t), 100.0 + (40.0 if t >= 45 else 0.0) + (30.0 if t == 50 else 0.0)) for t in range(61)]
+    g = rss_figures(stepped)
+    assert (g["second_half_creep"], g["steps"], g["steps_mb"], g["second_half_growth"]) == (0.0, 3, 40.0, 40.0)
+    assert g["peak"] == 170.0 and rss_figures([]) == {}
 
 
 def test_memory_is_flat_when_growth_stays_within_noise_of_the_baselines():
-    assert memory_flat(2.0, 2.5, noise=1.0)
+    assert memory_flat(2.0, 2.5, noise=1.0) and memory_flat(0.5, 1.4)
     assert not memory_flat(0.0, 5.0, noise=1.0)
     assert memory_flat(-3.0, 0.5, noise=1.0)
     assert not memory_flat(-3.0, 2.0, noise=1.0)  # a shrinking baseline does not excuse growth
