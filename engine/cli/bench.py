@@ -48,6 +48,14 @@ def cmd_bench_events(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_wallboard(args: argparse.Namespace) -> int:
+    from sim.bench_wallboard import main as bench_main
+
+    if args.clients < 0 or args.hours <= 0 or args.speed <= 0 or args.linger < 0:
+        sitefile.fail("hotline bench wallboard: --clients and --linger must be 0 or more, --hours and --speed above 0")
+    return bench_main(args)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -87,6 +95,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     be.add_argument("--chunk", type=int, default=65536, help="bytes per read (default 65536)")
     be.add_argument("--json", help="write the figures to this file")
     be.set_defaults(func=cmd_bench_events)
+
+    bw = bsub.add_parser("wallboard", help="N wallboard streams on the demo engine vs none: event lag and memory, "
+                                           "same run")  # fmt: skip
+    bw.add_argument("--clients", type=int, default=50, help="wallboard event streams in the second run (default 50)")
+    bw.add_argument("--hours", type=float, default=1.0, help="simulated hours of each demo (default 1)")
+    bw.add_argument("--speed", type=float, default=60.0, help="simulated seconds per real second (default 60)")
+    bw.add_argument("--seed", type=int, default=1, help="traffic seed, the same in both runs (default 1)")
+    bw.add_argument("--linger", type=float, default=2.0, help="real seconds each demo serves after its day (default 2)")
+    bw.add_argument("--workdir", help="keep both demos' folders (store, logs, report) here")
+    bw.add_argument("--json", help="write the figures to this file")
+    bw.set_defaults(func=cmd_bench_wallboard)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")
