@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import urllib.request
 from pathlib import Path
 
@@ -128,3 +129,26 @@ async def test_page_in_each_language_and_its_static_files():
     finally:
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
+
+
+async def test_a_burst_already_queued_goes_out_in_one_write_each_change_encoded_once():
+    from engine.web.wallboard import stream as wb
+
+    bus = Bus()
+    subs = [bus.subscribe(100), bus.subscribe(100)]
+    streams = [events(s, lambda: 1.0, None, lambda a, c: True, heartbeat=0.05) for s in subs]
+    for st in streams:
+        assert (await anext(st)).startswith("retry:")
+        assert _data(await anext(st))[0] == "snapshot"
+    for i in range(5):
+        bus.publish(Change("service", "hotline", float(i), {"waiting": i}))
+    chunks = [await anext(st) for st in streams]
+    for chunk in chunks:
+        messages = [m for m in chunk.split("\n\n") if m]
+        assert [json.loads(m.split("data: ")[1])["data"]["waiting"] for m in messages] == [0, 1, 2, 3, 4]
+    strip_wall = [re.sub(r'"wall":[0-9.e+-]+', "", c) for c in chunks]  # each read the real time itself
+    assert strip_wall[0] == strip_wall[1]
+    last = bus.state("service", "hotline")
+    assert wb._ENCODED[id(last)][0] is last, "encoded once, kept for the next stream"
+    for st in streams:
+        await st.aclose()

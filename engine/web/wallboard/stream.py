@@ -12,7 +12,6 @@ import asyncio
 import json
 import time
 from collections.abc import AsyncIterator, Callable
-from typing import Any
 
 from engine.live.bus import Change, Snapshot, Subscription
 from engine.policy import Actor
@@ -22,26 +21,37 @@ from engine.web.actor import Visible
 TOPICS = frozenset({"agent", "agent_day", "service", "abandoned", "campaign", "engine"})
 
 
-def _state(c: Change) -> dict[str, Any]:
-    return {"topic": c.topic, "key": c.key, "at": c.at, "data": dict(c.data)}
+BATCH = 200  # changes written to a browser at once when a burst is queued (one write, not one each)
+_ENCODED: dict[int, tuple[Change, str]] = {}  # a change's JSON, made once for every browser it goes to
+_ENCODED_KEEP = 4096
+
+
+def _encoded(c: Change) -> str:
+    """``{"topic":…,"key":…,"at":…,"data":…}`` of a change: encoded once however many streams send it (the
+    same object reaches every subscriber; the entry keeps it alive, so its id cannot be reused meanwhile)."""
+    hit = _ENCODED.get(id(c))
+    if hit is not None and hit[0] is c:
+        return hit[1]
+    text = json.dumps({"topic": c.topic, "key": c.key, "at": c.at, "data": dict(c.data)}, separators=(",", ":"))
+    if len(_ENCODED) >= _ENCODED_KEEP:
+        del _ENCODED[next(iter(_ENCODED))]  # the oldest: dicts keep insertion order
+    _ENCODED[id(c)] = (c, text)
+    return text
 
 
 def frame(item: Change | Snapshot | None, now: float, wall: float, actor: Actor | None, visible: Visible) -> str:
     """One SSE message (an empty string for a change the page does not show). ``now``: the engine's clock (time
     in state is counted on it); ``wall``: real epoch seconds when it was read off the bus (the page's delay from
     it to its own update is what the browser test measures); ``item`` None: a heartbeat."""
-    body: dict[str, Any] = {"now": now, "wall": wall}
+    head = f'{{"now":{json.dumps(now)},"wall":{json.dumps(wall)}'
     if isinstance(item, Snapshot):
-        body["states"] = [_state(c) for c in item.states if c.topic in TOPICS and visible(actor, c)]
-        event = "snapshot"
-    elif isinstance(item, Change):
+        states = ",".join(_encoded(c) for c in item.states if c.topic in TOPICS and visible(actor, c))
+        return f'event: snapshot\ndata: {head},"states":[{states}]}}\n\n'
+    if isinstance(item, Change):
         if item.topic not in TOPICS or not visible(actor, item):
             return ""
-        body.update(_state(item))
-        event = "change"
-    else:
-        event = "tick"
-    return f"event: {event}\ndata: {json.dumps(body, separators=(',', ':'))}\n\n"
+        return f"event: change\ndata: {head},{_encoded(item)[1:]}\n\n"
+    return f"event: tick\ndata: {head}}}\n\n"
 
 
 async def events(sub: Subscription, now: Callable[[], float], actor: Actor | None, visible: Visible,
@@ -55,7 +65,12 @@ async def events(sub: Subscription, now: Callable[[], float], actor: Actor | Non
                 item: Change | Snapshot | None = await asyncio.wait_for(sub.get(), heartbeat)
             except TimeoutError:
                 item = None
-            text = frame(item, now(), time.time(), actor, visible)
+            wall, at = time.time(), now()
+            parts = [frame(item, at, wall, actor, visible)]
+            # a burst already queued goes out in one write: per message, the ASGI send is the dear part
+            while item is not None and len(parts) < BATCH and (more := sub.get_nowait()) is not None:
+                parts.append(frame(more, at, wall, actor, visible))
+            text = "".join(parts)
             if text:
                 yield text
     finally:
