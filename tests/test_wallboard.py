@@ -131,24 +131,36 @@ async def test_page_in_each_language_and_its_static_files():
         await asyncio.gather(task, return_exceptions=True)
 
 
-async def test_a_burst_already_queued_goes_out_in_one_write_each_change_encoded_once():
+async def test_changes_gathered_go_out_in_one_write_a_state_once_each_encoded_once():
     from engine.web.wallboard import stream as wb
 
     bus = Bus()
     subs = [bus.subscribe(100), bus.subscribe(100)]
-    streams = [events(s, lambda: 1.0, None, lambda a, c: True, heartbeat=0.05) for s in subs]
+    streams = [events(s, lambda: 1.0, None, lambda a, c: True, heartbeat=0.05, gather=0.05) for s in subs]
     for st in streams:
         assert (await anext(st)).startswith("retry:")
         assert _data(await anext(st))[0] == "snapshot"
-    for i in range(5):
-        bus.publish(Change("service", "hotline", float(i), {"waiting": i}))
+    for topic, key, data in (("service", "hotline", {"waiting": 0}), ("agent", "a1", {"state": "ringing"}),
+                             ("service", "hotline", {"waiting": 1}), ("service", "hotline", {"waiting": 2}),
+                             ("agent", "a1", {"state": "on_call"})):  # fmt: skip
+        bus.publish(Change(topic, key, 1.0, data))
     chunks = [await anext(st) for st in streams]
     for chunk in chunks:
-        messages = [m for m in chunk.split("\n\n") if m]
-        assert [json.loads(m.split("data: ")[1])["data"]["waiting"] for m in messages] == [0, 1, 2, 3, 4]
+        messages = [json.loads(m.split("data: ")[1]) for m in chunk.split("\n\n") if m]
+        assert [(m["key"], m["data"]) for m in messages] == [("hotline", {"waiting": 2}), ("a1", {"state": "on_call"})]
     strip_wall = [re.sub(r'"wall":[0-9.e+-]+', "", c) for c in chunks]  # each read the real time itself
     assert strip_wall[0] == strip_wall[1]
     last = bus.state("service", "hotline")
     assert wb._ENCODED[id(last)][0] is last, "encoded once, kept for the next stream"
     for st in streams:
         await st.aclose()
+
+
+def test_coalescing_keeps_from_the_last_snapshot_and_each_states_last_change():
+    from engine.web.wallboard.stream import coalesced
+
+    a1, a2, b1 = Change("agent", "a", 1.0, {"n": 1}), Change("agent", "a", 2.0, {"n": 2}), Change("agent", "b", 1.0, {})
+    snap = Bus().snapshot()
+    assert coalesced([a1, b1, a2]) == [b1, a2]
+    assert coalesced([a1, snap, a2, b1]) == [snap, a2, b1]
+    assert coalesced([]) == []

@@ -54,22 +54,46 @@ def frame(item: Change | Snapshot | None, now: float, wall: float, actor: Actor 
     return f"event: tick\ndata: {head}}}\n\n"
 
 
+def coalesced(items: list[Change | Snapshot]) -> list[Change | Snapshot]:
+    """What a browser needs of a batch (pure): nothing before the last snapshot, and of several changes of one
+    state only the last, in the order of their last changes (a page shows states, not their history)."""
+    for i in range(len(items) - 1, -1, -1):
+        if isinstance(items[i], Snapshot):
+            items = items[i:]
+            break
+    last: dict[tuple[str, str], int] = {}
+    for i, it in enumerate(items):
+        if isinstance(it, Change):
+            last[(it.topic, it.key)] = i
+    return [it for i, it in enumerate(items) if not isinstance(it, Change) or last[(it.topic, it.key)] == i]
+
+
 async def events(sub: Subscription, now: Callable[[], float], actor: Actor | None, visible: Visible,
-                 heartbeat: float = 1.0) -> AsyncIterator[str]:  # fmt: skip
+                 heartbeat: float = 1.0, gather: float = 0.1) -> AsyncIterator[str]:  # fmt: skip
     """Every message for one browser until it goes away (the response is cancelled; the subscription closes).
-    A tick each ``heartbeat`` real seconds with nothing to say keeps time in state counting and the proxy open."""
+    A tick each ``heartbeat`` real seconds with nothing to say keeps time in state counting and the proxy open.
+    After a change, what else comes within ``gather`` seconds goes with it in one write, a state changed twice
+    meanwhile once: fifty pages then cost the engine a few wake-ups a second each, not one per change."""
     try:
         yield "retry: 1000\n\n"  # the browser reconnects after a second when the stream is cut
         while True:
-            try:
-                item: Change | Snapshot | None = await asyncio.wait_for(sub.get(), heartbeat)
-            except TimeoutError:
-                item = None
-            wall, at = time.time(), now()
-            parts = [frame(item, at, wall, actor, visible)]
-            # a burst already queued goes out in one write: per message, the ASGI send is the dear part
-            while item is not None and len(parts) < BATCH and (more := sub.get_nowait()) is not None:
-                parts.append(frame(more, at, wall, actor, visible))
+            first: Change | Snapshot | None = sub.get_nowait()
+            if first is None:
+                try:
+                    async with asyncio.timeout(heartbeat):
+                        first = await sub.get()
+                except TimeoutError:
+                    first = None
+            # stamped when the first change could be read: the page's measured delay includes the gathering
+            wall = time.time()
+            items: list[Change | Snapshot] = [] if first is None else [first]
+            if first is not None and gather > 0:
+                await asyncio.sleep(gather)
+            while first is not None and len(items) < BATCH and (more := sub.get_nowait()) is not None:
+                items.append(more)
+            at = now()
+            parts = [frame(it, at, wall, actor, visible) for it in coalesced(items)] if items else [
+                frame(None, at, wall, actor, visible)]  # fmt: skip
             text = "".join(parts)
             if text:
                 yield text
