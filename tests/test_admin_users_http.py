@@ -161,6 +161,7 @@ def test_disabling_a_user_ends_its_open_session(site):
     assert site.sign_in("root") == 303
     ask = site.client.get("/admin/users?disable=ann", headers=HTML)
     assert "<h2 id=\"h-confirm\">Disable ann?</h2>" in ask.text and site.facts("user.disabled") == []
+    assert 'id="h-confirm"' not in site.client.get("/admin/users?disable=root", headers=HTML).text, "not oneself"
     r = site.post("disable", name="ann")
     assert r.status_code == 200 and "User ann disabled" in r.text
     assert ">disabled<" in re.search(r'<tr data-user="ann".*?</tr>', r.text, re.S).group(0)

@@ -62,8 +62,8 @@ def admin_routes(console: Console, agent_groups: Mapping[str, Iterable[str]], ti
         t = TEXTS[lang]
         rows = [{**u.public(), "role_name": t.get(f"role_{u.role}", u.role), "created": when(u.created_at),
                  "changed": when(u.changed_at)} for u in await console.users.list()]  # fmt: skip
-        if confirm not in {r["name"] for r in rows if not r["disabled"]}:
-            confirm = ""
+        if confirm not in {r["name"] for r in rows if not r["disabled"]} or confirm == v.user.name:
+            confirm = ""  # only a user the admin may disable here is asked about
         page = templates.TemplateResponse(request, "admin_users.html", {
             "t": t, "lang": "zh-CN" if lang == "zh" else "en", "users": rows, "csrf": v.session.csrf,
             "me": v.user.name, "roles": list(ROLES), "agents": sorted(groups), "teams": teams,
