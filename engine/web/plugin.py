@@ -12,6 +12,7 @@ from engine.policy import Actor
 from engine.service_api import Outcome, Request
 from engine.store.stats import targets_of
 from engine.store.users import UserStore
+from engine.web.admin.routes import admin_routes
 from engine.web.agent.roster import Roster
 from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
@@ -24,9 +25,9 @@ from engine.web.wallboard.settings import WallboardSettings
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
-    """/metrics over the engine's bus and call records, the console's sign-in and actions, and the wallboard, the
-    team page and the agent page over the bus, served on ``settings.listen`` (bound now: HttpListenError names
-    ``setting`` when it cannot be) by the named task ``http``."""
+    """/metrics over the engine's bus and call records, the console's sign-in and actions, the wallboard, the
+    team page and the agent page over the bus, and the admin's users page, served on ``settings.listen`` (bound
+    now: HttpListenError names ``setting`` when it cannot be) by the named task ``http``."""
     metrics = EngineMetrics(engine.bus, targets_of(engine.site))
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
@@ -47,7 +48,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
                        gate=console.gate, visible=console.visible, reasons=reasons)  # fmt: skip
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible)  # fmt: skip
-    routes = [*console.routes(), *board, *team, *desk, static_route()]
+    users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
+    routes = [*console.routes(), *board, *team, *desk, *users, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()

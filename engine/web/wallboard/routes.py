@@ -18,6 +18,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from engine.live.bus import Bus
+from engine.policy import Role
 from engine.web.actor import Gate, Visible
 from engine.web.i18n import pick_language
 from engine.web.wallboard.settings import WallboardSettings
@@ -51,7 +52,8 @@ def wallboard_routes(bus: Bus, now: Callable[[], float], settings: WallboardSett
         lang = pick_language(request.headers.get("accept-language", ""))
         boot = {"texts": TEXTS[lang], "thresholds": settings.as_dict(), "timezone": timezone, "lang": lang}
         return templates.TemplateResponse(request, "wallboard.html", {
-            "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "boot": script_json(boot)})  # fmt: skip
+            "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "boot": script_json(boot),
+            "users_link": who.role is Role.ADMIN})  # fmt: skip
 
     async def stream(request: Request) -> Response:
         actor = await gate(request, "wallboard", "")

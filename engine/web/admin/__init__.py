@@ -1,0 +1,1 @@
+"""The admin's pages of the web console: the users (routes.py)."""

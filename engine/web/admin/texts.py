@@ -1,0 +1,52 @@
+"""The users page's words in each console language. A mistake's sentence is the engine's own (engine/users.py),
+shown as it is, as the policy's refusals are: the field it names is also marked on the form."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Users", "wallboard": "Wallboard", "sign_out": "Sign out", "add_h": "Add a user",
+        "name": "Name", "role": "Role", "agent": "Agent id", "team": "Team", "phone": "Phone",
+        "name_hint": "1 to 64 of a-z, 0-9, '.', '_' and '-'.",
+        "agent_hint": "Role agent only, and needed there: the site's agent id.",
+        "team_hint": "Role team lead only, and needed there: the agent group led.",
+        "phone_hint": "The endpoint a supervisor listens, whispers and barges on.",
+        "password_note": "The password is made here and shown once, on the answer.",
+        "add": "Add user", "users_h": "Users", "status": "Status", "created": "Created", "changed": "Changed",
+        "actions": "Actions", "active": "active", "disabled": "disabled", "passwd": "New password",
+        "passwd_for": "New password for {name}", "disable": "Disable…", "disable_for": "Disable {name}…",
+        "role_agent": "agent", "role_teamlead": "team lead", "role_qa": "QA", "role_manager": "manager",
+        "role_admin": "admin", "none": "–",
+        "added": "User {name} added ({role}).", "passwd_done": "New password for {name}: its open sessions end.",
+        "passwd_self": "This is your own: sign in again with it.",
+        "disabled_done": "User {name} disabled: its open sessions end at their next request.",
+        "shown_once": "Its password, shown this once:",
+        "copy_now": "Copy it now: it is kept only as a hash and never shown again.",
+        "confirm_h": "Disable {name}?",
+        "confirm_text": "Its open sessions end at their next request, and it cannot sign in again. "
+                        "The console cannot enable it again.",
+        "confirm": "Disable {name}", "cancel": "Cancel", "mistake": "Nothing was changed:",
+    },
+    "zh": {
+        "title": "用户", "wallboard": "实时看板", "sign_out": "退出登录", "add_h": "添加用户",
+        "name": "用户名", "role": "角色", "agent": "坐席工号", "team": "团队", "phone": "话机",
+        "name_hint": "1 到 64 个字符：a-z、0-9、“.”、“_”和“-”。",
+        "agent_hint": "仅限坐席角色，且必填：站点文件中的坐席工号。",
+        "team_hint": "仅限班组长角色，且必填：所带的坐席组。",
+        "phone_hint": "主管监听、耳语和强插所用的话机终端。",
+        "password_note": "密码由系统生成，只在结果中显示一次。",
+        "add": "添加用户", "users_h": "用户列表", "status": "状态", "created": "创建时间", "changed": "修改时间",
+        "actions": "操作", "active": "启用", "disabled": "已停用", "passwd": "新密码",
+        "passwd_for": "为 {name} 生成新密码", "disable": "停用…", "disable_for": "停用 {name}…",
+        "role_agent": "坐席", "role_teamlead": "班组长", "role_qa": "质检", "role_manager": "经理",
+        "role_admin": "管理员", "none": "–",
+        "added": "已添加用户 {name}（{role}）。", "passwd_done": "已为 {name} 设置新密码：其已打开的会话随即结束。",
+        "passwd_self": "这是您自己的密码：请用它重新登录。",
+        "disabled_done": "已停用用户 {name}：其已打开的会话在下一次请求时结束。",
+        "shown_once": "其密码（仅显示这一次）：",
+        "copy_now": "请立即复制：系统只保存其哈希值，不会再次显示。",
+        "confirm_h": "停用 {name}？",
+        "confirm_text": "其已打开的会话在下一次请求时结束，之后无法再登录。控制台不能重新启用该用户。",
+        "confirm": "停用 {name}", "cancel": "取消", "mistake": "未做任何更改：",
+    },
+}  # fmt: skip
