@@ -62,3 +62,21 @@ def test_unusable_store_url_is_one_line_with_file_and_line(tmp_path, url, messag
     assert r.returncode == 2
     assert "Traceback" not in r.stderr
     assert r.stderr.strip().splitlines() == [exc.value.problems[0]]
+
+
+def test_sqlite_connections_wait_for_a_write_lock_rather_than_fail_at_once():
+    import asyncio
+
+    from engine.store.store import Store
+    from engine.store.url import BUSY_TIMEOUT, connect_args
+
+    assert connect_args("postgresql+asyncpg://u@localhost/h") == {}
+
+    async def busy() -> int:
+        store = Store("sqlite+aiosqlite:///:memory:")
+        async with store.engine.connect() as conn:
+            (ms,) = (await conn.exec_driver_sql("PRAGMA busy_timeout")).one()
+        await store.close()
+        return int(ms)
+
+    assert asyncio.run(busy()) == BUSY_TIMEOUT * 1000

@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from engine.model.facts import Fact
 from engine.model.records import CallRecord, derive, derive_one
 from engine.store.tables import call_records, ledger
-from engine.store.url import sqlite_file
+from engine.store.url import BUSY_TIMEOUT, connect_args, sqlite_file
 
 log = logging.getLogger("hotline.store")
 T = TypeVar("T")
@@ -44,7 +44,7 @@ def migrate(url: str) -> None:
 class Store:
     def __init__(self, url: str) -> None:
         self.url = url
-        self.engine = create_async_engine(url)
+        self.engine = create_async_engine(url, connect_args=connect_args(url))
         if self.engine.dialect.name == "sqlite":
             # WAL: a commit appends to the log with one fsync instead of rewriting pages; readers never block
             # the writer. synchronous stays FULL: a committed fact survives a power cut.
@@ -204,7 +204,8 @@ class _SqliteLedger:
 
     def _connect(self) -> sqlite3.Connection:
         if self._conn is None:
-            conn = sqlite3.connect(self.path, timeout=30, isolation_level=None)  # transactions said explicitly
+            # transactions said explicitly
+            conn = sqlite3.connect(self.path, timeout=BUSY_TIMEOUT, isolation_level=None)
             conn.execute("PRAGMA journal_mode=WAL")
             conn.execute("PRAGMA synchronous=FULL")  # as the engine's own connections: a commit survives a power cut
             self._conn = conn

@@ -76,3 +76,12 @@ def check_section(store: dict[str, object], base: Path, report: Callable[[str, s
         report("store.url", why)
     else:
         store["url"] = resolve(url, base)
+
+
+BUSY_TIMEOUT = 30.0  # seconds a SQLite connection waits for another's write lock before "database is locked"
+
+
+def connect_args(url: str) -> dict[str, object]:
+    """Driver arguments for ``url``: SQLite's busy timeout (the driver's default, 5 s, is short on a loaded
+    machine: a writer then fails where it had only to wait); none for other backends."""
+    return {"timeout": BUSY_TIMEOUT} if url.startswith("sqlite") else {}

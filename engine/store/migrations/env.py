@@ -6,6 +6,7 @@ from alembic import context
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from engine.store.tables import metadata
+from engine.store.url import connect_args
 
 config = context.config
 
@@ -17,7 +18,8 @@ def _run(connection):  # type: ignore[no-untyped-def]
 
 
 async def _main() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    url = config.get_main_option("sqlalchemy.url")
+    engine = create_async_engine(url, connect_args=connect_args(url))
     async with engine.begin() as conn:
         await conn.run_sync(_run)
     await engine.dispose()
