@@ -24,10 +24,9 @@ def replays() -> dict[str, fidelity.Timed]:
     return asyncio.run(fidelity.replay_all(SITE))
 
 
-def test_fidelity_score(replays, capsys):
+def test_fidelity_score(replays, summary):
     scores = fidelity.score_replays(replays)
-    with capsys.disabled():
-        print("\n" + fidelity.table(scores))
+    summary.append(fidelity.table(scores))
     assert {s.flow for s in scores} == {f.name for f in FLOWS}
     assert fidelity.overall(scores) >= 0.95
     inbound = [s for s in scores if next(f for f in FLOWS if f.name == s.flow).kind == "inbound"]
