@@ -34,12 +34,17 @@ fidelity: setup-test
 	$(VPY) -m engine.cli sim fidelity --record --site $(SITE)
 	$(VPY) -m engine.cli sim fidelity --site $(SITE)
 
+# The tests without Asterisk on two workers (a test file stays on one worker: a module's shared demo or replays
+# start once), then one at a time the real-Asterisk tests, which share the one lab, and those marked `alone`.
+# Both runs always happen; the target fails if either failed.
 test: setup-test
 	$(VPY) -m ruff check .
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \
+	$(VPY) -m pytest -q -m "asterisk or alone"; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
 
 test-unit: setup-test
-	$(VPY) -m pytest -q -m "not asterisk"
+	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \
+	$(VPY) -m pytest -q -m "alone and not asterisk"; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
 
 lint: setup-test
 	$(VPY) -m ruff check .
