@@ -39,9 +39,13 @@ fidelity: setup-test
 	$(VPY) -m engine.cli sim fidelity --record --site $(SITE)
 	$(VPY) -m engine.cli sim fidelity --site $(SITE)
 
+# The tests without Asterisk on two workers (a test file stays on one worker: a module's shared demo or replays
+# start once), then one at a time the real-Asterisk tests, which share the one lab, and those marked `alone`.
+# Both runs always happen; the target fails if either failed.
 test: setup-test
 	$(VPY) -m ruff check .
-	$(VPY) -m pytest -q
+	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \
+	$(VPY) -m pytest -q -m "asterisk or alone"; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
 
 # The console's screenshots in docs/ (the README shows them), taken by the browser tests in Debian's Chromium.
 screenshots: setup-test
@@ -49,7 +53,8 @@ screenshots: setup-test
 	  tests/test_agent_browser.py tests/test_admin_browser.py
 
 test-unit: setup-test
-	$(VPY) -m pytest -q -m "not asterisk"
+	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \
+	$(VPY) -m pytest -q -m "alone and not asterisk"; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
 
 lint: setup-test
 	$(VPY) -m ruff check .

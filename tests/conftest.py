@@ -1,5 +1,6 @@
 """Shared fixtures of the browser tests: one Chromium for the whole run (Debian's build, driven by Playwright),
-and `hotline demo --http` serving the console on the virtual PBX.
+and `hotline demo --http` serving the console on the virtual PBX; and `summary`, lines a test prints at the end of
+the run (the fidelity table), from pytest-xdist's workers too.
 
 The browser starts only when a test asks for it. Its binary is Debian's `chromium` package (installed by
 `scripts/setup.sh --test`); HOTLINE_CHROMIUM names another. Playwright's own browser downloads are never used.
@@ -27,6 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CHROMIUM = os.environ.get("HOTLINE_CHROMIUM", "/usr/lib/chromium/chromium")  # the Debian package's binary
 START_BOUND = 60.0  # real seconds the demo may take to listen; only keeps a hang from hanging the suite
 TIMINGS: dict[str, float] = {}  # what the fixtures' starts took, printed at the end of the run
+NOTES: list[str] = []  # what tests leave for the end of the run (fixture `summary`)
+FROM_WORKERS: list[str] = []  # the same, from pytest-xdist's workers
 
 
 @dataclass
@@ -140,6 +143,30 @@ def signed_in(browser: Any) -> Any:
     return open_as
 
 
+@pytest.fixture(scope="session")
+def summary() -> list[str]:
+    """Lines a test leaves for the end of the run: shown also under pytest-xdist, whose workers' output is not."""
+    return NOTES
+
+
+def _lines() -> list[str]:
+    timings = ["browser fixtures: " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items())] if TIMINGS else []
+    return NOTES + timings
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)  # set in a pytest-xdist worker only
+    if workeroutput is not None:
+        workeroutput["summary"] = _lines()
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    """pytest-xdist's controller: a worker ended; keep its lines."""
+    FROM_WORKERS.extend(getattr(node, "workeroutput", {}).get("summary", []))
+
+
 def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if TIMINGS:
-        terminalreporter.write_line("browser fixtures: " + ", ".join(f"{k} {v:.2f}" for k, v in TIMINGS.items()))
+    for text in _lines() + FROM_WORKERS:
+        for line in text.splitlines():
+            terminalreporter.write_line(line)

@@ -17,10 +17,16 @@ def test_every_flow_has_recorded_runs():
         assert len(fidelity.recorded_runs(fl.name)) >= 1, fl.name
 
 
-def test_fidelity_score(capsys):
-    scores = asyncio.run(fidelity.score_all(SITE))
-    with capsys.disabled():
-        print("\n" + fidelity.table(scores))
+@pytest.fixture(scope="module")
+def replays() -> dict[str, fidelity.Timed]:
+    """Every flow replayed once through the virtual PBX (real time, about 50 s), read by each test of a replay:
+    replaying a flow again for another test would prove nothing more."""
+    return asyncio.run(fidelity.replay_all(SITE))
+
+
+def test_fidelity_score(replays, summary):
+    scores = fidelity.score_replays(replays)
+    summary.append(fidelity.table(scores))
     assert {s.flow for s in scores} == {f.name for f in FLOWS}
     assert fidelity.overall(scores) >= 0.95
     inbound = [s for s in scores if next(f for f in FLOWS if f.name == s.flow).kind == "inbound"]
@@ -114,11 +120,11 @@ def test_recorded_inbound_runs_hold_the_agi_exchange():
 
 
 @pytest.mark.parametrize("flow", ["ivr_hangup", "inbound_to_agent"])
-def test_virtual_pbx_answers_the_ivr_as_asterisk_did(flow, tmp_path):
+def test_virtual_pbx_answers_the_ivr_as_asterisk_did(flow, replays):
     """Through the virtual PBX the engine gets Asterisk's AGI replies: GET FULL VARIABLE of an absent header is
     result=1 with empty data, a whole hello-world ends at the sound file's endpos, and a hang-up during GET OPTION
     is result=-1 with the HANGUP line after it (seen with the next command)."""
-    frames, agi = asyncio.run(fidelity.replay_flow(flow, SITE, tmp_path))
+    frames, agi = replays[flow]
     replay = fidelity.Transcript([f for _, f in frames], [a for _, a in agi])
     runs = fidelity.recorded_runs(flow)
     best = max(runs, key=lambda r: fidelity.compare(flow, r, replay).agi_ratio)
@@ -127,7 +133,7 @@ def test_virtual_pbx_answers_the_ivr_as_asterisk_did(flow, tmp_path):
         assert "200 result=49 endpos=11234" in [a.text for _, a in agi]  # the lab's hello-world: 11234 samples
 
 
-def test_agent_rings_before_the_recording_starts(tmp_path):
+def test_agent_rings_before_the_recording_starts(replays):
     """On the lab a loopback phone answers the INVITE with 180 within a millisecond, before the engine's
     MixMonitor lands: in every recorded run the agent rings first. The virtual PBX rang 10 ms late."""
 
@@ -136,5 +142,5 @@ def test_agent_rings_before_the_recording_starts(tmp_path):
 
     for run in fidelity.recorded_runs("abandon_waiting"):
         assert order(run.ami) == ["DialState", "MixMonitorStart"]
-    frames, _ = asyncio.run(fidelity.replay_flow("abandon_waiting", SITE, tmp_path))
+    frames, _ = replays["abandon_waiting"]
     assert order([f for _, f in frames]) == ["DialState", "MixMonitorStart"]

@@ -301,3 +301,31 @@ async def test_the_sweep_leaves_a_state_the_engine_published_while_it_was_cleari
     await out._sweep(client)  # type: ignore[arg-type]
     assert client.cleared == ["t/race/agent/a1"], "a2 is the engine's own now"
     assert out.cleared == 1
+
+
+class _SwallowingClient:
+    """A publish that returns normally when cancelled, as aiomqtt's does on Python 3.11 when the broker's
+    acknowledgement lands in the same turn of the loop as the cancellation (asyncio.wait_for)."""
+
+    def __init__(self) -> None:
+        self.publishing = asyncio.Event()
+
+    async def publish(self, *args: object, **kwargs: object) -> None:
+        self.publishing.set()
+        try:
+            await asyncio.sleep(3600)
+        except asyncio.CancelledError:
+            return
+
+
+async def test_a_stop_during_a_publish_ends_the_pump_even_if_the_publish_swallows_it():
+    # the engine's stop hung for good this way: the pump went on to wait for the next bus change
+    bus = Bus()
+    out = MqttOut(bus, Broker("127.0.0.1", 1), "t/stop", lambda: 100.0)
+    client = _SwallowingClient()
+    sub = bus.subscribe(10, name="mqtt")
+    pump = asyncio.create_task(out._pump(client, sub))  # type: ignore[arg-type]
+    await asyncio.wait_for(client.publishing.wait(), 5)  # the status "online"
+    pump.cancel()
+    done, _ = await asyncio.wait([pump], timeout=5)
+    assert done and pump.cancelled(), "the pump went on after its stop"

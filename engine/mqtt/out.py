@@ -151,6 +151,10 @@ class MqttOut:
         await client.publish(self.status_topic, status_payload("online", at=self.now()), qos=STATUS_QOS, retain=True)
         first = True
         while True:
+            # Python 3.11's asyncio.wait_for, under aiomqtt's publish, swallows a cancellation that lands as the
+            # broker's acknowledgement does: the stop is honoured here, or the pump would wait on the bus for ever
+            if (task := asyncio.current_task()) is not None and task.cancelling():
+                raise asyncio.CancelledError
             item = await sub.get()
             if isinstance(item, Snapshot):
                 if not first:  # the broker took longer than the bus's changes kept coming: events were lost
