@@ -105,9 +105,12 @@ async def test_late_subscriber_broker_restart_and_loop_lag(tmp_path):
     print("loop lag (ms):", json.dumps(figures))
     up_lag, down_lag = figures["up"], figures["down"]
     # the same work goes on in both windows; a publisher that spun, or waited on the broker inside the loop,
-    # would show in the down window's lag (2 ms of slack: a scheduler's quantum on a shared machine)
+    # would show in the down window's lag, its mean first (2 ms of slack: a scheduler's quantum on a shared
+    # machine). The p95 of a few hundred ticks moves with a handful of preemptions: 10 ms of slack there (it
+    # failed 2 runs in 9 at 8.2 ms against 2 ms with 2 ms of slack); a publisher blocked on the broker would
+    # hold the loop for its connect timeout, seconds
     assert down_lag["mean_ms"] <= 3 * up_lag["mean_ms"] + 2, figures
-    assert down_lag["p95_ms"] <= 3 * up_lag["p95_ms"] + 2, figures
+    assert down_lag["p95_ms"] <= 3 * up_lag["p95_ms"] + 10, figures
     assert down_lag["n"] >= 0.8 * up_lag["n"], "the ticker kept its pace"
     assert report["call_records"] > 0
 
