@@ -12,15 +12,9 @@
   // what the page was sent and what it did, for the browser tests: bounded
   const log = (window.agentLog = []);
   const acts = (window.agentActions = []);
-  const clockFmt = new Intl.DateTimeFormat(boot.lang === "zh" ? "zh-CN" : "en-GB",
-    { timeZone: boot.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const clockFmt = hotline.clock(boot);
 
-  const dur = (s) => {
-    s = Math.max(0, Math.round(s));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-  };
+  const dur = hotline.dur;
   const label = (k) => (k in T ? T[k] : k);
   const text = (id, value) => { $(id).textContent = value; };
   const show = (el, yes) => { if (el) el.hidden = !yes; };
@@ -160,11 +154,7 @@
   const link = $("link");
   const setLink = (state, words) => { link.dataset.state = state; link.textContent = words; };
   const source = new EventSource(`/agent/events?agent=${encodeURIComponent(A.id)}`);
-  // the session ended (signed out, expired, the user disabled): the server ends the stream and says so
-  source.addEventListener("signedout", () => {
-    source.close();
-    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
-  });
+  hotline.onSignedOut(source);  // the session ended: the server ends the stream and says so
   source.onopen = () => setLink("live", T.live);
   source.onerror = () => setLink("lost", T.reconnecting);
   source.addEventListener("view", (e) => {

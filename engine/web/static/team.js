@@ -10,16 +10,10 @@
   let now = 0;
   // what the stream sent, for the browser test: the agents' keys it saw (only the team's may come)
   const seen = (window.teamSeen = new Set());
-  const clockFmt = new Intl.DateTimeFormat(boot.lang === "zh" ? "zh-CN" : "en-GB",
-    { timeZone: boot.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const clockFmt = hotline.clock(boot);
 
   const fill = (text, values) => text.replace(/\{(\w+)\}/g, (m, k) => (k in values ? values[k] : m));
-  const dur = (s) => {
-    s = Math.max(0, Math.round(s));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-  };
+  const dur = hotline.dur;
   const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`);
   const label = (k) => T[k] || k;
   const who = (id) => (names[id] ? `${id} (${names[id]})` : id);
@@ -221,11 +215,7 @@
   const link = document.getElementById("link");
   const setLink = (state, text) => { link.dataset.state = state; link.textContent = text; };
   const source = new EventSource(`/team/events?team=${encodeURIComponent(boot.team)}`);
-  // the session ended (signed out, expired, the user disabled): the server ends the stream and says so
-  source.addEventListener("signedout", () => {
-    source.close();
-    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
-  });
+  hotline.onSignedOut(source);  // the session ended: the server ends the stream and says so
   source.onopen = () => setLink("live", T.live);
   source.onerror = () => setLink("lost", T.reconnecting);
   source.addEventListener("snapshot", (e) => {

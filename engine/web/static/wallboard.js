@@ -10,15 +10,9 @@
   // each change as shown: wall (s, read off the bus by the server) and shown (ms, this page's DOM updated);
   // the browser test reads the delay from it. Bounded.
   const log = (window.wallboardLog = []);
-  const clockFmt = new Intl.DateTimeFormat(boot.lang === "zh" ? "zh-CN" : "en-GB",
-    { timeZone: boot.timezone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false });
+  const clockFmt = hotline.clock(boot);
 
-  const dur = (s) => {
-    s = Math.max(0, Math.round(s));
-    const h = Math.floor(s / 3600), m = Math.floor((s % 3600) / 60), r = s % 60;
-    const mm = String(m).padStart(h ? 2 : 1, "0"), ss = String(r).padStart(2, "0");
-    return h ? `${h}:${mm}:${ss}` : `${mm}:${ss}`;
-  };
+  const dur = hotline.dur;
   const pct = (x) => (x === null || x === undefined ? "–" : `${(100 * x).toFixed(1)} %`);
   const label = (k) => T[k] || k;
 
@@ -127,11 +121,7 @@
   const link = document.getElementById("link");
   const setLink = (state, text) => { link.dataset.state = state; link.textContent = text; };
   const source = new EventSource("/wallboard/events");
-  // the session ended (signed out, expired, the user disabled): the server ends the stream and says so
-  source.addEventListener("signedout", () => {
-    source.close();
-    location.assign(`/signin?next=${encodeURIComponent(location.pathname)}`);
-  });
+  hotline.onSignedOut(source);  // the session ended: the server ends the stream and says so
   source.onopen = () => setLink("live", T.live);
   source.onerror = () => setLink("lost", T.reconnecting);
   source.addEventListener("snapshot", (e) => {
