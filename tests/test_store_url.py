@@ -80,3 +80,35 @@ def test_sqlite_connections_wait_for_a_write_lock_rather_than_fail_at_once():
         return int(ms)
 
     assert asyncio.run(busy()) == BUSY_TIMEOUT * 1000
+
+
+def test_a_new_database_is_in_wal_mode_so_a_reader_cut_off_blocks_no_one(tmp_path):
+    """A reader left mid-query (an engine stopped while it read) must not lock out the next start: in rollback
+    mode it blocks the writer's commit, and the writer's pending lock every later reader; in WAL mode neither."""
+    import sqlite3
+
+    from engine.store.store import migrate
+
+    def stuck_reader_then_write(db: Path) -> None:
+        reader = sqlite3.connect(db, isolation_level=None)
+        reader.execute("BEGIN")
+        reader.execute("SELECT * FROM ledger").fetchone()  # holds its read lock (or snapshot) from here on
+        writer = sqlite3.connect(db, timeout=0.2)
+        try:
+            writer.execute("INSERT INTO users VALUES ('a', 'admin', '', '', '', 'x', 0, 0, 0)")
+            writer.commit()
+            sqlite3.connect(db, timeout=0.2).execute('PRAGMA main.table_info("alembic_version")').fetchall()
+        finally:
+            writer.close()
+            reader.close()
+
+    db = tmp_path / "h.db"
+    migrate(f"sqlite+aiosqlite:///{db}")
+    assert sqlite3.connect(db).execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    stuck_reader_then_write(db)  # does not raise
+    # the same in rollback mode: what a start found before the migration set WAL
+    old = tmp_path / "old.db"
+    migrate(f"sqlite+aiosqlite:///{old}")
+    sqlite3.connect(old, isolation_level=None).execute("PRAGMA journal_mode=DELETE")
+    with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+        stuck_reader_then_write(old)

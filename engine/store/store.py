@@ -39,6 +39,25 @@ def migrate(url: str) -> None:
     cfg.set_main_option("script_location", str(here / "migrations"))
     cfg.set_main_option("sqlalchemy.url", url)
     command.upgrade(cfg, "head")
+    path = sqlite_file(url)
+    if path is not None:
+        _wal(path)
+
+
+def _wal(path: str) -> None:
+    """Put a SQLite file in WAL mode once, here, while the engine has it not yet open: the switch needs the file
+    to itself, and a connection that asks while another reads is silently left in rollback mode. There a reader
+    cut off mid-query (an engine stopping) blocks every commit and, through the writer's pending lock, every
+    later reader: a restart found the database locked. In WAL mode readers and the writer never wait on each
+    other. The mode is kept in the file."""
+    conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT, isolation_level=None)
+    try:
+        mode = conn.execute("PRAGMA journal_mode=WAL").fetchone()[0]
+    finally:
+        conn.close()
+    if str(mode).lower() != "wal":
+        raise RuntimeError(f"{path}: could not switch the database to WAL mode (it stays {mode!r}): is another "
+                           f"program holding it open?")  # fmt: skip
 
 
 class Store:
