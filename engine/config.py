@@ -23,6 +23,7 @@ from engine.config_problems import ConfigError, Problems, parse_toml, read_text
 from engine.config_sections import SECTIONS
 from engine.config_services import ServiceConfig, build_services
 from engine.store.url import check_section as check_store
+from recording.retention import check_rules
 
 # the names other modules import from here
 __all__ = ["Agent", "Campaign", "ConfigError", "ServiceConfig", "Site", "load_rules", "load_site"]
@@ -111,6 +112,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("asterisk.ami_secret_file", "required unless lab = true (no default password)")
     if not ast.get("lab") and not values["recording"].get("local_dir"):
         report("recording.local_dir", "required unless asterisk.lab = true")
+    values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():

@@ -38,6 +38,12 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "recording": {
         "asterisk_dir": Field(str, "/var/spool/asterisk/monitor", doc="folder as Asterisk sees it"),
         "local_dir": Field(str, "", doc="the same folder as the engine sees it (empty with lab = true)"),
+        "format": Field(str, "opus", check=lambda v: None if v in ("opus", "wav") else "must be opus or wav",
+                        doc="stored file: opus (stereo Ogg Opus) or wav (16-bit stereo)"),
+        "bitrate": Field((int, float), 16, check=lambda v: None if 12 <= v <= 512 else "must be 12-512 (kbit/s)",
+                         doc="Opus bit-rate of the whole file, kbit/s, shared by the two sides"),
+        "retention": Field(list, [], doc="[[recording.retention]] rules: kind, days, service, campaign, "
+                           "keep_after_lead_purge"),
     },
     "hotline": HOTLINE_FIELDS,  # acd/settings.py
     "ivr": IVR_FIELDS,  # ivr/settings.py

@@ -1,4 +1,4 @@
-"""Start MixMonitor at connect; after the call, merge the legs into one stereo WAV and index it."""
+"""Start MixMonitor at connect; after the call, merge the legs into one stereo file (Ogg Opus by default)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.asterisk.ami_link import AmiDisconnected, AmiError
 from engine.model.facts import fact_key
 from engine.ports import Actions, Calls, Ledger, Records
+from recording.encode import Stored, store
 from recording.mixmonitor import RecordingPaths, merge_legs
 
 log = logging.getLogger("hotline.recording")
@@ -16,7 +17,8 @@ log = logging.getLogger("hotline.recording")
 
 class Recorder:
     def __init__(self, *, actions: Actions, calls: Calls, ledger: Ledger, records: Records, asterisk_dir: str,
-                 local_dir: Path, settle: float = 0.5, wait: float = 10.0) -> None:  # fmt: skip
+                 local_dir: Path, settle: float = 0.5, wait: float = 10.0, format: str = "opus",
+                 bitrate: float = 16.0) -> None:  # fmt: skip
         self.actions = actions
         self.calls = calls
         self.ledger = ledger
@@ -25,6 +27,8 @@ class Recorder:
         self.local_dir = local_dir
         self.settle = settle
         self.wait = wait
+        self.format = format  # [recording] format: opus or wav
+        self.bitrate = bitrate  # [recording] bitrate, kbit/s of the whole Opus file
         self.active: set[str] = set()
         self._finishing: set[str] = set()  # calls whose legs are being merged (a restart can ask twice)
 
@@ -120,19 +124,25 @@ class Recorder:
                 return
             last = sizes
             await asyncio.sleep(self.settle)
-        out = paths.local()
         try:
-            seconds = await asyncio.to_thread(merge_legs, legs[0], legs[1], out)
-        except (OSError, ValueError) as exc:
-            log.error("call %s: could not merge recording legs: %s", call_id, exc)
-            await self._failed(call_id, f"could not merge the legs: {exc}")
+            kept = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
+        except (OSError, ValueError, RuntimeError) as exc:  # libsndfile's errors are RuntimeErrors
+            log.error("call %s: could not store the recording: %s", call_id, exc)
+            await self._failed(call_id, f"could not merge and encode the legs: {exc}")
             return
+        # the legs go only once the stored file decoded back whole
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
-        await self.ledger.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id), path=str(out),
-                               seconds=round(seconds, 3), channels=2)  # fmt: skip
+        await self.ledger.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id),
+                               path=str(kept.path), seconds=round(kept.seconds, 3), channels=kept.channels,
+                               format=kept.format, bytes=kept.bytes, sha256=kept.sha256)  # fmt: skip
         await self.records.update_record(call_id)
-        log.info("call %s: recording %s (%.1f s, stereo)", call_id, out, seconds)
+        log.info("call %s: recording %s (%.1f s, stereo %s, %d bytes)", call_id, kept.path, kept.seconds,
+                 kept.format, kept.bytes)  # fmt: skip
+
+    def _store(self, legs: list[Path], out: Path) -> Stored:
+        frames, rate = merge_legs(legs[0], legs[1])
+        return store(frames, rate, out, self.format, self.bitrate)
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)

@@ -4,13 +4,44 @@ against a real Asterisk, to merge each call's recording at its end and to finish
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
+from sqlalchemy.ext.asyncio import AsyncEngine
+
 from engine.app import Engine
+from engine.clock import Clock
+from engine.config import Site
+from engine.ports import Ledger
 from engine.recovery import Recovery
 from ivr.places import cel_file, places_for
 from ivr.settings import IvrSettings
 from recording.finalize import Recorder
+from recording.index import RecordingIndex
+from recording.retention import rules_of
+from recording.services import Recordings
+
+log = logging.getLogger("hotline.recording")
+RETENTION_EVERY = 3600.0  # seconds between retention passes
+
+
+def recordings_of(site: Site, ledger: Ledger, sql: AsyncEngine, local_dir: Path) -> Recordings:
+    """The recordings service of a site on its store (the engine's, or the CLI's own)."""
+    teams = {a.id: (a.groups[0] if a.groups else "") for a in site.agents}  # the first team named: the agent's own
+    rec = site["recording"]
+    return Recordings(ledger=ledger, index=RecordingIndex(sql), store=sql, teams=teams,
+                      asterisk_dir=rec["asterisk_dir"], local_dir=local_dir,
+                      rules=rules_of(rec["retention"]))  # fmt: skip
+
+
+async def retention_loop(recordings: Recordings, clock: Clock) -> None:
+    """Named task: remove what the retention rules say is due, at start and then every hour (engine time)."""
+    while True:
+        try:
+            await recordings.purge(clock.now())
+        except OSError as exc:
+            log.error("retention pass failed: %s", exc)
+        await clock.sleep(RETENTION_EVERY)
 
 
 def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
@@ -18,9 +49,18 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
     it writes no audio and keeps no CEL or CDR, so nothing is merged or closed from them."""
     site = engine.site
     cdr_file = places_for(IvrSettings.of(site["ivr"]), site["asterisk"]["lab"]).cdr  # the IVR's degraded calls
+    rec = site["recording"]
     recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
-                        asterisk_dir=site["recording"]["asterisk_dir"], local_dir=local_dir)  # fmt: skip
+                        asterisk_dir=rec["asterisk_dir"], local_dir=local_dir, format=rec["format"],
+                        bitrate=float(rec["bitrate"]))  # fmt: skip
     engine.features["recorder"] = recorder
+    sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no index
+    if sql is not None:
+        recordings = recordings_of(site, engine, sql, local_dir)
+        engine.features["recordings"] = recordings
+        engine.fact_hooks.append(recordings.on_facts(engine.spawn))
+        engine.feature_tasks.append(("recordings-index", recordings.catch_up))
+        engine.feature_tasks.append(("recordings-retention", lambda: retention_loop(recordings, engine.clock)))
     if not finish:
         return recorder
     engine.call_end_hooks.append(recorder.on_call_end)

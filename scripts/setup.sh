@@ -35,7 +35,8 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 
-debs=()
+# libopus0: the recorder writes its Ogg Opus files through it (recording/opus_lib.py), with or without extras
+debs=(libopus0)
 [ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)

@@ -19,14 +19,13 @@ import re
 import signal
 import sys
 import time
-import wave
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from recording.mixmonitor import wav_info
+from recording.encode import probe
 from sim import chaos_check as check
 from sim.ami_proxy import AmiProxy
 from sim.derived_site import derive
@@ -223,8 +222,8 @@ def _recordings(records: list[dict[str, Any]]) -> dict[str, float | None]:
         path = str(r.get("recording") or "")
         if path:
             try:
-                out[path] = wav_info(Path(path))[1]
-            except (OSError, EOFError, wave.Error):
+                out[path] = probe(Path(path))[1]
+            except (OSError, RuntimeError):  # libsndfile's errors are RuntimeErrors
                 out[path] = None  # missing, or damaged: not a saved recording
     return out
 

@@ -40,6 +40,9 @@ async def _sipp(*args: str, log: str, cwd: Path) -> asyncio.subprocess.Process:
     )
 
 
+CALLER_HZ, AGENT_HZ = 440, 1000  # the two sides' tones
+
+
 async def place_call(
     workdir: Path, script: CallScript, tag: str = "call", during_talk: Callable[[], Awaitable[None]] | None = None
 ) -> dict[str, Any]:
@@ -57,10 +60,10 @@ async def place_call(
             hold_for=script.hold_for,
         )
     )
-    (workdir / "agent.xml").write_text(uas_scenario("answer", script.ring))
-    agent = await _sipp(
-        "-sf", "agent.xml", "-p", str(script.agent_port), "-mp", "16000", "-rtp_echo", log="agent.log", cwd=workdir
-    )
+    # the agent speaks a tone of its own (the caller's is 440 Hz): a recording's two sides can be told apart
+    voice = make_audio(workdir / "agent-tone.wav", freq=AGENT_HZ)
+    (workdir / "agent.xml").write_text(uas_scenario("answer", script.ring, audio=voice))
+    agent = await _sipp("-sf", "agent.xml", "-p", str(script.agent_port), "-mp", "16000", log="agent.log", cwd=workdir)
     await asyncio.sleep(0.5)
     caller = await _sipp(
         "127.0.0.1:5060",

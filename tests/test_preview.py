@@ -12,6 +12,7 @@ from typing import Any
 import pytest
 
 from acd.feature_codes import FeatureCodes
+from recording.encode import probe, sha256_of
 from sim import world
 from sim.day import scratch_site, simulate
 from sim.demo import _day_start
@@ -200,7 +201,6 @@ def test_preview_actions_belong_to_preview_campaigns_and_star_29_is_next_and_dia
 def test_an_outbound_conversation_is_recorded_and_indexed_like_an_inbound_call(tmp_path):
     """Real time (scaled), sockets and real WAV legs: the virtual PBX's MixMonitor on the customer's channel,
     merged to stereo after the call by the same end-of-call hook as inbound calls."""
-    import wave
 
     from composition import running
     from engine.clock import ScaledClock
@@ -244,7 +244,7 @@ def test_an_outbound_conversation_is_recorded_and_indexed_like_an_inbound_call(t
     assert saved.call_id == connect.call_id and saved.data["channels"] == 2
     assert saved.data["seconds"] == pytest.approx(20.0, abs=1.0), "the bridged conversation, not the ringing"
     path = Path(saved.data["path"])
-    assert path.name == f"{connect.call_id}.wav"
-    with wave.open(str(path)) as w:
-        assert w.getnchannels() == 2
+    assert path.name == f"{connect.call_id}.opus"
+    assert probe(path) == (2, pytest.approx(saved.data["seconds"], abs=0.05))
+    assert saved.data["format"] == "opus" and saved.data["sha256"] == sha256_of(path)
     assert not any(p.name.endswith(("-in.wav", "-out.wav")) for p in path.parent.iterdir()), "legs merged away"

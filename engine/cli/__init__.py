@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, records, run, sim, users
+from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, recordings, records, run, sim, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -19,6 +19,7 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_parser(sub)
     run.add_parser(sub)
     records.add_records_parser(sub)
+    recordings.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
     users.add_parser(sub)

@@ -56,6 +56,14 @@ def cmd_bench_wallboard(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_recordings(args: argparse.Namespace) -> int:
+    from sim.bench_recordings import main as bench_main
+
+    if args.minutes <= 0 or any(b < 6 for b in args.bitrates):
+        sitefile.fail("hotline bench recordings: --minutes above 0, --bitrates 6 kbit/s or more")
+    return bench_main(args)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -106,6 +114,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bw.add_argument("--workdir", help="keep both demos' folders (store, logs, report) here")
     bw.add_argument("--json", help="write the figures to this file")
     bw.set_defaults(func=cmd_bench_wallboard)
+
+    bc = bsub.add_parser("recordings", help="a stored minute of a call: the recorder's Opus vs stereo Opus vs WAV, "
+                                            "same run")
+    bc.add_argument("--minutes", type=float, default=3.0, help="minutes of conversation per source (default 3)")
+    bc.add_argument("--bitrates", type=lambda v: [float(x) for x in v.split(",")], default=[12.0, 16.0, 20.0, 24.0],
+                    help="Opus bit-rates to try, kbit/s, comma-separated (default 12,16,20,24)")
+    bc.add_argument("--json", default="bench-recordings.json", help="write the figures here (default %(default)s)")
+    bc.set_defaults(func=cmd_bench_recordings)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")

@@ -139,3 +139,26 @@ users = Table(
     Column("created_at", Float, nullable=False),
     Column("changed_at", Float, nullable=False),
 )
+
+# The index of stored recordings (migration 0013): a projection of the ledger's recording facts.
+recordings = Table(
+    "recordings",
+    metadata,
+    Column("id", String(128), primary_key=True),
+    Column("call_id", String(128), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("direction", String(8), nullable=False),
+    Column("service", String(64), nullable=False, server_default=""),
+    Column("campaign", String(64), nullable=False, server_default=""),
+    Column("agent", String(64), nullable=False, server_default=""),
+    Column("team", String(64), nullable=False, server_default=""),
+    Column("started_at", Float, nullable=False, index=True),
+    Column("seconds", Float, nullable=False),
+    Column("channels", Integer, nullable=False),
+    Column("format", String(8), nullable=False),
+    Column("bytes", Integer, nullable=False),
+    Column("sha256", String(64), nullable=False),
+    Column("path", String(512), nullable=False),
+    Column("purged_at", Float, nullable=True),
+    Column("purge_rule", String(128), nullable=False, server_default=""),
+)

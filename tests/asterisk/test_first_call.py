@@ -11,8 +11,8 @@ import pytest
 
 from composition import running
 from engine.config import load_site
-from recording.mixmonitor import wav_info
-from sim.scripted_call import CallScript, wait_records
+from recording.encode import probe, read_pcm, sha256_of
+from sim.scripted_call import AGENT_HZ, CALLER_HZ, CallScript, wait_records
 from sim.scripted_call import place_call as _place
 from tests.asterisk.conftest import SITE, AmiProxy
 
@@ -24,6 +24,13 @@ RING = SCRIPT.ring
 
 async def place_call(tmp: Path, tag: str, during_talk=None, script: CallScript = SCRIPT) -> dict:
     return await _place(tmp, script, tag, during_talk)
+
+
+def dominant_hz(x, rate: int) -> float:
+    import numpy as np
+
+    spec = np.abs(np.fft.rfft(x.astype(float)))
+    return float(np.fft.rfftfreq(len(x), 1 / rate)[int(spec.argmax())])
 
 
 def lab_site(tmp_path: Path, ami_port: int):
@@ -65,9 +72,20 @@ async def test_call_record_and_stereo_recording_match_sipp(engine, tmp_path, cap
     talk = sipp["bye"] - sipp["agent_200"]
     assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
     assert rec["queue_wait"] is not None and 0 < rec["queue_wait"] < RING + 2
-    channels, seconds = wav_info(Path(rec["recording"]))
-    assert channels == 2
-    assert abs(seconds - talk) <= 1.0, (seconds, talk)
+    # the stored file: Ogg Opus, decoded back to the talk time, the caller on the left and the agent on the right
+    path = Path(rec["recording"])
+    assert path.suffix == ".opus"
+    pcm, rate = read_pcm(path)
+    assert pcm.shape[1] == 2 and abs(len(pcm) / rate - talk) <= 1.0, (len(pcm) / rate, talk)
+    assert dominant_hz(pcm[:, 0], rate) == pytest.approx(CALLER_HZ, abs=15)
+    assert dominant_hz(pcm[:, 1], rate) == pytest.approx(AGENT_HZ, abs=15)
+    for _ in range(50):  # the index row follows the saved fact
+        row = await eng.features["recordings"].index.get(rec["call_id"])
+        if row is not None:
+            break
+        await asyncio.sleep(0.1)
+    assert row is not None and row["sha256"] == sha256_of(path) and row["bytes"] == path.stat().st_size
+    assert (row["kind"], row["agent"], row["format"]) == ("inbound", "1001", "opus")
     # the malformed AMI frame was logged and skipped, the engine kept working
     assert proxy.injected == 1 and eng.link.stats.malformed >= 1
     assert any("skipped malformed frame" in r.getMessage() for r in caplog.records)
@@ -127,7 +145,7 @@ async def test_engine_restart_mid_call_loses_nothing(lab, tmp_path):
         assert rec["outcome"] == "answered" and rec["agent_id"] == "1001"
         talk = sipp["bye"] - sipp["agent_200"]
         assert abs(rec["talk_time"] - talk) <= 1.0, (rec["talk_time"], talk)
-        channels, seconds = wav_info(Path(rec["recording"]))
+        channels, seconds = probe(Path(rec["recording"]))
         assert channels == 2 and abs(seconds - talk) <= 1.0
         facts = await eng.store.facts(rec["call_id"])
         assert sum(1 for f in facts if f.kind == "channel.new") == 2, "restart learned no channel twice"

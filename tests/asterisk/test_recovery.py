@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from engine.store.store import Store, migrate
-from recording.mixmonitor import wav_info
+from recording.encode import probe
 from sim.ami_proxy import AmiProxy
 from sim.chaos import EngineProcess
 from sim.derived_site import derive
@@ -66,7 +66,7 @@ async def test_a_call_that_ends_while_the_engine_is_dead_is_closed_from_cel(engi
         if rec["recording"]:
             break
         await asyncio.sleep(0.25)
-    channels, seconds = wav_info(Path(rec["recording"]))
+    channels, seconds = probe(Path(rec["recording"]))
     assert channels == 2 and abs(seconds - talk) <= 1.0, (seconds, talk)
     synced = [f for f in await store.facts(None, ("acd.agents_synced",))]
     assert synced and synced[-1].data["agents"]["1001"] == "idle"
@@ -105,6 +105,6 @@ async def test_a_recording_left_unsaved_by_a_kill_is_finished_at_start(engine_pr
         await asyncio.sleep(0.25)
     (rec,) = rows
     talk = sipp["bye"] - sipp["agent_200"]
-    channels, seconds = wav_info(Path(rec["recording"]))
+    channels, seconds = probe(Path(rec["recording"]))
     assert channels == 2 and abs(seconds - talk) <= 1.0, (seconds, talk)
     assert rec["closed"] == "" and rec["outcome"] == "answered"

@@ -1,0 +1,141 @@
+"""A call's legs stored as stereo Ogg Opus: decoded back to the right length, each side on its own channel, its
+size within the storage goal; the recorder's end-of-call step writes the file, the fact with its checksum and
+removes the legs."""
+
+from __future__ import annotations
+
+import asyncio
+import wave
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import numpy as np
+import pytest
+
+from engine.model.facts import Fact
+from recording.encode import probe, read_pcm, sha256_of, store
+from recording.finalize import Recorder
+from recording.mixmonitor import merge_legs
+
+RATE = 8000
+
+
+def speechlike(seconds: float, seed: int) -> np.ndarray:
+    """Noise shaped like speech (bursts of voiced sound and pauses, 300-3400 Hz): harder to compress than a tone."""
+    rng = np.random.default_rng(seed)
+    n = int(seconds * RATE)
+    noise = rng.normal(0, 1, n)
+    spec = np.fft.rfft(noise)
+    f = np.fft.rfftfreq(n, 1 / RATE)
+    spec[(f < 300) | (f > 3400)] = 0
+    band = np.fft.irfft(spec, n)
+    bursts = (np.sin(2 * np.pi * 0.4 * np.arange(n) / RATE) > -0.2).astype(float)  # talk, pause, talk
+    return (band / np.abs(band).max() * 12000 * bursts).astype(np.int16)
+
+
+def tone(seconds: float, hz: float) -> np.ndarray:
+    t = np.arange(int(seconds * RATE)) / RATE
+    return (8000 * np.sin(2 * np.pi * hz * t)).astype(np.int16)
+
+
+def write_leg(path: Path, pcm: np.ndarray) -> None:
+    with wave.open(str(path), "wb") as w:
+        w.setnchannels(1)
+        w.setsampwidth(2)
+        w.setframerate(RATE)
+        w.writeframes(pcm.tobytes())
+
+
+def dominant_hz(x: np.ndarray) -> float:
+    spec = np.abs(np.fft.rfft(x.astype(float)))
+    return float(np.fft.rfftfreq(len(x), 1 / RATE)[int(spec.argmax())])
+
+
+def test_opus_keeps_each_side_on_its_channel_and_its_length(tmp_path):
+    write_leg(tmp_path / "in.wav", tone(20.0, 300.0))  # the caller: left
+    write_leg(tmp_path / "out.wav", tone(17.5, 500.0))  # the agent: right, shorter (padded with silence)
+    frames, rate = merge_legs(tmp_path / "in.wav", tmp_path / "out.wav")
+    kept = store(frames, rate, tmp_path / "call.opus")
+    assert kept.format == "opus" and kept.channels == 2
+    assert kept.seconds == 20.0  # every sample that went in, no more (the pre-skip and the end are in the file)
+    assert probe(kept.path) == (2, 20.0)
+    back, back_rate = read_pcm(kept.path)
+    assert back_rate == RATE
+    assert dominant_hz(back[RATE:2 * RATE, 0]) == pytest.approx(300.0, abs=5)
+    assert dominant_hz(back[RATE:2 * RATE, 1]) == pytest.approx(500.0, abs=5)
+    # the agent's leg ended at 17.5 s: its side is silent after, the caller's is not
+    assert np.abs(back[18 * RATE:, 1]).max() < 100 < np.abs(back[18 * RATE:, 0]).max()
+    assert kept.bytes == kept.path.stat().st_size and kept.sha256 == sha256_of(kept.path)
+    assert not list(tmp_path.glob("*.part"))
+
+
+def sides_apart_db(frames: np.ndarray, path: Path, kbit_s: float) -> tuple[float, int]:
+    """How far below the talker the silent side is, in dB, after a round trip through Opus; and the bytes."""
+    kept = store(frames, RATE, path, kbit_s=kbit_s)
+    back = read_pcm(kept.path)[0].astype(float)
+    talk_left = np.abs(frames[:, 0]) > 0
+    rms = lambda x: float(np.sqrt((x**2).mean()))  # noqa: E731
+    return 20 * np.log10(rms(back[talk_left, 0]) / max(rms(back[talk_left, 1]), 1.0)), kept.bytes
+
+
+def test_opus_of_a_speechlike_minute_keeps_the_sides_apart_within_the_storage_goal(tmp_path):
+    # the caller talks 5 s, then the agent 5 s, and so on: the other side is silent meanwhile
+    n = 60 * RATE
+    turn = (np.arange(n) // (5 * RATE)) % 2
+    frames = np.stack([speechlike(60.0, 1) * (turn == 0), speechlike(60.0, 2) * (turn == 1)], axis=1)
+    frames = frames.astype(np.int16)
+    apart, size = sides_apart_db(frames, tmp_path / "minute.opus", 16)
+    assert size / 1e6 <= 0.12, f"{size / 1e6:.3f} MB for a minute"
+    assert apart >= 25, f"the silent side is only {apart:.1f} dB below the talker"
+    wav = store(frames, RATE, tmp_path / "minute.wav", fmt="wav")
+    assert wav.bytes > 15 * size  # 16-bit stereo at 8 kHz: 1.92 MB a minute
+
+
+def test_a_file_that_does_not_decode_back_whole_is_refused_and_not_left(tmp_path, monkeypatch):
+    import recording.encode as enc
+
+    def short_read(path: Any) -> tuple[np.ndarray, int]:
+        data, rate = enc.sf.read(str(path), dtype="int16", always_2d=True)
+        return data[: len(data) // 2], rate  # as a truncated stream decodes
+
+    monkeypatch.setattr(enc, "read_pcm", short_read)
+    frames = np.stack([tone(5.0, 300.0), tone(5.0, 500.0)], axis=1)
+    with pytest.raises(ValueError, match="decoded 2 ch / 20000 frames"):
+        store(frames, RATE, tmp_path / "x.opus")
+    assert list(tmp_path.iterdir()) == []
+
+
+class Ledger:
+    def __init__(self) -> None:
+        self.facts_: list[Fact] = [Fact("recording.started", 1.0, "c1", "", "recording.started:c1", {})]
+
+    async def fact(self, kind: str, call_id: str, uniqueid: str, key: str, **data: Any) -> None:
+        self.facts_.append(Fact(kind, 2.0, call_id, uniqueid, key, data))
+
+    async def facts(self, call_id: str | None = None, *_: Any) -> list[Fact]:
+        return [f for f in self.facts_ if call_id is None or f.call_id == call_id]
+
+
+def test_the_recorder_stores_opus_with_its_checksum_and_removes_the_legs(tmp_path):
+    write_leg(tmp_path / "c1-in.wav", tone(3.0, 300.0))
+    write_leg(tmp_path / "c1-out.wav", tone(3.0, 500.0))
+    ledger = Ledger()
+    updated: list[str] = []
+
+    async def update_record(call_id: str) -> None:
+        updated.append(call_id)
+
+    rec = Recorder(actions=SimpleNamespace(), calls=SimpleNamespace(), ledger=ledger,  # type: ignore[arg-type]
+                   records=SimpleNamespace(update_record=update_record), asterisk_dir="/var/spool/asterisk/monitor",
+                   local_dir=tmp_path, settle=0.01, wait=2.0)  # fmt: skip
+    asyncio.run(rec.on_call_end("c1"))
+    saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
+    assert len(saved) == 1
+    d = saved[0].data
+    out = tmp_path / "c1.opus"
+    assert d["path"] == str(out) and d["format"] == "opus" and d["channels"] == 2
+    assert d["bytes"] == out.stat().st_size and d["sha256"] == sha256_of(out)
+    assert d["seconds"] == pytest.approx(3.0, abs=0.02)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.opus"]  # the legs are gone
+    assert updated == ["c1"]
