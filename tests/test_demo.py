@@ -21,6 +21,8 @@ from pathlib import Path
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
+from recording.encode import probe, sha256_of
+
 ROOT = Path(__file__).resolve().parent.parent
 BOUND = 120.0  # the run takes about 40 s; the bound only keeps a hang from hanging the suite
 SPLIT = ("answered", "abandoned", "short_abandoned", "other")
@@ -140,9 +142,22 @@ def test_demo_one_hour_report_is_consistent(demo_hour, tmp_path):
     assert len(waits) == s["answered"]
     assert abs(sum(waits) / len(waits) - s["asa"]) < 0.01
 
-    # answered calls have their stereo recording
-    recs = db.execute("select recording from call_records where outcome = 'answered'").fetchall()
-    assert recs and all(Path(p).exists() for (p,) in recs)
+    # answered calls have their stereo recording, and the recordings index lists each with its checksum
+    recs = db.execute("select call_id, recording from call_records where outcome = 'answered'").fetchall()
+    assert recs and all(Path(p).exists() for _, p in recs)
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "recordings", "list", "--site", str(work / "site.toml"),
+                        "--json"], cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    listed = {row["call_id"]: row for row in json.loads(r.stdout)}
+    assert set(listed) == {c for c, _ in recs}  # the demo's campaign is not recorded (record = false)
+    for call_id, path in recs:
+        row = listed[call_id]
+        assert row["path"] == path and row["format"] == "opus" and row["kind"] == "inbound"
+        assert row["bytes"] == Path(path).stat().st_size and row["sha256"] == sha256_of(Path(path))
+        assert row["seconds"] == pytest.approx(probe(Path(path))[1], abs=0.001) and row["seconds"] > 0
+    v = subprocess.run([sys.executable, "-m", "engine.cli", "recordings", "verify", "--site", str(work / "site.toml")],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert v.returncode == 0 and f"{len(recs)} indexed recording(s) checked, 0 problem(s)" in v.stdout, v.stdout
 
     # the recorded day replayed from the demo's SQL store with the site's rules and with a stricter one
     import datetime as dt
