@@ -37,7 +37,7 @@ SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barg
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})
 ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
-VIEWS = frozenset({"agent", "team", "wallboard", "users"})  # the web console's pages that show people
+VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording"})  # the console's pages that show people
 
 
 class Policy:
@@ -77,6 +77,8 @@ class Policy:
             return None if role is Role.ADMIN else "only an admin may manage users"
         if view not in VIEWS:
             return f"unknown page {view!r}"
+        if view == "recording":
+            return self._recording_refusal(actor, subject)
         if role in (Role.ADMIN, Role.MANAGER):
             return None
         if view == "agent":
@@ -90,3 +92,17 @@ class Policy:
                 return None
             return f"{actor.id} does not lead team {subject or 'none'}"
         return None if role is Role.TEAM_LEAD else "the wallboard is for team leads and managers"
+
+    def _recording_refusal(self, actor: Actor, agent: str) -> str | None:
+        """Who may hear a recording (``agent``: the agent on it, empty for none): QA staff and managers all, a team
+        lead its teams' agents', an agent its own calls. An admin runs the console, not QA: it hears none."""
+        role = actor.role
+        if role in (Role.QA, Role.MANAGER):
+            return None
+        if role is Role.ADMIN:
+            return "an admin manages the console; recordings are for QA staff, managers and team leads"
+        if not agent:
+            return "no agent is on this recording: only QA staff and managers may hear it"
+        if role is Role.TEAM_LEAD:
+            return None if self.groups_of(agent) & actor.teams else f"{agent} is not in a team {actor.id} leads"
+        return None if agent == actor.id else f"{actor.id} may hear its own calls only, not {agent}'s"

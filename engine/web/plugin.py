@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
 from engine.passwords import Passwords
@@ -17,6 +19,7 @@ from engine.web.agent.roster import Roster
 from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
+from engine.web.qa.routes import qa_routes
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
@@ -49,7 +52,16 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible)  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
-    routes = [*console.routes(), *board, *team, *desk, *users, static_route()]
+
+    async def recording_of(rec_id: str) -> dict[str, Any] | None:
+        recordings = engine.features.get("recordings")  # none on the virtual PBX's in-memory store
+        if recordings is None:
+            return None
+        row = await recordings.index.get(rec_id)
+        return row if row is not None else next(iter(await recordings.index.rows(call_id=rec_id)), None)
+
+    replay = qa_routes(recording_of, engine.facts, engine.record, engine.clock.now, tz, gate=console.gate)
+    routes = [*console.routes(), *board, *team, *desk, *users, *replay, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()

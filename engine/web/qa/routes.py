@@ -1,0 +1,139 @@
+"""The replay page (/qa/calls/{id}) and its audio (/qa/calls/{id}/audio, HTTP Range for instant seeking).
+
+Both ask the gate with the policy's view ``recording`` and the agent on the recording: QA staff and managers
+hear every recording, a team lead its teams' agents', an agent its own calls (engine/policy.py). Every playback
+(a request from the first byte) and every download is a ``recording.access`` fact naming who, what and how;
+a seek within a playback is not a new one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+from collections.abc import Awaitable, Callable
+from html import escape
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from markupsafe import Markup
+from starlette.requests import Request
+from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.routing import BaseRoute, Route
+from starlette.templating import Jinja2Templates
+
+from engine.model.facts import Fact, fact_key
+from engine.privacy import mask_number
+from engine.web.actor import Gate
+from engine.web.i18n import pick_language
+from engine.web.qa.texts import TEXTS
+from qa.analysis import analyse, peaks
+from qa.timeline import timeline
+from recording.encode import read_pcm
+
+WEB = Path(__file__).resolve().parent.parent
+templates = Jinja2Templates(directory=str(WEB / "templates"))
+MEDIA = {"opus": "audio/ogg", "wav": "audio/wav"}
+
+Facts = Callable[[str], Awaitable[list[Fact]]]  # a call's facts
+Row = Callable[[str], Awaitable[dict[str, Any] | None]]  # a recording's index row, by id or call id
+Record = Callable[[list[Fact]], Awaitable[None]]
+Now = Callable[[], float]
+
+
+def _page(status: int, title: str, text: str) -> Response:
+    return HTMLResponse(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1"><title>hotline: {escape(title)}</title>
+<link rel="stylesheet" href="/static/console.css"></head>
+<body><main><h1>{escape(title)}</h1><p role="alert">{escape(text)}</p></main></body></html>""", status_code=status)
+
+
+def _script_json(value: object) -> Markup:
+    return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
+
+
+class Analyses:
+    """Each recording's waveform and talk figures, computed once from its file (decoding takes about 0.07 s a
+    minute of audio) and kept while the file's checksum is the same."""
+
+    def __init__(self, limit: int = 64) -> None:
+        self.limit = limit
+        self._done: dict[str, tuple[str, dict[str, Any]]] = {}
+
+    async def of(self, row: dict[str, Any]) -> dict[str, Any]:
+        got = self._done.get(row["id"])
+        if got is not None and got[0] == row["sha256"]:
+            return got[1]
+        result = await asyncio.to_thread(self._compute, Path(row["path"]))
+        if len(self._done) >= self.limit:
+            self._done.pop(next(iter(self._done)))
+        self._done[row["id"]] = (row["sha256"], result)
+        return result
+
+    @staticmethod
+    def _compute(path: Path) -> dict[str, Any]:
+        pcm, rate = read_pcm(path)
+        talk = analyse(pcm, rate) if pcm.shape[1] == 2 else None
+        return {"peaks": peaks(pcm), "talk": talk.as_dict() if talk else None}
+
+
+def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: str, *, gate: Gate) -> list[BaseRoute]:
+    analyses = Analyses()
+    tz = ZoneInfo(timezone)
+
+    async def allowed(request: Request) -> tuple[dict[str, Any], Any] | Response:
+        rec_id = request.path_params["rec_id"]
+        row = await row_of(rec_id)
+        if row is None:
+            return _page(404, "no such recording", f"no recording {rec_id!r} in the index")
+        actor = await gate(request, "recording", row["agent"])
+        if isinstance(actor, Response):
+            return actor
+        if row["purged_at"] is not None:
+            return _page(410, "recording removed", f"recording {row['id']} was removed by the retention rule "
+                                                   f"{row['purge_rule']!r}")  # fmt: skip
+        if not Path(row["path"]).exists():
+            return _page(404, "recording missing", f"the file of recording {row['id']} is not on disk "
+                                                    "(`hotline recordings verify` lists such problems)")  # fmt: skip
+        return row, actor
+
+    async def page(request: Request) -> Response:
+        got = await allowed(request)
+        if isinstance(got, Response):
+            return got
+        row, actor = got
+        facts = await facts_of(row["call_id"])
+        caller = next((str(f.data.get("caller", "")) for f in facts if f.kind == "channel.new"
+                       and f.data.get("role") == "caller"), "")  # fmt: skip
+        lang = pick_language(request.headers.get("accept-language", ""))
+        info = {"id": row["id"], "call_id": row["call_id"], "kind": row["kind"], "agent": row["agent"],
+                "service": row["service"], "campaign": row["campaign"], "caller": mask_number(caller) if caller else "",
+                "started": dt.datetime.fromtimestamp(row["started_at"], tz).strftime("%Y-%m-%d %H:%M:%S"),
+                "seconds": row["seconds"], "format": row["format"]}  # fmt: skip
+        boot = {"texts": TEXTS[lang], "info": info, "audio": f"/qa/calls/{row['id']}/audio",
+                "markers": [m.as_dict() for m in timeline(facts, row["started_at"])], **await analyses.of(row)}
+        return templates.TemplateResponse(request, "qa_call.html", {
+            "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "info": info, "viewer": actor.id,
+            "boot": _script_json(boot)})  # fmt: skip
+
+    async def audio(request: Request) -> Response:
+        got = await allowed(request)
+        if isinstance(got, Response):
+            return got
+        row, actor = got
+        download = request.query_params.get("download") == "1"
+        span = request.headers.get("range", "")
+        if download or not span or span.replace(" ", "").startswith("bytes=0-"):
+            at = now()
+            how = "download" if download else "play"
+            data = {"user": actor.id, "role": actor.role.value, "id": row["id"], "how": how, "range": span}
+            await record([Fact("recording.access", at, row["call_id"], "",
+                               fact_key("recording.access", actor.id, row["id"], how, f"{at:.6f}"), data)])  # fmt: skip
+        headers = {"Cache-Control": "private, no-store"}
+        name = f"{row['id']}.{row['format']}" if download else None
+        return FileResponse(row["path"], media_type=MEDIA.get(row["format"], "application/octet-stream"),
+                            headers=headers, filename=name,
+                            content_disposition_type="attachment" if download else "inline")  # fmt: skip
+
+    return [Route("/qa/calls/{rec_id}", page), Route("/qa/calls/{rec_id}/audio", audio)]

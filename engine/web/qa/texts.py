@@ -1,0 +1,27 @@
+"""The replay page's words in each console language."""
+
+from __future__ import annotations
+
+TEXTS: dict[str, dict[str, str]] = {
+    "en": {
+        "title": "Call", "sign_out": "Sign out", "call_h": "The call", "timeline_h": "Timeline",
+        "talk_h": "Who talked", "kind": "Kind", "caller": "Caller", "agent": "Agent", "service": "Service",
+        "campaign": "Campaign", "started": "Recording starts", "length": "Length", "speed": "Speed",
+        "download": "Download", "caller_side": "Caller (left)", "agent_side": "Agent (right)",
+        "talk_over": "Talking over each other", "silences": "Silences of 5 s or more", "none": "none",
+        "before": "before the recording", "play": "Play", "pause": "Pause",
+        "arrival": "arrival", "menu": "menu", "queue": "queue", "ring": "ring", "connect": "connect",
+        "hold": "hold", "unhold": "unhold", "transfer": "transfer", "survey": "survey", "case": "case",
+        "dial": "dial", "answer": "answer", "end": "end",
+    },
+    "zh": {
+        "title": "通话", "sign_out": "退出", "call_h": "通话信息", "timeline_h": "时间线", "talk_h": "说话占比",
+        "kind": "类型", "caller": "主叫", "agent": "坐席", "service": "业务", "campaign": "外呼活动",
+        "started": "录音开始", "length": "时长", "speed": "倍速", "download": "下载", "caller_side": "客户（左声道）",
+        "agent_side": "坐席（右声道）", "talk_over": "双方同时说话", "silences": "5 秒以上的静默", "none": "无",
+        "before": "录音开始前", "play": "播放", "pause": "暂停",
+        "arrival": "来电", "menu": "菜单", "queue": "排队", "ring": "振铃", "connect": "接通", "hold": "保持",
+        "unhold": "恢复", "transfer": "转接", "survey": "满意度", "case": "工单", "dial": "拨号", "answer": "应答",
+        "end": "结束",
+    },
+}  # fmt: skip
