@@ -80,8 +80,8 @@ async def test_qa_replays_a_call_jumps_to_a_marker_and_every_playback_is_on_reco
                 a.addEventListener('playing', () => {
                   if (!played) { played = performance.now() - t0; a.currentTime = a.duration * 0.8;
                                  const t1 = performance.now();
-                                 a.addEventListener('seeked', () => { done([played, performance.now() - t1]); a.pause(); },
-                                                    { once: true }); }
+                                 a.addEventListener('seeked', () => {
+                                   done([played, performance.now() - t1]); a.pause(); }, { once: true }); }
                 });
                 a.play(); })""", f"/qa/calls/{rec_id}/audio?cold={i}")
             starts.append(ms[0])
@@ -116,5 +116,6 @@ async def test_an_agent_is_refused_another_agents_recording(signed_in, demo_http
         assert audio == 403
     finally:
         await ctx.close()
-    assert not _rows(demo_http, "select 1 from ledger where kind = 'recording.access' and "
-                                "json_extract(data, '$.role') = 'agent'"), "a refused request plays nothing"  # fmt: skip
+    refused_plays = _rows(demo_http, "select 1 from ledger where kind = 'recording.access' and "
+                                     "json_extract(data, '$.role') = 'agent'")  # fmt: skip
+    assert not refused_plays, "a refused request plays nothing"
