@@ -23,6 +23,7 @@ from engine.config_problems import ConfigError, Problems, parse_toml, read_text
 from engine.config_sections import SECTIONS
 from engine.config_services import ServiceConfig, build_services
 from engine.store.url import check_section as check_store
+from qa.forms import Form, load_form
 from recording.retention import check_rules
 
 # the names other modules import from here
@@ -36,6 +37,7 @@ class Site:
     agents: list[Agent] = field(default_factory=list)
     services: list[ServiceConfig] = field(default_factory=list)
     campaigns: list[Campaign] = field(default_factory=list)
+    forms: list[Form] = field(default_factory=list)  # [qa] forms, loaded and checked
 
     def __getitem__(self, section: str) -> dict[str, Any]:
         return self.values[section]
@@ -51,7 +53,8 @@ class Site:
         values = {k: dict(v) for k, v in self.values.items()}
         for section, updates in sections.items():
             values[section].update(updates)
-        return Site(self.path, values, list(self.agents), list(self.services), list(self.campaigns))
+        return Site(self.path, values, list(self.agents), list(self.services), list(self.campaigns),
+                    list(self.forms))
 
     def menu_path(self) -> Path | None:
         menu = self.values["ivr"]["menu"]
@@ -119,9 +122,31 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("ivr.menu", f"menu file {p.parent / menu} not found")
     campaigns = build_campaigns(data.get("campaigns", []), seen, values["site"].get("timezone", "Asia/Shanghai"),
                                 report)
-    if problems.items:
-        raise ConfigError(problems.sorted())
-    return Site(p, values, agents, services, campaigns)
+    forms, form_problems = _forms(p.parent, values["qa"]["forms"], report)
+    if problems.items or form_problems:
+        raise ConfigError(problems.sorted() + form_problems)
+    return Site(p, values, agents, services, campaigns, forms)
+
+
+def _forms(base: Path, paths: list[str], report: Any) -> tuple[list[Form], list[str]]:
+    """The [qa] forms, each checked in its own file (its problems named by its own file and line)."""
+    forms: list[Form] = []
+    problems: list[str] = []
+    for rel in paths:
+        f = base / rel
+        if not f.is_file():
+            report("qa.forms", f"form file {f} not found")
+            continue
+        try:
+            form = load_form(f)
+        except ConfigError as exc:
+            problems += exc.problems
+            continue
+        if any(o.name == form.name for o in forms):
+            report("qa.forms", f"a second form named {form.name!r} ({rel})")
+            continue
+        forms.append(form)
+    return forms, problems
 
 
 def _campaign_agent_ids(raw_campaigns: Any) -> set[str]:

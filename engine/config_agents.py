@@ -18,7 +18,19 @@ AGENT_FIELDS: dict[str, Field] = {
     "auto_login": Field(bool, True, doc="logged in when the engine starts (else *21 on the phone)"),
     "always_on": Field(bool, False, doc="callers join an open call to the phone (no ringing); campaign agents "
                        "always work so"),
+    "hired": Field(str, "", check=lambda v: None if not v or _is_date(v) else "must be a date YYYY-MM-DD",
+                   doc="the day the agent started: QA samples a new hire's calls more"),
 }
+
+
+def _is_date(v: str) -> bool:
+    import datetime as dt
+
+    try:
+        dt.date.fromisoformat(v)
+    except ValueError:
+        return False
+    return True
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,7 @@ class Agent:
     groups: tuple[str, ...] = ()
     auto_login: bool = True
     always_on: bool = False
+    hired: str = ""  # YYYY-MM-DD, or unknown
 
 
 def merged(*lists: list[str] | None) -> tuple[str, ...]:
@@ -48,5 +61,5 @@ def build_agents(raw_agents: Any, report: Report) -> tuple[list[Agent], set[str]
     for _, a in checked_tables(raw_agents, "agents", AGENT_FIELDS, "id", "agent id", seen, report):
         agents.append(Agent(a["id"], a["name"] or a["id"], a["endpoint"] or f"agent{a['id']}", a["contact"],
                             dict(a["skills"] or {}), merged(a["groups"], a["teams"]), a["auto_login"],
-                            a["always_on"]))  # fmt: skip
+                            a["always_on"], a["hired"]))  # fmt: skip
     return agents, seen

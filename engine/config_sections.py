@@ -10,6 +10,7 @@ from engine.regions import timezone_problem as _timezone
 from engine.web.settings import HTTP_FIELDS
 from engine.web.wallboard.settings import WALLBOARD_FIELDS
 from ivr.settings import IVR_FIELDS
+from qa.settings import QA_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
     "site": {
@@ -49,4 +50,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "ivr": IVR_FIELDS,  # ivr/settings.py
     "http": HTTP_FIELDS,  # engine/web/settings.py
     "wallboard": WALLBOARD_FIELDS,  # engine/web/wallboard/settings.py
+    "qa": QA_FIELDS,  # qa/settings.py
 }

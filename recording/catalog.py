@@ -59,7 +59,7 @@ def rows_of(call_id: str, facts: Sequence[Fact], teams: Mapping[str, str], aster
             "campaign": campaign, "agent": agent, "team": teams.get(agent, ""),
             "started_at": (started or saved).at, "seconds": float(d.get("seconds") or 0.0),
             "channels": int(d.get("channels") or 2), "format": str(d.get("format") or path.suffix.lstrip(".")),
-            "bytes": d.get("bytes"), "sha256": d.get("sha256"), "path": str(path),
+            "bytes": d.get("bytes"), "sha256": d.get("sha256"), "path": str(path), "talk": d.get("talk"),
         })  # fmt: skip
     for m in (f for f in facts if f.kind == "ivr.message" and f.data.get("ok")):
         d = m.data
@@ -68,7 +68,7 @@ def rows_of(call_id: str, facts: Sequence[Fact], teams: Mapping[str, str], aster
             "id": str(d.get("case") or f"message-{call_id}"), "call_id": call_id, "kind": kind,
             "direction": "inbound", "service": service, "campaign": "", "agent": "", "team": "",
             "started_at": m.at - float(d.get("seconds") or 0.0), "seconds": float(d.get("seconds") or 0.0),
-            "channels": 1, "format": "wav", "bytes": None, "sha256": None,
+            "channels": 1, "format": "wav", "bytes": None, "sha256": None, "talk": None,
             "path": str(local_path(str(d["file"]), asterisk_dir, local_dir)),
         })  # fmt: skip
     for row in rows:

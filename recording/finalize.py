@@ -9,6 +9,7 @@ from pathlib import Path
 from engine.asterisk.ami_link import AmiDisconnected, AmiError
 from engine.model.facts import fact_key
 from engine.ports import Actions, Calls, Ledger, Records
+from recording.analysis import analyse
 from recording.encode import Stored, store
 from recording.mixmonitor import RecordingPaths, merge_legs
 
@@ -125,7 +126,7 @@ class Recorder:
             last = sizes
             await asyncio.sleep(self.settle)
         try:
-            kept = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
+            kept, talk = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
         except (OSError, ValueError, RuntimeError) as exc:  # libsndfile's errors are RuntimeErrors
             log.error("call %s: could not store the recording: %s", call_id, exc)
             await self._failed(call_id, f"could not merge and encode the legs: {exc}")
@@ -135,14 +136,15 @@ class Recorder:
             p.unlink(missing_ok=True)
         await self.ledger.fact("recording.saved", call_id, "", fact_key("recording.saved", call_id),
                                path=str(kept.path), seconds=round(kept.seconds, 3), channels=kept.channels,
-                               format=kept.format, bytes=kept.bytes, sha256=kept.sha256)  # fmt: skip
+                               format=kept.format, bytes=kept.bytes, sha256=kept.sha256, talk=talk)  # fmt: skip
         await self.records.update_record(call_id)
         log.info("call %s: recording %s (%.1f s, stereo %s, %d bytes)", call_id, kept.path, kept.seconds,
                  kept.format, kept.bytes)  # fmt: skip
 
-    def _store(self, legs: list[Path], out: Path) -> Stored:
+    def _store(self, legs: list[Path], out: Path) -> tuple[Stored, dict[str, float]]:
         frames, rate = merge_legs(legs[0], legs[1])
-        return store(frames, rate, out, self.format, self.bitrate)
+        # the sides' talk figures, read off the samples in hand: the daily sample weighs silences and talking over
+        return store(frames, rate, out, self.format, self.bitrate), analyse(frames, rate).summary()
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)

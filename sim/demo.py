@@ -10,6 +10,7 @@ import asyncio
 import datetime as dt
 import json
 import logging
+import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,6 +26,8 @@ from sim import traffic, world
 from sim.demo_actors import act_out
 from sim.demo_users import CREDENTIALS, credentials_text, make_demo_users
 from sim.pbx.server import VirtualPbxServer
+
+EXAMPLE_FORM = Path(__file__).resolve().parent.parent / "examples" / "forms" / "inbound.toml"
 
 log = logging.getLogger("hotline.demo")
 
@@ -125,6 +128,10 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     )
     if mqtt:
         text += f"\n[mqtt]\nurl = {json.dumps(mqtt)}\n"  # a JSON string is a TOML basic string
+    # QA grades the demo's calls on the example form
+    (workdir / "forms").mkdir(exist_ok=True)
+    shutil.copyfile(EXAMPLE_FORM, workdir / "forms" / EXAMPLE_FORM.name)
+    text += f'\n[qa]\nforms = ["forms/{EXAMPLE_FORM.name}"]\n'
     site_file.write_text(text)
     site = load_site(site_file)
     server.pbx.endpoint_callee = world.agent_phones(seed)

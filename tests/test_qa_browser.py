@@ -119,3 +119,58 @@ async def test_an_agent_is_refused_another_agents_recording(signed_in, demo_http
     refused_plays = _rows(demo_http, "select 1 from ledger where kind = 'recording.access' and "
                                      "json_extract(data, '$.role') = 'agent'")  # fmt: skip
     assert not refused_plays, "a refused request plays nothing"
+
+
+async def _choose(page, answers: dict[str, str]) -> None:  # type: ignore[no-untyped-def]
+    for q, a in answers.items():
+        await page.locator(f'input[name="q-{q}"][value="{a}"]').check()
+
+
+async def test_qa_scores_a_call_cannot_change_the_grade_and_corrects_it_with_a_reason(signed_in, demo_http):
+    rec_id = (await _recordings(demo_http, False))[-1][0]
+    ctx, page = await signed_in(demo_http, "qa", viewport={"width": 1280, "height": 900}, locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/qa/calls/{rec_id}")
+        await page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
+        answers = {"greet": "yes", "verify": "n/a", "listen": "good", "solution": "right", "hold": "n/a",
+                   "wrap": "partly"}  # fmt: skip
+        await _choose(page, answers)
+        await page.get_by_label("Comments").fill("Clear and polite.")
+        await page.evaluate("hotlineQa.seek(7.2)")
+        await page.get_by_label("Comment at the playhead").fill("asks for the order number")
+        await page.get_by_role("button", name="Add at the playhead").click()
+        await page.get_by_role("button", name="Submit the grade").click()
+        # weights: greet 1, listen 2 x 2/3, solution 3, wrap 1 x 1/2 over 7 (verify and hold n/a)
+        expected = round(100 * (1 + 2 * 2 / 3 + 3 + 0.5) / 7, 2)
+        await page.wait_for_function("s => document.getElementById('grade-result').textContent.includes(s)",
+                                     arg=f"Graded: score {expected}", timeout=5_000)  # fmt: skip
+        await page.wait_for_selector("#grades > li", timeout=10_000)  # the page reloads with the grade
+        first = await page.locator("#grades > li").first.inner_text()
+        assert "version 1" in first and f"score {expected}" in first and "0:07 · asks for the order number" in first
+
+        # the grade cannot be changed: a second grade from the same grader is refused, the first stays
+        csrf = await page.evaluate("fetch('/me').then(r => r.json()).then(m => m.csrf)")
+        reply = await page.evaluate("""([id, csrf]) => fetch(`/qa/calls/${id}/grade`, { method: 'POST',
+            headers: { 'Content-Type': 'application/json', 'X-CSRF-Token': csrf },
+            body: JSON.stringify({ form: 'inbound', answers: JSON.stringify({ greet: 'no', verify: 'n/a',
+              listen: 'poor', solution: 'wrong', hold: 'n/a', wrap: 'no' }) }) })
+            .then(async r => [r.status, await r.json()])""", [rec_id, csrf])
+        assert reply[0] == 403 and "a change is a correction, with its reason" in reply[1]["reason"]
+
+        # a correction: a new version with its reason; the old one is kept
+        await page.get_by_role("button", name="Correct this grade").click()
+        await _choose(page, {"solution": "partly"})
+        await page.get_by_role("button", name="Submit the grade").click()
+        await page.wait_for_function("document.getElementById('grade-result').textContent.includes('a correction "
+                                     "needs its reason')", timeout=5_000)  # fmt: skip
+        await page.get_by_label("Reason for the correction").fill("the refund was only half done")
+        await page.get_by_role("button", name="Submit the grade").click()
+        await page.wait_for_selector("#grades > li >> nth=1", timeout=10_000)
+        items = await page.locator("#grades > li").all_inner_texts()
+        assert "version 1" in items[0] and "version 2" in items[1]
+        assert "the refund was only half done" in items[1]
+    finally:
+        await ctx.close()
+    versions = _rows(demo_http, "select version, grader, reason from grades where recording = ? order by version",
+                     rec_id)  # fmt: skip
+    assert [v for v, _, _ in versions] == [1, 2] and versions[1][2] == "the refund was only half done"

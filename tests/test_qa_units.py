@@ -8,8 +8,8 @@ import pytest
 
 from engine.model.facts import Fact
 from engine.policy import Actor, Policy, Role
-from qa.analysis import analyse, peaks
 from qa.timeline import timeline
+from recording.analysis import analyse, peaks
 
 RATE = 8000
 POLICY = Policy(lambda agent: frozenset({"front"}) if agent in ("1001", "1002") else frozenset({"back"}))

@@ -161,4 +161,41 @@ recordings = Table(
     Column("path", String(512), nullable=False),
     Column("purged_at", Float, nullable=True),
     Column("purge_rule", String(128), nullable=False, server_default=""),
+    Column("talk", JSON, nullable=True),  # migration 0014: the sides' talk figures, as the recorder read them
+)
+
+# QA's grades (migration 0014): rows are only ever added (the database refuses UPDATE and DELETE); a correction
+# is the next version, naming the one it corrects and why.
+grades = Table(
+    "grades",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("recording", String(128), nullable=False, index=True),
+    Column("call_id", String(128), nullable=False),
+    Column("agent", String(64), nullable=False, server_default=""),
+    Column("form", String(40), nullable=False),
+    Column("form_hash", String(64), nullable=False),
+    Column("grader", String(64), nullable=False),
+    Column("grader_role", String(16), nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("supersedes", String(32), nullable=True),
+    Column("reason", Text, nullable=False, server_default=""),
+    Column("answers", JSON, nullable=False),
+    Column("comments", Text, nullable=False, server_default=""),
+    Column("marks", JSON, nullable=False),
+    Column("score", Float, nullable=False),
+    Column("critical_failed", JSON, nullable=False),
+    Column("blind", Boolean, nullable=False, server_default="0"),
+    Column("created_at", Float, nullable=False),
+    UniqueConstraint("recording", "form", "grader", "version", name="uq_grades_version"),
+)
+
+# Calls several graders score blind (migration 0014).
+calibrations = Table(
+    "calibrations",
+    metadata,
+    Column("recording", String(128), primary_key=True),
+    Column("form", String(40), nullable=False),
+    Column("created_by", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
 )

@@ -25,6 +25,8 @@ from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
 from engine.web.wallboard.routes import static_route, wallboard_routes
 from engine.web.wallboard.settings import WallboardSettings
+from qa.services import Grading
+from qa.store import GradeStore
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
@@ -60,7 +62,13 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
         row = await recordings.index.get(rec_id)
         return row if row is not None else next(iter(await recordings.index.rows(call_id=rec_id)), None)
 
-    replay = qa_routes(recording_of, engine.facts, engine.record, engine.clock.now, tz, gate=console.gate)
+    grading = None
+    if getattr(engine.store, "engine", None) is not None:  # grades live in SQL: none on the in-memory store
+        grading = Grading(site.forms, GradeStore(engine.store.engine), lambda: engine.features["api"].policy,
+                          engine.record, engine.clock.now)  # fmt: skip
+        engine.features["grading"] = grading
+    replay = qa_routes(recording_of, engine.facts, engine.record, engine.clock.now, tz, gate=console.gate,
+                       grading=grading, post=console.post, refuse=console.refuse)  # fmt: skip
     routes = [*console.routes(), *board, *team, *desk, *users, *replay, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip

@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from markupsafe import Markup
 from starlette.requests import Request
-from starlette.responses import FileResponse, HTMLResponse, Response
+from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
 from starlette.templating import Jinja2Templates
 
@@ -28,8 +28,10 @@ from engine.privacy import mask_number
 from engine.web.actor import Gate
 from engine.web.i18n import pick_language
 from engine.web.qa.texts import TEXTS
-from qa.analysis import analyse, peaks
+from qa.grading import Invalid, Refused
+from qa.services import Grading
 from qa.timeline import timeline
+from recording.analysis import analyse, peaks
 from recording.encode import read_pcm
 
 WEB = Path(__file__).resolve().parent.parent
@@ -40,6 +42,8 @@ Facts = Callable[[str], Awaitable[list[Fact]]]  # a call's facts
 Row = Callable[[str], Awaitable[dict[str, Any] | None]]  # a recording's index row, by id or call id
 Record = Callable[[list[Fact]], Awaitable[None]]
 Now = Callable[[], float]
+Post = Callable[[str, Callable[[Request, Any, dict[str, str]], Awaitable[Response]]], BaseRoute]
+Refuse = Callable[[Any, str, str, str, str], Awaitable[Response]]  # (actor, action, agent, arg, why)
 
 
 def _page(status: int, title: str, text: str) -> Response:
@@ -78,7 +82,11 @@ class Analyses:
         return {"peaks": peaks(pcm), "talk": talk.as_dict() if talk else None}
 
 
-def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: str, *, gate: Gate) -> list[BaseRoute]:
+def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: str, *, gate: Gate,
+              grading: Grading | None = None, post: Post | None = None,
+              refuse: Refuse | None = None) -> list[BaseRoute]:  # fmt: skip
+    """``grading``: the scoring forms and grades (none: the page only replays); ``post``: the console's POST route
+    maker (signed in, CSRF token checked); ``refuse``: the console's 403 with its ``action`` fact."""
     analyses = Analyses()
     tz = ZoneInfo(timezone)
 
@@ -111,8 +119,9 @@ def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: 
                 "service": row["service"], "campaign": row["campaign"], "caller": mask_number(caller) if caller else "",
                 "started": dt.datetime.fromtimestamp(row["started_at"], tz).strftime("%Y-%m-%d %H:%M:%S"),
                 "seconds": row["seconds"], "format": row["format"]}  # fmt: skip
-        boot = {"texts": TEXTS[lang], "info": info, "audio": f"/qa/calls/{row['id']}/audio",
-                "markers": [m.as_dict() for m in timeline(facts, row["started_at"])], **await analyses.of(row)}
+        boot = {"texts": TEXTS[lang], "info": info, "audio": f"/qa/calls/{row['id']}/audio", "viewer": actor.id,
+                "markers": [m.as_dict() for m in timeline(facts, row["started_at"])], **await analyses.of(row),
+                "grading": await grading.view(actor, row) if grading is not None else None}
         return templates.TemplateResponse(request, "qa_call.html", {
             "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "info": info, "viewer": actor.id,
             "boot": _script_json(boot)})  # fmt: skip
@@ -136,4 +145,40 @@ def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: 
                             headers=headers, filename=name,
                             content_disposition_type="attachment" if download else "inline")  # fmt: skip
 
-    return [Route("/qa/calls/{rec_id}", page), Route("/qa/calls/{rec_id}/audio", audio)]
+    async def grade(request: Request, v: Any, body: dict[str, str]) -> Response:
+        return await _act(request, v, body, "grade")
+
+    async def calibrate(request: Request, v: Any, body: dict[str, str]) -> Response:
+        return await _act(request, v, body, "calibrate")
+
+    async def _act(request: Request, v: Any, body: dict[str, str], what: str) -> Response:
+        assert grading is not None and refuse is not None
+        rec_id = request.path_params["rec_id"]
+        row = await row_of(rec_id)
+        if row is None:
+            return JSONResponse({"ok": False, "reason": f"no recording {rec_id!r} in the index"}, status_code=404)
+        try:
+            if what == "calibrate":
+                added = await grading.calibrate(v.actor, row, body.get("form", ""))
+                return JSONResponse({"ok": True, "added": added})
+            parsed = {**body, "answers": _json(body.get("answers"), {}), "marks": _json(body.get("marks"), [])}
+            return JSONResponse({"ok": True, "grade": await grading.submit(v.actor, row, parsed)})
+        except Invalid as exc:
+            return JSONResponse({"ok": False, "reason": str(exc)}, status_code=422)
+        except Refused as exc:
+            return await refuse(v.actor, what, row["agent"], row["id"], str(exc))
+
+    routes: list[BaseRoute] = [Route("/qa/calls/{rec_id}", page), Route("/qa/calls/{rec_id}/audio", audio)]
+    if grading is not None and post is not None and refuse is not None:
+        routes += [post("/qa/calls/{rec_id}/grade", grade), post("/qa/calls/{rec_id}/calibrate", calibrate)]
+    return routes
+
+
+def _json(text: str | None, empty: Any) -> Any:
+    """A field the page sends as JSON text (the console's bodies are flat: engine/web/forms.py)."""
+    if not text:
+        return empty
+    try:
+        return json.loads(text)
+    except ValueError:
+        raise Invalid("a field is not valid JSON") from None

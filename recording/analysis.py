@@ -25,6 +25,13 @@ class Talk:
     talk_over: float  # seconds both talked at once
     silences: list[tuple[float, float]]  # (start, length) of every stretch with nobody talking of SILENCE s or more
 
+    def summary(self) -> dict[str, float]:
+        """The few figures a call's facts keep (the page computes the rest from the file)."""
+        longest = max((n for _, n in self.silences), default=0.0)
+        return {"caller_talk": round(self.caller_talk, 2), "agent_talk": round(self.agent_talk, 2),
+                "talk_over": round(self.talk_over, 2), "silence_longest": round(longest, 2),
+                "silence_total": round(sum(n for _, n in self.silences), 2)}  # fmt: skip
+
     def as_dict(self) -> dict[str, object]:
         total = self.caller_talk + self.agent_talk
         return {
