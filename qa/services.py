@@ -1,17 +1,22 @@
-"""Grading as a service: the checks of ``qa.grading`` and ``qa.forms`` around the grade store, each grade also a
-``qa.graded`` fact (who, when, which version, the score), so the ledger keeps the history too."""
+"""QA as a service: grading (the checks of ``qa.grading`` and ``qa.forms`` around the grade store, each grade also
+a ``qa.graded`` fact: who, when, which version, the score, so the ledger keeps the history too) and the daily
+sample (``qa.sampling`` over the day's recordings, their calls' facts and the grades)."""
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from engine.model.facts import Fact, fact_key
 from engine.policy import Actor, Policy, Role
 from qa.forms import Form, score
 from qa.grading import Invalid, Refused, may_grade, next_version, visible
+from qa.sampling import CallFacts, Pick, daily_sample
+from qa.settings import QaSettings
 from qa.store import GradeStore
 
 MAX_COMMENT = 5000
@@ -114,3 +119,37 @@ def _marks(raw: Any, seconds: float) -> list[dict[str, Any]]:
 def _public(g: dict[str, Any]) -> dict[str, Any]:
     return {k: g[k] for k in ("id", "form", "grader", "grader_role", "version", "supersedes", "reason", "answers",
                               "comments", "marks", "score", "critical_failed", "blind", "created_at")}  # fmt: skip
+
+
+class Samples:
+    """The daily sample from the store: the day's recordings, their calls' risks in the ledger, the grades."""
+
+    def __init__(self, rows: Callable[..., Awaitable[list[dict[str, Any]]]],
+                 facts: Callable[..., Awaitable[list[Fact]]], grades: GradeStore, hired: dict[str, str],
+                 settings: QaSettings, timezone: str) -> None:  # fmt: skip
+        self.rows = rows  # the recordings index's rows(since=, until=, purged=)
+        self.facts = facts  # the ledger's facts(call_id, kinds, since)
+        self.grades = grades
+        self.hired = hired
+        self.settings = settings
+        self.tz = ZoneInfo(timezone)
+
+    def day_of(self, at: float) -> dt.date:
+        return dt.datetime.fromtimestamp(at, self.tz).date()
+
+    async def of_day(self, day: dt.date) -> dict[str, list[Pick]]:
+        start = dt.datetime.combine(day, dt.time(), self.tz).timestamp()
+        rows = [r for r in await self.rows(since=start, until=start + 86400, purged=False)
+                if r["kind"] in ("inbound", "outbound")]  # fmt: skip
+        calls: dict[str, dict[str, Any]] = {}
+        for f in await self.facts(None, ("ivr.transfer", "ivr.survey", "ivr.message"), start - 3600):
+            c = calls.setdefault(f.call_id, {})
+            if f.kind == "ivr.transfer":
+                c["transferred"] = True
+            elif f.kind == "ivr.survey" and f.data.get("score") is not None:
+                c["survey"] = int(f.data["score"])
+            elif f.kind == "ivr.message" and f.data.get("kind") == "complaint":
+                c["complaint"] = True
+        graded = {g["recording"] for g in await self.grades.since(start)}
+        return daily_sample(day, rows, {k: CallFacts(**v) for k, v in calls.items()}, self.hired, graded,
+                            self.settings)  # fmt: skip

@@ -174,3 +174,27 @@ async def test_qa_scores_a_call_cannot_change_the_grade_and_corrects_it_with_a_r
     versions = _rows(demo_http, "select version, grader, reason from grades where recording = ? order by version",
                      rec_id)  # fmt: skip
     assert [v for v, _, _ in versions] == [1, 2] and versions[1][2] == "the refund was only half done"
+
+
+async def test_the_team_lead_sees_todays_sample_of_its_team_and_opens_a_call(signed_in, demo_http):
+    await _recordings(demo_http, True)
+    ctx, page = await signed_in(demo_http, "teamlead", locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/team")
+        await page.wait_for_selector("#sample tbody tr", timeout=10_000)
+        rows = await page.eval_on_selector_all("#sample tbody tr", "rs => rs.map(r => [r.dataset.recording, "
+                                               "r.cells[0].textContent.trim()])")  # fmt: skip
+        agents = {a.split(" ")[0] for _, a in rows}
+        front = {"1001", "1002", "1003"}
+        assert agents <= front and agents, agents
+        indexed = {r: a for r, a, _ in _rows(demo_http, "select id, agent, seconds from recordings")}
+        worked = {a for a in indexed.values() if a in front}
+        assert agents == worked, "every agent of the team who took a recorded call today is in the sample"
+        per_agent = {a: sum(1 for _, x in rows if x.split(" ")[0] == a) for a in agents}
+        assert all(1 <= n <= 2 for n in per_agent.values()), per_agent  # [qa] sample_per_agent, default 2
+        first = rows[0][0]
+        await page.locator(f'#sample a[href="/qa/calls/{first}"]').click()
+        await page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
+        assert await page.locator("h1").inner_text() == f"Call {first}"
+    finally:
+        await ctx.close()

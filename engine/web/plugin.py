@@ -25,7 +25,8 @@ from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
 from engine.web.wallboard.routes import static_route, wallboard_routes
 from engine.web.wallboard.settings import WallboardSettings
-from qa.services import Grading
+from qa.services import Grading, Samples
+from qa.settings import QaSettings
 from qa.store import GradeStore
 
 
@@ -49,8 +50,19 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     board = wallboard_routes(engine.bus, engine.clock.now, thresholds, tz, gate=console.gate, visible=console.visible)
     # the team page offers the reasons the site names (the lead may type another)
     reasons = sorted({*thresholds.pause_limits, *(site["hotline"]["pause_reasons"] or {}).values()})
-    team = team_routes(engine.bus, engine.clock.now, thresholds, tz, rosters(site.agents), who=console.who,
-                       gate=console.gate, visible=console.visible, reasons=reasons)  # fmt: skip
+    samples = samples_of(engine)
+    team_rosters = rosters(site.agents)
+
+    async def sample(team: str) -> list[dict[str, Any]]:
+        if samples is None:
+            return []
+        picks = await samples.of_day(samples.day_of(engine.clock.now()))
+        members = team_rosters.get(team, {})
+        return [p.view(samples.tz) for agent in sorted(members) for p in picks.get(agent, [])]
+
+    team = team_routes(engine.bus, engine.clock.now, thresholds, tz, team_rosters, who=console.who,
+                       gate=console.gate, visible=console.visible, reasons=reasons,
+                       sample=sample if samples is not None else None)  # fmt: skip
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible)  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
@@ -78,3 +90,13 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     engine.features["http"] = server
     engine.features["console"] = console
     return server
+
+
+def samples_of(engine: Engine) -> Samples | None:
+    """Today's sample to score, over the recordings index, the ledger and the grades (SQL stores only)."""
+    sql, recordings = getattr(engine.store, "engine", None), engine.features.get("recordings")
+    if sql is None or recordings is None:
+        return None
+    site = engine.site
+    return Samples(recordings.index.rows, engine.facts, GradeStore(sql), {a.id: a.hired for a in site.agents},
+                   QaSettings.of(site["qa"]), site["site"]["timezone"])  # fmt: skip

@@ -7,8 +7,9 @@ service API and its policy like a feature code does; this module only shows.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from html import escape
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
@@ -25,6 +26,7 @@ from engine.web.wallboard.routes import script_json, templates
 from engine.web.wallboard.settings import WallboardSettings
 
 Roster = Mapping[str, Mapping[str, str]]  # team -> agent id -> name
+Sample = Callable[[str], Awaitable[list[dict[str, Any]]]]  # team -> today's picks (time, length, risks, graded)
 
 
 def rosters(agents: Iterable[Agent]) -> dict[str, dict[str, str]]:
@@ -38,12 +40,14 @@ def rosters(agents: Iterable[Agent]) -> dict[str, dict[str, str]]:
 
 def team_routes(bus: Bus, now: Callable[[], float], settings: WallboardSettings, timezone: str, roster: Roster, *,
                 who: Who, gate: Gate, visible: Visible, reasons: Sequence[str] = (),
-                queue_limit: int = 500) -> list[BaseRoute]:  # fmt: skip
-    """``now``: the engine's clock; ``reasons``: pause reasons to offer (the lead may type another)."""
+                sample: Sample | None = None, queue_limit: int = 500) -> list[BaseRoute]:  # fmt: skip
+    """``now``: the engine's clock; ``reasons``: pause reasons to offer (the lead may type another); ``sample``:
+    today's calls to score of a team's agents (none: no section)."""
     clients = [0]
 
-    def render(request: Request, team: str) -> Response:
+    async def render(request: Request, team: str) -> Response:
         lang = pick_language(request.headers.get("accept-language", ""))
+        picks = await sample(team) if sample is not None and team else None
         t = TEXTS[lang]
         names = dict(roster.get(team, {}))
         boot = {"texts": t, "thresholds": settings.as_dict(), "timezone": timezone, "lang": lang, "team": team,
@@ -51,7 +55,8 @@ def team_routes(bus: Bus, now: Callable[[], float], settings: WallboardSettings,
         title = t["team_of"].format(team=team) if team else t["teams"]
         return templates.TemplateResponse(request, "team.html", {
             "t": t, "lang": "zh-CN" if lang == "zh" else "en", "team": team, "title": title,
-            "teams": sorted(roster), "agents": names, "reasons": reasons, "boot": script_json(boot)})  # fmt: skip
+            "teams": sorted(roster), "agents": names, "reasons": reasons, "boot": script_json(boot),
+            "sample": picks})  # fmt: skip
 
     def unknown(team: str, json: bool) -> Response:
         why = f"no team {team!r}: not a group of the site's agents"
@@ -69,14 +74,14 @@ def team_routes(bus: Bus, now: Callable[[], float], settings: WallboardSettings,
         allowed = await gate(request, "team", team)
         if isinstance(allowed, Response):
             return allowed
-        return render(request, team)
+        return await render(request, team)
 
     async def one(request: Request) -> Response:
         team = request.path_params["name"]
         actor = await gate(request, "team", team)
         if isinstance(actor, Response):
             return actor
-        return render(request, team) if team in roster else unknown(team, json=False)
+        return await render(request, team) if team in roster else unknown(team, json=False)
 
     async def stream(request: Request) -> Response:
         team = request.query_params.get("team", "")
