@@ -29,7 +29,8 @@ OWN: dict[str, dict[str, str]] = {
     },
     "zh": {
         "sample_h": "今日待评抽样", "sample_none": "今天本团队坐席尚无录音通话。", "sample_time": "时间",
-        "length": "时长", "risks": "风险", "graded": "已评分", "new_hire": "新员工", "yes": "是", "no": "否", "replay": "回放并评分",
+        "length": "时长", "risks": "风险", "graded": "已评分", "new_hire": "新员工", "yes": "是", "no": "否",
+        "replay": "回放并评分",
         "title": "团队", "team_of": "{team} 团队", "teams": "团队", "name": "姓名", "alerts": "告警",
         "no_alerts": "暂无告警", "act": "坐席操作", "reason_for": "原因（暂停、签出）",
         "force_pause": "强制暂停", "force_logout": "强制签出", "listen": "监听", "whisper": "耳语", "barge": "强插",
