@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, recordings, records, run, sim, users
+from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -20,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_parser(sub)
     records.add_records_parser(sub)
     recordings.add_parser(sub)
+    qa.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
     users.add_parser(sub)
