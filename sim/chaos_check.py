@@ -185,10 +185,15 @@ def _check_outcomes(
     for c in inp.calls:
         recs, degs = records.get(c.tag, []), degraded.get(c.tag, [])
         if c.refused is not None and c.answered is None:
-            # Asterisk turned the INVITE away: no channel, so nothing for the engine to record
-            if recs or degs:
-                out.append(Mismatch("record of a refused call", c.tag, f"nothing (Asterisk answered {c.refused})",
-                                    f"{len(recs)} record(s) and {len(degs)} degraded fact(s)"))  # fmt: skip
+            # Asterisk turned the INVITE away. Mostly before any channel, so there is nothing to record; but an
+            # INVITE caught by a restart can have had its channel, seen by the engine, before Asterisk declined
+            # it: a record that the caller left unserved is then right. A caller who never got a 200 cannot have
+            # talked to an agent or taken the degraded menu.
+            served = [r for r in recs if r.get("outcome") == "answered"]
+            if served or degs:
+                out.append(Mismatch("record of a refused call", c.tag,
+                                    f"none served (Asterisk answered {c.refused})",
+                                    f"{len(served)} answered record(s) and {len(degs)} degraded fact(s)"))  # fmt: skip
             continue
         if recs and degs:
             out.append(
