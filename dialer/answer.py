@@ -12,10 +12,11 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 from acd.board import Board, Conflict
 from dialer.compliance import AFTER_GREETING, Rule
-from dialer.dialing import Recording
+from dialer.dialing import Recording, amd_sample_path
 from dialer.notifier import Notifier
 from dialer.pacing import Abandoned, Connected, DialResolved, Pacer, TalkEnded
 from dialer.settings import Campaign
@@ -26,6 +27,8 @@ from engine.dialplan import AGENT_CONTEXT, bridge_return
 from engine.ports import Spawner
 
 log = logging.getLogger("hotline.dialer")
+SAMPLE_SETTLE = 0.5  # seconds between looks at an AMD sample file Asterisk is closing
+SAMPLE_WAIT = 20  # looks before giving up on it
 
 
 class AnswerHandler:
@@ -74,6 +77,15 @@ class AnswerHandler:
         await self.notify.verdict(d.id, status, cause, answered + wall, greeting_end + wall, self.rule.name,
                                   deadline + wall)  # fmt: skip
         self.counts["answered"] = self.counts.get("answered", 0) + 1
+        sampled = self.recorder is not None and bool(d.amd) and self.c.amd_sample
+        if sampled and status != "MACHINE":
+            # a person (or AMD unsure): no sample to keep, the conversation has its own recording. One AGI round
+            # trip (a few ms, on the same connection as what follows, so inline) inside the 2-s window.
+            try:
+                await chan.command("EXEC", "StopMixMonitor")
+            except AgiHangup:
+                pass
+            self.spawner.spawn(self._drop_sample(d), f"amd-sample-drop:{d.id}")
         if status == "MACHINE":
             d.resolved = True
             self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
@@ -83,6 +95,8 @@ class AnswerHandler:
             if self.c.machine == "message":
                 await chan.stream(self.c.abandon_prompt)
             await chan.command("HANGUP")
+            if sampled:
+                self.spawner.spawn(self._keep_sample(d), f"amd-sample:{d.id}")
             return
         d.resolved = True
         self.pacer.on(DialResolved("live", mono - d.placed), self._t())
@@ -139,3 +153,33 @@ class AnswerHandler:
             await chan.command("HANGUP")
         except AgiHangup:
             pass
+
+    # ---- the first seconds of an AMD call (MixMonitor from the answer, dialplan ``amd``) ---------------------
+    def _sample_file(self, d: Dial) -> Path:
+        assert self.recorder is not None
+        return Path(amd_sample_path(str(self.recorder.local_dir), d.id))
+
+    async def _drop_sample(self, d: Dial) -> None:
+        """A person's first seconds: deleted once Asterisk has closed the file after the stop."""
+        path = await self._closed_sample(d)
+        if path is not None:
+            await asyncio.to_thread(path.unlink, True)
+
+    async def _keep_sample(self, d: Dial) -> None:
+        """A machine's first seconds, once Asterisk has closed the file at the hang-up: on record for QA."""
+        path = await self._closed_sample(d)
+        if path is None:
+            log.warning("campaign %s: call %s: no AMD sample at %s", self.c.name, d.id, self._sample_file(d))
+            return
+        await self.notify.amd_sample(d.id, str(path), round((path.stat().st_size - 44) / 16000, 2))
+
+    async def _closed_sample(self, d: Dial) -> Path | None:
+        """The sample file once it exists and stops growing; None if it never comes."""
+        path, last = self._sample_file(d), -1
+        for _ in range(SAMPLE_WAIT):
+            await self.clock.sleep(SAMPLE_SETTLE)
+            size = path.stat().st_size if path.exists() else -1
+            if size >= 44 and size == last:
+                return path
+            last = size
+        return None

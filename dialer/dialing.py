@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 from acd.board import Board
@@ -45,6 +46,9 @@ log = logging.getLogger("hotline.dialer")
 class Recording(Protocol):
     """What the dialer needs of the recorder (``recording.finalize.Recorder``): MixMonitor on a channel, the
     recording keyed by the call id and finished by the recorder's end-of-call hook."""
+
+    asterisk_dir: str  # the recordings folder as Asterisk sees it
+    local_dir: Path  # the same folder as the engine sees it
 
     async def start(self, call_id: str, channel: str) -> None: ...
 
@@ -92,8 +96,14 @@ class DialPath:
             "Exten": AMD_EXTEN if amd else LIVE_EXTEN, "Priority": FIRST, "Timeout": str(self.c.ring_timeout * 1000),
             "ChannelId": did, "Async": "true", "CallerID": self.c.caller_id or "",
         }  # fmt: skip
+        variables = []
         if amd and self.c.amd_params:
-            action["Variable"] = [f"HOTLINE_AMD={self.c.amd_params}"]  # AMD()'s arguments in the dialplan
+            variables.append(f"HOTLINE_AMD={self.c.amd_params}")  # AMD()'s arguments in the dialplan
+        if amd and self.c.amd_sample and self.recorder is not None:
+            # MixMonitor from the answer, before AMD listens: a machine's first seconds are kept for QA's check
+            variables.append(f"HOTLINE_AMD_REC={amd_sample_path(self.recorder.asterisk_dir, did)}")
+        if variables:
+            action["Variable"] = variables
         try:
             await self.actions.action(action)
         except AmiError as exc:
@@ -166,3 +176,10 @@ class DialPath:
         rule = RETRY_RULE.get(outcome, "no_answer")
         again = rule is not None and d.lead.attempts + 1 < self.c.max_attempts
         await self.leads.finish(d.lead, outcome, now, now + self.c.retry_after(rule) if again and rule else None)
+
+
+def amd_sample_path(folder: str, call_id: str) -> str:
+    """Where an AMD call's first seconds go: ``amd/<call id>.wav`` in the recordings folder (Asterisk's name of
+    it, or this machine's)."""
+    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
+    return f"{str(folder).rstrip('/')}/amd/{safe}.wav"

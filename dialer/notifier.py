@@ -42,6 +42,10 @@ class Notifier:
     async def machine(self, did: str) -> None:
         await self._call("outbound.machine", did)
 
+    async def amd_sample(self, did: str, path: str, seconds: float) -> None:
+        """The first seconds of a call AMD called a machine, kept for QA to say whether it was one."""
+        await self._call("outbound.amd_sample", did, path=path, seconds=seconds)
+
     async def connect(self, did: str, agent: str, after_greeting: float, at: float) -> None:
         await self._call("outbound.connect", did, agent=agent, after_greeting=round(after_greeting, 3),
                          at=round(at, 3))  # fmt: skip

@@ -59,6 +59,8 @@ CAMPAIGN_FIELDS: dict[str, Field] = {
     "ring_timeout": Field(int, 25, check=lambda v: None if 15 <= v <= 60 else "must be 15-60 s (ring at least 15 s)"),
     "amd": Field(bool, True),
     "amd_params": Field(str, "", doc="AMD() arguments, e.g. 2500,1500,800,5000"),
+    "amd_sample": Field(bool, True, doc="record the first seconds of every AMD call; those called machines are "
+                        "kept for QA's check (/qa/amd)"),
     "abandon_prompt": Field(str, "hotline-abandon", doc="what a live answer with no agent hears"),
     "machine": Field(str, "hangup",
                      check=lambda v: None if v in ("hangup", "message") else "must be hangup or message"),  # fmt: skip
@@ -107,6 +109,7 @@ class Campaign:
     dispositions: dict[str, str] = field(default_factory=lambda: dict(DEFAULT_DISPOSITIONS))
     record: bool = True
     region: str = "CN"  # ISO 3166: numbers of leads and of the campaign's do-not-call list are read in it
+    amd_sample: bool = True
 
     def retry_after(self, outcome: str) -> float:
         """Seconds until a retry; an abandoned call under the UK profile is locked out for 72 hours."""
@@ -161,5 +164,6 @@ def build_campaigns(raw_list: Any, agent_ids: set[str], tz: str, report: Report)
             {**DEFAULT_RETRIES, **{k: float(v) for k, v in (c["retries"] or {}).items()}},
             c["max_attempts"], c["leads"], c["team"],
             {str(k): v for k, v in (c["dispositions"] or DEFAULT_DISPOSITIONS).items()}, c["record"], c["region"],
+            c["amd_sample"],
         ))  # fmt: skip
     return out

@@ -125,6 +125,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         # WAV written and merged within the demo's minute, starving the hotline's own recordings
         record=False,
         http=http,
+        amd_sample=True,  # the machines' first seconds, for QA's check of AMD (/qa/amd)
     )
     if mqtt:
         text += f"\n[mqtt]\nurl = {json.dumps(mqtt)}\n"  # a JSON string is a TOML basic string

@@ -92,6 +92,7 @@ amd = {amd}
 wrap_up = 20
 leads = "synthetic"
 record = {record}
+amd_sample = {amd_sample}
 """
 
 
@@ -102,11 +103,14 @@ def outbound_agent_ids(n: int) -> list[str]:
 def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_url: str, recordings: Path | str,
               queue_log: Path | str, outbound_agents: int = 0, amd: bool = True,
               window: str = "08:00-21:00", outbound_take_hotline: bool = False,
-              mode: str = "predictive", record: bool = True, profile: str = "us", http: str = "") -> str:  # fmt: skip
+              mode: str = "predictive", record: bool = True, profile: str = "us", http: str = "",
+              amd_sample: bool = False) -> str:  # fmt: skip
     """The site file; ``outbound_take_hotline``: the campaign's agents also qualify for the hotline after
     its overflow step (they take callers in their always-on sessions, lent by the dialer); ``mode`` the
     campaign's dialing mode (preview: agents ask for each lead); ``record`` whether its conversations are
-    recorded; ``profile`` the abandonment rule it follows (us, uk); ``http`` the ``[http] listen`` address."""
+    recorded; ``profile`` the abandonment rule it follows (us, uk); ``http`` the ``[http] listen`` address;
+    ``amd_sample`` whether AMD calls' first seconds are recorded (the demo's PBX writes audio; a virtual day's
+    does not)."""
     text = SITE_HEAD.format(ami_port=ami_port, agi_port=agi_port, secret_file=secret_file, store_url=store_url,
                             recordings=recordings, queue_log=queue_log, number=HOTLINE_NUMBER, http=http)  # fmt: skip
     ids = outbound_agent_ids(outbound_agents)
@@ -115,7 +119,8 @@ def site_text(*, ami_port: int, agi_port: int, secret_file: Path | str, store_ur
         text += f'\n[[agents]]\nid = "{a}"\nname = "Outbound Agent {a}"\nteams = ["outbound"]\n{extra}'
     if ids:
         campaign = CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true" if amd else "false",
-                                   window=window, mode=mode, record="true" if record else "false")  # fmt: skip
+                                   window=window, mode=mode, record="true" if record else "false",
+                                   amd_sample="true" if amd_sample else "false")  # fmt: skip
         text += campaign.replace('profile = "us"', f'profile = "{profile}"')  # the template's other users keep us
     return text
 

@@ -177,6 +177,16 @@ def test_demo_one_hour_report_is_consistent(demo_hour, tmp_path):
     assert rep["actual"]["offered"] == s["offered"] == rep["replay_current_rules"]["offered"]
     assert "replay, rules.toml" in r.stdout
 
+    # AMD's machines left their first seconds for QA's check; a person's were dropped at the verdict
+    verdicts = {c: json.loads(d)["amd"] for c, k, _, _, d in facts if k == "outbound.verdict"}
+    kept = {c: json.loads(d) for c, k, _, _, d in facts if k == "outbound.amd_sample"}
+    machines = {c for c, v in verdicts.items() if v == "MACHINE"}
+    assert machines and set(kept) == machines, "every machine, and only machines, kept a sample"
+    assert all(Path(d["path"]).exists() and d["seconds"] > 0 for d in kept.values())
+    on_disk = {p.stem for p in (work / "recordings" / "amd").glob("*.wav")}
+    # (a dial still in AMD when the demo stopped has a file and no verdict)
+    assert on_disk & set(verdicts) == machines, "a person's first seconds are not kept"
+
     # the outbound campaign ran on the same engine: its report adds up
     o = report["outbound"]
     assert o["dials"] > 0 and o["conversations"] > 0

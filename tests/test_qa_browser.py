@@ -11,6 +11,7 @@ import json
 import sqlite3
 import statistics
 import time
+from pathlib import Path
 
 import pytest
 
@@ -196,5 +197,49 @@ async def test_the_team_lead_sees_todays_sample_of_its_team_and_opens_a_call(sig
         await page.locator(f'#sample a[href="/qa/calls/{first}"]').click()
         await page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
         assert await page.locator("h1").inner_text() == f"Call {first}"
+    finally:
+        await ctx.close()
+
+
+async def test_qa_labels_an_amd_sample_and_the_pacer_hears_of_it(signed_in, demo_http):
+    deadline = time.monotonic() + RECORDING_BOUND
+    while True:
+        try:
+            samples = _rows(demo_http, "select call_id, json_extract(data, '$.path') from ledger where kind = "
+                                       "'outbound.amd_sample'")  # fmt: skip
+        except sqlite3.OperationalError:
+            samples = []
+        if samples:
+            break
+        assert time.monotonic() < deadline, "the demo kept no AMD sample in time"
+        await asyncio.sleep(0.5)
+    ctx, page = await signed_in(demo_http, "qa", locale="en-GB")
+    try:
+        await page.goto(f"{demo_http.url}/qa/amd")
+        await page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
+        first = page.locator("#amd li").first
+        call_id = await first.get_attribute("data-call")
+        path = dict(samples)[call_id]
+        assert Path(path).exists()
+        status = await page.evaluate(f"fetch('/qa/amd/{call_id}/audio').then(r => r.status)")
+        assert status == 200
+        await first.get_by_role("button", name="Person").click()
+        await page.wait_for_function(f"document.querySelector('li[data-call=\"{call_id}\"]').dataset.done === 'yes'",
+                                     timeout=5_000)  # fmt: skip
+        assert "Labelled: Person" in await first.inner_text()
+        again = await page.evaluate(f"""fetch('/me').then(r => r.json()).then(m => fetch('/qa/amd/{call_id}/label',
+            {{ method: 'POST', headers: {{ 'Content-Type': 'application/json', 'X-CSRF-Token': m.csrf }},
+               body: JSON.stringify({{ label: 'machine' }}) }})).then(r => r.status)""")
+        assert again == 404, "a sample is labelled once"
+    finally:
+        await ctx.close()
+    labels = _rows(demo_http, "select json_extract(data, '$.machine') from ledger where kind = 'outbound.qa' and "
+                              "call_id = ?", call_id)  # fmt: skip
+    assert labels == [(0,)], "the label is the dialer's outbound.qa fact: a person, not a machine"
+    assert not Path(path).exists(), "a labelled sample is deleted"
+    ctx, page = await signed_in(demo_http, "agent", locale="en-GB")
+    try:
+        answer = await page.goto(f"{demo_http.url}/qa/amd")
+        assert answer is not None and answer.status == 403
     finally:
         await ctx.close()

@@ -113,7 +113,7 @@ def _site(wd: Path, rules: str, every: int = 15, extra: str = "", outbound_agent
         if ids:
             tail = "".join(f'\n[[agents]]\nid = "{a}"\nauto_login = true\n' for a in ids)
             tail += world.CAMPAIGN.format(agents=", ".join(f'"{a}"' for a in ids), amd="true", window="08:00-21:00",
-                                          mode="predictive", record="false")  # fmt: skip
+                                          mode="predictive", record="false", amd_sample="false")  # fmt: skip
         return head + tail + SITE.format(every=every, rules=rules, service_extra=service_extra)
 
     return scratch_site(wd, text)

@@ -19,6 +19,7 @@ from engine.web.agent.roster import Roster
 from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
+from engine.web.qa.amd import amd_routes
 from engine.web.qa.routes import qa_routes
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
@@ -81,7 +82,16 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
         engine.features["grading"] = grading
     replay = qa_routes(recording_of, engine.facts, engine.record, engine.clock.now, tz, gate=console.gate,
                        grading=grading, post=console.post, refuse=console.refuse)  # fmt: skip
-    routes = [*console.routes(), *board, *team, *desk, *users, *replay, static_route()]
+    async def amd_label(campaign: str, call_id: str, machine: bool) -> str | None:
+        dialer = engine.features.get("dialer")
+        runner = next((r for r in (dialer.runners if dialer else []) if r.c.name == campaign), None)
+        if runner is None:
+            return f"campaign {campaign!r} is not running: its pacer cannot take the label"
+        return None if await runner.qa_label(call_id, machine) else f"call {call_id} is labelled already"
+
+    amd = amd_routes(engine.facts, engine.record, engine.clock.now, tz, amd_label, gate=console.gate,
+                     post=console.post, refuse=console.refuse)  # fmt: skip
+    routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()

@@ -175,6 +175,9 @@ class AgiFace:
             return "200 result=1"
         if name in ("VERBOSE",):
             return "200 result=1"
+        if name == "EXEC" and args and args[0].lower() == "stopmixmonitor":
+            pbx.stop_amd_sample(ch)
+            return "200 result=0"
         if name == "EXEC" and args and args[0].lower() == "bridge":
             return f"200 result={await pbx.exec_bridge(ch, args[1] if len(args) > 1 else '')}"
         if name in ("NOOP", "SET MUSIC", "EXEC", "SET CALLERID", "SET AUTOHANGUP"):

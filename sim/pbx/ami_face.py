@@ -191,7 +191,8 @@ class _Session:
 
     async def _originate(self, frame: Frame) -> None:
         params = {k.lower(): v for k, v in frame.headers if k.lower() != "variable"}
-        error = self.pbx.originate(params, frame.action_id)
+        variables = dict(v.partition("=")[::2] for k, v in frame.headers if k.lower() == "variable")
+        error = self.pbx.originate(params, frame.action_id, variables)
         if error:
             self.respond(frame, False, error)
         else:

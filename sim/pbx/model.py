@@ -92,6 +92,7 @@ class VChannel:
     events: asyncio.Event = field(default_factory=asyncio.Event)  # poked on any change (digits, hangup, yank)
     digits: list[str] = field(default_factory=list)
     monitor: MonitorState | None = None
+    amd_sample: tuple[Path, float] | None = None  # MixMonitor from the answer of an AMD call: (file, since)
     agi_goto: tuple[str, str, str] | None = None
     redirect: tuple[str, str] | None = None
     after_bridge: tuple[str, str] | None = None  # Bridge()'s F(): where this channel goes when the bridger leaves
@@ -512,6 +513,7 @@ class VirtualPbx:
         if ch.uniqueid not in self.channels:
             return
         self._stop_monitor(ch)
+        self.stop_amd_sample(ch)
         del self.channels[ch.uniqueid]
         self.ev("Hangup", ch, ("Cause", str(cause)), ("Cause-txt", CAUSE_TXT.get(cause, "Unknown")))
 
@@ -551,8 +553,9 @@ class VirtualPbx:
         self.emit("BridgeLeave", "call", [*bridge_block(bridge), *channel_block(ch)])
 
     # ---- originate -----------------------------------------------------------------------------------
-    def originate(self, headers: dict[str, str], action_id: str) -> str | None:
-        """Start an Originate; returns an error message for the immediate response, or None on success."""
+    def originate(self, headers: dict[str, str], action_id: str, variables: dict[str, str] | None = None) -> str | None:
+        """Start an Originate; returns an error message for the immediate response, or None on success.
+        ``variables``: its ``Variable`` headers, set on the channel."""
         target = headers.get("channel", "")
         if not target:
             return "Channel not specified"
@@ -567,10 +570,12 @@ class VirtualPbx:
         uid = headers.get("channelid") or self._uid()
         if len(uid) > 149:
             return "Uniqueid length exceeds maximum of 149"
-        self._spawn(self._originate(target, headers, action_id, uid, timeout), f"originate:{uid}")
+        self._spawn(self._originate(target, headers, action_id, uid, timeout, dict(variables or {})),
+                    f"originate:{uid}")  # fmt: skip
         return None
 
-    async def _originate(self, target: str, h: dict[str, str], action_id: str, uid: str, timeout: float) -> None:
+    async def _originate(self, target: str, h: dict[str, str], action_id: str, uid: str, timeout: float,
+                         variables: dict[str, str]) -> None:  # fmt: skip
         dest = target[len("PJSIP/") :]
         number, _, via = dest.partition("@")
         if via:
@@ -589,6 +594,7 @@ class VirtualPbx:
             return
         ch = self._new_channel(endpoint, context, dp.START, 0, uniqueid=uid, caller_num=cid_num, caller_name=cid_name)
         ch.connected_num, ch.connected_name = cid_num, cid_name
+        ch.variables.update(variables)
         self.ev("NewCallerid", ch, ("CID-CallingPres", "0 (Presentation Allowed, Not Screened)"))
         self.ev("NewConnectedLine", ch)
         self.emit("DialBegin", "call", [*channel_block(ch, "Dest"), ("DialString", dest)])
@@ -653,12 +659,17 @@ class VirtualPbx:
         status = cause = ""
         priority = 1
         if exten == dp.AMD_EXTEN:
-            self._exten(ch, dp.OUTBOUND_CONTEXT, exten, 1, "AMD", "")
+            sample = ch.variables.get("HOTLINE_AMD_REC", "")
+            self._exten(ch, dp.OUTBOUND_CONTEXT, exten, 1, "ExecIf", f'$["{sample}" != ""]?MixMonitor({sample})')
+            if sample:
+                ch.amd_sample = (self._local(sample), self.clock.now())
+                self.ev("MixMonitorStart", ch)
+            self._exten(ch, dp.OUTBOUND_CONTEXT, exten, 2, "AMD", "")
             await self._wait(ch, b.amd_after, lambda: not ch.alive)
             status, cause = (b.amd, b.amd_cause) if ch.alive else ("HANGUP", "")
             self._varset(ch, "AMDSTATUS", status)
             self._varset(ch, "AMDCAUSE", cause)
-            priority = 2
+            priority = 3
             if not ch.alive:
                 self._finish_hangup(ch, 16)
                 return
@@ -849,16 +860,31 @@ class VirtualPbx:
         ch.poke()
         return True
 
+    def _local(self, path: str) -> Path:
+        """A file Asterisk names in its monitor folder, as this machine sees it."""
+        ast_dir, local_dir = self.monitor_dirs
+        p = path if path.startswith("/") else f"{ast_dir}/{path}"
+        rel = p[len(ast_dir) :].lstrip("/") if p.startswith(ast_dir) else Path(p).name
+        return local_dir / rel
+
+    def stop_amd_sample(self, ch: VChannel) -> None:
+        """StopMixMonitor on an AMD call (or its hang-up): the mono file of the seconds since the answer."""
+        if ch.amd_sample is None:
+            return
+        path, since = ch.amd_sample
+        ch.amd_sample = None
+        self.ev("MixMonitorStop", ch)
+        if self.write_audio:
+            seconds = max(0.0, self.clock.now() - since)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            self._spawn(asyncio.to_thread(_write_wav, path, _tone(seconds, 350.0)), f"amd-sample:{ch.uniqueid}")
+
     def mixmonitor(self, name: str, file: str, options: str) -> bool:
         ch = next((c for c in self.channels.values() if c.name == name), None)
         if ch is None:
             return False
-        ast_dir, local_dir = self.monitor_dirs
-
-        def local(path: str) -> Path:
-            p = path if path.startswith("/") else f"{ast_dir}/{path}"
-            rel = p[len(ast_dir) :].lstrip("/") if p.startswith(ast_dir) else Path(p).name
-            return local_dir / rel
+        ast_dir = self.monitor_dirs[0]
+        local = self._local
 
         r = _option_arg(options, "r") or f"{file}-in"
         t = _option_arg(options, "t") or f"{file}-out"

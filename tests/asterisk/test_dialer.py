@@ -118,6 +118,11 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
             return [f for f in await facts("recording.saved") if f.call_id.startswith("dl-")]
 
         await until(recorded, 20, "the outbound conversation's recording, merged and indexed")
+
+        async def sampled():  # type: ignore[no-untyped-def]
+            return await facts("outbound.amd_sample")
+
+        await until(sampled, 20, "the machine's first seconds kept for QA's check of AMD")
         # the agent's word on the call, from its phone's second line: "call back" (3), and a call back in
         # 30 minutes for itself; an unknown code is refused
         assert await dial_code(tmp_path, "*263") == 0
@@ -147,6 +152,14 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
     verdicts = [f for f in everything if f.kind == "outbound.verdict"]
     assert sorted(v.data["amd"] for v in verdicts) == ["HUMAN", "HUMAN", "MACHINE"], [v.data for v in verdicts]
     assert len([f for f in everything if f.kind == "outbound.machine"]) == 1
+    # MixMonitor ran from the answer: the machine's first seconds (its greeting, AMD's verdict) are kept for QA;
+    # the people's were stopped at the verdict and deleted
+    (machine_call,) = [v.call_id for v in verdicts if v.data["amd"] == "MACHINE"]
+    (sample,) = [f for f in everything if f.kind == "outbound.amd_sample"]
+    assert sample.call_id == machine_call and Path(sample.data["path"]).exists()
+    assert 2.0 <= sample.data["seconds"] <= 12.0, sample.data
+    people = [v.call_id for v in verdicts if v.data["amd"] == "HUMAN"]
+    assert not [c for c in people if (Path(sample.data["path"]).parent / f"{c}.wav").exists()]
     (connect,) = [f for f in everything if f.kind == "outbound.connect"]
     (abandon,) = [f for f in everything if f.kind == "outbound.abandon"]
     # the bridged conversation was recorded (MixMonitor on the person's channel, from the bridge on) and

@@ -46,7 +46,7 @@ Post = Callable[[str, Callable[[Request, Any, dict[str, str]], Awaitable[Respons
 Refuse = Callable[[Any, str, str, str, str], Awaitable[Response]]  # (actor, action, agent, arg, why)
 
 
-def _page(status: int, title: str, text: str) -> Response:
+def message_page(status: int, title: str, text: str) -> Response:
     return HTMLResponse(f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>hotline: {escape(title)}</title>
 <link rel="stylesheet" href="/static/console.css"></head>
@@ -94,15 +94,15 @@ def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: 
         rec_id = request.path_params["rec_id"]
         row = await row_of(rec_id)
         if row is None:
-            return _page(404, "no such recording", f"no recording {rec_id!r} in the index")
+            return message_page(404, "no such recording", f"no recording {rec_id!r} in the index")
         actor = await gate(request, "recording", row["agent"])
         if isinstance(actor, Response):
             return actor
         if row["purged_at"] is not None:
-            return _page(410, "recording removed", f"recording {row['id']} was removed by the retention rule "
+            return message_page(410, "recording removed", f"recording {row['id']} was removed by the retention rule "
                                                    f"{row['purge_rule']!r}")  # fmt: skip
         if not Path(row["path"]).exists():
-            return _page(404, "recording missing", f"the file of recording {row['id']} is not on disk "
+            return message_page(404, "recording missing", f"the file of recording {row['id']} is not on disk "
                                                     "(`hotline recordings verify` lists such problems)")  # fmt: skip
         return row, actor
 

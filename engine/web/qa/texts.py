@@ -20,6 +20,9 @@ TEXTS: dict[str, dict[str, str]] = {
         "blind": "Scored blind (calibration): the others' grades show once you have graded this call.",
         "calibrate": "Put up for calibration", "calibrating": "Up for calibration: graders score it blind.",
         "scored": "Graded: score", "refused": "Refused", "corrects": "corrects",
+        "amd_title": "AMD check", "amd_intro": "Calls AMD called answering machines: listen and say what answered. "
+        "Each label teaches the campaign's pacer how many people AMD hangs up on.", "amd_none": "Nothing to label.",
+        "person": "Person", "machine": "Machine", "labelled": "Labelled",
     },
     "zh": {
         "title": "通话", "sign_out": "退出", "call_h": "通话信息", "timeline_h": "时间线", "talk_h": "说话占比",
@@ -36,5 +39,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "version": "版本", "score": "得分", "critical": "关键项不合格", "by": "评分人", "no_grades": "尚无评分。",
         "blind": "盲评（校准）：您提交评分后才能看到其他人的评分。", "calibrate": "发起校准",
         "calibrating": "校准中：评分人各自盲评。", "scored": "已评分：得分", "refused": "已拒绝", "corrects": "更正",
+        "amd_title": "AMD 核查",
+        "amd_intro": "AMD 判定为答录机的通话：请收听并标注接听方。每个标注都帮助外呼活动的节奏器估计误挂真人的比例。",
+        "amd_none": "暂无待标注。", "person": "真人", "machine": "答录机", "labelled": "已标注",
     },
 }  # fmt: skip
