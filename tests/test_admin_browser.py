@@ -81,7 +81,8 @@ async def test_the_admin_adds_a_qa_user_whose_password_signs_it_in_and_an_agent_
     ctx = await browser.new_context(locale="en-GB")
     try:
         page, reply = await _sign_in(ctx, demo_http.url, "qa2", password, "/")
-        assert reply.status == 200 and page.url == f"{demo_http.url}/me", "QA's home"
+        assert reply.status == 200 and page.url == f"{demo_http.url}/qa", "QA's home"
+        assert await page.locator("h1").inner_text() == "Quality"
         me = await (await page.request.get(f"{demo_http.url}/me")).json()
         assert (me["name"], me["policy_role"], me["phone"]) == ("qa2", "qa", "qa2phone")
     finally:

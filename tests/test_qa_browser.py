@@ -96,12 +96,15 @@ async def test_qa_replays_a_call_jumps_to_a_marker_and_every_playback_is_on_reco
             const r = await fetch('/qa/calls/{rec_id}/audio', {{ headers: {{ Range: 'bytes=100-199' }} }});
             return [r.status, r.headers.get('content-range'), (await r.arrayBuffer()).byteLength]; }}""")
         assert got[0] == 206 and got[1].startswith("bytes 100-199/") and got[2] == 100
+        saved = await page.evaluate(f"""fetch('/qa/calls/{rec_id}/audio?download=1')
+            .then(r => [r.status, r.headers.get('content-disposition')])""")
+        assert saved[0] == 200 and saved[1].startswith("attachment") and f"{rec_id}.opus" in saved[1]
     finally:
         await ctx.close()
     plays = _rows(demo_http, "select json_extract(data, '$.user'), json_extract(data, '$.how') from ledger where "
                              "kind = 'recording.access' and json_extract(data, '$.id') = ?", rec_id)  # fmt: skip
     user = demo_http.credentials("qa")[0]
-    assert (user, "play") in plays, plays
+    assert (user, "play") in plays and (user, "download") in plays, plays
     assert all(u == user for u, _ in plays), "the seek (a Range past the first byte) is no new playback"
 
 
@@ -241,5 +244,20 @@ async def test_qa_labels_an_amd_sample_and_the_pacer_hears_of_it(signed_in, demo
     try:
         answer = await page.goto(f"{demo_http.url}/qa/amd")
         assert answer is not None and answer.status == 403
+    finally:
+        await ctx.close()
+
+
+async def test_qa_lands_on_its_own_page_with_the_days_sample_and_the_latest_recordings(signed_in, demo_http):
+    await _recordings(demo_http, False)
+    ctx, page = await signed_in(demo_http, "qa", locale="en-GB")
+    try:
+        assert page.url == f"{demo_http.url}/qa", "sign-in leads QA staff to their own page"
+        assert await page.locator("h1").inner_text() == "Quality"
+        sampled = await page.eval_on_selector_all("#sample tbody tr", "rs => rs.map(r => r.dataset.recording)")
+        latest = await page.eval_on_selector_all("#latest tbody a", "as => as.map(a => a.textContent)")
+        indexed = {r for (r,) in _rows(demo_http, "select id from recordings")}
+        assert sampled and set(sampled) <= indexed and latest and set(latest) <= indexed
+        assert "waiting for a label" in await page.locator("#amd-link").inner_text()
     finally:
         await ctx.close()

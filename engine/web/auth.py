@@ -42,7 +42,7 @@ SESSION_COOKIE = "hotline_session"
 SIGNIN_COOKIE = "hotline_signin"  # the sign-in form's CSRF nonce, before there is a session
 Record = Callable[[list[Fact]], Awaitable[None]]
 AGENT_TOPICS = frozenset({"agent", "agent_day"})  # bus topics keyed by an agent id
-HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/me"}
+HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/qa"}
 Act = Callable[[Actor, ApiRequest], Awaitable[Outcome]]
 
 

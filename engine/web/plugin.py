@@ -19,7 +19,10 @@ from engine.web.agent.roster import Roster
 from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
-from engine.web.qa.amd import amd_routes
+from engine.web.qa.amd import KINDS as AMD_KINDS
+from engine.web.qa.amd import LOOKBACK as AMD_LOOKBACK
+from engine.web.qa.amd import amd_routes, queue
+from engine.web.qa.home import qa_home_routes
 from engine.web.qa.routes import qa_routes
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
@@ -91,7 +94,22 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
 
     amd = amd_routes(engine.facts, engine.record, engine.clock.now, tz, amd_label, gate=console.gate,
                      post=console.post, refuse=console.refuse)  # fmt: skip
-    routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, static_route()]
+    async def all_sample() -> list[dict[str, Any]]:
+        if samples is None:
+            return []
+        picks = await samples.of_day(samples.day_of(engine.clock.now()))
+        return [p.view(samples.tz) for agent in sorted(picks) for p in picks[agent]]
+
+    async def latest(n: int) -> list[dict[str, Any]]:
+        recordings = engine.features.get("recordings")
+        rows = await recordings.index.rows(purged=False) if recordings is not None else []
+        return list(reversed(rows[-n:]))
+
+    async def pending() -> int:
+        return len(queue(await engine.facts(None, AMD_KINDS, engine.clock.now() - AMD_LOOKBACK)))
+
+    home = qa_home_routes(all_sample, latest, pending, tz, gate=console.gate)
+    routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, *home, static_route()]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
