@@ -39,6 +39,7 @@ async def retention_loop(recordings: Recordings, clock: Clock) -> None:
     while True:
         try:
             await recordings.purge(clock.now())
+            await recordings.sweep_amd_samples(clock.now())
         except OSError as exc:
             log.error("retention pass failed: %s", exc)
         await clock.sleep(RETENTION_EVERY)

@@ -27,6 +27,7 @@ from recording.retention import Rule, due
 log = logging.getLogger("hotline.recording")
 STORED = (".opus", ".wav")
 WORK_SUFFIXES = ("-in.wav", "-out.wav", "-mix.wav")  # MixMonitor's legs, merged and removed at the call's end
+AMD_SAMPLE_DAYS = 7.0  # an AMD sample nobody labelled goes after this
 
 
 @dataclass
@@ -118,6 +119,21 @@ class Recordings:
         return check
 
     # ---- retention ---------------------------------------------------------------------------------------------
+    async def sweep_amd_samples(self, now: float, days: float = AMD_SAMPLE_DAYS) -> int:
+        """Delete the AMD samples nobody labelled within ``days`` (QA's queue shows that much): they may hold
+        the voice of a person nobody spoke to. Each is an ``outbound.amd_sample_expired`` fact."""
+        folder = self.local_dir / "amd"
+        if not folder.is_dir():
+            return 0
+        old = [p for p in folder.glob("*.wav") if now - p.stat().st_mtime >= days * 86400]
+        for p in old:
+            await self.ledger.fact("outbound.amd_sample_expired", p.stem, "", fact_key("outbound.amd_sample_expired",
+                                   p.stem), path=str(p), days=days)  # fmt: skip
+            await asyncio.to_thread(p.unlink, True)
+        if old:
+            log.info("retention: %d AMD sample(s) nobody labelled in %g days removed", len(old), days)
+        return len(old)
+
     async def leads_destroyed(self) -> dict[str, float]:
         """Campaign -> when its lead data was last destroyed (``hotline leads purge``)."""
         agg = lead_aggregates.c

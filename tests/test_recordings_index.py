@@ -180,3 +180,30 @@ async def _verify_names_each_difference(tmp_path: Path) -> None:
 
 def test_verify_names_a_changed_and_a_missing_file(tmp_path):
     asyncio.run(_verify_names_each_difference(tmp_path))
+
+
+async def _sweep(tmp_path: Path) -> None:
+    import os
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rec.db'}"
+    await asyncio.to_thread(migrate, url)
+    st = Store(url)
+    try:
+        svc = Recordings(ledger=StoreLedger(st), index=RecordingIndex(st.engine), store=st.engine, teams={},
+                         asterisk_dir=AST, local_dir=tmp_path, rules=[])  # fmt: skip
+        (tmp_path / "amd").mkdir()
+        old, new = tmp_path / "amd" / "dl-1.wav", tmp_path / "amd" / "dl-2.wav"
+        for p in (old, new):
+            p.write_bytes(b"RIFF" + b"\0" * 100)
+        os.utime(old, (T0 - 8 * DAY, T0 - 8 * DAY))
+        os.utime(new, (T0 - 6 * DAY, T0 - 6 * DAY))
+        assert await svc.sweep_amd_samples(T0) == 1
+        assert not old.exists() and new.exists()
+        (gone,) = await st.facts(None, ("outbound.amd_sample_expired",))
+        assert gone.call_id == "dl-1" and gone.data["days"] == 7.0
+    finally:
+        await st.close()
+
+
+def test_amd_samples_nobody_labelled_in_a_week_are_removed(tmp_path):
+    asyncio.run(_sweep(tmp_path))
