@@ -37,7 +37,9 @@ fi
 
 # libopus0: the recorder writes its Ogg Opus files through it (recording/opus_lib.py), with or without extras
 debs=(libopus0)
-[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium)
+# postgresql-15: the tests start a private server of it (tests/postgres.py); its client's pg_dump and
+# pg_restore make `hotline db backup|restore` of a PostgreSQL store
+[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()

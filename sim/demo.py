@@ -94,11 +94,12 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                    workdir: Path | None = None, live: bool = True,
                    inbound: traffic.InboundModel | None = None,
                    outbound_agents: int = 8, mqtt: str = "", http: str = "",
-                   linger: float = 0.0, actors: bool = True) -> dict[str, Any]:  # fmt: skip
+                   linger: float = 0.0, actors: bool = True, store: str = "") -> dict[str, Any]:  # fmt: skip
     """``mqtt``: a broker URL the engine publishes the virtual site to (``[mqtt] url``; empty: none); ``http``:
     the engine's HTTP listener (/metrics, /wallboard) [none]; ``linger``: real seconds it stays up after the report's
     figures were read (a last scrape sees exactly them); ``actors``: with ``http``, the demo's agent and team
-    lead act through the console at set moments (sim/demo_actors.py)."""
+    lead act through the console at set moments (sim/demo_actors.py); ``store``: an empty store's URL
+    (PostgreSQL) instead of the work folder's SQLite file."""
     from composition import running
 
     inbound = inbound or traffic.InboundModel()
@@ -108,7 +109,10 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         workdir = Path(tmp.name)
     workdir.mkdir(parents=True, exist_ok=True)
     db = workdir / "hotline-demo.db"
-    db.unlink(missing_ok=True)
+    if not store:
+        db.unlink(missing_ok=True)
+        for side in ("-wal", "-shm"):
+            Path(f"{db}{side}").unlink(missing_ok=True)
     clock = ScaledClock(speed, start=_day_start("Asia/Shanghai", start_hour))
     server = VirtualPbxServer(clock, workdir)
     await server.start()
@@ -117,7 +121,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
         agi_port=_free_port(),
         ami_port=server.ami.port,
         secret_file=server.secret_file,
-        store_url=f"sqlite+aiosqlite:///{db}",
+        store_url=store or f"sqlite+aiosqlite:///{db}",
         recordings=server.recordings,
         queue_log=workdir / "queue_log",
         outbound_agents=outbound_agents,

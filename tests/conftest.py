@@ -170,3 +170,26 @@ def pytest_terminal_summary(terminalreporter: Any) -> None:
     for text in _lines() + FROM_WORKERS:
         for line in text.splitlines():
             terminalreporter.write_line(line)
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Any]:
+    """One private PostgreSQL 15 for the run (tests/postgres.py), started when a test first asks for it."""
+    from tests.postgres import Postgres
+
+    t0 = time.monotonic()
+    pg = Postgres()
+    pg.start()
+    TIMINGS["postgres start (s)"] = time.monotonic() - t0
+    try:
+        yield pg
+    finally:
+        pg.stop()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A fresh, empty store of each kind: a SQLite file, a PostgreSQL database."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    return str(request.getfixturevalue("postgres").new_database())

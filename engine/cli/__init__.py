@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
+from engine.cli import bench, campaign, check, db, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +21,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_records_parser(sub)
     recordings.add_parser(sub)
     qa.add_parser(sub)
+    db.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
     users.add_parser(sub)

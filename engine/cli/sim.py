@@ -34,6 +34,11 @@ def cmd_demo(args: argparse.Namespace) -> int:
         sitefile.fail(f"hotline demo: --speed must be above 0 simulated seconds per real second (got {args.speed:g})")
     if args.mqtt and (why := url_problem(args.mqtt)):
         sitefile.fail(f"hotline demo: --mqtt {why}")
+    if args.store:
+        from engine.store.url import problem
+
+        if (why := problem(args.store, Path.cwd())) is not None:
+            sitefile.fail(f"hotline demo: --store {why}")
     if args.http:
         from engine.config_fields import split_listen
 
@@ -58,6 +63,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
                 http=args.http,
                 linger=args.linger,
                 actors=not args.no_actors,
+                store=args.store or "",
             )
         )
     except HttpListenError as exc:
@@ -122,6 +128,8 @@ def add_demo_parser(sub: argparse._SubParsersAction) -> None:
                    help="with --http, keep serving S real seconds after the last call (a last scrape)")  # fmt: skip
     d.add_argument("--no-actors", action="store_true",
                    help="with --http, the demo's agent and team lead do not act through the console")  # fmt: skip
+    d.add_argument("--store", metavar="URL", help="an empty store to keep the day in, e.g. "
+                   "postgresql+asyncpg://user@host/db (default: a SQLite file in the work folder)")  # fmt: skip
     d.set_defaults(func=cmd_demo)
 
 
