@@ -161,6 +161,7 @@ def test_a_demo_day_on_postgresql_keeps_every_caller_and_its_recordings(postgres
                              str(tmp_path / "work" / "site.toml")], cwd=ROOT, capture_output=True, text=True,
                             timeout=120)  # fmt: skip
     assert listed.returncode == 0, listed.stderr
-    # (a call answered near the day's end may still be merging its recording when the demo stops)
+    # a call answered near the day's end may still be merging its recording when the demo stops: its record
+    # may lack the path the index already has (the record is derived again after the saved fact)
     saved = {rec["call_id"] for rec in records if rec["outcome"] == "answered" and rec["recording"]}
-    assert saved and {row["call_id"] for row in json.loads(listed.stdout)} == saved
+    assert saved and saved <= {row["call_id"] for row in json.loads(listed.stdout)} <= answered
