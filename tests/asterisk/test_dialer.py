@@ -157,7 +157,8 @@ async def test_dial_outcomes_amd_bridge_abandon_and_dnc(lab, tmp_path):
     (machine_call,) = [v.call_id for v in verdicts if v.data["amd"] == "MACHINE"]
     (sample,) = [f for f in everything if f.kind == "outbound.amd_sample"]
     assert sample.call_id == machine_call and Path(sample.data["path"]).exists()
-    assert 2.0 <= sample.data["seconds"] <= 12.0, sample.data
+    # from the answer to the hang-up after AMD's verdict: AMD may call a long greeting a machine within 1.5 s
+    assert 1.0 <= sample.data["seconds"] <= 12.0, sample.data
     people = [v.call_id for v in verdicts if v.data["amd"] == "HUMAN"]
     assert not [c for c in people if (Path(sample.data["path"]).parent / f"{c}.wav").exists()]
     (connect,) = [f for f in everything if f.kind == "outbound.connect"]
