@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from engine.app import Engine
 from engine.clock import Clock
 from engine.config import Site
-from engine.ports import Ledger
+from engine.ports import Ledger, Records
 from engine.recovery import Recovery
 from ivr.places import cel_file, places_for
 from ivr.settings import IvrSettings
@@ -25,13 +25,14 @@ log = logging.getLogger("hotline.recording")
 RETENTION_EVERY = 3600.0  # seconds between retention passes
 
 
-def recordings_of(site: Site, ledger: Ledger, sql: AsyncEngine, local_dir: Path) -> Recordings:
+def recordings_of(site: Site, ledger: Ledger, sql: AsyncEngine, local_dir: Path,
+                  records: Records | None = None) -> Recordings:
     """The recordings service of a site on its store (the engine's, or the CLI's own)."""
     teams = {a.id: (a.groups[0] if a.groups else "") for a in site.agents}  # the first team named: the agent's own
     rec = site["recording"]
     return Recordings(ledger=ledger, index=RecordingIndex(sql), store=sql, teams=teams,
                       asterisk_dir=rec["asterisk_dir"], local_dir=local_dir,
-                      rules=rules_of(rec["retention"]))  # fmt: skip
+                      rules=rules_of(rec["retention"]), records=records)  # fmt: skip
 
 
 async def retention_loop(recordings: Recordings, clock: Clock) -> None:
@@ -57,7 +58,7 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
     engine.features["recorder"] = recorder
     sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no index
     if sql is not None:
-        recordings = recordings_of(site, engine, sql, local_dir)
+        recordings = recordings_of(site, engine, sql, local_dir, engine.store)
         engine.features["recordings"] = recordings
         engine.fact_hooks.append(recordings.on_facts(engine.spawn))
         engine.feature_tasks.append(("recordings-index", recordings.catch_up))

@@ -17,8 +17,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.model.facts import fact_key
-from engine.ports import Ledger
-from engine.store.tables import lead_aggregates
+from engine.ports import Ledger, Records
+from engine.store.tables import call_records, lead_aggregates
 from recording.catalog import INDEXED, rows_of
 from recording.encode import sha256_of
 from recording.index import RecordingIndex
@@ -43,7 +43,8 @@ class Check:
 
 class Recordings:
     def __init__(self, *, ledger: Ledger, index: RecordingIndex, store: AsyncEngine, teams: dict[str, str],
-                 asterisk_dir: str, local_dir: Path, rules: list[Rule]) -> None:  # fmt: skip
+                 asterisk_dir: str, local_dir: Path, rules: list[Rule],
+                 records: Records | None = None) -> None:  # fmt: skip
         self.ledger = ledger
         self.index = index
         self.store = store
@@ -51,6 +52,7 @@ class Recordings:
         self.asterisk_dir = asterisk_dir
         self.local_dir = local_dir
         self.rules = rules
+        self.records = records  # the store's records, derived again at start when a saved recording is missing
 
     # ---- the index ---------------------------------------------------------------------------------------------
     async def note(self, call_id: str) -> list[dict[str, Any]]:
@@ -78,7 +80,21 @@ class Recordings:
             await self.note(call_id)
         if missing:
             log.info("recordings index: %d call(s) indexed from the ledger", len(missing))
+        await self._records_catch_up({f.call_id for f in await self.ledger.facts(None, ("recording.saved",))})
         return len(missing)
+
+    async def _records_catch_up(self, saved: set[str]) -> None:
+        """Derive again the call records that lack the path of a recording the ledger says was saved: the engine
+        stopped between ``recording.saved`` and the record's new derivation."""
+        if self.records is None or not saved:
+            return
+        q = select(call_records.c.call_id).where(call_records.c.recording == "", call_records.c.call_id.in_(saved))
+        async with self.store.connect() as conn:
+            stale = list((await conn.execute(q)).scalars())
+        for call_id in stale:
+            await self.records.update_record(call_id)
+        if stale:
+            log.info("%d call record(s) given the recording saved after them", len(stale))
 
     def on_facts(self, spawn: Callable[[Any, str], object]) -> Callable[[list[Any]], None]:
         """An engine fact hook: index a call again when one of its recording facts is written."""

@@ -39,7 +39,8 @@ async def _recordings(demo, need_other_agent: bool) -> list[tuple[str, str, floa
         await asyncio.sleep(0.5)
 
 
-async def test_qa_replays_a_call_jumps_to_a_marker_and_every_playback_is_on_record(signed_in, demo_http, summary):
+async def test_qa_replays_a_call_jumps_to_a_marker_and_every_playback_is_on_record(signed_in, demo_http, summary,
+                                                                                     shots):  # fmt: skip
     rec_id, agent, seconds = (await _recordings(demo_http, False))[0]
     ctx, page = await signed_in(demo_http, "qa", viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
@@ -68,6 +69,10 @@ async def test_qa_replays_a_call_jumps_to_a_marker_and_every_playback_is_on_reco
         assert await page.evaluate("document.getElementById('player').currentTime") == pytest.approx(
             min(end_at, seconds), abs=0.05)
 
+        await page.wait_for_selector("body[data-ready=yes]", timeout=10_000)
+        shot = shots / "qa.png"
+        await page.screenshot(path=str(shot), full_page=True)  # docs/qa.png with `make screenshots`
+        assert shot.stat().st_size > 10_000
         await page.get_by_role("button", name="1.5×").click()
         assert await page.evaluate("document.getElementById('player').playbackRate") == 1.5
         assert await page.get_by_role("button", name="1.5×").get_attribute("aria-pressed") == "true"

@@ -207,3 +207,28 @@ async def _sweep(tmp_path: Path) -> None:
 
 def test_amd_samples_nobody_labelled_in_a_week_are_removed(tmp_path):
     asyncio.run(_sweep(tmp_path))
+
+
+async def _stale_record(tmp_path: Path) -> None:
+    from tests.test_store_both import call_facts
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'rec.db'}"
+    await asyncio.to_thread(migrate, url)
+    st = Store(url)
+    try:
+        ledger = StoreLedger(st)
+        await ledger.record(call_facts("c9", T0))
+        await st.update_record("c9")  # derived before the recording was saved
+        saved = tone_file(tmp_path / "c9.opus", 2.0)
+        await ledger.record([Fact("recording.saved", T0 + 80, "c9", "", "recording.saved:c9", saved)])
+        assert (await st.records())[0]["recording"] == "", "the engine stopped before deriving it again"
+        svc = Recordings(ledger=ledger, index=RecordingIndex(st.engine), store=st.engine, teams={},
+                         asterisk_dir=AST, local_dir=tmp_path, rules=[], records=st)  # fmt: skip
+        await svc.catch_up()
+        assert (await st.records())[0]["recording"] == saved["path"]
+    finally:
+        await st.close()
+
+
+def test_a_record_derived_before_its_recording_was_saved_gets_it_at_the_next_start(tmp_path):
+    asyncio.run(_stale_record(tmp_path))

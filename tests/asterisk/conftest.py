@@ -6,9 +6,11 @@ cannot be provisioned these tests fail with the lab's own message: they are the 
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -35,3 +37,11 @@ def lab():
         pytest.fail(f"hotline lab up failed:\n{r.stdout}\n{r.stderr}")
     yield r.stdout.strip()
     # leave Asterisk running: `hotline lab down` stops it; the next session reuses it
+
+
+@pytest.fixture(autouse=True)
+def no_sipp_left() -> Iterator[None]:
+    """A test that fails half-way leaves its SIPp phones running, and the next test cannot bind their ports: after
+    each test, the SIPp processes this test process started are stopped."""
+    yield
+    subprocess.run(["pkill", "-TERM", "-P", str(os.getpid()), "-x", "sipp"], capture_output=True)
