@@ -102,7 +102,7 @@ def test_sign_in_per_role_maps_to_the_policy_actor(site):
         assert (me["name"], me["actor"], me["policy_role"], me["teams"]) == (name, actor, role, teams)
         assert "password_hash" not in me and me["expires_in"] == 3600
         home = site.client.get("/", follow_redirects=False).headers["location"]
-        assert home == {"agent": "/agent", "team_lead": "/team", "qa": "/me"}.get(role, "/wallboard"), name
+        assert home == {"agent": "/agent", "team_lead": "/team", "qa": "/qa"}.get(role, "/wallboard"), name
     signins = site.facts("user.signin")
     assert [f["user"] for f in signins] == list(expect) and all(f["ok"] for f in signins)
 
