@@ -29,7 +29,7 @@ def _label(f: Fact) -> tuple[str, str] | None:
     if k == "channel.new" and d.get("role") == "caller":
         return "arrival", "call arrives"
     if k == "ivr.step" and d.get("step") not in (None, "", "hangup"):
-        return "menu", f"menu {d.get('node', '')}: {d.get('step')}".strip()
+        return "menu", f"{d.get('node', '')}: {d.get('step')}".strip()
     if k == "call.queued":
         return "queue", f"queue {d.get('service', '')}".strip()
     if k == "agent.offer":

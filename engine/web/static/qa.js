@@ -54,7 +54,7 @@
     b.type = "button";
     b.dataset.kind = m.kind;
     b.dataset.at = String(m.at);
-    b.textContent = `${when(m.at)} · ${t[m.kind] || m.kind}: ${m.label}${inside ? "" : ` (${m.at < 0 ? t.before : ""})`}`;
+    b.textContent = `${when(m.at)} · ${t[m.kind] || m.kind}: ${m.label}${m.at < 0 ? ` (${t.before})` : ""}`;
     b.addEventListener("click", () => seek(m.at));
     li.appendChild(b);
     list.appendChild(li);
