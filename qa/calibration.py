@@ -5,7 +5,8 @@ An answer counts as its share of the question's weight (0-1, as the score counts
 question is its share less the mean of the other graders' shares on the same call, in points of 100 (n/a
 answers left out). Per grader: the mean deviation per question over the calls (its sign says harsher or
 softer than the others), the mean absolute deviation over everything, and the deviation of its total score.
-Each grader's latest version of its grade is the one compared.
+Each grader's first version is the one compared: it was given blind, a correction after seeing the others'
+grades was not.
 """
 
 from __future__ import annotations
@@ -24,12 +25,13 @@ def _share(form: Form, qid: str, answer: str) -> float | None:
     return q.scale.index(answer) / (len(q.scale) - 1)
 
 
-def latest(grades: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping[str, Any]]:
-    """(recording, grader) -> that grader's latest version."""
-    out: dict[tuple[str, str], Mapping[str, Any]] = {}
+def blind(grades: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str, str], Mapping[str, Any]]:
+    """(recording, form, grader) -> that grader's first version: the one given blind. A correction comes after
+    the grader has seen the others' grades, so it is no measure of calibration."""
+    out: dict[tuple[str, str, str], Mapping[str, Any]] = {}
     for g in grades:
-        key = (g["recording"], g["grader"])
-        if key not in out or g["version"] > out[key]["version"]:
+        key = (g["recording"], g["form"], g["grader"])
+        if key not in out or g["version"] < out[key]["version"]:
             out[key] = g
     return out
 
@@ -37,13 +39,13 @@ def latest(grades: Iterable[Mapping[str, Any]]) -> dict[tuple[str, str], Mapping
 def report(calls: Iterable[Mapping[str, Any]], grades: Iterable[Mapping[str, Any]],
            forms: Mapping[str, Form]) -> dict[str, Any]:  # fmt: skip
     """``calls``: the calibrations (recording, form); ``grades``: every grade of them."""
-    last = latest(grades)
+    first = blind(grades)
     per_call: list[dict[str, Any]] = []
     per_grader: dict[str, dict[str, list[float]]] = {}
     score_dev: dict[str, list[float]] = {}
     for c in calls:
         form = forms.get(c["form"])
-        mine = {grader: g for (rec, grader), g in last.items() if rec == c["recording"] and g["form"] == c["form"]}
+        mine = {grader: g for (rec, form, grader), g in first.items() if rec == c["recording"] and form == c["form"]}
         if form is None or len(mine) < 2:
             per_call.append({"recording": c["recording"], "form": c["form"], "graders": sorted(mine), "questions": {},
                              "note": "fewer than two graders" if form else "the form is gone"})  # fmt: skip

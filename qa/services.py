@@ -11,6 +11,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.exc import IntegrityError
+
 from engine.model.facts import Fact, fact_key
 from engine.policy import Actor, Policy, Role
 from qa.forms import Form, score
@@ -76,7 +78,11 @@ class Grading:
                  "answers": dict(answers), "comments": comments, "marks": marks, "score": scored.score,
                  "critical_failed": list(scored.critical_failed),
                  "blind": await self.store.calibration(row["id"]) is not None, "created_at": at}  # fmt: skip
-        await self.store.add(grade)
+        try:
+            await self.store.add(grade)
+        except IntegrityError:  # the same grade sent twice at once (a double click): the first one stands
+            raise Invalid(f"this call's version {version} on form {form.name!r} was just submitted: reload the "
+                          f"page") from None  # fmt: skip
         data = {k: grade[k] for k in ("id", "recording", "agent", "form", "form_hash", "grader", "version",
                                       "supersedes", "reason", "score", "critical_failed", "blind")}  # fmt: skip
         await self.record([Fact("qa.graded", at, row["call_id"], "", fact_key("qa.graded", grade["id"]), data)])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from engine.store.tables import recordings
@@ -17,12 +18,21 @@ class RecordingIndex:
         self.engine = engine
 
     async def put(self, rows: list[dict[str, Any]]) -> None:
-        """Write rows whole (a row derived again replaces the old one: the ledger is the truth)."""
+        """Write rows whole (a row derived again replaces the old one: the ledger is the truth). An upsert: two
+        writers deriving the same call at once (the fact hook and a purge) must not collide on its id."""
         if not rows:
             return
+        insert = postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
+        values = [{k: r.get(k) for k in COLUMNS} for r in rows]
         async with self.engine.begin() as conn:
-            await conn.execute(delete(recordings).where(recordings.c.id.in_([r["id"] for r in rows])))
-            await conn.execute(recordings.insert(), [{k: r.get(k) for k in COLUMNS} for r in rows])
+            for v in values:
+                stmt = insert(recordings).values(**v)
+                await conn.execute(stmt.on_conflict_do_update(index_elements=["id"],
+                                                              set_={k: stmt.excluded[k] for k in COLUMNS if k != "id"}))
+
+    async def call_ids(self) -> set[str]:
+        async with self.engine.connect() as conn:
+            return set((await conn.execute(select(recordings.c.call_id))).scalars())
 
     async def rows(self, *, since: float | None = None, until: float | None = None, kind: str = "",
                    agent: str = "", call_id: str = "", purged: bool | None = None) -> list[dict[str, Any]]:  # fmt: skip

@@ -35,14 +35,22 @@ def recordings_of(site: Site, ledger: Ledger, sql: AsyncEngine, local_dir: Path,
                       rules=rules_of(rec["retention"]), records=records)  # fmt: skip
 
 
+async def caught_up(recordings: Recordings) -> None:
+    """Named task: the index caught up with the ledger at start; a failure is logged, never fatal to the calls."""
+    try:
+        await recordings.catch_up()
+    except Exception:  # noqa: BLE001
+        log.exception("recordings index: catching up with the ledger failed")
+
+
 async def retention_loop(recordings: Recordings, clock: Clock) -> None:
     """Named task: remove what the retention rules say is due, at start and then every hour (engine time)."""
     while True:
         try:
             await recordings.purge(clock.now())
             await recordings.sweep_amd_samples(clock.now())
-        except OSError as exc:
-            log.error("retention pass failed: %s", exc)
+        except Exception:  # noqa: BLE001 - a store or disk error must not stop the engine's calls; next hour again
+            log.exception("retention pass failed")
         await clock.sleep(RETENTION_EVERY)
 
 
@@ -61,7 +69,7 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
         recordings = recordings_of(site, engine, sql, local_dir, engine.store)
         engine.features["recordings"] = recordings
         engine.fact_hooks.append(recordings.on_facts(engine.spawn))
-        engine.feature_tasks.append(("recordings-index", recordings.catch_up))
+        engine.feature_tasks.append(("recordings-index", lambda: caught_up(recordings)))
         engine.feature_tasks.append(("recordings-retention", lambda: retention_loop(recordings, engine.clock)))
     if not finish:
         return recorder

@@ -73,7 +73,7 @@ class Recordings:
     async def catch_up(self) -> int:
         """Index every call the ledger has a recording fact of and the index lacks (the engine stopped between
         the fact and the row, or the store predates the index). Returns how many calls were indexed."""
-        known = await self.index.ids()
+        known = await self.index.call_ids()  # by call: a call's messages are indexed under their case names
         calls = {f.call_id for f in await self.ledger.facts(None, INDEXED)}
         missing = sorted(c for c in calls if c not in known)
         for call_id in missing:

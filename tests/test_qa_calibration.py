@@ -35,8 +35,8 @@ def test_each_graders_deviation_per_question_is_against_the_others_mean():
     grades = [
         grade("a", BEST, 100.0),
         grade("b", {**BEST, "listen": "good"}, 90.0),  # 2/3: 33.3 points under a and c
-        grade("c", {**BEST, "listen": "poor"}, 50.0, version=1),  # corrected below: version 1 is not compared
-        grade("c", BEST, 100.0, version=2),
+        grade("c", BEST, 100.0, version=1),
+        grade("c", {**BEST, "listen": "poor"}, 50.0, version=2),  # corrected after seeing the others: not compared
     ]
     got = report([{"recording": "r1", "form": "inbound"}], grades, {"inbound": form})
     listen = got["calls"][0]["questions"]["listen"]

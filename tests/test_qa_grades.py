@@ -122,6 +122,24 @@ async def _grades_are_versions(tmp_path: Path) -> None:
     assert db.execute("select count(*) from grades").fetchone()[0] == 2
 
 
+async def _twice(tmp_path: Path) -> None:
+    grading, st, _ = await _grading(tmp_path)
+    qa = Actor("qa1", Role.QA, via="web")
+    try:
+        body = {"form": "inbound", "answers": ALL_BEST}
+        got = await asyncio.gather(grading.submit(qa, ROW, body), grading.submit(qa, ROW, body),
+                                   return_exceptions=True)  # fmt: skip
+        assert sum(isinstance(g, dict) for g in got) == 1, got
+        assert all(isinstance(g, (dict, Refused)) for g in got), got  # refused in words, never a crash
+        assert len(await grading.store.of("c1")) == 1
+    finally:
+        await st.close()
+
+
+def test_a_grade_sent_twice_at_once_is_taken_once(tmp_path):
+    asyncio.run(_twice(tmp_path))
+
+
 def test_a_grade_is_taken_once_and_corrected_only_as_a_new_version(tmp_path):
     asyncio.run(_grades_are_versions(tmp_path))
 

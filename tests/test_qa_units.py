@@ -77,3 +77,14 @@ def test_peaks_follow_each_side():
     pcm[:4000, 0] = 16384
     lanes = peaks(pcm, buckets=4)
     assert lanes == [[0.5, 0.5, 0.0, 0.0], [0.0, 0.0, 0.0, 0.0]]
+
+
+@pytest.mark.parametrize(("span", "seek"), [
+    ("", False), ("bytes=0-", False), ("bytes=0-99", False), ("bytes=-999999", False), ("Bytes=00-", False),
+    ("bytes=0-9,100-199", False), ("bytes=100-199,0-9", False), ("items=100-", False), ("bytes=x-", False),
+    ("bytes=100-", True), ("bytes=100-199", True), (" BYTES = 5000- ", True),
+])  # fmt: skip
+def test_only_a_single_range_past_the_first_byte_is_a_seek_and_not_a_new_playback(span, seek):
+    from engine.web.qa.routes import is_seek
+
+    assert is_seek(span) is seek

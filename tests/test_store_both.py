@@ -79,7 +79,7 @@ async def _suite(url: str) -> None:
                "campaign": "", "agent": "1001", "team": "front", "started_at": T0 + 9.5, "seconds": 60.5, "channels": 2,
                "format": "opus", "bytes": 1000, "sha256": "ab" * 32, "path": "/r/c1.opus", "purged_at": None,
                "purge_rule": "", "talk": {"talk_over": 1.5}}  # fmt: skip
-        await index.put([row])
+        await asyncio.gather(index.put([row]), index.put([row]))  # the fact hook and a purge at once
         await index.put([{**row, "bytes": 1001}])  # derived again: replaces
         assert [(r["id"], r["bytes"], r["talk"]) for r in await index.rows()] == [("c1", 1001, {"talk_over": 1.5})]
 

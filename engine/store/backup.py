@@ -46,8 +46,10 @@ def backup(url: str, out: Path, progress: Progress) -> int:
         if db is not None:
             src, dst = sqlite3.connect(db), sqlite3.connect(tmp)
             try:
-                src.backup(dst, pages=1024, progress=lambda _s, left, total: progress(
-                    f"backup: {total - left}/{total} pages"))  # fmt: skip
+                # in one step: copied page by page, the backup starts over at every write the engine makes
+                # between steps and may never finish on a busy store; in WAL mode one step blocks no writer
+                src.backup(dst, pages=-1)
+                progress(f"backup: {dst.execute('PRAGMA page_count').fetchone()[0]} pages copied")
             finally:
                 dst.close()
                 src.close()
@@ -68,15 +70,16 @@ def backup(url: str, out: Path, progress: Progress) -> int:
 
 def restore(url: str, src: Path, progress: Progress) -> None:
     """Replace the store's contents with the backup's. The caller has made sure nothing runs on the store."""
-    head = src.read_bytes()[:16]
+    with src.open("rb") as f:
+        head = f.read(16)
     db = sqlite_file(url)
     if db is not None:
         if not head.startswith(SQLITE_MAGIC):
             raise BackupError(f"{src} is not a SQLite backup (a PostgreSQL one restores into PostgreSQL)")
         source, target = sqlite3.connect(src), sqlite3.connect(db)
         try:
-            source.backup(target, pages=1024, progress=lambda _s, left, total: progress(
-                f"restore: {total - left}/{total} pages"))  # fmt: skip
+            source.backup(target, pages=-1)
+            progress(f"restore: {target.execute('PRAGMA page_count').fetchone()[0]} pages copied")
         finally:
             target.close()
             source.close()
@@ -86,8 +89,14 @@ def restore(url: str, src: Path, progress: Progress) -> None:
     if not head.startswith(PGDUMP_MAGIC):
         raise BackupError(f"{src} is not a PostgreSQL backup (pg_dump's custom format)")
     args, env = _libpq(url)
-    r = subprocess.run(["pg_restore", "--clean", "--if-exists", "--no-owner", "--single-transaction", *args,
-                        str(src)], env=env, capture_output=True, text=True)  # fmt: skip
+    # the schema emptied first: a newer one's tables (which an older backup knows nothing of) must not stay
+    r = subprocess.run(["psql", "-v", "ON_ERROR_STOP=1", "-q", "-c",
+                        "DROP SCHEMA public CASCADE; CREATE SCHEMA public", *args], env=env, capture_output=True,
+                       text=True)  # fmt: skip
+    if r.returncode != 0:
+        raise BackupError(f"emptying the store failed: {r.stderr.strip()}")
+    r = subprocess.run(["pg_restore", "--no-owner", "--single-transaction", *args, str(src)], env=env,
+                       capture_output=True, text=True)  # fmt: skip
     if r.returncode != 0:
         raise BackupError(f"pg_restore failed: {r.stderr.strip()}")
     progress("restore: pg_restore done")

@@ -23,7 +23,7 @@ from starlette.routing import BaseRoute, Route
 from engine.model.facts import Fact, fact_key
 from engine.web.actor import Gate
 from engine.web.i18n import pick_language
-from engine.web.qa.routes import Facts, Post, Record, Refuse, message_page, templates
+from engine.web.qa.routes import Facts, Post, Record, Refuse, is_seek, message_page, templates
 from engine.web.qa.texts import TEXTS
 
 LOOKBACK = 7 * 86400.0  # the queue shows a week of samples
@@ -67,7 +67,7 @@ def amd_routes(read: Facts, record: Record, now: Callable[[], float], timezone: 
         if sample is None or not Path(sample["path"]).exists():
             return message_page(404, "no such sample", f"no AMD sample of call {call_id!r} waits for a label")
         span = request.headers.get("range", "")
-        if not span or span.replace(" ", "").startswith("bytes=0-"):
+        if not is_seek(span):
             at = now()
             data = {"user": actor.id, "role": actor.role.value, "id": f"amd:{call_id}", "how": "play", "range": span}
             await record([Fact("recording.access", at, call_id, "",

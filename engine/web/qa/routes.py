@@ -53,6 +53,17 @@ def message_page(status: int, title: str, text: str) -> Response:
 <body><main><h1>{escape(title)}</h1><p role="alert">{escape(text)}</p></main></body></html>""", status_code=status)
 
 
+def is_seek(span: str) -> bool:
+    """Whether a Range header asks for a later part of a playback already on record: exactly one range that starts
+    past the first byte. Anything else (none, a suffix range, several, a malformed one) is served as a new
+    playback and recorded as one."""
+    unit, _, ranges = span.strip().partition("=")
+    if unit.strip().lower() != "bytes" or "," in ranges:
+        return False
+    start, dash, _end = ranges.strip().partition("-")
+    return bool(dash) and start.strip().isdigit() and int(start) > 0
+
+
 def _script_json(value: object) -> Markup:
     return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
 
@@ -133,7 +144,7 @@ def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: 
         row, actor = got
         download = request.query_params.get("download") == "1"
         span = request.headers.get("range", "")
-        if download or not span or span.replace(" ", "").startswith("bytes=0-"):
+        if download or not is_seek(span):
             at = now()
             how = "download" if download else "play"
             data = {"user": actor.id, "role": actor.role.value, "id": row["id"], "how": how, "range": span}
