@@ -142,10 +142,10 @@ class Recovery:
             # killed between the call's end and its record (two transactions): the ledger has all it needs
             if await self.records.update_record(call_id) is not None:
                 log.info("call %s: its record, left underived by the last run, is derived now", call_id)
-        kinds = ("recording.started", "recording.saved", "recording.failed", "call.end")
+        kinds = ("recording.started", "recording.saved", "recording.failed", "recording.empty", "call.end")
         facts = await self.ledger.facts(None, kinds, since)
         started = {f.call_id for f in facts if f.kind == "recording.started"}
-        done = {f.call_id for f in facts if f.kind in ("recording.saved", "recording.failed")}
+        done = {f.call_id for f in facts if f.kind in ("recording.saved", "recording.failed", "recording.empty")}
         ended = {f.call_id for f in facts if f.kind == "call.end"}
         for call_id in sorted((started & ended) - done):
             log.info("call %s: finishing its recording, left unsaved by the last run", call_id)

@@ -103,7 +103,7 @@ class Recorder:
         kinds = {f.kind for f in await self.ledger.facts(call_id)}
         paths = RecordingPaths(call_id, self.asterisk_dir, self.local_dir)
         legs = [paths.local("-in"), paths.local("-out")]
-        if "recording.saved" in kinds:
+        if kinds & {"recording.saved", "recording.empty"}:
             return
         if "recording.started" not in kinds:
             if not all(p.exists() for p in legs):
@@ -126,11 +126,21 @@ class Recorder:
             last = sizes
             await asyncio.sleep(self.settle)
         try:
-            kept, talk = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
+            got = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
         except (OSError, ValueError, RuntimeError) as exc:  # libsndfile's errors are RuntimeErrors
             log.error("call %s: could not store the recording: %s", call_id, exc)
             await self._failed(call_id, f"could not merge and encode the legs: {exc}")
             return
+        if got is None:
+            # MixMonitor records bridged audio only: started while the agent's phone rang, it heard nothing if the
+            # caller left before the answer. No file, no index row: nobody could listen to silence of 0 s.
+            for p in [*legs, paths.local("-mix")]:
+                p.unlink(missing_ok=True)
+            await self.ledger.fact("recording.empty", call_id, "", fact_key("recording.empty", call_id),
+                                   reason="no bridged audio: the call ended before an agent answered")  # fmt: skip
+            log.info("call %s: no bridged audio, nothing kept", call_id)
+            return
+        kept, talk = got
         # the legs go only once the stored file decoded back whole
         for p in [*legs, paths.local("-mix")]:
             p.unlink(missing_ok=True)
@@ -141,8 +151,10 @@ class Recorder:
         log.info("call %s: recording %s (%.1f s, stereo %s, %d bytes)", call_id, kept.path, kept.seconds,
                  kept.format, kept.bytes)  # fmt: skip
 
-    def _store(self, legs: list[Path], out: Path) -> tuple[Stored, dict[str, float]]:
+    def _store(self, legs: list[Path], out: Path) -> tuple[Stored, dict[str, float]] | None:
         frames, rate = merge_legs(legs[0], legs[1])
+        if len(frames) == 0:
+            return None
         # the sides' talk figures, read off the samples in hand: the daily sample weighs silences and talking over
         return store(frames, rate, out, self.format, self.bitrate), analyse(frames, rate).summary()
 

@@ -139,3 +139,17 @@ def test_the_recorder_stores_opus_with_its_checksum_and_removes_the_legs(tmp_pat
     assert d["seconds"] == pytest.approx(3.0, abs=0.02)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.opus"]  # the legs are gone
     assert updated == ["c1"]
+
+
+def test_a_call_that_never_reached_an_answer_leaves_no_empty_recording(tmp_path):
+    """MixMonitor records bridged audio only: started while the agent's phone rang, its legs are empty when the
+    caller leaves first. No file and no index row; a fact says why."""
+    write_leg(tmp_path / "c1-in.wav", np.zeros(0, np.int16))
+    write_leg(tmp_path / "c1-out.wav", np.zeros(0, np.int16))
+    ledger = Ledger()
+    rec = Recorder(actions=SimpleNamespace(), calls=SimpleNamespace(), ledger=ledger,  # type: ignore[arg-type]
+                   records=SimpleNamespace(), asterisk_dir="/var/spool/asterisk/monitor", local_dir=tmp_path,
+                   settle=0.01, wait=2.0)  # fmt: skip
+    asyncio.run(rec.on_call_end("c1"))
+    assert [f.kind for f in ledger.facts_][1:] == ["recording.empty"]
+    assert list(tmp_path.iterdir()) == []
