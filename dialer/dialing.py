@@ -39,6 +39,7 @@ from engine.clock import Clock
 from engine.dialplan import AMD_EXTEN, FIRST, LIVE_EXTEN, OUTBOUND_CONTEXT
 from engine.ports import Actions, Calls, Spawner
 from engine.privacy import mask_number
+from recording.mixmonitor import safe_name
 
 log = logging.getLogger("hotline.dialer")
 
@@ -181,5 +182,4 @@ class DialPath:
 def amd_sample_path(folder: str, call_id: str) -> str:
     """Where an AMD call's first seconds go: ``amd/<call id>.wav`` in the recordings folder (Asterisk's name of
     it, or this machine's)."""
-    safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
-    return f"{str(folder).rstrip('/')}/amd/{safe}.wav"
+    return f"{str(folder).rstrip('/')}/amd/{safe_name(call_id)}.wav"

@@ -14,6 +14,11 @@ from pathlib import Path
 import numpy as np
 
 
+def safe_name(call_id: str) -> str:
+    """A call id as a file name: anything but letters, digits, '-', '_' and '.' becomes '_'."""
+    return "".join(c if c.isalnum() or c in "-_." else "_" for c in call_id)
+
+
 @dataclass(frozen=True)
 class RecordingPaths:
     """The same files as Asterisk names them and as the engine reads them."""
@@ -23,8 +28,7 @@ class RecordingPaths:
     local_dir: Path
 
     def _name(self, suffix: str, ext: str = "wav") -> str:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in self.call_id)
-        return f"{safe}{suffix}.{ext}"
+        return f"{safe_name(self.call_id)}{suffix}.{ext}"
 
     def asterisk(self, suffix: str = "") -> str:
         return f"{self.asterisk_dir.rstrip('/')}/{self._name(suffix)}"

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from dialer.leads import parse_when
 from engine.cli import sitefile
 from engine.model.facts import Fact
 
@@ -67,7 +68,7 @@ async def _run(args: argparse.Namespace) -> int:
         svc = recordings_of(site, StoreLedger(store), store.engine, local_dir_of(site))
         await svc.catch_up()  # a store the engine left mid-way, or one older than the index
         if args.recordings_command == "list":
-            since = _parse_when(args.since, tz) if args.since else None
+            since = parse_when(args.since, tz) if args.since else None
             rows = await svc.index.rows(since=since, kind=args.kind or "", agent=args.agent or "",
                                         purged=None if args.all else False)  # fmt: skip
             if args.json:
@@ -106,7 +107,7 @@ async def _run(args: argparse.Namespace) -> int:
                 print(f"{check.checked} indexed recording(s) checked, {len(check.problems)} problem(s)")
             return 1 if check.problems else 0
         # purge
-        now = _parse_when(args.now, tz) if args.now else time.time()
+        now = parse_when(args.now, tz) if args.now else time.time()
         if args.dry_run:
             todo = [{**r, "purge_rule": why} for r, why in await svc.due(now)]
         else:
@@ -125,11 +126,6 @@ async def _run(args: argparse.Namespace) -> int:
         return 0
     finally:
         await store.close()
-
-
-def _parse_when(text: str, tz: ZoneInfo) -> float:
-    t = dt.datetime.fromisoformat(text)
-    return (t if t.tzinfo else t.replace(tzinfo=tz)).timestamp()
 
 
 def cmd_recordings(args: argparse.Namespace) -> int:

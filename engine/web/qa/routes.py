@@ -17,7 +17,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from markupsafe import Markup
 from starlette.requests import Request
 from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route
@@ -28,6 +27,7 @@ from engine.privacy import mask_number
 from engine.web.actor import Gate
 from engine.web.i18n import pick_language
 from engine.web.qa.texts import TEXTS
+from engine.web.wallboard.routes import script_json
 from qa.grading import Invalid, Refused
 from qa.services import Grading
 from qa.timeline import timeline
@@ -62,10 +62,6 @@ def is_seek(span: str) -> bool:
         return False
     start, dash, _end = ranges.strip().partition("-")
     return bool(dash) and start.strip().isdigit() and int(start) > 0
-
-
-def _script_json(value: object) -> Markup:
-    return Markup(json.dumps(value, ensure_ascii=False).replace("<", "\\u003c"))
 
 
 class Analyses:
@@ -135,7 +131,7 @@ def qa_routes(row_of: Row, facts_of: Facts, record: Record, now: Now, timezone: 
                 "grading": await grading.view(actor, row) if grading is not None else None}
         return templates.TemplateResponse(request, "qa_call.html", {
             "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "info": info, "viewer": actor.id,
-            "boot": _script_json(boot)})  # fmt: skip
+            "boot": script_json(boot)})  # fmt: skip
 
     async def audio(request: Request) -> Response:
         got = await allowed(request)
