@@ -6,16 +6,13 @@ VPY := $(VENV)/bin/python
 SITE ?= examples/lab-site.toml
 export PY VENV
 
-.PHONY: setup setup-test setup-bench run test test-unit screenshots lint lab-up lab-down lab-call fidelity lock
+.PHONY: setup setup-test run test test-unit screenshots lint lab-up lab-down lab-call fidelity lock
 
 setup:
 	./scripts/setup.sh
 
 setup-test:
 	./scripts/setup.sh --test
-
-setup-bench:
-	./scripts/setup.sh --bench
 
 # Main job: the engine against the virtual PBX with simulated callers (no Asterisk, root or network), serving
 # the web console on HTTP (users and passwords printed, and in $(WORKDIR)/demo-credentials.json).
@@ -70,6 +67,6 @@ lab-down: setup
 lock:
 	$(PY) -m venv $(VENV)-lock
 	$(VENV)-lock/bin/python -m pip install -q pip-tools
-	$(VENV)-lock/bin/python -m piptools compile -q --upgrade --extra test --extra bench --all-build-deps --allow-unsafe \
+	$(VENV)-lock/bin/python -m piptools compile -q --upgrade --extra test --all-build-deps --allow-unsafe \
 	  --strip-extras --no-emit-index-url --no-emit-find-links --no-emit-trusted-host --annotation-style line \
 	  -o requirements.lock pyproject.toml

@@ -4,12 +4,11 @@
 # nothing and touches no network (a stamp in the environment records what was installed from what).
 #
 #   scripts/setup.sh          what `hotline demo` needs (make run)
-#   scripts/setup.sh --test   also the test tools, the benchmark extra, and the Debian tools of the test suite:
+#   scripts/setup.sh --test   also the test tools and the Debian tools of the test suite:
 #                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio,
 #                             mosquitto (the MQTT tests start their own broker; its Debian service is not used),
 #                             chromium (the browser tests drive Debian's build through Playwright; Playwright's own
 #                             browser downloads are never used)
-#   scripts/setup.sh --bench  also the benchmark extra (matplotlib for `bench pace --plot`)
 #
 # PY names the Python that makes the environment [python3, 3.11 or newer]; VENV its folder [.venv].
 set -euo pipefail
@@ -19,9 +18,8 @@ VENV=${VENV:-.venv}
 extras=""
 case "${1:-}" in
   "") ;;
-  --test) extras="test,bench" ;;
-  --bench) extras="bench" ;;
-  *) echo "setup: unknown option ${1} (use --test or --bench)" >&2; exit 2 ;;
+  --test) extras="test" ;;
+  *) echo "setup: unknown option ${1} (use --test)" >&2; exit 2 ;;
 esac
 
 say() { echo "setup: $*" >&2; }
@@ -39,7 +37,7 @@ fi
 debs=(libopus0)
 # postgresql-15: the tests start a private server of it (tests/postgres.py); its client's pg_dump and
 # pg_restore make `hotline db backup|restore` of a PostgreSQL store
-[ -n "$extras" ] && [ "$extras" != bench ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15)
+[ -n "$extras" ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()

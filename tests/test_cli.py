@@ -176,16 +176,3 @@ def test_check_menu_problem_count_on_its_own_last_line(tmp_path, unbuffered):
     assert problems and any("menu.start" in p for p in problems), r.stdout
     assert lines[-1] == f"{len(problems)} problem(s) in the menu", r.stdout
     assert all("problem(s)" not in p for p in problems), r.stdout
-
-
-def test_bench_pace_plot_without_the_bench_extra_is_named_before_the_run(tmp_path, monkeypatch, capsys):
-    import importlib.util
-
-    from engine.cli import main
-
-    real = importlib.util.find_spec
-    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *a: None if name == "matplotlib" else real(name, *a))
-    with pytest.raises(SystemExit) as exc:
-        main(["bench", "pace", "--cells", "N8-p50", "--seeds", "11-11", "--plot", str(tmp_path / "p.png")])
-    assert exc.value.code == 2
-    assert "make setup-bench" in capsys.readouterr().err

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import importlib.util
 import sys
 from pathlib import Path
 
@@ -30,9 +29,6 @@ def cmd_bench_day(args: argparse.Namespace) -> int:
 def cmd_bench_pace(args: argparse.Namespace) -> int:
     from sim.pacebench.suite import main as bench_main
 
-    if args.plot and importlib.util.find_spec("matplotlib") is None:
-        # checked before hours of simulation, not after
-        sitefile.fail("hotline bench pace: --plot needs matplotlib, the `bench` extra: run `make setup-bench`")
     return bench_main(args)
 
 
