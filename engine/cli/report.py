@@ -1,5 +1,5 @@
 """`hotline report NAME`: the agents, services, hotline and campaigns reports from the ledger and call records,
-as a text table with each figure's formula, and as JSON, CSV, xlsx or a PNG plot (reports/, docs/reports.md)."""
+as a text table with each figure's formula, and as JSON, CSV, xlsx or a PNG plot (reports/; README "Reports")."""
 
 from __future__ import annotations
 
