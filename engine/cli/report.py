@@ -57,6 +57,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_report(args: argparse.Namespace) -> int:
     from reports import export
 
+    if args.plot and args.name not in export.PLOTS:
+        sitefile.fail(f"hotline report {args.name}: --plot: this report has no plot ({', '.join(export.PLOTS)} do)")
     report = asyncio.run(_run(args))
     print(export.text(report))
     if args.json:
@@ -66,8 +68,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.xlsx:
         export.write_xlsx(report, args.xlsx)
     if args.plot:
-        if args.name not in export.PLOTS:
-            sitefile.fail(f"hotline report {args.name}: --plot: this report has no plot ({', '.join(export.PLOTS)} do)")
         export.write_plot(report, args.plot)
     return 0
 
