@@ -53,7 +53,11 @@ FACTS = [
     fact("ivr.survey", S + 200, "c2", agent="B", score=3),
     fact("acd.guard", S + 10, agent="C", action="reserve", service="hotline"),
     fact("acd.guard", S + 20, agent="C", action="release", service="hotline"),
-    fact("ivr.overflow", S + 30, "c9"),
+    fact("ivr.overflow", S + 30, "c10"),
+    fact("dialer.lent", S + 105, "c2", agent="B", campaign="renew"),  # B was lent by the dialer for c2
+    # D logs in at S and is paused by the ACD at S+600 after unanswered offers, until the end
+    fact("agent.status", S, agent="D", action="login", status="available", reason="", state="idle"),
+    fact("agent.paused", S + 600, agent="D", reason="no answer"),
     # C works a campaign: its session is up from S+250; one conversation S+300..S+400, sold
     fact("dialer.session", S + 250, "as-1", agent="C", campaign="renew", state="up"),
     fact("outbound.placed", S + 280, "d1", campaign="renew", lead=1),
@@ -87,6 +91,7 @@ def test_calls_count_in_the_interval_they_queued_under_the_answering_agent():
     assert (a.ring_known, a.ring_within, a.overflowed) == (1, 1, 1)
     bb = b[(S, "hotline", "B", "")]
     assert (bb.answered, bb.sl_within, bb.ring_within, bb.overflowed, bb.handle_sum) == (1, 0, 0, 0, 55)
+    assert (bb.lent, a.lent) == (1, 0)
     # unanswered calls are nobody's, even the one A was rung for
     n = b[(S, "hotline", "", "")]
     assert (n.arrived, n.offered, n.answered) == (4, 3, 0)  # c3, c4, c7 offered; c6 only arrived
@@ -118,6 +123,9 @@ def test_agent_time_is_cut_at_interval_bounds_and_follows_the_last_status_before
     c = b[(S, "", "C", "")]
     assert (c.logged_in_s, c.busy_s, c.available_s, c.first_login) == (650, 100, 550, S + 250)
     assert b[(S + 900, "", "C", "")].logged_in_s == 900
+    d, d2 = b[(S, "", "D", "")], b[(S + 900, "", "D", "")]
+    assert (d.first_login, d.logged_in_s, d.available_s, d.pause_s) == (S, 900, 600, {"no answer": 300})
+    assert (d2.logged_in_s, d2.available_s, d2.pause_s, d2.first_login) == (900, 0, {"no answer": 900}, None)
 
 
 def test_surveys_grades_guard_and_outbound():
