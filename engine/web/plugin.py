@@ -5,7 +5,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
+from zoneinfo import ZoneInfo
+
+from starlette.routing import BaseRoute
 
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
@@ -24,6 +28,7 @@ from engine.web.qa.amd import LOOKBACK as AMD_LOOKBACK
 from engine.web.qa.amd import amd_routes, queue
 from engine.web.qa.home import qa_home_routes
 from engine.web.qa.routes import qa_routes
+from engine.web.reports.routes import Choices, report_routes
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
@@ -32,6 +37,8 @@ from engine.web.wallboard.settings import WallboardSettings
 from qa.services import Grading, Samples
 from qa.settings import QaSettings
 from qa.store import GradeStore
+from reports.services import Reports
+from reports.store import ReportStore
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
@@ -109,7 +116,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
         return len(queue(await engine.facts(None, AMD_KINDS, engine.clock.now() - AMD_LOOKBACK)))
 
     home = qa_home_routes(all_sample, latest, pending, tz, gate=console.gate)
-    routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, *home, static_route()]
+    routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, *home, *report_pages(engine, console),
+              static_route()]  # fmt: skip
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -118,6 +126,23 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     engine.features["http"] = server
     engine.features["console"] = console
     return server
+
+
+def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
+    """The report pages over the store's ledger and call records (SQL stores only: none on the in-memory one);
+    their days are the site's, on the engine's clock (virtual in the demo)."""
+    sql = getattr(engine.store, "engine", None)
+    if sql is None:
+        return []
+    site = engine.site
+    tz = ZoneInfo(site["site"]["timezone"])
+    reports = Reports(site, ReportStore(sql))
+
+    def today() -> dt.date:
+        return dt.datetime.fromtimestamp(engine.clock.now(), tz).date()
+
+    return report_routes(reports.report, Choices.of(site), today, who=console.who, policy=console.policy,
+                         refuse=console.refuse)  # fmt: skip
 
 
 def samples_of(engine: Engine) -> Samples | None:
