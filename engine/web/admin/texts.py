@@ -5,7 +5,7 @@ from __future__ import annotations
 
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
-        "title": "Users", "wallboard": "Wallboard", "sign_out": "Sign out", "add_h": "Add a user",
+        "title": "Users", "wallboard": "Wallboard", "reports": "Reports", "sign_out": "Sign out", "add_h": "Add a user",
         "name": "Name", "role": "Role", "agent": "Agent id", "team": "Team", "phone": "Phone",
         "name_hint": "1 to 64 of a-z, 0-9, '.', '_' and '-'.",
         "agent_hint": "Role agent only, and needed there: the site's agent id.",
@@ -28,7 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "confirm": "Disable {name}", "cancel": "Cancel", "mistake": "Nothing was changed:",
     },
     "zh": {
-        "title": "用户", "wallboard": "实时看板", "sign_out": "退出登录", "add_h": "添加用户",
+        "title": "用户", "wallboard": "实时看板", "reports": "报表", "sign_out": "退出登录", "add_h": "添加用户",
         "name": "用户名", "role": "角色", "agent": "坐席工号", "team": "团队", "phone": "话机",
         "name_hint": "1 到 64 个字符：a-z、0-9、“.”、“_”和“-”。",
         "agent_hint": "仅限坐席角色，且必填：站点文件中的坐席工号。",

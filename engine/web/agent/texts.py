@@ -5,7 +5,7 @@ from __future__ import annotations
 TEXTS: dict[str, dict[str, str]] = {
     "en": {
         "title": "Agent", "status_h": "Status", "call_h": "Current call", "outbound_h": "Outbound",
-        "lead_h": "Preview lead", "day_h": "Today",
+        "lead_h": "Preview lead", "day_h": "Today", "reports": "Figures by day",
         "status": "Status", "state": "Doing", "in_state": "Time in state", "reason": "Pause reason",
         "service": "Service", "caller": "Caller", "duration": "Duration", "path": "Menu path", "account": "Account",
         "tags": "Tags", "variables": "Keyed in", "campaign": "Campaign", "lead": "Lead", "number": "Number",
@@ -29,7 +29,7 @@ TEXTS: dict[str, dict[str, str]] = {
     },
     "zh": {
         "title": "坐席", "status_h": "状态", "call_h": "当前通话", "outbound_h": "外呼", "lead_h": "预览客户",
-        "day_h": "今日",
+        "day_h": "今日", "reports": "每日工作统计",
         "status": "状态", "state": "当前", "in_state": "状态时长", "reason": "暂停原因",
         "service": "服务", "caller": "来电号码", "duration": "时长", "path": "菜单路径", "account": "账号",
         "tags": "标签", "variables": "按键输入", "campaign": "活动", "lead": "客户", "number": "号码",

@@ -25,7 +25,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "person": "Person", "machine": "Machine", "labelled": "Labelled",
         "qa_title": "Quality", "amd_pending": "{n} AMD sample(s) waiting for a label",
         "sample_h": "Today's sample to score", "sample_none": "No recorded call today yet.",
-        "latest_h": "Latest recordings",
+        "latest_h": "Latest recordings", "reports": "Reports",
         "time": "Time", "risks": "Risks", "graded": "Graded", "yes": "yes", "no": "no",
     },
     "zh": {
@@ -47,7 +47,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "amd_intro": "AMD 判定为答录机的通话：请收听并标注接听方。每个标注都帮助外呼活动的节奏器估计误挂真人的比例。",
         "amd_none": "暂无待标注。", "person": "真人", "machine": "答录机", "labelled": "已标注",
         "qa_title": "质检", "amd_pending": "{n} 条 AMD 样本待标注", "sample_h": "今日待评抽样",
-        "sample_none": "今天尚无录音通话。", "latest_h": "最新录音", "time": "时间", "risks": "风险",
+        "sample_none": "今天尚无录音通话。", "latest_h": "最新录音", "reports": "报表", "time": "时间", "risks": "风险",
         "graded": "已评分",
         "yes": "是", "no": "否",
     },

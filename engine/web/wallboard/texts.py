@@ -17,7 +17,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "wrap_up": "wrap-up", "talking": "talking", "wrap": "wrap-up", "preview": "preview", "joining": "joining",
         "lent": "lent", "calls_today": "Calls today", "aht": "AHT", "abandoned_list": "Abandoned today",
         "caller": "Caller", "wait": "Wait", "hung_up": "Hung up at", "short": "short (not counted)",
-        "users": "Users",
+        "users": "Users", "reports": "Reports",
     },
     "zh": {
         "title": "实时看板", "services": "服务", "agents": "坐席", "campaigns": "外呼活动",
@@ -32,6 +32,6 @@ TEXTS: dict[str, dict[str, str]] = {
         "wrap_up": "话后处理", "talking": "通话中", "wrap": "话后处理", "preview": "预览", "joining": "接入中",
         "lent": "借调", "calls_today": "今日通话", "aht": "平均处理时长", "abandoned_list": "今日放弃来电",
         "caller": "来电号码", "wait": "等待", "hung_up": "挂断时间", "short": "短时放弃（不计入）",
-        "users": "用户",
+        "users": "用户", "reports": "报表",
     },
 }
