@@ -236,6 +236,11 @@ def test_the_manager_sees_services_with_the_masked_abandoned_call_and_the_plot(s
     assert png.headers["content-type"] == "image/png"
     assert site.get("/reports/campaigns").status_code == 200 and 'id="plot"' not in site.get(
         "/reports/campaigns").text, "campaigns have no plot"
+    empty = site.client.get("/reports/agents.png?from=2027-03-04&to=2027-03-04")
+    assert empty.status_code == 200 and empty.content.startswith(b"\x89PNG"), "a day without rows plots too"
+    zh = site.get("/reports/services?interval=1d", "zh-CN,zh;q=0.9")
+    assert '<html lang="zh-CN">' in zh.text and "<title>业务统计 · hotline</title>" in zh.text
+    assert '<dt><code>offered</code> 呼入量</dt>' in zh.text and _tfoot(zh.text)[:3] == ["total", "", "4"]
 
 
 def _tfoot(page: str) -> list[str]:
@@ -272,6 +277,7 @@ def test_downloads_carry_the_same_report(site):
     ("agent=9999", "agent", "agent 9999: no such agent in the site"),
     ("service=sales", "service", "service sales: no such service in the site"),
     ("interval=2h", "interval", "interval 2h: not one of 15m, 1h, 1d"),
+    ("from=2027-01-01&to=2027-03-05", "to", "to 2027-03-05: at most 31 days from 2027-01-01 on a page"),
 ])  # fmt: skip
 def test_a_wrong_field_is_a_400_naming_it(site, query, field, says):
     site.sign_in("mia")

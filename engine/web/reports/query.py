@@ -13,6 +13,9 @@ from engine.policy import Actor, Role
 from reports.services import Query
 
 FIELDS = ("from", "to", "interval", "team", "agent", "service")
+# the pages count a report on the engine's own event loop, straight from the ledger: a longer range is for
+# `hotline report`, which runs on its own
+MAX_DAYS = 31
 Refusal = Callable[[str, str, str], str | None]  # (report, team, agent) -> the policy's reason, or None
 
 
@@ -56,6 +59,9 @@ def narrowed(name: str, actor: Actor, team: str | None, agent: str | None,
 def query_of(name: str, params: Mapping[str, str], today: dt.date, actor: Actor, refusal: Refusal) -> Query:
     """Empty fields are unset (the form sends them so); days default as the command line's (`hotline report`)."""
     first, last = days(today, _date(params, "from"), _date(params, "to"))
+    if (last - first).days >= MAX_DAYS:
+        raise BadField("to", f"to {last}: at most {MAX_DAYS} days from {first} on a page (`hotline report` reads "
+                             "any range)")  # fmt: skip
     team, agent = narrowed(name, actor, params.get("team", "").strip() or None,
                            params.get("agent", "").strip() or None, refusal)  # fmt: skip
     return Query(name, first, last, params.get("interval", "").strip(), team, agent,
