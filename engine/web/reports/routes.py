@@ -28,7 +28,7 @@ from engine.web.forms import refusal_page
 from engine.web.i18n import pick_language
 from engine.web.qa.routes import message_page, templates
 from engine.web.reports.files import MEDIA, as_bytes, file_name
-from engine.web.reports.query import BadField, field_of, query_of, query_string
+from engine.web.reports.query import FIELDS, BadField, field_of, query_of, query_string
 from engine.web.reports.texts import TEXTS
 from engine.web.reports.view import page_view
 from reports.export import PLOTS
@@ -90,7 +90,7 @@ def report_routes(answer: Answer, choices: Choices, today: Today, *, who: Who, p
              report: dict[str, Any] | None = None, problem: str = "", field: str = "") -> Response:  # fmt: skip
         lang = language(request)
         t = TEXTS[lang]
-        values = {k: request.query_params.get(k, "") for k in ("from", "to", "interval", "team", "agent", "service")}
+        values = {k: request.query_params.get(k, "") for k in FIELDS}
         if q is not None:  # the form shows what was read, defaults filled in
             values |= {"from": q.first.isoformat(), "to": q.last.isoformat(), "team": q.team or "",
                        "agent": q.agent or ""}  # fmt: skip
