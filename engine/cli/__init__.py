@@ -6,6 +6,7 @@ import argparse
 import logging
 
 from engine.cli import bench, campaign, check, db, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
+from engine.cli import cases as case_commands
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -21,6 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_records_parser(sub)
     recordings.add_parser(sub)
     qa.add_parser(sub)
+    case_commands.add_parser(sub)
     db.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
