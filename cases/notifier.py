@@ -13,8 +13,8 @@ class CaseNotifier:
     def __init__(self, ledger: Ledger) -> None:
         self.ledger = ledger
 
-    async def _fact(self, kind: str, case: str, at: float, key_parts: tuple[object, ...], **data: Any) -> Fact:
-        fact = Fact(kind, at, case, "", fact_key(kind, case, *key_parts), {"case": case, **data})
+    async def _fact(self, what: str, case: str, at: float, key_parts: tuple[object, ...], /, **data: Any) -> Fact:
+        fact = Fact(what, at, case, "", fact_key(what, case, *key_parts), {"case": case, **data})
         await self.ledger.record([fact])
         return fact
 

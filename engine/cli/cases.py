@@ -74,7 +74,7 @@ async def _run(args: argparse.Namespace) -> int:
             sitefile.fail(f"cases {cmd}: no case {args.id!r} (hotline cases list shows them)")
         except (BadMove, ValueError) as exc:
             sitefile.fail(f"cases {cmd}: {exc}")
-        facts = [{"kind": f.kind, "at": f.at, **{k: v for k, v in f.data.items() if k not in ("case", "number")}}
+        facts = [{"fact": f.kind, "at": f.at, **{k: v for k, v in f.data.items() if k not in ("case", "number")}}
                  for f in await store.facts(args.id)]  # fmt: skip
         row = _shown(row, args.numbers)
         if args.json:
@@ -83,7 +83,7 @@ async def _run(args: argparse.Namespace) -> int:
             for k, v in row.items():
                 print(f"{k:<11} {_when(v, tz) if k in WHEN else v}")
             for f in facts:
-                print(f"{'fact':<11} {_when(f['at'], tz)} {f['kind']}")
+                print(f"{'fact':<11} {_when(f['at'], tz)} {f['fact']}")
         return 0
     finally:
         await store.close()
