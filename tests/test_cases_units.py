@@ -4,6 +4,7 @@ cases, and the complaint and follow-up reports on rows made by hand."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from zoneinfo import ZoneInfo
 
@@ -14,9 +15,11 @@ from cases.model import CLOSED, IN_PROGRESS, OPEN, RESOLVED, Case, can_move, fol
 from cases.report import FORMULAS, cases_report, format_text
 from cases.settings import CasesSettings
 from cases.sources import Contact, Opening, read
+from engine.clock import VirtualClock
 from engine.config import ConfigError, load_site
 from engine.model.facts import Fact
-from engine.policy import Role
+from engine.policy import Actor, Policy, Role
+from engine.service_api import Backends, Request, ServiceApi
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -170,3 +173,32 @@ def test_the_complaint_daily_report_and_the_follow_up_rate():
     assert "66.7 %" in text and "met" in text
     assert all(v in text for v in FORMULAS.values())
     assert cases_report([], d1, d2, "Asia/Shanghai")["follow_ups"]["follow_up_rate"] is None
+
+
+# ---- the complaint action --------------------------------------------------------------------------------------
+def test_a_complaint_is_the_agents_own_action_through_the_service_api():
+    asked: list[tuple[str, str, str]] = []
+    facts: list[Fact] = []
+
+    async def complaint(agent: str, via: str, note: str) -> str:
+        asked.append((agent, via, note))
+        return "complaint case c1 opened"
+
+    async def nothing(agent: str, action: str, arg: str) -> str:
+        raise AssertionError("not the ACD's")
+
+    async def record(fs: list[Fact]) -> None:
+        facts.extend(fs)
+
+    api = ServiceApi(Policy(lambda a: frozenset({"front"})), Backends(nothing, complaint=complaint), record,
+                     VirtualClock(), frozenset({"1001", "1002"}))  # fmt: skip
+
+    async def main() -> None:
+        own = await api.do(Actor("1001", Role.AGENT, via="web"), Request("complaint", "1001", "rude"))
+        other = await api.do(Actor("1002", Role.AGENT, via="phone"), Request("complaint", "1001", ""))
+        assert (own.ok, own.text) == (True, "complaint case c1 opened")
+        assert not other.ok and other.refused_by == "policy"
+        assert asked == [("1001", "web", "rude")]
+        assert [(f.data["action"], f.data["ok"]) for f in facts] == [("complaint", True), ("complaint", False)]
+
+    asyncio.run(main())
