@@ -331,3 +331,56 @@ def test_the_cases_commands(tmp_path, capsys):
     assert out.value.code == 2 and "closed: it cannot become resolved" in capsys.readouterr().err
     assert cli_main(["cases", "list", "--status", "closed", "--site", site]) == 0
     assert case_id in capsys.readouterr().out
+
+
+def test_the_engine_keeps_cases_an_agents_complaint_and_the_customers_next_call(tmp_path):
+    """Wired by the composition root on the virtual PBX: the agent's complaint (the service API, as its page and
+    *30 send it) opens a case on the caller's number, and the same caller's next call is linked to it."""
+    from composition import running
+    from engine.clock import ScaledClock
+    from engine.policy import Actor, Role
+    from engine.service_api import Request
+    from sim.pbx.model import CalleeBehavior, CallerScript
+    from sim.pbx.server import VirtualPbxServer
+
+    lab_site = Path(__file__).resolve().parent.parent / "examples" / "lab-site.toml"
+
+    async def main() -> None:
+        clock = ScaledClock(10.0)
+        server = VirtualPbxServer(clock, tmp_path)
+        await server.start()
+        site = server.engine_site(load_site(lab_site), tmp_path / "e.db")
+        server.pbx.endpoints["agent1001"] = CalleeBehavior("answer", 1.0)
+        try:
+            async with running(site, clock=clock) as eng:
+                server.agi.port = eng.agi.port
+
+                async def calls_done(n: int) -> None:
+                    for _ in range(400):
+                        await asyncio.sleep(0.05)
+                        if len(await eng.store.records()) == n and not server.pbx.channels:
+                            return
+                    raise AssertionError("the calls did not end")
+
+                server.pbx.inbound(CallerScript(caller=NUMBER, digits=[(1.0, "1")], talk=5.0))
+                await calls_done(1)
+                out = await eng.features["api"].do(Actor("1001", Role.AGENT, via="web"),
+                                                   Request("complaint", "1001", "asked for a manager"))  # fmt: skip
+                assert out.ok, out.text
+                server.pbx.inbound(CallerScript(caller=NUMBER, digits=[(1.0, "1")], talk=3.0))
+                await calls_done(2)
+                for _ in range(100):  # the link is written by a task of the fact hook's
+                    (row,) = await eng.features["cases"].store.rows()
+                    if len(row["links"]) == 2:
+                        break
+                    await asyncio.sleep(0.05)
+                first, second = sorted(await eng.store.records(), key=lambda r: r["arrived_at"])
+                assert (row["kind"], row["source"], row["owner"], row["number"]) == ("complaint", "agent_page",
+                                                                                     "1001", NUMBER)  # fmt: skip
+                assert [x["call"] for x in row["links"]] == [first["call_id"], second["call_id"]]
+                assert out.text == f"complaint case {row['id']} opened, due " + \
+                    dt.datetime.fromtimestamp(row["due_at"] - 1, SH).strftime("%Y-%m-%d")  # fmt: skip
+        finally:
+            await server.close()
+
+    asyncio.run(main())
