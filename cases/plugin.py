@@ -36,7 +36,7 @@ def cases_of(site: Site, ledger: Ledger, sql: AsyncEngine, publish: object = Non
 
     rules = CasesSettings.of(site["cases"], site["site"]["timezone"])
     return Cases(ledger=ledger, store=CaseStore(sql), rules=rules, teams=teams, lead_phone=lead_phone,
-                 publish=publish)  # type: ignore[arg-type]  # fmt: skip
+                 publish=publish, region=site["hotline"]["region"])  # type: ignore[arg-type]  # fmt: skip
 
 
 async def watch(cases: Cases, clock: Clock) -> None:

@@ -19,6 +19,7 @@ from cases.notifier import CaseNotifier
 from cases.settings import CasesSettings
 from cases.sources import WATCHED, Contact, Opening, agent_complaint, caller_of, read
 from cases.store import CaseStore
+from dialer.phone import callback_number
 from engine.live.bus import Change
 from engine.ports import Ledger
 from engine.privacy import mask_number
@@ -31,7 +32,7 @@ COMPLAINT_LOOKBACK = DAY  # an agent's complaint is about its latest call within
 class Cases:
     def __init__(self, *, ledger: Ledger, store: CaseStore, rules: CasesSettings, teams: dict[str, str],
                  lead_phone: Callable[[str], Awaitable[str]] | None = None,
-                 publish: Callable[[Change], Any] | None = None) -> None:  # fmt: skip
+                 publish: Callable[[Change], Any] | None = None, region: str = "CN") -> None:  # fmt: skip
         self.ledger = ledger
         self.store = store
         self.rules = rules
@@ -39,6 +40,7 @@ class Cases:
         self.default_team = rules.default_team or next(iter(sorted(set(teams.values()) - {""})), "")
         self.lead_phone = lead_phone  # a campaign lead's number (the leads table), for the dialer's follow-ups
         self.publish = publish  # the live bus: an overdue case to the team page's stream
+        self.region = region  # callers' numbers are read in it: one customer, one number, however it was written
         self.notify = CaseNotifier(ledger)
         self.lock = asyncio.Lock()
         self.leads_of_dials: dict[str, str] = {}
@@ -78,8 +80,18 @@ class Cases:
 
     async def catch_up(self, since: float) -> None:
         """Read again the facts since ``since`` (the engine stopped between a fact and its case): cases already
-        opened or linked stay as they are; a case the projection lacks is folded from the ledger."""
-        await self.take(sorted(await self.ledger.facts(None, WATCHED, since), key=lambda f: f.at))
+        opened or linked stay as they are; a case the projection lacks is folded from the ledger. Calls with
+        nobody owed anything are passed over without asking the store (a week's calls, at every start)."""
+        facts = sorted(await self.ledger.facts(None, WATCHED, since), key=lambda f: f.at)
+        async with self.lock:
+            owed = {v for r in await self.store.live() for v in (r["number"], r["lead"], r["call_id"])}
+            for f in facts:
+                got = read(f, self.rules, self.leads_of_dials)
+                if isinstance(got, Opening):
+                    case = await self._open(got)
+                    owed |= {case.number, case.lead, case.call_id} if case is not None else set()
+                elif isinstance(got, Contact) and {self._e164(got.number), got.lead, got.callback_of} & (owed - {""}):
+                    await self._contact(got)
         known = {r["id"] for r in await self.store.rows()}
         missing = {f.call_id for f in await self.ledger.facts(None, ("case.opened",), since)} - known
         for case_id in sorted(missing):
@@ -93,6 +105,7 @@ class Cases:
             number = caller_of(await self.ledger.facts(o.call_id, ("channel.new",)))
         if not number and o.lead and self.lead_phone is not None:
             number = await self.lead_phone(o.lead)
+        number = self._e164(number)
         due = o.due_at if o.due_at is not None else self.rules.calendar.due(o.at, self.rules.days_for(o.kind,
                                                                                                        o.source))
         team = self.teams.get(o.owner, "") or self.default_team
@@ -107,7 +120,7 @@ class Cases:
 
     async def _contact(self, c: Contact) -> None:
         found: dict[str, dict[str, Any]] = {}
-        for q in ({"number": c.number}, {"lead": c.lead}, {"call_id": c.callback_of}):
+        for q in ({"number": self._e164(c.number)}, {"lead": c.lead}, {"call_id": c.callback_of}):
             if any(q.values()):
                 found.update((r["id"], r) for r in await self.store.live(**q))
         for case_id, row in found.items():
@@ -217,6 +230,10 @@ class Cases:
             "kind": case.kind, "team": case.team, "owner": case.owner, "status": case.status,
             "due_at": case.due_at, "overdue": case.live and case.overdue_at is not None,
             "number": mask_number(case.number)}))  # fmt: skip
+
+    def _e164(self, number: str) -> str:
+        """The number in E.164 when it reads as one of the region's (or an international one), else as given."""
+        return (callback_number(number, self.region) or number) if number else ""
 
     def _day(self, t: float) -> str:
         return dt.datetime.fromtimestamp(t - 1, self.rules.calendar.tz).strftime("%Y-%m-%d")  # the day it ends
