@@ -361,7 +361,14 @@ def test_the_cases_commands(tmp_path, capsys):
     with pytest.raises(SystemExit) as out:
         cli_main(["cases", "resolve", case_id, "again", "--site", site])
     assert out.value.code == 2 and "closed: it cannot become resolved" in capsys.readouterr().err
-    assert cli_main(["cases", "list", "--status", "closed", "--site", site]) == 0
+    assert cli_main(["cases", "reopen", case_id, "--why", "the refund never came", "--site", site, "--json"]) == 0
+    again = json.loads(capsys.readouterr().out)
+    assert (again["status"], again["resolved_at"], again["closed_at"]) == ("open", None, None)
+    assert again["facts"][-1]["why"] == "the refund never came"
+    with pytest.raises(SystemExit) as out:
+        cli_main(["cases", "close", case_id, "--site", site])
+    assert out.value.code == 2 and "open: it cannot become closed" in capsys.readouterr().err
+    assert cli_main(["cases", "list", "--status", "open", "--site", site]) == 0
     assert case_id in capsys.readouterr().out
 
 

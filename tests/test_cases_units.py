@@ -17,9 +17,12 @@ from cases.settings import CasesSettings
 from cases.sources import Contact, Opening, read
 from engine.clock import VirtualClock
 from engine.config import ConfigError, load_site
+from engine.live.bus import Change
 from engine.model.facts import Fact
 from engine.policy import Actor, Policy, Role
 from engine.service_api import Backends, Request, ServiceApi
+from engine.web.auth import Console
+from engine.web.team.stream import team_filter
 
 SH = ZoneInfo("Asia/Shanghai")
 
@@ -202,3 +205,15 @@ def test_a_complaint_is_the_agents_own_action_through_the_service_api():
         assert [(f.data["action"], f.data["ok"]) for f in facts] == [("complaint", True), ("complaint", False)]
 
     asyncio.run(main())
+
+
+# ---- the overdue case on the team page -------------------------------------------------------------------------
+def test_an_overdue_case_reaches_its_own_teams_lead_only():
+    case = Change("case", "c1", 5.0, {"team": "front", "overdue": True, "status": "open", "due_at": 1.0})
+    other = Change("case", "c2", 5.0, {"team": "back", "overdue": True, "status": "open", "due_at": 1.0})
+    keep = team_filter(frozenset({"1001"}), lambda c: True, "front")
+    assert keep(case) and not keep(other)
+    assert not team_filter(frozenset({"1001"}), lambda c: True)(case)  # a stream of no team: none
+    console = Console.__new__(Console)  # visible() reads nothing of the console's own for this topic
+    seen = {role: console.visible(Actor("x", role, teams=frozenset({"front"})), case) for role in Role}
+    assert seen == {Role.AGENT: False, Role.TEAM_LEAD: True, Role.QA: False, Role.MANAGER: True, Role.ADMIN: False}

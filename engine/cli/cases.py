@@ -1,4 +1,4 @@
-"""`hotline cases list|show|assign|resolve|rebuild`: complaints, follow-ups and low survey scores, from the
+"""`hotline cases list|show|assign|resolve|close|reopen|rebuild`: complaints, follow-ups and low survey scores, from the
 command line. Numbers are masked unless ``--numbers`` is given (the person at the console calls back)."""
 
 from __future__ import annotations
@@ -68,6 +68,10 @@ async def _run(args: argparse.Namespace) -> int:
                     raise KeyError(args.id)
             elif cmd == "assign":
                 row = (await svc.assign(args.id, args.agent, args.by, now)).as_row()
+            elif cmd in ("close", "reopen"):
+                was = await svc.store.get(args.id)
+                to = "closed" if cmd == "close" else "open" if was and was["status"] == "closed" else "in_progress"
+                row = (await svc.move(args.id, to, args.by, now, args.why)).as_row()
             else:
                 row = (await svc.resolve(args.id, args.resolution, args.by, now, close=args.close)).as_row()
         except KeyError:
@@ -109,12 +113,17 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     cr.add_argument("id")
     cr.add_argument("resolution", help="what was done, in words")
     cr.add_argument("--close", action="store_true", help="close it as well")
+    cc = csub.add_parser("close", help="close a resolved case")
+    co = csub.add_parser("reopen", help="reopen a case: a resolved one goes back to in_progress, a closed one to open")
+    for p in (cc, co):
+        p.add_argument("id")
+        p.add_argument("--why", default="", help="why, in words (recorded in the fact)")
     cb = csub.add_parser("rebuild", help="the cases table again from the ledger's case facts")
-    for p in (ca, cr):
+    for p in (ca, cr, cc, co):
         p.add_argument("--by", default="cli", help="who did it (recorded in the fact; default cli)")
-    for p in (cl, cs, ca, cr, cb):
+    for p in (cl, cs, ca, cr, cc, co, cb):
         sitefile.add_site_option(p)
         p.add_argument("--json", action="store_true")
-    for p in (cl, cs, ca, cr):
+    for p in (cl, cs, ca, cr, cc, co):
         p.add_argument("--numbers", action="store_true", help="customers' numbers in full (default: masked)")
     cp.set_defaults(func=cmd_cases)
