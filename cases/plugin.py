@@ -4,6 +4,8 @@ for overdue cases on the engine's clock and purge closed cases' personal data by
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,7 +25,7 @@ CATCH_UP_DAYS = 7.0  # facts read again at start: an engine stopped longer than 
 PURGE_EVERY = 3600.0  # seconds between retention passes (engine time)
 
 
-def cases_of(site: Site, ledger: Ledger, sql: AsyncEngine, publish: object = None) -> Cases:
+def cases_of(site: Site, ledger: Ledger, sql: AsyncEngine, publish: Callable[[Change], Any] | None = None) -> Cases:
     """The cases service of a site on its store (the engine's, or the command line's own)."""
     teams = {a.id: (a.groups[0] if a.groups else "") for a in site.agents}  # the first team named: the agent's own
 
@@ -36,7 +38,7 @@ def cases_of(site: Site, ledger: Ledger, sql: AsyncEngine, publish: object = Non
 
     rules = CasesSettings.of(site["cases"], site["site"]["timezone"])
     return Cases(ledger=ledger, store=CaseStore(sql), rules=rules, teams=teams, lead_phone=lead_phone,
-                 publish=publish, region=site["hotline"]["region"])  # type: ignore[arg-type]  # fmt: skip
+                 publish=publish, region=site["hotline"]["region"])  # fmt: skip
 
 
 async def watch(cases: Cases, clock: Clock) -> None:

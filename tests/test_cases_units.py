@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from acd.feature_codes import FeatureCodes
 from cases.calendar import WorkCalendar
 from cases.model import CLOSED, IN_PROGRESS, OPEN, RESOLVED, Case, can_move, fold, is_overdue, shown_number
 from cases.report import FORMULAS, cases_report, format_text
@@ -217,3 +218,37 @@ def test_an_overdue_case_reaches_its_own_teams_lead_only():
     console = Console.__new__(Console)  # visible() reads nothing of the console's own for this topic
     seen = {role: console.visible(Actor("x", role, teams=frozenset({"front"})), case) for role in Role}
     assert seen == {Role.AGENT: False, Role.TEAM_LEAD: True, Role.QA: False, Role.MANAGER: True, Role.ADMIN: False}
+
+
+def test_star_30_on_an_agents_phone_is_its_complaint(tmp_path):
+    site = tmp_path / "site.toml"
+    site.write_text('[site]\nname = "t"\n[asterisk]\nlab = true\n[hotline]\nnumber = "400"\nagent = "1001"\n'
+                    '[[agents]]\nid = "1001"\nendpoint = "agent1001"\n')  # fmt: skip
+    asked: list[tuple[str, str, str]] = []
+
+    async def complaint(agent: str, via: str, note: str) -> str:
+        asked.append((agent, via, note))
+        return "complaint case c1 opened"
+
+    async def nothing(agent: str, action: str, arg: str) -> str:
+        raise AssertionError("not the ACD's")
+
+    async def record(fs: list[Fact]) -> None:
+        return None
+
+    class Agi:
+        channel = "PJSIP/agent1001-0000002a"
+        env = type("Env", (), {"args": ["complaint"]})()
+        streamed: list[str] = []
+
+        async def answer(self) -> None:
+            return None
+
+        async def stream(self, prompt: str) -> None:
+            self.streamed.append(prompt)
+
+    api = ServiceApi(Policy(lambda a: frozenset()), Backends(nothing, complaint=complaint), record, VirtualClock(),
+                     frozenset({"1001"}))  # fmt: skip
+    agi = Agi()
+    asyncio.run(FeatureCodes(load_site(site).agents, api)(agi))  # type: ignore[arg-type]
+    assert asked == [("1001", "phone", "")] and agi.streamed == ["beep"]
