@@ -160,6 +160,8 @@ class Cases:
             row = await self._row(case_id)
             if owner not in self.teams:
                 raise ValueError(f"no agent {owner!r} in the site file")
+            if row["status"] == CLOSED:
+                raise BadMove(f"case {case_id} is closed: reopen it first")
             await self.notify.assigned(case_id, now, owner, self.teams[owner] or row["team"], by)
             if row["status"] == OPEN:
                 await self.notify.status(case_id, now, IN_PROGRESS, by, f"assigned to {owner}")

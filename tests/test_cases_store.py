@@ -361,6 +361,9 @@ def test_the_cases_commands(tmp_path, capsys):
     with pytest.raises(SystemExit) as out:
         cli_main(["cases", "resolve", case_id, "again", "--site", site])
     assert out.value.code == 2 and "closed: it cannot become resolved" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as out:
+        cli_main(["cases", "assign", case_id, "2001", "--site", site])
+    assert out.value.code == 2 and "closed: reopen it first" in capsys.readouterr().err
     assert cli_main(["cases", "reopen", case_id, "--why", "the refund never came", "--site", site, "--json"]) == 0
     again = json.loads(capsys.readouterr().out)
     assert (again["status"], again["resolved_at"], again["closed_at"]) == ("open", None, None)
