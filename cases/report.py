@@ -25,6 +25,10 @@ FORMULAS: dict[str, str] = {
     "follow_ups_done_on_time": "of those due, the ones resolved at or before their due time",
     "follow_up_rate": "follow_ups_done ÷ follow_ups_due (none due: no rate)",
     "goal_met": "follow_up_rate ≥ the site's goal ([cases] follow_up_goal)",
+    "cases_resolved": "cases of any kind resolved in the range",
+    "repeat_contacts": "of those, the ones whose customer called again within [cases] repeat_days of the resolution "
+                       "(a call linked as a repeat)",
+    "first_contact_resolution": "(cases_resolved − repeat_contacts) ÷ cases_resolved (none resolved: none)",
 }
 
 
@@ -74,6 +78,15 @@ def follow_ups(rows: list[Mapping[str, Any]], a: float, b: float, goal: float) -
     }
 
 
+def first_contact(rows: list[Mapping[str, Any]], a: float, b: float) -> dict[str, Any]:
+    resolved = [r for r in rows if _within(r["resolved_at"], a, b)]
+    again = [r for r in resolved if any(x.get("what") == "repeat" and float(x["at"]) > float(r["resolved_at"])
+                                        for x in r.get("links") or [])]  # fmt: skip
+    share = (len(resolved) - len(again)) / len(resolved) if resolved else None
+    return {"cases_resolved": len(resolved), "repeat_contacts": len(again),
+            "first_contact_resolution": None if share is None else round(share, 4)}  # fmt: skip
+
+
 def cases_report(cases: Iterable[Mapping[str, Any]], start: float, end: float, tz: str | ZoneInfo, *,
                  goal: float = 0.6) -> dict[str, Any]:  # fmt: skip
     """``cases``: rows of the ``cases`` table (any superset of what the range needs). ``goal``: the follow-up
@@ -92,6 +105,7 @@ def cases_report(cases: Iterable[Mapping[str, Any]], start: float, end: float, t
         "follow_ups": {**follow_ups(fups, start, end, goal),
                        "days": [{"day": d, **follow_ups(fups, a, b, goal)} for d, a, b in days]},  # fmt: skip
         "low_survey_opened": sum(1 for r in rows if r["kind"] == "low_survey" and _within(r["opened_at"], start, end)),
+        **first_contact(rows, start, end),
         "formulas": FORMULAS,
     }
 
@@ -113,6 +127,8 @@ def format_text(report: Mapping[str, Any]) -> str:
     lines += ["", "Follow-up report",
               f"due {f['follow_ups_due']}, done {f['follow_ups_done']}, done on time {f['follow_ups_done_on_time']}, "
               f"follow-up rate {_pct(f['follow_up_rate'])} against the goal of {_pct(f['goal'])}: {met}",
-              f"low survey cases opened: {report['low_survey_opened']}", "", "Formulas"]  # fmt: skip
+              f"low survey cases opened: {report['low_survey_opened']}",
+              f"first-contact resolution: {_pct(report['first_contact_resolution'])} of {report['cases_resolved']} "
+              f"resolved case(s), {report['repeat_contacts']} called again", "", "Formulas"]  # fmt: skip
     lines += [f"  {k}: {v}" for k, v in report["formulas"].items()]
     return "\n".join(lines)

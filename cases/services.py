@@ -84,7 +84,9 @@ class Cases:
         nobody owed anything are passed over without asking the store (a week's calls, at every start)."""
         facts = sorted(await self.ledger.facts(None, WATCHED, since), key=lambda f: f.at)
         async with self.lock:
-            owed = {v for r in await self.store.live() for v in (r["number"], r["lead"], r["call_id"])}
+            settled = since - self.rules.repeat_days * DAY
+            owed = {v for r in await self.store.live(settled_since=settled) for v in (r["number"], r["lead"],
+                                                                                       r["call_id"])}  # fmt: skip
             for f in facts:
                 got = read(f, self.rules, self.leads_of_dials)
                 if isinstance(got, Opening):
@@ -119,16 +121,23 @@ class Cases:
         return await self.refresh(o.case_id)
 
     async def _contact(self, c: Contact) -> None:
+        """A call with the customer: linked to its live cases (closing a follow-up it is the call of), and to
+        those resolved within ``repeat_days`` as a repeat contact."""
         found: dict[str, dict[str, Any]] = {}
+        settled = c.at - self.rules.repeat_days * DAY
         for q in ({"number": self._e164(c.number)}, {"lead": c.lead}, {"call_id": c.callback_of}):
             if any(q.values()):
-                found.update((r["id"], r) for r in await self.store.live(**q))
+                found.update((r["id"], r) for r in await self.store.live(**q, settled_since=settled))
         for case_id, row in found.items():
-            closes = (c.connects_follow_up and row["kind"] == "follow_up"
+            live = row["status"] in (OPEN, IN_PROGRESS)
+            closes = (live and c.connects_follow_up and row["kind"] == "follow_up"
                       and ((c.callback_of and row["call_id"] == c.callback_of) or (c.lead and row["lead"] == c.lead)))
             if row["call_id"] == c.call_id and not closes:
                 continue  # its own source call
-            await self.notify.linked(case_id, c.at, c.call_id, "follow_up_call" if closes else "call")
+            if not live and not c.at > float(row["resolved_at"]):
+                continue  # settled after this call began: not a call about it again
+            what = "follow_up_call" if closes else "call" if live else "repeat"
+            await self.notify.linked(case_id, c.at, c.call_id, what)
             if closes:
                 on_time = c.at <= float(row["due_at"])
                 await self.notify.resolved(case_id, c.at, "follow-up call connected", "engine", on_time, c.call_id)

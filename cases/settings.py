@@ -55,6 +55,8 @@ CASES_FIELDS: dict[str, Field] = {
     "default_team": Field(str, "", doc="team whose lead hears of a case nobody owns (\"\": the first agent's)"),
     "overdue_every": Field((int, float), 60, check=positive, doc="seconds between overdue checks (engine time)"),
     "keep_days": Field(int, 365, check=positive, doc="days a closed case keeps the customer's number and notes"),
+    "repeat_days": Field(int, 7, check=_days, doc="the customer's call this many days after a case was resolved is "
+                         "a repeat contact (first-contact resolution)"),
 }  # fmt: skip
 
 
@@ -71,6 +73,7 @@ class CasesSettings:
     default_team: str
     overdue_every: float
     keep_days: int
+    repeat_days: int
 
     @classmethod
     def of(cls, values: dict[str, Any], timezone: str) -> CasesSettings:
@@ -79,7 +82,7 @@ class CasesSettings:
         return cls(int(v["complaint_days"]), int(v["follow_up_days"]), int(v["after_sale_days"]),
                    int(v["low_survey_days"]), int(v["survey_below"]), frozenset(v["after_sale_codes"]),
                    float(v["follow_up_goal"]), cal, str(v["default_team"]), float(v["overdue_every"]),
-                   int(v["keep_days"]))  # fmt: skip
+                   int(v["keep_days"]), int(v["repeat_days"]))  # fmt: skip
 
     def days_for(self, kind: str, source: str) -> int:
         if kind == "complaint":

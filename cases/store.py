@@ -55,9 +55,14 @@ class CaseStore:
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(q)).mappings().all()]
 
-    async def live(self, *, number: str = "", lead: str = "", call_id: str = "") -> list[dict[str, Any]]:
-        """The cases still owed to a customer (by number, lead or source call); all of them with no filter."""
-        q = select(cases).where(cases.c.status.in_(LIVE)).order_by(cases.c.opened_at)
+    async def live(self, *, number: str = "", lead: str = "", call_id: str = "",
+                   settled_since: float | None = None) -> list[dict[str, Any]]:  # fmt: skip
+        """The cases still owed to a customer (by number, lead or source call; all of them with no filter), and
+        with ``settled_since`` those resolved since then too (a call about them again is a repeat contact)."""
+        owed = cases.c.status.in_(LIVE)
+        if settled_since is not None:
+            owed = or_(owed, cases.c.resolved_at >= settled_since)
+        q = select(cases).where(owed).order_by(cases.c.opened_at)
         if number:
             q = q.where(cases.c.number == number)
         if lead:

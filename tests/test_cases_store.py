@@ -146,6 +146,16 @@ def test_cases_from_the_facts_a_follow_up_call_closes_its_case_and_the_rebuild_e
             # the same facts read again (a restart's catch-up): nothing new, nothing changed
             await cases.catch_up(T0 - 10)
             assert await cases.store.rows() == rows
+            # the poor survey is looked into and resolved; its customer calls again two days later (a repeat
+            # contact), then ten days later (no longer about it: repeat_days is 7)
+            await cases.resolve(low["id"], "called, apologised", "lead1", T0 + 7200)
+            await ledger.record([fact("channel.new", T0 + 2 * 86400, "F", role="caller", caller="13700137000")])
+            await ledger.record([fact("channel.new", T0 + 10 * 86400, "G", role="caller", caller="13700137000")])
+            await ledger.settle()
+            again = await cases.store.get(low["id"])
+            assert [(x["call"], x["what"]) for x in again["links"]] == [("C", "call"), ("F", "repeat")]
+            assert again["status"] == "resolved"
+            rows = await cases.store.rows()
             # the table made again from the ledger alone is the one kept as the facts came
             await cases.rebuild()
             assert await cases.store.rows() == rows

@@ -146,19 +146,24 @@ def test_what_each_fact_means():
 
 
 # ---- the report ------------------------------------------------------------------------------------------------
-def row(kind: str, source: str, opened: float, due: float, resolved: float | None = None) -> dict[str, object]:
-    return {"kind": kind, "source": source, "opened_at": opened, "due_at": due, "resolved_at": resolved}
+def row(kind: str, source: str, opened: float, due: float, resolved: float | None = None,
+        repeat_at: float | None = None) -> dict[str, object]:  # fmt: skip
+    links = [{"call": "x", "what": "repeat", "at": repeat_at}] if repeat_at is not None else []
+    return {"kind": kind, "source": source, "opened_at": opened, "due_at": due, "resolved_at": resolved,
+            "links": links}  # fmt: skip
 
 
 def test_the_complaint_daily_report_and_the_follow_up_rate():
     d1, d2, d3 = at(2026, 3, 2), at(2026, 3, 3), at(2026, 3, 4)
     rows = [
-        row("complaint", "menu", d1 + 3600, d2 + 7200, d1 + 7200),  # opened and resolved on day 1, on time
+        # opened and resolved on day 1, on time; the customer called about it again after
+        row("complaint", "menu", d1 + 3600, d2 + 7200, d1 + 7200, repeat_at=d1 + 9000),
         row("complaint", "agent_page", d1 + 5000, d1 + 6000, d2 + 100),  # resolved on day 2, late
         row("complaint", "menu", d1 + 9000, d2 + 50),  # never resolved: open both days, overdue on day 2
         row("complaint", "feature_code", d2 + 10, d3 + 99999),  # opened day 2, open, not yet due
         row("follow_up", "callback", d1, d1 + 100, d1 + 50),  # done on time
-        row("follow_up", "after_sale", d1, d1 + 200, d1 + 300),  # done late
+        # done late; a repeat before its (latest) resolution is not a call about it again after
+        row("follow_up", "after_sale", d1, d1 + 200, d1 + 300, repeat_at=d1 + 100),
         row("follow_up", "callback", d1, d2 + 10),  # not done
         row("follow_up", "callback", d1, d3 + 10),  # due after the range: not counted
     ]
@@ -173,8 +178,10 @@ def test_the_complaint_daily_report_and_the_follow_up_rate():
     assert (fu["follow_ups_due"], fu["follow_ups_done"], fu["follow_ups_done_on_time"]) == (3, 2, 1)
     assert fu["follow_up_rate"] == pytest.approx(2 / 3, abs=1e-4) and fu["goal_met"] is True
     assert [d["follow_ups_due"] for d in fu["days"]] == [2, 1]
+    # four cases resolved in the range, one called about again: 3 of 4 first-contact resolved
+    assert (rep["cases_resolved"], rep["repeat_contacts"], rep["first_contact_resolution"]) == (4, 1, 0.75)
     text = format_text(rep)
-    assert "66.7 %" in text and "met" in text
+    assert "66.7 %" in text and "met" in text and "75.0 %" in text
     assert all(v in text for v in FORMULAS.values())
     assert cases_report([], d1, d2, "Asia/Shanghai")["follow_ups"]["follow_up_rate"] is None
 
