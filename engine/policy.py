@@ -37,7 +37,15 @@ SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barg
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})
 ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
-VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording"})  # the console's pages that show people
+VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording", "report"})  # pages that show people
+# the reports (`hotline report NAME`, /reports/NAME) and who reads them besides managers and admins
+REPORTS = ("agents", "services", "hotline", "campaigns", "cases")
+_REPORT_READERS = {
+    Role.TEAM_LEAD: frozenset(REPORTS),  # narrowed to its own teams where a report is about people
+    Role.QA: frozenset({"agents", "hotline", "cases"}),  # quality: scores, the quality sheet, complaints
+    Role.AGENT: frozenset({"agents"}),  # its own row only
+}
+_ABOUT_PEOPLE = frozenset({"agents", "cases"})
 
 
 class Policy:
@@ -79,6 +87,8 @@ class Policy:
             return f"unknown page {view!r}"
         if view == "recording":
             return self._recording_refusal(actor, subject)
+        if view == "report":
+            return self.report_refusal(actor, subject)
         if role in (Role.ADMIN, Role.MANAGER):
             return None
         if view == "agent":
@@ -92,6 +102,29 @@ class Policy:
                 return None
             return f"{actor.id} does not lead team {subject or 'none'}"
         return None if role is Role.TEAM_LEAD else "the wallboard is for team leads and managers"
+
+    def report_refusal(self, actor: Actor, report: str, *, team: str = "", agent: str = "") -> str | None:
+        """None when ``actor`` may read ``report`` narrowed to ``team`` and/or ``agent`` (empty: all); else why not.
+        A team lead reads the site's queues but only its own teams' people; an agent only its own figures."""
+        if report not in REPORTS:
+            return f"unknown report {report!r} (reports: {', '.join(REPORTS)})"
+        role = actor.role
+        if role in (Role.ADMIN, Role.MANAGER):
+            return None
+        if report not in _REPORT_READERS.get(role, frozenset()):
+            readers = ", ".join(r.value.replace("_", " ") + "s" for r, names in _REPORT_READERS.items()
+                                if report in names)  # fmt: skip
+            return f"the {report} report is for managers{', ' + readers if readers else ''} and admins"
+        if role is Role.AGENT:
+            return None if agent == actor.id and not team else f"{actor.id} may read its own figures only"
+        if role is Role.TEAM_LEAD and report in _ABOUT_PEOPLE:
+            if team and team not in actor.teams:
+                return f"{actor.id} does not lead team {team}"
+            if agent and not self.groups_of(agent) & actor.teams:
+                return f"{agent} is not in a team {actor.id} leads"
+            if not team and not agent:
+                return f"{actor.id} reads its own teams' figures: choose one of {', '.join(sorted(actor.teams))}"
+        return None
 
     def _recording_refusal(self, actor: Actor, agent: str) -> str | None:
         """Who may hear a recording (``agent``: the agent on it, empty for none): QA staff and managers all, a team

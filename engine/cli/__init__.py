@@ -5,8 +5,24 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, db, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
-from engine.cli import cases as case_commands
+from engine.cli import (
+    bench,
+    campaign,
+    cases,
+    check,
+    db,
+    ivr,
+    lab,
+    leads,
+    outputs,
+    qa,
+    recordings,
+    records,
+    report,
+    run,
+    sim,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -22,10 +38,11 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_records_parser(sub)
     recordings.add_parser(sub)
     qa.add_parser(sub)
-    case_commands.add_parser(sub)
+    cases.add_parser(sub)
     db.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
+    report.add_parser(sub)
     users.add_parser(sub)
     sim.add_demo_parser(sub)
     sim.add_replay_parser(sub)
