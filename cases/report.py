@@ -32,6 +32,10 @@ FORMULAS: dict[str, str] = {
 }
 
 
+COMPLAINT_COLUMNS = ("opened", "by_source", "resolved", "resolved_on_time", "open", "overdue")
+FOLLOW_UP_COLUMNS = ("follow_ups_due", "follow_ups_done", "follow_ups_done_on_time", "follow_up_rate")
+
+
 def _days(start: float, end: float, tz: ZoneInfo) -> list[tuple[str, float, float]]:
     """Each local day touching [start, end) as (ISO date, its start, its end), clipped to the range."""
     out = []
@@ -96,18 +100,37 @@ def cases_report(cases: Iterable[Mapping[str, Any]], start: float, end: float, t
     complaints = [r for r in rows if r["kind"] == "complaint"]
     fups = [r for r in rows if r["kind"] == "follow_up"]
     days = _days(start, end, zone)
+    daily = [{"day": d, **complaint_day(complaints, a, b)} for d, a, b in days]
+    fu_days = [{"day": d, **follow_ups(fups, a, b, goal)} for d, a, b in days]
+    fu_all = follow_ups(fups, start, end, goal)
     return {
         "report": "cases",
         "from": start,
         "to": end,
         "timezone": str(zone),
-        "complaints": [{"day": d, **complaint_day(complaints, a, b)} for d, a, b in days],
-        "follow_ups": {**follow_ups(fups, start, end, goal),
-                       "days": [{"day": d, **follow_ups(fups, a, b, goal)} for d, a, b in days]},  # fmt: skip
+        "complaints": daily,
+        "follow_ups": {**fu_all, "days": fu_days},
         "low_survey_opened": sum(1 for r in rows if r["kind"] == "low_survey" and _within(r["opened_at"], start, end)),
         **first_contact(rows, start, end),
         "formulas": FORMULAS,
+        **_table(daily, fu_days, fu_all),
     }
+
+
+def _table(daily: list[dict[str, Any]], fu_days: list[dict[str, Any]], fu_all: dict[str, Any]) -> dict[str, Any]:
+    """The same figures as the tables the other reports write out (``columns``, ``rows``, ``total``): a row per
+    day, complaints then follow-ups; the total's open and overdue are the range's end's."""
+    rows = [{"period": c["day"], **{k: c[k] for k in COMPLAINT_COLUMNS}, **{k: f[k] for k in FOLLOW_UP_COLUMNS}}
+            for c, f in zip(daily, fu_days, strict=True)]  # fmt: skip
+    by_source: Counter[str] = Counter()
+    for c in daily:
+        by_source.update(c["by_source"])
+    total = {"period": "total", "opened": sum(c["opened"] for c in daily), "by_source": dict(sorted(by_source.items())),
+             "resolved": sum(c["resolved"] for c in daily),
+             "resolved_on_time": sum(c["resolved_on_time"] for c in daily),
+             "open": daily[-1]["open"] if daily else 0, "overdue": daily[-1]["overdue"] if daily else 0,
+             **{k: fu_all[k] for k in FOLLOW_UP_COLUMNS}}  # fmt: skip
+    return {"columns": ["period", *COMPLAINT_COLUMNS, *FOLLOW_UP_COLUMNS], "rows": rows, "total": total}
 
 
 def _pct(x: float | None) -> str:

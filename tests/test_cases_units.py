@@ -178,6 +178,14 @@ def test_the_complaint_daily_report_and_the_follow_up_rate():
     assert (fu["follow_ups_due"], fu["follow_ups_done"], fu["follow_ups_done_on_time"]) == (3, 2, 1)
     assert fu["follow_up_rate"] == pytest.approx(2 / 3, abs=1e-4) and fu["goal_met"] is True
     assert [d["follow_ups_due"] for d in fu["days"]] == [2, 1]
+    # the table the other reports' outputs write: a row a day, the total's open and overdue the range's end's
+    assert [r["period"] for r in rep["rows"]] == ["2026-03-02", "2026-03-03"]
+    assert rep["total"] == {"period": "total", "opened": 4,
+                            "by_source": {"agent_page": 1, "feature_code": 1, "menu": 2}, "resolved": 2,
+                            "resolved_on_time": 1, "open": 2, "overdue": 1, "follow_ups_due": 3,
+                            "follow_ups_done": 2, "follow_ups_done_on_time": 1,
+                            "follow_up_rate": fu["follow_up_rate"]}  # fmt: skip
+    assert all(set(r) == set(rep["columns"]) for r in [*rep["rows"], rep["total"]])
     # four cases resolved in the range, one called about again: 3 of 4 first-contact resolved
     assert (rep["cases_resolved"], rep["repeat_contacts"], rep["first_contact_resolution"]) == (4, 1, 0.75)
     text = format_text(rep)
@@ -259,3 +267,23 @@ def test_star_30_on_an_agents_phone_is_its_complaint(tmp_path):
     agi = Agi()
     asyncio.run(FeatureCodes(load_site(site).agents, api)(agi))  # type: ignore[arg-type]
     assert asked == [("1001", "phone", "")] and agi.streamed == ["beep"]
+
+
+def test_the_cases_report_writes_out_as_the_other_reports_do(tmp_path):
+    import csv
+
+    from openpyxl import load_workbook
+
+    from reports import export
+
+    d1 = at(2026, 3, 2)
+    rows = [row("complaint", "menu", d1 + 60, d1 + 9e5, d1 + 120), row("follow_up", "callback", d1, d1 + 100)]
+    rep = cases_report(rows, d1, d1 + 86400, "Asia/Shanghai")
+    export.write_csv(rep, str(tmp_path / "c.csv"))
+    export.write_xlsx(rep, str(tmp_path / "c.xlsx"))
+    with open(tmp_path / "c.csv", newline="") as fh:
+        got = list(csv.reader(fh))
+    assert got[0] == rep["columns"] and [r[0] for r in got[1:]] == ["2026-03-02", "total"]
+    assert got[1][rep["columns"].index("opened")] == "1" and got[1][rep["columns"].index("follow_ups_due")] == "1"
+    wb = load_workbook(tmp_path / "c.xlsx")
+    assert wb.sheetnames == ["cases", "formulas"] and wb["cases"].max_row == 3
