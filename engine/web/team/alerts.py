@@ -30,9 +30,9 @@ class Alert:
     topic: str  # agent, service, case
     key: str  # the agent's id, the service's name, the case's id
     level: str  # ALERT, or WARN (a service level at risk)
-    limit: float  # the threshold crossed: seconds, or a share for service_level
-    value: float  # what crossed it when raised: seconds in state, longest wait, service level
-    reason: str = ""  # a pause's reason
+    limit: float  # the threshold crossed: seconds, a share for service_level, the due time (epoch) of a case
+    value: float  # what crossed it when raised: seconds in state, longest wait, service level, seconds late
+    reason: str = ""  # a pause's reason; a case's kind
     since: float = 0.0  # when the engine's clock saw it raised
 
     @property
