@@ -16,6 +16,7 @@ from acd.feature_codes import FeatureCodes
 from acd.plugin import install as install_acd
 from acd.services import AcdServices
 from acd.settings import HotlineSettings
+from cases.plugin import install as install_cases
 from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
@@ -78,6 +79,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         acd.use_dialer(dialer)  # outbound agents idle in their sessions can take hotline callers there
         agi.route(OUTBOUND_ROUTE, dialer.outbound)
     install_live(engine, engine.bus, acd, dialer, board)
+    install_cases(engine)  # complaints, follow-ups and low surveys from the facts; overdue ones to the team page
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])
@@ -102,7 +104,13 @@ def build_api(engine: Engine, acd: AcdServices, ivr: IvrService, dialer: Any) ->
             raise ValueError("menu kept, the file has problems: " + "; ".join(problems))
         return "menu reloaded"
 
-    backends = Backends(acd.control, dialer.control if dialer else None, acd.monitor, reload)
+    cases = engine.features.get("cases")
+
+    async def complaint(agent: str, via: str, note: str) -> str:
+        return await cases.complaint(agent, via, note, engine.clock.now())
+
+    backends = Backends(acd.control, dialer.control if dialer else None, acd.monitor, reload,
+                        complaint if cases is not None else None)  # fmt: skip
     return ServiceApi(Policy(lambda a: groups.get(a, frozenset())), backends, engine.record, engine.clock,
                       frozenset(groups), refusals=(ValueError, InvalidTransition, AmiError))  # fmt: skip
 

@@ -1,7 +1,7 @@
 """Agent feature codes over FastAGI: ``AGI(agi://engine/agent,<action>[,<argument>])`` from the agents
 context (*21 log in, *22 log out, *23<code> pause, *24 resume, *25 end wrap-up; for outbound agents
 *26<code> disposition of the last call, *27<minutes> call back for me, *28<minutes> call back for anyone,
-*29 in a preview campaign: take the next lead and dial it).
+*29 in a preview campaign: take the next lead and dial it; any agent *30: a complaint about its latest call).
 The agent is the PJSIP endpoint the call comes from; the answer is a beep (done) or an error tone (refused,
 with the reason logged).
 """
@@ -18,7 +18,7 @@ from engine.service_api import Request, ServiceApi
 
 log = logging.getLogger("hotline.acd.codes")
 
-ACTIONS = ("login", "logout", "pause", "resume", "wrapup_end")
+ACTIONS = ("login", "logout", "pause", "resume", "wrapup_end", "complaint")
 OUTBOUND_ACTIONS = ("disposition", "callback", "callback_any", "preview_call")
 
 

@@ -1,9 +1,10 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard]."""
+[http], [wallboard], [qa], [cases]."""
 
 from __future__ import annotations
 
 from acd.settings import HOTLINE_FIELDS
+from cases.settings import CASES_FIELDS
 from engine.config_fields import Field, endpoint_name, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import timezone_problem as _timezone
@@ -51,4 +52,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "http": HTTP_FIELDS,  # engine/web/settings.py
     "wallboard": WALLBOARD_FIELDS,  # engine/web/wallboard/settings.py
     "qa": QA_FIELDS,  # qa/settings.py
+    "cases": CASES_FIELDS,  # cases/settings.py
 }

@@ -32,7 +32,7 @@ class Actor:
 
 # the agent's own actions (on its own line), and who else may take each
 OWN = frozenset({"login", "logout", "pause", "resume", "wrapup_end", "disposition", "callback", "callback_any",
-                 "preview_next", "preview_dial", "preview_skip", "preview_call"})  # fmt: skip
+                 "preview_next", "preview_dial", "preview_skip", "preview_call", "complaint"})  # fmt: skip
 SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barge"})
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})

@@ -49,6 +49,7 @@ class Backends:
     outbound: AgentControl | None = None  # the dialer, when the site has campaigns
     monitor: Callable[[str, str, str], Awaitable[str]] | None = None  # (agent, supervisor phone, mode)
     reload: Callable[[], Awaitable[str]] | None = None
+    complaint: Callable[[str, str, str], Awaitable[str]] | None = None  # cases: (agent, via, note) -> case opened
 
 
 class ServiceApi:
@@ -91,6 +92,10 @@ class ServiceApi:
             if b.reload is None:
                 raise ValueError("nothing to reload")
             return await b.reload()
+        if req.action == "complaint":
+            if b.complaint is None:
+                raise ValueError("cases are not kept on this engine")
+            return await b.complaint(req.agent, actor.via, req.arg)
         if req.action in OUTBOUND:
             if b.outbound is None:
                 raise ValueError(f"{req.action}: the site has no campaigns")

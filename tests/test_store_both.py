@@ -121,6 +121,25 @@ def _site(folder: Path, url: str) -> Path:
     return site
 
 
+def _reports(site: Path) -> dict[str, dict]:
+    """The agents and services reports of the suite's day, as `hotline report --json` writes them."""
+    import datetime as dt
+    import json
+    from zoneinfo import ZoneInfo
+
+    from engine.config import load_site
+
+    day = dt.datetime.fromtimestamp(T0, ZoneInfo(load_site(site)["site"]["timezone"])).date().isoformat()
+    out = {}
+    for name in ("agents", "services"):
+        path = site.parent / f"{site.stem}-{name}.json"
+        r = subprocess.run([sys.executable, "-m", "engine.cli", "report", name, "--site", str(site), "--from", day,
+                            "--json", str(path)], cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+        assert r.returncode == 0, r.stderr
+        out[name] = json.loads(path.read_text())
+    return out
+
+
 def test_a_backup_restored_into_a_new_store_gives_the_same_records(store_url, tmp_path, request):
     asyncio.run(_suite(store_url))
     site = _site(tmp_path, store_url)
@@ -134,6 +153,8 @@ def test_a_backup_restored_into_a_new_store_gives_the_same_records(store_url, tm
     r = _hotline(target, "restore", str(tmp_path / "backup.bin"))
     assert r.returncode == 0 and "restored" in r.stdout, r.stdout + r.stderr
     assert asyncio.run(_snapshot(other)) == asyncio.run(_snapshot(store_url))
+    before, after = _reports(site), _reports(target)
+    assert before["services"]["total"]["answered"] == 2 and before == after, (before, after)
     # restoring over a store that holds facts needs --force
     r = _hotline(target, "restore", str(tmp_path / "backup.bin"))
     assert r.returncode == 2 and "give --force" in r.stderr
@@ -167,3 +188,17 @@ def test_a_demo_day_on_postgresql_keeps_every_caller_and_its_recordings(postgres
     saved = {call_id for kind, _, call_id, _, _ in facts if kind == "recording.saved"}
     rows = json.loads(listed.stdout)
     assert saved and {row["call_id"] for row in rows} == saved and all(len(row["sha256"]) == 64 for row in rows)
+    # the day's services report on PostgreSQL counts what the records hold
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    zone = ZoneInfo("Asia/Shanghai")  # the demo's site
+    days = sorted({dt.datetime.fromtimestamp(rec["queued_at"], zone).date() for rec in records if rec["queued_at"]})
+    got = subprocess.run([sys.executable, "-m", "engine.cli", "report", "services", "--site",
+                          str(tmp_path / "work" / "site.toml"), "--from", days[0].isoformat(), "--to",
+                          days[-1].isoformat(), "--json", str(tmp_path / "services.json")], cwd=ROOT,
+                         capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert got.returncode == 0, got.stderr
+    total = json.loads((tmp_path / "services.json").read_text())["total"]
+    queued = [rec for rec in records if rec["queued_at"] is not None]
+    assert (total["offered"], total["answered"]) == (len(queued), sum(rec["outcome"] == "answered" for rec in queued))

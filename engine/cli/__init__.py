@@ -8,6 +8,7 @@ import logging
 from engine.cli import (
     bench,
     campaign,
+    cases,
     check,
     db,
     ivr,
@@ -37,6 +38,7 @@ def build_parser() -> argparse.ArgumentParser:
     records.add_records_parser(sub)
     recordings.add_parser(sub)
     qa.add_parser(sub)
+    cases.add_parser(sub)
     db.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 from typing import Any
 
 # states: an agent, its day (calls handled, AHT), a service, its abandoned callers today, a campaign, the engine;
-# events: a call's facts
-TOPICS = ("agent", "agent_day", "service", "abandoned", "campaign", "engine", "call")
+# an overdue case (for its team's lead); events: a call's facts
+TOPICS = ("agent", "agent_day", "service", "abandoned", "campaign", "engine", "case", "call")
 
 
 @dataclass(frozen=True)

@@ -199,3 +199,30 @@ calibrations = Table(
     Column("created_by", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
 )
+
+# Cases (migration 0016): complaints, follow-ups and low survey scores, the projection of the ledger's case.*
+# facts (cases.model.fold); number and note are emptied when a closed case's personal data is purged.
+cases = Table(
+    "cases",
+    metadata,
+    Column("id", String(32), primary_key=True),
+    Column("kind", String(16), nullable=False),
+    Column("source", String(24), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("number", String(64), nullable=False, server_default=""),
+    Column("call_id", String(160), nullable=False, server_default=""),
+    Column("lead", String(64), nullable=False, server_default=""),
+    Column("owner", String(64), nullable=False, server_default=""),
+    Column("team", String(64), nullable=False, server_default=""),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("resolution", Text, nullable=False, server_default=""),
+    Column("opened_at", Float, nullable=False, index=True),
+    Column("due_at", Float, nullable=False),
+    Column("resolved_at", Float),
+    Column("closed_at", Float),
+    Column("overdue_at", Float),
+    Column("purged_at", Float),
+    Column("links", JSON, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Index("ix_cases_status_due", "status", "due_at"),
+)

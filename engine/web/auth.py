@@ -26,7 +26,7 @@ from engine.clock import Clock, RealClock
 from engine.live.bus import Change
 from engine.model.facts import Fact, fact_key
 from engine.passwords import Passwords
-from engine.policy import Actor, Policy
+from engine.policy import Actor, Policy, Role
 from engine.service_api import Outcome
 from engine.service_api import Request as ApiRequest
 from engine.store.users import UserStore
@@ -143,6 +143,8 @@ class Console:
         see that agent's page (a team lead: its teams' agents), so no other team leaks through a stream."""
         if actor is None:
             return False
+        if change.topic == "case":  # an overdue case is for whoever answers for the team: its lead, a manager
+            return actor.role in (Role.TEAM_LEAD, Role.MANAGER)
         if change.topic not in AGENT_TOPICS:
             return True
         return self.policy().view_refusal(actor, "agent", change.key) is None

@@ -37,6 +37,7 @@
     if (d.status === "available") ok.add("pause");
     if (d.status === "paused") ok.add("resume");
     if (d.state === "wrap_up") ok.add("wrapup_end");
+    if (d.status !== "logged_out") ok.add("complaint");  // about its latest call: the engine finds which
     if (A.campaign && ((v.call && v.call.direction === "out") || v.last)) ok.add("wrap-actions");
     if (A.mode === "preview") {
       const free = d.state === "idle" && (d.phase === "idle" || d.phase === "wrap");

@@ -105,7 +105,8 @@
 
   function alertText(a) {
     const limit = a.kind === "service_level" ? pct(a.limit) : dur(a.limit);
-    const values = { agent: who(a.key), service: a.key, reason: a.reason, limit };
+    const values = { agent: who(a.key), service: a.key, case: a.key, reason: a.reason, limit,
+                     due: new Date(a.limit * 1000).toLocaleString() };
     return fill(T[`${a.level === "warn" ? "warn" : "alert"}_${a.kind}`] || a.id, values);
   }
 

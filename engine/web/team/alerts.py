@@ -8,7 +8,8 @@ level), or cleared. Time is only ever the ``now`` it is handed, so a test drives
 The thresholds are the ``[wallboard]`` section's, read as the wallboard's script reads them: an agent paused
 longer than its reason's limit (``pause_limits``, else ``pause_over``), in wrap-up longer than
 ``wrapup_over``, a service whose longest wait is over ``waiting_over``, a service level under ``sl_goal``
-(alert) or under ``sl_goal + sl_margin`` (at risk).
+(alert) or under ``sl_goal + sl_margin`` (at risk). A case past its due time (the cases service publishes it
+once, as the ``case`` topic, with its team) is an alert until it is resolved.
 """
 
 from __future__ import annotations
@@ -25,13 +26,13 @@ ALERT, WARN = "alert", "warn"
 
 @dataclass(frozen=True)
 class Alert:
-    kind: str  # pause_over, wrapup_over, waiting_over, service_level
-    topic: str  # agent, service
-    key: str  # the agent's id, the service's name
+    kind: str  # pause_over, wrapup_over, waiting_over, service_level, case_overdue
+    topic: str  # agent, service, case
+    key: str  # the agent's id, the service's name, the case's id
     level: str  # ALERT, or WARN (a service level at risk)
-    limit: float  # the threshold crossed: seconds, or a share for service_level
-    value: float  # what crossed it when raised: seconds in state, longest wait, service level
-    reason: str = ""  # a pause's reason
+    limit: float  # the threshold crossed: seconds, a share for service_level, the due time (epoch) of a case
+    value: float  # what crossed it when raised: seconds in state, longest wait, service level, seconds late
+    reason: str = ""  # a pause's reason; a case's kind
     since: float = 0.0  # when the engine's clock saw it raised
 
     @property
@@ -92,17 +93,27 @@ def service_alerts(key: str, d: Mapping[str, Any], th: WallboardSettings) -> lis
     return out
 
 
+def case_alerts(key: str, d: Mapping[str, Any], now: float) -> list[Alert]:
+    """A case its service said is overdue and still owed: how late it is (seconds past its due time)."""
+    if not d.get("overdue") or d.get("status") not in ("open", "in_progress"):
+        return []
+    due = float(d.get("due_at") or 0)
+    return [Alert("case_overdue", "case", key, ALERT, due, round(max(0.0, now - due), 3), str(d.get("kind", "")))]
+
+
 class AlertBook:
     def __init__(self, thresholds: WallboardSettings) -> None:
         self.th = thresholds
         self.agents: dict[str, Mapping[str, Any]] = {}
         self.services: dict[str, Mapping[str, Any]] = {}
+        self.cases: dict[str, Mapping[str, Any]] = {}
         self.on: dict[str, Alert] = {}  # id -> the alert as raised
 
     def reset(self, states: Iterable[Change], now: float) -> list[Alert]:
         """Start over from a snapshot: the alerts on now (the page replaces its list with them)."""
         self.agents.clear()
         self.services.clear()
+        self.cases.clear()
         self.on.clear()
         for c in states:
             self._hold(c)
@@ -127,6 +138,8 @@ class AlertBook:
             wanted.update((a.id, a) for a in agent_alerts(key, d, now, self.th))
         for key, d in self.services.items():
             wanted.update((a.id, a) for a in service_alerts(key, d, self.th))
+        for key, d in self.cases.items():
+            wanted.update((a.id, a) for a in case_alerts(key, d, now))
         events = [AlertEvent("cleared", a) for i, a in sorted(self.on.items()) if i not in wanted]
         for i, a in sorted(wanted.items()):
             held = self.on.get(i)
@@ -144,3 +157,5 @@ class AlertBook:
             self.agents[c.key] = c.data
         elif c.topic == "service":
             self.services[c.key] = c.data
+        elif c.topic == "case":
+            self.cases[c.key] = c.data

@@ -92,7 +92,7 @@ def team_routes(bus: Bus, now: Callable[[], float], settings: WallboardSettings,
             return unknown(team, json=True)
         clients[0] += 1
         sub = bus.subscribe(queue_limit, name=f"team-{team}-{clients[0]}")
-        keep = team_filter(frozenset(roster[team]), lambda c: visible(actor, c))
+        keep = team_filter(frozenset(roster[team]), lambda c: visible(actor, c), team)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(events(sub, now, keep, AlertBook(settings)), media_type="text/event-stream",
                                  headers=headers)  # fmt: skip

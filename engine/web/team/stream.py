@@ -20,12 +20,15 @@ from engine.web.team.alerts import AlertBook, AlertEvent
 Keep = Callable[[Change], bool]
 
 
-def team_filter(members: frozenset[str], visible: Callable[[Change], bool]) -> Keep:
-    """The states a team's page shows: the services, and the agents of the team that ``visible`` lets through."""
+def team_filter(members: frozenset[str], visible: Callable[[Change], bool], team: str = "") -> Keep:
+    """The states a team's page shows: the services, the agents of the team that ``visible`` lets through, and
+    the team's overdue cases."""
 
     def keep(c: Change) -> bool:
         if c.topic == "service":
             return True
+        if c.topic == "case":
+            return bool(team) and c.data.get("team") == team and visible(c)
         return c.topic == "agent" and c.key in members and visible(c)
 
     return keep

@@ -25,6 +25,7 @@ OWN: dict[str, dict[str, str]] = {
         "alert_waiting_over": "{service}: a caller has waited over {limit}",
         "alert_service_level": "{service}: service level under the goal of {limit}",
         "warn_service_level": "{service}: service level at risk (under {limit})",
+        "alert_case_overdue": "case {case} ({reason}) is overdue: it was due {due}",
         "raised_at": "since",
     },
     "zh": {
@@ -42,6 +43,7 @@ OWN: dict[str, dict[str, str]] = {
         "alert_waiting_over": "{service}：有来电等待超过 {limit}",
         "alert_service_level": "{service}：服务水平低于目标 {limit}",
         "warn_service_level": "{service}：服务水平有风险（低于 {limit}）",
+        "alert_case_overdue": "工单 {case}（{reason}）已超期：应于 {due} 前处理",
         "raised_at": "自",
     },
 }
