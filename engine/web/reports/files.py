@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from reports import export
+from reports.services import Query
 
 MEDIA = {"json": "application/json", "csv": "text/csv; charset=utf-8", "png": "image/png",
          "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}  # fmt: skip
@@ -28,6 +29,6 @@ def as_bytes(report: Mapping[str, Any], fmt: str) -> bytes:
         return path.read_bytes()
 
 
-def file_name(report: Mapping[str, Any], fmt: str) -> str:
+def file_name(q: Query, fmt: str) -> str:
     """agents-2026-12-01-2026-12-02.csv: the report's name and days (fixed names and ISO dates: safe as they are)."""
-    return f"{report['report']}-{report['from']}-{report['to']}.{fmt}"
+    return f"{q.name}-{q.first.isoformat()}-{q.last.isoformat()}.{fmt}"

@@ -159,11 +159,11 @@ def report_routes(answer: Answer, choices: Choices, today: Today, *, who: Who, p
         got = await read(request, name)
         if isinstance(got, Response):
             return got
-        _actor, _q, report = got
+        _actor, q, report = got
         body = await asyncio.to_thread(as_bytes, report, fmt)
         how = "inline" if fmt == "png" else "attachment"  # the page shows the plot; the others are saved
         return Response(body, media_type=MEDIA[fmt], headers={
-            "Content-Disposition": f'{how}; filename="{file_name(report, fmt)}"',
+            "Content-Disposition": f'{how}; filename="{file_name(q, fmt)}"',
             "Cache-Control": "private, no-store"})  # fmt: skip
 
     return [Route("/reports", index, methods=["GET"]), Route("/reports/{name}.{fmt}", download, methods=["GET"]),
