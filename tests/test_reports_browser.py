@@ -1,7 +1,8 @@
 """The report pages in Debian's Chromium on `hotline demo --http`: the demo's team lead follows its team page's
 link to the reports and opens the agents report, which holds its team's agents only, each figure's formula
 under the table; the manager opens the services report and its plot loads in the page (saved as reports.png, in
-docs/ by `make screenshots`); the demo's agent is refused the services report with the policy's reason."""
+docs/ by `make screenshots`); the demo's agent reads its own row at a phone's width in Chinese and is refused the
+services report with the policy's reason."""
 
 from __future__ import annotations
 
@@ -64,8 +65,13 @@ async def test_the_lead_reads_its_team_the_manager_sees_the_plot_and_an_agent_is
     finally:
         await ctx.close()
 
-    ctx, page = await signed_in(demo_http, "agent", locale="en-GB")
+    ctx, page = await signed_in(demo_http, "agent", viewport={"width": 390, "height": 800},
+                                extra_http_headers={"Accept-Language": "zh-CN,zh;q=0.9,en;q=0.5"})  # fmt: skip
     try:
+        await page.goto(f"{demo_http.url}/reports/agents")
+        assert await page.locator("h1").inner_text() == "坐席工作统计"
+        assert await _column(page, "agent") == ["1001"], "its own row"
+        assert await page.evaluate("document.documentElement.scrollWidth") <= 390, "wide tables scroll in their box"
         answer = await page.goto(f"{demo_http.url}/reports/services")
         assert answer is not None and answer.status == 403
         assert await page.get_by_role("alert").inner_text() == (
