@@ -128,7 +128,8 @@ class Reports:
         if q.name == "cases":
             body = await self._cases(q, start, end)
         elif q.name == "agents":
-            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents})
+            cases = await self.cases(start, end) if self.cases is not None else []
+            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
         elif q.name == "services":
             abandoned = abandoned_calls(await self.store.records(start, stop), self.rules, periods, start, stop,
                                         flt.services)  # fmt: skip
