@@ -69,7 +69,8 @@ def complaint_day(rows: list[Mapping[str, Any]], a: float, b: float) -> dict[str
 
 
 def follow_ups(rows: list[Mapping[str, Any]], a: float, b: float, goal: float) -> dict[str, Any]:
-    due = [r for r in rows if _within(r["due_at"], a, b)]
+    # due "by the end of a day" is that day's end: due on that day, not the next
+    due = [r for r in rows if r["due_at"] is not None and a < float(r["due_at"]) <= b]
     done = [r for r in due if r["resolved_at"] is not None]
     rate = len(done) / len(due) if due else None
     return {

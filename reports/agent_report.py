@@ -10,14 +10,13 @@ import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from reports.buckets import Bucket
+from reports.buckets import Bucket, interval_of
 from reports.fold import Filter, Periods, fold, total
 from reports.formulas import formula, ratio
 
 COLUMNS = ("period", "agent", "name", "first_login", "last_logout", "logged_in", "pause", "inbound_calls",
            "outbound_conversations", "talk", "hold", "wrap_up", "aht", "outbound_talk", "occupancy", "dispositions",
-           "csat", "csat_top2", "qa_score")  # fmt: skip
-# "follow-ups due and done on time" come with cases (issue 17, part 2): a column for them belongs here then
+           "csat", "csat_top2", "qa_score", "follow_ups_due", "follow_ups_on_time")  # fmt: skip
 
 
 def _clock(at: float | None, periods: Periods) -> str | None:
@@ -45,18 +44,42 @@ def figures(b: Bucket, periods: Periods) -> dict[str, Any]:
     }
 
 
-def agents_report(rows: Iterable[Bucket], periods: Periods, flt: Filter, names: Mapping[str, str]) -> dict[str, Any]:
-    """``flt.services`` narrows the calls counted, never the agents' time (which belongs to no service)."""
+def _follow_ups(cases: Iterable[Mapping[str, Any]], periods: Periods, flt: Filter) -> dict[tuple[int, str], list[int]]:
+    """(period, owner) -> [due, done on time] of the follow-up cases due in that period (due by a day's end is due
+    on that day, so the moment is taken just before the due time)."""
+    out: dict[tuple[int, str], list[int]] = {}
+    for c in cases:
+        owner = str(c.get("owner") or "")
+        if c.get("kind") != "follow_up" or not owner or c.get("due_at") is None:
+            continue
+        if flt.agents is not None and owner not in flt.agents:
+            continue
+        due = float(c["due_at"])
+        counts = out.setdefault((periods.start_of(interval_of(due - 0.001)), owner), [0, 0])
+        counts[0] += 1
+        counts[1] += int(c.get("resolved_at") is not None and float(c["resolved_at"]) <= due)
+    return out
+
+
+def agents_report(rows: Iterable[Bucket], periods: Periods, flt: Filter, names: Mapping[str, str],
+                  cases: Iterable[Mapping[str, Any]] = ()) -> dict[str, Any]:  # fmt: skip
+    """``flt.services`` narrows the calls counted, never the agents' time (which belongs to no service); ``cases``:
+    rows of the cases table, whose follow-ups due in the range are counted for their owners."""
     mine = [b for b in rows if b.agent and (flt.agents is None or b.agent in flt.agents)
             and (flt.services is None or b.service in flt.services or not b.service)]  # fmt: skip
     folded = fold(mine, lambda b: (periods.start_of(b.start), b.agent))
-    out_rows = [{"period": periods.label(p), "agent": a, "name": names.get(a, ""), **figures(b, periods)}
-                for (p, a), b in folded.items()]  # fmt: skip
+    fups = _follow_ups(cases, periods, flt)
+    for p, a in fups.keys() - folded.keys():  # an owner with follow-ups due and no time on record that period
+        folded[(p, a)] = Bucket(p, agent=a)
+    out_rows = [{"period": periods.label(p), "agent": a, "name": names.get(a, ""), **figures(b, periods),
+                 "follow_ups_due": fups.get((p, a), [0, 0])[0], "follow_ups_on_time": fups.get((p, a), [0, 0])[1]}
+                for (p, a), b in sorted(folded.items())]  # fmt: skip
     every = total(mine)
     return {
         "columns": list(COLUMNS),
         "rows": out_rows,
         "total": {"period": "total", "agent": "", "name": "", **figures(every, periods),
-                  "first_login": None, "last_logout": None},  # fmt: skip
+                  "first_login": None, "last_logout": None, "follow_ups_due": sum(v[0] for v in fups.values()),
+                  "follow_ups_on_time": sum(v[1] for v in fups.values())},  # fmt: skip
         "formulas": {c: formula(c) for c in COLUMNS if formula(c)},
     }

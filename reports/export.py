@@ -48,6 +48,12 @@ def text(report: Mapping[str, Any]) -> str:
         out += ["", f"abandoned calls ({len(report['abandoned_calls'])}):"]
         out += [f"  {a['time']}  {a['service']:<12} {a['caller']:<14} waited {cell(a['wait'])} s"
                 f"{'  (short)' if a['short'] else ''}" for a in report["abandoned_calls"]]  # fmt: skip
+    if "first_contact_resolution" in report:
+        fu = report["follow_ups"]
+        out += ["", f"follow-up rate {cell(fu['follow_up_rate'])} against the goal {fu['goal']} "
+                    f"(met: {cell(fu['goal_met'])}); low-survey cases opened {report['low_survey_opened']}; "
+                    f"first-contact resolution {cell(report['first_contact_resolution'])} "
+                    f"({report['repeat_contacts']} repeat contact(s) of {report['cases_resolved']} resolved)"]
     if report.get("satisfaction_target") is not None:
         out += ["", f"satisfaction target: {report['satisfaction_target']} %"]
     out += ["", "formulas:"] + [f"  {k}: {v}" for k, v in report["formulas"].items()]

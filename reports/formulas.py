@@ -30,6 +30,8 @@ FORMULAS: dict[str, str] = {
     "csat": "mean survey score (1-5) of the agent's calls",
     "csat_top2": "share of the agent's survey scores that are 4 or 5 (top-2-box)",
     "qa_score": "mean QA score (0-100) of the agent's graded calls; a corrected grade counts once, as corrected",
+    "follow_ups_due": "follow-up cases the agent owns that fall due in the period (due by a day's end: that day)",
+    "follow_ups_on_time": "of those, the ones resolved at or before their due time",
     # the hotline sheet
     "ring_3": "answered with ring time <= 15 s (3 rings, from the agent's alerting) / answered with a ring time",
     "overflowed": "answered calls routed at a service rule step after the first (an overflow step)",

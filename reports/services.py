@@ -19,14 +19,16 @@ from reports.hotline_report import hotline_report
 from reports.service_report import abandoned_calls, services_report
 from reports.store import ReportStore
 
-# the report names and the filters each takes; `cases` joins when the cases feature lands (issue 17, part 2)
+# the report names and the filters each takes
 REPORTS: dict[str, tuple[str, ...]] = {
     "agents": ("team", "agent", "service"),
     "services": ("service",),
     "hotline": (),
     "campaigns": ("team",),
+    "cases": ("team", "agent"),  # the case's team; the agent who owns it
 }
-DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d"}
+DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d", "cases": "1d"}
+Cases = Callable[[float, float], Awaitable[list[dict[str, Any]]]]  # the cases table's rows a range needs
 
 
 class QueryError(ValueError):
@@ -66,6 +68,8 @@ def check(site: Site, q: Query) -> None:
         raise QueryError(f"unknown report {q.name!r} (known: {', '.join(REPORTS)})")
     if q.interval and q.interval not in INTERVALS:
         raise QueryError(f"--interval {q.interval}: not one of {', '.join(INTERVALS)}")
+    if q.name == "cases" and q.interval not in ("", "1d"):
+        raise QueryError(f"--interval {q.interval}: the cases report is by day")
     if q.last < q.first:
         raise QueryError(f"--to {q.last} is before --from {q.first}")
     for option in ("team", "agent", "service"):
@@ -96,8 +100,10 @@ class Reports:
     rollups table can give them instead, with the same rows)."""
 
     def __init__(self, site: Site, store: ReportStore,
-                 source: Callable[[float, float], Awaitable[list[Bucket]]] | None = None) -> None:  # fmt: skip
+                 source: Callable[[float, float], Awaitable[list[Bucket]]] | None = None,
+                 cases: Cases | None = None) -> None:  # fmt: skip
         self.site = site
+        self.cases = cases
         self.store = store
         self.tz = ZoneInfo(site["site"]["timezone"])
         self.rules = rules_of(site)
@@ -119,8 +125,11 @@ class Reports:
         newest = await self.store.newest(end)
         stop = start if newest is None else min(end, max(start, newest + 0.001))
         rows = await self.source(start, stop) if stop > start else []
-        if q.name == "agents":
-            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents})
+        if q.name == "cases":
+            body = await self._cases(q, start, end)
+        elif q.name == "agents":
+            cases = await self.cases(start, end) if self.cases is not None else []
+            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
         elif q.name == "services":
             abandoned = abandoned_calls(await self.store.records(start, stop), self.rules, periods, start, stop,
                                         flt.services)  # fmt: skip
@@ -129,9 +138,23 @@ class Reports:
             body = hotline_report(rows, periods, self.site["hotline"]["service"])
         else:
             body = campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
+        if q.name == "cases":
+            stop = end  # cases are counted by their own times, up to the range's end
         filters = {k: v for k, v in (("team", q.team), ("agent", q.agent), ("service", q.service)) if v}
         head = {"report": q.name, "site": self.site["site"]["name"], "from": q.first.isoformat(),
                 "to": q.last.isoformat(), "timezone": self.site["site"]["timezone"], "interval": interval,
                 "filters": filters, "counted_until": dt.datetime.fromtimestamp(stop, self.tz).isoformat(
                     timespec="seconds")}  # fmt: skip
         return head | body
+
+    async def _cases(self, q: Query, start: float, end: float) -> dict[str, Any]:
+        """The complaint daily report and the follow-up report (cases/report.py) of the cases of a team or owner."""
+        from cases.report import cases_report
+        from cases.settings import CasesSettings
+
+        rows = await self.cases(start, end) if self.cases is not None else []
+        rows = [r for r in rows
+                if (q.team is None or r["team"] == q.team) and (q.agent is None or r["owner"] == q.agent)]
+        goal = CasesSettings.of(self.site["cases"], self.site["site"]["timezone"]).follow_up_goal
+        body = cases_report(rows, start, end, self.tz, goal=goal)
+        return {k: v for k, v in body.items() if k not in ("report", "from", "to", "timezone")}

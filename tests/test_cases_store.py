@@ -436,3 +436,38 @@ def test_the_engine_keeps_cases_an_agents_complaint_and_the_customers_next_call(
             await server.close()
 
     asyncio.run(main())
+
+
+def test_hotline_report_cases_counts_a_days_complaint_follow_up_and_survey(tmp_path, capsys):
+    """`hotline report cases` on the store a_day leaves: the complaint opened Monday 2 March and due at the end of
+    Monday 9 March is open every day after and overdue from the 10th; the call back due at the end of Tuesday 3
+    March was done on Monday, on time; the low survey is counted; only the resolved follow-up counts for FCR."""
+    url = f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    site = str(site_file(tmp_path, url))
+
+    async def seed() -> None:
+        _cases, ledger, store = await opened(url, tmp_path, Clock(T0))
+        try:
+            await a_day(ledger)
+        finally:
+            await store.close()
+
+    asyncio.run(seed())
+    out = tmp_path / "cases.json"
+    assert cli_main(["report", "cases", "--site", site, "--from", "2026-03-02", "--to", "2026-03-10",
+                     "--json", str(out)]) == 0  # fmt: skip
+    assert "first-contact resolution" in capsys.readouterr().out
+    r = json.loads(out.read_text())
+    days = {row["period"]: row for row in r["rows"]}
+    assert len(days) == 9
+    assert (days["2026-03-02"]["opened"], days["2026-03-02"]["by_source"]) == (1, {"menu": 1})
+    assert [days[d]["open"] for d in sorted(days)] == [1] * 9
+    assert [days[d]["overdue"] for d in sorted(days)] == [0] * 8 + [1]
+    assert [d for d, row in days.items() if row["follow_ups_due"]] == ["2026-03-03"]
+    assert (r["total"]["follow_ups_due"], r["total"]["follow_ups_done_on_time"], r["total"]["follow_up_rate"]) == (
+        1, 1, 1.0)
+    assert (r["low_survey_opened"], r["cases_resolved"], r["repeat_contacts"]) == (1, 1, 0)
+    # a team's cases only: team sales has none of them
+    assert cli_main(["report", "cases", "--site", site, "--from", "2026-03-02", "--team", "sales",
+                     "--json", str(out)]) == 0  # fmt: skip
+    assert json.loads(out.read_text())["total"]["opened"] == 0

@@ -57,6 +57,26 @@ def test_agents_report_by_day():
     assert [(r["agent"], r["inbound_calls"], r["logged_in"]) for r in sales["rows"]] == [("A", 1, 1200)]
 
 
+def test_agents_report_counts_the_follow_ups_an_agent_owns_by_the_day_they_fall_due():
+    midnight = S - S % 86400 + 86400  # the end of the timeline's day (UTC)
+    cases = [
+        {"kind": "follow_up", "owner": "A", "due_at": midnight, "resolved_at": midnight - 60},  # due that day, on time
+        {"kind": "follow_up", "owner": "A", "due_at": midnight, "resolved_at": midnight + 60},  # done late
+        {"kind": "follow_up", "owner": "D", "due_at": midnight, "resolved_at": None},  # an owner with no time here
+        {"kind": "follow_up", "owner": "A", "due_at": midnight + 86400, "resolved_at": None},  # the next day
+        {"kind": "complaint", "owner": "A", "due_at": midnight, "resolved_at": None},  # not a follow-up
+    ]
+    got = agents_report(ROWS, DAY, Filter(), {}, cases)
+    by = {(r["period"], r["agent"]): (r["follow_ups_due"], r["follow_ups_on_time"]) for r in got["rows"]}
+    day = dt.datetime.fromtimestamp(S, UTC).strftime("%Y-%m-%d")
+    after = dt.datetime.fromtimestamp(midnight, UTC).strftime("%Y-%m-%d")
+    assert by[(day, "A")] == (2, 1) and by[(day, "D")] == (1, 0) and by[(after, "A")] == (1, 0)
+    assert (got["total"]["follow_ups_due"], got["total"]["follow_ups_on_time"]) == (4, 1)
+    # a team's report counts its own agents' follow-ups only
+    only_a = agents_report(ROWS, DAY, Filter(agents=frozenset({"A"})), {}, cases)
+    assert only_a["total"]["follow_ups_due"] == 3
+
+
 def test_hotline_sheet_and_campaigns():
     got = hotline_report(ROWS, DAY, "hotline")
     t = got["total"]

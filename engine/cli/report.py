@@ -10,9 +10,7 @@ from typing import Any
 
 from engine.cli import sitefile
 
-# `cases` joins these when the cases feature lands (issue 17, part 2): its report module and a branch in
-# reports/services.py's Reports.report
-NAMES = ("agents", "services", "hotline", "campaigns")
+NAMES = ("agents", "services", "hotline", "campaigns", "cases")
 
 
 def _date(option: str, value: str | None) -> dt.date | None:
@@ -33,6 +31,7 @@ def days(today: dt.date, first: dt.date | None, last: dt.date | None) -> tuple[d
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
+    from cases.store import CaseStore
     from engine.store.store import Store, migrate
     from reports.services import Query, QueryError, Reports, check
     from reports.store import ReportStore
@@ -49,7 +48,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.to_thread(migrate, url)
     store = Store(url)
     try:
-        return await Reports(site, ReportStore(store.engine)).report(q)
+        cases = CaseStore(store.engine)
+        return await Reports(site, ReportStore(store.engine), cases=lambda a, b: cases.rows(since=a, until=b)).report(q)
     finally:
         await store.close()
 
