@@ -20,6 +20,7 @@ from argon2 import PasswordHasher
 from openpyxl import load_workbook
 from starlette.testclient import TestClient
 
+from cases.store import CaseStore
 from engine.clock import RealClock
 from engine.config import load_site
 from engine.model.facts import Fact
@@ -27,6 +28,7 @@ from engine.passwords import Passwords
 from engine.policy import Actor, Policy, Role
 from engine.service_api import Backends, ServiceApi
 from engine.store.store import Store, migrate
+from engine.store.tables import cases
 from engine.store.users import UserStore
 from engine.users import User
 from engine.web.app import create_app
@@ -79,6 +81,26 @@ MORNING = [_login("1001", T0), _login("1002", T0), _login("2001", T0), *_call("k
            *_call("k2", T0 + 400, "1001"), *_call("k3", T0 + 700, "2001"), *_call("k4", T0 + 1000, None)]  # fmt: skip
 
 
+
+
+def _case(case_id: str, kind: str, team: str, owner: str, opened: float, due: float,
+          resolved: float | None = None) -> dict:  # fmt: skip
+    return {"id": case_id, "kind": kind, "source": "menu", "status": "resolved" if resolved else "open",
+            "number": "+86" + CALLER, "owner": owner, "team": team, "opened_at": opened, "due_at": due,
+            "resolved_at": resolved, "links": [], "updated_at": resolved or opened}  # fmt: skip
+
+
+# the cases: a complaint of each team, open; front's follow-up of 1001 due at 10:30 and done at 10:20
+CASES = [_case("cs1", "complaint", "front", "1001", T0 + 200, T0 + 5 * 86400),
+         _case("cs2", "complaint", "outbound", "2001", T0 + 300, T0 + 5 * 86400),
+         _case("cs3", "follow_up", "front", "1001", T0 + 400, T0 + 1800, T0 + 1200)]  # fmt: skip
+
+
+async def _insert(store: Store, rows: list[dict]) -> None:
+    async with store.engine.begin() as conn:
+        await conn.execute(cases.insert(), rows)
+
+
 @dataclass
 class Site:
     client: TestClient
@@ -122,7 +144,9 @@ def site(tmp_path):
     api = ServiceApi(policy, Backends(nothing), record, RealClock(), frozenset(groups))
     passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     console = Console(UserStore(store), passwords, lambda: policy, api.do, record, RealClock())
-    pages = report_routes(Reports(demo, ReportStore(store.engine)).report, Choices.of(demo), lambda: DAY,
+    case_rows = CaseStore(store.engine)
+    reports = Reports(demo, ReportStore(store.engine), cases=lambda a, b: case_rows.rows(since=a, until=b))
+    pages = report_routes(reports.report, Choices.of(demo), lambda: DAY,
                           who=console.who, policy=console.policy, refuse=console.refuse)  # fmt: skip
     app = create_app(routes=[*console.routes(), *pages, static_route()])
     with TestClient(app) as client:
@@ -131,6 +155,7 @@ def site(tmp_path):
             s.client.portal.call(console.users.add, u, passwords.hash(PASSWORD), Actor("t", Role.ADMIN), 1.0)
         s.client.portal.call(store.append, MORNING, T0 + 2000)
         s.client.portal.call(store.rebuild_records)
+        s.client.portal.call(_insert, store, CASES)
         yield s
         s.client.portal.call(store.close)
 
@@ -150,9 +175,9 @@ def _column(page: str, table: str, key: str) -> list[str]:
 
 
 def test_the_index_lists_what_each_role_may_read(site):
-    expect = {"ann": ["agents"], "lena": ["agents", "services", "hotline", "campaigns"],
-              "quinn": ["agents", "hotline"], "mia": ["agents", "services", "hotline", "campaigns"],
-              "root": ["agents", "services", "hotline", "campaigns"]}  # fmt: skip
+    every = ["agents", "services", "hotline", "campaigns", "cases"]
+    expect = {"ann": ["agents"], "lena": every, "quinn": ["agents", "hotline", "cases"], "mia": every,
+              "root": every}  # fmt: skip
     for name, reports in expect.items():
         site.sign_in(name)
         page = site.get("/reports")
@@ -294,3 +319,37 @@ def test_an_unknown_report_and_a_filter_the_report_does_not_take(site):
     assert site.get("/reports/sales").status_code == 404
     r = site.get("/reports/hotline?team=front")
     assert r.status_code == 400 and "team does not apply to the hotline report" in html.unescape(r.text)
+
+
+def test_the_cases_report_by_role(site):
+    site.sign_in("mia")
+    page = site.get("/reports/cases")
+    assert page.status_code == 200
+    total = dict(zip(re.findall(r'data-key="([^"]+)"', page.text.split('id="outside"')[0]), _tfoot(page.text),
+                     strict=True))  # fmt: skip
+    assert (total["opened"], total["open"], total["follow_ups_due"], total["follow_ups_done"]) == ("2", "2", "1", "1")
+    assert total["by_source"] == "menu:2" and total["follow_up_rate"] == "1.0"
+    outside = dict(re.findall(r'<dd data-key="(\w+)">([^<]*)</dd>', page.text))
+    assert outside["goal_met"] == "yes" and outside["cases_resolved"] == "1", "cs3 resolved, nobody called again"
+    shown = {k for k, _ in re.findall(r'<dd id="f-(\w+)">(.*?)</dd>', page.text, re.S)}
+    assert set(outside) <= shown, "a figure outside the table has its formula too"
+    assert 'id="plot"' not in page.text and 'id="goal">Follow-up rate goal: 0.6<' in page.text
+
+    site.sign_in("lena")  # its team's cases only, front's selected
+    page = site.get("/reports/cases")
+    assert page.status_code == 200 and '<option value="front" selected>' in page.text
+    assert _tfoot(page.text)[1] == "1", "front's complaint only"
+    assert site.get("/reports/cases?team=outbound").status_code == 403
+    site.sign_in("quinn")
+    assert _tfoot(site.get("/reports/cases").text)[1] == "2", "QA reads every team's"
+    site.sign_in("ann")
+    r = site.get("/reports/cases")
+    assert r.status_code == 403 and "the cases report is for managers, team leads, qas and admins" in r.text
+    assert [f["arg"] for f in site.refusals()] == ["report cases team=outbound", "report cases agent=1001"]
+
+
+def test_the_agents_report_counts_the_follow_ups_an_agent_owns(site):
+    site.sign_in("ann")
+    page = site.get("/reports/agents")
+    assert _column(page.text, "figures", "follow_ups_due") == ["1"]
+    assert _column(page.text, "figures", "follow_ups_on_time") == ["1"]

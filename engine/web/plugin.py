@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.routing import BaseRoute
 
+from cases.store import CaseStore
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
 from engine.passwords import Passwords
@@ -129,14 +130,15 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
 
 
 def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
-    """The report pages over the store's ledger and call records (SQL stores only: none on the in-memory one);
-    their days are the site's, on the engine's clock (virtual in the demo)."""
+    """The report pages over the store's ledger, call records and cases (SQL stores only: none on the in-memory
+    one); their days are the site's, on the engine's clock (virtual in the demo)."""
     sql = getattr(engine.store, "engine", None)
     if sql is None:
         return []
     site = engine.site
     tz = ZoneInfo(site["site"]["timezone"])
-    reports = Reports(site, ReportStore(sql))
+    case_rows = CaseStore(sql)
+    reports = Reports(site, ReportStore(sql), cases=lambda a, b: case_rows.rows(since=a, until=b))
 
     def today() -> dt.date:
         return dt.datetime.fromtimestamp(engine.clock.now(), tz).date()

@@ -21,6 +21,20 @@ def table(report: Mapping[str, Any], rows: list[Mapping[str, Any]], lang: str) -
     return {"columns": cols, "rows": [[cell(r.get(c["key"])) for c in cols] for r in rows]}
 
 
+def outside(report: Mapping[str, Any]) -> list[tuple[str, Any]]:
+    """The figures with a formula that are not a column: the report's own (e.g. the cases report's first-contact
+    resolution), or one level down in a part of it (the cases report's ``follow_ups``: ``goal_met``)."""
+    out = []
+    for key in report["formulas"]:
+        if key in report["columns"]:
+            continue
+        parts = [report, *(v for v in report.values() if isinstance(v, Mapping))]
+        found = [p[key] for p in parts if key in p]
+        if found and not isinstance(found[0], list | Mapping):  # lists are shown as their own tables
+            out.append((key, found[0]))
+    return out
+
+
 def page_view(report: Mapping[str, Any], lang: str) -> dict[str, Any]:
     abandoned = report.get("abandoned_calls")
     return {
@@ -32,4 +46,6 @@ def page_view(report: Mapping[str, Any], lang: str) -> dict[str, Any]:
              "short": a["short"], "call_id": a["call_id"]} for a in abandoned],  # fmt: skip
         "formulas": [{"key": k, "label": figure_name(k, lang), "text": v} for k, v in report["formulas"].items()],
         "satisfaction_target": report.get("satisfaction_target"),
+        "follow_up_goal": (report.get("follow_ups") or {}).get("goal"),  # the cases report's
+        "outside": [{"key": k, "label": figure_name(k, lang), "value": cell(v)} for k, v in outside(report)],
     }
