@@ -1,8 +1,8 @@
 """The report pages in Debian's Chromium on `hotline demo --http`: the demo's team lead follows its team page's
 link to the reports and opens the agents report, which holds its team's agents only, each figure's formula
-under the table; the manager opens the services report and its plot loads in the page (saved as reports.png, in
-docs/ by `make screenshots`); the demo's agent reads its own row at a phone's width in Chinese and is refused the
-services report with the policy's reason."""
+under the table; the manager opens the services report and its plot loads in the page (saved as reports.png,
+in docs/ by `make screenshots`) and the cases report opens; the demo's agent reads its own row at a phone's
+width in Chinese and is refused the services report with the policy's reason."""
 
 from __future__ import annotations
 
@@ -62,6 +62,9 @@ async def test_the_lead_reads_its_team_the_manager_sees_the_plot_and_an_agent_is
         shot = shots / "reports.png"
         await page.screenshot(path=str(shot), full_page=True)
         assert shot.stat().st_size > 10_000
+        answer = await page.goto(f"{demo_http.url}/reports/cases")  # the cases table's report, on the demo's store
+        assert answer is not None and answer.status == 200
+        assert await page.locator("#formulas dd#f-follow_up_rate").count() == 1
     finally:
         await ctx.close()
 
