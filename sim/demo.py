@@ -13,6 +13,7 @@ import logging
 import shutil
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -242,6 +243,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
                      "connect_after_greeting_max": campaign.get("connect_after_greeting_max")},
         "formulas": FORMULAS, "workdir": str(workdir) if tmp is None else None,
         "web_actions": web_actions,
+        # the cases the day opened, by kind (a complaint filed from the agent's page, a promised call back, ...)
+        "cases_opened": dict(sorted(Counter(str(f.data["kind"]) for f in facts if f.kind == "case.opened").items())),
     }  # fmt: skip
     if tmp is not None:
         tmp.cleanup()
@@ -284,4 +287,9 @@ def print_report(report: dict[str, Any]) -> None:
         lines.append(f"  outbound ({o['agents']} agents): {o['dials']} dials, {o['conversations']} conversations, "
                      f"{o['abandoned']} abandoned, {o['machines']} machines; abandon rate {pct(o['abandon_rate'])}"
                      f" (UK estimate {pct(o['abandon_rate_uk'])})")  # fmt: skip
+    if report.get("cases_opened"):
+        lines.append("  cases opened: " + ", ".join(f"{k} {v}" for k, v in report["cases_opened"].items()))
+    if report.get("workdir"):
+        lines.append(f"  reports: hotline report agents|services|hotline|campaigns|cases --site "
+                     f"{report['workdir']}/site.toml")  # fmt: skip
     print("\n".join(lines))

@@ -28,10 +28,12 @@ class Step:
     arg: str = ""
 
 
-# the hotline's agent takes a short break from its page, and is back five minutes later
+# the hotline's agent takes a short break from its page, and is back five minutes later; later it files a
+# complaint about its latest call from its page, which opens a case its team lead owes an answer to
 SCRIPT = (
     Step(15 * 60, "agent", "pause", "1001", "break"),
     Step(20 * 60, "agent", "resume", "1001"),
+    Step(40 * 60, "agent", "complaint", "1001", "the caller's order arrived damaged"),
 )
 TIMEOUT = 10.0  # real seconds for one request on loopback
 

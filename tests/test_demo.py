@@ -215,7 +215,9 @@ def test_demo_metrics_add_up_while_it_runs_and_agree_with_its_report(demo_hour):
     # the demo's agent took its break from its page: signed in through the form, CSRF token, the service API
     acts = json.loads(d.out.read_text())["web_actions"]
     assert [(a["user"], a["action"], a["agent"], a["status"], a["ok"]) for a in acts] == [
-        ("agent1001", "pause", "1001", 200, True), ("agent1001", "resume", "1001", 200, True)], acts
+        ("agent1001", "pause", "1001", 200, True), ("agent1001", "resume", "1001", 200, True),
+        ("agent1001", "complaint", "1001", 200, True)], acts
+    assert json.loads(d.out.read_text())["cases_opened"] == {"complaint": 1}, "the complaint opened its case"
     mid = [m for m in d.scrapes if _calls(m)["hotline"]["offered"] > 0]
     assert mid, "calls were counted while the demo ran, not only at its end"
     assert max(m["hotline_ami_up"][("hotline_ami_up", ())] for m in d.scrapes) == 1
