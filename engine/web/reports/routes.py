@@ -28,7 +28,7 @@ from engine.web.forms import refusal_page
 from engine.web.i18n import pick_language
 from engine.web.qa.routes import message_page, templates
 from engine.web.reports.files import MEDIA, as_bytes, file_name
-from engine.web.reports.query import FIELDS, BadField, field_of, query_of, query_string
+from engine.web.reports.query import FIELDS, BadField, Refusal, field_of, query_of, query_string
 from engine.web.reports.texts import TEXTS
 from engine.web.reports.view import page_view
 from reports.export import PLOTS
@@ -61,7 +61,7 @@ def report_routes(answer: Answer, choices: Choices, today: Today, *, who: Who, p
     def language(request: Request) -> str:
         return pick_language(request.headers.get("accept-language", ""))
 
-    def refusal_of(actor: Actor) -> Callable[[str, str, str], str | None]:
+    def refusal_of(actor: Actor) -> Refusal:
         return lambda name, team, agent: policy().report_refusal(actor, name, team=team, agent=agent)
 
     def readable(actor: Actor) -> list[str]:
