@@ -239,3 +239,12 @@ def test_an_agent_sees_its_own_cases_and_resolves_its_own_follow_up(page):
     r = page.post("low_survey", "resolve", resolution="apologised")
     assert r.status_code == 403 and "an agent resolves the follow-ups it owns" in r.text
     assert page.row("low_survey")["status"] == "open"
+
+
+def test_the_pages_speak_chinese_when_the_browser_asks_and_every_word_is_in_both(page):
+    from engine.web.cases.texts import TEXTS
+
+    assert set(TEXTS["zh"]) == set(TEXTS["en"])
+    page.sign_in("lena")
+    r = page.client.get("/cases", headers={**HTML, "Accept-Language": "zh-CN,zh;q=0.9"})
+    assert "front 团队的工单" in r.text and '<html lang="zh-CN">' in r.text

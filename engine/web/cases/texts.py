@@ -22,7 +22,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_linked": "call {call} linked ({what})", "f_resolved": "resolved: {resolution}",
         "f_overdue": "overdue", "f_purged": "the customer's number and note removed (kept {days} days)",
         "by": "by", "on_time": "on time", "late": "late", "back": "All cases", "team_page": "Team page",
-        "message": "message", "follow_up_call": "the follow-up call", "repeat": "repeat contact",
+        "link_message": "the customer's message", "link_call": "a call with the customer",
+        "link_follow_up_call": "the follow-up call", "link_repeat": "a repeat contact",
     },
     "zh": {
         "title": "工单", "title_team": "{team} 团队的工单", "title_own": "我的工单", "case": "工单",
@@ -42,6 +43,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "f_linked": "关联通话 {call}（{what}）", "f_resolved": "已解决：{resolution}",
         "f_overdue": "已超期", "f_purged": "客户号码和备注已删除（保留 {days} 天）",
         "by": "操作人", "on_time": "按时", "late": "超时", "back": "全部工单", "team_page": "团队页面",
-        "message": "留言", "follow_up_call": "回访通话", "repeat": "重复来电",
+        "link_message": "客户留言", "link_call": "与客户的通话", "link_follow_up_call": "回访通话",
+        "link_repeat": "重复来电",
     },
 }  # fmt: skip

@@ -60,7 +60,8 @@ def fact_lines(facts: Iterable[Any], tz: ZoneInfo, t: Mapping[str, str],
             what = t["f_status"].format(status=t.get(str(d.get("status")), str(d.get("status"))))
             what += f" ({d['why']})" if d.get("why") else ""
         elif f.kind == "case.linked":
-            what = t["f_linked"].format(call=d.get("call", ""), what=t.get(str(d.get("what")), str(d.get("what"))))
+            link = str(d.get("what", "call"))
+            what = t["f_linked"].format(call=d.get("call", ""), what=t.get(f"link_{link}", link))
         elif f.kind == "case.resolved":
             what = t["f_resolved"].format(resolution=d.get("resolution", ""))
             what += f" ({t['on_time'] if d.get('on_time') else t['late']})"
