@@ -61,6 +61,7 @@ class Page:
     store: Store
     cases: Any
     ids: dict[str, str]  # complaint, follow_up, low_survey -> case id
+    clock: list[float]
 
     def run(self, fn, *args, **kw):  # type: ignore[no-untyped-def]
         return self.client.portal.call(lambda: fn(*args, **kw))  # in the app's loop, where the store's pool lives
@@ -109,6 +110,7 @@ def page(tmp_path: Path):
     passwords = Passwords(PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
     console = Console(users, passwords, lambda: policy, api.do, record, RealClock())
     cases = cases_of(site, StoreLedger(store), store.engine)
+    clock = [T0 + 3600]  # the engine's clock the pages read: an hour after the cases were opened
 
     async def replay_of(call: str) -> str | None:
         return REPLAYS.get(call)
@@ -120,12 +122,12 @@ def page(tmp_path: Path):
         v = await console.visitor(request)
         return v.session.csrf if v is not None else ""
 
-    routes = cases_routes(cases, case_facts, replay_of, lambda: T0 + 3600, "Asia/Shanghai", rosters(site.agents),
+    routes = cases_routes(cases, case_facts, replay_of, lambda: clock[0], "Asia/Shanghai", rosters(site.agents),
                           policy=console.policy, who=console.who, gate=console.gate, post=console.post,
                           refuse=console.refuse, token=token)  # fmt: skip
     app = create_app(routes=[*console.routes(), *routes])
     with TestClient(app) as client:
-        p = Page(client, store, cases, {})
+        p = Page(client, store, cases, {}, clock)
         for u in PEOPLE:
             p.run(users.add, u, passwords.hash(PASSWORD), Actor("root", Role.ADMIN, via="cli"), 1.0)
         # a complaint left in the menu and a call back asked for (nobody owns them: team front, the first team),
@@ -230,6 +232,9 @@ def test_an_agent_sees_its_own_cases_and_resolves_its_own_follow_up(page):
     assert listed(r.text) == [page.ids["follow_up"]] and "My cases" in r.text
     assert page.client.get(f"/cases/{page.ids['complaint']}", headers=HTML).status_code == 403
     assert page.post("follow_up", "close").status_code == 403
+    assert 'name="close"' not in page.client.get(f"/cases/{page.ids['follow_up']}", headers=HTML).text
+    r = page.post("follow_up", "resolve", resolution="called back, sorted", close="1")
+    assert r.status_code == 403 and "to close case" in r.text, "resolving and closing at once needs both"
     assert page.post("follow_up", "resolve", resolution="called back, sorted").status_code == 303
     assert page.row("follow_up")["status"] == "resolved"
     page.sign_in("bob")  # owns the survey case of its call, not a follow-up: reads it, may not resolve it
@@ -248,3 +253,20 @@ def test_the_pages_speak_chinese_when_the_browser_asks_and_every_word_is_in_both
     page.sign_in("lena")
     r = page.client.get("/cases", headers={**HTML, "Accept-Language": "zh-CN,zh;q=0.9"})
     assert "front 团队的工单" in r.text and '<html lang="zh-CN">' in r.text
+
+
+def test_a_live_case_past_its_due_time_is_marked_overdue(page):
+    page.sign_in("mia")
+    # Thursday 5 March: the call back was due by the end of Tuesday 3 March, the complaint by the end of Monday 9
+    page.clock[0] = dt.datetime(2026, 3, 5, 9, tzinfo=SH).timestamp()
+    html = page.client.get("/cases", headers=HTML).text
+    late = set(re.findall(r'<tr data-case="([^"]+)" data-status="[^"]+" data-overdue="yes"', html))
+    assert late == {page.ids["follow_up"], page.ids["low_survey"]}  # the survey's 2 working days ended Wed 4
+    row = re.search(rf'<tr data-case="{page.ids["follow_up"]}".*?</tr>', html, re.S).group(0)
+    assert '<td class="alert">2026-03-04 00:00<span class="sr"> overdue</span></td>' in row
+    page.sign_in("lena")
+    assert page.post("follow_up", "resolve", resolution="called back").status_code == 303
+    page.sign_in("mia")
+    html = page.client.get("/cases", headers=HTML).text
+    late = set(re.findall(r'<tr data-case="([^"]+)" data-status="[^"]+" data-overdue="yes"', html))
+    assert late == {page.ids["low_survey"]}, "a resolved case is owed nothing: not overdue"

@@ -99,7 +99,8 @@ def cases_routes(cases: Cases, facts_of: Facts, replay_of: Replay, now: Callable
         return templates.TemplateResponse(request, "case.html", {
             "t": t, "lang": "zh-CN" if lang == "zh" else "en", "viewer": actor.id, "csrf": csrf,
             "case": row_view(row, now(), tz, recs), "facts": fact_lines(facts, tz, t, recs), "forms": forms,
-            "read_only": why, "agents": dict(sorted(members.items())), "message": message, "ok": ok},
+            "read_only": why, "agents": dict(sorted(members.items())), "message": message, "ok": ok,
+            "may_close": p.case_refusal(actor, "close", row) is None},
             status_code=status)  # fmt: skip
 
     async def one(request: Request) -> Response:
@@ -124,6 +125,8 @@ def cases_routes(cases: Cases, facts_of: Facts, replay_of: Replay, now: Callable
                 return message_page(404, "no such case", f"no case {case_id!r}")
             to = body.get("agent", "").strip()
             why = policy().case_refusal(actor, name, row, to=to)
+            if why is None and name == "resolve" and body.get("close"):  # resolving and closing at once: both
+                why = policy().case_refusal(actor, "close", row)
             if why is not None:
                 answer = await refuse(actor, f"case_{name}", row["owner"], case_id, why)
                 if "text/html" not in request.headers.get("accept", ""):
