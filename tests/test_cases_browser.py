@@ -54,6 +54,7 @@ async def test_the_agent_files_a_complaint_and_its_lead_assigns_and_resolves_it(
     ctx, page = await signed_in(demo_http, "teamlead", viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
         await page.goto(f"{demo_http.url}/team")
+        await page.wait_for_selector('#link[data-state="live"]', timeout=10_000)  # its script runs
         await page.locator("#cases-link").click()
         await page.wait_for_url(re.compile(r"/cases\?team=front$"))
         row = page.locator(f'tr[data-case="{case_id}"]')
