@@ -47,7 +47,7 @@ test: setup-test
 # The console's screenshots in docs/ (the README shows them), taken by the browser tests in Debian's Chromium.
 screenshots: setup-test
 	HOTLINE_SCREENSHOTS=1 $(VPY) -m pytest -q tests/test_wallboard_browser.py tests/test_team_browser.py \
-	  tests/test_agent_browser.py tests/test_admin_browser.py tests/test_qa_browser.py tests/test_reports_browser.py
+	  tests/test_agent_browser.py tests/test_admin_browser.py tests/test_qa_browser.py tests/test_reports_browser.py tests/test_cases_browser.py
 
 test-unit: setup-test
 	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \

@@ -2,15 +2,17 @@
 
 An agent acts on its own line only. A team lead also forces a pause or a log-out and listens, whispers or
 barges on the agents of the teams it leads (the site's agent groups); a manager on every agent; QA staff may
-listen (silent monitoring is part of scoring calls); an admin may do everything, including reloading. A refusal
-says why, in words the page shows as they are.
+listen (silent monitoring is part of scoring calls); an admin may do everything, including reloading. Cases
+(``case_refusal``) are worked by the lead of their team, a manager or an admin, read by QA staff too, and by the
+agent who owns one, which resolves its own follow-ups. A refusal says why, in words the page shows as they are.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from enum import Enum
+from typing import Any
 
 
 class Role(Enum):
@@ -37,7 +39,7 @@ SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barg
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})
 ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
-VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording", "report"})  # pages that show people
+VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording", "report", "cases"})  # pages that show people
 # the reports (`hotline report NAME`, /reports/NAME) and who reads them besides managers and admins
 REPORTS = ("agents", "services", "hotline", "campaigns", "cases")
 _REPORT_READERS = {
@@ -46,6 +48,8 @@ _REPORT_READERS = {
     Role.AGENT: frozenset({"agents"}),  # its own row only
 }
 _ABOUT_PEOPLE = frozenset({"agents", "cases"})
+# what people do to a case (the cases page's forms; `hotline cases` is the site's own command line)
+CASE_ACTIONS = ("assign", "resolve", "close", "reopen")
 
 
 class Policy:
@@ -89,6 +93,8 @@ class Policy:
             return self._recording_refusal(actor, subject)
         if view == "report":
             return self.report_refusal(actor, subject)
+        if view == "cases":
+            return self._cases_refusal(actor, subject)
         if role in (Role.ADMIN, Role.MANAGER):
             return None
         if view == "agent":
@@ -124,6 +130,42 @@ class Policy:
                 return f"{agent} is not in a team {actor.id} leads"
             if not team and not agent:
                 return f"{actor.id} reads its own teams' figures: choose one of {', '.join(sorted(actor.teams))}"
+        return None
+
+    @staticmethod
+    def _cases_refusal(actor: Actor, team: str) -> str | None:
+        """The cases page narrowed to ``team`` (empty: the reader's own): a team lead its own teams only, an agent
+        its own cases (no team's), the others any team."""
+        if actor.role is Role.TEAM_LEAD and team and team not in actor.teams:
+            return f"{actor.id} does not lead team {team}"
+        if actor.role is Role.AGENT and team:
+            return f"{actor.id} sees its own cases only, not team {team}'s"
+        return None
+
+    def case_refusal(self, actor: Actor, action: str, case: Mapping[str, Any], to: str = "") -> str | None:
+        """None when ``actor`` may ``action`` (``read`` or one of CASE_ACTIONS) the ``case`` (a row: its ``id``,
+        ``team``, ``owner``, ``kind``; ``to``: the agent an ``assign`` gives it to, "" not chosen yet); else why
+        not. Team leads work their teams' cases, managers and admins all; QA staff read every case and work none;
+        an agent reads the cases it owns and resolves a follow-up it owns (it made the call back)."""
+        if action != "read" and action not in CASE_ACTIONS:
+            return f"unknown case action {action!r}"
+        role, team, owner = actor.role, str(case.get("team", "")), str(case.get("owner", ""))
+        cid = case.get("id", "")
+        if role is Role.TEAM_LEAD and team not in actor.teams:
+            return f"case {cid} is team {team or 'none'}'s: {actor.id} does not lead it"
+        if role is Role.AGENT:
+            if owner != actor.id:
+                return f"case {cid} is not {actor.id}'s: an agent sees the cases it owns"
+            if action == "read" or (action == "resolve" and case.get("kind") == "follow_up"):
+                return None
+            kind = case.get("kind", "")
+            return f"an agent resolves the follow-ups it owns; to {action} case {cid} ({kind}) is its lead's"
+        if action == "read":
+            return None
+        if role is Role.QA:
+            return f"QA staff may read cases, not {action} them: the team lead or a manager does"
+        if action == "assign" and role is Role.TEAM_LEAD and to and not self.groups_of(to) & actor.teams:
+            return f"{to} is not in a team {actor.id} leads"
         return None
 
     def _recording_refusal(self, actor: Actor, agent: str) -> str | None:

@@ -11,6 +11,7 @@ from zoneinfo import ZoneInfo
 
 from starlette.routing import BaseRoute
 
+from cases.model import KIND_OF_FACT
 from cases.store import CaseStore
 from engine.app import Engine
 from engine.live.metrics import EngineMetrics
@@ -24,6 +25,7 @@ from engine.web.agent.roster import Roster
 from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
+from engine.web.cases.routes import cases_routes
 from engine.web.qa.amd import KINDS as AMD_KINDS
 from engine.web.qa.amd import LOOKBACK as AMD_LOOKBACK
 from engine.web.qa.amd import amd_routes, queue
@@ -119,6 +121,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     home = qa_home_routes(all_sample, latest, pending, tz, gate=console.gate)
     routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, *home, *report_pages(engine, console),
               static_route()]  # fmt: skip
+    routes += cases_pages(engine, console, team_rosters)
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -145,6 +148,29 @@ def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
 
     return report_routes(reports.report, Choices.of(site), today, who=console.who, policy=console.policy,
                          refuse=console.refuse)  # fmt: skip
+
+
+def cases_pages(engine: Engine, console: Console, roster: dict[str, dict[str, str]]) -> list[Any]:
+    """The cases pages (/cases) over the cases service (none on the virtual PBX's in-memory store: no pages)."""
+    cases = engine.features.get("cases")
+    if cases is None:
+        return []
+
+    async def replay_of(call_id: str) -> str | None:
+        recordings = engine.features.get("recordings")
+        rows = await recordings.index.rows(call_id=call_id, purged=False) if recordings is not None else []
+        return rows[0]["id"] if rows else None
+
+    async def case_facts(case_id: str) -> list[Any]:
+        return await engine.facts(case_id, KIND_OF_FACT)
+
+    async def token(request: Any) -> str:
+        v = await console.visitor(request)
+        return v.session.csrf if v is not None else ""
+
+    return cases_routes(cases, case_facts, replay_of, engine.clock.now, engine.site["site"]["timezone"], roster,
+                        policy=console.policy, who=console.who, gate=console.gate, post=console.post,
+                        refuse=console.refuse, token=token)  # fmt: skip
 
 
 def samples_of(engine: Engine) -> Samples | None:

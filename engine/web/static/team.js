@@ -119,6 +119,12 @@
     at.className = "muted";
     at.textContent = ` · ${T.raised_at} ${clockFmt.format(new Date(a.since * 1000))}`;
     li.appendChild(at);
+    if (a.kind === "case_overdue") {  // to the case itself, where the lead works it
+      const open = document.createElement("a");
+      open.href = `/cases/${encodeURIComponent(a.key)}`;
+      open.textContent = ` · ${T.open_case}`;
+      li.appendChild(open);
+    }
     return li;
   }
 
