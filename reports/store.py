@@ -46,8 +46,10 @@ class ReportStore:
 
     async def newest(self, before: float) -> float | None:
         """The time of the ledger's newest fact before ``before``: what happened after it is not known yet. The
-        store's own ``store.created`` is left out: it says when the store was made, not that the engine ran."""
-        q = select(func.max(ledger.c.at)).where(ledger.c.at < before, ledger.c.kind != "store.created")
+        store's own ``store.created`` and the console users' changes (``user.*``, written by `hotline users` on the
+        wall clock, also while the engine is down) are left out: they do not say that the engine ran."""
+        q = select(func.max(ledger.c.at)).where(ledger.c.at < before, ledger.c.kind != "store.created",
+                                                ledger.c.kind.not_like("user.%"))  # fmt: skip
         async with self.engine.connect() as conn:
             return (await conn.execute(q)).scalar()
 

@@ -147,6 +147,8 @@ def test_the_store_reads_on_both_stores(store_url):
                          "action": "login", "status": "available", "reason": "", "state": "idle"})  # fmt: skip
             await st.append([login, *_call("k1", S + 100, True), *_call("k2", S + 400, False),
                              *_call("k0", S - 2000, True)], S + 1000)  # fmt: skip
+            # a console user added later (on the wall clock, engine or not) says nothing of the agents' time
+            await st.append([Fact("user.added", S + 800, "", "", "user.added:lead1", {"user": "lead1"})], S + 800)
             await st.rebuild_records()
             rs = ReportStore(st.engine)
             newest = await rs.newest(S + 900)
