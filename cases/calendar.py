@@ -82,3 +82,12 @@ class WorkCalendar:
     def due(self, opened: float, days: int) -> float:
         """When something opened at ``opened`` with ``days`` working days to it is due (epoch seconds)."""
         return self.end_of(self.working_day_after(self.day_of(opened), days))
+
+
+def due_label(t: float, tz: ZoneInfo) -> str:
+    """A due time as people read it: one due by the end of a day (the next midnight) is that day's 24:00, not the
+    next day's 00:00, which reads as a day later than promised."""
+    local = dt.datetime.fromtimestamp(t, tz)
+    if (local.hour, local.minute, local.second) == (0, 0, 0):
+        return f"{(local.date() - dt.timedelta(days=1)).isoformat()} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")

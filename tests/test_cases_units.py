@@ -287,3 +287,11 @@ def test_the_cases_report_writes_out_as_the_other_reports_do(tmp_path):
     assert got[1][rep["columns"].index("opened")] == "1" and got[1][rep["columns"].index("follow_ups_due")] == "1"
     wb = load_workbook(tmp_path / "c.xlsx")
     assert wb.sheetnames == ["cases", "formulas"] and wb["cases"].max_row == 3
+
+
+def test_a_due_time_at_a_days_end_reads_as_that_days_24_00():
+    from cases.calendar import due_label
+
+    sh = ZoneInfo("Asia/Shanghai")
+    assert due_label(dt.datetime(2026, 3, 10, tzinfo=sh).timestamp(), sh) == "2026-03-09 24:00"
+    assert due_label(dt.datetime(2026, 3, 10, 9, 30, tzinfo=sh).timestamp(), sh) == "2026-03-10 09:30"

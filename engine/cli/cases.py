@@ -12,6 +12,7 @@ import time
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.calendar import due_label
 from engine.cli import sitefile
 from engine.cli.recordings import StoreLedger
 from engine.privacy import mask_number
@@ -29,7 +30,8 @@ def _shown(row: dict[str, Any], numbers: bool) -> dict[str, Any]:
 
 def _line(r: dict[str, Any], tz: ZoneInfo, now: float) -> str:
     late = "  OVERDUE" if r["status"] in ("open", "in_progress") and now > r["due_at"] else ""
-    return (f"{r['id']}  {r['kind']:<10} {r['status']:<11} {_when(r['opened_at'], tz)}  due {_when(r['due_at'], tz)}  "
+    return (f"{r['id']}  {r['kind']:<10} {r['status']:<11} {_when(r['opened_at'], tz)}  "
+            f"due {due_label(r['due_at'], tz)}  "
             f"{r['source']:<17} owner={r['owner'] or '-'} team={r['team'] or '-'} {r['number'] or '-'}{late}")
 
 

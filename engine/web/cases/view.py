@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from cases.calendar import due_label
 from cases.model import CLOSED, IN_PROGRESS, OPEN, RESOLVED, is_overdue
 from engine.policy import Actor, Policy
 from engine.privacy import mask_number
@@ -39,7 +40,7 @@ def row_view(row: Mapping[str, Any], now: float, tz: ZoneInfo, replays: Mapping[
     (``replays``: call id -> recording id)."""
     return {"id": row["id"], "kind": row["kind"], "source": row["source"], "status": row["status"],
             "owner": row["owner"], "team": row["team"], "number": mask_number(str(row["number"] or "")),
-            "opened": when(row["opened_at"], tz), "due": when(row["due_at"], tz),
+            "opened": when(row["opened_at"], tz), "due": due_label(row["due_at"], tz),
             "resolved": when(row["resolved_at"], tz), "overdue": is_overdue(row, now), "note": row["note"],
             "resolution": row["resolution"], "call_id": row["call_id"],
             "replays": [(c, replays[c]) for c in calls_of(row) if c in replays]}  # fmt: skip
