@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -198,4 +211,44 @@ calibrations = Table(
     Column("form", String(40), nullable=False),
     Column("created_by", String(64), nullable=False),
     Column("created_at", Float, nullable=False),
+)
+
+# The reports' rollups (migration 0015): reports/buckets.py's 15-minute bucket rows, and the same summed over the
+# site's local days; derived from the ledger, call records and grades, rebuilt on demand (reports/rollups.py).
+BUCKET_COUNTS = ("arrived", "offered", "answered", "abandoned", "short_abandoned", "other", "callbacks", "voicemails",
+                 "timeouts", "sl_within", "sl_late_abandons", "wait_n", "handled", "ring_known", "ring_within",
+                 "overflowed", "lent", "guard_reserves", "over_limit", "survey_n", "survey_sum", "survey_top2", "qa_n",
+                 "dials", "out_machines", "out_connected", "out_abandoned", "out_late", "out_qa_labels",
+                 "out_qa_people")  # fmt: skip
+BUCKET_SUMS = ("wait_sum", "wait_max", "talk_sum", "hold_sum", "wrap_sum", "handle_sum", "qa_sum", "logged_in_s",
+               "available_s", "busy_s", "out_talk_s")  # fmt: skip
+BUCKET_MOMENTS = ("first_login", "last_logout")
+BUCKET_DICTS = ("pause_s", "out_outcomes", "dispositions")
+
+
+def _bucket_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("start", BigInteger, primary_key=True, autoincrement=False),
+        Column("service", String(64), primary_key=True),
+        Column("agent", String(64), primary_key=True),
+        Column("campaign", String(80), primary_key=True),
+        *[Column(n, Integer, nullable=False, server_default="0") for n in BUCKET_COUNTS],
+        *[Column(n, Float, nullable=False, server_default="0") for n in BUCKET_SUMS],
+        *[Column(n, Float, nullable=True) for n in BUCKET_MOMENTS],
+        *[Column(n, JSON, nullable=False) for n in BUCKET_DICTS],
+        Index(f"ix_{name}_service_start", "service", "start"),
+        Index(f"ix_{name}_campaign_start", "campaign", "start"),
+    )
+
+
+report_buckets = _bucket_table("report_buckets")
+report_days = _bucket_table("report_days")
+
+report_rollup_state = Table(
+    "report_rollup_state",
+    metadata,
+    Column("name", String(40), primary_key=True),  # ledger_id: facts up to it are counted; timezone: of the days
+    Column("value", String(200), nullable=False),
 )
