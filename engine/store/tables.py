@@ -63,6 +63,7 @@ call_records = Table(
     # "" = the engine saw the end; "reconstructed" = from Asterisk's CEL/CDR; "approximate" (closed_reason says why)
     Column("closed", String(16), nullable=False, server_default=""),
     Column("closed_reason", String(200), nullable=False, server_default=""),
+    Index("ix_call_records_arrived_at", "arrived_at"),  # migration 0015: reports read a time range of records
 )
 
 queue_log = Table(
@@ -249,6 +250,7 @@ report_days = _bucket_table("report_days")
 report_rollup_state = Table(
     "report_rollup_state",
     metadata,
-    Column("name", String(40), primary_key=True),  # ledger_id: facts up to it are counted; timezone: of the days
+    # ledger_id: facts up to it are counted; horizon: the end of the counted time; timezone: the days'
+    Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
 )

@@ -5,7 +5,8 @@ agent, campaign; then only additive figures: counts, sums, maxima, and count dic
 ledger, the call records and the grades, and rebuilt from them on demand (``hotline report rebuild``).
 ``report_days`` holds the same rows summed over the site's local days, so a year's report reads days, not
 quarter hours. ``report_rollup_state`` says how far they are: the ledger id up to which facts are counted, the
-time zone the days are cut in.
+end of the counted time, the time zone the days are cut in. Call records get an index on their arrival: reports
+read a time range of them.
 
 Revision ID: 0015
 Revises: 0014
@@ -48,14 +49,20 @@ def upgrade() -> None:
         # a service's or a campaign's rows over a time range, without the agents' time rows
         op.create_index(f"ix_{name}_service_start", name, ["service", "start"])
         op.create_index(f"ix_{name}_campaign_start", name, ["campaign", "start"])
-    op.create_table(
+    state = op.create_table(
         "report_rollup_state",
-        sa.Column("name", sa.String(40), primary_key=True),  # ledger_id, timezone
+        sa.Column("name", sa.String(40), primary_key=True),  # ledger_id, horizon, timezone
         sa.Column("value", sa.String(200), nullable=False),
     )
+    # nothing counted yet; a rebuild or the first refresh counts what the ledger holds
+    op.bulk_insert(state, [{"name": "ledger_id", "value": "0"}, {"name": "horizon", "value": "0"},
+                           {"name": "timezone", "value": ""}])  # fmt: skip
+    # reports read the call records of a time range (they had no index but their key)
+    op.create_index("ix_call_records_arrived_at", "call_records", ["arrived_at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_call_records_arrived_at", "call_records")
     op.drop_table("report_rollup_state")
     op.drop_table("report_days")
     op.drop_table("report_buckets")
