@@ -6,6 +6,8 @@ per day; the SQL query layer's sums equal the same rows folded in Python."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
+import datetime as dt
 import random
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +20,7 @@ from engine.store.store import Store, migrate
 from engine.store.tables import grades, report_buckets, report_days
 from reports.buckets import INTERVAL, Bucket, SiteRules, buckets, interval_of
 from reports.rollup_plan import day_rows
+from reports.rollup_query import RollupQuery
 from reports.rollup_reads import COUNTED
 from reports.rollups import Moved, Rollups, stored
 
@@ -125,6 +128,48 @@ async def _feed(store: Store, facts: list[Fact], grade_rows: list[dict[str, Any]
         done.update(g["id"] for g in rows)
 
 
+def _local(at: int, interval: str) -> int:
+    """The local start of ``at``'s quarter hour, hour or day in Shanghai."""
+    t = dt.datetime.fromtimestamp(at, ZoneInfo(ZONE))
+    t = t if interval == "15m" else t.replace(minute=0) if interval == "1h" else t.replace(hour=0, minute=0)
+    return int(t.timestamp())
+
+
+def _same(got: list[Bucket], want: dict[tuple[Any, ...], Bucket]) -> None:
+    def flat(b: Bucket) -> dict[str, Any]:
+        row = b.as_row()
+        return {k: round(v, 6) if isinstance(v, float) else v for k, v in row.items()}
+
+    assert {b.key: flat(b) for b in got} == {b.key: flat(b) for b in want.values()}
+
+
+async def _query(store: Store, want: list[Bucket], start: int, end: int) -> None:
+    """The query layer's SQL sums equal the stored rows folded here per period and kept keys."""
+    q = RollupQuery(store.engine, ZONE, "hotline")
+    for interval in ("15m", "1h", "1d"):
+        folded: dict[tuple[Any, ...], Bucket] = {}
+        for b in want:
+            k = (_local(b.start, interval), b.service, b.agent, b.campaign)
+            c = dataclasses.replace(b, start=k[0])
+            folded[k] = folded[k].add(c) if k in folded else c
+        _same(await q.rows(start, end, interval), folded)
+    by_agent: dict[tuple[Any, ...], Bucket] = {}
+    for b in want:
+        if b.agent:
+            k = (_local(b.start, "1d"), b.service, b.agent)
+            c = dataclasses.replace(b, start=k[0], campaign="")
+            by_agent[k] = by_agent[k].add(c) if k in by_agent else c
+    _same(await q.rows(start, end, "1d", "agents"), by_agent)
+    assert sum(b.pause_s.get("lunch", 0) for b in by_agent.values()) > 0
+    calls: dict[tuple[Any, ...], Bucket] = {}
+    for b in want:
+        if b.service and (b.arrived or b.offered):
+            k = (_local(b.start, "1h"), b.service)
+            c = dataclasses.replace(b, start=k[0], agent="", campaign="")
+            calls[k] = calls[k].add(c) if k in calls else c
+    _same(await q.rows(start, end, "1h", "services"), calls)
+
+
 async def _check(url: str) -> None:
     await asyncio.to_thread(migrate, url)
     store = Store(url)
@@ -149,6 +194,8 @@ async def _check(url: str) -> None:
         assert kept_days == stored(day_rows(want, ZoneInfo(ZONE)))
         assert all((b.start + 8 * 3600) % 86400 == 0 for b in kept_days), "days begin at Shanghai's midnight"
         assert len({b.start for b in kept_days}) == 3  # the calls' two days and the grades' third
+
+        await _query(store, want, _local(start, "1d"), _local(end, "1d") + 86400)
 
         assert await roll.rebuild() == len(want)
         assert await _rows(store, report_buckets) == want
