@@ -242,6 +242,10 @@ def _count_call(acc: _Acc, r: Mapping[str, Any], rules: SiteRules, step: int | N
 
 # ---- agent time -------------------------------------------------------------------------------------------------
 STATUS_KINDS = ("agent.status", "agent.paused", "dialer.session")
+# every kind of fact the buckets read: the store fetches only these
+FACT_KINDS = (*STATUS_KINDS, "route.decision", "dialer.lent", "ivr.survey", "acd.guard", "ivr.overflow",
+              "outbound.placed", "outbound.result", "outbound.verdict", "outbound.machine", "outbound.connect",
+              "outbound.abandon", "outbound.talk_end", "outbound.qa", "outbound.disposition")  # fmt: skip
 
 
 def _status_of(f: Fact) -> str | None:

@@ -5,7 +5,23 @@ from __future__ import annotations
 import argparse
 import logging
 
-from engine.cli import bench, campaign, check, db, ivr, lab, leads, outputs, qa, recordings, records, run, sim, users
+from engine.cli import (
+    bench,
+    campaign,
+    check,
+    db,
+    ivr,
+    lab,
+    leads,
+    outputs,
+    qa,
+    recordings,
+    records,
+    report,
+    run,
+    sim,
+    users,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -24,6 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     db.add_parser(sub)
     leads.add_parser(sub)
     campaign.add_parser(sub)
+    report.add_parser(sub)
     users.add_parser(sub)
     sim.add_demo_parser(sub)
     sim.add_replay_parser(sub)

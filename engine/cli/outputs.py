@@ -9,7 +9,8 @@ from pathlib import Path
 
 from engine.cli import sitefile
 
-FILE_OPTIONS = ("json", "plot")  # where --json is a plain flag (print as JSON) its value is a bool: not a file
+# where --json is a plain flag (print as JSON) its value is a bool: not a file
+FILE_OPTIONS = ("json", "csv", "xlsx", "plot")
 FOLDER_OPTIONS = ("out",)
 
 

@@ -1,0 +1,77 @@
+"""Folding bucket rows into report rows: by interval (15m, 1h, 1d; hours and days in the site's timezone), by
+agent, by service, after a filter. Pure: the reports (``reports.agent_report`` and the others) decide the key."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Hashable, Iterable
+from dataclasses import dataclass
+from typing import TypeVar
+from zoneinfo import ZoneInfo
+
+from reports.buckets import Bucket
+
+INTERVALS = ("15m", "1h", "1d")
+K = TypeVar("K", bound=Hashable)
+
+
+@dataclass(frozen=True)
+class Periods:
+    """Where an interval's bucket start falls: the start of its 15 minutes, its local hour or its local day."""
+
+    interval: str
+    tz: ZoneInfo
+
+    def start_of(self, start: int) -> int:
+        if self.interval == "15m":
+            return start
+        local = dt.datetime.fromtimestamp(start, self.tz)
+        if self.interval == "1h":
+            local = local.replace(minute=0)  # a zone 30 or 45 minutes off the hour still starts hours at :00
+        else:
+            local = local.replace(hour=0, minute=0)
+        return int(local.replace(second=0, microsecond=0).timestamp())
+
+    def label(self, start: int) -> str:
+        local = dt.datetime.fromtimestamp(start, self.tz)
+        return local.strftime("%Y-%m-%d") if self.interval == "1d" else local.strftime("%Y-%m-%d %H:%M")
+
+
+def day_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> tuple[float, float]:
+    """Epoch seconds of ``first``'s local midnight and of the midnight after ``last`` (the range is [start, end))."""
+    start = dt.datetime.combine(first, dt.time(), tz).timestamp()
+    end = dt.datetime.combine(last + dt.timedelta(days=1), dt.time(), tz).timestamp()
+    return start, end
+
+
+@dataclass(frozen=True)
+class Filter:
+    """Which buckets a report reads; None lets everything through."""
+
+    agents: frozenset[str] | None = None
+    services: frozenset[str] | None = None
+    campaigns: frozenset[str] | None = None
+
+    def keeps(self, b: Bucket) -> bool:
+        return ((self.agents is None or b.agent in self.agents)
+                and (self.services is None or b.service in self.services)
+                and (self.campaigns is None or b.campaign in self.campaigns))  # fmt: skip
+
+
+def fold(rows: Iterable[Bucket], key: Callable[[Bucket], K | None]) -> dict[K, Bucket]:
+    """Buckets summed under ``key`` (a bucket whose key is None is left out), in key order."""
+    out: dict[K, Bucket] = {}
+    for b in rows:
+        k = key(b)
+        if k is None:
+            continue
+        out[k] = out[k].add(b) if k in out else b
+    return {k: out[k] for k in sorted(out)}  # type: ignore[type-var]
+
+
+def total(rows: Iterable[Bucket]) -> Bucket:
+    """Everything in one bucket (keyed by the earliest start)."""
+    acc: Bucket | None = None
+    for b in rows:
+        acc = b if acc is None else acc.add(b)
+    return acc if acc is not None else Bucket(0)

@@ -1,0 +1,135 @@
+"""Reports as a service: a query (report, days, interval, filters) checked against the site, the store's rows of
+the range turned into buckets (``reports.buckets``) and folded into the report asked for."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from engine.config import Site
+from engine.store.stats import targets_of
+from reports.agent_report import agents_report
+from reports.buckets import Bucket, SiteRules, buckets
+from reports.campaign_report import campaigns_report
+from reports.fold import Filter, Periods, day_range
+from reports.hotline_report import hotline_report
+from reports.service_report import abandoned_calls, services_report
+from reports.store import ReportStore
+
+# the report names and the filters each takes; `cases` joins when the cases feature lands (issue 17, part 2)
+REPORTS: dict[str, tuple[str, ...]] = {
+    "agents": ("team", "agent", "service"),
+    "services": ("service",),
+    "hotline": (),
+    "campaigns": ("team",),
+}
+DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d"}
+
+
+class QueryError(ValueError):
+    """A query the site cannot answer: one line naming the option and what is known."""
+
+
+@dataclass(frozen=True)
+class Query:
+    name: str
+    first: dt.date
+    last: dt.date
+    interval: str = ""
+    team: str | None = None
+    agent: str | None = None
+    service: str | None = None
+
+
+def rules_of(site: Site) -> SiteRules:
+    return SiteRules(sl_targets=targets_of(site))
+
+
+def teams_of(site: Site) -> dict[str, set[str]]:
+    """Team -> agent ids: the agents' groups, and each campaign's team with the campaign's agents."""
+    out: dict[str, set[str]] = {}
+    for a in site.agents:
+        for g in a.groups:
+            out.setdefault(g, set()).add(a.id)
+    for c in site.campaigns:
+        if c.team:
+            out.setdefault(c.team, set()).update(c.agents)
+    return out
+
+
+def check(site: Site, q: Query) -> None:
+    """Raise QueryError for a filter the report does not take or a name the site does not know."""
+    if q.name not in REPORTS:
+        raise QueryError(f"unknown report {q.name!r} (known: {', '.join(REPORTS)})")
+    if q.last < q.first:
+        raise QueryError(f"--to {q.last} is before --from {q.first}")
+    for option in ("team", "agent", "service"):
+        if getattr(q, option) is not None and option not in REPORTS[q.name]:
+            takes = ", ".join(f"--{o}" for o in REPORTS[q.name]) or "none"
+            raise QueryError(f"--{option} does not apply to the {q.name} report (its filters: {takes})")
+    known = {"team": sorted(teams_of(site)), "agent": [a.id for a in site.agents], "service": site.service_names()}
+    for option, names in known.items():
+        value = getattr(q, option)
+        if value is not None and value not in names:
+            raise QueryError(f"--{option} {value}: no such {option} in the site (known: {', '.join(names) or 'none'})")
+
+
+def _filter(site: Site, q: Query) -> Filter:
+    agents: set[str] | None = None
+    campaigns = None
+    if q.team is not None:
+        agents = set(teams_of(site)[q.team])
+        campaigns = frozenset(c.name for c in site.campaigns if c.team == q.team or set(c.agents) & agents)
+    if q.agent is not None:
+        agents = {q.agent} if agents is None else agents & {q.agent}
+    return Filter(agents=None if agents is None else frozenset(agents),
+                  services=None if q.service is None else frozenset({q.service}), campaigns=campaigns)  # fmt: skip
+
+
+class Reports:
+    """``source(start, end)`` gives the buckets of a range; by default they are counted from the store's rows (the
+    rollups table can give them instead, with the same rows)."""
+
+    def __init__(self, site: Site, store: ReportStore,
+                 source: Callable[[float, float], Awaitable[list[Bucket]]] | None = None) -> None:  # fmt: skip
+        self.site = site
+        self.store = store
+        self.tz = ZoneInfo(site["site"]["timezone"])
+        self.rules = rules_of(site)
+        self.source = source or self.from_ledger
+
+    async def from_ledger(self, start: float, end: float) -> list[Bucket]:
+        records = await self.store.records(start, end)
+        facts = await self.store.facts(start, end)
+        return buckets(records, facts, self.rules, start, end, await self.store.grades(start))
+
+    async def report(self, q: Query) -> dict[str, Any]:
+        check(self.site, q)
+        start, end = day_range(q.first, q.last, self.tz)
+        interval = q.interval or DEFAULT_INTERVAL[q.name]
+        periods = Periods(interval, self.tz)
+        flt = _filter(self.site, q)
+        # time after the ledger's newest fact is not counted: nobody knows yet (or the engine was not running)
+        # whether the agents still logged in then stayed so
+        newest = await self.store.newest(end)
+        stop = start if newest is None else min(end, max(start, newest + 0.001))
+        rows = await self.source(start, stop) if stop > start else []
+        if q.name == "agents":
+            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents})
+        elif q.name == "services":
+            abandoned = abandoned_calls(await self.store.records(start, stop), self.rules, periods, start, stop,
+                                        flt.services)  # fmt: skip
+            body = services_report(rows, periods, flt, abandoned)
+        elif q.name == "hotline":
+            body = hotline_report(rows, periods, self.site["hotline"]["service"])
+        else:
+            body = campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
+        filters = {k: v for k, v in (("team", q.team), ("agent", q.agent), ("service", q.service)) if v}
+        head = {"report": q.name, "site": self.site["site"]["name"], "from": q.first.isoformat(),
+                "to": q.last.isoformat(), "timezone": self.site["site"]["timezone"], "interval": interval,
+                "filters": filters, "counted_until": dt.datetime.fromtimestamp(stop, self.tz).isoformat(
+                    timespec="seconds")}  # fmt: skip
+        return head | body

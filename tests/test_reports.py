@@ -1,0 +1,146 @@
+"""The reports folded from hand-built buckets (tests/test_report_buckets.py's timeline: its comments give every
+second), periods in the site's timezone, and the store's reads on SQLite and PostgreSQL. Expected figures are
+worked out by hand from that timeline."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from engine.cli.report import days
+from engine.model.facts import Fact
+from engine.store.store import Store, migrate
+from reports.agent_report import agents_report
+from reports.buckets import buckets
+from reports.campaign_report import campaigns_report
+from reports.fold import Filter, Periods, day_range
+from reports.formulas import FORMULAS
+from reports.hotline_report import hotline_report
+from reports.service_report import abandoned_calls, services_report
+from reports.store import ReportStore
+from tests.test_report_buckets import FACTS, GRADES, RECORDS, RULES, S
+
+UTC = ZoneInfo("UTC")
+DAY = Periods("1d", UTC)
+ROWS = buckets(RECORDS, FACTS, RULES, S, S + 1800, GRADES)
+
+
+def test_services_report_by_day():
+    got = services_report(ROWS, DAY, Filter(), abandoned_calls(RECORDS, RULES, DAY, S, S + 1800, None))
+    rows = {r["service"]: r for r in got["rows"]}
+    h = rows["hotline"]
+    # c1, c2 answered (waits 12 and 30; c1 within 15), c3 short, c4 abandoned after 40 s, c7 a call back
+    assert (h["offered"], h["answered"], h["abandoned"], h["short_abandoned"], h["other"]) == (5, 2, 1, 1, 1)
+    assert h["asa"] == 21.0 and h["aht"] == 92.5 and h["longest_wait"] == 60.0
+    assert h["service_level"] == round(1 / 3, 4) and h["abandon_rate"] == round(1 / 3, 4)
+    assert rows["sales"]["service_level"] == 1.0  # 18 s within its own 20 s
+    assert got["total"]["offered"] == 6
+    assert [(a["call_id"], a["short"], a["caller"]) for a in got["abandoned_calls"]] == [
+        ("c3", True, "*******0000"), ("c4", False, "*******0000")]  # fmt: skip
+    only_sales = services_report(ROWS, DAY, Filter(services=frozenset({"sales"})), [])
+    assert [r["service"] for r in only_sales["rows"]] == ["sales"]
+
+
+def test_agents_report_by_day():
+    got = agents_report(ROWS, DAY, Filter(), {"A": "Ann"})
+    a = next(r for r in got["rows"] if r["agent"] == "A")
+    assert (a["name"], a["inbound_calls"], a["logged_in"], a["pause"]) == ("Ann", 2, 1200, {"lunch": 300})
+    assert a["occupancy"] == round(190 / (190 + 710), 4)  # busy 130 + 60; available 470 + 240
+    assert (a["csat"], a["csat_top2"], a["qa_score"]) == (5.0, 1.0, 80.0)
+    assert a["last_logout"] == dt.datetime.fromtimestamp(S + 1200, UTC).strftime("%Y-%m-%d %H:%M:%S")
+    c = next(r for r in got["rows"] if r["agent"] == "C")
+    assert (c["outbound_conversations"], c["outbound_talk"], c["dispositions"]) == (1, 100, {"sale": 1})
+    sales = agents_report(ROWS, DAY, Filter(agents=frozenset({"A"}), services=frozenset({"sales"})), {})
+    assert [(r["agent"], r["inbound_calls"], r["logged_in"]) for r in sales["rows"]] == [("A", 1, 1200)]
+
+
+def test_hotline_sheet_and_campaigns():
+    got = hotline_report(ROWS, DAY, "hotline")
+    t = got["total"]
+    # c1 rang 8 s, c2 20 s; c1 was routed at rule step 1; one guard hold, one caller over the limit
+    assert (t["ring_3"], t["overflowed"], t["guard_reserves"], t["over_limit"]) == (0.5, 1, 1, 1)
+    assert (t["surveys"], t["satisfaction"], t["satisfaction_met"]) == (2, 50.0, False)  # a 5 and a 3
+    camp = campaigns_report(ROWS, DAY, Filter(), {"renew": "sales-team"}, fp_share=0.0)
+    r = camp["rows"][0]
+    assert (r["team"], r["dials"], r["machines"], r["conversations"], r["live"]) == ("sales-team", 2, 1, 1, 1)
+    assert (r["abandon_rate_us"], r["dispositions"]) == (0.0, {"sale": 1})
+    assert camp["teams"][0]["dials"] == 2
+
+
+def test_every_figure_has_a_formula():
+    keys = {"period", "service", "agent", "name", "team", "campaign"}
+    for got in (services_report(ROWS, DAY, Filter(), []), agents_report(ROWS, DAY, Filter(), {}),
+                hotline_report(ROWS, DAY, "hotline"), campaigns_report(ROWS, DAY, Filter(), {})):  # fmt: skip
+        assert set(got["columns"]) - keys <= set(got["formulas"]), got["columns"]
+    assert FORMULAS["aht"].startswith("(talk + hold + wrap-up)")
+
+
+def test_periods_follow_the_site_timezone():
+    kathmandu = ZoneInfo("Asia/Kathmandu")  # 5:45 ahead of UTC: its hours are not UTC's
+    at = dt.datetime(2027, 3, 5, 10, 30, tzinfo=kathmandu)
+    start = int(at.timestamp()) // 900 * 900
+    assert dt.datetime.fromtimestamp(Periods("1h", kathmandu).start_of(start), kathmandu) == at.replace(minute=0)
+    midnight = at.replace(hour=0, minute=0)
+    assert dt.datetime.fromtimestamp(Periods("1d", kathmandu).start_of(start), kathmandu) == midnight
+    a, b = day_range(dt.date(2027, 3, 5), dt.date(2027, 3, 6), ZoneInfo("Asia/Shanghai"))
+    assert b - a == 2 * 86400 and dt.datetime.fromtimestamp(a, ZoneInfo("Asia/Shanghai")).hour == 0
+
+
+def test_default_days():
+    today = dt.date(2027, 1, 10)
+    assert days(today, None, None) == (today, today)
+    assert days(today, dt.date(2027, 1, 1), None) == (dt.date(2027, 1, 1), today)
+    assert days(today, None, dt.date(2027, 1, 5)) == (dt.date(2027, 1, 5), dt.date(2027, 1, 5))
+    assert days(today, dt.date(2027, 2, 1), None) == (dt.date(2027, 2, 1), dt.date(2027, 2, 1))
+
+
+def _call(call_id: str, at: float, answered: bool) -> list[Fact]:
+    """A caller queued 5 s after arriving; answered by 1001 after a 3 s ring and talking 60 s, or hanging up after
+    20 s of waiting."""
+    c, a = call_id, f"{call_id}-a"
+    out = [Fact("channel.new", at, c, c, f"channel.new:{c}", {"role": "caller", "caller": "13800000001",
+                                                               "exten": "4001234567"}),
+           Fact("channel.up", at + 1, c, c, f"channel.up:{c}", {}),
+           Fact("call.queued", at + 5, c, c, f"call.queued:{c}", {"service": "hotline", "digit": "1"})]  # fmt: skip
+    if answered:
+        out += [Fact("agent.offer", at + 6, c, a, f"agent.offer:{a}", {"agent": "1001", "leg": a}),
+                Fact("channel.up", at + 9, c, a, f"channel.up:{a}", {}),
+                Fact("bridge.enter", at + 9, c, c, f"bridge.enter:{c}", {}),
+                Fact("bridge.enter", at + 9, c, a, f"bridge.enter:{a}", {}),
+                Fact("hangup.request", at + 69, c, c, f"hangup.request:{c}", {}),
+                Fact("channel.hangup", at + 69, c, c, f"channel.hangup:{c}", {})]  # fmt: skip
+    else:
+        out += [Fact("hangup.request", at + 25, c, c, f"hangup.request:{c}", {}),
+                Fact("channel.hangup", at + 25, c, c, f"channel.hangup:{c}", {})]  # fmt: skip
+    return [*out, Fact("call.end", out[-1].at, c, c, f"call.end:{c}", {})]
+
+
+def test_the_store_reads_on_both_stores(store_url):
+    async def go() -> None:
+        await asyncio.to_thread(migrate, store_url)
+        st = Store(store_url)
+        try:
+            login = Fact("agent.status", S - 3600, "", "", "agent.status:1001:login", {"agent": "1001",
+                         "action": "login", "status": "available", "reason": "", "state": "idle"})  # fmt: skip
+            await st.append([login, *_call("k1", S + 100, True), *_call("k2", S + 400, False),
+                             *_call("k0", S - 2000, True)], S + 1000)  # fmt: skip
+            await st.rebuild_records()
+            rs = ReportStore(st.engine)
+            newest = await rs.newest(S + 900)
+            assert newest == S + 425  # k2's end
+            facts = await rs.facts(S, newest + 0.001)
+            assert [f.kind for f in facts] == ["agent.status"], "the status before the range, nothing else asked"
+            rows = buckets(await rs.records(S, S + 900), facts, RULES, S, newest + 0.001, await rs.grades(S))
+            got = services_report(rows, DAY, Filter(), [])["total"]
+            assert (got["offered"], got["answered"], got["abandoned"], got["asa"]) == (2, 1, 1, 4.0)
+            me = agents_report(rows, DAY, Filter(), {})["rows"][0]
+            # logged in from before the range to the newest fact; busy the 60 s of talk
+            assert (me["agent"], me["inbound_calls"], me["talk"]) == ("1001", 1, 60.0)
+            assert me["logged_in"] == pytest.approx(425, abs=0.01)
+        finally:
+            await st.close()
+
+    asyncio.run(go())
