@@ -36,13 +36,14 @@ def _run(a: float, b: float) -> range:
 
 
 def touched(facts: Iterable[Fact], records: Mapping[str, tuple[float, float]], previous: Mapping[str, float],
-            horizon: tuple[int, int]) -> set[int]:  # fmt: skip
+            horizon: tuple[float, float]) -> set[int]:  # fmt: skip
     """Interval starts to count again. ``records``: the reach (``span``) of the records of the facts' calls;
     ``previous``: each agent's last status time before these facts; ``horizon``: (the last refresh's, the new)
-    end of the counted time: status facts reach up to the new one, and the last counted interval and those
-    after it are counted again."""
-    old, new = horizon
-    out: set[int] = set(range(max(0, old - INTERVAL), new, INTERVAL)) if old else set()
+    end of the counted time: status facts reach up to the new one, and the interval of the old one (counted up
+    to it only) and those after it are counted again."""
+    old, horizon_new = horizon
+    new = interval_of(horizon_new) + INTERVAL if horizon_new else 0
+    out: set[int] = set(range(interval_of(old), new, INTERVAL)) if old else set()
     for f in facts:
         if f.call_id in records:
             out.update(_run(*records[f.call_id]))

@@ -39,7 +39,7 @@ class Moved(RuntimeError):
 @dataclass(frozen=True)
 class Status:
     ledger_id: int  # facts up to this id are counted
-    horizon: int  # epoch s: intervals before it are counted
+    horizon: float  # epoch s: the time counted up to (the newest fact's, or the engine's time at a refresh)
     timezone: str  # the days' zone
     rows: int
     days: int
@@ -84,14 +84,14 @@ class Rollups:
             rows = (await conn.execute(select(func.count()).select_from(report_buckets))).scalar_one()
             days = (await conn.execute(select(func.count()).select_from(report_days))).scalar_one()
             newest = (await conn.execute(select(func.max(ledger.c.id)))).scalar() or 0
-        return Status(int(st["ledger_id"]), int(st["horizon"]), st["timezone"], int(rows), int(days), int(newest))
+        return Status(int(st["ledger_id"]), float(st["horizon"]), st["timezone"], int(rows), int(days), int(newest))
 
     # ---- counting --------------------------------------------------------------------------------------------------
-    async def count(self, conn: AsyncConnection, start: int, end: int,
+    async def count(self, conn: AsyncConnection, start: int, end: int, horizon: float,
                     before: dict[str, Fact] | None = None) -> list[Bucket]:  # fmt: skip
-        """The bucket rows of the intervals in [start, end), as stored."""
+        """The bucket rows of the intervals in [start, end), as stored, time counted up to ``horizon`` at most."""
         recs, facts, grade_rows = await inputs(conn, start, end, before)
-        got = buckets(recs, facts, self.rules, start - REACH, end + REACH, grade_rows)
+        got = buckets(recs, facts, self.rules, start - REACH, min(end + REACH, horizon), grade_rows)
         return stored([b for b in got if start <= b.start < end])
 
     async def _write(self, conn: AsyncConnection, spans: list[tuple[int, int]], rows: list[Bucket]) -> int:
@@ -124,23 +124,21 @@ class Rollups:
             if st["timezone"] not in ("", self.timezone):
                 raise Moved(f"the rollups' days are cut in {st['timezone']}, the site's timezone is {self.timezone}: "
                             "run `hotline report rebuild`")  # fmt: skip
-            mark, old = int(st["ledger_id"]), int(st["horizon"])
+            mark, old = int(st["ledger_id"]), float(st["horizon"])
             q = select(ledger).where(ledger.c.id > mark).order_by(ledger.c.id).limit(BATCH)
             got = (await conn.execute(q)).all()
-            if not got and not (now and interval_of(now) + INTERVAL > old):
+            if not got and not (now and now > old):
                 return 0, False
             facts = [fact_of(r) for r in got]
             ids = [int(r.id) for r in got]
             reach = await self._reach(conn, {f.call_id for f in facts if f.call_id})
             mark = _hold(facts, ids, reach, mark)
-            newest = max((f.at for f in facts), default=0.0)
-            new = max(old, interval_of(newest) + INTERVAL if facts else 0,
-                      interval_of(now) + INTERVAL if now else 0)  # fmt: skip
+            new = max(old, horizon(max((f.at for f in facts), default=None), now))
             previous = await self._previous(conn, facts)
             spans = plan.runs(plan.touched(facts, reach, previous, (old, new)))
             rows: list[Bucket] = []
             for a, b in spans:
-                rows += await self.count(conn, a, b)
+                rows += await self.count(conn, a, b, new)
         async with self.engine.begin() as conn:
             await self._set_state(conn, st["ledger_id"], ledger_id=str(mark), horizon=str(new), timezone=self.timezone)
             await self._write(conn, spans, rows)
@@ -182,20 +180,18 @@ class Rollups:
             lo = (await conn.execute(select(func.min(ledger.c.at)))).scalar()
             hi = (await conn.execute(select(func.max(ledger.c.at)))).scalar()
             first_call = (await conn.execute(select(func.min(call_records.c.arrived_at)))).scalar()
-            if lo is None:
-                days: list[tuple[int, int]] = []
-                new = 0
-            else:
+            new = horizon(hi, now)
+            days: list[tuple[int, int]] = []
+            if lo is not None:
                 lo = min(lo, first_call if first_call is not None else lo)
-                new = max(interval_of(hi) + INTERVAL, interval_of(now) + INTERVAL if now else 0)
                 days = plan.days([(interval_of(lo), new)], self.tz)
             rows: list[tuple[Any, ...]] = []  # tuples, not buckets: a year is half a million rows
             day_rows: list[tuple[Any, ...]] = []
             before: dict[str, Fact] = {}
             t0, shown = time.monotonic(), 0.0
             for n, (a, b) in enumerate(days, 1):
-                a, b = max(a, interval_of(lo)), min(b, new)
-                got = await self.count(conn, a, b, before)
+                a, b = max(a, interval_of(lo)), min(b, interval_of(new) + INTERVAL)
+                got = await self.count(conn, a, b, new, before)
                 rows += [_tuple(x) for x in got]
                 day_rows += [_tuple(x) for x in plan.day_rows(got, self.tz)]
                 status = select(ledger).where(ledger.c.kind.in_(STATUS_KINDS), ledger.c.at >= a, ledger.c.at < b)
@@ -219,6 +215,12 @@ async def _insert(conn: AsyncConnection, table: Any, rows: list[Bucket]) -> None
 
 
 COLUMNS = [c.name for c in report_buckets.columns]
+
+
+def horizon(newest: float | None, now: float | None) -> float:
+    """The time counted up to: the engine's time when it says, else just past the newest fact (as the reports
+    counted straight from the ledger do: nobody knows yet whether an agent logged in then stayed so)."""
+    return max(newest + 0.001 if newest is not None else 0.0, now or 0.0)
 
 
 def _tuple(b: Bucket) -> tuple[Any, ...]:
