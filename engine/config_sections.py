@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard]."""
+[http], [wallboard], [qa], [reports]."""
 
 from __future__ import annotations
 
@@ -11,6 +11,7 @@ from engine.web.settings import HTTP_FIELDS
 from engine.web.wallboard.settings import WALLBOARD_FIELDS
 from ivr.settings import IVR_FIELDS
 from qa.settings import QA_FIELDS
+from reports.settings import REPORTS_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
     "site": {
@@ -51,4 +52,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "http": HTTP_FIELDS,  # engine/web/settings.py
     "wallboard": WALLBOARD_FIELDS,  # engine/web/wallboard/settings.py
     "qa": QA_FIELDS,  # qa/settings.py
+    "reports": REPORTS_FIELDS,  # reports/settings.py
 }

@@ -9,6 +9,7 @@ writes never wait for it)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Callable
@@ -91,7 +92,9 @@ class Rollups:
                     before: dict[str, Fact] | None = None) -> list[Bucket]:  # fmt: skip
         """The bucket rows of the intervals in [start, end), as stored, time counted up to ``horizon`` at most."""
         recs, facts, grade_rows = await inputs(conn, start, end, before)
-        got = buckets(recs, facts, self.rules, start - REACH, min(end + REACH, horizon), grade_rows)
+        # counted in a thread: a long range must not hold up the engine's event loop meanwhile
+        got = await asyncio.to_thread(buckets, recs, facts, self.rules, start - REACH, min(end + REACH, horizon),
+                                      grade_rows)  # fmt: skip
         return stored([b for b in got if start <= b.start < end])
 
     async def _write(self, conn: AsyncConnection, spans: list[tuple[int, int]], rows: list[Bucket]) -> int:
@@ -108,17 +111,16 @@ class Rollups:
             await _insert(conn, report_days, plan.day_rows(quarter, self.tz))
         return len(days)
 
-    async def refresh(self, now: float | None = None) -> int:
-        """Count again what the facts after the watermark change; returns how many intervals. ``now``: the engine's
-        time (the agents' status goes on up to it); without it, up to the newest fact's interval."""
+    async def refresh(self) -> int:
+        """Count again what the facts after the watermark change; returns how many intervals."""
         total = 0
         while True:
-            n, more = await self._refresh(now)
+            n, more = await self._refresh()
             total += n
             if not more:
                 return total
 
-    async def _refresh(self, now: float | None) -> tuple[int, bool]:
+    async def _refresh(self) -> tuple[int, bool]:
         async with self.engine.connect() as conn:
             st = await self._state(conn)
             if st["timezone"] not in ("", self.timezone):
@@ -127,13 +129,13 @@ class Rollups:
             mark, old = int(st["ledger_id"]), float(st["horizon"])
             q = select(ledger).where(ledger.c.id > mark).order_by(ledger.c.id).limit(BATCH)
             got = (await conn.execute(q)).all()
-            if not got and not (now and now > old):
+            if not got:
                 return 0, False
             facts = [fact_of(r) for r in got]
             ids = [int(r.id) for r in got]
             reach = await self._reach(conn, {f.call_id for f in facts if f.call_id})
-            mark = _hold(facts, ids, reach, mark)
-            new = max(old, horizon(max((f.at for f in facts), default=None), now))
+            mark = _hold(facts, ids, await self._callers(conn, facts, reach))
+            new = max(old, horizon(max(f.at for f in facts)))
             previous = await self._previous(conn, facts)
             spans = plan.runs(plan.touched(facts, reach, previous, (old, new)))
             rows: list[Bucket] = []
@@ -154,6 +156,16 @@ class Rollups:
                 out[str(r["call_id"])] = plan.span(r)
         return out
 
+    async def _callers(self, conn: AsyncConnection, facts: list[Fact], reach: dict[str, Any]) -> set[str]:
+        """The calls among the ended ones without a record that are callers' calls (those get one)."""
+        ended = sorted({f.call_id for f in facts if f.kind == "call.end" and f.call_id not in reach})
+        out: set[str] = set()
+        for i in range(0, len(ended), 500):
+            q = select(ledger.c.call_id).where(ledger.c.kind == "channel.new", ledger.c.call_id.in_(ended[i : i + 500]),
+                                               ledger.c.data["role"].as_string() == "caller")  # fmt: skip
+            out.update((await conn.execute(q)).scalars())
+        return out
+
     async def _previous(self, conn: AsyncConnection, facts: list[Fact]) -> dict[str, float]:
         """Each agent with a new status fact: the time of its status fact before the first new one."""
         first: dict[str, float] = {}
@@ -172,7 +184,7 @@ class Rollups:
         return out
 
     # ---- rebuild ---------------------------------------------------------------------------------------------------
-    async def rebuild(self, now: float | None = None, progress: Callable[[str], None] | None = None) -> int:
+    async def rebuild(self, progress: Callable[[str], None] | None = None) -> int:
         """Count every interval again from the ledger, the records and the grades (day by day); returns the rows."""
         async with self.engine.connect() as conn:
             st = await self._state(conn)
@@ -180,7 +192,7 @@ class Rollups:
             lo = (await conn.execute(select(func.min(ledger.c.at)))).scalar()
             hi = (await conn.execute(select(func.max(ledger.c.at)))).scalar()
             first_call = (await conn.execute(select(func.min(call_records.c.arrived_at)))).scalar()
-            new = horizon(hi, now)
+            new = horizon(hi) if hi is not None else 0.0
             days: list[tuple[int, int]] = []
             if lo is not None:
                 lo = min(lo, first_call if first_call is not None else lo)
@@ -217,10 +229,10 @@ async def _insert(conn: AsyncConnection, table: Any, rows: list[Bucket]) -> None
 COLUMNS = [c.name for c in report_buckets.columns]
 
 
-def horizon(newest: float | None, now: float | None) -> float:
-    """The time counted up to: the engine's time when it says, else just past the newest fact (as the reports
-    counted straight from the ledger do: nobody knows yet whether an agent logged in then stayed so)."""
-    return max(newest + 0.001 if newest is not None else 0.0, now or 0.0)
+def horizon(newest: float) -> float:
+    """The time counted up to: just past the newest fact, as the reports counted straight from the ledger do
+    (nobody knows yet whether an agent logged in then stayed so)."""
+    return newest + 0.001
 
 
 def _tuple(b: Bucket) -> tuple[Any, ...]:
@@ -233,11 +245,12 @@ async def _insert_tuples(conn: AsyncConnection, table: Any, rows: list[tuple[Any
         await conn.execute(table.insert(), [dict(zip(COLUMNS, r, strict=True)) for r in rows[i : i + INSERT_PAGE]])
 
 
-def _hold(facts: list[Fact], ids: list[int], reach: dict[str, tuple[float, float]], mark: int) -> int:
-    """The new watermark: the last id read, unless a call ended lately with no record yet (the engine derives it
-    right after writing the end): then just before that end, so the next refresh sees the record."""
-    newest = max((f.at for f in facts), default=0.0)
+def _hold(facts: list[Fact], ids: list[int], waiting: set[str]) -> int:
+    """The new watermark: the last id read, unless a caller's call ended lately with no record yet (``waiting``:
+    the engine derives it right after writing the end): then just before that end, so the next refresh sees the
+    record. Past ``GRACE`` it is let go (a call that never gets a record: the degraded menu's)."""
+    newest = max(f.at for f in facts)
     for f, i in zip(facts, ids, strict=True):
-        if f.kind == "call.end" and f.call_id not in reach and newest - f.at < GRACE:
+        if f.kind == "call.end" and f.call_id in waiting and newest - f.at < GRACE:
             return i - 1
-    return ids[-1] if ids else mark
+    return ids[-1]

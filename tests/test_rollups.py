@@ -19,7 +19,7 @@ from engine.model.facts import Fact
 from engine.store.store import Store, migrate
 from engine.store.tables import grades, report_buckets, report_days
 from reports.buckets import Bucket, SiteRules, buckets, interval_of
-from reports.rollup_plan import day_rows
+from reports.rollup_plan import day_rows, days, offsets, period_start
 from reports.rollup_query import RollupQuery
 from reports.rollup_reads import COUNTED
 from reports.rollups import Moved, Rollups, stored
@@ -226,3 +226,49 @@ async def _moved(url: str) -> None:
 
 def test_a_changed_timezone_asks_for_a_rebuild(tmp_path) -> None:
     asyncio.run(_moved(f"sqlite+aiosqlite:///{tmp_path / 's.db'}"))
+
+
+async def _held(url: str) -> None:
+    """A caller's call whose end is written but whose record is not derived yet holds the watermark before the end
+    (the next refresh counts the call once its record is there); an outbound dial's end, which never gets one,
+    does not."""
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    try:
+        roll = Rollups(store.engine, RULES, ZONE)
+        dial = [_f("outbound.placed", T0, "d1", campaign="renew", lead=1), _f("call.end", T0 + 30, "d1", "d1")]
+        await store.append(dial, T0)
+        await roll.refresh()
+        assert (await roll.status()).ledger_id == (await roll.status()).newest_fact
+        call = inbound("c1", T0 + 100, "A", "hotline", 5, 60, 0, True)
+        await store.append(call, T0)  # its record is not derived yet
+        await roll.refresh()
+        st = await roll.status()
+        assert st.ledger_id < st.newest_fact
+        assert not [b for b in await _rows(store, report_buckets) if b.answered], "no record: nothing counted yet"
+        await store.update_record("c1")
+        await roll.refresh()
+        got = [b for b in await _rows(store, report_buckets) if b.answered]
+        assert [(b.service, b.agent, b.answered) for b in got] == [("hotline", "A", 1)]
+        assert (await roll.status()).ledger_id == (await roll.status()).newest_fact
+    finally:
+        await store.close()
+
+
+def test_a_call_ended_without_its_record_yet_is_counted_once_the_record_is_there(tmp_path) -> None:
+    asyncio.run(_held(f"sqlite+aiosqlite:///{tmp_path / 's.db'}"))
+
+
+def test_local_periods_across_a_daylight_saving_change() -> None:
+    """New York's 2027 spring change (March 14, 2:00 local, UTC-5 to UTC-4): the offsets piece by piece, local days
+    of 23 and 24 hours, and period numbers back to their local starts."""
+    ny = ZoneInfo("America/New_York")
+    mar13 = int(dt.datetime(2027, 3, 13, tzinfo=ny).timestamp())
+    change = int(dt.datetime(2027, 3, 14, 3, tzinfo=ny).timestamp())  # 2:00 EST is 3:00 EDT
+    assert offsets(mar13, mar13 + 3 * 86400, ny) == [(change, -5 * 3600), (0, -4 * 3600)]
+    spans = days([(mar13, mar13 + 2 * 86400)], ny)
+    assert [(b - a) / 3600 for a, b in spans] == [24, 23, 24]
+    mar14 = spans[1][0]
+    assert (mar14 + -5 * 3600) // 86400 == (change + 3600 + -4 * 3600) // 86400, "both sides of the change: one day"
+    assert period_start((mar14 - 5 * 3600) // 86400, 86400, ny) == mar14
+    assert period_start((change - 4 * 3600) // 3600, 3600, ny) == change

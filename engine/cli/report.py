@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from engine.cli import sitefile
+from engine.cli import rollups, sitefile
 
 # `cases` joins these when the cases feature lands (issue 17, part 2): its report module and a branch in
 # reports/services.py's Reports.report
@@ -57,6 +57,9 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_report(args: argparse.Namespace) -> int:
     from reports import export
 
+    if args.name in rollups.COMMANDS:
+        return rollups.cmd_rollups(args)
+
     report = asyncio.run(_run(args))
     print(export.text(report))
     if args.json:
@@ -74,7 +77,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="agents, services, hotline and campaigns reports, each figure with its formula")
-    p.add_argument("name", choices=NAMES, help="which report")
+    p.add_argument("name", choices=NAMES + rollups.COMMANDS,
+                   help="which report; `rebuild`: count the rollups again from the ledger; `status`: how far they are")
     sitefile.add_site_option(p)
     p.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD, site time (default: --to, or today)")
     p.add_argument("--to", help="last day, included (default: today, or --from when later)")
