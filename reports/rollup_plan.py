@@ -11,11 +11,14 @@ refresh's horizon and the new one are counted too: an agent's status goes on int
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections.abc import Iterable, Mapping
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.model.facts import Fact
-from reports.buckets import INTERVAL, STATUS_KINDS, Bucket, interval_of, rekey
+from reports.buckets import INTERVAL, STATUS_KINDS, Bucket, interval_of
+from reports.rollup_rows import add_into
 
 GAP = 4  # intervals: touched runs this close are counted together (one read of the store instead of two)
 
@@ -88,23 +91,32 @@ def days(spans: Iterable[tuple[float, float]], tz: ZoneInfo) -> list[tuple[int, 
 
 
 def day_rows(rows: Iterable[Bucket], tz: ZoneInfo) -> list[Bucket]:
-    """15-minute buckets summed per local day (start = the day's midnight) and key."""
-    out: dict[tuple[int, str, str, str], Bucket] = {}
+    """15-minute buckets summed per local day (start = the day's midnight) and key, as ``Bucket.add`` sums them."""
+    out: dict[tuple[int, str, str, str], dict[str, Any]] = {}
+    midnights: dict[int, int] = {}
     for b in rows:
-        d = rekey(b, start=day_start(b.start, tz))
-        out[d.key] = out[d.key].add(d) if d.key in out else d
-    return [out[k] for k in sorted(out)]
+        row = dict(b.__dict__)
+        d = midnights.get(b.start)
+        if d is None:
+            d = midnights[b.start] = day_start(b.start, tz)
+        row["start"] = d
+        key = (d, b.service, b.agent, b.campaign)
+        if key in out:
+            add_into(out[key], row)
+        else:
+            out[key] = row
+    return [Bucket(**out[k]) for k in sorted(out)]
 
 
 def offsets(start: float, end: float, tz: ZoneInfo) -> list[tuple[int, int]]:
     """The site's UTC offset over [start, end): (until, offset seconds) pieces, the last one open (until 0).
     A period key is (t + offset) // unit: the local hour or day number, whatever the daylight-saving time."""
     pieces: list[tuple[int, int]] = []
-    t = int(start)
+    t, last = int(start), math.ceil(end)
     off = int(dt.datetime.fromtimestamp(t, tz).utcoffset().total_seconds())  # type: ignore[union-attr]
     step = 86400  # a zone changes its offset at most once a day
-    while t < end:
-        nxt = min(t + step, int(end))
+    while t < last:
+        nxt = min(t + step, last)
         o = int(dt.datetime.fromtimestamp(nxt, tz).utcoffset().total_seconds())  # type: ignore[union-attr]
         if o != off:
             lo, hi = t, nxt  # the change lies in (lo, hi]: find its second

@@ -27,6 +27,7 @@ from reports.buckets import Bucket
 from reports.rollup_plan import day_start, offsets, period_start
 
 UNITS = {"15m": 900, "1h": 3600, "1d": 86400}
+_blank = {"service": "", "agent": "", "campaign": ""}
 KEYS = ("service", "agent", "campaign")
 HIGHEST = ("wait_max", "last_logout")
 LOWEST = ("first_login",)
@@ -48,7 +49,7 @@ def views(hotline: str) -> dict[str, View]:
         "campaigns": View(("campaign",), lambda t: t.c.campaign != "", True),
         "services": View(("service",), lambda t: and_(t.c.service != "", or_(t.c.arrived > 0, t.c.offered > 0)),
                          False),  # fmt: skip
-        "hotline": View((), lambda t: or_(t.c.service == hotline,
+        "hotline": View(("service",), lambda t: or_(t.c.service == hotline,
                                           and_(t.c.service == "", t.c.agent == "", t.c.over_limit > 0)), False),
         "all": View(KEYS, lambda t: true(), True),
     }  # fmt: skip
@@ -100,7 +101,8 @@ class RollupQuery:
                 for r in (await conn.execute(dq)).mappings().all():
                     n = r["n"]
                     out[(r["period"], *(r[k] for k in v.keys))][name][r["key"]] = int(n) if name in INT_DICTS else n
-        return [Bucket.from_row(row | {"start": period_start(int(k[0]), unit, self.tz)}) for k, row in out.items()]
+        starts = {n: period_start(int(n), unit, self.tz) for n in {k[0] for k in out}}
+        return [Bucket(**(_blank | row | {"start": starts[k[0]]})) for k, row in out.items()]
 
     def source(self, view: str, interval: str) -> Callable[[float, float], Awaitable[list[Bucket]]]:
         """A report's bucket source (``reports.services.Reports(source=...)``): the view's rows per period."""

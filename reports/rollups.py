@@ -25,11 +25,15 @@ from engine.store.tables import call_records, ledger, report_buckets, report_day
 from reports import rollup_plan as plan
 from reports.buckets import INTERVAL, STATUS_KINDS, Bucket, SiteRules, buckets, interval_of
 from reports.rollup_reads import REACH, fact_of, inputs
+from reports.rollup_rows import bucket_of, row_of
 
 log = logging.getLogger("hotline.reports")
 BATCH = 20_000  # new facts read at a time by a refresh
 GRACE = 120.0  # seconds: a call's end whose record is not derived yet holds the watermark back this long
 STATE = {"ledger_id": "0", "horizon": "0", "timezone": ""}
+# the store's own first fact says when it was made, not that anything happened: time is counted from the first
+# fact and up to the newest one but this
+CREATED = "store.created"
 INSERT_PAGE = 500  # rows per INSERT statement (PostgreSQL's bind limit: 32767 values; 52 columns a row)
 
 
@@ -45,15 +49,6 @@ class Status:
     rows: int
     days: int
     newest_fact: int  # the ledger's newest id: the facts behind it are what the next refresh counts
-
-
-def _row(b: Bucket) -> dict[str, Any]:
-    return b.as_row()
-
-
-def stored(rows: list[Bucket]) -> list[Bucket]:
-    """Buckets as the table gives them back (floats to the millisecond): days are summed from these."""
-    return [Bucket.from_row(b.as_row()) for b in rows]
 
 
 class Rollups:
@@ -90,12 +85,12 @@ class Rollups:
     # ---- counting --------------------------------------------------------------------------------------------------
     async def count(self, conn: AsyncConnection, start: int, end: int, horizon: float,
                     before: dict[str, Fact] | None = None) -> list[Bucket]:  # fmt: skip
-        """The bucket rows of the intervals in [start, end), as stored, time counted up to ``horizon`` at most."""
+        """The bucket rows of the intervals in [start, end), time counted up to ``horizon`` at most."""
         recs, facts, grade_rows = await inputs(conn, start, end, before)
         # counted in a thread: a long range must not hold up the engine's event loop meanwhile
         got = await asyncio.to_thread(buckets, recs, facts, self.rules, start - REACH, min(end + REACH, horizon),
                                       grade_rows)  # fmt: skip
-        return stored([b for b in got if start <= b.start < end])
+        return [b for b in got if start <= b.start < end]
 
     async def _write(self, conn: AsyncConnection, spans: list[tuple[int, int]], rows: list[Bucket]) -> int:
         """Replace the rows of the [start, end) spans, then their local days, from the 15-minute rows."""
@@ -106,7 +101,7 @@ class Rollups:
         for a, b in days:
             q = (select(report_buckets).where(report_buckets.c.start >= a, report_buckets.c.start < b)
                  .order_by(*report_buckets.primary_key.columns))  # sums in key order: a rebuild's, to the last bit
-            quarter = [Bucket.from_row(r) for r in (await conn.execute(q)).mappings().all()]
+            quarter = [bucket_of(r) for r in (await conn.execute(q)).mappings().all()]
             await conn.execute(delete(report_days).where(report_days.c.start >= a, report_days.c.start < b))
             await _insert(conn, report_days, plan.day_rows(quarter, self.tz))
         return len(days)
@@ -135,7 +130,8 @@ class Rollups:
             ids = [int(r.id) for r in got]
             reach = await self._reach(conn, {f.call_id for f in facts if f.call_id})
             mark = _hold(facts, ids, await self._callers(conn, facts, reach))
-            new = max(old, horizon(max(f.at for f in facts)))
+            known = [f.at for f in facts if f.kind != CREATED]
+            new = max(old, horizon(max(known))) if known else old
             previous = await self._previous(conn, facts)
             spans = plan.runs(plan.touched(facts, reach, previous, (old, new)))
             rows: list[Bucket] = []
@@ -189,8 +185,9 @@ class Rollups:
         async with self.engine.connect() as conn:
             st = await self._state(conn)
             mark = (await conn.execute(select(func.max(ledger.c.id)))).scalar() or 0
-            lo = (await conn.execute(select(func.min(ledger.c.at)))).scalar()
-            hi = (await conn.execute(select(func.max(ledger.c.at)))).scalar()
+            facts = ledger.c.kind != CREATED
+            lo = (await conn.execute(select(func.min(ledger.c.at)).where(facts))).scalar()
+            hi = (await conn.execute(select(func.max(ledger.c.at)).where(facts))).scalar()
             first_call = (await conn.execute(select(func.min(call_records.c.arrived_at)))).scalar()
             new = horizon(hi) if hi is not None else 0.0
             days: list[tuple[int, int]] = []
@@ -223,7 +220,7 @@ class Rollups:
 
 async def _insert(conn: AsyncConnection, table: Any, rows: list[Bucket]) -> None:
     for i in range(0, len(rows), INSERT_PAGE):
-        await conn.execute(table.insert(), [_row(b) for b in rows[i : i + INSERT_PAGE]])
+        await conn.execute(table.insert(), [row_of(b) for b in rows[i : i + INSERT_PAGE]])
 
 
 COLUMNS = [c.name for c in report_buckets.columns]
@@ -236,7 +233,7 @@ def horizon(newest: float) -> float:
 
 
 def _tuple(b: Bucket) -> tuple[Any, ...]:
-    row = b.as_row()
+    row = row_of(b)
     return tuple(row[c] for c in COLUMNS)
 
 
