@@ -41,6 +41,10 @@ class Moved(RuntimeError):
     """Another refresh or rebuild wrote the rollups while this one counted: its rows are not written."""
 
 
+class ZoneChanged(RuntimeError):
+    """The rollups' days are cut in another timezone than the site's: a rebuild makes them again."""
+
+
 @dataclass(frozen=True)
 class Status:
     ledger_id: int  # facts up to this id are counted
@@ -119,8 +123,8 @@ class Rollups:
         async with self.engine.connect() as conn:
             st = await self._state(conn)
             if st["timezone"] not in ("", self.timezone):
-                raise Moved(f"the rollups' days are cut in {st['timezone']}, the site's timezone is {self.timezone}: "
-                            "run `hotline report rebuild`")  # fmt: skip
+                raise ZoneChanged(f"the rollups' days are cut in {st['timezone']}, the site's timezone is "
+                                  f"{self.timezone}: run `hotline report rebuild`")  # fmt: skip
             mark, old = int(st["ledger_id"]), float(st["horizon"])
             q = select(ledger).where(ledger.c.id > mark).order_by(ledger.c.id).limit(BATCH)
             got = (await conn.execute(q)).all()

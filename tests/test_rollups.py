@@ -22,7 +22,7 @@ from reports.buckets import Bucket, SiteRules, buckets, interval_of
 from reports.rollup_plan import days, offsets, period_start
 from reports.rollup_query import RollupQuery
 from reports.rollup_reads import COUNTED
-from reports.rollups import Moved, Rollups
+from reports.rollups import Rollups, ZoneChanged
 
 T0 = 1_800_003_600.0  # a Tuesday morning in Shanghai
 ZONE = "Asia/Shanghai"
@@ -222,7 +222,7 @@ async def _moved(url: str) -> None:
         await store.append(facts[:50], T0)
         roll = Rollups(store.engine, RULES, ZONE)
         await roll.refresh()
-        with pytest.raises(Moved, match="Asia/Tokyo"):
+        with pytest.raises(ZoneChanged, match="Asia/Tokyo"):
             await Rollups(store.engine, RULES, "Asia/Tokyo").refresh()
     finally:
         await store.close()

@@ -49,7 +49,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     await asyncio.to_thread(migrate, url)
     store = Store(url)
     try:
-        return await Reports(site, ReportStore(store.engine)).report(q)
+        return await Reports(site, ReportStore(store.engine), source=await rollups.source(site, store, q)).report(q)
     finally:
         await store.close()
 

@@ -17,6 +17,26 @@ COMMANDS = ("rebuild", "status")
 REPORT_OPTIONS = ("from_", "to", "team", "agent", "service", "interval", "csv", "xlsx", "plot")
 
 
+async def source(site: Any, store: Any, q: Any) -> Any:
+    """A report's rows from the rollups, brought up to date first (what the engine has not counted yet; all of it
+    the first time)."""
+    from reports.plugin import query_of, rollups_of
+    from reports.rollups import Moved, ZoneChanged
+    from reports.services import DEFAULT_INTERVAL
+
+    rollups = rollups_of(site, store.engine)
+    try:
+        if (await rollups.status()).ledger_id == 0:
+            await rollups.rebuild()
+        else:
+            await rollups.refresh()
+    except Moved:
+        pass  # the engine counted them meanwhile
+    except ZoneChanged as exc:
+        sitefile.fail(f"hotline report {q.name}: {exc}")
+    return query_of(site, store.engine).source(q.name, q.interval or DEFAULT_INTERVAL[q.name])
+
+
 async def _run(args: argparse.Namespace) -> dict[str, Any]:
     from zoneinfo import ZoneInfo
 
