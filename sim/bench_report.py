@@ -49,15 +49,24 @@ def figures(ms: list[float]) -> dict[str, Any]:
     return {"reps": len(ms), "p50_ms": round(pct(ms, 50), 1), "p95_ms": round(pct(ms, 95), 1)}
 
 
+def _unit(x: float) -> float:
+    """One unit of the last decimal a report shows of ``x`` (it rounds its figures: 1, 2 or 4 decimals)."""
+    text = repr(x)
+    decimals = len(text.split(".")[1]) if "." in text and "e" not in text else 6
+    return 10.0 ** -min(decimals, 6)
+
+
 def same(a: Any, b: Any) -> bool:
-    """Two reports alike; floats to 1e-9 relative (sums taken in another order)."""
+    """Two reports alike: the same rows, keys and texts; numbers equal to the last decimal shown, give or take one
+    unit of it (the rollups add the same seconds in another order: a sum a hair's breadth from a rounding bound
+    may round to the next tenth)."""
     if isinstance(a, dict) and isinstance(b, dict):
         return a.keys() == b.keys() and all(same(a[k], b[k]) for k in a)
     if isinstance(a, list) and isinstance(b, list):
         return len(a) == len(b) and all(same(x, y) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) or isinstance(b, float):
-        return isinstance(a, int | float) and isinstance(b, int | float) and math.isclose(a, b, rel_tol=1e-9,
-                                                                                          abs_tol=1e-9)
+        return (isinstance(a, int | float) and isinstance(b, int | float)
+                and abs(a - b) <= max(_unit(float(a)), _unit(float(b))) + 1e-9)
     return bool(a == b)
 
 

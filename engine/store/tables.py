@@ -31,6 +31,7 @@ ledger = Table(
     Column("data", JSON, nullable=False),
     Column("recorded_at", Float, nullable=False),
     Index("ix_ledger_kind_at", "kind", "at"),  # facts of a kind since a time: open calls at every resync
+    Index("ix_ledger_at", "at"),  # migration 0015: the newest fact before a time (reports)
 )
 
 call_records = Table(

@@ -5,8 +5,8 @@ agent, campaign; then only additive figures: counts, sums, maxima, and count dic
 ledger, the call records and the grades, and rebuilt from them on demand (``hotline report rebuild``).
 ``report_days`` holds the same rows summed over the site's local days, so a year's report reads days, not
 quarter hours. ``report_rollup_state`` says how far they are: the ledger id up to which facts are counted, the
-end of the counted time, the time zone the days are cut in. Call records get an index on their arrival: reports
-read a time range of them.
+end of the counted time, the time zone the days are cut in. Call records get an index on their arrival and the
+ledger one on its facts' time: reports read a time range of them.
 
 Revision ID: 0015
 Revises: 0014
@@ -57,11 +57,14 @@ def upgrade() -> None:
     # nothing counted yet; a rebuild or the first refresh counts what the ledger holds
     op.bulk_insert(state, [{"name": "ledger_id", "value": "0"}, {"name": "horizon", "value": "0"},
                            {"name": "timezone", "value": ""}])  # fmt: skip
-    # reports read the call records of a time range (they had no index but their key)
+    # reports read the call records of a time range (they had no index but their key), and ask for the ledger's
+    # newest fact before a time (without an index on the time alone, a scan of the whole ledger)
     op.create_index("ix_call_records_arrived_at", "call_records", ["arrived_at"])
+    op.create_index("ix_ledger_at", "ledger", ["at"])
 
 
 def downgrade() -> None:
+    op.drop_index("ix_ledger_at", "ledger")
     op.drop_index("ix_call_records_arrived_at", "call_records")
     op.drop_table("report_rollup_state")
     op.drop_table("report_days")
