@@ -34,7 +34,7 @@ def fp_share_from(people: int, labels: int, prior: float = FP_SHARE_PRIOR) -> fl
     return (people + prior * PRIOR_LABELS) / (labels + PRIOR_LABELS)
 
 
-def _rates(abandoned: int, connected: int, machines: int, fp_share: float) -> tuple[float | None, float | None]:
+def abandon_rates(abandoned: int, connected: int, machines: int, fp_share: float) -> tuple[float | None, float | None]:
     live = connected + abandoned
     fp = machines * fp_share
     us = round(abandoned / live, 4) if live else None
@@ -79,7 +79,7 @@ def campaign_report(facts: Iterable[Fact], fp_share: float | None = None) -> dic
             timeline.setdefault(name, []).append((f.at, "connected"))
             wait = float(f.data.get("after_greeting") or 0.0)
             r["after_greeting"].append(wait)
-            r["late_connects"] += _late(f, verdicts.get(f.call_id), wait)
+            r["late_connects"] += late_connect(f, verdicts.get(f.call_id), wait)
         elif f.kind == "outbound.abandon":
             r["abandoned"] += 1
             timeline.setdefault(name, []).append((f.at, "abandoned"))
@@ -95,20 +95,20 @@ def campaign_report(facts: Iterable[Fact], fp_share: float | None = None) -> dic
         r["fp_share"] = round(share, 4)
         waits = sorted(r.pop("after_greeting"))
         r["live"] = r["connected"] + r["abandoned"]
-        r["abandon_rate_us"], r["abandon_rate_uk"] = _rates(r["abandoned"], r["connected"], r["machines"], share)
+        r["abandon_rate_us"], r["abandon_rate_uk"] = abandon_rates(r["abandoned"], r["connected"], r["machines"], share)
         for key, window, pick in (("abandon_rate_us_30d", US_WINDOW, 0), ("abandon_rate_uk_24h", UK_WINDOW, 1)):
             n = {"connected": 0, "abandoned": 0, "machine": 0}
             for at, kind in timeline.get(name, []):
                 if at > newest - window:
                     n[kind] += 1
-            r[key] = _rates(n["abandoned"], n["connected"], n["machine"], share)[pick]
+            r[key] = abandon_rates(n["abandoned"], n["connected"], n["machine"], share)[pick]
         r["connect_after_greeting_p50"] = round(waits[len(waits) // 2], 3) if waits else None
         r["connect_after_greeting_max"] = round(waits[-1], 3) if waits else None
         r["talk_seconds"] = round(r["talk_seconds"], 1)
     return out
 
 
-def _late(connect: Fact, verdict: Fact | None, after_greeting: float) -> bool:
+def late_connect(connect: Fact, verdict: Fact | None, after_greeting: float) -> bool:
     """Later than the window of the rule the dial was placed under (from its verdict); without a verdict
     carrying the rule (older records) the US reading of ``after_greeting``."""
     if verdict is None or "at" not in connect.data:

@@ -24,7 +24,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
-from dialer.report import _late
+from dialer.report import late_connect
 from engine.model.facts import Fact
 from engine.store.stats import DEFAULT_SL_TARGET, handle_time_of
 
@@ -314,7 +314,8 @@ def _agent_time(acc: _Acc, agent: str, marks: list[tuple[float, str]], work: lis
 # ---- the whole ---------------------------------------------------------------------------------------------------
 def buckets(records: Iterable[Mapping[str, Any]], facts: Iterable[Fact], rules: SiteRules, start: float,
             end: float, grades: Iterable[Mapping[str, Any]] = ()) -> list[Bucket]:  # fmt: skip
-    """The bucket rows of ``[start, end)``. ``records``: call_records rows (those outside the range are skipped);
+    """The bucket rows of ``[start, end)``. ``records``: call_records rows (calls outside the range are not counted,
+    though an agent's work on one still is, within the range);
     ``facts``: the ledger's facts of the range, plus earlier status facts (an agent's status at ``start`` is its
     last one before it); ``grades``: QA grade rows (a grade another one supersedes is left out)."""
     acc = _Acc()
@@ -329,11 +330,10 @@ def buckets(records: Iterable[Mapping[str, Any]], facts: Iterable[Fact], rules: 
     call_keys: dict[str, Key] = {}
     work: dict[str, list[tuple[float, float]]] = {}
     for r in records:
-        t = call_time(r)
-        if not start <= t < end:
-            continue
         cid, agent = str(r["call_id"]), str(r.get("agent_id") or "")
-        call_keys[cid] = _count_call(acc, r, rules, steps.get((cid, agent)), (cid, agent) in lent_calls)
+        if start <= call_time(r) < end:
+            call_keys[cid] = _count_call(acc, r, rules, steps.get((cid, agent)), (cid, agent) in lent_calls)
+        # a call counted before the range may still keep its agent busy in it: its work counts, cut at the start
         if r["outcome"] == "answered" and r.get("connected_at") is not None:
             c = float(r["connected_at"])
             length = float(r.get("talk_time") or 0) + float(r.get("hold_time") or 0) + float(r.get("wrap_up_time") or 0)
@@ -385,7 +385,8 @@ def _count_fact(acc: _Acc, f: Fact, agent: str, call_keys: Mapping[str, Key], ve
             acc.inc(key, "out_machines")
         elif f.kind == "outbound.connect":
             acc.inc(key, "out_connected")
-            acc.inc(key, "out_late", int(_late(f, verdicts.get(f.call_id), float(f.data.get("after_greeting") or 0))))
+            late = late_connect(f, verdicts.get(f.call_id), float(f.data.get("after_greeting") or 0))
+            acc.inc(key, "out_late", int(late))
         elif f.kind == "outbound.abandon":
             acc.inc(key, "out_abandoned")
         elif f.kind == "outbound.talk_end":

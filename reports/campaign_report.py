@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from dialer.report import _rates, fp_share_from
+from dialer.report import abandon_rates, fp_share_from
 from reports.buckets import Bucket
 from reports.fold import Filter, Periods, fold, total
 from reports.formulas import formula
@@ -16,7 +16,7 @@ COLUMNS = ("period", "team", "campaign", "dials", "outcomes", "machines", "conve
 
 
 def figures(b: Bucket, fp_share: float) -> dict[str, Any]:
-    us, uk = _rates(b.out_abandoned, b.out_connected, b.out_machines, fp_share)
+    us, uk = abandon_rates(b.out_abandoned, b.out_connected, b.out_machines, fp_share)
     return {
         "dials": b.dials,
         "outcomes": dict(sorted(b.out_outcomes.items())),

@@ -14,7 +14,7 @@ from engine.store.stats import targets_of
 from reports.agent_report import agents_report
 from reports.buckets import Bucket, SiteRules, buckets
 from reports.campaign_report import campaigns_report
-from reports.fold import Filter, Periods, day_range
+from reports.fold import INTERVALS, Filter, Periods, day_range
 from reports.hotline_report import hotline_report
 from reports.service_report import abandoned_calls, services_report
 from reports.store import ReportStore
@@ -64,6 +64,8 @@ def check(site: Site, q: Query) -> None:
     """Raise QueryError for a filter the report does not take or a name the site does not know."""
     if q.name not in REPORTS:
         raise QueryError(f"unknown report {q.name!r} (known: {', '.join(REPORTS)})")
+    if q.interval and q.interval not in INTERVALS:
+        raise QueryError(f"--interval {q.interval}: not one of {', '.join(INTERVALS)}")
     if q.last < q.first:
         raise QueryError(f"--to {q.last} is before --from {q.first}")
     for option in ("team", "agent", "service"):

@@ -34,6 +34,8 @@ RECORDS = [
     rec("c6", "ivr_hangup", None, arrived=S + 400),  # never queued: arrived only
     rec("c7", "callback", S + 500, ended=S + 560),
     rec("c8", "answered", S - 100, agent="A", wait=5, talk=10),  # before the range: not counted
+    # queued before the range, so not counted in it; but B talks with it from S-190 to S+60: 60 s busy in the range
+    rec("c9", "answered", S - 200, agent="B", wait=10, talk=250),
 ]
 
 
@@ -51,7 +53,11 @@ FACTS = [
     fact("ivr.survey", S + 200, "c2", agent="B", score=3),
     fact("acd.guard", S + 10, agent="C", action="reserve", service="hotline"),
     fact("acd.guard", S + 20, agent="C", action="release", service="hotline"),
-    fact("ivr.overflow", S + 30, "c9"),
+    fact("ivr.overflow", S + 30, "c10"),
+    fact("dialer.lent", S + 105, "c2", agent="B", campaign="renew"),  # B was lent by the dialer for c2
+    # D logs in at S and is paused by the ACD at S+600 after unanswered offers, until the end
+    fact("agent.status", S, agent="D", action="login", status="available", reason="", state="idle"),
+    fact("agent.paused", S + 600, agent="D", reason="no answer"),
     # C works a campaign: its session is up from S+250; one conversation S+300..S+400, sold
     fact("dialer.session", S + 250, "as-1", agent="C", campaign="renew", state="up"),
     fact("outbound.placed", S + 280, "d1", campaign="renew", lead=1),
@@ -85,6 +91,7 @@ def test_calls_count_in_the_interval_they_queued_under_the_answering_agent():
     assert (a.ring_known, a.ring_within, a.overflowed) == (1, 1, 1)
     bb = b[(S, "hotline", "B", "")]
     assert (bb.answered, bb.sl_within, bb.ring_within, bb.overflowed, bb.handle_sum) == (1, 0, 0, 0, 55)
+    assert (bb.lent, a.lent) == (1, 0)
     # unanswered calls are nobody's, even the one A was rung for
     n = b[(S, "hotline", "", "")]
     assert (n.arrived, n.offered, n.answered) == (4, 3, 0)  # c3, c4, c7 offered; c6 only arrived
@@ -93,7 +100,8 @@ def test_calls_count_in_the_interval_they_queued_under_the_answering_agent():
     assert (n.other, n.callbacks, n.voicemails, n.timeouts) == (1, 1, 0, 0)
     sales = b[(S + 900, "sales", "A", "")]
     assert (sales.answered, sales.sl_within) == (1, 1)  # 18 s is within sales' own 20 s
-    assert not any(k[0] < S for k in b), "c8 queued before the range"
+    assert not any(k[0] < S for k in b), "c8 and c9 queued before the range"
+    assert sum(x.answered for x in b.values()) == 3
 
 
 def test_agent_time_is_cut_at_interval_bounds_and_follows_the_last_status_before_the_range():
@@ -109,12 +117,15 @@ def test_agent_time_is_cut_at_interval_bounds_and_follows_the_last_status_before
     # logged in S+900..S+1200; busy with c5 S+968..S+1028
     assert (second.logged_in_s, second.busy_s, second.available_s) == (300, 60, 240)
     assert second.last_logout == S + 1200
-    # B has no status facts: its call is busy time, nothing else is known
-    assert (b[(S, "", "B", "")].busy_s, b[(S, "", "B", "")].logged_in_s) == (55, 0)
+    # B has no status facts: its calls are busy time (c2's 55 s, and c9's last 60), nothing else is known
+    assert (b[(S, "", "B", "")].busy_s, b[(S, "", "B", "")].logged_in_s) == (55 + 60, 0)
     # C's session is up from S+250: 650 s logged in, 100 of them talking
     c = b[(S, "", "C", "")]
     assert (c.logged_in_s, c.busy_s, c.available_s, c.first_login) == (650, 100, 550, S + 250)
     assert b[(S + 900, "", "C", "")].logged_in_s == 900
+    d, d2 = b[(S, "", "D", "")], b[(S + 900, "", "D", "")]
+    assert (d.first_login, d.logged_in_s, d.available_s, d.pause_s) == (S, 900, 600, {"no answer": 300})
+    assert (d2.logged_in_s, d2.available_s, d2.pause_s, d2.first_login) == (900, 0, {"no answer": 900}, None)
 
 
 def test_surveys_grades_guard_and_outbound():
@@ -135,7 +146,7 @@ def test_surveys_grades_guard_and_outbound():
 def test_sums_over_agents_equal_the_service_totals():
     got = list(rows().values())
     answered = sum(b.answered for b in got)
-    assert answered == sum(1 for r in RECORDS[:-1] if r["outcome"] == "answered")
+    assert answered == sum(1 for r in RECORDS if r["outcome"] == "answered" and r["queued_at"] >= S)
     by_agent = sum(b.handle_sum for b in got if b.agent)
     assert by_agent == 130 + 55 + 60
 

@@ -60,8 +60,8 @@ def test_agents_report_by_day():
 def test_hotline_sheet_and_campaigns():
     got = hotline_report(ROWS, DAY, "hotline")
     t = got["total"]
-    # c1 rang 8 s, c2 20 s; c1 was routed at rule step 1; one guard hold, one caller over the limit
-    assert (t["ring_3"], t["overflowed"], t["guard_reserves"], t["over_limit"]) == (0.5, 1, 1, 1)
+    # c1 rang 8 s, c2 20 s; c1 was routed at rule step 1; one guard hold, one caller over the limit; c2 by a lent agent
+    assert (t["ring_3"], t["overflowed"], t["guard_reserves"], t["over_limit"], t["lent"]) == (0.5, 1, 1, 1, 1)
     assert (t["surveys"], t["satisfaction"], t["satisfaction_met"]) == (2, 50.0, False)  # a 5 and a 3
     camp = campaigns_report(ROWS, DAY, Filter(), {"renew": "sales-team"}, fp_share=0.0)
     r = camp["rows"][0]

@@ -176,6 +176,8 @@ def test_mistakes_are_one_line_and_exit_2(day, tmp_path):
         (["services", "--agent", "1001"], "--agent does not apply"),
         (["agents", "--from", "yesterday"], "--from yesterday"),
         (["services", "--csv", str(tmp_path / "no-such-folder" / "x.csv")], "--csv"),
+        (["campaigns", "--plot", str(tmp_path / "c.png")], "--plot"),
+        (["hotline", "--from", "2027-01-02", "--to", "2027-01-01"], "--to 2027-01-01 is before --from"),
     ]
     for args, says in cases:
         p = subprocess.run([sys.executable, "-m", "engine.cli", "report", *args, "--site", site], cwd=ROOT,

@@ -59,7 +59,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     if args.name in rollups.COMMANDS:
         return rollups.cmd_rollups(args)
-
+    if args.plot and args.name not in export.PLOTS:
+        sitefile.fail(f"hotline report {args.name}: --plot: this report has no plot ({', '.join(export.PLOTS)} do)")
     report = asyncio.run(_run(args))
     print(export.text(report))
     if args.json:
@@ -69,8 +70,6 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.xlsx:
         export.write_xlsx(report, args.xlsx)
     if args.plot:
-        if args.name not in export.PLOTS:
-            sitefile.fail(f"hotline report {args.name}: --plot: this report has no plot ({', '.join(export.PLOTS)} do)")
         export.write_plot(report, args.plot)
     return 0
 
