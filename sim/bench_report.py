@@ -165,7 +165,8 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
         db = work / "bench-report.db"
         for side in ("", "-wal", "-shm"):
             Path(f"{db}{side}").unlink(missing_ok=True)
-        results.append(await bench_store("sqlite", f"sqlite+aiosqlite:///{db}", args, work))
+        if not args.no_sqlite:
+            results.append(await bench_store("sqlite", f"sqlite+aiosqlite:///{db}", args, work))
         if not args.no_postgres:
             pg = None
             if args.pg_url:

@@ -63,6 +63,8 @@ def cmd_bench_recordings(args: argparse.Namespace) -> int:
 def cmd_bench_report(args: argparse.Namespace) -> int:
     from sim.bench_report import main as bench_main
 
+    if args.no_sqlite and args.no_postgres:
+        sitefile.fail("hotline bench report: --no-sqlite and --no-postgres leave nothing to measure")
     if args.calls < 1000 or not 1 <= args.days <= 365 or min(args.reps, args.ledger_reps, args.year_ledger_reps) < 1:
         sitefile.fail("hotline bench report: --calls 1000 or more, --days 1 to 365, --reps, --ledger-reps and "
                       "--year-ledger-reps 1 or more")  # fmt: skip
@@ -141,6 +143,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="times each year's report is counted straight from the ledger (default 1)")
     bt.add_argument("--pg-url", help="an empty PostgreSQL database to use (default: a private PostgreSQL 15)")
     bt.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    bt.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     bt.add_argument("--workdir", help="keep the SQLite file and site files here")
     bt.add_argument("--json", help="write the figures to this file")
     bt.set_defaults(func=cmd_bench_report)
