@@ -35,6 +35,7 @@ from engine.web.settings import HttpSettings
 from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
 from recording.plugin import install as install_recording
+from reports.plugin import install as install_reports
 from sim.synthetic_leads import SyntheticLeads
 
 log = logging.getLogger("hotline")
@@ -80,6 +81,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
         agi.route(OUTBOUND_ROUTE, dialer.outbound)
     install_live(engine, engine.bus, acd, dialer, board)
     install_cases(engine)  # complaints, follow-ups and low surveys from the facts; overdue ones to the team page
+    install_reports(engine)  # the reports' rollups, kept up to date as facts arrive
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

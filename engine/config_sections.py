@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard], [qa], [cases]."""
+[http], [wallboard], [qa], [cases], [reports]."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from engine.web.settings import HTTP_FIELDS
 from engine.web.wallboard.settings import WALLBOARD_FIELDS
 from ivr.settings import IVR_FIELDS
 from qa.settings import QA_FIELDS
+from reports.settings import REPORTS_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
     "site": {
@@ -53,4 +54,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "wallboard": WALLBOARD_FIELDS,  # engine/web/wallboard/settings.py
     "qa": QA_FIELDS,  # qa/settings.py
     "cases": CASES_FIELDS,  # cases/settings.py
+    "reports": REPORTS_FIELDS,  # reports/settings.py
 }

@@ -60,6 +60,17 @@ def cmd_bench_recordings(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_report(args: argparse.Namespace) -> int:
+    from sim.bench_report import main as bench_main
+
+    if args.no_sqlite and args.no_postgres:
+        sitefile.fail("hotline bench report: --no-sqlite and --no-postgres leave nothing to measure")
+    if args.calls < 1000 or not 1 <= args.days <= 365 or min(args.reps, args.ledger_reps, args.year_ledger_reps) < 1:
+        sitefile.fail("hotline bench report: --calls 1000 or more, --days 1 to 365, --reps, --ledger-reps and "
+                      "--year-ledger-reps 1 or more")  # fmt: skip
+    return bench_main(args)
+
+
 def add_parser(sub: argparse._SubParsersAction) -> None:
     bench = sub.add_parser("bench", help="benchmarks (not part of the test suite)")
     bsub = bench.add_subparsers(dest="bench_command", required=True)
@@ -118,6 +129,24 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                     help="Opus bit-rates to try, kbit/s, comma-separated (default 12,16,20,24)")
     bc.add_argument("--json", default="bench-recordings.json", help="write the figures here (default %(default)s)")
     bc.set_defaults(func=cmd_bench_recordings)
+
+    bt = bsub.add_parser("report", help="every report over a month and a year of a synthetic site: from the rollups "
+                                        "vs straight from the ledger, SQLite and PostgreSQL, same run")  # fmt: skip
+    bt.add_argument("--calls", type=int, default=1_300_000, help="the year's calls, hotline and outbound (default "
+                                                                 "1300000)")  # fmt: skip
+    bt.add_argument("--days", type=int, default=365, help="days of the synthetic year, from 2025-01-01 (default 365)")
+    bt.add_argument("--seed", type=int, default=1)
+    bt.add_argument("--reps", type=int, default=10, help="times each report is read from the rollups (default 10)")
+    bt.add_argument("--ledger-reps", type=int, default=3,
+                    help="times each month's report is counted straight from the ledger (default 3)")
+    bt.add_argument("--year-ledger-reps", type=int, default=1,
+                    help="times each year's report is counted straight from the ledger (default 1)")
+    bt.add_argument("--pg-url", help="an empty PostgreSQL database to use (default: a private PostgreSQL 15)")
+    bt.add_argument("--no-postgres", action="store_true", help="SQLite only")
+    bt.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
+    bt.add_argument("--workdir", help="keep the SQLite file and site files here")
+    bt.add_argument("--json", help="write the figures to this file")
+    bt.set_defaults(func=cmd_bench_report)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")

@@ -8,7 +8,7 @@ import asyncio
 import datetime as dt
 from typing import Any
 
-from engine.cli import sitefile
+from engine.cli import rollups, sitefile
 
 NAMES = ("agents", "services", "hotline", "campaigns", "cases")
 
@@ -49,7 +49,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     store = Store(url)
     try:
         cases = CaseStore(store.engine)
-        return await Reports(site, ReportStore(store.engine), cases=lambda a, b: cases.rows(since=a, until=b)).report(q)
+        return await Reports(site, ReportStore(store.engine), source=await rollups.source(site, store, q),
+                             cases=lambda a, b: cases.rows(since=a, until=b)).report(q)
     finally:
         await store.close()
 
@@ -57,6 +58,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
 def cmd_report(args: argparse.Namespace) -> int:
     from reports import export
 
+    if args.name in rollups.COMMANDS:
+        return rollups.cmd_rollups(args)
     if args.plot and args.name not in export.PLOTS:
         sitefile.fail(f"hotline report {args.name}: --plot: this report has no plot ({', '.join(export.PLOTS)} do)")
     report = asyncio.run(_run(args))
@@ -74,7 +77,8 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("report", help="agents, services, hotline and campaigns reports, each figure with its formula")
-    p.add_argument("name", choices=NAMES, help="which report")
+    p.add_argument("name", choices=NAMES + rollups.COMMANDS,
+                   help="which report; `rebuild`: count the rollups again from the ledger; `status`: how far they are")
     sitefile.add_site_option(p)
     p.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD, site time (default: --to, or today)")
     p.add_argument("--to", help="last day, included (default: today, or --from when later)")

@@ -2,7 +2,20 @@
 
 from __future__ import annotations
 
-from sqlalchemy import JSON, Boolean, Column, Float, Index, Integer, MetaData, String, Table, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    Column,
+    Float,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
 
 metadata = MetaData()
 
@@ -18,6 +31,7 @@ ledger = Table(
     Column("data", JSON, nullable=False),
     Column("recorded_at", Float, nullable=False),
     Index("ix_ledger_kind_at", "kind", "at"),  # facts of a kind since a time: open calls at every resync
+    Index("ix_ledger_at", "at"),  # migration 0015: the newest fact before a time (reports)
 )
 
 call_records = Table(
@@ -50,6 +64,7 @@ call_records = Table(
     # "" = the engine saw the end; "reconstructed" = from Asterisk's CEL/CDR; "approximate" (closed_reason says why)
     Column("closed", String(16), nullable=False, server_default=""),
     Column("closed_reason", String(200), nullable=False, server_default=""),
+    Index("ix_call_records_arrived_at", "arrived_at"),  # migration 0015: reports read a time range of records
 )
 
 queue_log = Table(
@@ -225,4 +240,45 @@ cases = Table(
     Column("links", JSON, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_cases_status_due", "status", "due_at"),
+)
+
+# The reports' rollups (migration 0015): reports/buckets.py's 15-minute bucket rows, and the same summed over the
+# site's local days; derived from the ledger, call records and grades, rebuilt on demand (reports/rollups.py).
+BUCKET_COUNTS = ("arrived", "offered", "answered", "abandoned", "short_abandoned", "other", "callbacks", "voicemails",
+                 "timeouts", "sl_within", "sl_late_abandons", "wait_n", "handled", "ring_known", "ring_within",
+                 "overflowed", "lent", "guard_reserves", "over_limit", "survey_n", "survey_sum", "survey_top2", "qa_n",
+                 "dials", "out_machines", "out_connected", "out_abandoned", "out_late", "out_qa_labels",
+                 "out_qa_people")  # fmt: skip
+BUCKET_SUMS = ("wait_sum", "wait_max", "talk_sum", "hold_sum", "wrap_sum", "handle_sum", "qa_sum", "logged_in_s",
+               "available_s", "busy_s", "out_talk_s")  # fmt: skip
+BUCKET_MOMENTS = ("first_login", "last_logout")
+BUCKET_DICTS = ("pause_s", "out_outcomes", "dispositions")
+
+
+def _bucket_table(name: str) -> Table:
+    return Table(
+        name,
+        metadata,
+        Column("start", BigInteger, primary_key=True, autoincrement=False),
+        Column("service", String(64), primary_key=True),
+        Column("agent", String(64), primary_key=True),
+        Column("campaign", String(80), primary_key=True),
+        *[Column(n, Integer, nullable=False, server_default="0") for n in BUCKET_COUNTS],
+        *[Column(n, Float, nullable=False, server_default="0") for n in BUCKET_SUMS],
+        *[Column(n, Float, nullable=True) for n in BUCKET_MOMENTS],
+        *[Column(n, JSON, nullable=False) for n in BUCKET_DICTS],
+        Index(f"ix_{name}_service_start", "service", "start"),
+        Index(f"ix_{name}_campaign_start", "campaign", "start"),
+    )
+
+
+report_buckets = _bucket_table("report_buckets")
+report_days = _bucket_table("report_days")
+
+report_rollup_state = Table(
+    "report_rollup_state",
+    metadata,
+    # ledger_id: facts up to it are counted; horizon: the end of the counted time; timezone: the days'
+    Column("name", String(40), primary_key=True),
+    Column("value", String(200), nullable=False),
 )

@@ -4,14 +4,14 @@ Rebuilt from the ledger at will (``cases.model.fold``); a closed case's number a
 personal data is purged, the rest (kind, source, times, status) stays for the reports.
 
 Revision ID: 0016
-Revises: 0014
+Revises: 0015
 """
 
 import sqlalchemy as sa
 from alembic import op
 
 revision = "0016"
-down_revision = "0014"
+down_revision = "0015"
 branch_labels = None
 depends_on = None
 
