@@ -124,7 +124,8 @@ class Reports:
         # whether the agents still logged in then stayed so
         newest = await self.store.newest(end)
         stop = start if newest is None else min(end, max(start, newest + 0.001))
-        rows = await self.source(start, stop) if stop > start else []
+        # the cases report reads the cases table, not bucket rows
+        rows = await self.source(start, stop) if stop > start and q.name != "cases" else []
         if q.name == "cases":
             body = await self._cases(q, start, end)
         elif q.name == "agents":

@@ -40,7 +40,8 @@ from engine.web.wallboard.settings import WallboardSettings
 from qa.services import Grading, Samples
 from qa.settings import QaSettings
 from qa.store import GradeStore
-from reports.services import Reports
+from reports.plugin import query_of
+from reports.services import DEFAULT_INTERVAL, Query, Reports
 from reports.store import ReportStore
 
 
@@ -141,12 +142,22 @@ def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
     site = engine.site
     tz = ZoneInfo(site["site"]["timezone"])
     case_rows = CaseStore(sql)
-    reports = Reports(site, ReportStore(sql), cases=lambda a, b: case_rows.rows(since=a, until=b))
+    store = ReportStore(sql)
+    straight = Reports(site, store, cases=lambda a, b: case_rows.rows(since=a, until=b))
+    kept = query_of(site, sql) if engine.features.get("rollups") is not None else None
 
     def today() -> dt.date:
         return dt.datetime.fromtimestamp(engine.clock.now(), tz).date()
 
-    return report_routes(reports.report, Choices.of(site), today, who=console.who, policy=console.policy,
+    async def report(q: Query) -> dict[str, Any]:
+        """Days before today from the rollups the engine keeps (a month reads a few hundred rows); a range with
+        today in it straight from the ledger, so the last minute's calls are in it too."""
+        if kept is None or q.last >= today():
+            return await straight.report(q)
+        source = kept.source(q.name, q.interval or DEFAULT_INTERVAL[q.name])
+        return await Reports(site, store, source=source, cases=straight.cases).report(q)
+
+    return report_routes(report, Choices.of(site), today, who=console.who, policy=console.policy,
                          refuse=console.refuse)  # fmt: skip
 
 
