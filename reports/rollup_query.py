@@ -77,10 +77,16 @@ class RollupQuery:
 
     async def rows(self, start: float, end: float, interval: str = "15m", view: str = "all") -> list[Bucket]:
         """The rows of ``view`` in [start, end) summed per ``interval`` period and the view's key columns; each
-        row's ``start`` is its period's local start."""
+        row's ``start`` is its period's local start. Day periods: the whole days from the day table, a last day
+        counted only in part (up to the newest fact) from the quarter hours."""
         unit, v = UNITS[interval], self.views[view]
-        whole_days = day_start(start, self.tz) == int(start) and day_start(end, self.tz) == int(end)
-        t = report_days if unit == 86400 and v.days and whole_days else report_buckets
+        cut = day_start(end, self.tz)
+        if unit == 86400 and v.days and day_start(start, self.tz) == int(start) and cut > start:
+            got = await self._rows(report_days, start, cut, unit, v)
+            return got + (await self._rows(report_buckets, cut, end, unit, v) if end > cut else [])
+        return await self._rows(report_buckets, start, end, unit, v)
+
+    async def _rows(self, t: Table, start: float, end: float, unit: int, v: View) -> list[Bucket]:
         pieces = offsets(start, end, self.tz)
         period = _period(t, unit, pieces).label("period")
         keys = [t.c[k] for k in v.keys]

@@ -56,6 +56,16 @@ def _unit(x: float) -> float:
     return 10.0 ** -min(decimals, 6)
 
 
+def differences(a: Any, b: Any, path: str = "") -> list[str]:
+    """Where two reports differ (``same`` says whether they do), as paths with both values."""
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = [f"{path}/{k}: only one has it" for k in sorted(set(a) ^ set(b), key=str)]
+        return out + [d for k in a if k in b for d in differences(a[k], b[k], f"{path}/{k}")]
+    if isinstance(a, list) and isinstance(b, list) and len(a) == len(b):
+        return [d for i, (x, y) in enumerate(zip(a, b, strict=True)) for d in differences(x, y, f"{path}[{i}]")]
+    return [] if same(a, b) else [f"{path}: {a!r} from the rollups, {b!r} straight"]
+
+
 def same(a: Any, b: Any) -> bool:
     """Two reports alike: the same rows, keys and texts; numbers equal to the last decimal shown, give or take one
     unit of it (the rollups add the same seconds in another order: a sum a hair's breadth from a rounding bound
@@ -128,6 +138,7 @@ async def bench_store(name: str, url: str, args: argparse.Namespace, work: Path)
                 l_ms, l_out = await _timed(lambda q=q: straight.report(q), reps)
                 row = {"report": report, "range": span, "interval": interval, "rollups": figures(r_ms),
                        "ledger": figures(l_ms), "goal_ms": GOALS_MS[span], "same": same(r_out, l_out)}  # fmt: skip
+                row["differences"] = differences(r_out, l_out)[:20]
                 row["ratio"] = round(row["ledger"]["p50_ms"] / max(row["rollups"]["p50_ms"], 0.001), 1)
                 row["goal_met"] = row["rollups"]["p95_ms"] < GOALS_MS[span]
                 out["reports"].append(row)
