@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from engine.model.facts import fact_key
 from engine.store.tables import call_records
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -43,9 +44,10 @@ class Day:
     grades: list[tuple[Any, ...]] = field(default_factory=list)  # GRADE_COLUMNS, JSON as text
     calls: int = 0
 
-    def fact(self, kind: str, when: float, call_id: str, key: str, **data: Any) -> None:
+    def fact(self, kind: str, when: float, call_id: str, *key: object, **data: Any) -> None:
+        """A fact keyed as the engine keys it: ``fact_key(kind, *key)``."""
         t = round(when, 3)
-        self.facts.append((t, kind, call_id, call_id, f"{kind}:{key}", json.dumps(data), t))
+        self.facts.append((t, kind, call_id, call_id, fact_key(kind, *key), json.dumps(data), t))
 
 
 def midnight(day: dt.date) -> float:
@@ -53,7 +55,7 @@ def midnight(day: dt.date) -> float:
 
 
 def _status(d: Day, agent: str, at: float, action: str, status: str, reason: str = "") -> None:
-    d.fact("agent.status", at, "", f"{agent}:{action}:{at:.3f}", agent=agent, action=action, status=status,
+    d.fact("agent.status", at, "", agent, action, f"{at:.3f}", agent=agent, action=action, status=status,
            reason=reason, state="idle")  # fmt: skip
 
 
@@ -66,7 +68,7 @@ def _agents(d: Day, rnd: random.Random, base: float, working: bool) -> None:
     if not working:
         return
     for a in OUTBOUND_AGENTS:
-        d.fact("dialer.session", base + 8 * 3600 - rnd.uniform(0, 300), f"as-{a}-{base:.0f}", f"{a}:up:{base:.0f}",
+        d.fact("dialer.session", base + 8 * 3600 - rnd.uniform(0, 300), f"as-{a}-{base:.0f}", a, "up", f"{base:.0f}",
                agent=a, campaign=CAMPAIGN, state="up")  # fmt: skip
         brk = base + 10.5 * 3600 + rnd.uniform(0, 1800)
         _status(d, a, brk, "pause", "paused", "break")
@@ -74,7 +76,7 @@ def _agents(d: Day, rnd: random.Random, base: float, working: bool) -> None:
         _status(d, a, base + 12 * 3600 + rnd.uniform(0, 600), "pause", "paused", "lunch")
         _status(d, a, base + 13 * 3600 + rnd.uniform(0, 600), "resume", "available")
         d.fact("dialer.session", base + 17.5 * 3600 + rnd.uniform(0, 600), f"as-{a}-{base:.0f}",
-               f"{a}:down:{base:.0f}", agent=a, campaign=CAMPAIGN, state="down")  # fmt: skip
+               a, "down", f"{base:.0f}", agent=a, campaign=CAMPAIGN, state="down")  # fmt: skip
 
 
 def _hotline(d: Day, rnd: random.Random, base: float, n: int, day_no: int) -> None:
@@ -101,7 +103,7 @@ def _hotline(d: Day, rnd: random.Random, base: float, n: int, day_no: int) -> No
                            connected_at=connected, ring_time=ring, queue_wait=wait, talk_time=talk, hold_time=hold,
                            handle_time=talk + hold + wrap, wrap_up_time=wrap, outcome="answered",
                            recording=f"/rec/{cid}.opus", recording_seconds=talk + hold)  # fmt: skip
-                d.fact("route.decision", connected - ring, cid, f"{cid}:1", agent=agent, step=int(agent != "1001"),
+                d.fact("route.decision", connected - ring, cid, cid, 1, agent=agent, step=int(agent != "1001"),
                        service="hotline")  # fmt: skip
                 if rnd.random() < 0.5:
                     d.fact("ivr.survey", end + 20, cid, cid, agent=agent, score=rnd.choice((5, 5, 5, 4, 4, 3, 1)))
@@ -122,10 +124,10 @@ def _hotline(d: Day, rnd: random.Random, base: float, n: int, day_no: int) -> No
         d.fact("call.end", end + 0.5, cid, cid)
         d.calls += 1
     for k in range(2):
-        d.fact("acd.guard", base + (10 + 4 * k) * 3600, "", f"{base:.0f}:{k}", agent=OUTBOUND_AGENTS[k],
+        d.fact("acd.guard", base + (10 + 4 * k) * 3600, "", k, f"{base:.0f}", agent=OUTBOUND_AGENTS[k],
                action="reserve", reason="hotline busy", service="hotline")  # fmt: skip
     if rnd.random() < 0.2:
-        d.fact("ivr.overflow", base + 11 * 3600, f"over-{day_no}", f"over-{day_no}", active=9)
+        d.fact("ivr.overflow", base + 11 * 3600, f"over-{day_no}", day_no, active=9)
 
 
 def _outbound(d: Day, rnd: random.Random, base: float, n: int, day_no: int) -> None:
