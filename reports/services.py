@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 from engine.config import Site
 from engine.store.stats import targets_of
 from reports.agent_report import agents_report
-from reports.buckets import Bucket, SiteRules, buckets
+from reports.buckets import Bucket, SiteRules, buckets, call_time
 from reports.campaign_report import campaigns_report
 from reports.fold import INTERVALS, Filter, Periods, day_range
 from reports.hotline_report import hotline_report
@@ -112,7 +112,11 @@ class Reports:
     async def from_ledger(self, start: float, end: float) -> list[Bucket]:
         records = await self.store.records(start, end)
         facts = await self.store.facts(start, end)
-        return buckets(records, facts, self.rules, start, end, await self.store.grades(start))
+        # a grade of a call recorded before the range counts in that call's interval, not in this range (as the
+        # rollups, counting the whole ledger, count it)
+        known = {str(r["call_id"]) for r in records if start <= call_time(r) < end}
+        graded = [g for g in await self.store.grades(start) if not g["recorded"] or str(g["call_id"]) in known]
+        return buckets(records, facts, self.rules, start, end, graded)
 
     async def report(self, q: Query) -> dict[str, Any]:
         check(self.site, q)

@@ -54,8 +54,11 @@ class ReportStore:
             return (await conn.execute(q)).scalar()
 
     async def grades(self, start: float) -> list[dict[str, Any]]:
-        """Grades made since ``start``: a call is graded after it happened."""
-        q = select(grades.c.id, grades.c.call_id, grades.c.agent, grades.c.score, grades.c.supersedes,
-                   grades.c.created_at).where(grades.c.created_at >= start)  # fmt: skip
+        """Grades made since ``start`` (a call is graded after it happened), each with ``recorded``: whether its
+        call has a call record (then the grade counts in that call's interval, wherever it lies)."""
+        q = (select(grades.c.id, grades.c.call_id, grades.c.agent, grades.c.score, grades.c.supersedes,
+                    grades.c.created_at, call_records.c.call_id.is_not(None).label("recorded"))
+             .select_from(grades.outerjoin(call_records, call_records.c.call_id == grades.c.call_id))
+             .where(grades.c.created_at >= start))  # fmt: skip
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(q)).mappings().all()]

@@ -9,8 +9,10 @@ import datetime as dt
 from zoneinfo import ZoneInfo
 
 import pytest
+from sqlalchemy import text
 
 from engine.cli.report import days
+from engine.config import load_site
 from engine.model.facts import Fact
 from engine.store.store import Store, migrate
 from reports.agent_report import agents_report
@@ -20,6 +22,7 @@ from reports.fold import Filter, Periods, day_range
 from reports.formulas import FORMULAS
 from reports.hotline_report import hotline_report
 from reports.service_report import abandoned_calls, services_report
+from reports.services import Reports
 from reports.store import ReportStore
 from tests.test_report_buckets import FACTS, GRADES, RECORDS, RULES, S
 
@@ -138,7 +141,7 @@ def _call(call_id: str, at: float, answered: bool) -> list[Fact]:
     return [*out, Fact("call.end", out[-1].at, c, c, f"call.end:{c}", {})]
 
 
-def test_the_store_reads_on_both_stores(store_url):
+def test_the_store_reads_on_both_stores(store_url, tmp_path):
     async def go() -> None:
         await asyncio.to_thread(migrate, store_url)
         st = Store(store_url)
@@ -155,6 +158,21 @@ def test_the_store_reads_on_both_stores(store_url):
             assert newest == S + 425  # k2's end
             facts = await rs.facts(S, newest + 0.001)
             assert [f.kind for f in facts] == ["agent.status"], "the status before the range, nothing else asked"
+            # grades made in the range: one of k0 (its record lies before the range), one of a call without a record
+            async with st.engine.begin() as conn:
+                for gid, call in (("g0", "k0"), ("gx", "out-1")):
+                    await conn.execute(text(
+                        "INSERT INTO grades (id, recording, call_id, agent, form, form_hash, grader, grader_role, "
+                        "version, reason, answers, comments, marks, score, critical_failed, blind, created_at) VALUES "
+                        f"('{gid}', '{call}', '{call}', '1001', 'f', 'h', 'qa1', 'qa', 1, '', '{{}}', '', '[]', 90, "
+                        f"'[]', false, {S + 500})"))  # fmt: skip
+            assert {g["id"]: bool(g["recorded"]) for g in await rs.grades(S)} == {"g0": True, "gx": False}
+            # counted straight, the range holds the grade of the call without a record, not k0's (k0's interval has it)
+            site = tmp_path / "site.toml"
+            site.write_text('[site]\nname = "t"\n[asterisk]\nlab = true\n[hotline]\nnumber = "400"\nagent = "1001"\n'
+                            f'[store]\nurl = "{store_url}"\n[[agents]]\nid = "1001"\n')  # fmt: skip
+            counted = await Reports(load_site(site), rs).from_ledger(S, S + 900)
+            assert sum(b.qa_n for b in counted) == 1
             rows = buckets(await rs.records(S, S + 900), facts, RULES, S, newest + 0.001, await rs.grades(S))
             got = services_report(rows, DAY, Filter(), [])["total"]
             assert (got["offered"], got["answered"], got["abandoned"], got["asa"]) == (2, 1, 1, 4.0)
