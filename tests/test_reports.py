@@ -184,3 +184,26 @@ def test_the_store_reads_on_both_stores(store_url, tmp_path):
             await st.close()
 
     asyncio.run(go())
+
+
+def test_a_fold_sums_as_bucket_add_does():
+    """fold sums plain rows for speed: the sums are Bucket.add's, maxima, earliest and latest moments included."""
+    import random
+
+    from reports.buckets import Bucket
+    from reports.fold import fold, total
+
+    rnd = random.Random(7)
+    rows = [Bucket(900 * i, service=rnd.choice(("a", "b")), agent=rnd.choice(("1", "2", "3")),
+                   offered=rnd.randint(0, 5), wait_max=rnd.uniform(0, 60), talk_sum=rnd.uniform(0, 300),
+                   first_login=rnd.choice((None, 1000.0 + i)), last_logout=rnd.choice((None, 5000.0 - i)),
+                   pause_s={rnd.choice(("lunch", "break")): rnd.uniform(0, 100)})
+            for i in range(300)]  # fmt: skip
+    by_hand: dict[str, Bucket] = {}
+    for b in rows:
+        by_hand[b.agent] = by_hand[b.agent].add(b) if b.agent in by_hand else b
+    assert fold(rows, lambda b: b.agent) == dict(sorted(by_hand.items()))
+    everything = rows[0]
+    for b in rows[1:]:
+        everything = everything.add(b)
+    assert total(rows) == everything and total([]) == Bucket(0)
