@@ -38,6 +38,7 @@ from engine.web.wallboard.routes import static_route
 from reports.services import Reports
 from reports.store import ReportStore
 from sim.world import site_text
+from tests.test_reports import queued_call
 
 TZ = ZoneInfo("Asia/Shanghai")  # the demo site's
 DAY = dt.date(2027, 3, 5)
@@ -55,24 +56,7 @@ def _login(agent: str, at: float) -> Fact:
 
 
 def _call(c: str, at: float, agent: str | None) -> list[Fact]:
-    """A caller queued 5 s after arriving; answered by ``agent`` after 4 s and talking 60 s, or (no agent) hanging
-    up after 20 s of waiting."""
-    out = [Fact("channel.new", at, c, c, f"channel.new:{c}", {"role": "caller", "caller": CALLER,
-                                                               "exten": "4001234567"}),
-           Fact("channel.up", at + 1, c, c, f"channel.up:{c}", {}),
-           Fact("call.queued", at + 5, c, c, f"call.queued:{c}", {"service": "hotline", "digit": "1"})]  # fmt: skip
-    if agent is not None:
-        a = f"{c}-a"
-        out += [Fact("agent.offer", at + 6, c, a, f"agent.offer:{a}", {"agent": agent, "leg": a}),
-                Fact("channel.up", at + 9, c, a, f"channel.up:{a}", {}),
-                Fact("bridge.enter", at + 9, c, c, f"bridge.enter:{c}", {}),
-                Fact("bridge.enter", at + 9, c, a, f"bridge.enter:{a}", {}),
-                Fact("hangup.request", at + 69, c, c, f"hangup.request:{c}", {}),
-                Fact("channel.hangup", at + 69, c, c, f"channel.hangup:{c}", {})]  # fmt: skip
-    else:
-        out += [Fact("hangup.request", at + 25, c, c, f"hangup.request:{c}", {}),
-                Fact("channel.hangup", at + 25, c, c, f"channel.hangup:{c}", {})]  # fmt: skip
-    return [*out, Fact("call.end", out[-1].at, c, c, f"call.end:{c}", {})]
+    return queued_call(c, at, agent, CALLER)
 
 
 # the morning: 1001 and 1002 (team front) and 2001 (team outbound) log in at 10:00; 1001 answers two calls, 2001

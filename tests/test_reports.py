@@ -120,16 +120,16 @@ def test_default_days():
     assert days(today, dt.date(2027, 2, 1), None) == (dt.date(2027, 2, 1), dt.date(2027, 2, 1))
 
 
-def _call(call_id: str, at: float, answered: bool) -> list[Fact]:
-    """A caller queued 5 s after arriving; answered by 1001 after a 3 s ring and talking 60 s, or hanging up after
-    20 s of waiting."""
-    c, a = call_id, f"{call_id}-a"
-    out = [Fact("channel.new", at, c, c, f"channel.new:{c}", {"role": "caller", "caller": "13800000001",
+def queued_call(c: str, at: float, agent: str | None, caller: str = "13800000001") -> list[Fact]:
+    """A caller queued 5 s after arriving; answered by ``agent`` after a 3 s ring and talking 60 s, or (no agent)
+    hanging up after 20 s of waiting."""
+    out = [Fact("channel.new", at, c, c, f"channel.new:{c}", {"role": "caller", "caller": caller,
                                                                "exten": "4001234567"}),
            Fact("channel.up", at + 1, c, c, f"channel.up:{c}", {}),
            Fact("call.queued", at + 5, c, c, f"call.queued:{c}", {"service": "hotline", "digit": "1"})]  # fmt: skip
-    if answered:
-        out += [Fact("agent.offer", at + 6, c, a, f"agent.offer:{a}", {"agent": "1001", "leg": a}),
+    if agent is not None:
+        a = f"{c}-a"
+        out += [Fact("agent.offer", at + 6, c, a, f"agent.offer:{a}", {"agent": agent, "leg": a}),
                 Fact("channel.up", at + 9, c, a, f"channel.up:{a}", {}),
                 Fact("bridge.enter", at + 9, c, c, f"bridge.enter:{c}", {}),
                 Fact("bridge.enter", at + 9, c, a, f"bridge.enter:{a}", {}),
@@ -148,8 +148,8 @@ def test_the_store_reads_on_both_stores(store_url, tmp_path):
         try:
             login = Fact("agent.status", S - 3600, "", "", "agent.status:1001:login", {"agent": "1001",
                          "action": "login", "status": "available", "reason": "", "state": "idle"})  # fmt: skip
-            await st.append([login, *_call("k1", S + 100, True), *_call("k2", S + 400, False),
-                             *_call("k0", S - 2000, True)], S + 1000)  # fmt: skip
+            await st.append([login, *queued_call("k1", S + 100, "1001"), *queued_call("k2", S + 400, None),
+                             *queued_call("k0", S - 2000, "1001")], S + 1000)  # fmt: skip
             # a console user added later (on the wall clock, engine or not) says nothing of the agents' time
             await st.append([Fact("user.added", S + 800, "", "", "user.added:lead1", {"user": "lead1"})], S + 800)
             await st.rebuild_records()
