@@ -26,6 +26,5 @@ def test_reports_from_the_rollups_equal_the_reports_counted_straight(tmp_path: P
         rows = {(r["report"], r["range"]) for r in s["reports"]}
         assert rows == {(n, span) for n in ("agents", "services", "hotline", "campaigns") for span in ("month", "year")}
         assert all(r["same"] for r in s["reports"]), [r for r in s["reports"] if not r["same"]]
-        assert all(r["goal_met"] == (r["rollups"]["p95_ms"] < r["goal_ms"]) for r in s["reports"])
     assert got["all_same"] is True
     assert "the same answers both ways: yes" in p.stdout
