@@ -28,7 +28,7 @@ from engine.ports import Spawner
 
 log = logging.getLogger("hotline.dialer")
 SAMPLE_SETTLE = 0.5  # seconds between looks at an AMD sample file Asterisk is closing
-SAMPLE_WAIT = 20  # looks before giving up on it
+SAMPLE_WAIT = 60  # looks before giving up on it (30 s: a loaded machine may close the file late)
 
 
 class AnswerHandler:
@@ -92,11 +92,14 @@ class AnswerHandler:
             await self.notify.machine(d.id)
             await self._finish_lead(d, "machine")
             self._preview_over(d)
-            if self.c.machine == "message":
-                await chan.stream(self.c.abandon_prompt)
-            await chan.command("HANGUP")
-            if sampled:
-                self.spawner.spawn(self._keep_sample(d), f"amd-sample:{d.id}")
+            try:
+                if self.c.machine == "message":
+                    await chan.stream(self.c.abandon_prompt)
+                await chan.command("HANGUP")
+            finally:
+                # a machine may hang up during the message (AgiHangup): its first seconds are still kept
+                if sampled:
+                    self.spawner.spawn(self._keep_sample(d), f"amd-sample:{d.id}")
             return
         d.resolved = True
         self.pacer.on(DialResolved("live", mono - d.placed), self._t())

@@ -877,7 +877,9 @@ class VirtualPbx:
         if self.write_audio:
             seconds = max(0.0, self.clock.now() - since)
             path.parent.mkdir(parents=True, exist_ok=True)
-            self._spawn(asyncio.to_thread(_write_wav, path, _tone(seconds, 350.0)), f"amd-sample:{ch.uniqueid}")
+            # written at once (a few seconds of audio, a few ms): Asterisk's file is complete at the hang-up, and a
+            # busy thread pool must not hold it back past the engine's wait for it
+            _write_wav(path, _tone(seconds, 350.0))
 
     def mixmonitor(self, name: str, file: str, options: str) -> bool:
         ch = next((c for c in self.channels.values() if c.name == name), None)
