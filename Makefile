@@ -38,11 +38,12 @@ fidelity: setup-test
 
 # The tests without Asterisk on two workers (a test file stays on one worker: a module's shared demo or replays
 # start once), then one at a time the real-Asterisk tests, which share the one lab, and those marked `alone`.
-# Both runs always happen; the target fails if either failed.
+# Both runs always happen; the target fails if either failed. Each names its slowest tests (CI must stay under
+# 30 minutes).
 test: setup-test
 	$(VPY) -m ruff check .
-	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile; a=$$?; \
-	$(VPY) -m pytest -q -m "asterisk or alone"; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
+	$(VPY) -m pytest -q -m "not asterisk and not alone" -n 2 --dist loadfile --durations=10; a=$$?; \
+	$(VPY) -m pytest -q -m "asterisk or alone" --durations=15; b=$$?; [ $$a = 0 ] && [ $$b = 0 ]
 
 # The console's screenshots in docs/ (the README shows them), taken by the browser tests in Debian's Chromium.
 screenshots: setup-test
