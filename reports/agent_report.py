@@ -19,8 +19,15 @@ COLUMNS = ("period", "agent", "name", "first_login", "last_logout", "logged_in",
            "csat", "csat_top2", "qa_score", "follow_ups_due", "follow_ups_on_time")  # fmt: skip
 
 
+# the bucket fields this report reads (its filter's and its figures'): the rollups sum these and no other
+READS = ("service", "agent", "first_login", "last_logout", "logged_in_s", "pause_s", "handled", "out_connected",
+         "talk_sum", "hold_sum", "wrap_sum", "handle_sum", "out_talk_s", "busy_s", "available_s", "dispositions",
+         "survey_sum", "survey_n", "survey_top2", "qa_sum", "qa_n")  # fmt: skip
+
+
 def _clock(at: float | None, periods: Periods) -> str | None:
-    return None if at is None else dt.datetime.fromtimestamp(at, periods.tz).strftime("%Y-%m-%d %H:%M:%S")
+    # "YYYY-MM-DD HH:MM:SS" (isoformat without its offset: a third of strftime's cost, twice per row)
+    return None if at is None else dt.datetime.fromtimestamp(at, periods.tz).isoformat(" ", "seconds")[:19]
 
 
 def figures(b: Bucket, periods: Periods) -> dict[str, Any]:
@@ -67,14 +74,14 @@ def agents_report(rows: Iterable[Bucket], periods: Periods, flt: Filter, names: 
     rows of the cases table, whose follow-ups due in the range are counted for their owners."""
     mine = [b for b in rows if b.agent and (flt.agents is None or b.agent in flt.agents)
             and (flt.services is None or b.service in flt.services or not b.service)]  # fmt: skip
-    folded = fold(mine, lambda b: (periods.start_of(b.start), b.agent))
+    folded = fold(mine, lambda b: (periods.start_of(b.start), b.agent), READS)
     fups = _follow_ups(cases, periods, flt)
     for p, a in fups.keys() - folded.keys():  # an owner with follow-ups due and no time on record that period
         folded[(p, a)] = Bucket(p, agent=a)
     out_rows = [{"period": periods.label(p), "agent": a, "name": names.get(a, ""), **figures(b, periods),
                  "follow_ups_due": fups.get((p, a), [0, 0])[0], "follow_ups_on_time": fups.get((p, a), [0, 0])[1]}
                 for (p, a), b in sorted(folded.items())]  # fmt: skip
-    every = total(mine)
+    every = total(mine, READS)
     return {
         "columns": list(COLUMNS),
         "rows": out_rows,

@@ -15,6 +15,11 @@ COLUMNS = ("period", "team", "campaign", "dials", "outcomes", "machines", "conve
            "abandon_rate_us", "abandon_rate_uk", "late_connects", "talk", "dispositions")  # fmt: skip
 
 
+# the bucket fields this report reads (its filter's and its figures'): the rollups sum these and no other
+READS = ("campaign", "out_abandoned", "out_connected", "out_machines", "out_qa_people", "out_qa_labels", "dials",
+         "out_outcomes", "out_late", "out_talk_s", "dispositions")  # fmt: skip
+
+
 def figures(b: Bucket, fp_share: float) -> dict[str, Any]:
     us, uk = abandon_rates(b.out_abandoned, b.out_connected, b.out_machines, fp_share)
     return {
@@ -36,10 +41,10 @@ def campaigns_report(rows: Iterable[Bucket], periods: Periods, flt: Filter, team
                      fp_share: float | None = None) -> dict[str, Any]:  # fmt: skip
     """``teams``: campaign -> its team (``team`` in ``[[campaigns]]``); ``flt.campaigns`` picks campaigns."""
     mine = [b for b in rows if b.campaign and (flt.campaigns is None or b.campaign in flt.campaigns)]
-    every = total(mine)
+    every = total(mine, READS)
     share = fp_share if fp_share is not None else fp_share_from(every.out_qa_people, every.out_qa_labels)
-    by_campaign = fold(mine, lambda b: (periods.start_of(b.start), teams.get(b.campaign, ""), b.campaign))
-    by_team = fold(mine, lambda b: (periods.start_of(b.start), teams.get(b.campaign, "")))
+    by_campaign = fold(mine, lambda b: (periods.start_of(b.start), teams.get(b.campaign, ""), b.campaign), READS)
+    by_team = fold(mine, lambda b: (periods.start_of(b.start), teams.get(b.campaign, "")), READS)
     return {
         "fp_share": round(share, 4),
         "columns": list(COLUMNS),

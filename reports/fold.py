@@ -6,11 +6,12 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Hashable, Iterable
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from functools import lru_cache
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
 from reports.buckets import Bucket
-from reports.rollup_rows import add_into
+from reports.rollup_rows import NAMES, summed
 
 INTERVALS = ("15m", "1h", "1d")
 K = TypeVar("K", bound=Hashable)
@@ -24,18 +25,27 @@ class Periods:
     tz: ZoneInfo
 
     def start_of(self, start: int) -> int:
-        if self.interval == "15m":
-            return start
-        local = dt.datetime.fromtimestamp(start, self.tz)
-        if self.interval == "1h":
-            local = local.replace(minute=0)  # a zone 30 or 45 minutes off the hour still starts hours at :00
-        else:
-            local = local.replace(hour=0, minute=0)
-        return int(local.replace(second=0, microsecond=0).timestamp())
+        return start if self.interval == "15m" else _start_of(self.interval, self.tz, start)
 
     def label(self, start: int) -> str:
-        local = dt.datetime.fromtimestamp(start, self.tz)
-        return local.strftime("%Y-%m-%d") if self.interval == "1d" else local.strftime("%Y-%m-%d %H:%M")
+        return _label(self.interval, self.tz, start)
+
+
+# a year's report asks for the same few hundred periods tens of thousands of times (one per row)
+@lru_cache(maxsize=1 << 16)
+def _start_of(interval: str, tz: ZoneInfo, start: int) -> int:
+    local = dt.datetime.fromtimestamp(start, tz)
+    if interval == "1h":
+        local = local.replace(minute=0)  # a zone 30 or 45 minutes off the hour still starts hours at :00
+    else:
+        local = local.replace(hour=0, minute=0)
+    return int(local.replace(second=0, microsecond=0).timestamp())
+
+
+@lru_cache(maxsize=1 << 16)
+def _label(interval: str, tz: ZoneInfo, start: int) -> str:
+    local = dt.datetime.fromtimestamp(start, tz)
+    return local.strftime("%Y-%m-%d") if interval == "1d" else local.strftime("%Y-%m-%d %H:%M")
 
 
 def day_range(first: dt.date, last: dt.date, tz: ZoneInfo) -> tuple[float, float]:
@@ -59,22 +69,26 @@ class Filter:
                 and (self.campaigns is None or b.campaign in self.campaigns))  # fmt: skip
 
 
-def fold(rows: Iterable[Bucket], key: Callable[[Bucket], K | None]) -> dict[K, Bucket]:
+def fold(rows: Iterable[Bucket], key: Callable[[Bucket], K | None], names: tuple[str, ...] = NAMES
+         ) -> dict[K, Bucket]:  # fmt: skip
     """Buckets summed under ``key`` (a bucket whose key is None is left out), in key order; each sum keeps its first
-    bucket's key. Summed as plain rows (``Bucket.add``'s results, without a new bucket per step: a year's report
-    folds tens of thousands)."""
-    acc: dict[K, dict[str, Any]] = {}
+    bucket's key. A key's buckets are gathered first and summed column by column (``rollup_rows.summed``: a year's
+    report folds tens of thousands, most keys holding one bucket already summed by the rollups' SQL). ``names``: the
+    fields summed (``rollup_rows.summed``)."""
+    groups: dict[K, list[Bucket]] = {}
     for b in rows:
         k = key(b)
         if k is None:
             continue
-        if k in acc:
-            add_into(acc[k], b.__dict__)
+        got = groups.get(k)
+        if got is None:
+            groups[k] = [b]
         else:
-            acc[k] = dict(b.__dict__)
-    return {k: Bucket(**acc[k]) for k in sorted(acc)}  # type: ignore[type-var]
+            got.append(b)
+    return {k: summed(groups[k], names) for k in sorted(groups)}  # type: ignore[type-var]
 
 
-def total(rows: Iterable[Bucket]) -> Bucket:
-    """Everything in one bucket (keyed by the earliest start)."""
-    return fold(rows, lambda b: 0).get(0, Bucket(0))
+def total(rows: Iterable[Bucket], names: tuple[str, ...] = NAMES) -> Bucket:
+    """Everything in one bucket (keyed by the first); ``names``: the fields summed."""
+    every = list(rows)
+    return summed(every, names) if every else Bucket(0)

@@ -5,33 +5,38 @@ Periods are local: a 15-minute, hour or day number ``(start + UTC offset) // uni
 piece across daylight-saving changes (``reports.rollup_plan.offsets``). Day periods of whole local days read
 ``report_days`` when the report's filter looks at key columns only; a filter on a figure (a row with calls, a
 row with overflow) must see each quarter hour's row, so those read ``report_buckets``. Count dicts (pause
-seconds per reason, outcomes, dispositions) are summed per entry with the database's own JSON table function.
+seconds per reason, outcomes, dispositions) are read only from the rows that hold some and summed here per entry.
+Only the fields a view's report reads are summed (its ``READS``); the others keep their zero.
 
 ``VIEWS`` mirror the reports' own filters (``reports.service_report`` and the others): they only leave out rows a
-report would leave out, and only sum together rows it would sum together; the report then folds as always.
+report would leave out, and only sum together rows it would sum together; the report then folds as always. A
+query's own filter (a team's agents, a service, a team's campaigns) is applied in SQL the same way, so a team's
+report reads its own rows only.
 """
 
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Float, Table, and_, case, cast, func, or_, select, true
+from sqlalchemy import Table, Text, and_, case, cast, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncEngine
 from sqlalchemy.sql.elements import ColumnElement
 
 from engine.store.tables import BUCKET_DICTS, report_buckets, report_days
+from reports import agent_report, campaign_report, hotline_report, service_report
 from reports.buckets import Bucket
+from reports.fold import Filter
 from reports.rollup_plan import day_start, offsets, period_start
+from reports.rollup_rows import NAMES, made
 
 UNITS = {"15m": 900, "1h": 3600, "1d": 86400}
 _blank = {"service": "", "agent": "", "campaign": ""}
 KEYS = ("service", "agent", "campaign")
 HIGHEST = ("wait_max", "last_logout")
 LOWEST = ("first_login",)
-INT_DICTS = ("out_outcomes", "dispositions")
 Where = Callable[[Table], ColumnElement[bool]]
 
 
@@ -40,17 +45,20 @@ class View:
     keys: tuple[str, ...]  # key columns kept apart; the others are summed together ("" in the rows)
     where: Where  # the rows the report reads
     days: bool  # the filter looks at key columns only: day periods may read the day table
+    reads: tuple[str, ...] = NAMES  # the fields the report reads: summed; the others keep their default (zero)
 
 
 def views(hotline: str) -> dict[str, View]:
     """The rows each report reads (``hotline``: the hotline's service)."""
     return {
-        "agents": View(("service", "agent"), lambda t: t.c.agent != "", True),
-        "campaigns": View(("campaign",), lambda t: t.c.campaign != "", True),
+        # an agent's calls of every service in one sum: the report keeps agents apart, never services
+        "agents": View(("agent",), lambda t: t.c.agent != "", True, agent_report.READS),
+        "campaigns": View(("campaign",), lambda t: t.c.campaign != "", True, campaign_report.READS),
         "services": View(("service",), lambda t: and_(t.c.service != "", or_(t.c.arrived > 0, t.c.offered > 0)),
-                         False),  # fmt: skip
+                         False, service_report.READS),  # fmt: skip
         "hotline": View(("service",), lambda t: or_(t.c.service == hotline,
-                                          and_(t.c.service == "", t.c.agent == "", t.c.over_limit > 0)), False),
+                                          and_(t.c.service == "", t.c.agent == "", t.c.over_limit > 0)), False,
+                        hotline_report.READS),
         "all": View(KEYS, lambda t: true(), True),
     }  # fmt: skip
 
@@ -63,57 +71,89 @@ def _period(t: Table, unit: int, pieces: list[tuple[int, int]]) -> ColumnElement
     return case(*whens, else_=col + pieces[-1][1]) // unit
 
 
-def _json_each(engine: AsyncEngine, column: Any) -> Any:
-    if engine.dialect.name == "postgresql":
-        return func.json_each_text(column).table_valued("key", "value")
-    return func.json_each(column).table_valued("key", "value")
-
-
 class RollupQuery:
     def __init__(self, engine: AsyncEngine, timezone: str, hotline: str) -> None:
         self.engine = engine
         self.tz = ZoneInfo(timezone)
         self.views = views(hotline)
 
-    async def rows(self, start: float, end: float, interval: str = "15m", view: str = "all") -> list[Bucket]:
+    async def rows(self, start: float, end: float, interval: str = "15m", view: str = "all",
+                   flt: Filter | None = None) -> list[Bucket]:  # fmt: skip
         """The rows of ``view`` in [start, end) summed per ``interval`` period and the view's key columns; each
         row's ``start`` is its period's local start. Day periods: the whole days from the day table, a last day
-        counted only in part (up to the newest fact) from the quarter hours."""
+        counted only in part (up to the newest fact) from the quarter hours. ``flt``: the query's filter, as the
+        view's report applies it."""
         unit, v = UNITS[interval], self.views[view]
+        narrow = _narrow(view, flt or Filter())
         cut = day_start(end, self.tz)
         if unit == 86400 and v.days and day_start(start, self.tz) == int(start) and cut > start:
-            got = await self._rows(report_days, start, cut, unit, v)
-            return got + (await self._rows(report_buckets, cut, end, unit, v) if end > cut else [])
-        return await self._rows(report_buckets, start, end, unit, v)
+            got = await self._rows(report_days, start, cut, unit, v, narrow)
+            return got + (await self._rows(report_buckets, cut, end, unit, v, narrow) if end > cut else [])
+        return await self._rows(report_buckets, start, end, unit, v, narrow)
 
-    async def _rows(self, t: Table, start: float, end: float, unit: int, v: View) -> list[Bucket]:
+    async def _rows(self, t: Table, start: float, end: float, unit: int, v: View, narrow: Where) -> list[Bucket]:
         pieces = offsets(start, end, self.tz)
         period = _period(t, unit, pieces).label("period")
         keys = [t.c[k] for k in v.keys]
-        where = and_(t.c.start >= int(start), t.c.start < int(end), v.where(t))
-        figures = [c for c in t.columns if c.name not in ("start", *KEYS, *BUCKET_DICTS)]
+        where = and_(t.c.start >= int(start), t.c.start < int(end), v.where(t), narrow(t))
+        figures = [c for c in t.columns if c.name not in ("start", *KEYS, *BUCKET_DICTS) and c.name in v.reads]
+        dicts = [d for d in BUCKET_DICTS if d in v.reads]
+        # a field the report does not read keeps its default: it is neither read from the table nor summed
+        unread = {f.name: f.default for f in fields(Bucket)
+                  if f.name not in v.reads and f.name not in (*KEYS, *BUCKET_DICTS, "start")}  # fmt: skip
         aggregate = [(func.max if c.name in HIGHEST else func.min if c.name in LOWEST else func.sum)(c).label(c.name)
                      for c in figures]  # fmt: skip
         q = select(period, *keys, *aggregate).where(where).group_by(period, *keys)
         out: dict[tuple[Any, ...], dict[str, Any]] = {}
+        names = ["period", *v.keys, *(c.name for c in figures)]
+        n_keys = 1 + len(v.keys)
         async with self.engine.connect() as conn:
-            for r in (await conn.execute(q)).mappings().all():
-                row = {c.name: r[c.name] for c in figures} | {k: r[k] for k in v.keys}
-                out[(r["period"], *(r[k] for k in v.keys))] = row | {d: {} for d in BUCKET_DICTS}
-            for name in BUCKET_DICTS:
-                j = _json_each(self.engine, t.c[name])
-                dq = (select(period, *keys, j.c.key, func.sum(cast(j.c.value, Float)).label("n"))
-                      .select_from(t).join(j, true()).where(where).group_by(period, *keys, j.c.key))  # fmt: skip
-                for r in (await conn.execute(dq)).mappings().all():
-                    n = r["n"]
-                    out[(r["period"], *(r[k] for k in v.keys))][name][r["key"]] = int(n) if name in INT_DICTS else n
+            for r in (await conn.execute(q)).all():  # plain tuples: a year's agents report reads ~15,000 rows
+                row = _blank | unread | dict(zip(names, r, strict=True))
+                for d in BUCKET_DICTS:
+                    row[d] = {}
+                out[tuple(r[:n_keys])] = row
+            for name in dicts:
+                # the rows whose count dict holds something (most hold none), summed here entry by entry: a
+                # row per entry from the database's JSON table function cost twice as much
+                col = t.c[name]
+                dq = select(period, *keys, col).where(where, cast(col, Text) != "{}")
+                for r in (await conn.execute(dq)).all():
+                    into = out[tuple(r[:n_keys])][name]
+                    for k, n in r[-1].items():
+                        into[k] = into.get(k, 0) + n
         starts = {n: period_start(int(n), unit, self.tz) for n in {k[0] for k in out}}
-        return [Bucket(**(_blank | row | {"start": starts[k[0]]})) for k, row in out.items()]
+        got = []
+        for k, row in out.items():
+            del row["period"]
+            row["start"] = starts[k[0]]
+            got.append(made(row))
+        return got
 
-    def source(self, view: str, interval: str) -> Callable[[float, float], Awaitable[list[Bucket]]]:
+    def source(self, view: str, interval: str) -> Callable[[float, float, Filter], Awaitable[list[Bucket]]]:
         """A report's bucket source (``reports.services.Reports(source=...)``): the view's rows per period."""
 
-        async def rows(start: float, end: float) -> list[Bucket]:
-            return await self.rows(start, end, interval, view)
+        async def rows(start: float, end: float, flt: Filter) -> list[Bucket]:
+            return await self.rows(start, end, interval, view, flt)
 
         return rows
+
+
+def _narrow(view: str, flt: Filter) -> Where:
+    """The rows of ``view`` its report's filter keeps (``reports.agent_report`` and the others filter the same way
+    again: what is left out here they would have left out)."""
+
+    def where(t: Table) -> ColumnElement[bool]:
+        parts: list[ColumnElement[bool]] = []
+        if view == "agents":
+            if flt.agents is not None:
+                parts.append(t.c.agent.in_(sorted(flt.agents)))
+            if flt.services is not None:  # the calls of those services, and the agents' time (no service)
+                parts.append(or_(t.c.service.in_(sorted(flt.services)), t.c.service == ""))
+        elif view == "services" and flt.services is not None:
+            parts.append(t.c.service.in_(sorted(flt.services)))
+        elif view == "campaigns" and flt.campaigns is not None:
+            parts.append(t.c.campaign.in_(sorted(flt.campaigns)))
+        return and_(true(), *parts)
+
+    return where

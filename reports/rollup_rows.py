@@ -7,12 +7,15 @@ its figures' last digit off the straight count's."""
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import reduce
+from operator import add, attrgetter
 from typing import Any
 
 from reports.buckets import Bucket
 
 NAMES = tuple(f.name for f in fields(Bucket))
 KEYS = ("start", "service", "agent", "campaign")
+DICTS = frozenset(f.name for f in fields(Bucket) if f.default_factory is dict)  # type: ignore[misc]
 HIGHEST = frozenset({"wait_max"})
 LATEST = frozenset({"last_logout"})
 EARLIEST = frozenset({"first_login"})
@@ -47,3 +50,40 @@ def add_into(acc: dict[str, Any], row: dict[str, Any]) -> None:
             acc[k] = merged
         else:
             acc[k] = a + v
+
+
+def made(row: dict[str, Any]) -> Bucket:
+    """``Bucket(**row)`` for a row holding every field as a plain value, without the frozen dataclass's
+    ``__init__`` (one ``object.__setattr__`` per field: a year's agents report makes tens of thousands)."""
+    b = object.__new__(Bucket)
+    b.__dict__.update(row)
+    return b
+
+
+def summed(rows: list[Bucket], names: tuple[str, ...] = NAMES) -> Bucket:
+    """The ``Bucket.add`` of ``rows`` in their order, keyed by the first: the same sums, added column by column (each
+    column's values added left to right, as row after row would add them) rather than row by row. Only the fields
+    ``names`` are summed (a report's ``READS``: a year's report sums tens of thousands of rows); the others keep
+    the first row's value."""
+    first = rows[0]
+    if len(rows) == 1:
+        return first
+    out = dict(first.__dict__)
+    for name in names:
+        if name in KEYS:
+            continue
+        values = list(map(attrgetter(name), rows))
+        if name in HIGHEST:
+            out[name] = max(values)
+        elif name in EARLIEST or name in LATEST:
+            known = [v for v in values if v is not None]
+            out[name] = (min(known) if name in EARLIEST else max(known)) if known else None
+        elif name in DICTS:
+            merged: dict[str, Any] = {}
+            for d in values:
+                for n, x in d.items():
+                    merged[n] = merged.get(n, 0) + x
+            out[name] = merged
+        else:
+            out[name] = reduce(add, values)
+    return made(out)

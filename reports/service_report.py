@@ -16,6 +16,12 @@ COLUMNS = ("period", "service", "offered", "answered", "abandoned", "short_aband
            "service_level", "abandon_rate", "aht", "longest_wait", "callbacks", "voicemails", "timeouts")  # fmt: skip
 
 
+# the bucket fields this report reads (its filter's and its figures'): the rollups sum these and no other
+READS = ("service", "agent", "campaign", "arrived", "offered", "answered", "abandoned", "short_abandoned", "other",
+         "wait_sum", "wait_n", "sl_within", "sl_late_abandons", "handle_sum", "handled", "wait_max", "callbacks",
+         "voicemails", "timeouts", "talk_sum", "hold_sum", "wrap_sum")  # fmt: skip
+
+
 def figures(b: Bucket) -> dict[str, Any]:
     """The service figures of one (folded) bucket."""
     return {
@@ -60,12 +66,12 @@ def abandoned_calls(records: Iterable[Mapping[str, Any]], rules: SiteRules, peri
 def services_report(rows: Iterable[Bucket], periods: Periods, flt: Filter,
                     abandoned: list[dict[str, Any]]) -> dict[str, Any]:  # fmt: skip
     calls = [b for b in rows if b.service and flt.keeps(b) and (b.arrived or b.offered)]
-    folded = fold(calls, lambda b: (periods.start_of(b.start), b.service))
+    folded = fold(calls, lambda b: (periods.start_of(b.start), b.service), READS)
     out_rows = [{"period": periods.label(p), "service": s, **figures(b)} for (p, s), b in folded.items()]
     return {
         "columns": list(COLUMNS),
         "rows": out_rows,
-        "total": {"period": "total", "service": "", **figures(total(calls))},
+        "total": {"period": "total", "service": "", **figures(total(calls, READS))},
         "abandoned_calls": abandoned,
         "formulas": {c: formula(c) for c in COLUMNS if formula(c)} | {"abandoned_calls": formula("abandoned_calls")},
     }

@@ -29,6 +29,8 @@ REPORTS: dict[str, tuple[str, ...]] = {
 }
 DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d", "cases": "1d"}
 Cases = Callable[[float, float], Awaitable[list[dict[str, Any]]]]  # the cases table's rows a range needs
+# the buckets of [start, end) a report with this filter reads (it may leave out what the filter leaves out)
+Source = Callable[[float, float, Filter], Awaitable[list[Bucket]]]
 
 
 class QueryError(ValueError):
@@ -96,11 +98,11 @@ def _filter(site: Site, q: Query) -> Filter:
 
 
 class Reports:
-    """``source(start, end)`` gives the buckets of a range; by default they are counted from the store's rows (the
-    rollups table can give them instead, with the same rows)."""
+    """``source(start, end, filter)`` gives the buckets of a range; by default they are counted from the store's
+    rows (the rollups table can give them instead, with the same rows, narrowed to the filter in SQL)."""
 
     def __init__(self, site: Site, store: ReportStore,
-                 source: Callable[[float, float], Awaitable[list[Bucket]]] | None = None,
+                 source: Source | None = None,
                  cases: Cases | None = None) -> None:  # fmt: skip
         self.site = site
         self.cases = cases
@@ -109,7 +111,8 @@ class Reports:
         self.rules = rules_of(site)
         self.source = source or self.from_ledger
 
-    async def from_ledger(self, start: float, end: float) -> list[Bucket]:
+    async def from_ledger(self, start: float, end: float, flt: Filter | None = None) -> list[Bucket]:
+        # every bucket of the range, whatever ``flt``: the count needs all facts anyway, the folds filter
         records = await self.store.records(start, end)
         facts = await self.store.facts(start, end)
         # a grade of a call recorded before the range counts in that call's interval, not in this range (as the
@@ -129,14 +132,14 @@ class Reports:
         newest = await self.store.newest(end)
         stop = start if newest is None else min(end, max(start, newest + 0.001))
         # the cases report reads the cases table, not bucket rows
-        rows = await self.source(start, stop) if stop > start and q.name != "cases" else []
+        rows = await self.source(start, stop, flt) if stop > start and q.name != "cases" else []
         if q.name == "cases":
             body = await self._cases(q, start, end)
         elif q.name == "agents":
             cases = await self.cases(start, end) if self.cases is not None else []
             body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
         elif q.name == "services":
-            abandoned = abandoned_calls(await self.store.records(start, stop), self.rules, periods, start, stop,
+            abandoned = abandoned_calls(await self.store.abandoned(start, stop), self.rules, periods, start, stop,
                                         flt.services)  # fmt: skip
             body = services_report(rows, periods, flt, abandoned)
         elif q.name == "hotline":

@@ -32,6 +32,15 @@ class ReportStore:
         async with self.engine.connect() as conn:
             return [dict(r) for r in (await conn.execute(q)).mappings().all()]
 
+    async def abandoned(self, start: float, end: float) -> list[dict[str, Any]]:
+        """``records`` with outcome abandoned only: a year's services report lists its abandoned calls, and reading
+        every answered record of the year for them cost more than the rest of the report."""
+        c = call_records.c
+        q = (select(call_records).where(c.arrived_at >= start - ARRIVAL_MARGIN, c.arrived_at < end,
+                                        c.outcome == "abandoned").order_by(c.arrived_at))  # fmt: skip
+        async with self.engine.connect() as conn:
+            return [dict(r) for r in (await conn.execute(q)).mappings().all()]
+
     async def facts(self, start: float, end: float) -> list[Fact]:
         """The facts of ``[start, end)`` the buckets count, and each agent's last status fact before ``start``."""
         q = select(ledger).where(ledger.c.kind.in_(FACT_KINDS), ledger.c.at >= start, ledger.c.at < end)
