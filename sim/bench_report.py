@@ -14,6 +14,7 @@ import asyncio
 import datetime as dt
 import json
 import math
+import signal
 import sys
 import tempfile
 import time
@@ -169,6 +170,12 @@ def table(results: list[dict[str, Any]]) -> str:
 async def run(args: argparse.Namespace) -> dict[str, Any]:
     from sim.postgres import Postgres
 
+    # a stop by signal cancels the run, so the private PostgreSQL below is stopped and its folder removed, as at
+    # its end (a killed run used to leave the server running)
+    task = asyncio.current_task()
+    assert task is not None
+    for sig in (signal.SIGTERM, signal.SIGHUP):
+        asyncio.get_running_loop().add_signal_handler(sig, task.cancel)
     results = []
     with tempfile.TemporaryDirectory(prefix="hotline-bench-report-") as tmp:
         work = Path(args.workdir) if args.workdir else Path(tmp)
@@ -199,7 +206,12 @@ async def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def main(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
-    out = asyncio.run(run(args))
+    try:
+        out = asyncio.run(run(args))
+    except asyncio.CancelledError:
+        print("hotline bench report: stopped by a signal (its private PostgreSQL, if started, is stopped)",
+              file=sys.stderr)  # fmt: skip
+        return 143
     out["wall_s"] = round(time.perf_counter() - t0, 1)
     print(table(out["stores"]))
     print(f"every report's p95 from the rollups within its goal: {'yes' if out['goals_met'] else 'NO'}; the same "
