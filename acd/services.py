@@ -97,12 +97,15 @@ class AcdServices:
         model = self.calls.model
 
         def waiting_or_gone() -> bool:
+            # a channel the model has not seen yet is not gone: the model may lag behind Asterisk (a resync
+            # under way, a busy machine) and the caller's first events still wait in the link's queue
             ch = model.channels.get(w.uniqueid)
-            return ch is None or ch.context == WAIT_CONTEXT
+            return ch.context == WAIT_CONTEXT if ch is not None else w.uniqueid in model.ended
 
-        await self.calls.until(waiting_or_gone, 10)
+        if not await self.calls.until(waiting_or_gone, 10) and w.uniqueid not in model.channels:
+            await self.calls.caught_up(60)  # what the link has received so far decides
         if model.channels.get(w.uniqueid) is None or w.call_id in self.line.queued:
-            return  # gone, or (handed over while AMI was down) already put in line by the resync
+            return  # gone, or (handed over while AMI was down) put in line by the resync, or to be
         now = self.clock.now()
         entered = min([f.at for f in await self.ledger.facts(w.call_id) if f.kind == "channel.new"] or [now])
         if w.call_id in self.line.queued:

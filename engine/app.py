@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import AmiLink, LinkUp, Resync
+from engine.asterisk.ami_link import AmiLink, LinkDown, LinkUp, Resync, ResyncBegun
 from engine.asterisk.fastagi import FastAgiServer
 from engine.clock import Clock
 from engine.config import Site
@@ -213,6 +213,10 @@ class Engine:
                 await self._flush(pending, woken)
                 if isinstance(item, Resync):
                     await self._resync(item, now)
+                elif isinstance(item, ResyncBegun):
+                    self.model.begin_resync()
+                elif isinstance(item, LinkDown):
+                    self.model.drop_resync()
                 elif isinstance(item, LinkUp):
                     self.link_up_at = now
             self._applying = False

@@ -88,7 +88,7 @@ class Recovery:
     async def on_resync(self, resync: Resync) -> None:
         """Engine resync hook: close every open call none of whose channels Asterisk still has."""
         ledger, model = self.ledger, self.calls.model
-        live = {f.get("Uniqueid") for f in resync.channels}
+        live = model.live(resync.channels)  # a caller who came while Asterisk listed the channels is live too
         open_: dict[str, list[Fact]] = {}
         for call_id in await self.records.open_calls(self.clock.now() - LOOKBACK):
             open_[call_id] = await ledger.facts(call_id)

@@ -99,3 +99,55 @@ def test_a_caller_sent_to_the_music_by_a_dying_ivr_before_it_wrote_call_queued_i
     w = world(lambda: None, FACTS[:1], context="from-trunk")
     asyncio.run(w.adoption.adopt())
     assert w.router.enqueued == [] and w.queued == {}
+
+
+def _lagging(frames: list[Any], ended: bool = False) -> SimpleNamespace:
+    """The hand-over against a real call model that has not yet applied the caller's events: they wait in the
+    link's queue and are applied only when the hand-over asks the engine to catch up."""
+    from engine.asterisk.ami_codec import Frame
+    from engine.model.calls import CallModel
+
+    model = CallModel()
+    if ended:
+        model.apply(Frame([("Event", "Hangup"), ("Uniqueid", CALL), ("Cause", "16")]), 150.0)
+    pending = [Frame(list(f.items())) for f in frames]
+    asked: list[str] = []
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        asked.append("until")
+        return predicate()
+
+    async def caught_up(timeout: float) -> bool:
+        asked.append("caught_up")
+        for f in pending:
+            model.apply(f, 201.0)
+        return True
+
+    async def facts(call_id: str | None = None, kinds: Any = None) -> list[Fact]:
+        return FACTS[:1]
+
+    async def enter_queue(*args: Any) -> None:
+        asked.append("enter_queue")
+
+    calls = SimpleNamespace(model=model, until=until, caught_up=caught_up)
+    line = Line(Router(), "hotline")  # type: ignore[arg-type]
+    dispatcher = SimpleNamespace(line=line, notifier=SimpleNamespace(enter_queue=enter_queue))
+    services = AcdServices(dispatcher, SimpleNamespace(action=None), calls, SimpleNamespace(facts=facts),  # type: ignore[arg-type]
+                           SimpleNamespace(now=lambda: 200.0), [])  # fmt: skip
+    return SimpleNamespace(services=services, line=line, asked=asked)
+
+
+def test_a_hand_over_the_model_has_not_caught_up_with_still_puts_the_caller_in_line():
+    """Seen under load at the engine's start: the IVR sent the caller to the music while the model was still busy
+    with the resync; the hand-over took the channel it had not seen yet for gone, and the caller waited for good."""
+    caller = {"Uniqueid": CALL, "Linkedid": CALL, "Channel": "PJSIP/trunk-1", "ChannelState": "6",
+              "CallerIDNum": "13800138000", "Exten": "s"}  # fmt: skip
+    frames = [{"Event": "Newchannel", **caller, "Context": "from-trunk"},
+              {"Event": "Newexten", **caller, "Context": WAIT_CONTEXT}]  # fmt: skip
+    w = _lagging(frames)
+    asyncio.run(w.services.enqueue(Waiting(CALL, CALL, "PJSIP/trunk-1", "13800138000", service="hotline")))
+    assert w.asked == ["until", "caught_up", "enter_queue"] and list(w.line.queued) == [CALL]
+    # a caller the model saw hang up is not waited for, nor put in line
+    w = _lagging([], ended=True)
+    asyncio.run(w.services.enqueue(Waiting(CALL, CALL, "PJSIP/trunk-1", "13800138000", service="hotline")))
+    assert w.asked == ["until"] and w.line.queued == {}

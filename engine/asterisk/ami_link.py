@@ -15,7 +15,9 @@ lists). What this module does instead of it (docs/asterisk.md#panoramisk):
 * a resync (CoreShowChannels) runs after every login and every FullyBooted, and ``ready`` is set only
   after it, so nothing decides on a stale picture of Asterisk.
 
-Everything reaches the engine through one ordered queue: LinkUp, Frame, Resync, LinkDown.
+Everything reaches the engine through one ordered queue: LinkUp, Frame, ResyncBegun, Resync, LinkDown. A
+resync's listing is older than the events queued between its ``ResyncBegun`` and itself (a caller can arrive
+while Asterisk lists the channels and the devices): the model keeps what those events say over the listing.
 
 The far end is a transport (``engine.asterisk.ami_transport``): TCP to Asterisk by default, the virtual PBX's
 in-process handlers in virtual time; the logic above is the link's whichever it is.
@@ -66,6 +68,14 @@ class LinkDown:
 
 
 @dataclass(frozen=True)
+class ResyncBegun:
+    """Queued as the listing is asked for: the events after this may be newer than the listing."""
+
+    connection: int
+    reason: str
+
+
+@dataclass(frozen=True)
 class Resync:
     channels: list[Frame]
     connection: int
@@ -73,7 +83,7 @@ class Resync:
     devices: list[Frame] = field(default_factory=list)  # DeviceStateChange items of DeviceStateList
 
 
-LinkItem = LinkUp | LinkDown | Resync | Frame | list[Frame]  # a list: the events of one read, in order
+LinkItem = LinkUp | LinkDown | ResyncBegun | Resync | Frame | list[Frame]  # a list: the events of one read, in order
 
 
 LINK_EVENTS = frozenset({"FullyBooted"})  # the link's own: Asterisk (re)booted under the connection
@@ -382,6 +392,7 @@ class AmiLink:
             pinger.cancel()
 
     async def _resync(self, reason: str) -> None:
+        self.queue.put_nowait(ResyncBegun(self._connection, reason))
         frames = await self.action({"Action": "CoreShowChannels"}, as_list=True, timeout=max(self.action_timeout, 30))
         channels = [f for f in frames if f.event == "CoreShowChannel"]
         devices = await self.action({"Action": "DeviceStateList"}, as_list=True, timeout=max(self.action_timeout, 30))

@@ -2,7 +2,8 @@
 
 ``apply`` takes one AMI event frame and the time, updates the picture and returns the facts it
 learned (for the ledger). ``resync`` reconciles the picture with a CoreShowChannels listing after a
-(re)connect. No I/O, no clock: times come from the event's ``Timestamp`` or the caller.
+(re)connect; what the events applied since ``begin_resync`` say of a channel or a device is newer than the
+listing and wins over it. No I/O, no clock: times come from the event's ``Timestamp`` or the caller.
 
 Roles: the engine tells the model which channels are its own agent legs (``associate``) because an
 agent leg's Linkedid only becomes the caller's when it enters the bridge.
@@ -76,6 +77,8 @@ class CallModel:
         # channels that hung up lately: a leg a busy phone refuses can come and go while its originator is
         # still awaiting its own actions, before it starts watching the model
         self.ended: OrderedDict[str, float] = OrderedDict()
+        # channels and devices some event spoke of since the listing was asked for (None: no resync under way)
+        self._since: set[str] | None = None
         # event name -> its ``_on_<name>`` method: one look-up per event (most events have none)
         self._handlers = {name[4:]: getattr(self, name) for name in dir(self) if name.startswith("_on_")}
 
@@ -123,6 +126,8 @@ class CallModel:
         handler = self._handlers.get(frame.event)
         if handler is None:
             return []
+        if self._since is not None:
+            self._since.add(frame.get("Device") if frame.event == "DeviceStateChange" else frame.get("Uniqueid"))
         return handler(frame, _ts(frame, at))
 
     def _fact(self, kind: str, ch: Channel, at: float, *key_parts: object, **data: Any) -> Fact:
@@ -269,10 +274,13 @@ class CallModel:
     # SoftHangupRequest is Asterisk ending a channel itself (dialplan Hangup(), AMI Hangup, the end of an
     # AGI): not a party hanging up, so it does not decide the hang-up side.
 
-    def _on_Hangup(self, frame: Frame, at: float) -> list[Fact]:
-        self.ended[frame.get("Uniqueid")] = at
+    def _end(self, uid: str, at: float) -> None:
+        self.ended[uid] = at
         while len(self.ended) > ENDED_KEPT:
             self.ended.popitem(last=False)
+
+    def _on_Hangup(self, frame: Frame, at: float) -> list[Fact]:
+        self._end(frame.get("Uniqueid"), at)
         ch = self.channels.pop(frame.get("Uniqueid"), None)
         if ch is None:
             return []
@@ -285,19 +293,43 @@ class CallModel:
         ]
 
     # ---- resync -------------------------------------------------------------------------------
+    def begin_resync(self) -> None:
+        """A listing was asked for: from now on, an event's word on its channel or device is newer than it."""
+        self._since = set()
+
+    def drop_resync(self) -> None:
+        """The link went down before the listing came: nothing to weigh it against."""
+        self._since = None
+
+    def live(self, listing: list[Frame]) -> set[str]:
+        """The channels Asterisk has as of now: the listing's, but for those events since spoke of (born after
+        it, or gone since), whose word is the model's."""
+        since = self._since or set()
+        return {u for f in listing if (u := f.get("Uniqueid")) not in since} | (since & self.channels.keys())
+
     def resync(self, listing: list[Frame], at: float, devices: list[Frame] | None = None) -> list[Fact]:
-        """Make the picture match Asterisk: add unseen channels, close vanished ones, take device states."""
+        """Make the picture match Asterisk: add unseen channels, close vanished ones, take device states. A channel
+        or device some event spoke of since ``begin_resync`` keeps the model's picture: the listing is older."""
+        since, self._since = self._since or set(), None
         if devices is not None:
+            kept = {d: state for d, state in self.devices.items() if d in since}
             self.devices = {f.get("Device"): f.get("State") for f in devices if f.get("Device").startswith("PJSIP/")}
+            self.devices |= kept
         facts: list[Fact] = []
         live = {f.get("Uniqueid") for f in listing}
-        for uid in [u for u in self.channels if u not in live]:
+        for uid in [u for u in self.channels if u not in live and u not in since]:
             ch = self.channels.pop(uid)
             self.associations.pop(uid, None)
+            self._end(uid, at)
             facts.append(self._fact("channel.hangup", ch, at, uid, cause="", approx=True))
         self.bridges = {}
+        for uid in since & self.channels.keys():
+            if bid := self.channels[uid].bridge:
+                self.bridges.setdefault(bid, Bridge(bid)).members.add(uid)
         for f in listing:
             uid = f.get("Uniqueid")
+            if uid in since:
+                continue
             ch = self.channels.get(uid)
             if ch is None:
                 ch, new = self._new(f, at, approx=True)
