@@ -37,7 +37,7 @@ def test_a_busy_phone_is_moved_past_at_once_not_after_the_ring_timeout(tmp_path)
     from tests.test_engine_on_vpbx import SITE
 
     async def go() -> list:
-        clock = ScaledClock(10.0)
+        clock = ScaledClock(5.0)  # 10x left a loaded machine's 0.6 s of real time over the bound below
         server = VirtualPbxServer(clock, tmp_path)
         await server.start()
         site = server.engine_site(load_site(SITE), tmp_path / "e.db")
@@ -58,4 +58,5 @@ def test_a_busy_phone_is_moved_past_at_once_not_after_the_ring_timeout(tmp_path)
     offers = [f for f in facts if f.kind == "agent.offer"]
     paused = [f for f in facts if f.kind == "agent.paused"]
     assert len(offers) >= 3 and paused, f"{len(offers)} offer(s), paused: {bool(paused)}"
-    assert paused[0].at - offers[0].at < 5.0, "three refused rings took as long as the ring timeout"
+    # a refused ring waited out would take the ring timeout (25 s) each: 75 s for three
+    assert paused[0].at - offers[0].at < 12.0, "three refused rings took as long as the ring timeout"

@@ -11,7 +11,7 @@ from acd.board import Holder
 from dialer.baselines import FixedRatio
 from dialer.outcomes import classify
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import LinkDown, LinkUp, Resync
+from engine.asterisk.ami_link import LinkDown, LinkUp, Resync, ResyncBegun
 from engine.clock import VirtualClock
 from sim.day import run_day
 from sim.pbx.model import VirtualPbx
@@ -89,8 +89,10 @@ def test_the_engines_own_link_logs_in_to_the_virtual_pbx_and_comes_back_after_a_
         assert link.ready.is_set() and link.stats.connects == 2 and len(pbx.listeners) == 1
         items = [link.queue.get_nowait() for _ in range(link.queue.qsize())]
         kinds = [i.event if isinstance(i, Frame) else type(i).__name__ for i in items]  # type: ignore[union-attr]
-        assert kinds == ["FullyBooted", "LinkUp", "Resync", "LinkDown", "FullyBooted", "LinkUp", "Resync"]
-        assert [i.connection for i in items if isinstance(i, LinkUp | Resync | LinkDown)] == [1, 1, 1, 2, 2]
+        assert kinds == ["FullyBooted", "LinkUp", "ResyncBegun", "Resync", "LinkDown", "FullyBooted", "LinkUp",
+                         "ResyncBegun", "Resync"]  # fmt: skip
+        assert [i.connection for i in items if isinstance(i, LinkUp | ResyncBegun | Resync | LinkDown)] == \
+            [1, 1, 1, 1, 2, 2, 2]  # fmt: skip
         runner.cancel()
         await asyncio.gather(runner, return_exceptions=True)
         await pbx.close()
