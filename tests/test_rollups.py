@@ -295,3 +295,13 @@ def test_local_periods_across_a_daylight_saving_change() -> None:
     assert (mar14 + -5 * 3600) // 86400 == (change + 3600 + -4 * 3600) // 86400, "both sides of the change: one day"
     assert period_start((mar14 - 5 * 3600) // 86400, 86400, ny) == mar14
     assert period_start((change - 4 * 3600) // 3600, 3600, ny) == change
+
+
+def test_a_view_reading_a_field_buckets_lack_is_refused_at_once():
+    import pytest
+
+    from reports.rollup_query import View, views
+
+    assert set(views("hotline")) == {"agents", "campaigns", "services", "hotline", "all"}  # the reports' own load
+    with pytest.raises(ValueError, match="talk_summ"):
+        View(("agent",), lambda t: t.c.agent != "", True, ("agent", "talk_summ"))
