@@ -6,7 +6,6 @@ agent, so the sum over agents equals the services' totals."""
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -26,8 +25,7 @@ READS = ("service", "agent", "first_login", "last_logout", "logged_in_s", "pause
 
 
 def _clock(at: float | None, periods: Periods) -> str | None:
-    # "YYYY-MM-DD HH:MM:SS" (isoformat without its offset: a third of strftime's cost, twice per row)
-    return None if at is None else dt.datetime.fromtimestamp(at, periods.tz).isoformat(" ", "seconds")[:19]
+    return None if at is None else periods.clock(at)  # "YYYY-MM-DD HH:MM:SS", local
 
 
 def figures(b: Bucket, periods: Periods) -> dict[str, Any]:
@@ -35,7 +33,7 @@ def figures(b: Bucket, periods: Periods) -> dict[str, Any]:
         "first_login": _clock(b.first_login, periods),
         "last_logout": _clock(b.last_logout, periods),
         "logged_in": round(b.logged_in_s, 1),
-        "pause": {k: round(v, 1) for k, v in sorted(b.pause_s.items())},
+        "pause": {k: round(b.pause_s[k], 1) for k in sorted(b.pause_s)},  # names sorted: cheaper than items
         "inbound_calls": b.handled,
         "outbound_conversations": b.out_connected,
         "talk": round(b.talk_sum, 1),
@@ -44,7 +42,7 @@ def figures(b: Bucket, periods: Periods) -> dict[str, Any]:
         "aht": ratio(b.handle_sum, b.handled, 1),
         "outbound_talk": round(b.out_talk_s, 1),
         "occupancy": ratio(b.busy_s, b.busy_s + b.available_s),
-        "dispositions": dict(sorted(b.dispositions.items())),
+        "dispositions": {k: b.dispositions[k] for k in sorted(b.dispositions)},
         "csat": ratio(b.survey_sum, b.survey_n, 2),
         "csat_top2": ratio(b.survey_top2, b.survey_n, 3),
         "qa_score": ratio(b.qa_sum, b.qa_n, 1),

@@ -108,6 +108,19 @@ def day_rows(rows: Iterable[Bucket], tz: ZoneInfo) -> list[Bucket]:
     return [Bucket(**out[k]) for k in sorted(out)]
 
 
+def agent_day_rows(days: Iterable[Bucket]) -> list[Bucket]:
+    """Day rows (``day_rows``) of agents summed per day and agent over services and campaigns (service and
+    campaign ""), in key order, as ``Bucket.add`` sums them."""
+    out: dict[tuple[int, str], dict[str, Any]] = {}
+    for b in sorted((b for b in days if b.agent), key=lambda b: (b.start, b.service, b.agent, b.campaign)):
+        key = (b.start, b.agent)
+        if key in out:
+            add_into(out[key], dict(b.__dict__))
+        else:
+            out[key] = dict(b.__dict__) | {"service": "", "campaign": ""}
+    return [Bucket(**out[k]) for k in sorted(out)]
+
+
 def offsets(start: float, end: float, tz: ZoneInfo) -> list[tuple[int, int]]:
     """The site's UTC offset over [start, end): (until, offset seconds) pieces, the last one open (until 0).
     A period key is (t + offset) // unit: the local hour or day number, whatever the daylight-saving time."""

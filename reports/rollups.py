@@ -1,5 +1,6 @@
 """The reports' rollups in SQL: the bucket rows of ``reports.buckets`` stored per 15 minutes (``report_buckets``)
-and per local day (``report_days``), kept up to date as facts arrive (``refresh``) and rebuilt from the ledger on
+and per local day (``report_days``; and per day and agent over every service and campaign, ``report_agent_days``,
+for the agents report), kept up to date as facts arrive (``refresh``) and rebuilt from the ledger on
 demand (``rebuild``), the same rows either way. Reading them: ``reports.rollup_query``.
 
 A refresh reads the facts after the watermark (the ledger id up to which rows are counted), counts the intervals
@@ -21,7 +22,14 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from engine.model.facts import Fact
-from engine.store.tables import call_records, ledger, report_buckets, report_days, report_rollup_state
+from engine.store.tables import (
+    call_records,
+    ledger,
+    report_agent_days,
+    report_buckets,
+    report_days,
+    report_rollup_state,
+)
 from reports import rollup_plan as plan
 from reports.buckets import INTERVAL, STATUS_KINDS, Bucket, SiteRules, buckets, interval_of
 from reports.rollup_reads import REACH, fact_of, inputs
@@ -106,8 +114,11 @@ class Rollups:
             q = (select(report_buckets).where(report_buckets.c.start >= a, report_buckets.c.start < b)
                  .order_by(*report_buckets.primary_key.columns))  # sums in key order: a rebuild's, to the last bit
             quarter = [bucket_of(r) for r in (await conn.execute(q)).mappings().all()]
-            await conn.execute(delete(report_days).where(report_days.c.start >= a, report_days.c.start < b))
-            await _insert(conn, report_days, plan.day_rows(quarter, self.tz))
+            day = plan.day_rows(quarter, self.tz)
+            for t in (report_days, report_agent_days):
+                await conn.execute(delete(t).where(t.c.start >= a, t.c.start < b))
+            await _insert(conn, report_days, day)
+            await _insert(conn, report_agent_days, plan.agent_day_rows(day))
         return len(days)
 
     async def refresh(self) -> int:
@@ -200,13 +211,16 @@ class Rollups:
                 days = plan.days([(interval_of(lo), new)], self.tz)
             rows: list[tuple[Any, ...]] = []  # tuples, not buckets: a year is half a million rows
             day_rows: list[tuple[Any, ...]] = []
+            agent_rows: list[tuple[Any, ...]] = []
             before: dict[str, Fact] = {}
             t0, shown = time.monotonic(), 0.0
             for n, (a, b) in enumerate(days, 1):
                 a, b = max(a, interval_of(lo)), min(b, interval_of(new) + INTERVAL)
                 got = await self.count(conn, a, b, new, before)
                 rows += [_tuple(x) for x in got]
-                day_rows += [_tuple(x) for x in plan.day_rows(got, self.tz)]
+                day = plan.day_rows(got, self.tz)
+                day_rows += [_tuple(x) for x in day]
+                agent_rows += [_tuple(x) for x in plan.agent_day_rows(day)]
                 status = select(ledger).where(ledger.c.kind.in_(STATUS_KINDS), ledger.c.at >= a, ledger.c.at < b)
                 for f in sorted((fact_of(r) for r in (await conn.execute(status)).all()), key=lambda f: (f.at, f.key)):
                     before[str(f.data.get("agent") or "")] = f
@@ -215,10 +229,11 @@ class Rollups:
                     progress(f"rollups: {n}/{len(days)} days counted, {len(rows)} rows ({shown - t0:.0f} s)")
         async with self.engine.begin() as conn:
             await self._set_state(conn, st["ledger_id"], ledger_id=str(mark), horizon=str(new), timezone=self.timezone)
-            await conn.execute(delete(report_buckets))
-            await conn.execute(delete(report_days))
+            for t in (report_buckets, report_days, report_agent_days):
+                await conn.execute(delete(t))
             await _insert_tuples(conn, report_buckets, rows)
             await _insert_tuples(conn, report_days, day_rows)
+            await _insert_tuples(conn, report_agent_days, agent_rows)
         return len(rows)
 
 

@@ -15,6 +15,7 @@ from reports.agent_report import agents_report
 from reports.buckets import Bucket, SiteRules, buckets, call_time
 from reports.campaign_report import campaigns_report
 from reports.fold import INTERVALS, Filter, Periods, day_range
+from reports.gc_pause import gc_paused
 from reports.hotline_report import hotline_report
 from reports.service_report import abandoned_calls, services_report
 from reports.store import ReportStore
@@ -137,15 +138,19 @@ class Reports:
             body = await self._cases(q, start, end)
         elif q.name == "agents":
             cases = await self.cases(start, end) if self.cases is not None else []
-            body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
+            with gc_paused():
+                body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
         elif q.name == "services":
-            abandoned = abandoned_calls(await self.store.abandoned(start, stop), self.rules, periods, start, stop,
-                                        flt.services)  # fmt: skip
-            body = services_report(rows, periods, flt, abandoned)
-        elif q.name == "hotline":
-            body = hotline_report(rows, periods, self.site["hotline"]["service"])
+            records = await self.store.abandoned(start, stop)
+            with gc_paused():
+                abandoned = abandoned_calls(records, self.rules, periods, start, stop, flt.services)
+                body = services_report(rows, periods, flt, abandoned)
         else:
-            body = campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
+            with gc_paused():
+                if q.name == "hotline":
+                    body = hotline_report(rows, periods, self.site["hotline"]["service"])
+                else:
+                    body = campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
         if q.name == "cases":
             stop = end  # cases are counted by their own times, up to the range's end
         filters = {k: v for k, v in (("team", q.team), ("agent", q.agent), ("service", q.service)) if v}

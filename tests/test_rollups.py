@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from engine.model.facts import Fact
 from engine.store.store import Store, migrate
-from engine.store.tables import grades, report_buckets, report_days
+from engine.store.tables import grades, report_agent_days, report_buckets, report_days
 from reports import agent_report, service_report
 from reports.buckets import Bucket, SiteRules, buckets, interval_of
 from reports.fold import Filter
@@ -201,6 +201,7 @@ async def _check(url: str) -> None:
             await _feed(store, facts[a:b], grade_rows, done)
             assert await roll.refresh() > 0
         kept, kept_days = await _rows(store, report_buckets), await _rows(store, report_days)
+        kept_agents = await _rows(store, report_agent_days)
         assert await roll.refresh() == 0, "nothing new: nothing counted"
 
         # straight from the whole ledger in one count, independent of the rollups' reads
@@ -217,12 +218,20 @@ async def _check(url: str) -> None:
         assert kept_days == [days_by_add[k] for k in sorted(days_by_add)]
         assert all((b.start + 8 * 3600) % 86400 == 0 for b in kept_days), "days begin at Shanghai's midnight"
         assert len({b.start for b in kept_days}) == 3  # the calls' two days and the grades' third
+        agent_days: dict[tuple[Any, ...], Bucket] = {}
+        for b in kept_days:  # each agent's day over every service and campaign, with the buckets' own merge
+            if b.agent:
+                c = dataclasses.replace(b, service="", campaign="")
+                agent_days[c.key] = agent_days[c.key].add(c) if c.key in agent_days else c
+        assert len({b.agent for b in kept_agents}) == 3 and len(kept_agents) < len([b for b in kept_days if b.agent])
+        assert kept_agents == [agent_days[k] for k in sorted(agent_days)]
 
         await _query(store, want, _local(start, "1d"), _local(int(end), "1d") + 86400)
 
         assert await roll.rebuild() == len(want)
         assert await _rows(store, report_buckets) == want
         assert await _rows(store, report_days) == kept_days
+        assert await _rows(store, report_agent_days) == kept_agents
         st = await roll.status()
         assert (st.rows, st.ledger_id, st.horizon, st.timezone) == (len(want), st.newest_fact, end, ZONE)
     finally:
@@ -305,3 +314,37 @@ def test_a_view_reading_a_field_buckets_lack_is_refused_at_once():
     assert set(views("hotline")) == {"agents", "campaigns", "services", "hotline", "all"}  # the reports' own load
     with pytest.raises(ValueError, match="talk_summ"):
         View(("agent",), lambda t: t.c.agent != "", True, ("agent", "talk_summ"))
+
+
+async def _migrated(url: str) -> None:
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    from engine.store import store as store_module
+
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    try:
+        facts, grade_rows = two_days(5)
+        await _feed(store, facts, grade_rows, set())
+        await Rollups(store.engine, RULES, ZONE).rebuild()
+        kept = await _rows(store, report_agent_days)
+    finally:
+        await store.close()
+    assert len(kept) > 3
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(store_module.__file__).parent / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", url)
+    await asyncio.to_thread(command.downgrade, cfg, "0016")  # a store from before the agent-day table
+    await asyncio.to_thread(command.upgrade, cfg, "head")
+    store = Store(url)
+    try:
+        assert await _rows(store, report_agent_days) == kept, "the migration sums the day rows as the rollups do"
+    finally:
+        await store.close()
+
+
+def test_the_migration_fills_the_agent_days_from_the_day_rows_already_counted(store_url: str) -> None:
+    asyncio.run(_migrated(store_url))

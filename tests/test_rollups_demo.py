@@ -15,7 +15,7 @@ from sqlalchemy import select
 
 from engine.config import load_site
 from engine.store.store import Store
-from engine.store.tables import report_buckets, report_days
+from engine.store.tables import report_agent_days, report_buckets, report_days
 from reports.plugin import rollups_of
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -25,7 +25,7 @@ BOUND = 300  # real seconds the demo may take on a busy machine; only keeps a ha
 async def _rows(store: Store) -> list[list[dict[str, Any]]]:
     out = []
     async with store.engine.connect() as conn:
-        for t in (report_buckets, report_days):
+        for t in (report_buckets, report_days, report_agent_days):
             out.append([dict(r) for r in (await conn.execute(select(t).order_by(*t.primary_key.columns))).mappings()])
     return out
 
@@ -35,6 +35,7 @@ async def _kept_equal_rebuilt(site_file: Path) -> tuple[int, int]:
     store = Store(site["store"]["url"])
     try:
         kept = await _rows(store)
+        assert kept[2], "the engine kept its agents' day rows too"
         rollups = rollups_of(site, store.engine)
         await rollups.rebuild()
         assert await _rows(store) == kept

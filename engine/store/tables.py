@@ -274,6 +274,9 @@ def _bucket_table(name: str) -> Table:
 
 report_buckets = _bucket_table("report_buckets")
 report_days = _bucket_table("report_days")
+# migration 0017: each agent's day rows summed over services and campaigns (service and campaign ""): a year's agents
+# report reads one row per agent and day, not one per agent, day, service and campaign
+report_agent_days = _bucket_table("report_agent_days")
 
 report_rollup_state = Table(
     "report_rollup_state",
