@@ -30,7 +30,6 @@ from engine.store.tables import BUCKET_DICTS, report_agent_days, report_buckets,
 from reports import agent_report, campaign_report, hotline_report, service_report
 from reports.buckets import Bucket
 from reports.fold import Filter
-from reports.gc_pause import gc_paused
 from reports.rollup_plan import day_start, offsets, period_start
 from reports.rollup_rows import NAMES, made
 
@@ -121,16 +120,15 @@ class RollupQuery:
             got = (await conn.execute(q)).all()
         n, width = len(names), len(dicts)
         out = []
-        with gc_paused():
-            decoded = json.loads("[" + ",".join(x for r in got for x in r[n:]) + "]") if dicts else []
-            for i, r in enumerate(got):
-                row = dict(base)
-                row.update(zip(names, r[:n]))  # noqa: B905 - the row has the dicts after the names
-                for d in BUCKET_DICTS:
-                    row[d] = {}
-                for j, d in enumerate(dicts):
-                    row[d] = decoded[i * width + j]
-                out.append(made(row))
+        decoded = json.loads("[" + ",".join(x for r in got for x in r[n:]) + "]") if dicts else []
+        for i, r in enumerate(got):
+            row = dict(base)
+            row.update(zip(names, r[:n]))  # noqa: B905 - the row has the dicts after the names
+            for d in BUCKET_DICTS:
+                row[d] = {}
+            for j, d in enumerate(dicts):
+                row[d] = decoded[i * width + j]
+            out.append(made(row))
         return out
 
     async def _rows(self, t: Table, start: float, end: float, unit: int, v: View, narrow: Where) -> list[Bucket]:

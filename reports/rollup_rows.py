@@ -80,9 +80,11 @@ def summed(rows: list[Bucket], names: tuple[str, ...] = NAMES) -> Bucket:
             out[name] = (min(known) if name in EARLIEST else max(known)) if known else None
         elif name in DICTS:
             merged: dict[str, Any] = {}
+            get = merged.get
             for d in values:
-                for n, x in d.items():
-                    merged[n] = merged.get(n, 0) + x
+                if d:  # most rows hold none: a year's total merges some 28,000 dicts
+                    for n, x in d.items():
+                        merged[n] = get(n, 0) + x
             out[name] = merged
         else:
             out[name] = reduce(add, values)

@@ -132,25 +132,8 @@ class Reports:
         # whether the agents still logged in then stayed so
         newest = await self.store.newest(end)
         stop = start if newest is None else min(end, max(start, newest + 0.001))
-        # the cases report reads the cases table, not bucket rows
-        rows = await self.source(start, stop, flt) if stop > start and q.name != "cases" else []
-        if q.name == "cases":
-            body = await self._cases(q, start, end)
-        elif q.name == "agents":
-            cases = await self.cases(start, end) if self.cases is not None else []
-            with gc_paused():
-                body = agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
-        elif q.name == "services":
-            records = await self.store.abandoned(start, stop)
-            with gc_paused():
-                abandoned = abandoned_calls(records, self.rules, periods, start, stop, flt.services)
-                body = services_report(rows, periods, flt, abandoned)
-        else:
-            with gc_paused():
-                if q.name == "hotline":
-                    body = hotline_report(rows, periods, self.site["hotline"]["service"])
-                else:
-                    body = campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
+        with gc_paused():  # the rows and the figures of a year's report: objects that live until it returns
+            body = await self._body(q, start, end, stop, periods, flt)
         if q.name == "cases":
             stop = end  # cases are counted by their own times, up to the range's end
         filters = {k: v for k, v in (("team", q.team), ("agent", q.agent), ("service", q.service)) if v}
@@ -159,6 +142,22 @@ class Reports:
                 "filters": filters, "counted_until": dt.datetime.fromtimestamp(stop, self.tz).isoformat(
                     timespec="seconds")}  # fmt: skip
         return head | body
+
+    async def _body(self, q: Query, start: float, end: float, stop: float, periods: Periods, flt: Filter
+                    ) -> dict[str, Any]:  # fmt: skip
+        if q.name == "cases":  # the cases report reads the cases table, not bucket rows
+            return await self._cases(q, start, end)
+        rows = await self.source(start, stop, flt) if stop > start else []
+        if q.name == "agents":
+            cases = await self.cases(start, end) if self.cases is not None else []
+            return agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
+        if q.name == "services":
+            records = await self.store.abandoned(start, stop)
+            return services_report(rows, periods, flt, abandoned_calls(records, self.rules, periods, start, stop,
+                                                                       flt.services))  # fmt: skip
+        if q.name == "hotline":
+            return hotline_report(rows, periods, self.site["hotline"]["service"])
+        return campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
 
     async def _cases(self, q: Query, start: float, end: float) -> dict[str, Any]:
         """The complaint daily report and the follow-up report (cases/report.py) of the cases of a team or owner."""

@@ -31,3 +31,16 @@ def test_a_collector_turned_off_before_stays_off() -> None:
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_reports_overlapping_too_long_get_a_collection(monkeypatch: pytest.MonkeyPatch) -> None:
+    from reports import gc_pause
+
+    collected: list[int] = []
+    monkeypatch.setattr(gc_pause.gc, "collect", lambda *a: collected.append(1) or 0)
+    monkeypatch.setattr(gc_pause, "LONGEST", 0.0)
+    with gc_paused():
+        with gc_paused():  # another report began meanwhile and ends first: the pause has lasted "too long"
+            pass
+        assert collected == [1] and not gc.isenabled()
+    assert gc.isenabled() and collected == [1], "the outermost end turns it back on without collecting"
