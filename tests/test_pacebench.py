@@ -83,6 +83,11 @@ def test_bench_pace_command_writes_table_json_and_plot(tmp_path, capsys):
     rep = json.loads(out.read_text())
     pols = {r["policy"] for r in rep["table"]}
     assert {"oracle", "progressive", "fixed 2.0", "fixed tuned", "vicidial hard_limit", "hotline forecast"} <= pols
+    # budget spent: the pooled US truth rate over the 3 % limit (progressive's only abandons are AMD's false
+    # positives, so it spends a little; fixed 2.0 breaks the limit on this cell, so it spends over all of it)
+    spent = {r["policy"]: r["budget_spent"] for r in rep["table"]}
+    assert 0 < spent["progressive"] < 1 and spent["fixed 2.0"] > 1
+    assert any(line.startswith("cell ") and "spent" in line for line in text.splitlines())
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 

@@ -142,6 +142,8 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
             if inbound_sl is not None and name != "oracle":
                 compliant = compliant and inbound_sl >= INBOUND_SL[0]  # S6: the inbound service level holds too
             r_raw = occ / occ_o if occ_o else 0.0
+            # the rate compliance is judged by, over the limit: under 1 is budget left unspent
+            spent = (max(days) if profile[c.name] == "UK" else us) / LIMIT
             hours = sum(r["logged_in"] for r in rs) / 3600
             row = {
                 "cell": c.name, "policy": name, "seeds": len(rs), "occupancy": round(occ, 4),
@@ -152,7 +154,8 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
                 "idle_gap_p95": round(statistics.fmean(r["gap_p95"] for r in rs), 2),
                 "connects_per_agent_hour": round(sum(r["connected"] for r in rs) / hours, 3) if hours else 0.0,
                 "abandon_us_truth": round(us, 4), "acr_uk_mean": round(statistics.fmean(days), 4),
-                "acr_uk_worst_day": round(max(days), 4), "abandon_measured": round(measured, 4),
+                "acr_uk_worst_day": round(max(days), 4), "budget_spent": round(spent, 3),
+                "abandon_measured": round(measured, 4),
                 "silent_calls": silent, "compliant": compliant, "dials": sum(r["dials"] for r in rs),
                 "alarms": sorted({a for r in rs for a in r["alarms"]})[:3],
                 "amd_off_at": [r["amd_off_at"] for r in rs if r["amd_off_at"] is not None][:3],
@@ -182,13 +185,14 @@ def suite_scores(table: list[dict[str, Any]], core: set[str]) -> dict[str, dict[
 
 def format_table(table: list[dict[str, Any]]) -> str:
     head = (f"{'cell':<16}{'policy':<20}{'occ':>7}{'R':>7}{'H':>7}{'gap':>7}{'c/ah':>7}{'US':>8}"
-            f"{'UKmean':>8}{'UKworst':>8}{'meas':>8}{'ok':>4}")  # fmt: skip
+            f"{'UKmean':>8}{'UKworst':>8}{'spent':>7}{'meas':>8}{'ok':>4}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in table:
         h = "" if r["H"] is None else f"{r['H']:.3f}"
         lines.append(f"{r['cell']:<16}{r['policy']:<20}{r['occupancy']:>7.3f}{r['R']:>7.3f}{h:>7}"
                      f"{r['idle_gap_mean']:>7.1f}{r['connects_per_agent_hour']:>7.2f}{r['abandon_us_truth']:>8.4f}"
-                     f"{r['acr_uk_mean']:>8.4f}{r['acr_uk_worst_day']:>8.4f}{r['abandon_measured']:>8.4f}"
+                     f"{r['acr_uk_mean']:>8.4f}{r['acr_uk_worst_day']:>8.4f}{r['budget_spent']:>7.0%}"
+                     f"{r['abandon_measured']:>8.4f}"
                      f"{'yes' if r['compliant'] else 'NO':>4}"
                      + (f"  inbound SL {r['inbound_sl']:.1%}" if "inbound_sl" in r else ""))  # fmt: skip
     return "\n".join(lines)
