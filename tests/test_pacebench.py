@@ -114,3 +114,21 @@ def test_s6_blended_inbound_goes_first_and_keeps_its_service_level():
     # the US limit holds over the compliance window (30 days; here the three days pooled), not day by day
     assert sum(d.abandoned_humans for d in days) / sum(d.humans for d in days) <= 0.03
     assert days[0].occupancy > run_floor(cell, World(cell, 21), Progressive(), 21).occupancy
+
+
+def test_budget_spent_is_judged_by_the_rule_of_the_cell():
+    """US cells spend their budget on the pooled rate; UK cells on their worst day (the rule is per day)."""
+    from sim.pacebench.suite import aggregate
+
+    def day(cell: str, connected: int, abandoned: int) -> dict:  # type: ignore[type-arg]
+        return {"cell": cell, "policy": "progressive", "seed": 1, "talk": 100.0, "logged_in": 200.0,
+                "humans": connected + abandoned, "connected": connected, "abandoned": abandoned,
+                "measured_lives": connected + abandoned, "measured_abandons": abandoned, "silent": 0, "dials": 10,
+                "gap_sum": 0.0, "gap_n": 0, "gap_median": 0.0, "gap_p95": 0.0, "alarms": [], "amd_off_at": None,
+                "leads": 0}  # fmt: skip
+
+    us, uk = Cell("us", 8, 0.3), Cell("uk", 8, 0.3, profile="UK")
+    # two days: 6 of 300 abandoned (2 %), then 3 of 100 (3 %): pooled 9 of 400 = 2.25 %, worst day 3 %
+    rows = [day(c.name, n - a, a) for c in (us, uk) for n, a in ((300, 6), (100, 3))]
+    spent = {r["cell"]: r["budget_spent"] for r in aggregate(rows, [us, uk])}
+    assert spent == {"us": 0.75, "uk": 1.0}
