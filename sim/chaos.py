@@ -297,4 +297,7 @@ async def main_async(plan: ChaosPlan, site_path: str, json_path: str | None, wor
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=1))
         print(f"report written to {json_path}")
-    return 1 if report["mismatches"] else 0
+    broken = report["load"]["sipp"]["broken"]
+    for line in broken:
+        print(f"hotline sim chaos: {line}", file=sys.stderr)
+    return 1 if report["mismatches"] or broken else 0

@@ -13,7 +13,7 @@ import asyncio
 import json
 import logging
 import math
-import signal
+import sys
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from sim import traffic
-from sim.sipp import LOAD_AGENT, LOAD_CALLER, make_audio, read_trace, sipp_binary
+from sim import ports, sipp_run, traffic
+from sim.sipp import LOAD_AGENT, LOAD_CALLER, make_audio, read_trace
 
 log = logging.getLogger("hotline.load")
 
@@ -65,31 +65,6 @@ def _pct(values: list[float], p: float) -> float | None:
 
 def _summary(values: list[float]) -> dict[str, float | None]:
     return {"n": len(values), "p50": _pct(values, 50), "p90": _pct(values, 90), "p99": _pct(values, 99)}
-
-
-async def _run_sipp(args: list[str], cwd: Path, deadline: float, stop: asyncio.Event | None = None) -> int:
-    """Run one SIPp to its end, or until ``stop`` is set (then SIGUSR1: finish calls in progress, flush, exit)."""
-    proc = await asyncio.create_subprocess_exec(sipp_binary(), *args, cwd=cwd, stdout=asyncio.subprocess.DEVNULL,
-                                                stderr=asyncio.subprocess.DEVNULL)  # fmt: skip
-    loop = asyncio.get_running_loop()
-    waiter = asyncio.ensure_future(proc.wait())
-    stopper = asyncio.ensure_future(stop.wait()) if stop is not None else None
-    try:
-        done, _ = await asyncio.wait([waiter, *([stopper] if stopper else [])],
-                                     timeout=max(1.0, deadline - loop.time()),
-                                     return_when=asyncio.FIRST_COMPLETED)  # fmt: skip
-        if waiter in done:
-            return waiter.result()
-        proc.send_signal(signal.SIGUSR1)
-        try:
-            return await asyncio.wait_for(asyncio.shield(waiter), 10)
-        except TimeoutError:
-            proc.terminate()
-            await waiter
-            return -1
-    finally:
-        if stopper is not None:
-            stopper.cancel()
 
 
 async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict[str, Any]:
@@ -136,32 +111,70 @@ async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict
         (workdir / f"agent-{a.id}.xml").write_text(LOAD_AGENT.format(klass=klass.name, talk_ms=int(klass.talk * 1000)))
         agent_jobs.append((a, klass, port))
 
-    agents = []
-    stop_agents = asyncio.Event()
-    for i, (a, _klass, port) in enumerate(agent_jobs):
-        args = ["-sf", f"agent-{a.id}.xml", "-inf", f"agent-{a.id}.csv", "-i", "127.0.0.1", "-p", str(port),
-                "-mp", str(17000 + 100 * i), "-rtp_echo", "-nostdin", "-timeout", f"{int(plan.seconds) + 30}s",
-                "-trace_msg", "-message_file", f"agent-{a.id}.log", "-max_recv_loops", "100000"]  # fmt: skip
-        agents.append(
-            asyncio.create_task(_run_sipp(args, workdir, deadline + 30, stop_agents), name=f"sipp-agent-{a.id}")
-        )
-    await asyncio.sleep(0.5)
-    callers = []
     if len(caller_jobs) > 4:
         raise ValueError("at most 4 caller classes: the lab trunk matches source ports 5080-5083")
-    for i, (klass, count, share) in enumerate(caller_jobs):
-        args = [plan.target, "-sf", f"caller-{klass.name}.xml", "-inf", f"callers-{klass.name}.csv",
-                "-i", "127.0.0.1", "-p", str(5080 + i), "-mp", str(18000 + 1000 * i), "-s", plan.did,
+    # every port chosen and checked free before any SIPp starts: one that cannot bind exits at once
+    sip = [(f"agent {a.id} (its contact)", port) for a, _k, port in agent_jobs]
+    sip += [(f"callers {klass.name}", 5080 + i) for i, (klass, _c, _s) in enumerate(caller_jobs)]
+    ports.check_sip_ports(sip)
+    plan_ports = ports.PortPlan(reserved=[p for _o, p in sip])
+    agents = []
+    stop_agents = asyncio.Event()
+    for a, _klass, port in agent_jobs:
+        name = f"agent-{a.id}"
+        args = ["-sf", f"{name}.xml", "-inf", f"{name}.csv", "-i", "127.0.0.1", "-p", str(port),
+                "-mp", str(plan_ports.media(name)), "-cp", str(plan_ports.control(name)), "-rtp_echo", "-nostdin",
+                "-timeout", f"{int(plan.seconds) + 30}s", "-trace_msg", "-message_file", f"{name}.log",
+                "-max_recv_loops", "100000"]  # fmt: skip
+        agents.append(asyncio.create_task(sipp_run.run(name, args, workdir, deadline + 30, stop_agents), name=name))
+    await asyncio.sleep(0.5)
+    early = [t.result() for t in agents if t.done()]  # a phone that could not start: no caller is sent
+    callers = []
+    for i, (klass, count, share) in enumerate(caller_jobs if not early else []):
+        name = f"caller-{klass.name}"
+        args = [plan.target, "-sf", f"{name}.xml", "-inf", f"callers-{klass.name}.csv",
+                "-i", "127.0.0.1", "-p", str(5080 + i), "-mp", str(plan_ports.media(name)),
+                "-cp", str(plan_ports.control(name)), "-s", plan.did,
                 "-m", str(count), "-l", str(share), "-r", f"{plan.rate * count / plan.calls:.3f}", "-rp", "1000",
                 "-nostdin", "-timeout", f"{int(plan.seconds)}s", "-trace_msg", "-message_file",
-                f"caller-{klass.name}.log"]  # fmt: skip
-        callers.append(asyncio.create_task(_run_sipp(args, workdir, deadline), name=f"sipp-callers-{klass.name}"))
-    caller_rcs = list(await asyncio.gather(*callers))
+                f"{name}.log"]  # fmt: skip
+        callers.append(asyncio.create_task(sipp_run.run(name, args, workdir, deadline), name=name))
+    caller_ends = list(await asyncio.gather(*callers))
     # let the engine finish the last records, then stop the agents
-    await asyncio.sleep(2.0)
+    if callers:
+        await asyncio.sleep(2.0)
     stop_agents.set()
-    await asyncio.gather(*agents)
-    return await _join(plan, run_id, workdir, caller_jobs, agent_jobs, caller_rcs, store)
+    agent_ends = list(await asyncio.gather(*agents))
+    report = await _join(plan, run_id, workdir, caller_jobs, agent_jobs, [e.rc for e in caller_ends], store)
+    report["sipp"]["processes"] = [e.as_dict() for e in caller_ends + agent_ends]
+    report["problems"] = problems(caller_ends, agent_ends, report["sipp"]["callers_placed"], plan.calls)
+    # what breaks the run itself, whatever faults a chaos run strikes (failed calls are what its faults make)
+    report["sipp"]["broken"] = problems(caller_ends, agent_ends, report["sipp"]["callers_placed"], plan.calls,
+                                        failed_calls=False)  # fmt: skip
+    return report
+
+
+def problems(callers: list[sipp_run.SippEnd], agents: list[sipp_run.SippEnd], placed: int, planned: int,
+             failed_calls: bool = True) -> list[str]:  # fmt: skip
+    """What makes the run a failure, each line naming the SIPp and its own reason."""
+    out = []
+
+    def why(e: sipp_run.SippEnd) -> str:
+        return f"exit {e.rc}, {sipp_run.EXIT_MEANING.get(e.rc, 'killed or unknown')}: {e.reason or 'no reason given'}"
+
+    for e in agents:
+        if not e.asked_to_stop:
+            out.append(f"{e.name}: SIPp exited before the run ended ({why(e)})")
+    for e in callers:
+        if e.rc not in (0, 1):
+            out.append(f"{e.name}: SIPp failed ({why(e)})")
+        elif e.failed_calls and failed_calls:
+            out.append(f"{e.name}: {e.failed_calls} failed call(s) {e.failures()} ({why(e)})")
+    if not callers and agents:
+        out.append("no caller was sent: an agent's phone could not start")
+    elif placed == 0:
+        out.append(f"no call was placed of the {planned} planned")
+    return out
 
 
 async def _join(plan: LoadPlan, run_id: str, workdir: Path, caller_jobs: list[Any], agent_jobs: list[Any],
@@ -276,4 +289,6 @@ async def main_async(
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=1))
         print(f"report written to {json_path}")
-    return 0
+    for line in report["problems"]:
+        print(f"hotline sim load: {line}", file=sys.stderr)
+    return 1 if report["problems"] else 0

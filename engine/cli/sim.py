@@ -77,12 +77,16 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_sim_load(args: argparse.Namespace) -> int:
     from sim.load import LoadPlan, main_async
+    from sim.ports import PortError
 
     plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
                     seed=args.seed, target=args.target)  # fmt: skip
     site = str(sitefile.load(args.site).path)  # a missing or invalid file is named here, exit 2
     logging.getLogger("hotline").setLevel(logging.WARNING)
-    return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
+    try:
+        return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
+    except PortError as exc:
+        sitefile.fail(f"hotline sim load: {exc}")
 
 
 def cmd_sim_chaos(args: argparse.Namespace) -> int:

@@ -1,4 +1,5 @@
-"""`hotline sim load` through the real Asterisk: 50 SIPp callers, up to 20 at once, mixed DTMF digits."""
+"""`hotline sim load` through the real Asterisk: 50 SIPp callers, up to 20 at once, mixed DTMF digits, with the
+lab's two agents and twelve more phones (more than ten once made the agents' media ports reach the callers')."""
 
 import json
 import subprocess
@@ -11,10 +12,21 @@ from tests.asterisk.conftest import ROOT, SITE
 pytestmark = pytest.mark.asterisk
 
 
+def _site_with_more_phones(tmp_path):
+    from sim.derived_site import derive
+
+    site = derive(SITE, tmp_path / "site.toml", store={"url": f"sqlite+aiosqlite:///{tmp_path / 'load.db'}"})
+    more = "".join(f'\n[[agents]]\nid = "{1100 + i}"\nname = "Phone {i}"\n'
+                   f'contact = "sip:a{1100 + i}@127.0.0.1:{5100 + i}"\n' for i in range(12))  # fmt: skip
+    site.write_text(site.read_text() + more)
+    return site
+
+
 def test_load_50_callers_records_match_sipp(lab, tmp_path):
     out = tmp_path / "load.json"
+    site = _site_with_more_phones(tmp_path)
     r = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(SITE), "--calls", "50",
+        [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "50",
          "--concurrency", "20", "--seconds", "240", "--json", str(out), "--workdir", str(tmp_path / "work")],
         cwd=ROOT, capture_output=True, text=True, timeout=400,
     )  # fmt: skip
@@ -22,6 +34,11 @@ def test_load_50_callers_records_match_sipp(lab, tmp_path):
     rep = json.loads(out.read_text())
     sipp, eng = rep["sipp"], rep["engine"]
     assert sipp["caller_exit_codes"] == [0] * len(sipp["caller_exit_codes"])
+    assert rep["problems"] == []
+    procs = {p["name"]: p for p in sipp["processes"]}
+    assert len(procs) == 2 + 14  # both caller classes and every phone, each with its own ports
+    assert all(p["failed_calls"] == 0 and p["asked_to_stop"] for n, p in procs.items() if n.startswith("agent-"))
+    assert sum(p["successful_calls"] for n, p in procs.items() if n.startswith("caller-")) == 50
     assert sipp["callers_placed"] == 50
     assert eng["records"] == 50 and eng["joined"] == 50, eng
     answered_by_agents = sum(sipp["agents_answered"].values())
