@@ -46,6 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.sse_client import StreamTally, request, watch
+from sim.usage import proc
 
 LAG = "hotline_event_lag_seconds"
 GOAL_P99 = 0.050  # s: the engine's event lag p99 with the clients
@@ -156,19 +157,6 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def _proc(pid: int) -> tuple[float, float, float] | None:
-    """(RSS MB, its anonymous part MB, CPU seconds) of a live process, None once it is gone."""
-    try:
-        status = Path(f"/proc/{pid}/status").read_text()
-        stat = Path(f"/proc/{pid}/stat").read_text()
-    except OSError:
-        return None
-    rss, anon = (re.search(rf"^{k}:\s+(\d+) kB", status, re.M) for k in ("VmRSS", "RssAnon"))
-    fields = stat.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
-    cpu = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")  # utime + stime
-    return (int(rss[1]) / 1024 if rss else 0.0), (int(anon[1]) / 1024 if anon else 0.0), cpu
-
-
 def _machine() -> tuple[float, float]:
     """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat): others' load shows."""
     ticks = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
@@ -213,7 +201,7 @@ async def _sample(pid: int, port: int, t0: float, rows: list[list[Any]], last: l
     """Every second until cancelled: [s since up, RSS MB, anonymous MB, CPU s, the engine's lag count (-1: the
     scrape failed), its cumulative bucket counts]; ``last``: the newest and the first histogram scraped."""
     while True:
-        got = _proc(pid)
+        got = proc(pid)
         if got is None:
             return
         n, cumulative = -1.0, []

@@ -13,6 +13,7 @@ import asyncio
 import json
 import logging
 import math
+import os
 import sys
 import tempfile
 from dataclasses import dataclass, field
@@ -21,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from sim import ports, sipp_run, traffic
+from sim import ports, sipp_run, traffic, usage
 from sim.sipp import LOAD_AGENT, LOAD_CALLER, make_audio, read_trace
 
 log = logging.getLogger("hotline.load")
@@ -262,6 +263,13 @@ def print_report(report: dict[str, Any]) -> None:
     for key in ("post_dial_delay", "time_to_agent", "talk_time"):
         v = report[key]
         print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")
+    use = report.get("usage", {})
+    for name in ("engine_process", "asterisk"):
+        if isinstance(use.get(name), dict):
+            u = use[name]
+            print(f"  cpu {name:<15} {u['cpu_pct_of_core']:6.2f} % of a core, peak RSS {u['rss_peak_mb']} MB")
+    if use.get("cpu_ratio") is not None:
+        print(f"  cpu engine process / asterisk = {use['cpu_ratio']}")
 
 
 async def main_async(
@@ -275,16 +283,26 @@ async def main_async(
     with tempfile.TemporaryDirectory(prefix="hotline-load-") as tmp_dir:
         tmp = workdir or tmp_dir
         Path(tmp).mkdir(parents=True, exist_ok=True)
+        pids = {} if external_engine else {"engine_process": os.getpid()}
+        ast = usage.asterisk_pid(bool(site["asterisk"]["lab"]))
+        if ast is not None:
+            pids["asterisk"] = ast
         if external_engine:
             await asyncio.to_thread(migrate, site["store"]["url"])
             store = Store(site["store"]["url"])
             try:
+                use = usage.Usage(pids)
+                use.start()
                 report = await run_load(plan, site, Path(tmp), store)
+                report["usage"] = await use.stop()
             finally:
                 await store.close()
         else:
             async with running(site) as eng:
+                use = usage.Usage(pids)
+                use.start()
                 report = await run_load(plan, site, Path(tmp), eng.store)
+                report["usage"] = await use.stop()
     print_report(report)
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=1))
