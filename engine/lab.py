@@ -255,6 +255,24 @@ def render_agents(site: Site, passwords: dict[str, str]) -> str:
     return "\n".join(out) + "\n"
 
 
+def agents_not_in_lab(lab: Lab, site: Site) -> list[str]:
+    """Agents with a static contact the running lab was not set up with (``lab up`` writes them from its site
+    file): Asterisk has no endpoint to ring for them, so every offer would go unanswered."""
+    path = lab.root / CONF_DIR_IN_ROOT / "pjsip_agents.conf"
+    text = path.read_text() if path.exists() else ""
+    contacts: dict[str, str] = {}
+    section = ""
+    for line in text.splitlines():
+        if line.startswith("[") and "](aor-tpl)" in line:
+            section = line[1 : line.index("]")]
+        elif line.startswith("[") or not line.strip():
+            section = ""
+        elif section and line.startswith("contact = "):
+            contacts[section] = line.removeprefix("contact = ").strip()
+    return [f"agent {a.id} (endpoint {a.endpoint}, contact {a.contact})" for a in site.agents
+            if a.contact and contacts.get(a.endpoint) != a.contact]  # fmt: skip
+
+
 def install_config(lab: Lab, site: Site) -> None:
     conf = lab.root / CONF_DIR_IN_ROOT
     if conf.exists():

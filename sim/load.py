@@ -58,6 +58,10 @@ class LoadPlan:
     default_agent: AgentClass = field(default_factory=lambda: AgentClass("quick", (0.3, 1.5), 2.0))
 
 
+class LoadRefused(Exception):
+    """The run cannot be made as asked; refused before any SIPp starts, on one line."""
+
+
 def _pct(values: list[float], p: float) -> float | None:
     if not values:
         return None
@@ -119,11 +123,13 @@ async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict
     sip += [(f"callers {klass.name}", 5080 + i) for i, (klass, _c, _s) in enumerate(caller_jobs)]
     ports.check_sip_ports(sip)
     plan_ports = ports.PortPlan(reserved=[p for _o, p in sip])
+    # "-aa": a phone answers INFO with 200 as a softphone does; Asterisk relays a caller's late DTMF INFO to the
+    # agent once they are bridged, and SIPp without it aborts the call
     agents = []
     stop_agents = asyncio.Event()
     for a, _klass, port in agent_jobs:
         name = f"agent-{a.id}"
-        args = ["-sf", f"{name}.xml", "-inf", f"{name}.csv", "-i", "127.0.0.1", "-p", str(port),
+        args = ["-sf", f"{name}.xml", "-inf", f"{name}.csv", "-i", "127.0.0.1", "-p", str(port), "-aa",
                 "-mp", str(plan_ports.media(name)), "-cp", str(plan_ports.control(name)), "-rtp_echo", "-nostdin",
                 "-timeout", f"{int(plan.seconds) + 30}s", "-trace_msg", "-message_file", f"{name}.log",
                 "-max_recv_loops", "100000"]  # fmt: skip
@@ -280,6 +286,14 @@ async def main_async(
     from engine.store.store import Store, migrate
 
     site = load_site(site_path)
+    if site["asterisk"]["lab"]:
+        from engine.lab import Lab, agents_not_in_lab, default_lab_dir
+
+        missing = agents_not_in_lab(Lab(default_lab_dir()), site)
+        if missing:
+            raise LoadRefused(
+                f"the lab's Asterisk was set up without {len(missing)} of this site's agents ({missing[0]}"
+                f"{', ...' if len(missing) > 1 else ''}): run `hotline lab up --site {site_path}` first")
     with tempfile.TemporaryDirectory(prefix="hotline-load-") as tmp_dir:
         tmp = workdir or tmp_dir
         Path(tmp).mkdir(parents=True, exist_ok=True)

@@ -76,7 +76,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_sim_load(args: argparse.Namespace) -> int:
-    from sim.load import LoadPlan, main_async
+    from sim.load import LoadPlan, LoadRefused, main_async
     from sim.ports import PortError
 
     plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
@@ -85,7 +85,7 @@ def cmd_sim_load(args: argparse.Namespace) -> int:
     logging.getLogger("hotline").setLevel(logging.WARNING)
     try:
         return asyncio.run(main_async(site, plan, args.json, args.external_engine, args.workdir))
-    except PortError as exc:
+    except (PortError, LoadRefused) as exc:
         sitefile.fail(f"hotline sim load: {exc}")
 
 

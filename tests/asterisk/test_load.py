@@ -13,23 +13,46 @@ pytestmark = pytest.mark.asterisk
 
 
 def _site_with_more_phones(tmp_path):
-    from sim.derived_site import derive
-
-    site = derive(SITE, tmp_path / "site.toml", store={"url": f"sqlite+aiosqlite:///{tmp_path / 'load.db'}"})
-    more = "".join(f'\n[[agents]]\nid = "{1100 + i}"\nname = "Phone {i}"\n'
-                   f'contact = "sip:a{1100 + i}@127.0.0.1:{5100 + i}"\n' for i in range(12))  # fmt: skip
-    site.write_text(site.read_text() + more)
+    """The lab site with fourteen phones sharing the hotline's calls (a service, every phone with its skill)."""
+    base = SITE.read_text().split("[[agents]]")[0]
+    store = f'url = "sqlite+aiosqlite:///{tmp_path / "l.db"}"'
+    base = base.replace('url = "sqlite+aiosqlite:///hotline-lab.db"', store)
+    base = base.replace("ring_timeout = 15", 'ring_timeout = 15\nservice = "hotline"')
+    phones = [("1001", 5071), ("1002", 5072)] + [(str(1100 + i), 5100 + i) for i in range(12)]
+    more = "".join(f'\n[[agents]]\nid = "{a}"\ncontact = "sip:agent{a}@127.0.0.1:{port}"\nskills = {{ hotline = 50 }}\n'
+                   for a, port in phones)  # fmt: skip
+    site = tmp_path / "site.toml"
+    site.write_text(base + more + '\n[[services]]\nname = "hotline"\nskills = { hotline = 10 }\nwrap_up = 1\n')
     return site
+
+
+def _lab_up(site) -> None:
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "lab", "up", "--site", str(site)], cwd=ROOT,
+                       capture_output=True, text=True, timeout=300)  # fmt: skip
+    assert r.returncode == 0, r.stdout + r.stderr
+
+
+def test_a_site_with_phones_the_lab_lacks_is_refused_before_any_call(lab, tmp_path):
+    site = _site_with_more_phones(tmp_path)
+    r = subprocess.run([sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "2"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=120)  # fmt: skip
+    assert r.returncode == 2
+    assert "the lab's Asterisk was set up without 12 of this site's agents (agent 1100 (endpoint agent1100" in r.stderr
+    assert "run `hotline lab up --site" in r.stderr and not r.stdout
 
 
 def test_load_50_callers_records_match_sipp(lab, tmp_path):
     out = tmp_path / "load.json"
     site = _site_with_more_phones(tmp_path)
-    r = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "50",
-         "--concurrency", "20", "--seconds", "240", "--json", str(out), "--workdir", str(tmp_path / "work")],
-        cwd=ROOT, capture_output=True, text=True, timeout=400,
-    )  # fmt: skip
+    _lab_up(site)  # the lab's Asterisk with an endpoint for each phone; the lab site's own is put back after
+    try:
+        r = subprocess.run(
+            [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "50",
+             "--concurrency", "20", "--seconds", "240", "--json", str(out), "--workdir", str(tmp_path / "work")],
+            cwd=ROOT, capture_output=True, text=True, timeout=400,
+        )  # fmt: skip
+    finally:
+        _lab_up(SITE)
     assert r.returncode == 0, r.stdout + r.stderr
     rep = json.loads(out.read_text())
     sipp, eng = rep["sipp"], rep["engine"]
@@ -50,3 +73,6 @@ def test_load_50_callers_records_match_sipp(lab, tmp_path):
     # over the IVR's 8-session limit, who skip the menu by design and are counted
     assert eng["digits_as_sent"] + eng["ivr_over_limit"] == 50, eng
     assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
+    # the phones past the tenth (whose media ports once met the callers') took calls too
+    assert sum(sipp["agents_answered"][str(1100 + i)] for i in range(8, 12)) > 0, sipp["agents_answered"]
+    assert rep["usage"]["engine_process"]["cpu_s"] > 0 and rep["usage"]["asterisk"]["cpu_s"] > 0
