@@ -1,5 +1,5 @@
-"""`hotline sim load` through the real Asterisk: 50 SIPp callers, up to 20 at once, mixed DTMF digits, with the
-lab's two agents and twelve more phones (more than ten once made the agents' media ports reach the callers')."""
+"""`hotline sim load` through the real Asterisk: 50 SIPp callers, up to 20 at once, mixed DTMF digits, on the lab's
+site and on one with fourteen phones (more than ten once made the agents' media ports reach the callers')."""
 
 import json
 import subprocess
@@ -41,44 +41,12 @@ def test_a_site_with_phones_the_lab_lacks_is_refused_before_any_call(lab, tmp_pa
     assert "run `hotline lab up --site" in r.stderr and not r.stdout
 
 
-def test_fourteen_phones_each_with_their_own_ports_share_the_calls(lab, tmp_path):
-    out = tmp_path / "load.json"
-    site = _site_with_more_phones(tmp_path)
-    _lab_up(site)  # the lab's Asterisk with an endpoint for each phone; the lab site's own is put back after
-    try:
-        r = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "50",
-             "--concurrency", "20", "--seconds", "240", "--json", str(out), "--workdir", str(tmp_path / "work")],
-            cwd=ROOT, capture_output=True, text=True, timeout=400,
-        )  # fmt: skip
-    finally:
-        _lab_up(SITE)
-    assert r.returncode == 0, r.stdout + r.stderr
-    rep = json.loads(out.read_text())
-    sipp, eng = rep["sipp"], rep["engine"]
-    assert sipp["caller_exit_codes"] == [0] * len(sipp["caller_exit_codes"])
-    assert rep["problems"] == []
-    procs = {p["name"]: p for p in sipp["processes"]}
-    assert len(procs) == 2 + 14  # both caller classes and every phone, each with its own ports
-    assert all(p["failed_calls"] == 0 and p["asked_to_stop"] for n, p in procs.items() if n.startswith("agent-"))
-    assert sum(p["successful_calls"] for n, p in procs.items() if n.startswith("caller-")) == 50
-    assert sipp["callers_placed"] == 50
-    assert eng["records"] == 50 and eng["joined"] == 50, eng
-    answered_by_agents = sum(sipp["agents_answered"].values())
-    assert eng["outcomes"].get("answered", 0) == answered_by_agents > 0
-    assert eng["outcomes"].get("answered", 0) + eng["outcomes"].get("abandoned", 0) == 50, eng["outcomes"]
-    # every call the engine saw answered ended with the agent's BYE or the caller's; none is left open
-    assert sipp["callers_ended_by_far_end"] + sipp["callers_gave_up"] == 50
-    assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
-    # the phones past the tenth (whose media ports once met the callers') took calls too
-    assert sum(sipp["agents_answered"][str(1100 + i)] for i in range(8, 12)) > 0, sipp["agents_answered"]
-    assert rep["usage"]["engine_process"]["cpu_s"] > 0 and rep["usage"]["asterisk"]["cpu_s"] > 0
-
-
-def test_load_50_callers_records_match_sipp(lab, tmp_path):
+def _load(site, tmp_path) -> dict:
+    """Run `sim load` (50 callers, up to 20 at once) and check what holds for any site: SIPp's and the engine's
+    view of every call agree, and nothing went wrong with any SIPp."""
     out = tmp_path / "load.json"
     r = subprocess.run(
-        [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(SITE), "--calls", "50",
+        [sys.executable, "-m", "engine.cli", "sim", "load", "--site", str(site), "--calls", "50",
          "--concurrency", "20", "--seconds", "240", "--json", str(out), "--workdir", str(tmp_path / "work")],
         cwd=ROOT, capture_output=True, text=True, timeout=400,
     )  # fmt: skip
@@ -94,7 +62,29 @@ def test_load_50_callers_records_match_sipp(lab, tmp_path):
     assert eng["outcomes"].get("answered", 0) + eng["outcomes"].get("abandoned", 0) == 50, eng["outcomes"]
     # every call the engine saw answered ended with the agent's BYE or the caller's; none is left open
     assert sipp["callers_ended_by_far_end"] + sipp["callers_gave_up"] == 50
+    assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
+    return rep
+
+
+def test_fourteen_phones_each_with_their_own_ports_share_the_calls(lab, tmp_path):
+    site = _site_with_more_phones(tmp_path)
+    _lab_up(site)  # the lab's Asterisk with an endpoint for each phone; the lab site's own is put back after
+    try:
+        rep = _load(site, tmp_path)
+    finally:
+        _lab_up(SITE)
+    sipp = rep["sipp"]
+    procs = {p["name"]: p for p in sipp["processes"]}
+    assert len(procs) == 2 + 14  # both caller classes and every phone, each with its own ports
+    assert all(p["failed_calls"] == 0 and p["asked_to_stop"] for n, p in procs.items() if n.startswith("agent-"))
+    assert sum(p["successful_calls"] for n, p in procs.items() if n.startswith("caller-")) == 50
+    # the phones past the tenth (whose media ports once met the callers') took calls too
+    assert sum(sipp["agents_answered"][str(1100 + i)] for i in range(8, 12)) > 0, sipp["agents_answered"]
+    assert rep["usage"]["engine_process"]["cpu_s"] > 0 and rep["usage"]["asterisk"]["cpu_s"] > 0
+
+
+def test_load_50_callers_records_match_sipp(lab, tmp_path):
+    eng = _load(SITE, tmp_path)["engine"]
     # every caller's DTMF digit (a mix of 1, 2 and 3) reached the engine's IVR as sent, except for callers
     # over the IVR's 8-session limit, who skip the menu by design and are counted
     assert eng["digits_as_sent"] + eng["ivr_over_limit"] == 50, eng
-    assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
