@@ -105,7 +105,11 @@ async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict
     for a in site.agents:
         if not a.contact:
             continue
-        port = int(a.contact.rsplit(":", 1)[1])
+        port_text = a.contact.rsplit(":", 1)[-1]
+        if not port_text.isdigit():
+            raise LoadRefused(f"agent {a.id}: contact {a.contact!r} names no port: a SIPp phone needs "
+                              "sip:USER@127.0.0.1:PORT")  # fmt: skip
+        port = int(port_text)
         klass = plan.agents.get(a.id, plan.default_agent)
         g = traffic.rng(plan.seed, traffic.KIND_AGENT, int("".join(c for c in a.id if c.isdigit()) or 0))
         rows = ["SEQUENTIAL"]

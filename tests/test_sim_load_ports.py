@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 
 from sim import ports, sipp_run
-from sim.load import LoadPlan, problems, run_load
+from sim.load import LoadPlan, LoadRefused, problems, run_load
 
 
 def _held(port: int, host: str = "127.0.0.1") -> socket.socket:
@@ -136,3 +136,9 @@ def test_a_site_whose_agent_contact_port_is_taken_is_refused_before_any_sipp_sta
     finally:
         held.close()
     assert not list(tmp_path.glob("*.stat.csv"))  # no SIPp was started
+
+
+def test_a_contact_without_a_port_is_named_rather_than_crashing(tmp_path: Path):
+    site = SimpleNamespace(agents=[SimpleNamespace(id="1007", contact="sip:agent1007@127.0.0.1")])
+    with pytest.raises(LoadRefused, match="agent 1007: contact 'sip:agent1007@127.0.0.1' names no port"):
+        asyncio.run(run_load(LoadPlan(calls=2, seconds=5), site, tmp_path, store=None))
