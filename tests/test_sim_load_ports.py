@@ -112,6 +112,10 @@ def test_a_phone_that_exits_before_the_run_ends_is_a_problem_and_one_stopped_is_
         uas = ["-sn", "uas", "-i", "127.0.0.1", "-nostdin", "-timeout", "30s"]
         up = asyncio.create_task(sipp_run.run("agent-up", [*uas, "-p", str(base + 20), "-mp", str(base)],
                                               tmp_path, 1e12, stop))  # fmt: skip
+        for _ in range(100):  # the first phone holds its SIP port before the second one tries it
+            if not ports.udp_free(base + 20):
+                break
+            await asyncio.sleep(0.05)
         # the second phone's SIP port is the first one's: it cannot bind and exits at once
         down = asyncio.create_task(sipp_run.run("agent-down", [*uas, "-p", str(base + 20), "-mp", str(base + 4)],
                                                 tmp_path, 1e12, stop))  # fmt: skip
