@@ -96,13 +96,21 @@ class Ring:
         await self.notifier.offer(decision, started, q, agent.id, leg)
         await self.recorder.start(w.call_id, caller.name)
         seen = [False]
+        # latched when the predicate sees it, after the very event that bridged the leg: by the time this task
+        # runs again, a short conversation may be over and both legs gone (the engine lagging behind Asterisk),
+        # and reading the model then would call it unanswered and offer the caller again
+        bridged: list[float | None] = [None]
 
         def settled() -> bool:
             ch = model.channels.get(leg)
             seen[0] = seen[0] or ch is not None or leg in model.ended
+            if ch is not None and ch.up and ch.bridge:
+                if bridged[0] is None:
+                    bridged[0] = self.clock.now()
+                return True
             if w.uniqueid not in model.channels:
                 return True
-            return (ch is not None and ch.up and bool(ch.bridge)) or (ch is None and seen[0])
+            return ch is None and seen[0]
 
         if not await calls.until(settled, self.ring_timeout + 10):
             # Asterisk ends the ringing itself at the ring timeout: past our deadline the engine lags behind its
@@ -112,6 +120,8 @@ class Ring:
             await calls.until(settled, 10.0)
         rang = self.clock.now() - started
         ch = model.channels.get(leg)
+        if bridged[0] is not None:
+            return Connected(Outcome.ANSWERED, leg, bridged[0] - started)
         if ch is not None and ch.up and ch.bridge:
             return Connected(Outcome.ANSWERED, leg, rang)
         gone = w.uniqueid not in model.channels

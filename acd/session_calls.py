@@ -144,14 +144,18 @@ class JoinSession:
         except AmiError as exc:
             log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
 
+        joined: list[float | None] = [None]  # latched at the event itself: a short call may be over when we look
+
         def joined_or_gone() -> bool:
             c = model.channels.get(w.uniqueid)
+            if c is not None and c.bridge and joined[0] is None:
+                joined[0] = self.clock.now()
             return c is None or bool(c.bridge)
 
         await self.calls.until(joined_or_gone, 10)
         c = model.channels.get(w.uniqueid)
-        if c is not None and c.bridge:
-            return Connected(Outcome.ANSWERED, leg, self.clock.now() - started)
+        if joined[0] is not None:
+            return Connected(Outcome.ANSWERED, leg, joined[0] - started)
         self.sessions.lent.pop(d.agent_id, None)
         await provider.give_back(d.agent_id, w.call_id)
         return Connected(Outcome.CALLER_GONE if c is None else Outcome.NO_ANSWER, leg, self.clock.now() - started)

@@ -191,3 +191,53 @@ def test_a_session_gone_before_the_caller_joined_frees_the_agent_and_keeps_the_c
     again = w.d.router.next_decision(w.now[0])
     assert again is not None and again.call_id == CALL, "the caller is in the router again, in its place"
     assert [f.kind for f in w.ledger.written] == ["agent.status", "route.decision"]
+
+
+def test_a_conversation_over_before_the_offer_looks_again_is_answered_not_offered_again(tmp_path):
+    # the engine lagging behind Asterisk applies the agent's answer, the bridge and both hang-ups in one batch:
+    # the offer's wait is woken by the bridge, but by the time it runs the agent's leg is gone and the caller's
+    # hang-up is still to come. That is a conversation, not a phone that did not answer
+    w = acd(tmp_path, fail=False)
+    calls = w.d.ring.calls
+    plain = calls.until
+    state = {"rang": False}
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        leg = next((a for a in w.model.associations if a.startswith("hl-")), None)
+        if leg is None or state["rang"]:
+            return await plain(predicate, timeout)
+        state["rang"] = True
+        # as the engine's consumer does: the predicate is checked after each applied event
+        w.model.channels[leg] = Channel(leg, leg, "PJSIP/1001-00000002", role="agent", call_id=CALL, up=True)
+        assert not predicate()  # answered, not bridged yet
+        w.model.channels[leg].bridge = "b1"
+        w.model.channels[CALL].bridge = "b1"
+        assert predicate()  # the bridge: the wait is woken...
+        del w.model.channels[leg]
+        w.model.ended[leg] = w.now[0]
+        w.model.channels[CALL].bridge = ""
+        return bool(predicate())  # ...and runs once the agent's leg has hung up
+
+    calls.until = until
+
+    async def start(call_id: str, channel: str) -> None:
+        return None
+
+    async def sleep(seconds: float) -> None:
+        w.now[0] += seconds  # the wrap-up after the conversation
+
+    w.d.ring.recorder = SimpleNamespace(start=start)
+    w.d.ring.clock.sleep = sleep
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+    lines = w.lines()
+    assert not any("RINGNOANSWER" in line for line in lines), lines
+    assert any(f"|{CALL}|hotline|Ann|CONNECT|" in line for line in lines), lines
+    assert CALL not in w.d.line.queued, "connected: not waiting for another agent"
+    assert w.d.router.next_decision(w.now[0]) is None
+    assert "agent.offer" in [f.kind for f in w.ledger.written]
