@@ -96,19 +96,11 @@ class Ring:
         await self.notifier.offer(decision, started, q, agent.id, leg)
         await self.recorder.start(w.call_id, caller.name)
         seen = [False]
-        # latched when the predicate sees it, after the very event that bridged the leg: by the time this task
-        # runs again, a short conversation may be over and both legs gone (the engine lagging behind Asterisk),
-        # and reading the model then would call it unanswered and offer the caller again
-        bridged: list[float | None] = [None]
 
         def settled() -> bool:
             ch = model.channels.get(leg)
             seen[0] = seen[0] or ch is not None or leg in model.ended
-            if ch is not None and ch.up and ch.bridge:
-                if bridged[0] is None:
-                    bridged[0] = self.clock.now()
-                return True
-            if w.uniqueid not in model.channels:
+            if model.entered_bridge(leg, 0.0) is not None or w.uniqueid not in model.channels:
                 return True
             return ch is None and seen[0]
 
@@ -120,10 +112,12 @@ class Ring:
             await calls.until(settled, 10.0)
         rang = self.clock.now() - started
         ch = model.channels.get(leg)
-        if bridged[0] is not None:
-            return Connected(Outcome.ANSWERED, leg, bridged[0] - started)
-        if ch is not None and ch.up and ch.bridge:
-            return Connected(Outcome.ANSWERED, leg, rang)
+        # the leg bridges to the caller only: if it ever entered a bridge, this was a conversation, even one over
+        # by now (the engine lagging behind Asterisk applies a whole short call before this task runs again; read
+        # from the model now, it would look unanswered and the caller would be offered again)
+        bridged = model.entered_bridge(leg, 0.0)
+        if bridged is not None:
+            return Connected(Outcome.ANSWERED, leg, max(0.0, bridged - started))
         gone = w.uniqueid not in model.channels
         if ch is not None:  # the caller left, or the phone rings past our deadline: it must not bridge later
             try:

@@ -144,18 +144,16 @@ class JoinSession:
         except AmiError as exc:
             log.warning("call %s: could not bring the caller into agent %s's session: %s", w.call_id, d.agent_id, exc)
 
-        joined: list[float | None] = [None]  # latched at the event itself: a short call may be over when we look
-
         def joined_or_gone() -> bool:
             c = model.channels.get(w.uniqueid)
-            if c is not None and c.bridge and joined[0] is None:
-                joined[0] = self.clock.now()
-            return c is None or bool(c.bridge)
+            return c is None or bool(c.bridge) or model.entered_bridge(w.uniqueid, started) is not None
 
         await self.calls.until(joined_or_gone, 10)
         c = model.channels.get(w.uniqueid)
-        if joined[0] is not None:
-            return Connected(Outcome.ANSWERED, leg, joined[0] - started)
+        # joined since the offer, even if the short call is over by now (the engine lagging behind Asterisk)
+        joined = model.entered_bridge(w.uniqueid, started)
+        if joined is not None:
+            return Connected(Outcome.ANSWERED, leg, max(0.0, joined - started))
         self.sessions.lent.pop(d.agent_id, None)
         await provider.give_back(d.agent_id, w.call_id)
         return Connected(Outcome.CALLER_GONE if c is None else Outcome.NO_ANSWER, leg, self.clock.now() - started)

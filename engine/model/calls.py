@@ -77,6 +77,9 @@ class CallModel:
         # channels that hung up lately: a leg a busy phone refuses can come and go while its originator is
         # still awaiting its own actions, before it starts watching the model
         self.ended: OrderedDict[str, float] = OrderedDict()
+        # when each channel last entered a bridge, kept after it ends: an offer waiting on its own actions may look
+        # only after a whole short conversation is over, and must still see it was one
+        self.entered: OrderedDict[str, float] = OrderedDict()
         # channels and devices some event spoke of since the listing was asked for (None: no resync under way)
         self._since: set[str] | None = None
         # event name -> its ``_on_<name>`` method: one look-up per event (most events have none)
@@ -88,6 +91,11 @@ class CallModel:
         return frozenset(self._handlers)
 
     # ---- queries ------------------------------------------------------------------------------
+    def entered_bridge(self, uniqueid: str, since: float) -> float | None:
+        """When ``uniqueid`` last entered a bridge, if it did at ``since`` or later (ended channels too)."""
+        at = self.entered.get(uniqueid)
+        return at if at is not None and at >= since else None
+
     def calls(self) -> dict[str, list[Channel]]:
         out: dict[str, list[Channel]] = {}
         for ch in self.channels.values():
@@ -228,6 +236,10 @@ class CallModel:
         bridge = self.bridges.setdefault(bid, Bridge(bid))
         bridge.members.add(ch.uniqueid)
         ch.bridge = bid
+        self.entered[ch.uniqueid] = at
+        self.entered.move_to_end(ch.uniqueid)
+        while len(self.entered) > ENDED_KEPT:
+            self.entered.popitem(last=False)
         ch.linkedid = frame.get("Linkedid") or ch.linkedid
         if ch.role == "other" and not ch.call_id:
             ch.call_id = ch.linkedid
@@ -288,9 +300,7 @@ class CallModel:
             self.bridges[ch.bridge].members.discard(ch.uniqueid)
         self.associations.pop(ch.uniqueid, None)
         cause = frame.get("Cause")
-        return [
-            self._fact("channel.hangup", ch, at, ch.uniqueid, cause=cause, cause_txt=frame.get("Cause-txt"))
-        ]
+        return [self._fact("channel.hangup", ch, at, ch.uniqueid, cause=cause, cause_txt=frame.get("Cause-txt"))]
 
     # ---- resync -------------------------------------------------------------------------------
     def begin_resync(self) -> None:
