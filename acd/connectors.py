@@ -27,6 +27,8 @@ from engine.ports import Actions, Calls
 
 log = logging.getLogger("hotline.acd")
 
+LEG_END_WAIT = 60.0  # s for an agent leg we hung up to be seen ending (its hang-up event always comes)
+
 
 class Outcome(enum.Enum):
     ANSWERED = "answered"  # the agent talks to the caller now: the dispatcher follows the conversation
@@ -112,16 +114,19 @@ class Ring:
             await calls.until(settled, 10.0)
         rang = self.clock.now() - started
         ch = model.channels.get(leg)
-        # the leg bridges to the caller only: if it ever entered a bridge, this was a conversation, even one over
-        # by now (the engine lagging behind Asterisk applies a whole short call before this task runs again; read
-        # from the model now, it would look unanswered and the caller would be offered again)
-        bridged = model.entered_bridge(leg, 0.0)
-        if bridged is not None:
-            return Connected(Outcome.ANSWERED, leg, max(0.0, bridged - started))
-        gone = w.uniqueid not in model.channels
-        if ch is not None:  # the caller left, or the phone rings past our deadline: it must not bridge later
+        if ch is not None and not ch.bridge and model.entered_bridge(leg, 0.0) is None:
+            # the caller left, or the phone rings past our deadline: it must not bridge later. Then wait for the
+            # leg's own end: the model may lag behind Asterisk, and the leg's hang-up comes after anything it did
+            # before (an answer and a bridge the model has not applied yet, or a whole short conversation)
             try:
                 await self.actions.action({"Action": "Hangup", "Channel": ch.name})
             except AmiError:
                 pass  # already gone
+            await calls.until(lambda: leg not in model.channels, LEG_END_WAIT)
+        # the leg bridges to the caller only: if it ever entered a bridge, this was a conversation, even one over
+        # by now (read from the model as it stands, it would look unanswered and the caller would be offered again)
+        bridged = model.entered_bridge(leg, 0.0)
+        if bridged is not None:
+            return Connected(Outcome.ANSWERED, leg, max(0.0, bridged - started))
+        gone = w.uniqueid not in model.channels
         return Connected(Outcome.CALLER_GONE if gone else Outcome.NO_ANSWER, leg, rang)

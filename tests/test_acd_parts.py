@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from acd import connectors
 from acd.board import Board
 from acd.connectors import Connected, Outcome
 from acd.dispatcher import Dispatcher
@@ -245,3 +246,57 @@ def test_a_conversation_over_before_the_offer_looks_is_answered_not_offered_agai
     assert CALL not in w.d.line.queued, "connected: not waiting for another agent"
     assert w.d.router.next_decision(w.now[0]) is None
     assert not [a for a in w.actions.sent if a["Action"] == "Hangup"], "nothing left to hang up"
+
+
+def test_an_offer_past_its_deadline_waits_for_the_legs_end_and_sees_the_conversation_the_model_lagged_on(tmp_path):
+    # the engine lags far behind Asterisk (a starved machine): at the ring deadline the model still shows the
+    # agent's phone ringing, while in Asterisk the call was answered, talked and ended. The offer hangs the leg
+    # up, and waits for the leg's end: the events before it (the answer, the bridge) say it was a conversation
+    w = acd(tmp_path, fail=False)
+    calls = w.d.ring.calls
+    agent = "PJSIP/1001-00000002"
+    looks: list[str] = []
+
+    def leg() -> str:
+        return next(a for a in w.model.associations if a.startswith("hl-"))
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        looks.append(f"until {timeout:g}")
+        if len(looks) == 1:  # the ring: only the leg's creation has been applied by the deadline
+            w.model.apply(_ami("Newchannel", leg(), agent), w.now[0])
+        if timeout == connectors.LEG_END_WAIT:  # waiting for the leg's end after hanging it up: the lag arrives
+            for frame in (_ami("Newstate", leg(), agent, ChannelState="6"),
+                          _ami("BridgeEnter", CALL, "PJSIP/trunk-00000001", BridgeUniqueid="b1"),
+                          _ami("BridgeEnter", leg(), agent, BridgeUniqueid="b1"),
+                          _ami("BridgeLeave", leg(), agent, BridgeUniqueid="b1"),
+                          _ami("Hangup", leg(), agent, Cause="16")):  # fmt: skip
+                w.model.apply(frame, w.now[0])
+        return bool(predicate())
+
+    async def caught_up(timeout: float) -> bool:
+        looks.append("caught up")
+        return False  # still behind
+
+    calls.until, calls.caught_up = until, caught_up
+
+    async def start(call_id: str, channel: str) -> None:
+        return None
+
+    async def sleep(seconds: float) -> None:
+        w.now[0] += seconds
+
+    w.d.ring.recorder = SimpleNamespace(start=start)
+    w.d.ring.clock.sleep = sleep
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+    assert looks[:4] == ["until 25", "caught up", "until 10", f"until {connectors.LEG_END_WAIT:g}"], looks
+    assert [a["Action"] for a in w.actions.sent] == ["Originate", "Hangup"]
+    lines = w.lines()
+    assert not any("RINGNOANSWER" in line for line in lines), lines
+    assert any(f"|{CALL}|hotline|Ann|CONNECT|" in line for line in lines), lines
+    assert CALL not in w.d.line.queued
