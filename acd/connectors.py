@@ -28,6 +28,7 @@ from engine.ports import Actions, Calls
 log = logging.getLogger("hotline.acd")
 
 LEG_END_WAIT = 60.0  # s for an agent leg we hung up to be seen ending (its hang-up event always comes)
+CATCH_UP_TRIES = 12  # x 5 s for a lagging model to apply what Asterisk already sent before an offer is judged
 
 
 class Outcome(enum.Enum):
@@ -113,16 +114,8 @@ class Ring:
             await calls.caught_up(5.0)
             await calls.until(settled, 10.0)
         rang = self.clock.now() - started
-        ch = model.channels.get(leg)
-        if ch is not None and not ch.bridge and model.entered_bridge(leg, 0.0) is None:
-            # the caller left, or the phone rings past our deadline: it must not bridge later. Then wait for the
-            # leg's own end: the model may lag behind Asterisk, and the leg's hang-up comes after anything it did
-            # before (an answer and a bridge the model has not applied yet, or a whole short conversation)
-            try:
-                await self.actions.action({"Action": "Hangup", "Channel": ch.name})
-            except AmiError:
-                pass  # already gone
-            await calls.until(lambda: leg not in model.channels, LEG_END_WAIT)
+        if model.entered_bridge(leg, 0.0) is None:
+            await self._end_leg(leg)
         # the leg bridges to the caller only: if it ever entered a bridge, this was a conversation, even one over
         # by now (read from the model as it stands, it would look unanswered and the caller would be offered again)
         bridged = model.entered_bridge(leg, 0.0)
@@ -130,3 +123,21 @@ class Ring:
             return Connected(Outcome.ANSWERED, leg, max(0.0, bridged - started))
         gone = w.uniqueid not in model.channels
         return Connected(Outcome.CALLER_GONE if gone else Outcome.NO_ANSWER, leg, rang)
+
+    async def _end_leg(self, leg: str) -> None:
+        """The caller left, or the phone rang past our deadline: the leg must not bridge later, and what it did must
+        be known before the offer is judged. The model may trail Asterisk (a starved machine): it catches up first,
+        for at most CATCH_UP_TRIES x 5 s of the engine's clock; a leg still up is then hung up and its end awaited
+        (its hang-up event comes after anything it did: an answer and a bridge, or a whole short conversation)."""
+        calls, model = self.calls, self.calls.model
+        for _ in range(CATCH_UP_TRIES):
+            if leg in model.ended or await calls.caught_up(5.0):
+                break
+        ch = model.channels.get(leg)
+        if ch is None or model.entered_bridge(leg, 0.0) is not None:
+            return  # never placed, refused, or over: nothing to end
+        try:
+            await self.actions.action({"Action": "Hangup", "Channel": ch.name})
+        except AmiError:
+            pass  # already gone
+        await calls.until(lambda: leg not in model.channels, LEG_END_WAIT)
