@@ -72,8 +72,10 @@ def _summary(values: list[float]) -> dict[str, float | None]:
     return {"n": len(values), "p50": _pct(values, 50), "p90": _pct(values, 90), "p99": _pct(values, 99)}
 
 
-async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict[str, Any]:
-    """Run the SIPp sides to completion (bounded); ``store`` is the engine's store (records are joined)."""
+async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any,
+                   port_plan: ports.PortPlan | None = None) -> dict[str, Any]:  # fmt: skip
+    """Run the SIPp sides to completion (bounded); ``store`` is the engine's store (records are joined);
+    ``port_plan``: one shared with other SIPp processes of the same run, so no two are given the same ports."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + plan.seconds
     run_id = f"L{plan.seed}-{int(loop.time() * 1000) % 100000}"
@@ -126,7 +128,8 @@ async def run_load(plan: LoadPlan, site: Any, workdir: Path, store: Any) -> dict
     sip = [(f"agent {a.id} (its contact)", port) for a, _k, port in agent_jobs]
     sip += [(f"callers {klass.name}", 5080 + i) for i, (klass, _c, _s) in enumerate(caller_jobs)]
     ports.check_sip_ports(sip)
-    plan_ports = ports.PortPlan(reserved=[p for _o, p in sip])
+    plan_ports = port_plan or ports.PortPlan()
+    plan_ports.reserve(p for _o, p in sip)
     # "-aa": a phone answers INFO with 200 as a softphone does; Asterisk relays a caller's late DTMF INFO to the
     # agent once they are bridged, and SIPp without it aborts the call
     agents = []
@@ -297,7 +300,8 @@ async def main_async(
         if missing:
             raise LoadRefused(
                 f"the lab's Asterisk was set up without {len(missing)} of this site's agents ({missing[0]}"
-                f"{', ...' if len(missing) > 1 else ''}): run `hotline lab up --site {site_path}` first")
+                f"{', ...' if len(missing) > 1 else ''}): run `hotline lab up --site {site_path}` first"
+            )
     with tempfile.TemporaryDirectory(prefix="hotline-load-") as tmp_dir:
         tmp = workdir or tmp_dir
         Path(tmp).mkdir(parents=True, exist_ok=True)

@@ -41,6 +41,10 @@ class PortPlan:
         self._control = control[0]
         self._control_stop = control[1]
 
+    def reserve(self, wanted: Iterable[int]) -> None:
+        """Never hand these out (SIP ports named after the plan was made)."""
+        self._used.update(wanted)
+
     def media(self, owner: str) -> int:
         """A port M with M .. M + 3 free (M and M + 2 are bound; RTCP's odd neighbours kept clear too)."""
         while self._media + 3 < self._media_stop:

@@ -150,27 +150,35 @@ def carrier(seed: int, model: traffic.LeadModel | None = None,
     """The far end of each dialed number, from the lead model (docs/pacebench.md): who answers, after how long,
     the greeting, the talk, and what AMD will make of it (1 % of people called machines, 10 % of machines
     called people; a machine taken for a person keeps an agent 10-20 s)."""
-    from sim.synthetic_leads import synthetic_index
-
     model = model or traffic.LeadModel()
 
     def behavior(number: str) -> CalleeBehavior:
-        idx = synthetic_index(number)
-        if idx is None:
-            return CalleeBehavior("congestion")
-        lead = traffic.lead(model, seed, idx)
-        g = traffic.rng(seed, traffic.KIND_LEAD + 100, idx)
-        u_amd, machine_after, fn_talk = float(g.random()), float(g.uniform(2.5, 5.0)), float(g.uniform(10, 20))
-        if lead.kind == "busy":
-            return CalleeBehavior("busy")
-        if lead.kind == "no_answer":
-            return CalleeBehavior("never")
-        if lead.kind == "human":
-            if u_amd < fp:
-                return CalleeBehavior("answer", lead.after, None, "MACHINE", "MAXWORDLENGTH-5000", machine_after)
-            return CalleeBehavior("answer", lead.after, lead.talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8)
-        if u_amd < fn:
-            return CalleeBehavior("answer", lead.after, fn_talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8)
-        return CalleeBehavior("answer", lead.after, None, "MACHINE", "LONGGREETING-1600-1500", machine_after)
+        return far_end(number, seed, model, fp, fn)[0]
 
     return behavior
+
+
+def far_end(number: str, seed: int, model: traffic.LeadModel | None = None, fp: float = 0.01,
+            fn: float = 0.10) -> tuple[CalleeBehavior, str]:  # fmt: skip
+    """The carrier's far end for ``number`` and its truth: ``person``, ``machine``, ``busy``, ``no_answer`` or
+    ``unknown`` (not a synthetic lead's number: congestion)."""
+    from sim.synthetic_leads import synthetic_index
+
+    model = model or traffic.LeadModel()
+    idx = synthetic_index(number)
+    if idx is None:
+        return CalleeBehavior("congestion"), "unknown"
+    lead = traffic.lead(model, seed, idx)
+    g = traffic.rng(seed, traffic.KIND_LEAD + 100, idx)
+    u_amd, machine_after, fn_talk = float(g.random()), float(g.uniform(2.5, 5.0)), float(g.uniform(10, 20))
+    if lead.kind == "busy":
+        return CalleeBehavior("busy"), "busy"
+    if lead.kind == "no_answer":
+        return CalleeBehavior("never"), "no_answer"
+    if lead.kind == "human":
+        if u_amd < fp:
+            return CalleeBehavior("answer", lead.after, None, "MACHINE", "MAXWORDLENGTH-5000", machine_after), "person"
+        return CalleeBehavior("answer", lead.after, lead.talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8), "person"
+    if u_amd < fn:
+        return CalleeBehavior("answer", lead.after, fn_talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8), "machine"
+    return CalleeBehavior("answer", lead.after, None, "MACHINE", "LONGGREETING-1600-1500", machine_after), "machine"

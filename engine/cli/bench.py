@@ -26,6 +26,18 @@ def cmd_bench_day(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_site(args: argparse.Namespace) -> int:
+    import asyncio
+
+    from sim.bench_site import SitePlan, main_async
+
+    if args.agents < 1 or args.agents > 400 or args.minutes <= 0 or args.inbound_rate < 0 or args.drain < 0:
+        sitefile.fail("hotline bench site: --agents 1 to 400, --minutes above 0, --inbound-rate and --drain 0 or more")
+    plan = SitePlan(agents=args.agents, minutes=args.minutes, inbound_rate=args.inbound_rate, seed=args.seed,
+                    drain=args.drain, hotline_talk=args.hotline_talk)  # fmt: skip
+    return asyncio.run(main_async(plan, args.json, args.workdir))
+
+
 def cmd_bench_pace(args: argparse.Namespace) -> int:
     from sim.pacebench.suite import main as bench_main
 
@@ -80,8 +92,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     br.add_argument("--waiting", type=int, default=500)
     br.add_argument("--decisions", type=int, default=2000)
     br.add_argument("--seed", type=int, default=1)
-    br.add_argument("--free", type=int, default=1,
-                    help="agents free at a time: with more than one, each decision ranks them by the strategy")
+    br.add_argument(
+        "--free",
+        type=int,
+        default=1,
+        help="agents free at a time: with more than one, each decision ranks them by the strategy",
+    )
     br.add_argument("--json", help="write the figures to this file")
     br.set_defaults(func=cmd_bench_route)
     bp = bsub.add_parser("pace", help="PaceBench: pacing policies side by side on seeded worlds (docs/pacebench.md)")
@@ -104,8 +120,12 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bd.set_defaults(func=cmd_bench_day)
 
     be = bsub.add_parser("events", help="AMI path: decoder, call model, ledger, bus vs panoramisk's parse, same run")
-    be.add_argument("--events", type=int, default=50_000,
-                    help="at least this many AMI events (the recorded transcripts repeated; default 50000)")
+    be.add_argument(
+        "--events",
+        type=int,
+        default=50_000,
+        help="at least this many AMI events (the recorded transcripts repeated; default 50000)",
+    )
     be.add_argument("--rounds", type=int, default=3, help="rounds of both paths in alternation (default 3)")
     be.add_argument("--chunk", type=int, default=65536, help="bytes per read (default 65536)")
     be.add_argument("--json", help="write the figures to this file")
@@ -122,11 +142,16 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bw.add_argument("--json", help="write the figures to this file")
     bw.set_defaults(func=cmd_bench_wallboard)
 
-    bc = bsub.add_parser("recordings", help="a stored minute of a call: the recorder's Opus vs stereo Opus vs WAV, "
-                                            "same run")
+    bc = bsub.add_parser(
+        "recordings", help="a stored minute of a call: the recorder's Opus vs stereo Opus vs WAV, same run"
+    )
     bc.add_argument("--minutes", type=float, default=3.0, help="minutes of conversation per source (default 3)")
-    bc.add_argument("--bitrates", type=lambda v: [float(x) for x in v.split(",")], default=[12.0, 16.0, 20.0, 24.0],
-                    help="Opus bit-rates to try, kbit/s, comma-separated (default 12,16,20,24)")
+    bc.add_argument(
+        "--bitrates",
+        type=lambda v: [float(x) for x in v.split(",")],
+        default=[12.0, 16.0, 20.0, 24.0],
+        help="Opus bit-rates to try, kbit/s, comma-separated (default 12,16,20,24)",
+    )
     bc.add_argument("--json", default="bench-recordings.json", help="write the figures here (default %(default)s)")
     bc.set_defaults(func=cmd_bench_recordings)
 
@@ -137,16 +162,41 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bt.add_argument("--days", type=int, default=365, help="days of the synthetic year, from 2025-01-01 (default 365)")
     bt.add_argument("--seed", type=int, default=1)
     bt.add_argument("--reps", type=int, default=10, help="times each report is read from the rollups (default 10)")
-    bt.add_argument("--ledger-reps", type=int, default=3,
-                    help="times each month's report is counted straight from the ledger (default 3)")
-    bt.add_argument("--year-ledger-reps", type=int, default=1,
-                    help="times each year's report is counted straight from the ledger (default 1)")
+    bt.add_argument(
+        "--ledger-reps",
+        type=int,
+        default=3,
+        help="times each month's report is counted straight from the ledger (default 3)",
+    )
+    bt.add_argument(
+        "--year-ledger-reps",
+        type=int,
+        default=1,
+        help="times each year's report is counted straight from the ledger (default 1)",
+    )
     bt.add_argument("--pg-url", help="an empty PostgreSQL database to use (default: a private PostgreSQL 15)")
     bt.add_argument("--no-postgres", action="store_true", help="SQLite only")
     bt.add_argument("--no-sqlite", action="store_true", help="PostgreSQL only")
     bt.add_argument("--workdir", help="keep the SQLite file and site files here")
     bt.add_argument("--json", help="write the figures to this file")
     bt.set_defaults(func=cmd_bench_report)
+
+    bs = bsub.add_parser("site", help="the whole site on the lab Asterisk (campaign, far ends, hotline), measured "
+                         "beside the virtual day's prediction (lab, root)")  # fmt: skip
+    bs.add_argument("--agents", type=int, default=48, help="the campaign's seats (default 48)")
+    bs.add_argument("--minutes", type=float, default=10.0, help="the dialing window (default 10)")
+    bs.add_argument("--inbound-rate", type=float, default=2.0, help="hotline callers a minute (default 2)")
+    bs.add_argument("--seed", type=int, default=1, help="the leads' and callers' seed (default 1)")
+    bs.add_argument(
+        "--drain",
+        type=float,
+        default=300.0,
+        help="seconds for conversations still up after the window, then hung up (default 300)",
+    )
+    bs.add_argument("--hotline-talk", type=float, default=45.0, help="seconds a hotline agent talks (default 45)")
+    bs.add_argument("--workdir", help="keep the run's files here (site, SIPp logs, database); default a temporary one")
+    bs.add_argument("--json", help="write the figures to this file")
+    bs.set_defaults(func=cmd_bench_site)
 
     bx = bsub.add_parser("reaction", help="agent free -> next caller ringing: this engine vs app_queue (lab, root)")
     sitefile.add_site_option(bx, "the lab's site file, e.g. examples/lab-site.toml")

@@ -1,0 +1,286 @@
+"""The campaign's far ends on the real Asterisk: one SIPp UAS on the trunk answers every dialed number as the
+virtual day's carrier (``sim.world.carrier``) would, and logs what happened to each call from its own side.
+
+The dialer dials the simulator's synthetic leads (``139`` + the lead's index), so the carrier's behaviour for a
+number is known before the run: it is written to an injection file indexed by number, and the scenario looks
+each INVITE's number up and branches on the row (busy, no answer, a person, a machine, congestion).
+
+What AMD will make of a far end is carried by its greeting: a person says a short hello, then is silent; a
+machine plays a long message. Each is played in a loop, so media flows for the whole call as from a phone. The
+carrier's AMD errors (a person taken for a machine, a machine for a person) are kept by giving that far end the
+other kind's greeting, so Asterisk's own AMD makes the same mistake; the truth (person or machine) stays in the
+row and in the log.
+
+Each answered call logs its answer, and how it ended: hung up by the far end itself after its talk time
+(``bye_out``), or by the engine (``bye_in``). A person the engine hung up on soon after the answer is an
+abandon from the person's side (docs/pacebench.md: abandoned people, AMD false positives included).
+"""
+
+from __future__ import annotations
+
+import subprocess
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sim import world
+from sim.synthetic_leads import synthetic_number
+
+CSV = "far-ends.csv"
+LOG = "far-ends.calls.log"
+# row kinds: what the far end does with the INVITE
+BUSY, NEVER, PERSON_GREETING, MACHINE_GREETING, CONGESTION = 0, 1, 2, 3, 4
+MACHINE_HOLD = 180.0  # s a machine's message (then silence) stays on the line if nobody hangs up
+# a person hung up on within this many seconds of the answer never reached an agent: the abandon message comes
+# at most 2 s after the greeting; a conversation that long is an agent's and ends by the far end's own BYE
+ABANDON_WITHIN = 20.0
+
+_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
+<scenario name="far ends of the campaign's dials">
+  <recv request="INVITE" crlf="true" rrs="true">
+    <action>
+      <ereg regexp="[0-9]+" search_in="hdr" header="CSeq:" check_it="true" assign_to="invite_cseq"/>
+      <ereg regexp="^INVITE sip:[+]?([0-9]+)@" search_in="msg" check_it="true" assign_to="ruri,num"/>
+      <lookup assign_to="line" file="{csv}" key="[$num]"/>
+      <test assign_to="unknown" variable="line" compare="less_than" value="0"/>
+      <!-- SIPp refuses a variable set and never read: the whole match is read once here -->
+      <assignstr assign_to="ruri" value="[$ruri]"/>
+    </action>
+  </recv>
+  <nop next="congestion" test="unknown"/>
+  <nop>
+    <action>
+      <assignstr assign_to="k" value="[field1 file=&quot;{csv}&quot; line=&quot;[$line]&quot;]"/>
+      <assignstr assign_to="a" value="[field2 file=&quot;{csv}&quot; line=&quot;[$line]&quot;]"/>
+      <assignstr assign_to="t" value="[field3 file=&quot;{csv}&quot; line=&quot;[$line]&quot;]"/>
+      <todouble assign_to="kind" variable="k"/>
+      <todouble assign_to="after" variable="a"/>
+      <todouble assign_to="talk" variable="t"/>
+      <test assign_to="busy" variable="kind" compare="equal" value="{busy}"/>
+      <test assign_to="never" variable="kind" compare="equal" value="{never}"/>
+      <test assign_to="machine" variable="kind" compare="equal" value="{machine}"/>
+      <test assign_to="congested" variable="kind" compare="equal" value="{congestion}"/>
+    </action>
+  </nop>
+  <nop next="busy" test="busy"/>
+  <nop next="congestion" test="congested"/>
+"""
+_TRYING = """  <send><![CDATA[
+SIP/2.0 180 Ringing
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Length: 0
+]]></send>
+  <nop next="never" test="never"/>
+  <pause variable="after"/>
+  <send retrans="500"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Content-Type: application/sdp
+Content-Length: [len]
+
+v=0
+o=lead 1 1 IN IP[local_ip_type] [local_ip]
+s=-
+c=IN IP[media_ip_type] [media_ip]
+t=0 0
+m=audio [media_port] RTP/AVP 0
+a=rtpmap:0 PCMU/8000
+]]></send>
+  <recv request="ACK" crlf="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="their_from"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="their_to"/>
+    </action>
+  </recv>
+  <nop><action><log message="[$num];answered;[clock_tick];[$k]"/></action></nop>
+  <nop next="machine_talks" test="machine"/>
+  <nop><action><exec rtp_stream="{person},-1,0"/></action></nop>
+  <nop next="talk"/>
+  <label id="machine_talks"/>
+  <nop><action><exec rtp_stream="{machine},-1,0"/></action></nop>
+  <label id="talk"/>
+  <!-- the far end's own talk time, a second at a time: a BYE from the engine may come in any of them (SIPp takes
+       a request that arrives during a pause for an unexpected one) -->
+  <recv request="BYE" timeout="1000" ontimeout="tick" next="bye_in"/>
+  <label id="tick"/>
+  <nop>
+    <action>
+      <add assign_to="talk" value="-1000"/>
+      <test assign_to="more" variable="talk" compare="greater_than" value="0"/>
+    </action>
+  </nop>
+  <nop next="talk" test="more"/>
+  <nop><action><log message="[$num];bye_out;[clock_tick]"/></action></nop>
+  <send retrans="500"><![CDATA[
+BYE [next_url] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$their_to]
+To: [$their_from]
+[last_Call-ID:]
+CSeq: 2 BYE
+Contact: <sip:[local_ip]:[local_port];transport=[transport]>
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200" crlf="true" next="end"/>
+  <label id="bye_in"/>
+  <nop><action><log message="[$num];bye_in;[clock_tick]"/></action></nop>
+  <send next="end"><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <label id="never"/>
+  <recv request="CANCEL"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+[last_Via:]
+[last_From:]
+[last_To:]
+[last_Call-ID:]
+[last_CSeq:]
+Content-Length: 0
+]]></send>
+  <send><![CDATA[
+SIP/2.0 487 Request Terminated
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Content-Length: 0
+]]></send>
+  <recv request="ACK" crlf="true" next="end"/>
+"""
+_REFUSE = """  <label id="{label}"/>
+  <send><![CDATA[
+SIP/2.0 {code}
+[last_Via:]
+[last_From:]
+[last_To:];tag=[pid]SIPpTag01[call_number]
+[last_Call-ID:]
+CSeq: [$invite_cseq] INVITE
+Content-Length: 0
+]]></send>
+  <recv request="ACK" crlf="true" next="end"/>
+"""
+
+
+def scenario(person: Path, machine: Path) -> str:
+    """The far ends' SIPp scenario: ``person`` and ``machine`` are the greetings (u-law WAV) AMD hears."""
+    return (
+        _HEAD.format(csv=CSV, busy=BUSY, never=NEVER, machine=MACHINE_GREETING, congestion=CONGESTION)
+        + _TRYING.format(person=person, machine=machine)
+        + _REFUSE.format(label="busy", code="486 Busy Here")
+        + _REFUSE.format(label="congestion", code="503 Service Unavailable")
+        + '  <label id="end"/>\n</scenario>\n'
+    )
+
+
+def make_greetings(workdir: Path) -> tuple[Path, Path]:
+    """A person's 1-s hello then 8 s of silence (AMD: HUMAN), a machine's 5-s message then 3 s (MACHINE)."""
+    out = []
+    for name, voice, silence in (("person", 1.0, 8.0), ("machine", 5.0, 3.0)):
+        path = workdir / f"greeting-{name}.wav"
+        subprocess.run(["sox", "-n", "-r", "8000", "-c", "1", "-e", "u-law", str(path), "synth", str(voice), "sine",
+                        "440", "vol", "0.3", "pad", "0", str(silence)], check=True)  # fmt: skip
+        out.append(path)
+    return out[0], out[1]
+
+
+def row(number: str, seed: int) -> tuple[int, float, float, str]:
+    """(kind, answer delay s, talk s, truth) for ``number`` as the virtual day's carrier has it."""
+    b, truth = world.far_end(number, seed)
+    if b.kind == "busy":
+        return BUSY, 0.0, 0.0, truth
+    if b.kind == "never":
+        return NEVER, 0.0, 0.0, truth
+    if b.kind != "answer":
+        return CONGESTION, 0.0, 0.0, truth
+    greeting = PERSON_GREETING if b.amd == "HUMAN" else MACHINE_GREETING  # what AMD is to make of it
+    talk = b.talk if b.talk is not None else MACHINE_HOLD
+    return greeting, b.answer_after, talk, truth
+
+
+def write_rows(workdir: Path, seed: int, leads: int) -> dict[str, str]:
+    """The injection file for the first ``leads`` synthetic leads; returns number -> truth."""
+    lines = ["SEQUENTIAL"]
+    truth: dict[str, str] = {}
+    for i in range(leads):
+        number = synthetic_number(i)
+        kind, after, talk, what = row(number, seed)
+        lines.append(f"{number};{kind};{int(after * 1000)};{int(talk * 1000)};{what}")
+        truth[number] = what
+    (workdir / CSV).write_text("\n".join(lines) + "\n")
+    return truth
+
+
+def sipp_args(port: int, media: int, control: int, seconds: float) -> list[str]:
+    return ["-sf", "far-ends.xml", "-inf", CSV, "-infindex", CSV, "0", "-i", "127.0.0.1", "-p", str(port),
+            "-mp", str(media), "-cp", str(control), "-nostdin", "-timeout", f"{int(seconds)}s",
+            "-trace_logs", "-log_file", LOG, "-max_recv_loops", "100000"]  # fmt: skip
+
+
+@dataclass
+class Truth:
+    """The far ends' own view of the dials."""
+
+    answered: Counter[str] = field(default_factory=Counter)  # by truth: person, machine
+    greetings: Counter[str] = field(default_factory=Counter)  # by what AMD heard: person, machine
+    people_hung_up_on: int = 0  # within ABANDON_WITHIN of the answer: abandoned (false positives included)
+    people_talked: int = 0  # ended by the person, or by the engine later than that
+    unresolved: int = 0  # answered, no end logged (still up when the run stopped)
+
+    @property
+    def abandon_rate_us(self) -> float | None:
+        people = self.answered["person"]
+        return round(self.people_hung_up_on / people, 4) if people else None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"answered": dict(self.answered), "greetings": dict(self.greetings),
+                "people_hung_up_on": self.people_hung_up_on,
+                "people_talked": self.people_talked, "unresolved": self.unresolved,
+                "abandon_rate_us": self.abandon_rate_us}  # fmt: skip
+
+
+def read_truth(log: Path, truth: dict[str, str]) -> Truth:
+    """The calls the far ends logged: ``number;answered;clock_tick_ms;row kind`` and ``number;bye_in|bye_out;
+    clock_tick_ms`` lines, one answer and one end per call."""
+    out = Truth()
+    answered: dict[str, float] = {}
+    ended: set[str] = set()
+    text = log.read_text(errors="replace") if log.exists() else ""
+    for line in text.splitlines():
+        parts = line.strip().split(";")
+        if len(parts) < 3 or not parts[2].isdigit():
+            continue
+        number, event, tick = parts[0], parts[1], int(parts[2]) / 1000.0
+        if event == "answered":
+            answered[number] = tick
+            out.answered[truth.get(number, "unknown")] += 1
+            out.greetings["machine" if parts[3:] == [str(MACHINE_GREETING)] else "person"] += 1
+        elif event in ("bye_in", "bye_out") and number in answered and number not in ended:
+            ended.add(number)
+            if truth.get(number) != "person":
+                continue
+            if event == "bye_in" and tick - answered[number] <= ABANDON_WITHIN:
+                out.people_hung_up_on += 1
+            else:
+                out.people_talked += 1
+    out.unresolved = len(set(answered) - ended)
+    return out
