@@ -77,7 +77,17 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Content-Length: 0
 ]]></send>
   <nop next="never" test="never"/>
-  <pause variable="after"/>
+  <!-- ringing until the answer, a tenth of a second at a time: the dialer may give up (CANCEL) in any of them -->
+  <label id="ringing"/>
+  <recv request="CANCEL" timeout="100" ontimeout="ring_tick" next="cancelled"/>
+  <label id="ring_tick"/>
+  <nop>
+    <action>
+      <add assign_to="after" value="-100"/>
+      <test assign_to="still_ringing" variable="after" compare="greater_than" value="0"/>
+    </action>
+  </nop>
+  <nop next="ringing" test="still_ringing"/>
   <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
@@ -147,6 +157,7 @@ Content-Length: 0
 ]]></send>
   <label id="never"/>
   <recv request="CANCEL"/>
+  <label id="cancelled"/>
   <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]

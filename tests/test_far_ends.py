@@ -44,17 +44,27 @@ Max-Forwards: 70
 Content-Length: 0
 ]]></send>
 """
-REFUSED = INVITE + """  <recv response="180" optional="true"/>
+REFUSED = (
+    INVITE
+    + """  <recv response="180" optional="true"/>
   <recv response="486" optional="true" next="ack"/>
   <recv response="503"/>
   <label id="ack"/>
-""" + ACK + "</scenario>\n"
+"""
+    + ACK
+    + "</scenario>\n"
+)
 # answered: the dialer hangs up after 1.5 s (the abandon message's end), or waits for the far end's own BYE
-ANSWERED = INVITE + """  <recv response="180" optional="true"/>
+ANSWERED = (
+    INVITE
+    + """  <recv response="180" optional="true"/>
   <recv response="200" rrs="true"/>
-""" + ACK + """  {middle}
+"""
+    + ACK
+    + """  {middle}
 </scenario>
 """
+)
 HANG_UP = """<pause milliseconds="1500"/>
   <send retrans="500"><![CDATA[
 BYE sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
@@ -77,7 +87,9 @@ SIP/2.0 200 OK
 [last_CSeq:]
 Content-Length: 0
 ]]></send>"""
-GIVE_UP = INVITE + """  <recv response="180"/>
+GIVE_UP = (
+    INVITE
+    + """  <recv response="180"/>
   <pause milliseconds="500"/>
   <send><![CDATA[
 CANCEL sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
@@ -91,7 +103,10 @@ Content-Length: 0
 ]]></send>
   <recv response="200"/>
   <recv response="487"/>
-""" + ACK + "</scenario>\n"
+"""
+    + ACK
+    + "</scenario>\n"
+)
 
 ROWS = {  # number: (kind, answer ms, talk ms, truth)
     "13900000001": (far_ends.BUSY, 0, 0, "busy"),
@@ -99,6 +114,7 @@ ROWS = {  # number: (kind, answer ms, talk ms, truth)
     "13900000003": (far_ends.PERSON_GREETING, 300, 1_000, "person"),  # talks 1 s, then hangs up itself
     "13900000004": (far_ends.MACHINE_GREETING, 300, 60_000, "machine"),  # hung up on: not a person's abandon
     "13900000005": (far_ends.NEVER, 0, 0, "no_answer"),
+    "13900000006": (far_ends.PERSON_GREETING, 5_000, 60_000, "person"),  # the dialer gives up before the answer
 }
 
 
@@ -132,7 +148,7 @@ def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_p
             await _dial(tmp_path, plan, "refused", REFUSED, ["13900000001", "13800000000"]),
             await _dial(tmp_path, plan, "hang-up", ANSWERED.format(middle=HANG_UP), ["13900000002", "13900000004"]),
             await _dial(tmp_path, plan, "listen", ANSWERED.format(middle=LISTEN), ["13900000003"]),
-            await _dial(tmp_path, plan, "give-up", GIVE_UP, ["13900000005"]),
+            await _dial(tmp_path, plan, "give-up", GIVE_UP, ["13900000005", "13900000006"]),
         ]
         await asyncio.sleep(0.5)
         stop.set()

@@ -12,16 +12,18 @@ import pytest
 from tests.asterisk.conftest import ROOT, SITE
 from tests.asterisk.test_load import _lab_up
 
-pytestmark = pytest.mark.asterisk
+# alone: a recording's length is the media that reached Asterisk, which falls short of the wall clock when the
+# machine is busy (two busy loops beside: 36 s recorded of a 64-s conversation; alone, every one within 1 s)
+pytestmark = [pytest.mark.asterisk, pytest.mark.alone]
 
 
 def test_the_campaign_and_the_hotline_together_agree_with_the_far_ends_and_are_recorded(lab, tmp_path):
     out = tmp_path / "site.json"
     try:
         r = subprocess.run(
-            [sys.executable, "-m", "engine.cli", "bench", "site", "--agents", "4", "--minutes", "1.5",
-             "--inbound-rate", "4", "--drain", "20", "--seed", "3", "--workdir", str(tmp_path / "work"),
-             "--json", str(out)],
+            [sys.executable, "-m", "engine.cli", "bench", "site", "--agents", "4", "--minutes", "1",
+             "--hotline-talk", "10", "--inbound-rate", "4", "--drain", "40", "--seed", "3",
+             "--workdir", str(tmp_path / "work"), "--json", str(out)],
             cwd=ROOT, capture_output=True, text=True, timeout=900,
         )  # fmt: skip
     finally:
