@@ -150,6 +150,8 @@ class JoinSession:
 
         await self.calls.until(joined_or_gone, 10)
         c = model.channels.get(w.uniqueid)
+        if c is not None and c.bridge:
+            return Connected(Outcome.ANSWERED, leg, self.clock.now() - started)
         # joined since the offer, even if the short call is over by now (the engine lagging behind Asterisk)
         joined = model.entered_bridge(w.uniqueid, started)
         if joined is not None:
