@@ -81,7 +81,10 @@ def ensure_lab(site_path: Path, site: Any) -> str:
                        capture_output=True, text=True, timeout=900)  # fmt: skip
     if r.returncode != 0:
         raise RuntimeError(f"hotline lab up failed: {r.stderr.strip() or r.stdout.strip()}")
-    return f"lab brought up with the site's {len(site.agents)} agents (`hotline lab up` puts the lab's own back)"
+    return (
+        f"lab brought up with the site's {len(site.agents)} agents (the lab site's own two phones kept, so it "
+        "still serves examples/lab-site.toml)"
+    )
 
 
 def _pct(values: list[float], p: float) -> float | None:
@@ -92,23 +95,29 @@ def _pct(values: list[float], p: float) -> float | None:
 
 
 class Floor:
-    """Samples, once a second, the conversations (bridges of two or more), calls and recordings under way."""
+    """Samples, once a second, the conversations (bridges of two or more), the seats among them, the calls and the
+    recordings under way."""
 
     def __init__(self, eng: Any, sessions: tuple[str, ...]) -> None:
         self.eng = eng
         self.sessions = sessions
-        self.samples: list[tuple[float, int, int, int]] = []
+        self.samples: list[tuple[float, int, int, int, int]] = []
 
     def calls(self) -> int:
         return len({ch.call_id or ch.linkedid for ch in self.eng.model.channels.values()
                     if not ch.name.startswith(self.sessions)})  # fmt: skip
 
+    def _seat(self, uid: str) -> bool:
+        ch = self.eng.model.channels.get(uid)
+        return ch is not None and ch.name.startswith(self.sessions)
+
     async def run(self) -> None:
         recorder = self.eng.features.get("recorder")
         while True:
-            talking = sum(1 for b in self.eng.model.bridges.values() if len(b.members) >= 2)
+            talking = [b for b in self.eng.model.bridges.values() if len(b.members) >= 2]
+            seats = sum(1 for b in talking if any(self._seat(u) for u in b.members))
             active = len(recorder.active) if recorder is not None else 0
-            self.samples.append((time.monotonic(), talking, self.calls(), active))
+            self.samples.append((time.monotonic(), len(talking), seats, self.calls(), active))
             await asyncio.sleep(1.0)
 
     def summary(self, since: float, until: float, seats: int) -> dict[str, Any]:
@@ -118,9 +127,10 @@ class Floor:
             "samples": len(window),
             "conversations_peak": max(talking, default=0),
             "conversations_mean": round(sum(talking) / len(talking), 1) if talking else None,
-            "seconds_with_all_seats_talking": sum(1 for t in talking if t >= seats),
-            "calls_peak": max((s[2] for s in window), default=0),
-            "recordings_peak": max((s[3] for s in window), default=0),
+            "seats_talking_mean": round(sum(s[2] for s in window) / len(window), 1) if window else None,
+            "seconds_with_all_seats_talking": sum(1 for s in window if s[2] >= seats),
+            "calls_peak": max((s[3] for s in window), default=0),
+            "recordings_peak": max((s[4] for s in window), default=0),
         }
 
 
@@ -208,50 +218,57 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
                        default_agent=AgentClass("hotline", (0.5, 2.0), plan.hotline_talk))  # fmt: skip
     sessions = tuple(f"PJSIP/{site.agent(a).endpoint}-" for a in seat_ids)
     cut = 0
-    async with running(site) as eng:
-        dialer = eng.features["dialer"]
-        joined = await _until(lambda: dialer.seat_states().get("joining", 0) + dialer.seat_states().get("off", 0)
-                              == 0, 60.0)  # fmt: skip
-        floor = Floor(eng, sessions)
-        sampler = asyncio.create_task(floor.run(), name="bench-site-floor")
-        use = usage.Usage(pids)
-        use.start()
-        t0 = time.monotonic()
-        print(f"dialing for {plan.minutes:g} min with {plan.agents} seats ({'all' if joined else 'not all'} in their "
-              f"sessions), {calls} hotline callers", flush=True)  # fmt: skip
-        hotline = asyncio.create_task(run_load(inbound, hotline_site, workdir, eng.store, plan_ports), name="hotline")
-        while time.monotonic() - t0 < window:
-            await asyncio.sleep(min(30.0, window - (time.monotonic() - t0)))
-            if time.monotonic() - t0 < window:
-                print(f"  {int(time.monotonic() - t0)} s: {floor.samples[-1][1]} conversations, "
-                      f"{floor.calls()} calls", flush=True)  # fmt: skip
-        dialer.stop_dialing()
-        t1 = time.monotonic()
-        load = await use.stop()
-        print(f"window over: draining up to {plan.drain:g} s", flush=True)
-        await _until(lambda: floor.calls() == 0 and not dialer.dials_in_flight(), plan.drain, 1.0)
-        for ch in [c for c in eng.model.channels.values() if not c.name.startswith(sessions)]:
-            cut += 1
-            try:
-                await eng.action({"Action": "Hangup", "Channel": ch.name})
-            except Exception:  # noqa: BLE001 - gone meanwhile
-                pass
-        hotline_report = await hotline
-        recorder = eng.features.get("recorder")
-        await _until(lambda: recorder is None or not recorder.active, 120.0, 1.0)
-        await asyncio.sleep(5.0)  # the last merges: written as recording.saved facts
-        sampler.cancel()
-        facts = await eng.store.facts()
-        records = await eng.store.records()
-        # the phones end once their calls do (SIGUSR1 first, so none takes a new one); then the sessions are hung up
-        stop.set()
-        await asyncio.sleep(0.5)
-        for s in [ch.name for ch in eng.model.channels.values() if ch.name.startswith(sessions)]:
-            try:
-                await eng.action({"Action": "Hangup", "Channel": s})
-            except Exception:  # noqa: BLE001 - gone meanwhile
-                pass
-        ends = list(await asyncio.gather(*phones))
+    try:
+        async with running(site) as eng:
+            dialer = eng.features["dialer"]
+            joined = await _until(lambda: dialer.seat_states().get("joining", 0) + dialer.seat_states().get("off", 0)
+                                  == 0, 60.0)  # fmt: skip
+            floor = Floor(eng, sessions)
+            sampler = asyncio.create_task(floor.run(), name="bench-site-floor")
+            use = usage.Usage(pids)
+            use.start()
+            t0 = time.monotonic()
+            print(f"dialing for {plan.minutes:g} min with {plan.agents} seats ({'all' if joined else 'not all'} in "
+                  f"their sessions), {calls} hotline callers", flush=True)  # fmt: skip
+            hotline = asyncio.create_task(run_load(inbound, hotline_site, workdir, eng.store, plan_ports),
+                                          name="hotline")  # fmt: skip
+            while time.monotonic() - t0 < window:
+                await asyncio.sleep(min(30.0, window - (time.monotonic() - t0)))
+                if time.monotonic() - t0 < window:
+                    now = floor.samples[-1]
+                    print(f"  {int(time.monotonic() - t0)} s: {now[1]} conversations ({now[2]} seats), {floor.calls()} "
+                          "calls", flush=True)  # fmt: skip
+            dialer.stop_dialing()
+            t1 = time.monotonic()
+            load = await use.stop()
+            print(f"window over: draining up to {plan.drain:g} s", flush=True)
+            await _until(lambda: floor.calls() == 0 and not dialer.dials_in_flight(), plan.drain, 1.0)
+            for ch in [c for c in eng.model.channels.values() if not c.name.startswith(sessions)]:
+                cut += 1
+                try:
+                    await eng.action({"Action": "Hangup", "Channel": ch.name})
+                except Exception:  # noqa: BLE001 - gone meanwhile
+                    pass
+            hotline_report = await hotline
+            recorder = eng.features.get("recorder")
+            await _until(lambda: recorder is None or not recorder.active, 120.0, 1.0)
+            await asyncio.sleep(5.0)  # the last merges: written as recording.saved facts
+            sampler.cancel()
+            facts = await eng.store.facts()
+            records = await eng.store.records()
+            # the phones end once their calls do (SIGUSR1 first, so none takes a new one); then the sessions are hung up
+            stop.set()
+            await asyncio.sleep(0.5)
+            for s in [ch.name for ch in eng.model.channels.values() if ch.name.startswith(sessions)]:
+                try:
+                    await eng.action({"Action": "Hangup", "Channel": s})
+                except Exception:  # noqa: BLE001 - gone meanwhile
+                    pass
+            ends = list(await asyncio.gather(*phones))
+    finally:
+        if not stop.is_set():  # the run broke off: no phone is left holding its ports
+            stop.set()
+            await asyncio.gather(*phones, return_exceptions=True)
     campaign = campaign_report(facts).get("renewals", {})
     truth = far_ends.read_truth(workdir / far_ends.LOG, truth_of)
     hotline_rows = [r for r in records if r.get("queued_at") is not None]
@@ -347,7 +364,8 @@ def print_report(r: dict[str, Any]) -> None:
           f"{pct(h['service_level'])}, 3-ring share {pct(h['three_ring_share'])}, PDD p50/p99 "
           f"{h['post_dial_delay']['p50']}/{h['post_dial_delay']['p99']} s, time to agent p50/p99 "
           f"{h['time_to_agent']['p50']}/{h['time_to_agent']['p99']} s")  # fmt: skip
-    print(f"  floor: conversations peak {f['conversations_peak']}, mean {f['conversations_mean']}, all seats "
+    print(f"  floor: conversations peak {f['conversations_peak']}, mean {f['conversations_mean']} (seats talking "
+          f"{f['seats_talking_mean']} on average), all seats "
           f"talking {f['seconds_with_all_seats_talking']} of {f['samples']} s; calls peak {f['calls_peak']}, "
           f"recordings peak {f['recordings_peak']}")  # fmt: skip
     rec = r["recordings"]

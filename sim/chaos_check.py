@@ -178,12 +178,27 @@ def _fmt(x: float | None, base: float) -> str:
     return "none" if x is None else f"+{x - base:.2f}s"
 
 
+# an INVITE sent this close before Asterisk was stopped can be taken (100 Trying) and die with it, before any
+# channel reached the engine; its caller then never hears a final answer
+RESTART_LOSS = 3.0
+
+
+def lost_in_restart(inp: ChaosInputs, c: CallerCall, recs: list[Any], degs: list[Any]) -> bool:
+    """Asterisk was stopped moments after the INVITE, which got no answer, refusal or end, and the engine never saw
+    the call: nothing it could have recorded."""
+    if c.answered is not None or c.refused is not None or c.ended is not None or recs or degs:
+        return False
+    return any(f.kind == "asterisk-restart" and 0.0 <= f.at - c.invited <= RESTART_LOSS for f in inp.faults)
+
+
 def _check_outcomes(
     inp: ChaosInputs, records: dict[str, list[dict[str, Any]]], degraded: dict[str, list[dict[str, Any]]]
 ) -> list[Mismatch]:
     out = []
     for c in inp.calls:
         recs, degs = records.get(c.tag, []), degraded.get(c.tag, [])
+        if lost_in_restart(inp, c, recs, degs):
+            continue  # counted apart in the summary
         if c.refused is not None and c.answered is None:
             # Asterisk turned the INVITE away. Mostly before any channel, so there is nothing to record; but an
             # INVITE caught by a restart can have had its channel, seen by the engine, before Asterisk declined
@@ -438,6 +453,9 @@ def reconcile(inp: ChaosInputs) -> ChaosResult:
     summary = {
         "calls_placed": len(inp.calls),
         "refused_by_asterisk": sum(1 for c in inp.calls if c.refused is not None and c.answered is None),
+        "lost_in_asterisk_restart": sum(
+            1 for c in inp.calls if lost_in_restart(inp, c, records.get(c.tag, []), degraded.get(c.tag, []))
+        ),
         "records": sum(len(v) for v in records.values()),
         "degraded": sum(len(v) for v in degraded.values()),
         "faults": len(inp.faults),
@@ -473,7 +491,8 @@ def render(result: ChaosResult) -> str:
         lines += [f"  {m.tag}: {m.kind}: expected {m.expected}; found {m.found}" for m in result.mismatches]
     s = result.summary
     lines.append(
-        f"calls placed {s['calls_placed']} ({s['refused_by_asterisk']} refused by Asterisk), records {s['records']}, "
+        f"calls placed {s['calls_placed']} ({s['refused_by_asterisk']} refused by Asterisk, "
+        f"{s['lost_in_asterisk_restart']} lost in its restart), records {s['records']}, "
         f"degraded {s['degraded']}, "
         f"faults {s['faults']}, mismatches {s['mismatches']}; {s['calls_completed']} calls completed "
         f"in {s['minutes']} min: {s['calls_per_minute']} calls/min"

@@ -118,7 +118,10 @@ def test_a_clean_run_has_no_mismatch_and_its_fault_table():
     assert (s["calls_placed"], s["records"], s["degraded"], s["calls_completed"]) == (3, 2, 1, 3)
     assert s["calls_per_minute"] == pytest.approx(3 / 0.75)
     text = render(res)
-    assert "ami-cut" in text and "calls placed 3 (0 refused by Asterisk), records 2, degraded 1" in text
+    assert (
+        "ami-cut" in text
+        and "calls placed 3 (0 refused by Asterisk, 0 lost in its restart), records 2, degraded 1" in text
+    )
 
 
 def test_a_call_with_neither_record_nor_degraded_fact():
@@ -138,6 +141,20 @@ def test_a_call_asterisk_refused_needs_no_record_and_cannot_have_been_served():
     # but one that says the caller talked to an agent is not
     inp.records[-1] = record("R-3", "100.3", outcome="answered", answered_at=T0 + 41, ended_at=T0 + 52)
     assert "record of a refused call" in kinds(inp)
+
+
+def test_an_invite_asterisk_took_just_before_its_restart_and_never_answered_is_counted_apart():
+    inp = clean()
+    stop = inp.faults[0].at  # the run's one fault, a restart this time (its agents synced after it as before)
+    inp.faults[0] = Fault("asterisk-restart", stop, "Asterisk back after 2.1 s")
+    inp.calls.append(CallerCall("R-4", "13800000004", stop - 0.4))  # 100 Trying, then nothing: no answer, no end
+    assert kinds(inp) == [] and reconcile(inp).summary["lost_in_asterisk_restart"] == 1
+    # sent well before the stop, it should have been answered: a call lost by the engine's side
+    inp.calls[-1] = CallerCall("R-4", "13800000004", stop - 10.0)
+    assert kinds(inp) == ["no record"] and reconcile(inp).summary["lost_in_asterisk_restart"] == 0
+    # answered before the stop, it is an engine's call like any other
+    inp.calls[-1] = CallerCall("R-4", "13800000004", stop - 0.4, stop - 0.2)
+    assert kinds(inp) == ["no record"]
 
 
 def test_a_call_with_a_record_and_a_degraded_fact():
