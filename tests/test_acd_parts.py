@@ -201,6 +201,26 @@ def _ami(event: str, uid: str, channel: str, **more: str) -> Frame:
     return Frame(list(fields.items()))
 
 
+def _offer(w: SimpleNamespace) -> None:
+    """Agent 1001 logs in, the caller waits, and the offer runs to its end (the recorder and the wrap-up faked)."""
+
+    async def start(call_id: str, channel: str) -> None:
+        return None
+
+    async def sleep(seconds: float) -> None:
+        w.now[0] += seconds  # the wrap-up after the conversation
+
+    w.d.ring.recorder = SimpleNamespace(start=start)
+    w.d.ring.clock.sleep = sleep
+
+    async def run() -> None:
+        await w.d.agents.control("1001", "login")
+        waiting(w)
+        await offer_to_next_agent(w)
+
+    asyncio.run(run())
+
+
 def test_a_conversation_over_before_the_offer_looks_is_answered_not_offered_again(tmp_path):
     # the engine lagging behind Asterisk: the agent's answer, the bridge, the bridge's end and the agent's
     # hang-up are all applied while the offer still awaits its own actions, before it watches the model; the
@@ -225,21 +245,7 @@ def test_a_conversation_over_before_the_offer_looks_is_answered_not_offered_agai
 
     calls.until = until
 
-    async def start(call_id: str, channel: str) -> None:
-        return None
-
-    async def sleep(seconds: float) -> None:
-        w.now[0] += seconds  # the wrap-up after the conversation
-
-    w.d.ring.recorder = SimpleNamespace(start=start)
-    w.d.ring.clock.sleep = sleep
-
-    async def run() -> None:
-        await w.d.agents.control("1001", "login")
-        waiting(w)
-        await offer_to_next_agent(w)
-
-    asyncio.run(run())
+    _offer(w)
     lines = w.lines()
     assert not any("RINGNOANSWER" in line for line in lines), lines
     assert any(f"|{CALL}|hotline|Ann|CONNECT|" in line for line in lines), lines
@@ -279,21 +285,7 @@ def test_an_offer_past_its_deadline_waits_for_the_legs_end_and_sees_the_conversa
 
     calls.until, calls.caught_up = until, caught_up
 
-    async def start(call_id: str, channel: str) -> None:
-        return None
-
-    async def sleep(seconds: float) -> None:
-        w.now[0] += seconds
-
-    w.d.ring.recorder = SimpleNamespace(start=start)
-    w.d.ring.clock.sleep = sleep
-
-    async def run() -> None:
-        await w.d.agents.control("1001", "login")
-        waiting(w)
-        await offer_to_next_agent(w)
-
-    asyncio.run(run())
+    _offer(w)
     # the deadline, a catch-up and a last look; then the model still behind: a bounded catch-up, the leg hung up
     # and its end awaited
     tries = ["caught up"] * connectors.CATCH_UP_TRIES
@@ -304,3 +296,70 @@ def test_an_offer_past_its_deadline_waits_for_the_legs_end_and_sees_the_conversa
     assert not any("RINGNOANSWER" in line for line in lines), lines
     assert any(f"|{CALL}|hotline|Ann|CONNECT|" in line for line in lines), lines
     assert CALL not in w.d.line.queued
+
+
+def _hl_leg(w: SimpleNamespace) -> str:
+    return next(a for a in w.model.associations if a.startswith("hl-"))
+
+
+def test_a_leg_asterisk_had_not_created_by_the_deadline_is_judged_by_its_originates_answer(tmp_path):
+    # Asterisk itself lags (a starved machine): the model is caught up, yet the agent's leg does not exist at the
+    # deadline. The Originate's own OriginateResponse comes, as it always does: here an answer, then the bridge
+    # and a short conversation. Without waiting for it, the offer was judged unanswered and the caller offered again
+    w = acd(tmp_path, fail=False)
+    calls = w.d.ring.calls
+    agent = "PJSIP/1001-00000002"
+    looks: list[str] = []
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        looks.append(f"until {timeout:g}")
+        if looks.count(f"until {connectors.LEG_END_WAIT:g}") == 1 and timeout == connectors.LEG_END_WAIT:
+            leg = _hl_leg(w)
+            for frame in (_ami("Newchannel", leg, agent), _ami("Newstate", leg, agent, ChannelState="6"),
+                          _ami("OriginateResponse", leg, agent, Response="Success", Reason="4"),
+                          _ami("BridgeEnter", CALL, "PJSIP/trunk-00000001", BridgeUniqueid="b1"),
+                          _ami("BridgeEnter", leg, agent, BridgeUniqueid="b1"),
+                          _ami("BridgeLeave", leg, agent, BridgeUniqueid="b1"),
+                          _ami("Hangup", leg, agent, Cause="16")):  # fmt: skip
+                w.model.apply(frame, w.now[0])
+        return bool(predicate())
+
+    async def caught_up(timeout: float) -> bool:
+        looks.append("caught up")
+        return True  # the engine has all Asterisk sent: it is Asterisk that is behind
+
+    calls.until, calls.caught_up = until, caught_up
+    _offer(w)
+    assert looks[:5] == ["until 25", "caught up", "until 10", "caught up", f"until {connectors.LEG_END_WAIT:g}"]
+    assert [a["Action"] for a in w.actions.sent] == ["Originate"], "an answered leg is not hung up"
+    lines = w.lines()
+    assert not any("RINGNOANSWER" in line for line in lines), lines
+    assert any(f"|{CALL}|hotline|Ann|CONNECT|" in line for line in lines), lines
+    assert CALL not in w.d.line.queued
+
+
+def test_an_originate_that_failed_without_a_channel_is_judged_at_once(tmp_path):
+    # an unreachable phone: Asterisk creates no channel and says so in OriginateResponse. The offer ends on that
+    # word, not at the ring deadline, and has nothing to hang up
+    w = acd(tmp_path, fail=False)
+    calls = w.d.ring.calls
+    looks: list[str] = []
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        looks.append(f"until {timeout:g}")
+        if len(looks) == 1:
+            frame = _ami("OriginateResponse", _hl_leg(w), "PJSIP/1001", Response="Failure", Reason="0")
+            w.model.apply(frame, w.now[0])
+        return bool(predicate())
+
+    async def caught_up(timeout: float) -> bool:
+        looks.append("caught up")
+        return True
+
+    calls.until, calls.caught_up = until, caught_up
+    _offer(w)
+    assert looks == ["until 25", "caught up"], looks
+    assert [a["Action"] for a in w.actions.sent] == ["Originate"]
+    lines = w.lines()
+    assert any(f"|{CALL}|hotline|Ann|RINGNOANSWER|" in line for line in lines), lines
+    assert CALL in w.d.line.queued, "still waiting, for the next agent"

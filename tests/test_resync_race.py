@@ -53,6 +53,20 @@ def test_events_after_the_listing_was_asked_for_win_over_it():
     assert m.channels == {}
 
 
+def test_an_originates_answer_during_a_resync_is_kept_and_leaves_the_listing_its_channel():
+    # an agent leg born while the link was down: only the listing knows it. Its OriginateResponse, arriving
+    # after the listing was asked for, says how the Originate ended and nothing of the channel's state
+    leg = "hl-0123456789abcdef0123"
+    m = CallModel()
+    m.begin_resync()
+    m.apply(ev("OriginateResponse", leg, Response="Success", Reason="4"), 2.0)
+    m.apply(ev("OriginateResponse", "hl-refused", Response="Failure", Reason="0"), 2.0)
+    m.apply(ev("OriginateResponse", "<unknown>", Response="Failure", Reason="0"), 2.0)
+    m.resync([listed(leg)], 3.0)
+    assert sorted(m.channels) == [leg]
+    assert dict(m.originated) == {leg: True, "hl-refused": False}
+
+
 def test_without_a_begun_resync_the_listing_is_the_whole_truth():
     m = CallModel()
     m.apply(ev("Newchannel", CALLER), 2.0)

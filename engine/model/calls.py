@@ -64,6 +64,8 @@ def _ts(frame: Frame, fallback: float) -> float:
 
 
 ENDED_KEPT = 4096  # far more legs than end within one ring timeout
+# events that say nothing of a channel's state: a resync's listing still wins over the model for their channel
+NOT_CHANNEL_STATE = frozenset({"OriginateResponse"})
 
 
 class CallModel:
@@ -80,6 +82,9 @@ class CallModel:
         # when each channel last entered a bridge, kept after it ends: an offer waiting on its own actions may look
         # only after a whole short conversation is over, and must still see it was one
         self.entered: OrderedDict[str, float] = OrderedDict()
+        # how each async Originate with our ChannelId ended (True: answered, False: failed), kept after its channel
+        # ends: Asterisk itself may lag, creating the channel after the engine's deadline, or never when it fails
+        self.originated: OrderedDict[str, bool] = OrderedDict()
         # channels and devices some event spoke of since the listing was asked for (None: no resync under way)
         self._since: set[str] | None = None
         # event name -> its ``_on_<name>`` method: one look-up per event (most events have none)
@@ -116,6 +121,15 @@ class CallModel:
             return True
         return self.devices.get(f"PJSIP/{endpoint}", "NOT_INUSE") in BUSY_DEVICE_STATES
 
+    def _on_OriginateResponse(self, frame: Frame, at: float) -> list[Fact]:
+        uid = frame.get("Uniqueid")  # our ChannelId, on a failure too ("<unknown>" only without one)
+        if uid and uid != "<unknown>":
+            self.originated[uid] = frame.get("Response").lower() == "success"
+            self.originated.move_to_end(uid)
+            while len(self.originated) > ENDED_KEPT:
+                self.originated.popitem(last=False)
+        return []
+
     def _on_DeviceStateChange(self, frame: Frame, at: float) -> list[Fact]:
         device = frame.get("Device")
         if device.startswith("PJSIP/"):
@@ -134,7 +148,7 @@ class CallModel:
         handler = self._handlers.get(frame.event)
         if handler is None:
             return []
-        if self._since is not None:
+        if self._since is not None and frame.event not in NOT_CHANNEL_STATE:
             self._since.add(frame.get("Device") if frame.event == "DeviceStateChange" else frame.get("Uniqueid"))
         return handler(frame, _ts(frame, at))
 
