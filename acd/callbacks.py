@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from acd.agents import Agents
-from acd.connectors import Connected, Outcome, Recording
+from acd.connectors import Connected, Outcome, Recording, originate_word
 from acd.line import Line
 from acd.notifier import Notifier
 from acd.queued import Queued
@@ -190,12 +190,15 @@ class CallBack:
         def agent_settled() -> bool:
             ch = model.channels.get(leg)
             seen[0] = seen[0] or ch is not None or leg in model.ended
-            return (ch is not None and ch.up) or (ch is None and seen[0])
+            return (ch is not None and ch.up) or (ch is None and seen[0]) or leg in model.originated
 
-        await calls.until(agent_settled, self.ring_timeout + 10)
+        if not await calls.until(agent_settled, self.ring_timeout + 10):
+            await originate_word(calls, leg)  # past the deadline the engine, or Asterisk, lags: their word first
         rang = clock.now() - started
         ch = model.channels.get(leg)
-        if ch is None or not ch.up:
+        # the agent answered if Asterisk said so, even of a leg already over (a lagging engine sees a whole call
+        # back at once): read as a phone nobody took, the customer would be called again
+        if (ch is None or not ch.up) and not model.originated.get(leg):
             if ch is not None:
                 try:
                     await self.actions.action({"Action": "Hangup", "Channel": ch.name})
@@ -203,7 +206,6 @@ class CallBack:
                     pass  # already gone
             return Connected(Outcome.NO_ANSWER, leg, rang)
         m.handle("answer", clock.now())
-        leg_name = ch.name
 
         def customer() -> Any:
             return next((c for c in model.channels.values() if c.linkedid == leg and c.uniqueid != leg), None)
@@ -216,14 +218,25 @@ class CallBack:
         c = customer()
         now = clock.now()
         if c is not None and c.up and c.bridge and leg in model.channels:
-            await self._talk(d, q, leg, leg_name, c.uniqueid, now, rang, attempt, cb_call)
+            await self._talk(d, q, leg, model.channels[leg].name, c.uniqueid, now, rang, attempt, cb_call)
             return Connected(Outcome.DONE, leg, rang)
         # the customer did not answer (or the agent hung up first): the agent is free again at once
-        dial_ends = [f for f in await self.ledger.facts(leg) if f.kind == "dial.end"]
+        facts = await self.ledger.facts(leg)  # the customer's leg: Dial's channel, linked to the agent's
+        dial_ends = [f for f in facts if f.kind == "dial.end"]
         outcome = str(dial_ends[-1].data.get("status", "")).lower() if dial_ends else "agent_left"
+        if outcome == "answer" and leg not in model.channels:
+            # answered, talked and over before the engine looked (it lagged): a conversation, seen afterwards
+            log.warning("call back %s: the conversation was over when the engine saw it; it has no recording",
+                        w.call_id)  # fmt: skip
+            talked, ended = dial_ends[-1].at, max(f.at for f in facts)
+            self.callbacks.answered(q, d.agent_id)
+            await self.notifier.callback_connected(talked, q, d.agent_id, leg, rang, attempt, cb_call)
+            await self.notifier.callback_completed(ended, q, d.agent_id, leg, talked, attempt, False)
+            await self.agents.done(d.agent_id, q.service, conversation=True, call_id=w.call_id)
+            return Connected(Outcome.DONE, leg, rang)
         if leg in model.channels:
             try:
-                await self.actions.action({"Action": "Hangup", "Channel": leg_name})
+                await self.actions.action({"Action": "Hangup", "Channel": model.channels[leg].name})
             except AmiError:
                 pass
             await calls.until(lambda: leg not in model.channels, 10)

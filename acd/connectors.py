@@ -58,6 +58,22 @@ class Recording(Protocol):
     async def start(self, call_id: str, channel: str) -> None: ...
 
 
+async def originate_word(calls: Calls, leg: str) -> bool | None:
+    """What the engine can know of an agent leg it originated, at a deadline: the model may trail Asterisk (a
+    starved machine) and catches up first, for at most CATCH_UP_TRIES x 5 s of the engine's clock; a leg still
+    never seen is awaited until Asterisk's OriginateResponse (Asterisk lags too: its originate not run yet).
+    Every async Originate ends in one, on an answer or a failure alike. True: answered; False: failed; None:
+    no word yet (the leg is ringing, or it ended and its word was lost)."""
+    model = calls.model
+    for _ in range(CATCH_UP_TRIES):
+        if leg in model.ended or await calls.caught_up(5.0):
+            break
+    if leg not in model.channels and leg not in model.ended and leg not in model.originated:
+        await calls.until(lambda: leg in model.channels or leg in model.ended or leg in model.originated,
+                          LEG_END_WAIT)  # fmt: skip
+    return model.originated.get(leg)
+
+
 class Ring:
     """Ring the agent's phone once, bridging it to the caller when answered."""
 
@@ -128,21 +144,11 @@ class Ring:
 
     async def _end_leg(self, leg: str) -> None:
         """The caller left, or the phone rang past our deadline: the leg must not bridge later, and what it did must
-        be known before the offer is judged. The model may trail Asterisk (a starved machine): it catches up first,
-        for at most CATCH_UP_TRIES x 5 s of the engine's clock; a leg not seen yet is awaited until Asterisk says
-        how its Originate ended, an answered one until it bridges or ends; a leg still up is then hung up and its
-        end awaited (its hang-up event comes after anything it did: an answer and a bridge, or a whole short
-        conversation)."""
+        be known before the offer is judged (``originate_word``). An answered leg is awaited until it bridges or
+        ends; a leg still up is then hung up and its end awaited (its hang-up event comes after anything it did:
+        an answer and a bridge, or a whole short conversation)."""
         calls, model = self.calls, self.calls.model
-        for _ in range(CATCH_UP_TRIES):
-            if leg in model.ended or await calls.caught_up(5.0):
-                break
-        if leg not in model.channels and leg not in model.ended and leg not in model.originated:
-            # never seen: Asterisk lags too (its originate not run yet). Every async Originate ends in one
-            # OriginateResponse, on an answer or a failure alike, so its word is awaited, not a guess
-            await calls.until(lambda: leg in model.channels or leg in model.ended or leg in model.originated,
-                              LEG_END_WAIT)  # fmt: skip
-        if model.originated.get(leg) and model.entered_bridge(leg, 0.0) is None:
+        if await originate_word(calls, leg) and model.entered_bridge(leg, 0.0) is None:
             # answered: Bridge() joins the caller, or finds it gone and the leg ends; a hang-up now would cut a
             # conversation as it begins
             await calls.until(lambda: model.entered_bridge(leg, 0.0) is not None or leg in model.ended,
