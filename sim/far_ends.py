@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from sim import world
+from sim.sipp import CANCEL_ACCEPTED, OK_TO_REQUEST, invite_answer, invite_reply
 from sim.synthetic_leads import synthetic_number
 
 CSV = "far-ends.csv"
@@ -66,17 +67,7 @@ _HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   <nop next="busy" test="busy"/>
   <nop next="congestion" test="congested"/>
 """
-_TRYING = """  <send><![CDATA[
-SIP/2.0 180 Ringing
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Length: 0
-]]></send>
-  <nop next="never" test="never"/>
+_RINGING = """  <nop next="never" test="never"/>
   <!-- ringing until the answer, a tenth of a second at a time: the dialer may give up (CANCEL) in any of them -->
   <label id="ringing"/>
   <recv request="CANCEL" timeout="100" ontimeout="ring_tick" next="cancelled"/>
@@ -88,26 +79,8 @@ Content-Length: 0
     </action>
   </nop>
   <nop next="ringing" test="still_ringing"/>
-  <send retrans="500"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Contact: <sip:[local_ip]:[local_port];transport=[transport]>
-Content-Type: application/sdp
-Content-Length: [len]
-
-v=0
-o=lead 1 1 IN IP[local_ip_type] [local_ip]
-s=-
-c=IN IP[media_ip_type] [media_ip]
-t=0 0
-m=audio [media_port] RTP/AVP 0
-a=rtpmap:0 PCMU/8000
-]]></send>
-  <recv request="ACK" crlf="true">
+"""
+_TALKING = """  <recv request="ACK" crlf="true">
     <action>
       <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="their_from"/>
       <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="their_to"/>
@@ -146,59 +119,28 @@ Content-Length: 0
   <recv response="200" crlf="true" next="end"/>
   <label id="bye_in"/>
   <nop><action><log message="[$num];bye_in;[clock_tick]"/></action></nop>
-  <send next="end"><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
-  <label id="never"/>
-  <recv request="CANCEL"/>
-  <label id="cancelled"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Content-Length: 0
-]]></send>
-  <recv request="ACK" crlf="true" next="end"/>
 """
-_REFUSE = """  <label id="{label}"/>
-  <send><![CDATA[
-SIP/2.0 {code}
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Content-Length: 0
-]]></send>
-  <recv request="ACK" crlf="true" next="end"/>
-"""
+# the engine's BYE answered; a CANCEL while ringing (or while "never" answering) answered with its 487
+_BYE_TAKEN = OK_TO_REQUEST + '  <nop next="end"/>\n  <label id="never"/>\n  <recv request="CANCEL"/>\n'
+_CANCEL_TAKEN = '  <label id="cancelled"/>\n' + CANCEL_ACCEPTED + '  <recv request="ACK" crlf="true" next="end"/>\n'
+
+
+def _refuse(label: str, code: str) -> str:
+    return f'  <label id="{label}"/>\n' + invite_reply(code) + '  <recv request="ACK" crlf="true" next="end"/>\n'
 
 
 def scenario(person: Path, machine: Path) -> str:
     """The far ends' SIPp scenario: ``person`` and ``machine`` are the greetings (u-law WAV) AMD hears."""
     return (
         _HEAD.format(csv=CSV, busy=BUSY, never=NEVER, machine=MACHINE_GREETING, congestion=CONGESTION)
-        + _TRYING.format(person=person, machine=machine)
-        + _REFUSE.format(label="busy", code="486 Busy Here")
-        + _REFUSE.format(label="congestion", code="503 Service Unavailable")
+        + invite_reply("180 Ringing")
+        + _RINGING
+        + invite_answer("lead")
+        + _TALKING.format(person=person, machine=machine)
+        + _BYE_TAKEN
+        + _CANCEL_TAKEN
+        + _refuse("busy", "486 Busy Here")
+        + _refuse("congestion", "503 Service Unavailable")
         + '  <label id="end"/>\n</scenario>\n'
     )
 

@@ -179,7 +179,13 @@ _UAS_HEAD = """<?xml version="1.0" encoding="ISO-8859-1" ?>
   </recv>
 """
 
-_REPLY = """  <send><![CDATA[
+
+# the messages a called party sends, shared by every UAS scenario (the softphones here, the far ends of
+# sim.far_ends): a response to the INVITE carries our To tag and the INVITE's CSeq; one to a BYE or CANCEL
+# echoes that request
+def invite_reply(code: str) -> str:
+    """A response to the INVITE without a body (180, 486, 487, ...)."""
+    return f"""  <send><![CDATA[
 SIP/2.0 {code}
 [last_Via:]
 [last_From:]
@@ -191,7 +197,10 @@ Content-Length: 0
 ]]></send>
 """
 
-_ANSWER = """  <send retrans="500"><![CDATA[
+
+def invite_answer(origin: str) -> str:
+    """The 200 OK to the INVITE with a G.711 u-law offer, retransmitted until the ACK."""
+    return f"""  <send retrans="500"><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -203,29 +212,17 @@ Content-Type: application/sdp
 Content-Length: [len]
 
 v=0
-o=agent 1 1 IN IP[local_ip_type] [local_ip]
+o={origin} 1 1 IN IP[local_ip_type] [local_ip]
 s=-
 c=IN IP[media_ip_type] [media_ip]
 t=0 0
 m=audio [media_port] RTP/AVP 0
 a=rtpmap:0 PCMU/8000
 ]]></send>
-  <recv request="ACK" crlf="true"/>
-  <recv request="BYE"/>
-  <send><![CDATA[
-SIP/2.0 200 OK
-[last_Via:]
-[last_From:]
-[last_To:]
-[last_Call-ID:]
-[last_CSeq:]
-Content-Length: 0
-]]></send>
-</scenario>
 """
 
-_CANCELLED = """  <recv request="CANCEL"/>
-  <send><![CDATA[
+
+OK_TO_REQUEST = """  <send><![CDATA[
 SIP/2.0 200 OK
 [last_Via:]
 [last_From:]
@@ -234,18 +231,23 @@ SIP/2.0 200 OK
 [last_CSeq:]
 Content-Length: 0
 ]]></send>
-  <send><![CDATA[
-SIP/2.0 487 Request Terminated
-[last_Via:]
-[last_From:]
-[last_To:];tag=[pid]SIPpTag01[call_number]
-[last_Call-ID:]
-CSeq: [$invite_cseq] INVITE
-Content-Length: 0
-]]></send>
-  <recv request="ACK" crlf="true"/>
-</scenario>
 """
+
+# a CANCEL taken: its 200, then the INVITE's 487
+CANCEL_ACCEPTED = OK_TO_REQUEST + invite_reply("487 Request Terminated").replace(
+    "Contact: <sip:[local_ip]:[local_port];transport=[transport]>\n", ""
+)
+
+_REPLY = invite_reply("{code}")
+
+_ANSWER = (
+    invite_answer("agent")
+    + '  <recv request="ACK" crlf="true"/>\n  <recv request="BYE"/>\n'
+    + OK_TO_REQUEST
+    + "</scenario>\n"
+)
+
+_CANCELLED = '  <recv request="CANCEL"/>\n' + CANCEL_ACCEPTED + '  <recv request="ACK" crlf="true"/>\n</scenario>\n'
 
 _REJECTED = """  <recv request="ACK" crlf="true"/>
 </scenario>
