@@ -16,12 +16,16 @@ Every second:
    size and mix), so c = budget / the learned ratio of measured abandons to c spent per live call. A steady
    c spends the budget where it buys the most talk; swinging it on each abandon (small floors: one abandon is
    a percent of an hour's calls) left hours at progressive dialing.
+   The mix is learned by cohort: an outcome counts once every dial placed before it has resolved too. Counted
+   as they resolve, busy lines (at once) come before people (seconds) and no answers (the ring timeout): a
+   campaign's first seconds read as "nobody answers", and the pacer dialed five lines a seat at its start.
 4. If the invisible part alone uses up the target (AMD calling too many people machines), compliance is
    impossible with AMD: the pacer turns AMD off for new dials and raises an alarm.
 """
 
 from __future__ import annotations
 
+import heapq
 import math
 from collections import deque
 from collections.abc import Callable
@@ -45,6 +49,9 @@ AMD_FP_PRIOR = 0.01  # share of people AMD calls machines, nominal (docs/complia
 QA_PRIOR = 200.0  # QA labels' worth of belief in it
 RATIO_PRIOR = 5.0  # abandons' worth of belief that the rule's rate is the measured rate
 SPREAD_HOURS = 3.0  # the day's over- or underspent budget is paid back over this many hours of calls
+# a normal's 3-point quadrature (weight, offset in standard deviations; the offsets' sqrt(3) is in the spread)
+SHARE_POINTS = ((1 / 6, -1.0), (2 / 3, 0.0), (1 / 6, 1.0))
+RIPE_AFTER = 60.0  # s after its placing an outcome counts even if an older dial is still unresolved (a lost one)
 
 
 def _phi(x: float) -> float:
@@ -181,14 +188,12 @@ class ForecastPacer:
         self.rate_now = target - margin
         self.rate_spent = 0.0  # sum, over measured live calls, of the rule's rate when they resolved
         self.fell_back = False
+        self._unripe: list[tuple[float, str, float]] = []  # (placed at, outcome, after): resolved, not yet learned
 
     # ---- learning ------------------------------------------------------------------------------------
     def on(self, ev: Event, now: float) -> None:
         if isinstance(ev, DialResolved):
-            for k in self.mix:
-                self.mix[k] *= self.decay
-            self.mix[ev.outcome] = self.mix.get(ev.outcome, 0.0) + 1.0
-            self.delays.setdefault(ev.outcome, deque(maxlen=300)).append(ev.after)
+            heapq.heappush(self._unripe, (now - ev.after, ev.outcome, ev.after))
             if ev.outcome == "machine":
                 self.machine_verdicts += 1
             elif ev.outcome == "live":
@@ -205,6 +210,17 @@ class ForecastPacer:
         elif isinstance(ev, QaLabel):
             self.qa_machine += 1
             self.qa_person += int(ev.was_person)
+
+    def _ripen(self, now: float, ringing: list[float]) -> None:
+        """Learn the outcomes of dials placed before the oldest one still ringing, in the order they were placed:
+        a whole cohort, not the quick outcomes first."""
+        cutoff = max(now - max(ringing, default=0.0), now - RIPE_AFTER)
+        while self._unripe and self._unripe[0][0] < cutoff:
+            _, outcome, after = heapq.heappop(self._unripe)
+            for k in self.mix:
+                self.mix[k] *= self.decay
+            self.mix[outcome] = self.mix.get(outcome, 0.0) + 1.0
+            self.delays.setdefault(outcome, deque(maxlen=300)).append(after)
 
     def _refit(self) -> None:
         self.talk.refit()
@@ -259,6 +275,7 @@ class ForecastPacer:
 
     # ---- deciding ------------------------------------------------------------------------------------
     def dials(self, f: Floor) -> int:
+        self._ripen(f.now, f.ringing)
         if f.now >= self._next_refit:
             self._refit()
             self._next_refit = f.now + 30
@@ -282,25 +299,34 @@ class ForecastPacer:
                 for j, pb in enumerate(arr):
                     net[i - j + len(arr) - 1] += pa * pb
             agents, base_free = net, base_free - (len(arr) - 1)
+        # the live share is an estimate from the dials learned so far (few at a campaign's start): weigh three
+        # shares around it by its uncertainty (a Beta's spread, as a 3-point normal quadrature), each moving
+        # the forecast of the lines ringing as well as the new ones
         total = sum(self.mix.values()) or 1.0
-        share = {o: self.mix.get(o, 0.0) / total for o in self._surv}
-        lives_dist = [1.0]
-        lam = 0.0
-        for r in f.ringing:
-            idx = min(60, int(r))
-            den = sum(share[o] * self._surv[o][idx] for o in share)
-            if den > 1e-9:
-                q = share["live"] * self._surv["live"][idx] / den
-                if q > 1e-6:
-                    lam += q
-                    lives_dist = _add_bernoulli(lives_dist, q)
         p_live = self.p_live_per_dial()
+        spread = math.sqrt(3 * p_live * (1 - p_live) / (total + 1))
+        points = [(w, min(0.99, max(0.01, p_live + d * spread))) for w, d in SHARE_POINTS]
         rate = self.allowed_rate(f)
         room = max(0, f.line_limit - len(f.ringing))
         # never fewer lines than progressive dialing would place: a ready agent with no call coming is waste
         k = min(room, max(0, f.idle - f.waiting - f.inbound_waiting - len(f.ringing)))
-        for _ in range(k):
-            lives_dist = _add_bernoulli(lives_dist, p_live)
+        dists, lams = [], []
+        for _, p_i in points:
+            others = (1 - p_i) / max(1e-9, 1 - p_live)
+            share = {o: (p_i if o == "live" else self.mix.get(o, 0.0) / total * others) for o in self._surv}
+            lives_dist, lam = [1.0], 0.0
+            for r in f.ringing:
+                idx = min(60, int(r))
+                den = sum(share[o] * self._surv[o][idx] for o in share)
+                if den > 1e-9:
+                    q = share["live"] * self._surv["live"][idx] / den
+                    if q > 1e-6:
+                        lam += q
+                        lives_dist = _add_bernoulli(lives_dist, q)
+            for _ in range(k):
+                lives_dist = _add_bernoulli(lives_dist, p_i)
+            dists.append(lives_dist)
+            lams.append(lam)
         # A = base_free + J, J ~ agents; E[(l - A)+] grows by P(A <= l - 1) from one l to the next
         prefix = [0.0]
         for x in agents:
@@ -316,11 +342,12 @@ class ForecastPacer:
             return out
 
         while k < room:
-            trial = _add_bernoulli(lives_dist, p_live)
-            lives = lam + (k + 1) * p_live
-            if excess_of(trial) > rate * lives:
+            trials = [_add_bernoulli(d, p_i) for d, (_, p_i) in zip(dists, points, strict=True)]
+            excess = sum(w * excess_of(t) for t, (w, _) in zip(trials, points, strict=True))
+            lives = sum(w * (lam + (k + 1) * p_i) for lam, (w, p_i) in zip(lams, points, strict=True))
+            if excess > rate * lives:
                 break
-            lives_dist = trial
+            dists = trials
             k += 1
         return k
 

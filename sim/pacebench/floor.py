@@ -52,6 +52,7 @@ class Result:
     empty_hopper_minutes: int = 0
     inbound_offered: int = 0  # S6
     inbound_in_sl: int = 0  # ... answered within the service-level time
+    inbound_left: list[float] = field(default_factory=list)  # arrival times of callers still waiting at the close
 
     @property
     def occupancy(self) -> float:
@@ -398,6 +399,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
         res.leads_total = hopper.n
         res.leads_dialed = len(hopper.dialed)
         res.empty_hopper_minutes = len(empty_minutes)
+    res.inbound_left = [arrived for arrived, _ in inbound_queue]
     return res
 
 
