@@ -19,6 +19,7 @@ Every second:
    The mix is learned by cohort: an outcome counts once every dial placed before it has resolved too. Counted
    as they resolve, busy lines (at once) come before people (seconds) and no answers (the ring timeout): a
    campaign's first seconds read as "nobody answers", and the pacer dialed five lines a seat at its start.
+   The live share is itself an estimate: lives are forecast over three shares around it, by a Beta's spread.
 4. If the invisible part alone uses up the target (AMD calling too many people machines), compliance is
    impossible with AMD: the pacer turns AMD off for new dials and raises an alarm.
 """

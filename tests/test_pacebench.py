@@ -102,6 +102,16 @@ def test_a_campaigns_first_busy_lines_do_not_read_as_nobody_answering():
     assert late.p_live_per_dial() < 0.3
 
 
+def test_a_live_share_learned_from_few_dials_dials_fewer_lines_than_the_same_share_well_known():
+    # the same mix, from the prior's 30 dials or from 3,000: the spread of the estimate makes the pacer careful
+    # at a campaign's start, and hardly at all once the share is known
+    young, known = ForecastPacer(), ForecastPacer()
+    known.mix = {o: x * 100 for o, x in known.mix.items()}
+    assert young.p_live_per_dial() == known.p_live_per_dial()
+    floor = _floor(0.0, [])
+    assert young.dials(floor) < known.dials(floor)
+
+
 def test_bench_pace_command_writes_table_json_and_plot(tmp_path, capsys):
     from engine.cli import main
 
