@@ -25,6 +25,7 @@ from engine.config_services import ServiceConfig, build_services
 from engine.store.url import check_section as check_store
 from qa.forms import Form, load_form
 from recording.retention import check_rules
+from sms.settings import check_sms
 
 # the names other modules import from here
 __all__ = ["Agent", "Campaign", "ConfigError", "ServiceConfig", "Site", "load_rules", "load_site"]
@@ -116,6 +117,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     if not ast.get("lab") and not values["recording"].get("local_dir"):
         report("recording.local_dir", "required unless asterisk.lab = true")
     values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
+    check_sms(values["sms"], report)
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():

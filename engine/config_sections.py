@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard], [qa], [cases], [reports]."""
+[http], [wallboard], [qa], [cases], [reports], [sms]."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from engine.web.wallboard.settings import WALLBOARD_FIELDS
 from ivr.settings import IVR_FIELDS
 from qa.settings import QA_FIELDS
 from reports.settings import REPORTS_FIELDS
+from sms.settings import SMS_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
     "site": {
@@ -55,4 +56,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "qa": QA_FIELDS,  # qa/settings.py
     "cases": CASES_FIELDS,  # cases/settings.py
     "reports": REPORTS_FIELDS,  # reports/settings.py
+    "sms": SMS_FIELDS,  # sms/settings.py
 }

@@ -8,7 +8,8 @@
 #                             debootstrap for the Asterisk lab, SIPp (sip-tester), sox and espeak-ng for audio,
 #                             mosquitto (the MQTT tests start their own broker; its Debian service is not used),
 #                             chromium (the browser tests drive Debian's build through Playwright; Playwright's own
-#                             browser downloads are never used)
+#                             browser downloads are never used), kannel and kannel-extras (the SMS tests start
+#                             their own bearerbox, smsbox and fakesmsc; Debian's kannel service is not used)
 #
 # PY names the Python that makes the environment [python3, 3.11 or newer]; VENV its folder [.venv].
 set -euo pipefail
@@ -37,7 +38,8 @@ fi
 debs=(libopus0)
 # postgresql-15: the tests start a private server of it (tests/postgres.py); its client's pg_dump and
 # pg_restore make `hotline db backup|restore` of a PostgreSQL store
-[ -n "$extras" ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15)
+[ -n "$extras" ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15
+                       kannel kannel-extras)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()

@@ -21,6 +21,7 @@ from engine.cli import (
     report,
     run,
     sim,
+    sms,
     users,
 )
 
@@ -43,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
     leads.add_parser(sub)
     campaign.add_parser(sub)
     report.add_parser(sub)
+    sms.add_parser(sub)
     users.add_parser(sub)
     sim.add_demo_parser(sub)
     sim.add_replay_parser(sub)
@@ -59,5 +61,8 @@ def main(argv: list[str] | None = None) -> int:
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # the HTTP client logs each request's URL: an SMS gateway's holds its password and a customer's number
+    for name in ("httpx2", "httpcore2", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     outputs.check(args)
     return int(args.func(args) or 0)

@@ -10,7 +10,8 @@ from engine.cli import sitefile
 
 
 def _secret_problem(site: sitefile.Site) -> str | None:
-    """Why the AMI secret cannot be read (no secret file, or the lab not provisioned yet), before anything starts."""
+    """Why the AMI secret (no secret file, or the lab not provisioned yet) or a secret of [sms] cannot be read,
+    before anything starts."""
     from engine.app import lab_paths
     from engine.lab import LabError
 
@@ -21,6 +22,13 @@ def _secret_problem(site: sitefile.Site) -> str | None:
     except OSError as exc:
         secret = site["asterisk"]["ami_secret_file"]
         return f"{site.path}: asterisk.ami_secret_file: cannot read {secret}: {exc.strerror or exc}"
+    if site["sms"]["gateway"]:
+        from sms.settings import SmsSettings, SmsSettingsError
+
+        try:
+            SmsSettings.of(site["sms"], site.path.parent)
+        except SmsSettingsError as exc:
+            return f"{site.path}: {exc}"
     return None
 
 

@@ -43,6 +43,7 @@ from qa.store import GradeStore
 from reports.plugin import query_of
 from reports.services import DEFAULT_INTERVAL, Query, Reports
 from reports.store import ReportStore
+from sms.plugin import callback_routes
 
 
 def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen") -> HttpServer:
@@ -123,6 +124,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     routes = [*console.routes(), *board, *team, *desk, *users, *replay, *amd, *home, *report_pages(engine, console),
               static_route()]  # fmt: skip
     routes += cases_pages(engine, console, team_rosters)
+    routes += callback_routes(engine)  # the SMS gateway's delivery reports and customers' replies, with [sms]
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
