@@ -63,6 +63,14 @@ class KannelGateway:
             p["max-messages"] = enc.parts  # Kannel cuts the text in as many parts, never more
         return p
 
+    async def alive(self) -> bool:
+        """Whether the gateway answers at all (any HTTP answer: a bare request is refused, and that is an answer)."""
+        try:
+            await self.client.get(self.url)
+        except httpx.TransportError:
+            return False
+        return True
+
     async def send(self, to: str, text: str, enc: Encoded, dlr_url: str) -> Reply:
         try:
             r = await self.client.get(self.url, params=self.params(to, text, enc, dlr_url))

@@ -251,9 +251,17 @@ class Outbox:
         self.tally.parts += enc.parts
 
     async def _reported(self, wanted: set[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which of these (number, attempt) a delivery report comes for within ``confirm_wait``: the gateway
-        had taken them."""
+        """Which of these (number, attempt) a delivery report comes for: the gateway had taken them. No report
+        can come while the gateway is down, so it waits for the gateway first (up to ``retry_for``: GatewayDown),
+        then ``confirm_wait`` for the reports."""
         call = facts.campaign_call(self.campaign)
+        start, tries = self.clock.monotonic(), 0
+        while not await self.gateway.alive():
+            if self.clock.monotonic() - start >= self.rules.retry_for:
+                raise GatewayDown(f"the gateway has been down for {self.rules.retry_for:.0f} s; run the command "
+                                  "again to send the rest")  # fmt: skip
+            await self.clock.sleep(BACKOFF[min(tries, len(BACKOFF) - 1)])
+            tries += 1
         end = self.clock.monotonic() + self.rules.confirm_wait
         while True:
             seen = {(f.data["phone"], f.data["attempt"]) for f in await self.ledger.facts(call, ("sms.dlr",))}

@@ -123,6 +123,8 @@ def outbox(handler, ledger: Ledger, clock: Clock, blocked=frozenset(), **over): 
 
 def accept(seen: list[dict]):  # type: ignore[no-untyped-def]
     def handler(request: httpx.Request) -> httpx.Response:
+        if "to" not in request.url.params:  # the check that the gateway answers at all
+            return httpx.Response(400, text="Missing receiver number")
         seen.append(dict(request.url.params))
         return httpx.Response(202, text="0: Accepted for delivery")
 
@@ -197,6 +199,8 @@ def test_a_send_with_no_answer_waits_for_its_delivery_report_before_it_is_sent_a
     ledger, clock, tries = Ledger(), Clock(NOON), []
 
     def lost_answer(request: httpx.Request) -> httpx.Response:
+        if "to" not in request.url.params:
+            return httpx.Response(400, text="Missing receiver number")
         to, attempt = request.url.params["to"], int(request.url.params["dlr-url"].split("&a=")[1].split("&")[0])
         tries.append((to, attempt))
         if to.endswith("0000") and attempt == 1:  # the gateway took it, then the answer was lost
@@ -250,3 +254,22 @@ def test_a_run_killed_mid_send_is_finished_by_the_next_from_its_intents_and_repo
         (b.phone, 2),
         (c.phone, 1),
     }
+
+
+def test_the_wait_for_a_report_counts_from_when_the_gateway_answers_again():
+    ledger, clock, sends, probes = Ledger(), Clock(NOON), [], []
+
+    def restarting(request: httpx.Request) -> httpx.Response:
+        if "to" not in request.url.params:
+            probes.append(clock.t)
+            if len(probes) <= 3:  # down for 1 + 2 + 4 s, longer than confirm_wait
+                raise httpx.ConnectError("refused")
+            # back: it delivers what it had stored, and the report follows a second later
+            ledger.rows["d"] = facts.delivery("spring", "+8613800130000", 1, "smsc_ack", clock.t + 1, "")
+            return httpx.Response(400, text="Missing receiver number")
+        sends.append(request.url.params["to"])
+        raise httpx.RemoteProtocolError("Server disconnected without sending a response.")
+
+    tally = asyncio.run(outbox(restarting, ledger, clock, confirm_wait=2.0).run(people(1)))
+    assert sends == ["+8613800130000"] and len(probes) == 4
+    assert (tally.sent, tally.confirmed, tally.resent) == (1, 1, 0)
