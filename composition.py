@@ -37,6 +37,7 @@ from ivr.session import IvrService
 from recording.plugin import install as install_recording
 from reports.plugin import install as install_reports
 from sim.synthetic_leads import SyntheticLeads
+from sms.plugin import install as install_sms
 
 log = logging.getLogger("hotline")
 
@@ -82,6 +83,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_live(engine, engine.bus, acd, dialer, board)
     install_cases(engine)  # complaints, follow-ups and low surveys from the facts; overdue ones to the team page
     install_reports(engine)  # the reports' rollups, kept up to date as facts arrive
+    install_sms(engine)  # messages after calls, with [sms] gateway and [[sms.after]] rules
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

@@ -117,7 +117,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     if not ast.get("lab") and not values["recording"].get("local_dir"):
         report("recording.local_dir", "required unless asterisk.lab = true")
     values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
-    check_sms(values["sms"], report)
+    check_sms(values["sms"], p.parent, report)
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():

@@ -16,6 +16,7 @@ from engine.model.facts import Fact, fact_key
 INBOX = "sms:in"
 OPT_OUTS = "sms:opt-out"
 CAMPAIGN_NAME = re.compile(r"[A-Za-z0-9_.-]{1,60}")  # it rides in the callbacks' URLs, where Kannel reads '%'
+REF = re.compile(r"[A-Za-z0-9_.-]{0,100}")  # likewise an event's reference
 KINDS = ("sms.sending", "sms.sent", "sms.skipped", "sms.refused", "sms.uncertain", "sms.dlr")
 
 
@@ -27,38 +28,44 @@ def _fact(kind: str, at: float, call: str, key: tuple[Any, ...], **data: Any) ->
     return Fact(kind, at, call, "", fact_key(kind, *key), data)
 
 
-def sent(campaign: str, phone: str, attempt: int, at: float, parts: int, coding: str, confirmed: str = "") -> Fact:
-    """``confirmed``: how a send with no answer was found taken ("dlr"), "" when the gateway said so."""
-    return _fact("sms.sent", at, campaign_call(campaign), (campaign, phone), phone=phone, attempt=attempt,
-                 parts=parts, coding=coding, confirmed=confirmed)  # fmt: skip
+def _to(campaign: str, phone: str, ref: str) -> tuple[str, ...]:
+    return (campaign, phone, ref) if ref else (campaign, phone)
 
 
-def sending(campaign: str, phone: str, attempt: int, at: float, parts: int, coding: str) -> Fact:
+def sent(campaign: str, phone: str, attempt: int, at: float, parts: int, coding: str, confirmed: str = "",
+         ref: str = "") -> Fact:  # fmt: skip
+    """``confirmed``: how a send with no answer was found taken ("dlr"), "" when the gateway said so. ``ref``:
+    the event a message after a call is about (a case, a call), "" in a batch: the key is per event then."""
+    return _fact("sms.sent", at, campaign_call(campaign), _to(campaign, phone, ref), phone=phone, ref=ref,
+                 attempt=attempt, parts=parts, coding=coding, confirmed=confirmed)  # fmt: skip
+
+
+def sending(campaign: str, phone: str, attempt: int, at: float, parts: int, coding: str, ref: str = "") -> Fact:
     """Written before the message goes to the gateway: a run that stops before the gateway answers leaves it."""
-    return _fact("sms.sending", at, campaign_call(campaign), (campaign, phone, attempt), phone=phone,
-                 attempt=attempt, parts=parts, coding=coding)  # fmt: skip
+    return _fact("sms.sending", at, campaign_call(campaign), (*_to(campaign, phone, ref), attempt), phone=phone,
+                 ref=ref, attempt=attempt, parts=parts, coding=coding)  # fmt: skip
 
 
-def uncertain(campaign: str, phone: str, attempt: int, at: float, detail: str) -> Fact:
-    return _fact("sms.uncertain", at, campaign_call(campaign), (campaign, phone, attempt), phone=phone,
+def uncertain(campaign: str, phone: str, attempt: int, at: float, detail: str, ref: str = "") -> Fact:
+    return _fact("sms.uncertain", at, campaign_call(campaign), (*_to(campaign, phone, ref), attempt), phone=phone,
+                 ref=ref, attempt=attempt, detail=detail)  # fmt: skip
+
+
+def skipped(campaign: str, phone: str, reason: str, at: float, day: str, detail: str = "", ref: str = "") -> Fact:
+    """Not sent by this run: ``dnc``, ``opted_out``, ``window`` (outside the send window: a run on another day
+    may send it, so the key holds the day), ``bad`` (the template lacks a field), ``too_long``."""
+    return _fact("sms.skipped", at, campaign_call(campaign), (*_to(campaign, phone, ref), reason, day), phone=phone,
+                 ref=ref, reason=reason, detail=detail)  # fmt: skip
+
+
+def refused(campaign: str, phone: str, attempt: int, at: float, detail: str, ref: str = "") -> Fact:
+    return _fact("sms.refused", at, campaign_call(campaign), _to(campaign, phone, ref), phone=phone, ref=ref,
                  attempt=attempt, detail=detail)  # fmt: skip
 
 
-def skipped(campaign: str, phone: str, reason: str, at: float, day: str, detail: str = "") -> Fact:
-    """Not sent by this run: ``dnc``, ``opted_out``, ``window`` (outside the send window: a run on another day
-    may send it, so the key holds the day), ``bad`` (the template lacks a field)."""
-    return _fact("sms.skipped", at, campaign_call(campaign), (campaign, phone, reason, day), phone=phone,
-                 reason=reason, detail=detail)  # fmt: skip
-
-
-def refused(campaign: str, phone: str, attempt: int, at: float, detail: str) -> Fact:
-    return _fact("sms.refused", at, campaign_call(campaign), (campaign, phone), phone=phone, attempt=attempt,
-                 detail=detail)  # fmt: skip
-
-
-def delivery(campaign: str, phone: str, attempt: int, status: str, at: float, reply: str) -> Fact:
-    return _fact("sms.dlr", at, campaign_call(campaign), (campaign, phone, attempt, status), phone=phone,
-                 attempt=attempt, status=status, reply=reply)  # fmt: skip
+def delivery(campaign: str, phone: str, attempt: int, status: str, at: float, reply: str, ref: str = "") -> Fact:
+    return _fact("sms.dlr", at, campaign_call(campaign), (*_to(campaign, phone, ref), attempt, status), phone=phone,
+                 ref=ref, attempt=attempt, status=status, reply=reply)  # fmt: skip
 
 
 def incoming(phone: str, to: str, text: str, at: float, gateway_time: str) -> Fact:

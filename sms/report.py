@@ -25,8 +25,8 @@ def _day(at: float, tz: ZoneInfo) -> str:
 
 def sms_report(all_facts: Iterable[Fact], tz: ZoneInfo, campaign: str = "") -> list[dict[str, object]]:
     rows: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: dict.fromkeys(COLUMNS, 0))
-    sent_on: dict[tuple[str, str], str] = {}  # (campaign, phone) -> the day it was sent
-    final: dict[tuple[str, str], str] = {}
+    sent_on: dict[tuple[str, str, str], str] = {}  # (campaign, phone, event) -> the day it was sent
+    final: dict[tuple[str, str, str], str] = {}
     for f in all_facts:
         c = f.call_id.removeprefix("sms:")
         if f.kind == "sms.opt_out":
@@ -34,7 +34,7 @@ def sms_report(all_facts: Iterable[Fact], tz: ZoneInfo, campaign: str = "") -> l
             continue
         if campaign and c != campaign:
             continue
-        who = (c, f.data.get("phone", ""))
+        who = (c, f.data.get("phone", ""), f.data.get("ref", ""))
         row = rows[(_day(f.at, tz), c)]
         if f.kind == "sms.sent":
             row["sent"] += 1

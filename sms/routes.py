@@ -58,12 +58,15 @@ def sms_routes(token: str, ledger: Ledger, now: Callable[[], float], opt_out_wor
         if not allowed(request):
             return PlainTextResponse("bad token", 403)
         q = request.query_params
-        campaign, to, attempt = q.get("c", ""), q.get("to", ""), q.get("a", "")
+        campaign, to, attempt, ref = q.get("c", ""), q.get("to", ""), q.get("a", ""), q.get("r", "")
         if not facts.CAMPAIGN_NAME.fullmatch(campaign) or not to.isdigit() or not attempt.isdigit():
             return PlainTextResponse("c, to and a are needed", 400)
+        if not facts.REF.fullmatch(ref):
+            return PlainTextResponse("r is not a reference", 400)
         status = delivery_status(q.get("type", ""))
         phone = "+" + to
-        await ledger.record([facts.delivery(campaign, phone, int(attempt), status, now(), q.get("reply", "")[:200])])
+        reply = q.get("reply", "")[:200]
+        await ledger.record([facts.delivery(campaign, phone, int(attempt), status, now(), reply, ref)])
         log.info("sms %s: %s for %s (attempt %s)", campaign, status, mask_number(phone), attempt)
         return PlainTextResponse("ok")
 

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from dialer.phone import time_zone
+from dialer.phone import PhoneError, parse_phone, time_zone
 from dialer.window import minutes
 from engine.clock import Clock
 from engine.ports import Ledger
@@ -47,6 +47,11 @@ class Recipient:
     phone: str  # E.164
     fields: dict[str, str]
     tz: str = ""  # IANA zone when the list gives one
+    ref: str = ""  # the event a message after a call is about ("" in a batch): one message per number and event
+
+    @property
+    def who(self) -> tuple[str, str]:
+        return self.phone, self.ref
 
 
 @dataclass
@@ -71,6 +76,14 @@ class GatewayDown(RuntimeError):
     pass
 
 
+def _landline(phone: str) -> bool:
+    """A fixed line takes no SMS (a number whose plan does not tell, as the US's, is tried)."""
+    try:
+        return parse_phone(phone).kind == "fixed"
+    except PhoneError:
+        return False
+
+
 async def _each(recipients: Iterable[Recipient] | AsyncIterable[Recipient]) -> AsyncIterator[Recipient]:
     if isinstance(recipients, AsyncIterable):
         async for r in recipients:
@@ -83,7 +96,9 @@ async def _each(recipients: Iterable[Recipient] | AsyncIterable[Recipient]) -> A
 class Outbox:
     def __init__(self, campaign: str, template: Template, rules: SmsSettings, *, ledger: Ledger,
                  gateway: KannelGateway, blocked: Blocked, clock: Clock, site_tz: str,
-                 rate: float | None = None) -> None:  # fmt: skip
+                 rate: float | None = None, since: float | None = None) -> None:  # fmt: skip
+        """``since``: how far back the campaign's own facts are read (messages after calls: a few days; a batch:
+        all of them, None)."""
         if not facts.CAMPAIGN_NAME.fullmatch(campaign):
             raise ValueError(f"campaign {campaign!r}: use 1-60 letters, digits, '_', '.' or '-'")
         self.campaign, self.template, self.rules = campaign, template, rules
@@ -95,14 +110,15 @@ class Outbox:
         self.opt_outs_read = float("-inf")
         self.opt_outs_checked = float("-inf")
         self.tally = Tally()
+        self.since = since
         self.down_noted = False  # the gateway's outage is logged once, by the first send to meet it
         self.writer = FactWriter(ledger)
-        self.attempt: dict[str, int] = {}  # a number an earlier run tried without an outcome: its next attempt
+        self.attempt: dict[tuple[str, str], int] = {}  # tried by an earlier run without an outcome: next attempt
 
-    def dlr_url(self, phone: str, attempt: int) -> str:
+    def dlr_url(self, phone: str, attempt: int, ref: str = "") -> str:
         # Kannel fills in %d (the report's type) and %A (the SMSC's reply); our own values hold no '%'
         base = f"{self.rules.callback_url}/sms/kannel/dlr?token={self.rules.token}&c={self.campaign}"
-        return f"{base}&to={phone.lstrip('+')}&a={attempt}&type=%d&reply=%A"
+        return f"{base}&to={phone.lstrip('+')}&a={attempt}{f'&r={ref}' if ref else ''}&type=%d&reply=%A"
 
     async def _opted_out(self, phone: str) -> bool:
         # read again every OPT_OUT_EVERY, from a little before the last read's newest: a reply a moment ago stops
@@ -124,7 +140,7 @@ class Outbox:
     async def _skip(self, r: Recipient, reason: str, detail: str = "") -> None:
         now = self.clock.now()
         day = dt.datetime.fromtimestamp(now, ZoneInfo(self.site_tz)).date().isoformat()
-        self.writer.note(facts.skipped(self.campaign, r.phone, reason, now, day, detail))
+        self.writer.note(facts.skipped(self.campaign, r.phone, reason, now, day, detail, r.ref))
         self.tally.skipped[reason] += 1
 
     async def run(self, recipients: Iterable[Recipient] | AsyncIterable[Recipient],
@@ -159,10 +175,10 @@ class Outbox:
                 if self.tally.stopped or failure:
                     break
                 self.tally.total += 1
-                if r.phone in done:
+                if r.who in done:
                     self.tally.already += 1
                 else:
-                    done.add(r.phone)  # a number twice in the list gets one message
+                    done.add(r.who)  # a number twice in the list gets one message
                     ready = await self._one(r)
                     if ready is not None:
                         await slots.acquire()
@@ -189,6 +205,8 @@ class Outbox:
             return await self._skip(r, "dnc")
         if opted_out:
             return await self._skip(r, "opted_out")
+        if _landline(r.phone):
+            return await self._skip(r, "landline")
         if not self._open(r, self.clock.now()):
             return await self._skip(r, "window")
         try:
@@ -202,13 +220,13 @@ class Outbox:
         return text, enc
 
     async def _send(self, r: Recipient, text: str, enc: Encoded) -> None:
-        attempt, down_since, tries = self.attempt.pop(r.phone, 1), None, 0
+        attempt, down_since, tries = self.attempt.pop(r.who, 1), None, 0
         if attempt > 1:
             self.tally.resent += 1
         while True:
             await self.writer.durable(facts.sending(self.campaign, r.phone, attempt, self.clock.now(), enc.parts,
-                                                    enc.coding))  # fmt: skip
-            reply = await self.gateway.send(r.phone, text, enc, self.dlr_url(r.phone, attempt))
+                                                    enc.coding, r.ref))  # fmt: skip
+            reply = await self.gateway.send(r.phone, text, enc, self.dlr_url(r.phone, attempt, r.ref))
             now = self.clock.now()
             if reply.sent is Sent.ACCEPTED:
                 if self.down_noted:
@@ -216,14 +234,14 @@ class Outbox:
                     log.info("sms %s: the gateway takes messages again", self.campaign)
                 return await self._sent(r, attempt, enc)
             if reply.sent is Sent.REFUSED:
-                self.writer.note(facts.refused(self.campaign, r.phone, attempt, now, reply.detail))
+                self.writer.note(facts.refused(self.campaign, r.phone, attempt, now, reply.detail, r.ref))
                 self.tally.refused += 1
                 log.warning("sms %s: the gateway refused the message to %s: %s", self.campaign,
                             mask_number(r.phone), reply.detail)  # fmt: skip
                 return
             if reply.sent is Sent.UNCERTAIN:
-                self.writer.note(facts.uncertain(self.campaign, r.phone, attempt, now, reply.detail))
-                if await self._confirmed(r.phone, attempt):
+                self.writer.note(facts.uncertain(self.campaign, r.phone, attempt, now, reply.detail, r.ref))
+                if await self._reported({(*r.who, attempt)}):
                     self.tally.confirmed += 1
                     return await self._sent(r, attempt, enc, confirmed="dlr")
                 log.warning("sms %s: no answer and no delivery report for %s (attempt %d): sending it again",
@@ -246,12 +264,12 @@ class Outbox:
 
     async def _sent(self, r: Recipient, attempt: int, enc: Encoded, confirmed: str = "") -> None:
         now = self.clock.now()
-        self.writer.note(facts.sent(self.campaign, r.phone, attempt, now, enc.parts, enc.coding, confirmed))
+        self.writer.note(facts.sent(self.campaign, r.phone, attempt, now, enc.parts, enc.coding, confirmed, r.ref))
         self.tally.sent += 1
         self.tally.parts += enc.parts
 
-    async def _reported(self, wanted: set[tuple[str, int]]) -> set[tuple[str, int]]:
-        """Which of these (number, attempt) a delivery report comes for: the gateway had taken them. No report
+    async def _reported(self, wanted: set[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
+        """Which of these (number, event, attempt) a delivery report comes for: the gateway had taken them. No report
         can come while the gateway is down, so it waits for the gateway first (up to ``retry_for``: GatewayDown),
         then ``confirm_wait`` for the reports."""
         call = facts.campaign_call(self.campaign)
@@ -264,38 +282,38 @@ class Outbox:
             tries += 1
         end = self.clock.monotonic() + self.rules.confirm_wait
         while True:
-            seen = {(f.data["phone"], f.data["attempt"]) for f in await self.ledger.facts(call, ("sms.dlr",))}
+            reports = await self.ledger.facts(call, ("sms.dlr",), since=self.since)
+            seen = {(f.data["phone"], f.data.get("ref", ""), f.data["attempt"]) for f in reports}
             if wanted <= seen or self.clock.monotonic() >= end:
                 return wanted & seen
             await self.clock.sleep(CONFIRM_POLL)
 
-    async def _confirmed(self, phone: str, attempt: int) -> bool:
-        return bool(await self._reported({(phone, attempt)}))
-
-    async def _resume(self) -> set[str]:
-        """The numbers earlier runs finished (sent or refused). A send an earlier run began and never finished
-        counts as sent if its delivery report came, else it is sent again as its next attempt."""
+    async def _resume(self) -> set[tuple[str, str]]:
+        """What earlier runs finished (sent or refused), by number and event. A send an earlier run began and
+        never finished counts as sent if its delivery report came, else it is sent again as its next attempt."""
         call = facts.campaign_call(self.campaign)
-        rows = await self.ledger.facts(call, ("sms.sent", "sms.refused", "sms.sending"))
-        done = {f.data["phone"] for f in rows if f.kind != "sms.sending"}
-        begun: dict[str, dict[str, Any]] = {}  # number -> its latest unfinished attempt
+        rows = await self.ledger.facts(call, ("sms.sent", "sms.refused", "sms.sending"), since=self.since)
+        done = {(f.data["phone"], f.data.get("ref", "")) for f in rows if f.kind != "sms.sending"}
+        begun: dict[tuple[str, str], dict[str, Any]] = {}  # (number, event) -> its latest unfinished attempt
         for f in rows:
-            if f.kind == "sms.sending" and f.data["phone"] not in done:
-                if f.data["attempt"] >= begun.get(f.data["phone"], {}).get("attempt", 0):
-                    begun[f.data["phone"]] = f.data
+            who = (f.data["phone"], f.data.get("ref", ""))
+            if f.kind == "sms.sending" and who not in done:
+                if f.data["attempt"] >= begun.get(who, {}).get("attempt", 0):
+                    begun[who] = f.data
         if not begun:
             return done
         log.info("sms %s: %d message(s) an earlier run began and did not finish: waiting up to %.0f s for their "
                  "delivery reports", self.campaign, len(begun), self.rules.confirm_wait)  # fmt: skip
-        taken = await self._reported({(p, d["attempt"]) for p, d in begun.items()})
-        for phone, d in begun.items():
-            if (phone, d["attempt"]) in taken:
+        taken = await self._reported({(*who, d["attempt"]) for who, d in begun.items()})
+        for who, d in begun.items():
+            if (*who, d["attempt"]) in taken:
                 now = self.clock.now()
-                self.writer.note(facts.sent(self.campaign, phone, d["attempt"], now, d["parts"], d["coding"], "dlr"))
+                self.writer.note(facts.sent(self.campaign, who[0], d["attempt"], now, d["parts"], d["coding"], "dlr",
+                                            who[1]))  # fmt: skip
                 self.tally.confirmed += 1
-                done.add(phone)
+                done.add(who)
             else:
-                self.attempt[phone] = d["attempt"] + 1
+                self.attempt[who] = d["attempt"] + 1
         log.info("sms %s: of those, %d were taken by the gateway, %d are sent again",
                  self.campaign, len(begun) - len(self.attempt), len(self.attempt))  # fmt: skip
         return done

@@ -38,11 +38,19 @@ SMS_FIELDS: dict[str, Field] = {
                        "before it stops (the next run goes on where it stopped)"),
     "confirm_wait": Field((int, float), 60, check=positive, doc="seconds to wait for the delivery report of a "
                           "message whose send got no answer, before sending it again"),
+    "after": Field(list, [], doc="[[sms.after]] rules: a message after a call (name, on, service, template)"),
 }  # fmt: skip
 
 
-def check_sms(values: dict[str, Any], report: Report) -> None:
-    """With a gateway, its password, the callbacks' address and their secret are required (no default password)."""
+def check_sms(values: dict[str, Any], folder: Path, report: Report) -> None:
+    """With a gateway, its password, the callbacks' address and their secret are required (no default password);
+    each ``[[sms.after]]`` rule is read, its template too (from the site's folder)."""
+    from sms.notices import read_rules
+
+    if values.get("after"):
+        read_rules(values["after"], folder, report)
+        if not values.get("gateway"):
+            report("sms.after", "messages after calls need sms.gateway")
     if not values.get("gateway"):
         return
     for key in ("password_file", "callback_url", "token_file"):

@@ -5,6 +5,7 @@ virtual PBX stands in for Asterisk, which SMS does not touch), and `hotline sms 
 What the operator received (fakesmsc's own output) is the truth every test checks against."""
 
 import asyncio
+import datetime as dt
 import json
 import subprocess
 import sys
@@ -12,6 +13,7 @@ import threading
 import time
 from collections import Counter, defaultdict
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -51,7 +53,9 @@ class Site:
         text += (f'\n[sms]\ngateway = "{self.kannel.send_url}"\nusername = "{self.kannel.username}"\n'
                  f'password_file = "kannel_password"\nsender = "10690"\ncallback_url = "{callback}"\n'
                  f'token_file = "sms_token"\nwindow = "00:00-24:00"\nrate = 50\nretry_for = 60\n'
-                 f'confirm_wait = 5\n')  # fmt: skip
+                 f'confirm_wait = 5\n'
+                 '\n[[sms.after]]\nname = "complaint-ack"\non = "complaint"\ntemplate = "complaint.txt"\n')  # fmt: skip
+        (tmp / "complaint.txt").write_text("您的投诉已受理，编号 {case}，我们将于 {due} 前答复。\n", encoding="utf-8")
         self.file = tmp / "site.toml"
         self.file.write_text(text)
         self.kannel.start()
@@ -73,6 +77,7 @@ class Site:
                                 agi=FastAgiServer(transport=MemoryAgiTransport()), store=store,
                                 finish_recordings=False)  # fmt: skip
         task = asyncio.create_task(eng.run(), name="engine")
+        self.engine, self.loop = eng, asyncio.get_running_loop()
         self.up.set()
         while not self.stop.is_set() and not task.done():
             await asyncio.sleep(0.1)
@@ -81,6 +86,10 @@ class Site:
         await asyncio.gather(task, return_exceptions=True)
         await pbx.close()
         await store.close()
+
+    def record(self, facts: list) -> None:  # type: ignore[type-arg]
+        """Facts written by the engine itself, in its own loop (as its features write them)."""
+        asyncio.run_coroutine_threadsafe(self.engine.record(facts), self.loop).result(10)
 
     def hotline(self, *args: str, timeout: float = 240) -> subprocess.CompletedProcess[str]:
         return subprocess.run([sys.executable, "-m", "engine.cli", *args, "--site", str(self.file)], cwd=ROOT,
@@ -245,3 +254,35 @@ def test_a_gateway_restart_mid_batch_loses_and_doubles_nothing(site):
     assert Counter(len(by[p]) for p, _, _ in rows) == {1: 300}
     sent = [f for f in site.facts("sms.sent") if f["call"] == "sms:restart"]
     assert len(sent) == 300
+
+
+def test_a_complaint_gets_its_case_number_by_sms_once_per_case(site):
+    from cases.notifier import CaseNotifier
+
+    number = "+8613400000001"
+    due = time.time() + 5 * 86400
+    opened = []
+
+    async def open_case(case: str) -> None:
+        class Keep:  # the case notifier's ledger: the facts go to the engine, as the cases service's do
+            async def record(self, facts):  # type: ignore[no-untyped-def]
+                opened.extend(facts)
+
+        await CaseNotifier(Keep()).opened(case, time.time(), kind="complaint", source="agent", number=number,
+                                          call="", lead="", owner="1001", team="front", due_at=due,
+                                          note="")  # fmt: skip
+
+    for case in ("c901", "c902"):
+        asyncio.run(open_case(case))
+    site.record(opened[:1])
+    assert wait_for(lambda: messages(site.kannel).get(number))
+    site.record(opened[:1])  # the same fact again (a restart reading it twice): no second message
+    site.record(opened[1:])  # a second complaint: a second message
+    assert wait_for(lambda: len(messages(site.kannel).get(number, [])) >= 2)
+    time.sleep(1.5)
+    texts = sorted(data.decode("utf-16-be") for data, _ in messages(site.kannel)[number])
+    tz = ZoneInfo(load_site(site.file)["site"]["timezone"])
+    when = dt.datetime.fromtimestamp(due, tz).strftime("%Y-%m-%d %H:%M")
+    assert texts == [f"您的投诉已受理，编号 {c}，我们将于 {when} 前答复。" for c in ("c901", "c902")]
+    sent = [f for f in site.facts("sms.sent") if f["call"] == "sms:complaint-ack"]
+    assert sorted(f["ref"] for f in sent) == ["c901", "c902"]

@@ -146,7 +146,7 @@ def test_a_batch_is_paced_coded_and_sent_once_across_runs():
 
 def test_do_not_contact_opt_out_at_send_time_window_and_missing_field_are_skipped_with_a_reason():
     ledger, clock, seen = Ledger(), Clock(NOON), []
-    folks = people(4) + [Recipient("+8613900000000", {})]
+    folks = people(4) + [Recipient("+8613900000000", {}), Recipient("+861062345678", {"name": "北京座机"})]
     box = outbox(accept(seen), ledger, clock, blocked={folks[0].phone}, rate=2.0)  # a turn each 0.5 s
     asked = []
 
@@ -159,8 +159,8 @@ def test_do_not_contact_opt_out_at_send_time_window_and_missing_field_are_skippe
     box.blocked = blocked
     tally = asyncio.run(box.run(folks))
     assert [p["to"] for p in seen] == [folks[1].phone, folks[3].phone]
-    assert tally.skipped == Counter({"dnc": 1, "opted_out": 1, "bad": 1})
-    assert {f.data["reason"] for f in ledger.of("sms.skipped")} == {"dnc", "opted_out", "bad"}
+    assert tally.skipped == Counter({"dnc": 1, "opted_out": 1, "bad": 1, "landline": 1})
+    assert {f.data["reason"] for f in ledger.of("sms.skipped")} == {"dnc", "opted_out", "bad", "landline"}
     night = Clock(NOON + 11 * 3600)  # 23:00 in Shanghai
     late = asyncio.run(outbox(accept(seen), Ledger(), night).run(people(2)))
     assert late.skipped == Counter({"window": 2}) and late.sent == 0

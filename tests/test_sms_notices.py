@@ -1,0 +1,90 @@
+"""Messages after calls, pure: the [[sms.after]] rules as `hotline check` reads them (file, line, key), and which
+facts and call records call for a message, to whom, about what."""
+
+import subprocess
+import sys
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from engine.model.facts import Fact
+from sms.notices import notices_of_fact, notices_of_record, read_rules
+
+ROOT = Path(__file__).resolve().parent.parent
+GOOD = (ROOT / "examples" / "lab-site.toml").read_text()
+TZ = ZoneInfo("Asia/Shanghai")
+
+
+def _check(tmp_path: Path, sms: str) -> subprocess.CompletedProcess[str]:
+    (tmp_path / "pw").write_text("secret\n")
+    f = tmp_path / "site.toml"
+    f.write_text(GOOD + "\n" + sms)
+    return subprocess.run([sys.executable, "-m", "engine.cli", "check", str(f)], capture_output=True, text=True,
+                          cwd=ROOT)  # fmt: skip
+
+
+def test_rules_are_checked_with_file_line_and_key(tmp_path):
+    (tmp_path / "ack.txt").write_text("编号 {case}，{due} 前答复\n", encoding="utf-8")
+    (tmp_path / "survey.txt").write_text("请评价本次服务 {case}\n", encoding="utf-8")
+    gateway = ('[sms]\ngateway = "http://127.0.0.1:13013/cgi-bin/sendsms"\npassword_file = "pw"\n'
+               'callback_url = "http://127.0.0.1:8080"\ntoken_file = "pw"\n')  # fmt: skip
+    good = gateway + '[[sms.after]]\nname = "ack"\non = "complaint"\ntemplate = "ack.txt"\n'
+    assert _check(tmp_path, good).returncode == 0
+    bad = (gateway + '[[sms.after]]\nname = "ack"\non = "complain"\ntemplate = "ack.txt"\n'
+           '[[sms.after]]\nname = "survey"\non = "call"\ntemplate = "survey.txt"\n'
+           '[[sms.after]]\nname = "x y"\non = "callback"\ntemplate = "gone.txt"\n')  # fmt: skip
+    r = _check(tmp_path, bad)
+    lines = (GOOD + "\n" + bad).splitlines()
+    assert r.returncode == 1, r.stdout
+    line = lines.index('on = "complain"') + 1
+    assert f":{line}: sms.after[0].on: must be one of complaint, callback, call" in r.stdout
+    assert "sms.after[1].template: survey.txt uses case: a 'call' message has agent, call, service" in r.stdout
+    assert "sms.after[2].name: required: 1-60 letters" in r.stdout
+    assert "sms.after[2].template: " in r.stdout and "gone.txt: file not found" in r.stdout
+    no_gateway = _check(tmp_path, '[[sms.after]]\nname = "ack"\non = "complaint"\ntemplate = "ack.txt"\n')
+    assert no_gateway.returncode == 1 and "sms.after: messages after calls need sms.gateway" in no_gateway.stdout
+
+
+def _rules(tmp_path: Path) -> list:  # type: ignore[type-arg]
+    (tmp_path / "a.txt").write_text("编号 {case}，{due} 前答复", encoding="utf-8")
+    (tmp_path / "b.txt").write_text("第 {position} 位，稍后回电", encoding="utf-8")
+    (tmp_path / "c.txt").write_text("请为 {agent} 的服务打分", encoding="utf-8")
+    return read_rules([{"name": "ack", "on": "complaint", "template": "a.txt"},
+                       {"name": "cb", "on": "callback", "service": "hotline", "template": "b.txt"},
+                       {"name": "survey", "on": "call", "service": "hotline", "template": "c.txt"}],
+                      tmp_path)  # fmt: skip
+
+
+def test_which_facts_call_for_a_message(tmp_path):
+    rules = _rules(tmp_path)
+    due = 1_800_000_000.0  # 2027-01-15 08:00 UTC: 16:00 in Shanghai
+    case = Fact(
+        "case.opened",
+        due - 86400,
+        "c7",
+        "",
+        "case.opened:c7",
+        {"kind": "complaint", "number": "+8613800138000", "due_at": due},
+    )
+    (n,) = notices_of_fact(rules, case, TZ)
+    assert (n.rule.name, n.to.phone, n.to.ref) == ("ack", "+8613800138000", "c7")
+    assert n.rule.template.render(n.to.fields) == "编号 c7，2027-01-15 16:00 前答复"
+    follow_up = Fact("case.opened", 0, "c8", "", "k", {"kind": "follow_up", "number": "+8613800138000"})
+    anonymous = Fact("case.opened", 0, "c9", "", "k", {"kind": "complaint", "number": ""})
+    assert notices_of_fact(rules, follow_up, TZ) == [] and notices_of_fact(rules, anonymous, TZ) == []
+    chosen = Fact("acd.callback", 0, "call:1", "u1", "k", {"number": "+8613800138001", "service": "hotline",
+                                                           "position": 3})  # fmt: skip
+    (cb,) = notices_of_fact(rules, chosen, TZ)
+    assert cb.to.ref == "call-1" and cb.rule.template.render(cb.to.fields) == "第 3 位，稍后回电"
+    other = Fact("acd.callback", 0, "call2", "u2", "k", {"number": "+8613800138001", "service": "sales"})
+    assert notices_of_fact(rules, other, TZ) == []
+
+
+def test_which_call_records_call_for_a_survey(tmp_path):
+    rules = _rules(tmp_path)
+    talked = {"call_id": "a1", "caller": "13800138000", "service": "hotline", "agent_id": "1001",
+              "connected_at": 10.0, "ended_at": 70.0}  # fmt: skip
+    (n,) = notices_of_record(rules, talked, "CN")
+    assert n.to.phone == "+8613800138000" and n.rule.template.render(n.to.fields) == "请为 1001 的服务打分"
+    assert notices_of_record(rules, {**talked, "connected_at": None}, "CN") == []  # never reached an agent
+    assert notices_of_record(rules, {**talked, "service": "sales"}, "CN") == []
+    assert notices_of_record(rules, {**talked, "caller": "anonymous"}, "CN") == []
