@@ -118,6 +118,8 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("recording.local_dir", "required unless asterisk.lab = true")
     values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
     check_sms(values["sms"], p.parent, report)
+    if values["sms"].get("gateway") and not values["http"].get("listen"):
+        report("sms.gateway", "needs http.listen: the gateway's delivery reports and replies come to the engine there")
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's
     menu = values["ivr"].get("menu")
     if menu and not (p.parent / menu).exists():

@@ -40,6 +40,8 @@ def test_rules_are_checked_with_file_line_and_key(tmp_path):
     assert "sms.after[1].template: survey.txt uses case: a 'call' message has agent, call, service" in r.stdout
     assert "sms.after[2].name: required: 1-60 letters" in r.stdout
     assert "sms.after[2].template: " in r.stdout and "gone.txt: file not found" in r.stdout
+    no_listener = _check(tmp_path, '[http]\nlisten = ""\n' + good)
+    assert no_listener.returncode == 1 and "sms.gateway: needs http.listen" in no_listener.stdout
     no_gateway = _check(tmp_path, '[[sms.after]]\nname = "ack"\non = "complaint"\ntemplate = "ack.txt"\n')
     assert no_gateway.returncode == 1 and "sms.after: messages after calls need sms.gateway" in no_gateway.stdout
 
