@@ -2,8 +2,9 @@
 swaps) and what its callbacks mean (``delivery_status``), pure but for the one request.
 
 What a send's reply tells: 202 is accepted (Kannel keeps it in its store until the operator takes it); no
-connection, or a 503, is "not sent, try again"; 401/403 is a wrong user or password, which no retry mends; any
-other 4xx is this message refused. A connection lost after the request went out is *uncertain*: Kannel may
+connection, or a 503, is "not sent, try again"; 401, or 403 "Authorization failed", is a wrong user or password,
+which no retry mends; any other 4xx is this message refused (a 403 "Not routable" is one number no route
+serves). A connection lost after the request went out is *uncertain*: Kannel may
 have taken the message, and sending it again may double it (seen when smsbox restarts mid-batch), so the
 caller waits for its delivery report first.
 """
@@ -59,8 +60,6 @@ class KannelGateway:
                              "dlr-url": dlr_url}  # fmt: skip
         if self.sender:
             p["from"] = self.sender
-        if enc.parts > 1:
-            p["max-messages"] = enc.parts  # Kannel cuts the text in as many parts, never more
         return p
 
     async def alive(self) -> bool:
@@ -81,7 +80,7 @@ class KannelGateway:
         body = r.text.strip()[:200]
         if r.status_code in (200, 202):
             return Reply(Sent.ACCEPTED, body)
-        if r.status_code in (401, 403):
+        if r.status_code == 401 or (r.status_code == 403 and "authorization" in body.lower()):
             raise GatewayRefusesUs(f"the gateway at {self.url} refuses user {self.username!r}: {r.status_code} {body}")
         if 400 <= r.status_code < 500:
             return Reply(Sent.REFUSED, f"{r.status_code} {body}")

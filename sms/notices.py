@@ -8,8 +8,8 @@ rules, to which number, about which event, with which fields.
 - ``call``: an inbound call that reached an agent ended (its call record): ``{service}``, ``{agent}``,
   ``{call}`` (e.g. for a survey link); to the caller, when the number can be called back.
 
-A rule's ``service`` limits it to that service's calls ("" : all). Each message is about one event (the case,
-the call), so a customer with two complaints gets two.
+A ``callback`` or ``call`` rule's ``service`` limits it to that service's calls ("": all). Each message is about
+one event (the case, the call), so a customer with two complaints gets two.
 """
 
 from __future__ import annotations
@@ -78,6 +78,8 @@ def read_rules(raw: list[Any], folder: Path, report: Any = None) -> list[NoticeR
             bad(i, "on", f"must be one of {', '.join(TRIGGERS)}")
         if not isinstance(service, str):
             bad(i, "service", "must be a service's name")
+        elif service and on == "complaint":
+            bad(i, "service", "a complaint case has no service: leave it out")
         if not isinstance(path, str) or not path:
             bad(i, "template", "required: the message's template file")
             continue

@@ -16,12 +16,12 @@ import logging
 from collections import Counter
 from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 from zoneinfo import ZoneInfo
 
 from dialer.phone import PhoneError, parse_phone, time_zone
 from dialer.window import minutes
 from engine.clock import Clock
+from engine.model.facts import Fact
 from engine.ports import Ledger
 from engine.privacy import mask_number
 from sms import facts
@@ -40,6 +40,8 @@ CONFIRM_POLL = 0.5
 IN_FLIGHT = 32
 OPT_OUT_OVERLAP = 60.0  # seconds each read of the opt-outs goes back over the last
 OPT_OUT_EVERY = 0.1  # seconds between reads of the opt-outs: at most this old when a message goes
+REFUSED_IN_A_ROW = 5  # the same refusal this many times in a row stops the batch: the gateway refuses them all
+REPORT_SKEW = 5.0  # seconds a report's time may lie before the try it is about (two processes' clocks)
 
 
 @dataclass(frozen=True)
@@ -76,14 +78,6 @@ class GatewayDown(RuntimeError):
     pass
 
 
-def _landline(phone: str) -> bool:
-    """A fixed line takes no SMS (a number whose plan does not tell, as the US's, is tried)."""
-    try:
-        return parse_phone(phone).kind == "fixed"
-    except PhoneError:
-        return False
-
-
 async def _each(recipients: Iterable[Recipient] | AsyncIterable[Recipient]) -> AsyncIterator[Recipient]:
     if isinstance(recipients, AsyncIterable):
         async for r in recipients:
@@ -114,6 +108,7 @@ class Outbox:
         self.down_noted = False  # the gateway's outage is logged once, by the first send to meet it
         self.writer = FactWriter(ledger)
         self.attempt: dict[tuple[str, str], int] = {}  # tried by an earlier run without an outcome: next attempt
+        self.refusals: tuple[int, str] = (0, "")  # the same refusal how many times in a row
 
     def dlr_url(self, phone: str, attempt: int, ref: str = "") -> str:
         # Kannel fills in %d (the report's type) and %A (the SMSC's reply); our own values hold no '%'
@@ -147,14 +142,18 @@ class Outbox:
                   progress: Callable[[Tally], None] | None = None) -> Tally:  # fmt: skip
         writing = asyncio.create_task(self.writer.run(), name=f"sms-{self.campaign}-facts")
         try:
-            done = await self._resume()
+            try:
+                done = await self._resume()
+            except GatewayDown as exc:
+                self.tally.stopped = str(exc)
+                return self.tally
             return await self._run(recipients, done, progress)
         finally:
             await self.writer.flush()
             writing.cancel()
             await asyncio.gather(writing, return_exceptions=True)
 
-    async def _run(self, recipients: Iterable[Recipient] | AsyncIterable[Recipient], done: set[str],
+    async def _run(self, recipients: Iterable[Recipient] | AsyncIterable[Recipient], done: set[tuple[str, str]],
                    progress: Callable[[Tally], None] | None) -> Tally:  # fmt: skip
         slots = asyncio.Semaphore(IN_FLIGHT)
         sending: set[asyncio.Task[None]] = set()
@@ -179,9 +178,11 @@ class Outbox:
                     self.tally.already += 1
                 else:
                     done.add(r.who)  # a number twice in the list gets one message
-                    ready = await self._one(r)
-                    if ready is not None:
-                        await slots.acquire()
+                    await slots.acquire()  # first a free slot, then the checks: they hold at the moment of sending
+                    ready = await self._ready(r)
+                    if ready is None:
+                        slots.release()
+                    else:
                         task = asyncio.create_task(send(r, *ready), name=f"sms-{self.campaign}")
                         sending.add(task)
                         task.add_done_callback(sending.discard)
@@ -193,22 +194,32 @@ class Outbox:
             raise failure[0]
         return self.tally
 
-    async def _one(self, r: Recipient) -> tuple[str, Encoded] | None:
-        """The text to send ``r``, once its turn at the rate has come, or None: skipped, with its reason written.
-        The turn comes first, so the checks are made at the moment of sending; a skip uses no turn."""
-        turn = max(self.next_at, self.clock.monotonic())  # the checks below take part of the turn's interval
+    async def _turn(self) -> None:
+        """Wait for the next turn at the campaign's rate, and take it."""
+        turn = max(self.next_at, self.clock.monotonic())
+        self.next_at = turn + self.interval
         wait = turn - self.clock.monotonic()
         if wait > 0:
             await self.clock.sleep(wait)
+
+    async def _barred(self, r: Recipient) -> str | None:
+        """Why ``r`` may not be sent to now (do-not-call, opted out, outside the window), or None: asked again
+        before every try, since a reply or a closing window can come while a try waits."""
         dnc, opted_out = await asyncio.gather(self.blocked(r.phone), self._opted_out(r.phone))
         if dnc:
-            return await self._skip(r, "dnc")
+            return "dnc"
         if opted_out:
-            return await self._skip(r, "opted_out")
-        if _landline(r.phone):
+            return "opted_out"
+        return None if self._open(r, self.clock.now()) else "window"
+
+    async def _ready(self, r: Recipient) -> tuple[str, Encoded] | None:
+        """The text to send ``r``, once its turn at the rate has come, or None: skipped, with its reason written."""
+        try:
+            kind = parse_phone(r.phone).kind
+        except PhoneError as exc:  # e.g. a case's number kept as Asterisk gave it
+            return await self._skip(r, "bad_number", str(exc))
+        if kind == "fixed":  # a fixed line takes no SMS (a number whose plan does not tell, as the US's, is tried)
             return await self._skip(r, "landline")
-        if not self._open(r, self.clock.now()):
-            return await self._skip(r, "window")
         try:
             text = self.template.render(r.fields)
         except TemplateError as exc:
@@ -216,51 +227,64 @@ class Outbox:
         enc = encode(text)
         if enc.parts > self.rules.max_parts:
             return await self._skip(r, "too_long", f"{enc.parts} parts, at most {self.rules.max_parts}")
-        self.next_at = turn + self.interval
-        return text, enc
+        await self._turn()
+        why = await self._barred(r)
+        return (text, enc) if why is None else await self._skip(r, why)
 
     async def _send(self, r: Recipient, text: str, enc: Encoded) -> None:
         attempt, down_since, tries = self.attempt.pop(r.who, 1), None, 0
         if attempt > 1:
             self.tally.resent += 1
         while True:
-            await self.writer.durable(facts.sending(self.campaign, r.phone, attempt, self.clock.now(), enc.parts,
-                                                    enc.coding, r.ref))  # fmt: skip
+            at = self.clock.now()
+            await self.writer.durable(facts.sending(self.campaign, r.phone, attempt, at, enc.parts, enc.coding, r.ref))
             reply = await self.gateway.send(r.phone, text, enc, self.dlr_url(r.phone, attempt, r.ref))
             now = self.clock.now()
             if reply.sent is Sent.ACCEPTED:
+                self.refusals = (0, "")
                 if self.down_noted:
                     self.down_noted = False
                     log.info("sms %s: the gateway takes messages again", self.campaign)
                 return await self._sent(r, attempt, enc)
             if reply.sent is Sent.REFUSED:
-                self.writer.note(facts.refused(self.campaign, r.phone, attempt, now, reply.detail, r.ref))
-                self.tally.refused += 1
-                log.warning("sms %s: the gateway refused the message to %s: %s", self.campaign,
-                            mask_number(r.phone), reply.detail)  # fmt: skip
-                return
+                return self._refused(r, attempt, now, reply.detail)
             if reply.sent is Sent.UNCERTAIN:
                 self.writer.note(facts.uncertain(self.campaign, r.phone, attempt, now, reply.detail, r.ref))
-                if await self._reported({(*r.who, attempt)}):
+                if await self._reported({(*r.who, attempt)}, since=at - REPORT_SKEW):
                     self.tally.confirmed += 1
                     return await self._sent(r, attempt, enc, confirmed="dlr")
                 log.warning("sms %s: no answer and no delivery report for %s (attempt %d): sending it again",
                             self.campaign, mask_number(r.phone), attempt)  # fmt: skip
                 self.tally.resent += 1
                 attempt += 1
-                continue
-            # down: wait for it, up to retry_for
-            mono = self.clock.monotonic()
-            down_since = mono if down_since is None else down_since
-            if mono - down_since >= self.rules.retry_for:
-                raise GatewayDown(f"the gateway has been down for {self.rules.retry_for:.0f} s ({reply.detail}); "
-                                  "run the command again to send the rest")  # fmt: skip
-            if not self.down_noted:
-                self.down_noted = True
-                log.warning("sms %s: the gateway is down (%s): waiting up to %.0f s", self.campaign, reply.detail,
-                            self.rules.retry_for)  # fmt: skip
-            await self.clock.sleep(BACKOFF[min(tries, len(BACKOFF) - 1)])
-            tries += 1
+            else:  # down: wait for it, up to retry_for
+                mono = self.clock.monotonic()
+                down_since = mono if down_since is None else down_since
+                if mono - down_since >= self.rules.retry_for:
+                    raise GatewayDown(f"the gateway has been down for {self.rules.retry_for:.0f} s ({reply.detail}); "
+                                      "run the command again to send the rest")  # fmt: skip
+                if not self.down_noted:
+                    self.down_noted = True
+                    log.warning("sms %s: the gateway is down (%s): waiting up to %.0f s", self.campaign,
+                                reply.detail, self.rules.retry_for)  # fmt: skip
+                await self.clock.sleep(BACKOFF[min(tries, len(BACKOFF) - 1)])
+                tries += 1
+            await self._turn()  # a try again takes a turn too: no burst when the gateway comes back
+            why = await self._barred(r)
+            if why is not None:
+                return await self._skip(r, why)
+
+    def _refused(self, r: Recipient, attempt: int, now: float, detail: str) -> None:
+        """This message refused (a later run tries it again). The same refusal many times in a row is the
+        gateway refusing every message (no sender set, say): the batch stops instead of refusing them all."""
+        self.writer.note(facts.refused(self.campaign, r.phone, attempt, now, detail, r.ref))
+        self.tally.refused += 1
+        log.warning("sms %s: the gateway refused the message to %s: %s", self.campaign, mask_number(r.phone), detail)
+        count = self.refusals[0] + 1 if self.refusals[1] == detail else 1
+        self.refusals = (count, detail)
+        if count >= REFUSED_IN_A_ROW and not self.tally.stopped:
+            why = f"the gateway refused {count} messages in a row: {detail}"
+            self.tally.stopped = f"{why}; mend the gateway or the site file, then run it again"
 
     async def _sent(self, r: Recipient, attempt: int, enc: Encoded, confirmed: str = "") -> None:
         now = self.clock.now()
@@ -268,10 +292,10 @@ class Outbox:
         self.tally.sent += 1
         self.tally.parts += enc.parts
 
-    async def _reported(self, wanted: set[tuple[str, str, int]]) -> set[tuple[str, str, int]]:
-        """Which of these (number, event, attempt) a delivery report comes for: the gateway had taken them. No report
-        can come while the gateway is down, so it waits for the gateway first (up to ``retry_for``: GatewayDown),
-        then ``confirm_wait`` for the reports."""
+    async def _reported(self, wanted: set[tuple[str, str, int]], since: float) -> set[tuple[str, str, int]]:
+        """Which of these (number, event, attempt) a delivery report came for, of that attempt or an earlier one
+        (reports written since ``since``): the gateway had taken them. No report can come while the gateway is
+        down, so it waits for the gateway first (up to ``retry_for``: GatewayDown), then ``confirm_wait``."""
         call = facts.campaign_call(self.campaign)
         start, tries = self.clock.monotonic(), 0
         while not await self.gateway.alive():
@@ -282,30 +306,36 @@ class Outbox:
             tries += 1
         end = self.clock.monotonic() + self.rules.confirm_wait
         while True:
-            reports = await self.ledger.facts(call, ("sms.dlr",), since=self.since)
-            seen = {(f.data["phone"], f.data.get("ref", ""), f.data["attempt"]) for f in reports}
-            if wanted <= seen or self.clock.monotonic() >= end:
-                return wanted & seen
+            first: dict[tuple[str, str], int] = {}  # (number, event) -> its earliest attempt reported
+            for f in await self.ledger.facts(call, ("sms.dlr",), since=since):
+                who = (f.data["phone"], f.data.get("ref", ""))
+                first[who] = min(first.get(who, f.data["attempt"]), f.data["attempt"])
+            taken = {w for w in wanted if w[:2] in first and first[w[:2]] <= w[2]}
+            if taken == wanted or self.clock.monotonic() >= end:
+                return taken
             await self.clock.sleep(CONFIRM_POLL)
 
     async def _resume(self) -> set[tuple[str, str]]:
-        """What earlier runs finished (sent or refused), by number and event. A send an earlier run began and
-        never finished counts as sent if its delivery report came, else it is sent again as its next attempt."""
+        """What earlier runs sent, by number and event. A send an earlier run began and never finished counts as
+        sent if a delivery report of it came, else it is sent again as its next attempt."""
         call = facts.campaign_call(self.campaign)
         rows = await self.ledger.facts(call, ("sms.sent", "sms.refused", "sms.sending"), since=self.since)
-        done = {(f.data["phone"], f.data.get("ref", "")) for f in rows if f.kind != "sms.sending"}
-        begun: dict[tuple[str, str], dict[str, Any]] = {}  # (number, event) -> its latest unfinished attempt
+        done = {(f.data["phone"], f.data.get("ref", "")) for f in rows if f.kind == "sms.sent"}
+        ended = {(f.data["phone"], f.data.get("ref", ""), f.data["attempt"]) for f in rows if f.kind == "sms.refused"}
+        begun: dict[tuple[str, str], Fact] = {}  # (number, event) -> its latest unfinished attempt
         for f in rows:
             who = (f.data["phone"], f.data.get("ref", ""))
-            if f.kind == "sms.sending" and who not in done:
-                if f.data["attempt"] >= begun.get(who, {}).get("attempt", 0):
-                    begun[who] = f.data
+            if f.kind == "sms.sending" and who not in done and (*who, f.data["attempt"]) not in ended:
+                if f.data["attempt"] >= (begun[who].data["attempt"] if who in begun else 0):
+                    begun[who] = f
         if not begun:
             return done
         log.info("sms %s: %d message(s) an earlier run began and did not finish: waiting up to %.0f s for their "
                  "delivery reports", self.campaign, len(begun), self.rules.confirm_wait)  # fmt: skip
-        taken = await self._reported({(*who, d["attempt"]) for who, d in begun.items()})
-        for who, d in begun.items():
+        since = min(f.at for f in begun.values()) - REPORT_SKEW
+        taken = await self._reported({(*who, f.data["attempt"]) for who, f in begun.items()}, since)
+        for who, f in begun.items():
+            d = f.data
             if (*who, d["attempt"]) in taken:
                 now = self.clock.now()
                 self.writer.note(facts.sent(self.campaign, who[0], d["attempt"], now, d["parts"], d["coding"], "dlr",

@@ -93,6 +93,10 @@ class SmsSettings:
                 raise SmsSettingsError(f"sms.{key}: cannot read {path}: {exc.strerror or exc}") from None
             if not text:
                 raise SmsSettingsError(f"sms.{key}: {path} is empty")
+            if key == "token_file" and not re.fullmatch(r"[A-Za-z0-9_-]{16,}", text):
+                # it rides in the callbacks' URLs, where '+', '/' or '%' would not come back as written
+                raise SmsSettingsError(f"sms.{key}: the secret in {path} must be 16 or more letters, digits, '-' or "
+                                       "'_' (e.g. the output of `openssl rand -hex 24`)")  # fmt: skip
             return text
 
         m = [int(x) for x in re.findall(r"\d\d", v["window"])]

@@ -18,7 +18,7 @@ from sms.encoding import encode
 from sms.kannel import GatewayRefusesUs, KannelGateway
 from sms.report import sms_report
 from sms.routes import decode_text
-from sms.services import Outbox, Recipient
+from sms.services import IN_FLIGHT, Outbox, Recipient
 from sms.settings import SmsSettings
 from sms.template import TemplateError, load_template, parse_template
 
@@ -158,6 +158,7 @@ def test_do_not_contact_opt_out_at_send_time_window_and_missing_field_are_skippe
 
     box.blocked = blocked
     tally = asyncio.run(box.run(folks))
+    assert asked == [f.phone for f in folks[:4]]  # the missing field and the fixed line were skipped before
     assert [p["to"] for p in seen] == [folks[1].phone, folks[3].phone]
     assert tally.skipped == Counter({"dnc": 1, "opted_out": 1, "bad": 1, "landline": 1})
     assert {f.data["reason"] for f in ledger.of("sms.skipped")} == {"dnc", "opted_out", "bad", "landline"}
@@ -185,8 +186,10 @@ def test_a_gateway_down_is_waited_for_then_the_batch_stops_and_a_refusal_of_us_s
     def dead(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused")
 
-    stopped = asyncio.run(outbox(dead, Ledger(), Clock(NOON), retry_for=30.0).run(people(3)))
-    assert stopped.sent == 0 and "down for 30 s" in stopped.stopped and not ledger.of("sms.skipped")
+    dead_ledger = Ledger()
+    stopped = asyncio.run(outbox(dead, dead_ledger, Clock(NOON), retry_for=30.0).run(people(3)))
+    assert stopped.sent == 0 and "down for 30 s" in stopped.stopped
+    assert dead_ledger.of("sms.sent") == [] and len(dead_ledger.of("sms.sending")) >= 1  # a rerun knows what began
 
     def wrong(request: httpx.Request) -> httpx.Response:
         return httpx.Response(403, text="Authorization failed for sendsms")
@@ -273,3 +276,62 @@ def test_the_wait_for_a_report_counts_from_when_the_gateway_answers_again():
     tally = asyncio.run(outbox(restarting, ledger, clock, confirm_wait=2.0).run(people(1)))
     assert sends == ["+8613800130000"] and len(probes) == 4
     assert (tally.sent, tally.confirmed, tally.resent) == (1, 1, 0)
+
+
+def test_a_refusal_of_one_number_goes_on_and_the_same_refusal_in_a_row_stops_the_batch():
+    seen: list[dict] = []
+
+    def unroutable(request: httpx.Request) -> httpx.Response:
+        if request.url.params.get("to", "").endswith("0001"):
+            return httpx.Response(403, text="Not routable. Do not try again.")
+        return accept(seen)(request)
+
+    tally = asyncio.run(outbox(unroutable, Ledger(), Clock(NOON)).run(people(4)))
+    assert (tally.sent, tally.refused, tally.stopped) == (3, 1, "")
+
+    ledger, sender_missing = Ledger(), True
+
+    def no_sender(request: httpx.Request) -> httpx.Response:
+        if sender_missing and "to" in request.url.params:
+            return httpx.Response(400, text="Sender missing and no global set, rejected")
+        return accept(seen)(request)
+
+    stopped = asyncio.run(outbox(no_sender, ledger, Clock(NOON)).run(people(40)))
+    assert "refused 5 messages in a row: 400 Sender missing" in stopped.stopped
+    assert 5 <= stopped.refused <= 5 + IN_FLIGHT and stopped.total < 40 and stopped.sent == 0  # those in flight
+    sender_missing = False  # the gateway mended: a run again sends to everyone, the refused ones too
+    again = asyncio.run(outbox(no_sender, ledger, Clock(NOON)).run(people(40)))
+    assert again.sent == 40 and again.stopped == ""
+    rows = sms_report(ledger.rows.values(), ZoneInfo(TZ))
+    assert (rows[0]["sent"], rows[0]["failed"]) == (40, 0)  # refused, then sent: not a failure
+
+
+def test_a_number_that_is_not_one_is_skipped_and_the_rest_go():
+    seen: list[dict] = []
+    folks = [Recipient("anonymous", {"name": "?"}), Recipient("+86138", {"name": "?"}), *people(2)]
+    tally = asyncio.run(outbox(accept(seen), Ledger(), Clock(NOON)).run(folks))
+    assert tally.skipped == Counter({"bad_number": 2}) and tally.sent == 2
+
+
+def test_a_gateway_down_while_a_run_resumes_stops_it_with_the_reason():
+    ledger = Ledger()
+    ledger.rows["s"] = facts.sending("spring", "+8613800130000", 1, NOON - 60, 1, "ucs2")
+
+    def dead(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("refused")
+
+    tally = asyncio.run(outbox(dead, ledger, Clock(NOON), retry_for=20.0).run(people(2)))
+    assert tally.sent == 0 and "down for 20 s" in tally.stopped
+
+
+def test_the_callbacks_secret_must_travel_in_a_url_unchanged(tmp_path: Path):
+    from sms.settings import SmsSettingsError
+
+    (tmp_path / "pw").write_text("p\n")
+    values = {"gateway": "http://k/cgi-bin/sendsms", "password_file": "pw", "token_file": "tok",
+              "callback_url": "http://e:8080"}  # fmt: skip
+    (tmp_path / "tok").write_text("Ab+c/d==Ab+c/d==\n")
+    with pytest.raises(SmsSettingsError, match="sms.token_file: the secret in .* must be 16 or more letters"):
+        SmsSettings.of(values, tmp_path)
+    (tmp_path / "tok").write_text("0123456789abcdef0123\n")
+    assert SmsSettings.of(values, tmp_path).token == "0123456789abcdef0123"

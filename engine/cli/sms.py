@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import fcntl
 import json
 import re
 import sys
@@ -59,6 +60,16 @@ async def _send(args: argparse.Namespace, site: Any) -> int:
         template = load_template(args.template)
     except (SmsSettingsError, TemplateError) as exc:
         return sitefile.fail(f"sms send: {exc}")
+    from sms.facts import CAMPAIGN_NAME
+
+    if not CAMPAIGN_NAME.fullmatch(args.campaign):
+        return sitefile.fail(f"sms send: campaign {args.campaign!r}: use 1-60 letters, digits, '_', '.' or '-'")
+    # one run of a campaign at a time: two would each read "not sent yet" for the same numbers
+    lock = open(site.path.parent / f".hotline-sms-{args.campaign}.lock", "w")  # noqa: SIM115 - held to the end
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return sitefile.fail(f"sms send: another `hotline sms send --campaign {args.campaign}` is running")
     campaign = next((c for c in site.campaigns if c.name == args.campaign), None)
     region = campaign.region if campaign is not None else site["hotline"]["region"]
     url = site["store"]["url"]
