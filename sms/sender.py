@@ -2,9 +2,10 @@
 sends it through the batch machinery (sms/services.py), so the same checks, facts and recovery apply.
 
 It works from the ledger, not from memory: every ``RESCAN`` seconds of the engine's clock, and at once when a
-fact or record that may call for a message arrives, it reads the triggers of the last ``HORIZON`` and sends
-what no fact says was sent. A message outside the send window is simply tried at the next pass, once the
-window opens; one missed while the engine was down, at its first pass after it starts.
+fact or record that may call for a message arrives, it reads the triggers of the last ``HORIZON`` (none from
+before the engine first had the rule: ``sms.rule``) and sends what no fact says was sent. A message outside
+the send window is tried again at the next pass, once the window opens; one missed while the engine was down,
+at its first pass after it starts.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from engine.clock import Clock
-from engine.model.facts import Fact
+from engine.model.facts import Fact, fact_key
 from engine.ports import Ledger
 from sms.kannel import GatewayRefusesUs, KannelGateway
 from sms.notices import FACT_OF, Notice, NoticeRule, notices_of_fact, notices_of_record
@@ -40,6 +41,16 @@ class NoticeSender:
         self.kinds = tuple(sorted({FACT_OF[r.on] for r in rules if r.on in FACT_OF}))
         self.wake = asyncio.Event()
         self.passes = 0
+        self.since_rule: dict[str, float] = {}  # rule name -> when the engine first had it
+
+    async def learn_rules(self) -> None:
+        """A rule answers for what happens from when the engine first had it, not for the days before (a survey
+        rule added today texts no one who called yesterday): that moment is a fact, kept across restarts."""
+        now = self.clock.now()
+        await self.ledger.record([Fact("sms.rule", now, "sms:rules", "", fact_key("sms.rule", r.name),
+                                       {"name": r.name, "on": r.on}) for r in self.rules])  # fmt: skip
+        for f in await self.ledger.facts("sms:rules", ("sms.rule",)):
+            self.since_rule.setdefault(f.data["name"], f.at)
 
     def on_facts(self, new: list[Fact]) -> None:
         """Fact hook: a trigger wakes the task (it reads the ledger itself)."""
@@ -56,11 +67,15 @@ class NoticeSender:
         out: list[Notice] = []
         if self.kinds:
             for f in await self.ledger.facts(None, self.kinds, since):
-                out += notices_of_fact(self.rules, f, tz)
+                out += [n for n in notices_of_fact(self.rules, f, tz) if f.at >= self._from(n.rule)]
         if any(r.on == "call" for r in self.rules):
             for row in await self.records(since):
-                out += notices_of_record(self.rules, row, self.region)
+                ended = float(row.get("ended_at") or 0)
+                out += [n for n in notices_of_record(self.rules, row, self.region) if ended >= self._from(n.rule)]
         return out
+
+    def _from(self, rule: NoticeRule) -> float:
+        return self.since_rule.get(rule.name, float("inf"))
 
     async def send(self, gateway: KannelGateway) -> None:
         """One pass: each rule's due messages through an Outbox of its own (sent ones are not sent again)."""
@@ -89,6 +104,12 @@ class NoticeSender:
         s = self.settings
         async with httpx.AsyncClient(timeout=10) as client:
             gateway = KannelGateway(s.gateway, s.username, s.password, s.sender, client)
+            while not self.since_rule:
+                try:
+                    await self.learn_rules()
+                except Exception:  # noqa: BLE001 - the store may be starting: try again
+                    log.exception("sms: reading the rules' first days failed")
+                    await self.clock.sleep(RESCAN)
             while True:
                 self.wake.clear()
                 try:

@@ -90,3 +90,54 @@ def test_which_call_records_call_for_a_survey(tmp_path):
     assert notices_of_record(rules, {**talked, "connected_at": None}, "CN") == []  # never reached an agent
     assert notices_of_record(rules, {**talked, "service": "sales"}, "CN") == []
     assert notices_of_record(rules, {**talked, "caller": "anonymous"}, "CN") == []
+
+
+def test_the_engine_sends_for_triggers_from_when_it_first_had_the_rule(tmp_path):
+    import asyncio
+
+    import httpx2 as httpx
+
+    from sms.kannel import KannelGateway
+    from sms.sender import NoticeSender
+    from tests.test_sms_units import NOON, Clock, Ledger, accept, rules
+
+    ledger, clock, seen = Ledger(), Clock(NOON), []
+
+    def case(cid: str, at: float) -> Fact:
+        return Fact("case.opened", at, cid, "", f"case.opened:{cid}",
+                    {"kind": "complaint", "number": "+8613800138000", "due_at": at + 86400})  # fmt: skip
+
+    ledger.rows["old"] = case("c1", NOON - 3600)  # opened an hour before the rule was added
+    sender = NoticeSender(_rules(tmp_path), rules(), ledger=ledger, records=_no_records, blocked=_never,
+                          clock=clock, site_tz="Asia/Shanghai", region="CN")  # fmt: skip
+
+    async def two_passes() -> None:
+        await sender.learn_rules()
+        gw = KannelGateway("http://k/cgi-bin/sendsms", "u", "p", "", httpx.AsyncClient(
+            transport=httpx.MockTransport(accept(seen))))  # fmt: skip
+        await sender.send(gw)
+        ledger.rows["new"] = case("c2", clock.now() + 5)
+        clock.t += 10
+        await sender.send(gw)
+        await sender.send(gw)  # a third pass finds nothing new
+
+    asyncio.run(two_passes())
+    assert [p["text"] for p in seen] == [f"编号 c2，{_local(NOON + 5 + 86400)} 前答复"]
+    restarted = NoticeSender(_rules(tmp_path), rules(), ledger=ledger, records=_no_records, blocked=_never,
+                             clock=clock, site_tz="Asia/Shanghai", region="CN")  # fmt: skip
+    asyncio.run(restarted.learn_rules())
+    assert restarted.since_rule["ack"] == NOON  # the first time the engine had it, kept across a restart
+
+
+async def _no_records(since: float) -> list:  # type: ignore[type-arg]
+    return []
+
+
+async def _never(phone: str, campaign: str) -> bool:
+    return False
+
+
+def _local(t: float) -> str:
+    import datetime as dt
+
+    return dt.datetime.fromtimestamp(t, TZ).strftime("%Y-%m-%d %H:%M")
