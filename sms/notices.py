@@ -8,8 +8,9 @@ rules, to which number, about which event, with which fields.
 - ``call``: an inbound call that reached an agent ended (its call record): ``{service}``, ``{agent}``,
   ``{call}`` (e.g. for a survey link); to the caller, when the number can be called back.
 
-A ``callback`` or ``call`` rule's ``service`` limits it to that service's calls ("": all). Each message is about
-one event (the case, the call), so a customer with two complaints gets two.
+A ``callback`` or ``call`` rule's ``service`` limits it to that service's calls ("": all); any rule's ``node``
+to calls whose menu path passed that node (the sender reads the path: ``ivr.step`` facts). Each message is
+about one event (the case, the call), so a customer with two complaints gets two.
 """
 
 from __future__ import annotations
@@ -39,12 +40,14 @@ class NoticeRule:
     on: str
     service: str
     template: Template
+    node: str = ""  # only calls whose menu path passed this node ("": all)
 
 
 @dataclass(frozen=True)
 class Notice:
     rule: NoticeRule
     to: Recipient
+    call: str = ""  # the call it follows, when there is one (its menu path decides a rule with a node)
 
 
 def _ref(text: str) -> str:
@@ -65,10 +68,13 @@ def read_rules(raw: list[Any], folder: Path, report: Any = None) -> list[NoticeR
         if not isinstance(r, Mapping):
             bad(i, "name", "each [[sms.after]] is a table")
             continue
-        unknown = set(r) - {"name", "on", "service", "template"}
+        unknown = set(r) - {"name", "on", "service", "node", "template"}
         for key in sorted(unknown):
-            bad(i, key, "unknown key (name, on, service, template)")
+            bad(i, key, "unknown key (name, on, service, node, template)")
         name, on, service, path = r.get("name", ""), r.get("on", ""), r.get("service", ""), r.get("template", "")
+        node = r.get("node", "")
+        if not isinstance(node, str):
+            bad(i, "node", "must be a menu node's id")
         if not isinstance(name, str) or not CAMPAIGN_NAME.fullmatch(name):
             bad(i, "name", "required: 1-60 letters, digits, '_', '.' or '-' (the messages' campaign)")
         elif name in names:
@@ -93,7 +99,7 @@ def read_rules(raw: list[Any], folder: Path, report: Any = None) -> list[NoticeR
             bad(i, "template", f"{path} uses {', '.join(sorted(extra))}: a {on!r} message has "
                                f"{', '.join(sorted(FIELDS[on]))}")  # fmt: skip
             continue
-        rules.append(NoticeRule(str(name), str(on), str(service), template))
+        rules.append(NoticeRule(str(name), str(on), str(service), template, str(node)))
     return rules
 
 
@@ -108,11 +114,13 @@ def notices_of_fact(rules: list[NoticeRule], fact: Fact, tz: ZoneInfo) -> list[N
                 continue
             due = dt.datetime.fromtimestamp(float(d.get("due_at") or fact.at), tz).strftime("%Y-%m-%d %H:%M")
             fields = {"case": fact.call_id, "due": due}
+            call = str(d.get("call") or "")
         else:
             if not d.get("number") or (rule.service and d.get("service") != rule.service):
                 continue
             fields = {"service": str(d.get("service", "")), "position": str(d.get("position", ""))}
-        out.append(Notice(rule, Recipient(str(d["number"]), fields, ref=_ref(fact.call_id))))
+            call = fact.call_id
+        out.append(Notice(rule, Recipient(str(d["number"]), fields, ref=_ref(fact.call_id)), call))
     return out
 
 
@@ -128,5 +136,5 @@ def notices_of_record(rules: list[NoticeRule], row: Mapping[str, Any], region: s
         if number:
             fields = {"service": str(row.get("service", "")), "agent": str(row.get("agent_id", "")),
                       "call": str(row["call_id"])}  # fmt: skip
-            out.append(Notice(rule, Recipient(number, fields, ref=_ref(str(row["call_id"])))))
+            out.append(Notice(rule, Recipient(number, fields, ref=_ref(str(row["call_id"]))), str(row["call_id"])))
     return out

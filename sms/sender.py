@@ -42,6 +42,7 @@ class NoticeSender:
         self.wake = asyncio.Event()
         self.passes = 0
         self.since_rule: dict[str, float] = {}  # rule name -> when the engine first had it
+        self.paths: dict[str, frozenset[str]] = {}  # call -> the menu nodes it passed (an ended call's is final)
 
     async def learn_rules(self) -> None:
         """A rule answers for what happens from when the engine first had it, not for the days before (a survey
@@ -72,7 +73,21 @@ class NoticeSender:
             for row in await self.records(since):
                 ended = float(row.get("ended_at") or 0)
                 out += [n for n in notices_of_record(self.rules, row, self.region) if ended >= self._from(n.rule)]
-        return out
+        return [n for n in out if not n.rule.node or n.rule.node in await self._path(n.call, n.rule.on == "call")]
+
+    async def _path(self, call: str, ended: bool) -> frozenset[str]:
+        """The menu nodes a call passed; kept for an ended call only (a live one's steps may still be on their
+        way to the ledger: the next pass reads them again)."""
+        if not call:
+            return frozenset()
+        if call in self.paths:
+            return self.paths[call]
+        path = frozenset(str(f.data.get("node", "")) for f in await self.ledger.facts(call, ("ivr.step",)))
+        if ended:
+            if len(self.paths) >= 10_000:  # the last two days' calls are a few hundred: keep the memory bounded
+                self.paths.clear()
+            self.paths[call] = path
+        return path
 
     def _from(self, rule: NoticeRule) -> float:
         return self.since_rule.get(rule.name, float("inf"))

@@ -141,3 +141,37 @@ def _local(t: float) -> str:
     import datetime as dt
 
     return dt.datetime.fromtimestamp(t, TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def test_a_rule_with_a_menu_node_follows_only_calls_that_passed_it(tmp_path):
+    import asyncio
+
+    import httpx2 as httpx
+
+    from sms.kannel import KannelGateway
+    from sms.sender import NoticeSender
+    from tests.test_sms_units import NOON, Clock, Ledger, accept, rules
+
+    (tmp_path / "s.txt").write_text("售后满意度调查：{call}", encoding="utf-8")
+    after_sales = read_rules([{"name": "survey", "on": "call", "node": "after_sales", "template": "s.txt"}], tmp_path)
+    ledger, clock, seen = Ledger(), Clock(NOON), []
+    calls = [{"call_id": c, "caller": f"1380013800{i}", "service": "hotline", "agent_id": "1001",
+              "connected_at": NOON + 1, "ended_at": NOON + 60} for i, c in enumerate(("k1", "k2"))]  # fmt: skip
+    ledger.rows["step"] = Fact("ivr.step", NOON, "k1", "u1", "ivr.step:u1:1", {"node": "after_sales"})
+    ledger.rows["other"] = Fact("ivr.step", NOON, "k2", "u2", "ivr.step:u2:1", {"node": "billing"})
+
+    async def records(since: float) -> list:  # type: ignore[type-arg]
+        return calls
+
+    sender = NoticeSender(after_sales, rules(), ledger=ledger, records=records, blocked=_never, clock=clock,
+                          site_tz="Asia/Shanghai", region="CN")  # fmt: skip
+
+    async def one_pass() -> None:
+        await sender.learn_rules()
+        clock.t += 120
+        gw = KannelGateway("http://k/cgi-bin/sendsms", "u", "p", "", httpx.AsyncClient(
+            transport=httpx.MockTransport(accept(seen))))  # fmt: skip
+        await sender.send(gw)
+
+    asyncio.run(one_pass())
+    assert [(p["to"], p["text"]) for p in seen] == [("+8613800138000", "售后满意度调查：k1")]
