@@ -116,7 +116,13 @@ Contact: <sip:[local_ip]:[local_port];transport=[transport]>
 Max-Forwards: 70
 Content-Length: 0
 ]]></send>
+  <!-- the engine may hang up at the same moment (BYEs crossing): its BYE is answered, then ours is settled by
+       a 200, a 481, or nothing within 2 s -->
+  <recv request="BYE" optional="true" next="glare"/>
   <recv response="200" crlf="true" next="end"/>
+  <label id="glare"/>
+""" + OK_TO_REQUEST + """  <recv response="200" optional="true" next="end"/>
+  <recv response="481" timeout="2000" ontimeout="end" next="end"/>
   <label id="bye_in"/>
   <nop><action><log message="[$num];bye_in;[clock_tick]"/></action></nop>
 """

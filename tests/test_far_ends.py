@@ -87,6 +87,49 @@ SIP/2.0 200 OK
 [last_CSeq:]
 Content-Length: 0
 ]]></send>"""
+# the far end hangs up after its talk, and the dialer hangs up at that moment too: its BYE crosses the far end's
+CROSS = (
+    INVITE
+    + """  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="ours"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="theirs"/>
+    </action>
+  </recv>
+"""
+    + ACK
+    + """  <recv request="BYE">
+    <action>
+      <ereg regexp=".*" search_in="hdr" header="Via:" check_it="true" assign_to="bye_via"/>
+      <ereg regexp=".*" search_in="hdr" header="From:" check_it="true" assign_to="bye_from"/>
+      <ereg regexp=".*" search_in="hdr" header="To:" check_it="true" assign_to="bye_to"/>
+      <ereg regexp=".*" search_in="hdr" header="CSeq:" check_it="true" assign_to="bye_cseq"/>
+    </action>
+  </recv>
+  <send retrans="500"><![CDATA[
+BYE sip:[field0]@[remote_ip]:[remote_port] SIP/2.0
+Via: SIP/2.0/[transport] [local_ip]:[local_port];branch=[branch]
+From: [$ours]
+To: [$theirs]
+[last_Call-ID:]
+CSeq: 2 BYE
+Max-Forwards: 70
+Content-Length: 0
+]]></send>
+  <recv response="200"/>
+  <send><![CDATA[
+SIP/2.0 200 OK
+Via: [$bye_via]
+From: [$bye_from]
+To: [$bye_to]
+[last_Call-ID:]
+CSeq: [$bye_cseq]
+Content-Length: 0
+]]></send>
+</scenario>
+"""
+)
 GIVE_UP = (
     INVITE
     + """  <recv response="180"/>
@@ -115,6 +158,7 @@ ROWS = {  # number: (kind, answer ms, talk ms, truth)
     "13900000004": (far_ends.MACHINE_GREETING, 300, 60_000, "machine"),  # hung up on: not a person's abandon
     "13900000005": (far_ends.NEVER, 0, 0, "no_answer"),
     "13900000006": (far_ends.PERSON_GREETING, 5_000, 60_000, "person"),  # the dialer gives up before the answer
+    "13900000007": (far_ends.PERSON_GREETING, 300, 1_000, "person"),  # talks 1 s; the two BYEs cross
 }
 
 
@@ -149,6 +193,7 @@ def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_p
             await _dial(tmp_path, plan, "hang-up", ANSWERED.format(middle=HANG_UP), ["13900000002", "13900000004"]),
             await _dial(tmp_path, plan, "listen", ANSWERED.format(middle=LISTEN), ["13900000003"]),
             await _dial(tmp_path, plan, "give-up", GIVE_UP, ["13900000005", "13900000006"]),
+            await _dial(tmp_path, plan, "cross", CROSS, ["13900000007"]),
         ]
         await asyncio.sleep(0.5)
         stop.set()
@@ -160,12 +205,12 @@ def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_p
         assert d.rc == 0 and not d.failures(), (d.name, d.reason, d.failures())
     assert uas.asked_to_stop and not uas.failures(), (uas.reason, uas.failures())
     truth = far_ends.read_truth(tmp_path / far_ends.LOG, {n: w for n, (_k, _a, _t, w) in ROWS.items()})
-    assert dict(truth.answered) == {"person": 2, "machine": 1}
-    assert dict(truth.greetings) == {"person": 2, "machine": 1}  # what AMD hears, from each row's kind
+    assert dict(truth.answered) == {"person": 3, "machine": 1}
+    assert dict(truth.greetings) == {"person": 3, "machine": 1}  # what AMD hears, from each row's kind
     assert truth.people_hung_up_on == 1  # 13900000002: the dialer hung up 1.5 s after the answer
-    assert truth.people_talked == 1  # 13900000003: its own BYE after 1 s of talk
+    assert truth.people_talked == 2  # 13900000003 and ...07: their own BYE after 1 s of talk (crossed or not)
     assert truth.unresolved == 0
-    assert truth.abandon_rate_us == 0.5
+    assert truth.abandon_rate_us == round(1 / 3, 4)
 
 
 def test_the_rows_follow_the_virtual_days_carrier():
