@@ -18,7 +18,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from engine.asterisk.fastagi import FastAgiServer
-from engine.clock import VirtualClock
+from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.store import Store, migrate
 from sim import world
@@ -70,7 +70,7 @@ class Site:
 
         site = load_site(self.file)
         await asyncio.to_thread(migrate, self.url)
-        clock = VirtualClock(time.time())  # Asterisk's side stands still; SMS runs on the real one
+        clock = ScaledClock(1.0)  # the engine on real time, as `hotline run` (its facts carry the real time)
         pbx = VirtualPbx(clock)
         store = Store(self.url)
         eng = composition.build(site, clock, link=virtual_link(pbx, clock),
