@@ -43,7 +43,9 @@ debs=(libopus0)
 # Debian splits venv's pip bootstrap (ensurepip) into python3-venv
 "$PY" -c 'import ensurepip' >/dev/null 2>&1 || debs+=(python3-venv)
 missing=()
-for p in "${debs[@]+"${debs[@]}"}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
+# installed means "install ok installed": a package removed but not purged still answers dpkg -s
+installed() { [ "$(dpkg-query -W -f='${Status}' "$1" 2>/dev/null)" = "install ok installed" ]; }
+for p in "${debs[@]+"${debs[@]}"}"; do installed "$p" || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "these Debian packages are missing and installing them needs root: ${missing[*]}"
