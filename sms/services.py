@@ -40,6 +40,7 @@ CONFIRM_POLL = 0.5
 IN_FLIGHT = 32
 OPT_OUT_OVERLAP = 60.0  # seconds each read of the opt-outs goes back over the last
 OPT_OUT_EVERY = 0.1  # seconds between reads of the opt-outs: at most this old when a message goes
+MAX_ATTEMPTS = 5  # sends of one message with no answer and no report: then the gateway counts as down
 REFUSED_IN_A_ROW = 5  # the same refusal this many times in a row stops the batch: the gateway refuses them all
 REPORT_SKEW = 300.0  # seconds a report's time may lie before its try: the engine writes it, on its own clock
 
@@ -253,6 +254,9 @@ class Outbox:
                 if await self._reported({(*r.who, attempt)}, since=at - REPORT_SKEW):
                     self.tally.confirmed += 1
                     return await self._sent(r, attempt, enc, confirmed="dlr")
+                if attempt >= MAX_ATTEMPTS:  # a gateway that takes the connection and never answers is down
+                    raise GatewayDown(f"the gateway answered none of {attempt} sends to one number and sent no "
+                                      f"report for them ({reply.detail}); run the command again later")  # fmt: skip
                 log.warning("sms %s: no answer and no delivery report for %s (attempt %d): sending it again",
                             self.campaign, mask_number(r.phone), attempt)  # fmt: skip
                 self.tally.resent += 1

@@ -335,3 +335,19 @@ def test_the_callbacks_secret_must_travel_in_a_url_unchanged(tmp_path: Path):
         SmsSettings.of(values, tmp_path)
     (tmp_path / "tok").write_text("0123456789abcdef0123\n")
     assert SmsSettings.of(values, tmp_path).token == "0123456789abcdef0123"
+
+
+def test_a_gateway_that_never_answers_a_send_stops_the_batch_after_five_tries():
+    ledger, sends = Ledger(), []
+
+    def mute(request: httpx.Request) -> httpx.Response:
+        if "to" not in request.url.params:
+            return httpx.Response(400, text="Missing receiver number")  # it answers the check, never a send
+        sends.append(request.url.params["to"])
+        raise httpx.ReadTimeout("timed out")
+
+    tally = asyncio.run(outbox(mute, ledger, Clock(NOON), confirm_wait=2.0).run(people(3)))
+    tries = Counter(sends)
+    assert max(tries.values()) == 5 and "answered none of 5 sends" in tally.stopped  # not on and on
+    first = tries.most_common(1)[0][0]
+    assert tally.sent == 0 and len([f for f in ledger.of("sms.sending") if f.data["phone"] == first]) == 5
