@@ -124,6 +124,7 @@ def provision(lab: Lab) -> None:
         if mirror is None:
             raise LabError("no Debian mirror found in /etc/apt/sources.list{,.d}: cannot debootstrap")
         if lab.root.exists():
+            _unmount_proc(lab)  # a root left half-deleted keeps its /proc mounted: rmtree would stop there
             shutil.rmtree(lab.root)
         t0 = time.monotonic()
         _say(f"debootstrap minbase unstable into {lab.root} (about a minute) ...")
@@ -346,6 +347,12 @@ def _mount_proc(lab: Lab) -> None:
     proc.mkdir(exist_ok=True)
     if not os.path.ismount(proc):
         subprocess.run(["mount", "-t", "proc", "proc", str(proc)], check=False)
+
+
+def _unmount_proc(lab: Lab) -> None:
+    proc = lab.root / "proc"
+    if os.path.ismount(proc):
+        subprocess.run(["umount", "-l", str(proc)], check=False)
 
 
 def start(lab: Lab, site: Site, wait: float = 60.0) -> str:
