@@ -21,6 +21,8 @@ import urllib.parse
 from dataclasses import dataclass
 from pathlib import Path
 
+from sim.ports import tcp_free_port
+
 BEARERBOX = Path("/usr/sbin/bearerbox")
 SMSBOX = Path("/usr/sbin/smsbox")
 FAKESMSC = Path("/usr/lib/kannel/test/fakesmsc")
@@ -29,12 +31,6 @@ GOT = re.compile(r"Got message \d+: <(.*)>$")
 
 class KannelMissing(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass(frozen=True)
@@ -79,7 +75,7 @@ class Kannel:
                 raise KannelMissing(f"{binary} is missing: run `make setup-test` (scripts/setup.sh --test installs "
                                     "Debian's kannel and kannel-extras)")  # fmt: skip
         self.folder = folder or Path(tempfile.mkdtemp(prefix="hotline-kannel-"))
-        self.admin_port, self.box_port, self.smsc_port, self.send_port = (free_port() for _ in range(4))
+        self.admin_port, self.box_port, self.smsc_port, self.send_port = (tcp_free_port() for _ in range(4))
         self.username = "hotline"
         self.password = "pw-" + str(time.time_ns())[-8:]
         self.procs: dict[str, subprocess.Popen[bytes]] = {}

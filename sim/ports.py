@@ -20,6 +20,13 @@ class PortError(Exception):
     """A port the run needs is taken or named twice; the message says which and by whom."""
 
 
+def tcp_free_port(host: str = "127.0.0.1") -> int:
+    """A TCP port free on ``host`` now, chosen by the kernel (a private server's: PostgreSQL, Kannel, MQTT)."""
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
 def udp_free(port: int, host: str = "127.0.0.1") -> bool:
     """Whether a UDP socket can bind ``host:port`` now (what SIPp will do)."""
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:

@@ -7,11 +7,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+from sim.ports import tcp_free_port
 
 BIN = Path("/usr/lib/postgresql/15/bin")
 USER = "hotline"
@@ -19,12 +20,6 @@ USER = "hotline"
 
 class PostgresMissing(RuntimeError):
     pass
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Postgres:
@@ -36,7 +31,7 @@ class Postgres:
                                   "Debian's postgresql-15)")  # fmt: skip
         self.folder = folder or Path(tempfile.mkdtemp(prefix="hotline-pg-"))
         self.data = self.folder / "data"
-        self.port = free_port()
+        self.port = tcp_free_port()
         self.as_postgres = ["runuser", "-u", "postgres", "--"] if os.geteuid() == 0 else []
         self.count = 0
 

@@ -19,6 +19,8 @@ from typing import Any
 import aiomqtt
 import pytest
 
+from sim.ports import tcp_free_port
+
 
 def binary() -> str:
     found = shutil.which("mosquitto", path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
@@ -27,16 +29,10 @@ def binary() -> str:
     return found
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 class Mosquitto:
     def __init__(self, folder: Path, port: int | None = None) -> None:
         self.exe = binary()
-        self.port = port or free_port()
+        self.port = port or tcp_free_port()
         self.folder = folder
         self.conf = folder / "mosquitto.conf"
         self.log = folder / "mosquitto.log"

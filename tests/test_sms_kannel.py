@@ -22,8 +22,8 @@ from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.store import Store, migrate
 from sim import world
-from sim.kannel import free_port
 from sim.pbx.model import VirtualPbx
+from sim.ports import tcp_free_port
 from sim.vtime import MemoryAgiTransport, virtual_link
 from sms.encoding import encode
 from sms.routes import mo_query
@@ -40,7 +40,7 @@ class Site:
     def __init__(self, tmp: Path) -> None:
         self.tmp = tmp
         self.kannel = Kannel(tmp / "kannel")
-        http = free_port()
+        http = tcp_free_port()
         callback = f"http://127.0.0.1:{http}"
         self.kannel.configure(mo_query(callback, TOKEN))
         (tmp / "ami_secret").write_text("virtual\n")

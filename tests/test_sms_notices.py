@@ -175,3 +175,31 @@ def test_a_rule_with_a_menu_node_follows_only_calls_that_passed_it(tmp_path):
 
     asyncio.run(one_pass())
     assert [(p["to"], p["text"]) for p in seen] == [("+8613800138000", "售后满意度调查：k1")]
+
+
+def test_the_send_command_names_what_it_cannot_use_before_sending_anything(tmp_path):
+    from sim.ports import tcp_free_port
+
+    (tmp_path / "pw").write_text("secret\n")
+    (tmp_path / "tok").write_text("0123456789abcdef0123\n")
+    dead = tcp_free_port()  # nothing listens there: neither a gateway nor the engine's callbacks
+    site = tmp_path / "site.toml"
+    site.write_text(GOOD + f'\n[sms]\ngateway = "http://127.0.0.1:{dead}/cgi-bin/sendsms"\npassword_file = "pw"\n'
+                    f'callback_url = "http://127.0.0.1:{dead}"\ntoken_file = "tok"\n')  # fmt: skip
+    (tmp_path / "t.txt").write_text("{name}您好\n", encoding="utf-8")
+    (tmp_path / "bad.csv").write_text("phone,name\n12,甲\nabc,乙\n", encoding="utf-8")
+    (tmp_path / "good.csv").write_text("phone,name\n13800138000,甲\n", encoding="utf-8")
+    (tmp_path / "t2.txt").write_text("{name} {city}\n", encoding="utf-8")
+
+    def send(template: str, listing: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "engine.cli", "sms", "send", "--campaign", "c1", "--template",
+                               str(tmp_path / template), "--list", str(tmp_path / listing), "--site", str(site)],
+                              capture_output=True, text=True, cwd=ROOT, timeout=60)  # fmt: skip
+
+    r = send("t.txt", "bad.csv")
+    assert r.returncode == 2 and "bad.csv:2:" in r.stderr and "bad.csv: no row with a number" in r.stderr
+    r = send("t2.txt", "good.csv")
+    assert r.returncode == 2 and "t2.txt uses city, which" in r.stderr
+    r = send("t.txt", "good.csv")
+    assert r.returncode == 2 and f"http://127.0.0.1:{dead}/sms/kannel/ping does not answer" in r.stderr
+    assert "Start the engine first" in r.stderr and r.stdout == ""

@@ -88,7 +88,9 @@ async def _send(args: argparse.Namespace, site: Any) -> int:
                 return sitefile.fail(f"sms send: {exc}")
             for b in bad:
                 print(f"sms send: skipped {b.format(args.list)}", file=sys.stderr)
-            lacking = template.fields - set(people[0].fields) if people else set()
+            if not people:
+                return sitefile.fail(f"sms send: {args.list}: no row with a number to send to")
+            lacking = template.fields - set(people[0].fields)
             if lacking:
                 return sitefile.fail(f"sms send: {args.template} uses {', '.join(sorted(lacking))}, which "
                                      f"{args.list} has no column for")  # fmt: skip
@@ -103,12 +105,9 @@ async def _send(args: argparse.Namespace, site: Any) -> int:
                 return sitefile.fail(f"sms send: the engine's SMS callbacks: {problem}. Start the engine first "
                                      "(`hotline run`): delivery reports and opt-outs would be lost")  # fmt: skip
             gateway = KannelGateway(rules.gateway, rules.username, rules.password, rules.sender, client)
-            try:
-                tz = site["site"]["timezone"]
-                box = Outbox(args.campaign, template, rules, ledger=StoreLedger(store), gateway=gateway,
-                             blocked=blocked, clock=RealClock(), site_tz=tz, rate=args.rate)  # fmt: skip
-            except ValueError as exc:
-                return sitefile.fail(f"sms send: {exc}")
+            tz = site["site"]["timezone"]
+            box = Outbox(args.campaign, template, rules, ledger=StoreLedger(store), gateway=gateway,
+                         blocked=blocked, clock=RealClock(), site_tz=tz, rate=args.rate)  # fmt: skip
             started, shown = time.monotonic(), [0.0]
 
             def progress(t: Tally) -> None:
