@@ -159,7 +159,12 @@ class IvrService:
 
     async def __call__(self, agi: AgiChannel) -> None:
         uid = agi.uniqueid
-        ch = self.calls.model.channels.get(uid)
+        model = self.calls.model
+        ch = model.channels.get(uid)
+        if ch is None and agi.env.get("context") in model.trunk_contexts:
+            # came in while the AMI link was down: the first event the model sees of it (mid-call, once the link
+            # is back) must still name it a caller, or no later start finds it open to close
+            model.associate(uid, uid, "caller")
         call_id = (ch.call_id or ch.linkedid) if ch else uid
         log.info("hotline call %s from %s on %s", call_id, mask_number(agi.env.get("callerid")), agi.channel)
         # a carrier (or the load runner) may tag the call; kept on the record to join outside reports

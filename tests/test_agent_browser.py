@@ -84,7 +84,12 @@ async def test_the_agent_pauses_on_its_page_is_offered_nothing_meanwhile_and_res
         shown = await page.evaluate("window.agentLog.map(e => [e.view.agent.status, e.view.agent.state])")
         first = next(i for i, s in enumerate(shown) if s[0] == "paused")
         back = next(i for i in range(first, len(shown)) if shown[i][0] == "available")
-        assert all(s[0] == "paused" and s[1] not in ("reserved", "ringing") for s in shown[first:back]), shown
+        during = shown[first:back]
+        # a caller offered just before the pause may still be ringing when it takes effect (then answered or
+        # not): that offer is older than the pause; a new one would be a reserve or a ring after another state
+        carried = next((i for i, s in enumerate(during) if s[1] not in ("reserved", "ringing")), len(during))
+        assert all(s[0] == "paused" for s in during), shown
+        assert all(s[1] not in ("reserved", "ringing") for s in during[carried:]), shown
         print(f"\nagent page: paused {resumed - paused:.0f} engine s, {len(decisions)} caller(s) routed to others, "
               f"0 offers to 1001; test {time.monotonic() - t0:.2f} s")  # fmt: skip
     finally:

@@ -353,3 +353,59 @@ def test_a_call_whose_end_was_written_but_not_its_record_gets_its_record_at_star
     before, rows = asyncio.run(go())
     assert before == [CALLER]
     assert [(r["call_id"], r["outcome"], r["agent_id"]) for r in rows] == [(CALLER, "answered", "1001")]
+
+
+def test_a_caller_the_menu_met_while_ami_was_down_stays_a_caller_when_an_event_comes_before_the_listing(tmp_path):
+    """Seen in chaos: the menu queued a caller who came in while AMI was down, and the ACD's dial made an AMI event
+    about it before the resync's listing ended. The model learned the channel from that event mid-call, as
+    "other" (its context was the waiting room by then), so no later start found the call open: it was never
+    closed, and had no record. The menu's own session names it a caller first."""
+    from engine.asterisk.agi_codec import Environment
+    from engine.asterisk.fastagi import AgiHangup
+    from engine.config import load_site
+    from ivr.places import IvrPlaces
+    from ivr.session import IvrService
+    from ivr.settings import IvrSettings
+    from ivr.site_menu import SiteMenu
+
+    eng = _engine(tmp_path)
+    site = load_site(Path(__file__).parents[1] / "examples" / "lab-site.toml")
+    settings = IvrSettings.of(site["ivr"])
+    ivr = IvrService(settings, SiteMenu.of(site, settings), IvrPlaces("/p", None, tmp_path / "menu.json", None),
+                     ledger=eng, calls=eng, spawner=eng, clock=eng.clock, on_queued=None)  # type: ignore[arg-type]
+
+    class Agi:
+        env = Environment({"agi_uniqueid": CALLER, "agi_channel": "PJSIP/trunk-00000000",
+                           "agi_context": "from-trunk", "agi_callerid": "13800138000"})  # fmt: skip
+        uniqueid, channel = CALLER, "PJSIP/trunk-00000000"
+
+        async def command(self, *args: str) -> None:
+            raise AgiHangup  # the session's first command: enough to have met the caller
+
+    waiting = dict(Channel="PJSIP/trunk-00000000", Uniqueid=CALLER, Linkedid=CALLER, Context="engine-wait",
+                   Exten="s", CallerIDNum="13800138000")  # fmt: skip
+    cel = tmp_path / "cel.csv"
+    cel.write_text((Path(__file__).parent / "fixtures" / "cel" / "answered-call.csv").read_text())
+
+    async def go() -> list[Fact]:
+        try:
+            await ivr(Agi())  # type: ignore[arg-type]
+        except AgiHangup:
+            pass
+        # the link is back: an event about the caller comes before the listing's end
+        await eng.store.append(eng.model.apply(ev("Newexten", at("ANSWER", CALLER) + 2, **waiting), 0), 0)
+        await _recovery(eng, cel).on_resync(_resync(waiting))
+        assert await eng.store.open_calls(0) == [CALLER]
+        # the engine dies, the caller hangs up meanwhile; the next engine's first resync lists no channel
+        again = _engine(tmp_path)
+        again.store = eng.store
+        await _recovery(again, cel).on_resync(_resync())
+        (row,) = await eng.store.records()
+        assert row["call_id"] == CALLER and row["outcome"] == "answered"
+        return await eng.store.facts(CALLER)
+
+    facts = asyncio.run(go())
+    (new,) = [f for f in facts if f.kind == "channel.new" and f.uniqueid == CALLER]
+    assert new.data["role"] == "caller"
+    end = next(f for f in facts if f.kind == "call.end")
+    assert end.data["closed"] == RECONSTRUCTED
