@@ -32,6 +32,7 @@ from engine.policy import Policy
 from engine.service_api import Backends, ServiceApi
 from engine.store.store import Store, migrate
 from engine.web.settings import HttpSettings
+from fax.plugin import install as install_fax
 from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
 from recording.plugin import install as install_recording
@@ -84,6 +85,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_cases(engine)  # complaints, follow-ups and low surveys from the facts; overdue ones to the team page
     install_reports(engine)  # the reports' rollups, kept up to date as facts arrive
     install_sms(engine)  # messages after calls, with [sms] gateway and [[sms.after]] rules
+    install_fax(engine, ivr)  # fax numbers' calls received, queued faxes sent, on [fax] lines
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

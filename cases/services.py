@@ -17,7 +17,7 @@ from typing import Any
 from cases.model import CLOSED, IN_PROGRESS, KIND_OF_FACT, OPEN, RESOLVED, BadMove, Case, can_move, fold
 from cases.notifier import CaseNotifier
 from cases.settings import CasesSettings
-from cases.sources import WATCHED, Contact, Opening, agent_complaint, caller_of, read
+from cases.sources import WATCHED, Contact, Join, Opening, agent_complaint, caller_of, read
 from cases.store import CaseStore
 from dialer.phone import callback_number
 from engine.live.bus import Change
@@ -77,6 +77,8 @@ class Cases:
                     await self._open(got)
                 elif isinstance(got, Contact):
                     await self._contact(got)
+                elif isinstance(got, Join):
+                    await self._join(got)
 
     async def catch_up(self, since: float) -> None:
         """Read again the facts since ``since`` (the engine stopped between a fact and its case): cases already
@@ -94,6 +96,8 @@ class Cases:
                     owed |= {case.number, case.lead, case.call_id} if case is not None else set()
                 elif isinstance(got, Contact) and {self._e164(got.number), got.lead, got.callback_of} & (owed - {""}):
                     await self._contact(got)
+                elif isinstance(got, Join):
+                    await self._join(got)
         known = {r["id"] for r in await self.store.rows()}
         missing = {f.call_id for f in await self.ledger.facts(None, ("case.opened",), since)} - known
         for case_id in sorted(missing):
@@ -119,6 +123,16 @@ class Cases:
         log.info("case %s opened: %s from %s, %s, due %s", o.case_id, o.kind, o.source, mask_number(number) or "-",
                  dt.datetime.fromtimestamp(due, self.rules.calendar.tz).strftime("%Y-%m-%d %H:%M"))  # fmt: skip
         return await self.refresh(o.case_id)
+
+    async def latest_live(self, number: str) -> str:
+        """The number's most recent case still owed ("" for none): the case a fax from it joins."""
+        rows = await self.store.live(number=self._e164(number)) if number else []
+        return str(rows[-1]["id"]) if rows else ""
+
+    async def _join(self, j: Join) -> None:
+        if await self.store.get(j.case_id) is not None:
+            await self.notify.linked(j.case_id, j.at, j.call_id, j.what)
+            await self.refresh(j.case_id)
 
     async def _contact(self, c: Contact) -> None:
         """A call with the customer: linked to its live cases (closing a follow-up it is the call of), and to

@@ -6,7 +6,8 @@ The facts read: ``ivr.message`` (the menu's complaint node), ``acd.callback`` (a
 wait or the menu) and ``acd.callback_connected`` (it was made), ``outbound.callback`` (an outbound agent's
 promise) and ``outbound.disposition`` with an after-sale code (the return call a sale promises), then
 ``outbound.placed`` / ``outbound.connect`` (a campaign call to the lead), ``ivr.survey`` (a score below the
-site's mark) and ``channel.new`` (an inbound call from the number). A complaint from the agent's page or a
+site's mark), ``channel.new`` (an inbound call from the number) and ``fax.done`` (a fax received is a case to
+answer, or joins the sender's live case; a fax sent for a case joins it). A complaint from the agent's page or a
 feature code comes in as the service API's action, not as a fact (``cases.services``).
 """
 
@@ -19,7 +20,7 @@ from typing import Any
 from cases.settings import CasesSettings
 
 WATCHED = ("ivr.message", "acd.callback", "acd.callback_connected", "outbound.callback", "outbound.disposition",
-           "outbound.placed", "outbound.connect", "ivr.survey", "channel.new")  # fmt: skip
+           "outbound.placed", "outbound.connect", "ivr.survey", "channel.new", "fax.done")  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -53,12 +54,22 @@ class Contact:
     callback_of: str = ""  # the call whose promised call back this is (closes exactly that case)
 
 
+@dataclass(frozen=True)
+class Join:
+    """A contact that belongs to a named case (a fax sent for it)."""
+
+    case_id: str
+    call_id: str
+    at: float
+    what: str
+
+
 def case_id_of(key: str) -> str:
     """A short, stable id from the source's key (the same source always gives the same case)."""
     return "c" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
-def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str]) -> Opening | Contact | None:
+def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str]) -> Opening | Contact | Join | None:
     """What one fact means for cases. ``leads_of_dials``: a campaign dial's id -> its lead, filled from the
     ``outbound.placed`` facts as they pass (the connect names no lead)."""
     k, d = fact.kind, fact.data
@@ -92,6 +103,15 @@ def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str]) -> Ope
         if score is not None and int(score) < rules.survey_below:
             return Opening(fact.key, "low_survey", "survey", fact.call_id, fact.at, owner=str(d.get("agent", "")),
                            note=f"survey score {score}")  # fmt: skip
+        return None
+    if k == "fax.done":
+        # the fax service names the case a fax joins: the one it was sent for, or the sender's live case
+        if d.get("case") and d.get("result") in ("sent", "received", "uncertain"):
+            return Join(str(d["case"]), fact.call_id, fact.at, "fax")
+        if d.get("way") == "in" and d.get("result") in ("received", "uncertain"):
+            station = f" from station {d['station']}" if d.get("station") else ""
+            return Opening(fact.key, "follow_up", "fax", fact.call_id, fact.at, number=str(d.get("number", "")),
+                           note=f"fax of {d.get('pages', 0)} page(s){station}")  # fmt: skip
         return None
     if k == "channel.new" and d.get("role") == "caller" and d.get("caller"):
         return Contact(fact.call_id, fact.at, number=str(d["caller"]))

@@ -23,6 +23,7 @@ from engine.config_problems import ConfigError, Problems, parse_toml, read_text
 from engine.config_sections import SECTIONS
 from engine.config_services import ServiceConfig, build_services
 from engine.store.url import check_section as check_store
+from fax.settings import check_fax
 from qa.forms import Form, load_form
 from recording.retention import check_rules
 from sms.settings import check_sms
@@ -118,6 +119,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
         report("recording.local_dir", "required unless asterisk.lab = true")
     values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
     check_sms(values["sms"], p.parent, report)
+    check_fax(values["fax"], bool(ast.get("lab")), report)
     if values["sms"].get("gateway") and not values["http"].get("listen"):
         report("sms.gateway", "needs http.listen: the gateway's delivery reports and replies come to the engine there")
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's

@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard], [qa], [cases], [reports], [sms]."""
+[http], [wallboard], [qa], [cases], [reports], [sms], [fax]."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import timezone_problem as _timezone
 from engine.web.settings import HTTP_FIELDS
 from engine.web.wallboard.settings import WALLBOARD_FIELDS
+from fax.settings import FAX_FIELDS
 from ivr.settings import IVR_FIELDS
 from qa.settings import QA_FIELDS
 from reports.settings import REPORTS_FIELDS
@@ -57,4 +58,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "cases": CASES_FIELDS,  # cases/settings.py
     "reports": REPORTS_FIELDS,  # reports/settings.py
     "sms": SMS_FIELDS,  # sms/settings.py
+    "fax": FAX_FIELDS,  # fax/settings.py
 }

@@ -22,6 +22,9 @@ SURVEY_CONTEXT = "engine-survey"  # a connected caller after the agent hangs up:
 OUTBOUND_CONTEXT = "engine-originate"  # the dialer's Originate target: AMD, then the ``outbound`` route
 CONNECT_CONTEXT = "engine-connect"  # a waiting caller bridged into an always-on agent's session
 AGENT_CONTEXT = "engine-agent"  # an always-on agent's session: its music between calls
+FAX_IN_CONTEXT = "engine-fax-in"  # a fax number's call with a free line: ReceiveFAX
+FAX_OUT_CONTEXT = "engine-fax-out"  # a fax dial's Originate target: SendFAX once answered
+FAX_DONE_CONTEXT = "engine-fax-done"  # the fax contexts' hang-up handler: the ``fax-done`` route
 
 # ---- extensions and priority -----------------------------------------------------------------------------
 START = "s"  # the extension of every context the engine sends a channel to by name
@@ -29,6 +32,7 @@ FIRST = "1"  # the priority the engine always enters at
 OFFER_EXTEN = "offer"  # in ANNOUNCE_CONTEXT: the call-back offer (Read one digit)
 AMD_EXTEN = "amd"  # in OUTBOUND_CONTEXT: AMD(), then the ``outbound`` route with its verdict
 LIVE_EXTEN = "live"  # in OUTBOUND_CONTEXT: AMD off, straight to the ``outbound`` route
+FAX_BUSY_EXTEN = "busy"  # in FAX_IN_CONTEXT: every fax line in use, Busy()
 BASELINE_EXTEN = "4009999999"  # in TRUNK_CONTEXT: app_queue with no engine (``hotline bench reaction`` only)
 
 # ---- FastAGI routes (``AGI(${ENGINE_AGI}/<route>,...)``) --------------------------------------------------
@@ -38,6 +42,7 @@ VOICEMAIL_ROUTE = "voicemail"  # a rule step's message, from VOICEMAIL_CONTEXT
 QUEUE_CALLBACK_ROUTE = "queue-callback"  # 1 pressed at the call-back offer, from ANNOUNCE_CONTEXT
 OUTBOUND_ROUTE = "outbound"  # an answered dial with AMD's verdict, from OUTBOUND_CONTEXT
 AGENT_ROUTE = "agent"  # feature codes, from AGENTS_CONTEXT
+FAX_DONE_ROUTE = "fax-done"  # a fax's result, from FAX_DONE_CONTEXT
 ENGINE_AGI = "agi://127.0.0.1:4573"  # the dialplan's ${ENGINE_AGI} global: the lab's FastAGI address
 
 DEGRADED_CDR_TAG = "hotline-degraded"  # CDR(userfield) DEGRADED_CONTEXT sets: how degraded calls are counted

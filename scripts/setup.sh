@@ -34,8 +34,9 @@ if ! "$PY" -c 'import sys; sys.exit(sys.version_info < (3, 11))'; then
   exit 1
 fi
 
-# libopus0: the recorder writes its Ogg Opus files through it (recording/opus_lib.py), with or without extras
-debs=(libopus0)
+# libopus0: the recorder writes its Ogg Opus files through it (recording/opus_lib.py), with or without extras;
+# ghostscript and libtiff-tools: a PDF to fax becomes a TIFF (gs), a fax received becomes a PDF (tiff2pdf)
+debs=(libopus0 ghostscript libtiff-tools)
 # postgresql-15: the tests start a private server of it (tests/postgres.py); its client's pg_dump and
 # pg_restore make `hotline db backup|restore` of a PostgreSQL store
 [ -n "$extras" ] && debs+=(debootstrap sip-tester sox espeak-ng mosquitto chromium postgresql-15 postgresql-client-15

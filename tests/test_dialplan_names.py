@@ -149,6 +149,8 @@ def test_the_engine_enters_each_context_at_an_extension_it_has():
         (dp.OUTBOUND_CONTEXT, dp.LIVE_EXTEN), (dp.TRUNK_CONTEXT, dp.BASELINE_EXTEN),
         # numbers: a transfer's, a call back's (in E.164, as the dialer dials) and a caller's DID
         (dp.TRANSFER_CONTEXT, "4001234567"), (dp.CALLBACK_CONTEXT, "+8613800138000"), (dp.TRUNK_CONTEXT, "4001234567"),
+        (dp.FAX_IN_CONTEXT, dp.START), (dp.FAX_IN_CONTEXT, dp.FAX_BUSY_EXTEN), (dp.FAX_OUT_CONTEXT, dp.START),
+        (dp.FAX_DONE_CONTEXT, "in"), (dp.FAX_DONE_CONTEXT, "out"),
     ]  # fmt: skip
     for ctx, exten in entries:
         first = [line for line in PLAN.contexts[ctx] if line.priority == dp.FIRST and matches(line.exten, exten)]
@@ -168,7 +170,12 @@ def test_fastagi_routes_served_are_the_routes_called():
     where = {(ctx, route) for ctx, route, _ in agi_calls(PLAN)}
     assert where == {(dp.TRUNK_CONTEXT, dp.IVR_ROUTE), (dp.SURVEY_CONTEXT, dp.SURVEY_ROUTE),
                      (dp.VOICEMAIL_CONTEXT, dp.VOICEMAIL_ROUTE), (dp.ANNOUNCE_CONTEXT, dp.QUEUE_CALLBACK_ROUTE),
-                     (dp.OUTBOUND_CONTEXT, dp.OUTBOUND_ROUTE), (dp.AGENTS_CONTEXT, dp.AGENT_ROUTE)}  # fmt: skip
+                     (dp.OUTBOUND_CONTEXT, dp.OUTBOUND_ROUTE), (dp.AGENTS_CONTEXT, dp.AGENT_ROUTE),
+                     (dp.FAX_DONE_CONTEXT, dp.FAX_DONE_ROUTE)}  # fmt: skip
+    # the fax contexts' hang-up handler is the context the route is called from, entered as "in" and "out"
+    pushed = [line.data for ctx in (dp.FAX_IN_CONTEXT, dp.FAX_OUT_CONTEXT) for line in PLAN.contexts[ctx]
+              if line.data.startswith("CHANNEL(hangup_handler_push)")]  # fmt: skip
+    assert pushed == [f"CHANNEL(hangup_handler_push)={dp.FAX_DONE_CONTEXT},{way},{dp.FIRST}" for way in ("in", "out")]
     # the virtual PBX reports AGI's AppData as Asterisk does once ${ENGINE_AGI} is expanded
     amd = next(line for line in PLAN.contexts[dp.OUTBOUND_CONTEXT] if line.app == "AGI")
     assert expand(amd.data, PLAN.globals) == dp.agi_app_data(dp.OUTBOUND_ROUTE, "${AMDSTATUS}", "${AMDCAUSE}")

@@ -11,6 +11,7 @@ from engine.cli import (
     cases,
     check,
     db,
+    fax,
     ivr,
     lab,
     leads,
@@ -45,6 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
     campaign.add_parser(sub)
     report.add_parser(sub)
     sms.add_parser(sub)
+    fax.add_parser(sub)
     users.add_parser(sub)
     sim.add_demo_parser(sub)
     sim.add_replay_parser(sub)

@@ -74,6 +74,8 @@ def derive_one(call_id: str, facts: list[Fact]) -> CallRecord | None:
         return None  # still live: records are written once the call is over
     if any(f.kind == "ivr.degraded" for f in facts):
         return None  # it took the degraded menu while the engine was away: counted as that, not as a record
+    if any(f.kind in ("fax.receiving", "fax.refused") for f in facts):
+        return None  # a fax machine on a fax number: the fax facts count it, not the hotline's call records
 
     def first(kind: str, uid: str | None = None) -> Fact | None:
         return next((f for f in facts if f.kind == kind and (uid is None or f.uniqueid == uid)), None)

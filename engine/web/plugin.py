@@ -26,6 +26,7 @@ from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.cases.routes import cases_routes
+from engine.web.fax.routes import fax_routes
 from engine.web.qa.amd import KINDS as AMD_KINDS
 from engine.web.qa.amd import LOOKBACK as AMD_LOOKBACK
 from engine.web.qa.amd import amd_routes, queue
@@ -37,6 +38,7 @@ from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
 from engine.web.wallboard.routes import static_route, wallboard_routes
 from engine.web.wallboard.settings import WallboardSettings
+from fax.queue import queue_pdf
 from qa.services import Grading, Samples
 from qa.settings import QaSettings
 from qa.store import GradeStore
@@ -80,7 +82,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
                        gate=console.gate, visible=console.visible, reasons=reasons,
                        sample=sample if samples is not None else None)  # fmt: skip
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
-                        gate=console.gate, visible=console.visible)  # fmt: skip
+                        gate=console.gate, visible=console.visible, fax="fax" in engine.features)  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
 
     async def recording_of(rec_id: str) -> dict[str, Any] | None:
@@ -125,6 +127,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
               static_route()]  # fmt: skip
     routes += cases_pages(engine, console, team_rosters)
     routes += callback_routes(engine)  # the SMS gateway's delivery reports and customers' replies, with [sms]
+    routes += fax_pages(engine, console)  # the agent page's fax form, with [fax] numbers
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -184,6 +187,24 @@ def cases_pages(engine: Engine, console: Console, roster: dict[str, dict[str, st
     return cases_routes(cases, case_facts, replay_of, engine.clock.now, engine.site["site"]["timezone"], roster,
                         policy=console.policy, who=console.who, gate=console.gate, post=console.post,
                         refuse=console.refuse, token=token)  # fmt: skip
+
+
+def fax_pages(engine: Engine, console: Console) -> list[BaseRoute]:
+    """``POST /fax/send`` when the site has fax lines: a PDF queued as `hotline fax send` queues one."""
+    fax = engine.features.get("fax")
+    if fax is None:
+        return []
+    cases = engine.features.get("cases")
+
+    async def queue(pdf: bytes, number: str, case: str, by: str) -> tuple[str, int]:
+        job, pages = await queue_pdf(fax.s, engine, pdf, "the file", number, case=case, by=by)
+        fax.wake()
+        return job, pages
+
+    async def case_exists(case_id: str) -> bool:
+        return cases is not None and await cases.store.get(case_id) is not None
+
+    return fax_routes(console, queue, case_exists)
 
 
 def samples_of(engine: Engine) -> Samples | None:

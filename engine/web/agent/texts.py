@@ -27,6 +27,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "wrap_up": "wrap-up", "talking": "talking", "wrap": "wrap-up", "preview": "preview", "joining": "joining",
         "lent": "lent", "enter": "", "digit": "key", "collected": "digits keyed", "invalid": "invalid",
         "timeout": "no key", "default": "default", "hangup": "hung up",
+        "fax_h": "Send a fax", "fax_number": "Fax number", "fax_case": "Case (optional)", "fax_file": "PDF",
+        "fax_send": "Send fax", "fax_queued": "Fax {job} queued: {pages} page(s)",
     },
     "zh": {
         "title": "坐席", "status_h": "状态", "call_h": "当前通话", "outbound_h": "外呼", "lead_h": "预览客户",
@@ -52,5 +54,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "wrap_up": "话后处理", "talking": "通话中", "wrap": "话后处理", "preview": "预览", "joining": "接入中",
         "lent": "借调", "enter": "", "digit": "按键", "collected": "位已输入", "invalid": "无效",
         "timeout": "未按键", "default": "默认", "hangup": "挂机",
+        "fax_h": "发送传真", "fax_number": "传真号码", "fax_case": "工单（可选）", "fax_file": "PDF 文件",
+        "fax_send": "发送传真", "fax_queued": "传真 {job} 已排队：{pages} 页",
     },
 }

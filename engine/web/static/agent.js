@@ -152,6 +152,35 @@
     });
   if (boot.own) document.querySelectorAll("[data-action]").forEach((b) => b.addEventListener("click", () => act(b)));
 
+  // a fax: the PDF itself is the body (the route reads no multipart), the number and case in the query
+  async function sendFax(event) {
+    event.preventDefault();
+    const form = event.target;
+    const file = $("fax-file").files[0];
+    const result = $("result");
+    const button = form.querySelector("button");
+    const q = new URLSearchParams({ number: $("fax-number").value.trim(), case: $("fax-case").value.trim() });
+    button.disabled = true;
+    let body;
+    try {
+      const reply = await fetch(`/fax/send?${q}`, {
+        method: "POST", credentials: "same-origin",
+        headers: { "Content-Type": "application/pdf", "X-CSRF-Token": csrf }, body: file,
+      });
+      body = await reply.json();
+    } catch (e) {
+      body = { ok: false, reason: T.failed };
+    } finally {
+      button.disabled = false;
+    }
+    result.dataset.ok = body.ok ? "yes" : "no";
+    result.textContent = body.ok ? T.fax_queued.replace("{job}", body.job).replace("{pages}", body.pages)
+      : `${T.refused}: ${body.reason}`;
+    if (body.ok) form.reset();
+  }
+  const faxForm = $("fax-form");
+  if (faxForm) faxForm.addEventListener("submit", sendFax);
+
   const link = $("link");
   const setLink = (state, words) => { link.dataset.state = state; link.textContent = words; };
   const source = new EventSource(`/agent/events?agent=${encodeURIComponent(A.id)}`);
