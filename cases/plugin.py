@@ -37,8 +37,10 @@ def cases_of(site: Site, ledger: Ledger, sql: AsyncEngine, publish: Callable[[Ch
         return str(phone or "")
 
     rules = CasesSettings.of(site["cases"], site["site"]["timezone"])
-    return Cases(ledger=ledger, store=CaseStore(sql), rules=rules, teams=teams, lead_phone=lead_phone,
-                 publish=publish, region=site["hotline"]["region"])  # fmt: skip
+    cases = Cases(ledger=ledger, store=CaseStore(sql), rules=rules, teams=teams, lead_phone=lead_phone,
+                  publish=publish, region=site["hotline"]["region"])  # fmt: skip
+    cases.fax_numbers = frozenset(str(n).lstrip("+") for n in site["fax"]["numbers"])
+    return cases
 
 
 async def watch(cases: Cases, clock: Clock) -> None:

@@ -44,6 +44,7 @@ class Cases:
         self.notify = CaseNotifier(ledger)
         self.lock = asyncio.Lock()
         self.leads_of_dials: dict[str, str] = {}
+        self.fax_numbers: frozenset[str] = frozenset()  # calls to these are faxes, not contacts (cases/plugin.py)
 
     # ---- the projection ----------------------------------------------------------------------------------------
     async def refresh(self, case_id: str) -> Case | None:
@@ -72,7 +73,7 @@ class Cases:
     async def take(self, facts: list[Any]) -> None:
         async with self.lock:
             for f in facts:
-                got = read(f, self.rules, self.leads_of_dials)
+                got = read(f, self.rules, self.leads_of_dials, self.fax_numbers)
                 if isinstance(got, Opening):
                     await self._open(got)
                 elif isinstance(got, Contact):
@@ -90,7 +91,7 @@ class Cases:
             owed = {v for r in await self.store.live(settled_since=settled) for v in (r["number"], r["lead"],
                                                                                        r["call_id"])}  # fmt: skip
             for f in facts:
-                got = read(f, self.rules, self.leads_of_dials)
+                got = read(f, self.rules, self.leads_of_dials, self.fax_numbers)
                 if isinstance(got, Opening):
                     case = await self._open(got)
                     owed |= {case.number, case.lead, case.call_id} if case is not None else set()

@@ -69,9 +69,11 @@ def case_id_of(key: str) -> str:
     return "c" + hashlib.sha1(key.encode()).hexdigest()[:10]
 
 
-def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str]) -> Opening | Contact | Join | None:
+def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str],
+         fax_numbers: frozenset[str] = frozenset()) -> Opening | Contact | Join | None:  # fmt: skip
     """What one fact means for cases. ``leads_of_dials``: a campaign dial's id -> its lead, filled from the
-    ``outbound.placed`` facts as they pass (the connect names no lead)."""
+    ``outbound.placed`` facts as they pass (the connect names no lead); ``fax_numbers``: the site's (without a
+    leading +): a fax machine calling one is no contact with the customer (its fax says what it brought)."""
     k, d = fact.kind, fact.data
     if k == "ivr.message":
         if d.get("kind") == "complaint" and d.get("ok"):
@@ -114,6 +116,8 @@ def read(fact: Any, rules: CasesSettings, leads_of_dials: dict[str, str]) -> Ope
                            note=f"fax of {d.get('pages', 0)} page(s){station}")  # fmt: skip
         return None
     if k == "channel.new" and d.get("role") == "caller" and d.get("caller"):
+        if str(d.get("exten", "")).lstrip("+") in fax_numbers:
+            return None
         return Contact(fact.call_id, fact.at, number=str(d["caller"]))
     return None
 

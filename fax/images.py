@@ -10,6 +10,7 @@ from pathlib import Path
 # T.4's A4 line: 1728 dots at 204 per inch; fine resolution 196 lines per inch, so 2292 lines to an A4 page
 WIDTH, HEIGHT, RESOLUTION = 1728, 2292, "204x196"
 TIMEOUT = 120.0
+MAX_PAGES = 100  # a fax longer than this is a mistake (and rendering it would hold the machine for minutes)
 
 
 class ImageError(ValueError):
@@ -33,11 +34,12 @@ def pdf_to_tiff(pdf: Path, tiff: Path) -> int:
     beside and renamed, so a half-written TIFF is never sent."""
     tmp = tiff.with_name(tiff.name + ".part")
     _run(["gs", "-q", "-dSAFER", "-dBATCH", "-dNOPAUSE", "-sDEVICE=tiffg3", f"-r{RESOLUTION}",
-          f"-g{WIDTH}x{HEIGHT}", "-dFIXEDMEDIA", "-dPDFFitPage", f"-sOutputFile={tmp}", str(pdf)], pdf)  # fmt: skip
+          f"-g{WIDTH}x{HEIGHT}", "-dFIXEDMEDIA", "-dPDFFitPage", f"-dLastPage={MAX_PAGES + 1}",
+          f"-sOutputFile={tmp}", str(pdf)], pdf)  # fmt: skip
     pages = tiff_pages(tmp)
-    if pages == 0:
+    if not 0 < pages <= MAX_PAGES:
         tmp.unlink(missing_ok=True)
-        raise ImageError(f"{pdf}: no page to send")
+        raise ImageError(f"{pdf}: no page to send" if not pages else f"{pdf}: more than {MAX_PAGES} pages")
     os.replace(tmp, tiff)
     return pages
 

@@ -26,6 +26,7 @@ def install(engine: Engine, ivr: IvrService) -> FaxService | None:
     engine.route(IVR_ROUTE, fax.front(ivr))
     engine.route(FAX_DONE_ROUTE, fax.done)
     engine.on_events(EVENTS, fax.on_frame)
+    engine.resync_hooks.append(fax.on_resync)
     engine.features["fax"] = fax
     engine.feature_tasks.append(("fax-sender", fax.run))
     return fax

@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 from dialer.outcomes import classify
 from engine.asterisk.ami_codec import Frame
-from engine.asterisk.ami_link import AmiError
+from engine.asterisk.ami_link import AmiDisconnected, AmiError, AmiTimeout, Resync
 from engine.asterisk.fastagi import AgiChannel, AgiHangup
 from engine.clock import Clock
 from engine.dialplan import FAX_BUSY_EXTEN, FAX_IN_CONTEXT, FAX_OUT_CONTEXT, FIRST, START
@@ -72,6 +72,8 @@ class FaxService:
         self.later: dict[str, float] = {}  # job -> when it may be dialed again
         self.dials: dict[str, Dial] = {}  # channel id -> the dial
         self.words: set[str] = set()  # channels whose fax-done came
+        self.early: dict[str, dict[str, Any]] = {}  # the last run's dials reported before ``_recover``
+        self.recovered = False
         self._seen_since = 0.0
         self._wake = asyncio.Event()
 
@@ -123,6 +125,7 @@ class FaxService:
         word = {"status": status, "text": text, "error": error, "pages": int(pages) if pages.isdigit() else 0,
                 "station": station.strip(), "rate": args[6], "resolution": args[7]}  # fmt: skip
         if way.startswith("i"):
+            self.words.discard(ch)  # kept only while a Hangup may still be waiting for it
             self.spawner.spawn(self._received(ch, word), f"fax-received:{ch}")
         else:
             self.spawner.spawn(self._dial_over(ch, word), f"fax-sent:{ch}")
@@ -149,11 +152,11 @@ class FaxService:
             await self._done(uid, "failed", "in", number=number, station=word["station"],
                              reason=f"received, but not readable: {exc}")  # fmt: skip
             return
-        await asyncio.to_thread(local.unlink, True)
         case = await self.case_of(number) if self.case_of is not None and number else ""
         await self._done(uid, result, "in", number=number, pages=pages, station=word["station"], pdf=str(pdf),
                          reason=word.get("note", ""), rate=word["rate"], resolution=word["resolution"],
                          case=case)  # fmt: skip
+        await asyncio.to_thread(local.unlink, True)  # only once the PDF is indexed: a failure keeps the image
         log.info("fax call %s: %d page(s) from station %r kept as %s", uid, pages, word["station"], pdf)
 
     async def _done(self, fax_id: str, result: str, way: str, **data: Any) -> None:
@@ -163,10 +166,16 @@ class FaxService:
     async def run(self) -> None:
         """The ``fax-sender`` task: take up jobs left open by the last run, then dial jobs as lines come free."""
         await self.actions.ready.wait()
+        await self.calls.caught_up(5.0)  # the model as Asterisk has it, before judging what the last run left
         await self._recover()
+        self.recovered = True
         while True:
-            await self.step()
             self._wake.clear()
+            if self.actions.ready.is_set():  # no dial while the link is down: it would only use up an attempt
+                try:
+                    await self.step()
+                except Exception:  # noqa: BLE001 - a store or AMI error now: the next round tries again
+                    log.exception("fax: a round of the sender failed; trying again in %g s", POLL)
             try:
                 await asyncio.wait_for(self._wake.wait(), POLL)
             except TimeoutError:
@@ -201,23 +210,24 @@ class FaxService:
 
     async def _recover(self) -> None:
         """Dials the last run left without an end: still live in Asterisk, they keep their line and are awaited;
-        gone, their result cannot be known, and a fax is not sent twice on a guess: ended as uncertain. Faxes in
-        whose end was not heard are indexed from what Asterisk left, as uncertain too."""
+        reported meanwhile (a ``fax-done`` that came before this), they end with that word; else their result
+        cannot be known, and a fax is not sent twice on a guess: ended as uncertain. Faxes in whose end was not
+        heard are indexed from what Asterisk left, as uncertain too."""
         facts = await self.ledger.facts(None, ff.KINDS, self.clock.now() - LOOKBACK)
         model = self.calls.model
         for job_id, row in open_jobs(facts).items():
             if row.status != "dialing":
                 continue
             channel = ff.channel_of(job_id, row.attempts)
-            if channel in model.channels:
+            if channel in model.channels or channel in self.early:
                 self.jobs[job_id] = row
                 self.lines.held[channel] = "out"
-                self.dials[channel] = Dial(row, row.attempts, channel, answered=model.channels[channel].up)
+                self.dials[channel] = Dial(row, row.attempts, channel, answered=channel in self.early
+                                           or model.channels[channel].up)  # fmt: skip
+                if channel in self.early:
+                    await self._dial_over(channel, self.early.pop(channel))
                 continue
-            await self._end_attempt(row, row.attempts, "unknown", "the engine was away when this dial ended")
-            await self._done(job_id, "uncertain", "out", number=row.number, case=row.case, attempts=row.attempts,
-                             reason="the engine was away when its last dial ended: check with the far end before "
-                             "sending it again")  # fmt: skip
+            await self._uncertain(Dial(row, row.attempts, channel), "the engine was away when its last dial ended")
         ended = {f.call_id for f in facts if f.kind == ff.DONE}
         for f in facts:
             if f.kind != ff.RECEIVING or f.call_id in ended:
@@ -225,13 +235,29 @@ class FaxService:
             if f.call_id in model.channels:
                 self.lines.held[f.call_id] = "in"
                 continue
-            local = Path(str(f.data.get("file", "")))
-            word = {"station": "", "rate": "", "resolution": "",
-                    "note": "the engine was away when this fax ended: its pages are what Asterisk kept"}  # fmt: skip
-            if local.exists() and await asyncio.to_thread(tiff_pages, local) > 0:
-                await self._index(f.call_id, local, word, "uncertain")
-            else:
-                await self._done(f.call_id, "failed", "in", reason="the engine was away when it ended; no page kept")
+            try:
+                await self._in_lost(f.call_id, Path(str(f.data.get("file", ""))), "the engine was away when it ended")
+            except Exception:  # noqa: BLE001 - one fax that cannot be read must not stop the sender's start
+                log.exception("fax call %s: could not be taken up after a restart", f.call_id)
+
+    async def _in_lost(self, uid: str, local: Path, why: str) -> None:
+        """A fax in whose end was never reported: indexed from the pages Asterisk kept, as uncertain; none, failed."""
+        word = {"station": "", "rate": "", "resolution": "", "note": f"{why}: its pages are what Asterisk kept"}
+        if local.exists() and await asyncio.to_thread(tiff_pages, local) > 0:
+            await self._index(uid, local, word, "uncertain")
+        else:
+            await self._done(uid, "failed", "in", reason=f"{why}; no page kept")
+
+    async def _uncertain(self, d: Dial, why: str) -> None:
+        """A dial that may have sent the fax, with no word of how it ended: the job ends, never sent again."""
+        self.dials.pop(d.channel, None)
+        self.lines.release(d.channel)
+        self.jobs.pop(d.job.id, None)
+        self._wake.set()
+        await self._end_attempt(d.job, d.attempt, "unknown", why)
+        await self._done(d.job.id, "uncertain", "out", number=d.job.number, case=d.job.case, attempts=d.attempt,
+                         reason=f"{why}: check with the far end before sending it again")  # fmt: skip
+        log.warning("fax %s: uncertain: %s", d.job.id, why)
 
     async def _dial(self, job: FaxRow) -> None:
         n = job.attempts + 1
@@ -252,8 +278,22 @@ class FaxService:
         log.info("fax %s: dial %d to %s, %d page(s)", job.id, n, mask_number(job.number), job.pages)
         try:
             await self.actions.action(action)
+        except (AmiTimeout, AmiDisconnected) as exc:
+            # Asterisk may be dialing all the same: the line stays held until the dial shows or surely did not
+            log.warning("fax %s: dial %d: no answer to the Originate (%s)", job.id, n, exc)
+            self.spawner.spawn(self._unsure_dial(self.dials[channel]), f"fax-dial-unsure:{channel}")
         except AmiError as exc:
             await self._dial_over(channel, None, "failed", f"Asterisk refused the dial: {exc}")
+
+    async def _unsure_dial(self, d: Dial) -> None:
+        """An Originate with no answer: once its ring time is over, a dial Asterisk never showed was not made
+        (dialed again by rule); one it showed is settled by its own events."""
+        await self.clock.sleep(self.s.ring_timeout + 15.0)
+        await self.calls.caught_up(5.0)
+        model = self.calls.model
+        seen = d.channel in model.channels or d.channel in model.ended or d.channel in model.originated
+        if d.channel in self.dials and not seen:
+            await self._dial_over(d.channel, None, "failed", "Asterisk never showed the dial")
 
     def on_frame(self, frame: Frame) -> None:
         uid = frame.get("Uniqueid")
@@ -270,6 +310,14 @@ class FaxService:
             elif (d is not None or self.lines.held.get(uid) == "in") and uid not in self.words:
                 self.spawner.spawn(self._no_word(uid), f"fax-no-word:{uid}")
 
+    async def on_resync(self, resync: Resync) -> None:
+        """The AMI link is back: a fax that ended while it was down had no Hangup to tell. Its word may still come
+        (the FastAGI route does not need the link); else, after ``GRACE``, it ends as one with no word."""
+        live = {f.get("Uniqueid") for f in resync.channels}
+        for channel in list(self.lines.held):
+            if channel not in live and not ff.JOB.fullmatch(channel):  # a job's own name: its dial not made yet
+                self.spawner.spawn(self._no_word(channel), f"fax-no-word:{channel}")
+
     async def _never_answered(self, d: Dial, cause: int | None) -> None:
         if cause is None:
             await self.clock.sleep(2.0)  # a Hangup with its cause may follow the failed originate
@@ -284,15 +332,21 @@ class FaxService:
             self.words.discard(channel)
             return
         reason = "the call ended with no word from Asterisk's fax application"
-        if channel in self.dials:
-            await self._dial_over(channel, None, "failed", reason)
+        d = self.dials.get(channel)
+        if d is not None and not d.answered:
+            await self._dial_over(channel, None, "failed", "the dial ended unanswered while the AMI link was down")
+        elif d is not None:
+            await self._uncertain(d, reason)  # answered: the fax may well have gone
         elif self.lines.release(channel):
-            await asyncio.to_thread((self.s.local_dir / "in" / f"{channel}.tif").unlink, True)
-            await self._done(channel, "failed", "in", reason=reason)
+            await self._in_lost(channel, self.s.local_dir / "in" / f"{channel}.tif", reason)
 
     async def _dial_over(self, channel: str, word: dict[str, Any] | None, outcome: str = "", reason: str = "") -> None:
         """One dial's end: with ``word`` from the fax application (answered), else ``outcome`` and ``reason``."""
+        self.words.discard(channel)
         d = self.dials.pop(channel, None)
+        if d is None and word is not None and not self.recovered and ff.job_of(channel):
+            self.early[channel] = word  # the last run's dial, reported before this run took its jobs up
+            return
         self.lines.release(channel)
         self._wake.set()
         if d is None:

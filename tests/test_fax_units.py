@@ -97,14 +97,20 @@ class Actions:
         self.ready = asyncio.Event()
         self.ready.set()
         self.sent: list[dict[str, Any]] = []
+        self.fail: Exception | None = None
 
     async def action(self, headers: dict[str, Any], **_: Any) -> Any:
         self.sent.append(headers)
+        if self.fail is not None:
+            raise self.fail
 
 
 class Calls:
     def __init__(self) -> None:
         self.model = CallModel()
+
+    async def caught_up(self, timeout: float) -> bool:
+        return True
 
 
 class Spawner:
@@ -259,6 +265,12 @@ def test_a_fax_received_opens_a_follow_up_case_unless_it_joins_one():
     assert read(joined, None, {}) == Join("c77", "1.1", T0, "fax")  # type: ignore[arg-type]
     failed = Fact(f.kind, f.at, f.call_id, f.uniqueid, f.key, {**f.data, "result": "failed"})
     assert read(failed, None, {}) is None  # type: ignore[arg-type]
+    # the fax machine's call itself is no contact with the customer; a call to the hotline is
+    call = _fact("channel.new", T0, "1.1", "channel.new:1.1", role="caller", caller="+861066660000", exten="4001234599")
+    faxes = frozenset({"4001234599"})
+    assert read(call, None, {}, faxes) is None  # type: ignore[arg-type]
+    hotline = Fact(call.kind, call.at, call.call_id, call.uniqueid, call.key, {**call.data, "exten": "4001234567"})
+    assert read(hotline, None, {}, faxes) is not None  # type: ignore[arg-type]
 
 
 def _site(tmp_path: Path, fax: str) -> Path:
@@ -295,3 +307,62 @@ def test_the_fax_section_and_the_send_command_name_what_is_wrong(tmp_path):
     r = cli("fax", "show", job, "--json", "--site", str(site))
     assert r.returncode == 0 and '"status": "queued"' in r.stdout and '"pages": 2' in r.stdout
     assert (tmp_path / "fax" / "out" / f"{job}.tif").exists()
+
+
+def test_a_fax_in_whose_end_the_engine_missed_is_indexed_from_what_asterisk_kept_as_uncertain(tmp_path):
+    fax, ledger, _, _, _ = _service(tmp_path)
+    kept, lost = tmp_path / "in" / "2.1.tif", tmp_path / "in" / "2.2.tif"
+    kept.parent.mkdir(parents=True)
+    pdf_to_tiff(make_pdf(tmp_path / "doc.pdf", 2), kept)
+    for uid, path in (("2.1", kept), ("2.2", lost)):
+        ledger.rows[uid] = _fact(ff.RECEIVING, T0 - 60, uid, f"{ff.RECEIVING}:{uid}", number="+861066660000",
+                                 file=str(path))  # fmt: skip
+    asyncio.run(fax._recover())
+    done = {f.call_id: f.data for f in ledger.of(ff.DONE)}
+    assert done["2.1"]["result"] == "uncertain" and done["2.1"]["pages"] == 2 and Path(done["2.1"]["pdf"]).exists()
+    assert "engine was away" in done["2.1"]["reason"]
+    assert done["2.2"]["result"] == "failed" and "no page kept" in done["2.2"]["reason"]
+    assert fax.lines.free == 1
+
+
+def test_an_answered_dial_with_no_word_ends_uncertain_and_an_unanswered_originate_is_dialed_again(tmp_path):
+    from engine.asterisk.ami_link import AmiTimeout
+
+    fax, ledger, actions, spawner, clock = _service(tmp_path, lines=2)
+    a, b = "fx00000000dd", "fx00000000ee"
+    _queue(ledger, a, T0 - 2)
+
+    async def go() -> None:
+        await fax.step()
+        fax.on_frame(Frame([("Event", "Newstate"), ("Uniqueid", f"{a}-1"), ("ChannelState", "6")]))
+        fax.on_frame(Frame([("Event", "Hangup"), ("Uniqueid", f"{a}-1"), ("Cause", "16")]))  # no fax-done
+        await spawner.settle()
+        actions.fail = AmiTimeout("no response in 10 s")
+        _queue(ledger, b, T0 - 1)
+        await fax.step()
+        actions.fail = None
+        assert fax.lines.held == {f"{b}-1": "out"}  # Asterisk may be dialing: the line stays held
+        await spawner.settle()  # its ring time passes and Asterisk never showed it
+        clock.t += 121
+        await fax.step()
+
+    asyncio.run(go())
+    done = {f.call_id: f.data for f in ledger.of(ff.DONE)}
+    assert done[a]["result"] == "uncertain" and "no word" in done[a]["reason"]
+    assert [x["ChannelId"] for x in actions.sent] == [f"{a}-1", f"{b}-1", f"{b}-2"]  # a never again, b again
+
+
+def test_the_last_runs_dial_reported_before_the_sender_took_its_jobs_up_ends_with_that_word(tmp_path):
+    fax, ledger, actions, spawner, _ = _service(tmp_path)
+    job = "fx00000000ff"
+    _queue(ledger, job, T0 - 100)
+    ledger.rows["a1"] = _fact(ff.ATTEMPT, T0 - 90, job, ff.attempt_key(job, 1), attempt=1)
+
+    async def go() -> None:
+        await fax.done(Agi(f"{job}-1", "out", "SUCCESS", "OK", "", "2", "FAR"))
+        await spawner.settle()
+        await fax._recover()
+
+    asyncio.run(go())
+    (done,) = ledger.of(ff.DONE)
+    assert done.data["result"] == "sent" and done.data["station"] == "FAR" and fax.lines.free == 1

@@ -201,10 +201,10 @@ def fax_pages(engine: Engine, console: Console) -> list[BaseRoute]:
         fax.wake()
         return job, pages
 
-    async def case_exists(case_id: str) -> bool:
-        return cases is not None and await cases.store.get(case_id) is not None
+    async def case_of(case_id: str) -> dict[str, Any] | None:
+        return await cases.store.get(case_id) if cases is not None else None
 
-    return fax_routes(console, queue, case_exists)
+    return fax_routes(console, queue, case_of)
 
 
 def samples_of(engine: Engine) -> Samples | None:

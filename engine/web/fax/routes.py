@@ -1,11 +1,13 @@
 """``POST /fax/send?number=N[&case=ID]``: the body is the PDF itself (``application/pdf``, at most ``MAX_PDF``),
 with the session's CSRF token in ``X-CSRF-Token``; the answer is JSON: ``{"ok": true, "job", "pages"}`` or
 ``{"ok": false, "reason"}``. Agents, team leads, managers and admins may send; QA staff may not (they score
-calls and reach no customer). A refusal is recorded as the console's refusals are."""
+calls and reach no customer), and a fax for a case only by someone who may read that case. A refusal is
+recorded as the console's refusals are."""
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -18,14 +20,14 @@ from fax.images import ImageError
 from fax.queue import MAX_PDF, number_problem
 
 Queue = Callable[[bytes, str, str, str], Awaitable[tuple[str, int]]]  # (pdf, number, case, by) -> (job, pages)
-CaseExists = Callable[[str], Awaitable[bool]]
+CaseOf = Callable[[str], Awaitable[Mapping[str, Any] | None]]  # a case's row, None for no such case
 
 
 def _no(reason: str, status: int = 400) -> Response:
     return JSONResponse({"ok": False, "reason": reason}, status_code=status)
 
 
-def fax_routes(console: Console, queue: Queue, case_exists: CaseExists) -> list[BaseRoute]:
+def fax_routes(console: Console, queue: Queue, case_of: CaseOf) -> list[BaseRoute]:
     async def send(request: Request) -> Response:
         v = await console.signed_in(request)
         if isinstance(v, Response):
@@ -39,17 +41,24 @@ def fax_routes(console: Console, queue: Queue, case_exists: CaseExists) -> list[
         case = request.query_params.get("case", "").strip()
         if problem := number_problem(number):
             return _no(problem)
-        if case and not await case_exists(case):
-            return _no(f"no case {case!r}")
-        body = b""
+        if case:
+            row = await case_of(case)
+            if row is None:
+                return _no(f"no case {case!r}")
+            if why := console.policy().case_refusal(v.actor, "read", row):
+                return await console.refuse(v.actor, "fax", "", f"/fax/send case {case}", why)
+        too_big = _no(f"the file is over {MAX_PDF // (1024 * 1024)} MB", 413)
+        if int(request.headers.get("content-length") or 0) > MAX_PDF:
+            return too_big
+        body = bytearray()
         async for chunk in request.stream():
             body += chunk
             if len(body) > MAX_PDF:
-                return _no(f"the file is over {MAX_PDF // (1024 * 1024)} MB", 413)
+                return too_big
         if not body.startswith(b"%PDF"):
             return _no("the file is not a PDF")
         try:
-            job, pages = await queue(body, number, case, v.actor.id)
+            job, pages = await queue(bytes(body), number, case, v.actor.id)
         except ImageError as exc:
             return _no(str(exc))
         return JSONResponse({"ok": True, "job": job, "pages": pages})
