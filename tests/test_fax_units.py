@@ -209,6 +209,12 @@ def _queue(ledger: Ledger, job: str, at: float, pages: int = 2) -> None:
                              case="c9")  # fmt: skip
 
 
+def _dialing(ledger: Ledger, job: str) -> None:
+    """A job the last run queued and dialed once, with no end written."""
+    _queue(ledger, job, T0 - 100)
+    ledger.rows["a1"] = _fact(ff.ATTEMPT, T0 - 90, job, ff.attempt_key(job, 1), attempt=1)
+
+
 def test_jobs_wait_for_a_line_are_dialed_again_after_busy_and_end_sent(tmp_path):
     fax, ledger, actions, spawner, clock = _service(tmp_path, lines=1)
     a, b = "fx00000000aa", "fx00000000bb"
@@ -242,8 +248,7 @@ def test_jobs_wait_for_a_line_are_dialed_again_after_busy_and_end_sent(tmp_path)
 def test_a_dial_the_last_run_left_open_is_ended_uncertain_not_sent_again(tmp_path):
     fax, ledger, actions, _, _ = _service(tmp_path)
     job = "fx00000000cc"
-    _queue(ledger, job, T0 - 100)
-    ledger.rows["a1"] = _fact(ff.ATTEMPT, T0 - 90, job, ff.attempt_key(job, 1), attempt=1)
+    _dialing(ledger, job)
 
     async def go() -> None:
         await fax._recover()
@@ -355,8 +360,7 @@ def test_an_answered_dial_with_no_word_ends_uncertain_and_an_unanswered_originat
 def test_the_last_runs_dial_reported_before_the_sender_took_its_jobs_up_ends_with_that_word(tmp_path):
     fax, ledger, actions, spawner, _ = _service(tmp_path)
     job = "fx00000000ff"
-    _queue(ledger, job, T0 - 100)
-    ledger.rows["a1"] = _fact(ff.ATTEMPT, T0 - 90, job, ff.attempt_key(job, 1), attempt=1)
+    _dialing(ledger, job)
 
     async def go() -> None:
         await fax.done(Agi(f"{job}-1", "out", "SUCCESS", "OK", "", "2", "FAR"))

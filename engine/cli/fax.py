@@ -13,6 +13,8 @@ import datetime as dt
 import json
 import sys
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -26,6 +28,20 @@ def _when(t: float | None, tz: ZoneInfo) -> str:
     return "-" if t is None else dt.datetime.fromtimestamp(t, tz).strftime("%Y-%m-%d %H:%M:%S")
 
 
+@asynccontextmanager
+async def _opened(site: Any) -> AsyncIterator[Any]:
+    """The site's store, migrated, for one command."""
+    from engine.store.store import Store, migrate
+
+    url = site["store"]["url"]
+    await asyncio.to_thread(migrate, url)
+    store = Store(url)
+    try:
+        yield store
+    finally:
+        await store.close()
+
+
 async def _rows(store: Any, since: float | None, fax_id: str | None = None) -> list[Any]:
     from fax.facts import KINDS
     from fax.report import fold
@@ -37,7 +53,6 @@ async def _rows(store: Any, since: float | None, fax_id: str | None = None) -> l
 async def _send(args: argparse.Namespace, site: Any) -> int:
     from engine.cli.recordings import StoreLedger
     from engine.privacy import mask_number
-    from engine.store.store import Store, migrate
     from fax.images import ImageError
     from fax.plugin import settings_of
     from fax.queue import number_problem, queue_pdf
@@ -49,10 +64,7 @@ async def _send(args: argparse.Namespace, site: Any) -> int:
         return sitefile.fail(f"fax send: {pdf}: no such file")
     if not site["fax"]["numbers"]:
         return sitefile.fail(f"fax send: {site.path}: fax.numbers is empty: the site has no fax line")
-    url = site["store"]["url"]
-    await asyncio.to_thread(migrate, url)
-    store = Store(url)
-    try:
+    async with _opened(site) as store:
         if args.case and not await _case_exists(store, args.case):
             return sitefile.fail(f"fax send: no case {args.case!r} in the store")
         try:
@@ -64,8 +76,6 @@ async def _send(args: argparse.Namespace, site: Any) -> int:
         if args.wait <= 0:
             return 0
         return await _follow(store, job, args.wait)
-    finally:
-        await store.close()
 
 
 async def _case_exists(store: Any, case_id: str) -> bool:
@@ -98,17 +108,10 @@ async def _follow(store: Any, job: str, wait: float) -> int:
 
 async def _list(args: argparse.Namespace, site: Any) -> int:
     from engine.privacy import mask_number
-    from engine.store.store import Store, migrate
     from fax.report import summary
 
-    url = site["store"]["url"]
-    await asyncio.to_thread(migrate, url)
-    store = Store(url)
-    try:
-        since = time.time() - args.days * 86400 if args.days else None
-        rows = await _rows(store, since)
-    finally:
-        await store.close()
+    async with _opened(site) as store:
+        rows = await _rows(store, time.time() - args.days * 86400 if args.days else None)
     if args.json:
         print(json.dumps({"faxes": [_public(r) for r in rows], "summary": summary(rows)}, indent=1))
         return 0
@@ -131,15 +134,9 @@ def _public(r: Any) -> dict[str, Any]:
 
 
 async def _show(args: argparse.Namespace, site: Any) -> int:
-    from engine.store.store import Store, migrate
 
-    url = site["store"]["url"]
-    await asyncio.to_thread(migrate, url)
-    store = Store(url)
-    try:
+    async with _opened(site) as store:
         rows = await _rows(store, None, args.id)
-    finally:
-        await store.close()
     if not rows:
         print(f"fax show: no fax {args.id!r}", file=sys.stderr)
         return 1
