@@ -112,6 +112,15 @@ class FaxService:
             self.lines.release(uid)
             await self._done(uid, "failed", "in", reason="the caller hung up before the fax began")
             raise
+        except OSError as exc:
+            # the fax folder cannot be written: refused (busy), said with the folder, and the line given back
+            self.lines.release(uid)
+            reason = f"cannot use {local.parent}: {exc.strerror or exc}"
+            await self.ledger.fact(ff.REFUSED, uid, uid, fact_key(ff.REFUSED, uid), number=number, did=did,
+                                   reason=reason)  # fmt: skip
+            log.error("fax call %s answered busy: %s", uid, reason)
+            await agi.goto(FAX_IN_CONTEXT, FAX_BUSY_EXTEN, FIRST)
+            return
         log.info("fax call %s from %s on %s: receiving", uid, mask_number(number), did)
 
     # ---- the dialplan's word at the end of each fax ------------------------------------------------------------

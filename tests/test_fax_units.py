@@ -370,3 +370,13 @@ def test_the_last_runs_dial_reported_before_the_sender_took_its_jobs_up_ends_wit
     asyncio.run(go())
     (done,) = ledger.of(ff.DONE)
     assert done.data["result"] == "sent" and done.data["station"] == "FAR" and fax.lines.free == 1
+
+
+def test_a_fax_folder_that_cannot_be_written_refuses_the_call_naming_it_and_keeps_no_line(tmp_path):
+    (tmp_path / "in").write_text("a file where the folder should be")
+    fax, ledger, _, _, _ = _service(tmp_path)
+    agi = Agi("3.1", "4001234599")
+    asyncio.run(fax.receive(agi))
+    (refused,) = ledger.of(ff.REFUSED)
+    assert refused.data["reason"].startswith(f"cannot use {tmp_path / 'in'}")
+    assert agi.done == [("goto", "engine-fax-in", "busy")] and fax.lines.free == 1
