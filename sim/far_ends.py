@@ -128,6 +128,16 @@ Content-Length: 0
 """
 # the engine's BYE answered; a CANCEL while ringing (or while "never" answering) answered with its 487
 _BYE_TAKEN = OK_TO_REQUEST + '  <nop next="end"/>\n  <label id="never"/>\n  <recv request="CANCEL"/>\n'
+# SIPp takes a request that arrives while the call is between two receives (a countdown <nop>, the nops after
+# the ACK) for an unexpected one and aborts the call; its "_unexp.main" label is where such a request goes
+# instead: the engine's CANCEL or BYE is then taken as if it had come a moment later, at the next receive
+# (anything else is still unexpected: naming "_unexp.retaddr" makes SIPp see it as a second unexpected message
+# and abort the call, where it would otherwise jump back to the handler for ever)
+_UNEXPECTED = """  <label id="_unexp.main"/>
+  <recv request="CANCEL" optional="true" next="cancelled"/>
+  <recv request="BYE" next="bye_in"/>
+  <nop><action><jump variable="_unexp.retaddr"/></action></nop>
+"""
 _CANCEL_TAKEN = '  <label id="cancelled"/>\n' + CANCEL_ACCEPTED + '  <recv request="ACK" crlf="true" next="end"/>\n'
 
 
@@ -145,6 +155,7 @@ def scenario(person: Path, machine: Path) -> str:
         + _TALKING.format(person=person, machine=machine)
         + _BYE_TAKEN
         + _CANCEL_TAKEN
+        + _UNEXPECTED
         + _refuse("busy", "486 Busy Here")
         + _refuse("congestion", "503 Service Unavailable")
         + '  <label id="end"/>\n</scenario>\n'

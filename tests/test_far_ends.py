@@ -130,6 +130,17 @@ Content-Length: 0
 </scenario>
 """
 )
+# the ACK is lost: the dialer's BYE reaches the far end while it waits for the ACK, an unexpected request to SIPp;
+# the far end must take it as the engine's hang-up, not abort the call (the same path takes a BYE or CANCEL that
+# arrives between two of its receives, in the talk's and the ring's countdowns)
+EARLY_BYE = (
+    INVITE
+    + """  <recv response="180" optional="true"/>
+  <recv response="200" rrs="true"/>
+"""
+    + HANG_UP.replace('<pause milliseconds="1500"/>', "")
+    + "\n</scenario>\n"
+)
 GIVE_UP = (
     INVITE
     + """  <recv response="180"/>
@@ -159,6 +170,7 @@ ROWS = {  # number: (kind, answer ms, talk ms, truth)
     "13900000005": (far_ends.NEVER, 0, 0, "no_answer"),
     "13900000006": (far_ends.PERSON_GREETING, 5_000, 60_000, "person"),  # the dialer gives up before the answer
     "13900000007": (far_ends.PERSON_GREETING, 300, 1_000, "person"),  # talks 1 s; the two BYEs cross
+    "13900000008": (far_ends.PERSON_GREETING, 300, 60_000, "person"),  # its ACK lost, the dialer's BYE comes
 }
 
 
@@ -194,6 +206,7 @@ def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_p
             await _dial(tmp_path, plan, "listen", ANSWERED.format(middle=LISTEN), ["13900000003"]),
             await _dial(tmp_path, plan, "give-up", GIVE_UP, ["13900000005", "13900000006"]),
             await _dial(tmp_path, plan, "cross", CROSS, ["13900000007"]),
+            await _dial(tmp_path, plan, "early-bye", EARLY_BYE, ["13900000008"]),
         ]
         await asyncio.sleep(0.5)
         stop.set()
@@ -211,6 +224,8 @@ def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_p
     assert truth.people_talked == 2  # 13900000003 and ...07: their own BYE after 1 s of talk (crossed or not)
     assert truth.unresolved == 0
     assert truth.abandon_rate_us == round(1 / 3, 4)
+    # the BYE that came before the ACK was taken as the dialer's hang-up (no answer logged: that waits for the ACK)
+    assert "13900000008;bye_in;" in (tmp_path / far_ends.LOG).read_text()
 
 
 def test_the_rows_follow_the_virtual_days_carrier():
