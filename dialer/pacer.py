@@ -52,6 +52,7 @@ RATIO_PRIOR = 5.0  # abandons' worth of belief that the rule's rate is the measu
 SPREAD_HOURS = 3.0  # the day's over- or underspent budget is paid back over this many hours of calls
 # a normal's 3-point quadrature (weight, offset in standard deviations; the offsets' sqrt(3) is in the spread)
 SHARE_POINTS = ((1 / 6, -1.0), (2 / 3, 0.0), (1 / 6, 1.0))
+NO_AMD_WINDOW = 1.5  # s from the answer, without AMD: the 2-s window less the bridge (dialer.answer counts so)
 RIPE_AFTER = 60.0  # s after its placing an outcome counts even if an older dial is still unresolved (a lost one)
 
 
@@ -165,8 +166,8 @@ class ForecastPacer:
         self.margin = margin
         self.free_weight = free_weight  # how much of the forecast frees to count on (tuned on seeds 1-10)
         # how long a live call may wait for an agent (the compliance rule's window less the bridge): with AMD
-        # the verdict comes 0.8 s after the greeting, leaving 0.7 s; without, the greeting itself (~1.4 s) too
-        self.window = window if window is not None else (0.7 if amd else 2.9)
+        # the verdict comes 0.8 s after the greeting, leaving 0.7 s; without, the window counts from the answer
+        self.window = window if window is not None else (0.7 if amd else NO_AMD_WINDOW)
         # outcome mix with forgetting (a prior of 30 dials at a typical list's mix)
         self.mix = {"live": 9.0, "machine": 6.0, "busy": 3.0, "noanswer": 12.0, "fail": 0.0}
         self.decay = 1 - 1 / 600
@@ -229,7 +230,7 @@ class ForecastPacer:
         live = self.delays["live"]
         self.horizon = sum(live) / len(live)
         # per elapsed second: P(free by the horizon), talking (talk left + wrap-up) and wrapping
-        reach = self.horizon + (self.window if self.controls.amd else max(self.window, 2.9))
+        reach = self.horizon + (self.window if self.controls.amd or not self.fell_back else NO_AMD_WINDOW)
         more = max(0.0, reach - self.wrap.mean)
         # filled on demand: only the elapsed seconds the floor shows are ever needed (a full table each refit
         # costs more than the rest of the pacer)

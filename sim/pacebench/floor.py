@@ -3,9 +3,10 @@
 Events run at their exact times; the policy is asked once a second and sees only what the engine would see
 (``dialer.pacing.Floor`` and the events), never the world's truth. Rules (docs/pacebench.md): a live call must be
 bridged (0.5 s) to an agent before its deadline (US: greeting end + 2 s; UK: answer + 0.3 s + 2 s) or it
-hears the abandon message; AMD false positives are people hung up on (abandoned in truth, invisible as
-measured; they hear the message left for machines, so no call is silent); false negatives are machines an
-agent handles for 10-20 s.
+hears the abandon message. Without AMD the engine cannot see a greeting's end, so it counts the US window from
+the answer, for people and machines alike (``dialer.answer`` does the same). AMD false positives are people
+hung up on (abandoned in truth, invisible as measured; they hear the message left for machines, so no call is
+silent); false negatives are machines an agent handles for 10-20 s.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from dialer.compliance import UK, US, WINDOW
 from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
 from sim.pacebench.world import DAY, INBOUND_SL, Cell, World
 
@@ -161,6 +163,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
     call_ids = itertools.count()
     line_limit = 6 * n
     amd_was = policy.controls.amd
+    rule = UK if cell.profile == "UK" else US  # the engine's own windows (dialer.compliance)
     # S6: inbound callers go to the next free agent before any outbound call (blended floor)
     inbound_queue: deque[tuple[float, float]] = deque()
     inbound_rate = world.inbound_rate()
@@ -251,7 +254,6 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
         d = world.lead(lead, attempt)
         p = cell.p_human(t)
         amd = policy.controls.amd and cell.amd
-        uk = cell.profile == "UK"
         if d.u_outcome < p:
             if d.ring > NO_ANSWER_TIMEOUT:
                 at(t + NO_ANSWER_TIMEOUT, "resolve", (c, "noanswer"))
@@ -259,7 +261,8 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
             answered = t + d.ring
             res.humans += 1
             greeting_end = answered + d.greeting
-            c.deadline = (answered + 0.3 + 2.0 if uk else greeting_end + 2.0) - BRIDGE
+            # without AMD the engine cannot see the greeting end: its window counts from the answer
+            c.deadline = rule.start(answered, greeting_end if amd else answered) + WINDOW - BRIDGE
             if amd and d.u_fp < cell.fp_rate:
                 c.kind = "fp"
                 at(greeting_end + 0.8, "fp", c)
@@ -278,8 +281,8 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                     c.kind = "machine"
                     at(verdict, "machine", c)
             else:
-                c.kind = "fn"  # without AMD every answer is treated as live
-                c.deadline = pickup + 2.0 - BRIDGE
+                c.kind = "fn"  # without AMD every answer is treated as live, by the same window as a person's
+                c.deadline = rule.start(pickup, pickup) + WINDOW - BRIDGE
                 at(pickup, "live", c)
         elif d.u_outcome < p + 0.30:
             at(t + d.busy_after, "resolve", (c, "busy"))
