@@ -102,6 +102,7 @@ class AnswerHandler:
                     self.spawner.spawn(self._keep_sample(d), f"amd-sample:{d.id}")
             return
         d.resolved = True
+        d.extra["rang"] = mono - d.placed  # for the agent's word on it (AgentSaid)
         self.pacer.on(DialResolved("live", mono - d.placed), self._t())
         self.waiting += 1
         try:
@@ -147,7 +148,7 @@ class AnswerHandler:
                 pass
 
     async def _abandon(self, d: Dial, chan: AgiChannel, greeting_end: float) -> None:
-        self.pacer.on(Abandoned(), self._t())
+        self.pacer.on(Abandoned(d.extra.get("rang", -1.0)), self._t())
         self.counts["abandoned"] = self.counts.get("abandoned", 0) + 1
         await self.notify.abandon(d.id, self.rule.name, greeting_end)
         await self._finish_lead(d, "abandoned")

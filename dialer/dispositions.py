@@ -11,7 +11,8 @@ from collections.abc import Callable
 
 from dialer.lead_source import Leads
 from dialer.notifier import Notifier
-from dialer.settings import Campaign
+from dialer.pacing import AgentSaid, Pacer
+from dialer.settings import MACHINE_LABEL, Campaign
 from dialer.state import Seat
 from engine.clock import Clock
 
@@ -21,7 +22,9 @@ class Dispositions:
     notify: Notifier
     c: Campaign
     leads: Leads
+    pacer: Pacer
     _end_wrap: Callable[[Seat], None]
+    _t: Callable[[], float]
 
     async def disposition(self, seat: Seat, code: str) -> str:
         """The agent's disposition of its last conversation; "do not call" puts the number on the campaign's
@@ -33,6 +36,10 @@ class Dispositions:
         if label is None:
             raise ValueError(f"unknown disposition code {code!r} (known: {', '.join(sorted(self.c.dispositions))})")
         await self.notify.disposition(d.id, seat.agent.id, d.lead, code, label)
+        if "rang" in d.extra and not d.extra.get("said"):
+            # who answered, once per call (a second disposition corrects the record, not the pacer's count)
+            d.extra["said"] = True
+            self.pacer.on(AgentSaid(label == MACHINE_LABEL, d.extra["rang"]), self._t())
         if label == "do not call":
             await self.leads.add_dnc(d.lead.phone, self.clock.now())
         self._end_wrap(seat)

@@ -12,8 +12,11 @@ Every second:
    exact distributions (lives and agents sums of Bernoullis) - stay within a rate c times the lives. The
    budget is the campaign's target minus a margin and minus the truth the engine cannot see (AMD false
    positives, estimated from QA labels shrunk toward AMD's nominal 1 %), plus the day's saved budget spread
-   over the next three hours. The rule's c is not the abandon rate it yields (that depends on the floor's
-   size and mix), so c = budget / the learned ratio of measured abandons to c spent per live call. A steady
+   over the next three hours. The rate is of people: without AMD machines are live calls too, abandoned more
+   often than people, so each abandon counts as a person by the share of people agents met among calls that
+   rang as long (``dialer.person_share``; all of them until agents say). The rule's c is not the abandon rate
+   it yields (that depends on the floor's size and mix), so c = budget / the learned ratio of abandons to c
+   spent per live call (both counted as people). A steady
    c spends the budget where it buys the most talk; swinging it on each abandon (small floors: one abandon is
    a percent of an hour's calls) left hours at progressive dialing.
    The mix is learned by cohort: an outcome counts once every dial placed before it has resolved too. Counted
@@ -33,6 +36,7 @@ from collections.abc import Callable
 
 from dialer.pacing import (
     Abandoned,
+    AgentSaid,
     Alarm,
     Connected,
     Controls,
@@ -43,6 +47,7 @@ from dialer.pacing import (
     TalkEnded,
     WrapEnded,
 )
+from dialer.person_share import PersonShare
 
 OUTCOMES = ("live", "machine", "busy", "noanswer", "fail")
 SQRT2 = math.sqrt(2.0)
@@ -181,6 +186,9 @@ class ForecastPacer:
         self.wrap = LogNormalFit(20.0, 0.5)
         self.lives = 0  # live calls the engine saw (connected + abandoned)
         self.abandons = 0
+        # the same counted as people: the rule's rate is of people, and without AMD machines are live calls that
+        # are abandoned more often than people (they pick up later); agents' dispositions tell them apart
+        self.people = PersonShare()
         self.qa_machine = 0  # QA-labelled AMD machine verdicts
         self.qa_person = 0  # ... of which were people
         self.machine_verdicts = 0
@@ -188,7 +196,7 @@ class ForecastPacer:
         # the rule's rate -> measured abandon rate is not 1:1 (it depends on the floor's size and mix): learn
         # the ratio (abandons per unit of rate spent on a live call) instead of swinging the rate on each abandon
         self.rate_now = target - margin
-        self.rate_spent = 0.0  # sum, over measured live calls, of the rule's rate when they resolved
+        self.connected = 0
         self.fell_back = False
         self._unripe: list[tuple[float, str, float]] = []  # (placed at, outcome, after): resolved, not yet learned
 
@@ -199,12 +207,16 @@ class ForecastPacer:
             if ev.outcome == "machine":
                 self.machine_verdicts += 1
             elif ev.outcome == "live":
-                self.rate_spent += self.rate_now
+                self.people.spend(self.rate_now, ev.after)
         elif isinstance(ev, Connected):
             self.lives += 1
+            self.connected += 1
         elif isinstance(ev, Abandoned):
             self.lives += 1
             self.abandons += 1
+            self.people.abandoned(ev.rang)
+        elif isinstance(ev, AgentSaid):
+            self.people.agent_said(ev.machine, ev.rang)
         elif isinstance(ev, TalkEnded):
             self.talk.add(ev.seconds)
         elif isinstance(ev, WrapEnded):
@@ -250,6 +262,16 @@ class ForecastPacer:
                 row.append((n - i) / n if n else 0.0)
             self._surv[o] = row
 
+    @property
+    def people_abandons(self) -> float:
+        """Abandons counted as people (all of them until agents say which calls were machines)."""
+        return self.people.people_abandons
+
+    @property
+    def people_lives(self) -> float:
+        """Live calls counted as people: those connected, less the machines agents met, and the abandons."""
+        return self.connected - self.people.machines_said + self.people_abandons
+
     def p_live_per_dial(self) -> float:
         total = sum(self.mix.values())
         return self.mix["live"] / total if total else 0.3
@@ -260,17 +282,18 @@ class ForecastPacer:
             return 0.0
         # of machine verdicts, the people: a Beta prior at the AMD's nominal 1 % of people called machines,
         # strong enough that a day's few labelled people (a 20 % sample) do not swing the budget by a third
-        prior = min(0.5, AMD_FP_PRIOR * max(1, self.lives) / max(1, self.machine_verdicts))
+        prior = min(0.5, AMD_FP_PRIOR * max(1.0, self.people_lives) / max(1, self.machine_verdicts))
         fp_share = (self.qa_person + QA_PRIOR * prior) / (self.qa_machine + QA_PRIOR)
         people_hung_up = fp_share * self.machine_verdicts
-        return people_hung_up / max(self.lives + people_hung_up, 50.0)
+        return people_hung_up / max(self.people_lives + people_hung_up, 50.0)
 
     def allowed_rate(self, floor: Floor) -> float:
         """The rate the rule may spend this second, so that the measured abandon rate meets the budget."""
         base = max(0.0, self.target - self.margin - self.hidden_rate())
-        ratio = (self.abandons + RATIO_PRIOR) / (self.rate_spent + RATIO_PRIOR)
+        # (the rate spent: over live calls, the rule's rate when they resolved, each weighed as a person)
+        ratio = (self.people_abandons + RATIO_PRIOR) / (self.people.rate_spent + RATIO_PRIOR)
         # and pay back (or spend) what the day so far over- (or under-) spent, gently: over a few hours' calls
-        saved = base * (self.lives + 20) - self.abandons
+        saved = base * (self.people_lives + 20) - self.people_abandons
         per_hour = max(10.0, floor.logged_in * 3600 / (self.talk.mean + self.wrap.mean + 5))
         self.rate_now = max(0.0, min(0.25, (base + saved / (SPREAD_HOURS * per_hour)) / ratio))
         return self.rate_now
@@ -365,7 +388,7 @@ class ForecastPacer:
 
     def _check_compliance_possible(self, now: float) -> None:
         # decide on the lower bound, not the estimate: a few early labels must not switch AMD off
-        lives_per_verdict = self.lives / max(1, self.machine_verdicts)
+        lives_per_verdict = self.people_lives / max(1, self.machine_verdicts)
         surely_hidden = self.fp_share_low() / max(1e-9, lives_per_verdict + self.fp_share_low())
         if self.controls.amd and self.qa_machine >= 100 and surely_hidden >= self.target - self.margin:
             self.controls.amd = False

@@ -47,7 +47,10 @@ class Connected:
 
 @dataclass(frozen=True)
 class Abandoned:
-    """A live call got the abandon message: no agent inside the window (as measured by the engine)."""
+    """A live call got the abandon message: no agent inside the window (as measured by the engine). ``rang``:
+    seconds from its dial to its live verdict (DialResolved's ``after``), negative when not known."""
+
+    rang: float = -1.0
 
 
 @dataclass(frozen=True)
@@ -61,13 +64,22 @@ class WrapEnded:
 
 
 @dataclass(frozen=True)
+class AgentSaid:
+    """An agent's disposition of a connected call: an answering machine, or a person. ``rang`` as in
+    Abandoned: it tells which abandoned calls were likely machines (``dialer.person_share``)."""
+
+    machine: bool
+    rang: float
+
+
+@dataclass(frozen=True)
 class QaLabel:
     """A reviewer listened to a call AMD called a machine: was it a person after all?"""
 
     was_person: bool
 
 
-Event = DialResolved | Connected | Abandoned | TalkEnded | WrapEnded | QaLabel
+Event = DialResolved | Connected | Abandoned | AgentSaid | TalkEnded | WrapEnded | QaLabel
 
 
 @dataclass

@@ -218,7 +218,7 @@ def test_roster_has_the_pause_reasons_in_code_order_and_each_agents_campaign(tmp
     assert roster.agents["1001"] == AgentInfo("1001", "Hotline Agent")
     a = roster.agents["2001"]
     assert (a.campaign, a.mode) == ("renewals", "preview") and a.dispositions[0] == ("1", "sale")
-    assert [c for c, _ in a.dispositions] == ["1", "2", "3", "9"]
+    assert [c for c, _ in a.dispositions] == ["1", "2", "3", "8", "9"]
 
 
 def _client(tmp_path: Path, viewer: Actor) -> TestClient:

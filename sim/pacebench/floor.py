@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from dialer.compliance import UK, US, WINDOW
-from dialer.pacing import Abandoned, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
+from dialer.pacing import Abandoned, AgentSaid, Connected, DialResolved, Floor, Pacer, QaLabel, TalkEnded, WrapEnded
 from sim.pacebench.world import DAY, INBOUND_SL, Cell, World
 
 BRIDGE = 0.5
@@ -209,7 +209,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
             if hopper:
                 hopper.ended(c.lead, t, "machine")
         at(t + BRIDGE, "talk", a)
-        at(t + BRIDGE + talk, "talk_end", (a, talk))
+        at(t + BRIDGE + talk, "talk_end", (a, talk, c))
 
     def take_inbound(a: int, call: tuple[float, float], t: float) -> None:
         arrived, talk = call
@@ -221,7 +221,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
         start = t + BRIDGE
         res.talk += max(0.0, min(start + talk, DAY) - min(start, DAY))
         at(start, "talk", a)
-        at(start + talk, "talk_end", (a, talk))
+        at(start + talk, "talk_end", (a, talk, None))
 
     def resolve(c: _Call, t: float, outcome: str) -> None:
         ringing.pop(c.id, None)
@@ -351,13 +351,15 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                         res.abandoned_humans += 1
                     if hopper:
                         hopper.ended(c.lead, et, "abandoned")
-                    policy.on(Abandoned(), et)
+                    policy.on(Abandoned(c.live_at - c.placed), et)
             elif kind == "talk":
                 state[payload] = TALK
                 since[payload] = et
             elif kind == "talk_end":
-                a, talk = payload
+                a, talk, c = payload
                 policy.on(TalkEnded(talk), et)
+                if c is not None:  # the agent's disposition: a machine AMD let through, or a person
+                    policy.on(AgentSaid(c.kind != "human", c.live_at - c.placed), et)
                 state[a] = WRAP
                 since[a] = et
                 w = world.wrap(a, calls_done[a])
