@@ -116,6 +116,51 @@ async def simulate(site: Site, callers: list[tuple[float, CallerScript]], start:
     return Simulated(await store.records(), await store.facts(), reached, sent, arrived, agents_time)
 
 
+def agents_say(seed: int) -> Callable[[Any], None]:
+    """Outbound agents give each conversation a disposition as its wrap-up ends, as dialers ask of them: 8
+    (answering machine) for a machine the engine put through, 2 (no sale) for a person. Installed on a built
+    engine; the dispositions go the way an agent's own do (``Dialer.control``)."""
+
+    def install(eng: Any) -> None:
+        dialer = eng.features.get("dialer")
+        for runner in dialer.runners if dialer is not None else []:
+            ended = runner.notify.talk_end
+
+            async def talk_end(did: str, agent: str, talk: float, runner: Any = runner, ended: Any = ended) -> None:
+                await ended(did, agent, talk)
+                seat = runner.seats.get(agent)
+                if seat is not None and seat.last is not None and seat.last.id == did:
+                    eng.spawn(say(runner, seat, seat.last), f"agent-says:{agent}")
+
+            runner.notify.talk_end = talk_end
+
+    async def say(runner: Any, seat: Any, d: Any) -> None:
+        await runner.clock.sleep(max(0.0, runner.c.wrap_up - 0.5))
+        if seat.last is not d or seat.state != "wrap":
+            return
+        machine = world.far_end(d.lead.phone, seed)[1] == "machine"
+        try:
+            await runner.disposition(seat, "8" if machine else "2")
+        except ValueError as exc:  # a campaign without those codes
+            log.warning("agent %s: %s", seat.agent.id, exc)
+
+    return install
+
+
+def abandon_truth(facts: list[Any], seed: int) -> dict[str, Any]:
+    """The US rate as the rule counts it, from the carrier's truth of each answered dial: people the engine
+    gave the abandon message or AMD called machines (hung up on), over people who answered."""
+    from sim.synthetic_leads import synthetic_number
+
+    lead = {f.call_id: f.data["lead"] for f in facts if f.kind == "outbound.placed"}
+    answered = {f.call_id for f in facts if f.kind == "outbound.verdict"}
+    lost = {f.call_id for f in facts if f.kind in ("outbound.abandon", "outbound.machine")}
+    people = [c for c in answered if c in lead and world.far_end(synthetic_number(lead[c]), seed)[1] == "person"]
+    hung_up = sum(1 for c in people if c in lost)
+    return {"people_answered": len(people), "people_abandoned": hung_up,
+            "abandon_rate_us_truth": round(hung_up / len(people), 4) if people else None}  # fmt: skip
+
+
 def scratch_site(wd: Path, text_for: Callable[[Path], str]) -> Site:
     """A site file in ``wd`` for a simulated run (the direct link never logs in; the file still needs a secret)."""
     secret = wd / "ami_secret"
@@ -129,9 +174,13 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
                   inbound: traffic.InboundModel | None = None, amd: bool = True, window: str = "08:00-21:00",
                   progress: Callable[[float, dict[str, Any]], None] | None = None,
                   facts_out: list[Any] | None = None, outbound_take_hotline: bool = False,
-                  on_engine: Callable[[Any], None] | None = None, profile: str = "us") -> dict[str, Any]:  # fmt: skip
+                  on_engine: Callable[[Any], None] | None = None, profile: str = "us",
+                  dispositions: bool = False) -> dict[str, Any]:  # fmt: skip
     """Run the day; ``facts_out`` (a list) receives the ledger and ``on_engine`` sees the built engine, for
-    tests that act on it or check the ledger fact by fact; ``profile`` is the campaign's rule (us, uk)."""
+    tests that act on it or check the ledger fact by fact; ``profile`` is the campaign's rule (us, uk);
+    ``dispositions``: the outbound agents give each conversation one (``agents_say``)."""
+    hooks = [h for h in (agents_say(seed) if dispositions else None, on_engine) if h is not None]
+
     inbound = inbound or traffic.InboundModel()
     wall0 = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="hotline-day-") as tmp:
@@ -145,7 +194,7 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
         midnight = start - start_hour * 3600
         callers = [(midnight + c.at, world.caller_script(c)) for c in traffic.day(inbound, seed, start_hour, hours)]
         sim = await simulate(site, callers, start, hours * 3600.0, seed, carrier=world.carrier(seed),
-                             on_engine=on_engine, progress=progress)  # fmt: skip
+                             on_engine=lambda eng: [h(eng) for h in hooks], progress=progress)  # fmt: skip
     if facts_out is not None:
         facts_out.extend(sim.facts)
     wall = time.perf_counter() - wall0
@@ -154,12 +203,13 @@ async def run_day(hours: float = 8.0, seed: int = 1, start_hour: float = 9.0, ou
     out = campaign_report(sim.facts).get("renewals", {})
     return {
         "hours": hours, "seed": seed, "start_hour": start_hour, "outbound_agents": outbound_agents, "amd": amd,
+        "dispositions": dispositions,
         "wall_seconds": round(wall, 2), "virtual_seconds": round(sim.reached, 1),
         "speed_up": round(sim.reached / wall, 1) if wall else None,
         "facts": len(sim.facts), "ami_events": sim.events,
         "callers_simulated": sim.arrived, "call_records": len(sim.rows), "inbound": inbound_stats,
-        "outbound": {**out, "conversations_per_agent_hour": round(out.get("connected", 0) /
-                                                                  (outbound_agents * hours), 2)
+        "outbound": {**out, **abandon_truth(sim.facts, seed),
+                     "conversations_per_agent_hour": round(out.get("connected", 0) / (outbound_agents * hours), 2)
                      if outbound_agents and hours else None},
     }  # fmt: skip
 
@@ -171,7 +221,8 @@ def print_day(r: dict[str, Any]) -> None:
         return "-" if x is None else f"{x:.2%}"
 
     print(f"virtual day: {r['hours']:g} h from {r['start_hour']:g}:00, seed {r['seed']}, "
-          f"{r['outbound_agents']} outbound agents, AMD {'on' if r['amd'] else 'off'}")  # fmt: skip
+          f"{r['outbound_agents']} outbound agents, AMD {'on' if r['amd'] else 'off'}, "
+          f"dispositions {'on' if r['dispositions'] else 'off'}")  # fmt: skip
     print(f"  wall time {r['wall_seconds']:.1f} s for {r['virtual_seconds'] / 3600:.2f} virtual hours "
           f"(x{r['speed_up']:g}); {r['ami_events']} AMI events, {r['facts']} facts")  # fmt: skip
     print(f"  hotline: offered {s['offered']}, answered {s['answered']}, abandoned {s['abandoned']}, "
@@ -181,7 +232,9 @@ def print_day(r: dict[str, Any]) -> None:
     if o:
         print(f"  outbound: {o.get('dials', 0)} dials, {o.get('connected', 0)} conversations "
               f"({o.get('conversations_per_agent_hour')} per agent-hour), {o.get('abandoned', 0)} abandoned; "
-              f"abandon rate US {pct(o.get('abandon_rate_us'))}, UK {pct(o.get('abandon_rate_uk'))}; "
+              f"abandon rate US {pct(o.get('abandon_rate_us'))}, UK {pct(o.get('abandon_rate_uk'))}, US truth "
+              f"{pct(o.get('abandon_rate_us_truth'))} ({o.get('people_abandoned')} of {o.get('people_answered')} "
+              f"people); "
               f"slowest connect {o.get('connect_after_greeting_max')} s after the greeting")  # fmt: skip
 
 
@@ -196,6 +249,7 @@ def main(args: Any) -> int:
 
     r = asyncio.run(run_day(hours=args.hours, seed=args.seed, start_hour=args.start,
                             outbound_agents=args.outbound_agents, amd=not args.no_amd,
+                            dispositions=not args.no_dispositions,
                             progress=None if args.quiet else progress))  # fmt: skip
     print_day(r)
     if args.json:

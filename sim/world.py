@@ -149,7 +149,7 @@ def carrier(seed: int, model: traffic.LeadModel | None = None,
             fp: float = 0.01, fn: float = 0.10) -> Callable[[str], CalleeBehavior]:  # fmt: skip
     """The far end of each dialed number, from the lead model (docs/pacebench.md): who answers, after how long,
     the greeting, the talk, and what AMD will make of it (1 % of people called machines, 10 % of machines
-    called people; a machine taken for a person keeps an agent 10-20 s)."""
+    called people; a machine that reaches an agent, AMD off or taken for a person, keeps it 10-20 s)."""
     model = model or traffic.LeadModel()
 
     def behavior(number: str) -> CalleeBehavior:
@@ -181,4 +181,5 @@ def far_end(number: str, seed: int, model: traffic.LeadModel | None = None, fp: 
         return CalleeBehavior("answer", lead.after, lead.talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8), "person"
     if u_amd < fn:
         return CalleeBehavior("answer", lead.after, fn_talk, "HUMAN", "HUMAN-800-800", lead.greeting + 0.8), "machine"
-    return CalleeBehavior("answer", lead.after, None, "MACHINE", "LONGGREETING-1600-1500", machine_after), "machine"
+    # AMD hangs up on it; without AMD it reaches an agent, who hangs up as soon as a taken one (the call's end)
+    return CalleeBehavior("answer", lead.after, fn_talk, "MACHINE", "LONGGREETING-1600-1500", machine_after), "machine"

@@ -12,6 +12,8 @@ from dialer.person_share import BAND, PRIOR, PersonShare
 from sim.day import run_day
 from sim.pacebench.floor import run_floor
 from sim.pacebench.world import Cell, World
+from sim.synthetic_leads import synthetic_number
+from sim.world import far_end
 from tests.test_vtime import MemoryLeads, shell_free_inbound
 
 
@@ -109,3 +111,19 @@ def test_an_agents_answering_machine_disposition_reaches_the_engines_pacer_once(
     assert words == [AgentSaid(True, said["rang"])]
     # the ringing time it carries is the one the pacer was told when the call turned live
     assert DialResolved("live", said["rang"]) in seen
+
+
+def test_the_virtual_days_agents_give_each_conversation_its_disposition_machines_as_answering_machines():
+    facts: list = []
+    asyncio.run(run_day(hours=0.3, seed=5, outbound_agents=4, amd=False, facts_out=facts, dispositions=True,
+                        inbound=shell_free_inbound()))  # fmt: skip
+    phone = {f.call_id: synthetic_number(f.data["lead"]) for f in facts if f.kind == "outbound.placed"}
+    ended = {f.call_id for f in facts if f.kind == "outbound.talk_end"}
+    said = [f for f in facts if f.kind == "outbound.disposition"]
+    assert len(said) == len({f.call_id for f in said}), "one disposition per conversation"
+    # each conversation over before the last wrap-ups got its word; a machine's is "answering machine"
+    assert len(said) >= len(ended) - 4 and {f.call_id for f in said} <= ended
+    codes = {f.call_id: f.data["code"] for f in said}
+    truth = {c: far_end(phone[c], 5)[1] for c in codes}
+    assert {codes[c] for c in codes if truth[c] == "machine"} == {"8"}
+    assert {codes[c] for c in codes if truth[c] == "person"} == {"2"}

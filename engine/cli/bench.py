@@ -115,6 +115,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bd.add_argument("--seed", type=int, default=1)
     bd.add_argument("--start", type=float, default=9.0, help="simulated start hour, site time (default 9)")
     bd.add_argument("--no-amd", action="store_true", help="dial without answering-machine detection")
+    bd.add_argument("--no-dispositions", action="store_true",
+                    help="outbound agents give no dispositions (by default each conversation gets one as its "
+                         "wrap-up ends: answering machine or no sale)")  # fmt: skip
     bd.add_argument("--quiet", action="store_true", help="no progress lines")
     bd.add_argument("--json", help="write the figures to this file")
     bd.set_defaults(func=cmd_bench_day)
