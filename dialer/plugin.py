@@ -15,7 +15,7 @@ from dialer.lead_source import Leads, StoredLeads
 from dialer.ports import DialerPorts
 from dialer.runner import CampaignRunner
 from dialer.services import Definitions, Dialer
-from dialer.settings import Campaign
+from dialer.settings import MACHINE_LABEL, Campaign
 from engine.app import Engine
 from engine.ports import InboundView
 
@@ -58,6 +58,9 @@ def build(engine: Engine, recorder: Recording | None = None, inbound: InboundVie
         if c.profile == "uk" and c.amd and c.mode != "preview":  # HUMAN comes 0.8 s after the greeting
             log.warning("campaign %s: UK rule with AMD on: a verdict after answer + 2.3 s means the abandon message "
                         "at once (PaceBench runs the UK profile with AMD off)", c.name)  # fmt: skip
+        if not c.amd and c.mode != "preview" and MACHINE_LABEL not in c.dispositions.values():
+            log.warning("campaign %s: AMD off and no disposition labelled %r: every machine hung up on counts "
+                        "as a person, so the pacer spends less of its budget", c.name, MACHINE_LABEL)  # fmt: skip
         runners.append(CampaignRunner(ports, c, agents, site["site"]["timezone"], leads, recorder=recorder,
                                       inbound=inbound, board=board))  # fmt: skip
     return Dialer(runners, engine.clock, _definitions(engine.store)) if runners else None

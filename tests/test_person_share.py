@@ -127,3 +127,15 @@ def test_the_virtual_days_agents_give_each_conversation_its_disposition_machines
     truth = {c: far_end(phone[c], 5)[1] for c in codes}
     assert {codes[c] for c in codes if truth[c] == "machine"} == {"8"}
     assert {codes[c] for c in codes if truth[c] == "person"} == {"2"}
+
+
+def test_a_campaign_without_amd_and_no_answering_machine_disposition_is_warned_about(monkeypatch, caplog):
+    import dialer.settings
+
+    warned = []
+    for codes in ({"1": "sale", "2": "no sale"}, dict(dialer.settings.DEFAULT_DISPOSITIONS)):
+        monkeypatch.setattr(dialer.settings, "DEFAULT_DISPOSITIONS", codes)
+        caplog.clear()
+        asyncio.run(run_day(hours=0.02, seed=5, outbound_agents=2, amd=False, inbound=shell_free_inbound()))
+        warned.append([r.getMessage() for r in caplog.records if "answering machine" in r.getMessage()])
+    assert len(warned[0]) == 1 and "renewals" in warned[0][0] and warned[1] == []
