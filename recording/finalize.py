@@ -33,6 +33,10 @@ class Recorder:
         self.active: set[str] = set()
         self._finishing: set[str] = set()  # calls whose legs are being merged (a restart can ask twice)
 
+    def busy(self) -> bool:
+        """A recording still running or its legs still being merged: its ``recording.saved`` is yet to come."""
+        return bool(self.active or self._finishing)
+
     async def start(self, call_id: str, channel: str) -> None:
         if call_id in self.active:
             return

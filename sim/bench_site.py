@@ -251,8 +251,10 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
                     pass
             hotline_report = await hotline
             recorder = eng.features.get("recorder")
-            await _until(lambda: recorder is None or not recorder.active, 120.0, 1.0)
-            await asyncio.sleep(5.0)  # the last merges: written as recording.saved facts
+            # the hang-ups above end many recordings at once: wait for their merges, not just their MixMonitors
+            # (reading the facts while 19 merges ran reported those conversations unrecorded)
+            await asyncio.sleep(2.0)  # the hang-ups reach the recorder as call ends
+            await _until(lambda: recorder is None or not recorder.busy(), 180.0, 1.0)
             sampler.cancel()
             facts = await eng.store.facts()
             records = await eng.store.records()

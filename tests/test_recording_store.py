@@ -5,6 +5,7 @@ removes the legs."""
 from __future__ import annotations
 
 import asyncio
+import threading
 import wave
 from pathlib import Path
 from types import SimpleNamespace
@@ -153,3 +154,44 @@ def test_a_call_that_never_reached_an_answer_leaves_no_empty_recording(tmp_path)
     asyncio.run(rec.on_call_end("c1"))
     assert [f.kind for f in ledger.facts_][1:] == ["recording.empty"]
     assert list(tmp_path.iterdir()) == []
+
+
+def test_the_recorder_is_busy_until_a_finished_calls_merge_is_saved(tmp_path, monkeypatch):
+    """A call that ended is no longer recording, but its file is not saved until the merge is done: a reader that
+    waits for the saved facts (the site bench) must see the recorder busy until then."""
+    write_leg(tmp_path / "c1-in.wav", tone(2.0, 300.0))
+    write_leg(tmp_path / "c1-out.wav", tone(2.0, 500.0))
+    ledger = Ledger()
+
+    async def update_record(call_id: str) -> None:
+        pass
+
+    rec = Recorder(actions=SimpleNamespace(), calls=SimpleNamespace(), ledger=ledger,  # type: ignore[arg-type]
+                   records=SimpleNamespace(update_record=update_record), asterisk_dir="/var/spool/asterisk/monitor",
+                   local_dir=tmp_path, settle=0.01, wait=2.0)  # fmt: skip
+    rec.active.add("c1")
+    merging = threading.Event()
+    release = threading.Event()
+    real_store = rec._store
+
+    def slow_store(legs: list[Path], out: Path) -> Any:
+        merging.set()
+        release.wait(5.0)
+        return real_store(legs, out)
+
+    monkeypatch.setattr(rec, "_store", slow_store)
+
+    async def run() -> list[bool]:
+        seen = [rec.busy()]
+        task = asyncio.create_task(rec.on_call_end("c1"))
+        while not merging.is_set():
+            await asyncio.sleep(0.01)
+        seen.append(rec.busy())  # no longer in ``active``: the merge is what is left
+        seen.append("c1" in rec.active)
+        release.set()
+        await task
+        seen.append(rec.busy())
+        return seen
+
+    assert asyncio.run(run()) == [True, True, False, False]
+    assert [f.kind for f in ledger.facts_][1:] == ["recording.saved"]
