@@ -47,6 +47,8 @@ SECTIONS: dict[str, dict[str, Field]] = {
                         doc="stored file: opus (stereo Ogg Opus) or wav (16-bit stereo)"),
         "bitrate": Field((int, float), 16, check=lambda v: None if 12 <= v <= 512 else "must be 12-512 (kbit/s)",
                          doc="Opus bit-rate of the whole file, kbit/s, shared by the two sides"),
+        "complexity": Field(int, 5, check=lambda v: None if 0 <= v <= 10 else "must be 0-10",
+                            doc="the Opus encoder's complexity: lower takes less CPU for a little quality"),
         "retention": Field(list, [], doc="[[recording.retention]] rules: kind, days, service, campaign, "
                            "keep_after_lead_purge"),
     },

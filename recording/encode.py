@@ -17,6 +17,7 @@ import numpy as np
 import soundfile as sf
 
 from recording.ogg_opus import encode_ogg
+from recording.opus_lib import DEFAULT_COMPLEXITY
 
 FORMATS = ("opus", "wav")
 
@@ -53,7 +54,8 @@ def read_pcm(path: Path) -> tuple[np.ndarray, int]:
     return data, rate
 
 
-def store(frames: np.ndarray, rate: int, out: Path, fmt: str = "opus", kbit_s: float = 16.0) -> Stored:
+def store(frames: np.ndarray, rate: int, out: Path, fmt: str = "opus", kbit_s: float = 16.0,
+          complexity: int = DEFAULT_COMPLEXITY) -> Stored:
     """Write ``frames`` (n x channels, int16) to ``out`` in ``fmt``, decode it back and check its length and
     channels, then give its size and SHA-256. Written under a temporary name first: a reader never sees half a
     file, and a file that fails the check is not left behind. Raises ValueError when the check fails."""
@@ -63,7 +65,7 @@ def store(frames: np.ndarray, rate: int, out: Path, fmt: str = "opus", kbit_s: f
     tmp = out.with_name(out.name + ".part")
     try:
         if fmt == "opus":
-            tmp.write_bytes(encode_ogg(frames, rate, kbit_s))
+            tmp.write_bytes(encode_ogg(frames, rate, kbit_s, complexity=complexity))
         else:
             sf.write(str(tmp), frames, rate, format="WAV", subtype="PCM_16")
         # decoded in full, not taken from the header: a damaged stream fails here, not at the first replay

@@ -12,6 +12,7 @@ from engine.ports import Actions, Calls, Ledger, Records
 from recording.analysis import analyse
 from recording.encode import Stored, store
 from recording.mixmonitor import RecordingPaths, merge_legs
+from recording.opus_lib import DEFAULT_COMPLEXITY
 
 log = logging.getLogger("hotline.recording")
 
@@ -19,7 +20,7 @@ log = logging.getLogger("hotline.recording")
 class Recorder:
     def __init__(self, *, actions: Actions, calls: Calls, ledger: Ledger, records: Records, asterisk_dir: str,
                  local_dir: Path, settle: float = 0.5, wait: float = 10.0, format: str = "opus",
-                 bitrate: float = 16.0) -> None:  # fmt: skip
+                 bitrate: float = 16.0, complexity: int = DEFAULT_COMPLEXITY) -> None:  # fmt: skip
         self.actions = actions
         self.calls = calls
         self.ledger = ledger
@@ -30,6 +31,7 @@ class Recorder:
         self.wait = wait
         self.format = format  # [recording] format: opus or wav
         self.bitrate = bitrate  # [recording] bitrate, kbit/s of the whole Opus file
+        self.complexity = complexity  # [recording] complexity, the Opus encoder's 0-10
         self.active: set[str] = set()
         self._finishing: set[str] = set()  # calls whose legs are being merged (a restart can ask twice)
 
@@ -160,7 +162,8 @@ class Recorder:
         if len(frames) == 0:
             return None
         # the sides' talk figures, read off the samples in hand: the daily sample weighs silences and talking over
-        return store(frames, rate, out, self.format, self.bitrate), analyse(frames, rate).summary()
+        return (store(frames, rate, out, self.format, self.bitrate, self.complexity),
+                analyse(frames, rate).summary())
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import numpy as np
 
-from recording.opus_lib import MonoStreams
+from recording.opus_lib import DEFAULT_COMPLEXITY, MonoStreams
 
 GRANULE_RATE = 48000
 PACKETS_PER_PAGE = 50  # one second of 20 ms packets a page
@@ -62,9 +62,9 @@ def opus_tags() -> bytes:
     return b"OpusTags" + struct.pack("<I", len(VENDOR)) + VENDOR + struct.pack("<I", 0)
 
 
-def _pages(frames: np.ndarray, rate: int, kbit_s: float, serial: int) -> Iterator[bytes]:
+def _pages(frames: np.ndarray, rate: int, kbit_s: float, serial: int, complexity: int) -> Iterator[bytes]:
     n, channels = frames.shape
-    enc = MonoStreams(rate, channels, kbit_s)
+    enc = MonoStreams(rate, channels, kbit_s, complexity)
     try:
         scale = GRANULE_RATE // rate
         pre_skip = enc.lookahead * scale
@@ -91,8 +91,9 @@ def _pages(frames: np.ndarray, rate: int, kbit_s: float, serial: int) -> Iterato
         enc.close()
 
 
-def encode_ogg(frames: np.ndarray, rate: int, kbit_s: float, serial: int = 0x686F746C) -> bytes:
+def encode_ogg(frames: np.ndarray, rate: int, kbit_s: float, serial: int = 0x686F746C,
+               complexity: int = DEFAULT_COMPLEXITY) -> bytes:
     """The whole file of ``frames`` (n x channels, int16) at ``rate`` (8000, 12000, 16000, 24000 or 48000)."""
     if rate not in (8000, 12000, 16000, 24000, 48000):
         raise ValueError(f"Opus cannot take {rate} Hz audio as it is")
-    return b"".join(_pages(frames, rate, kbit_s, serial))
+    return b"".join(_pages(frames, rate, kbit_s, serial, complexity))

@@ -62,7 +62,7 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
     rec = site["recording"]
     recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
                         asterisk_dir=rec["asterisk_dir"], local_dir=local_dir, format=rec["format"],
-                        bitrate=float(rec["bitrate"]))  # fmt: skip
+                        bitrate=float(rec["bitrate"]), complexity=int(rec["complexity"]))  # fmt: skip
     engine.features["recorder"] = recorder
     sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no index
     if sql is not None:

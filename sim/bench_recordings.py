@@ -23,6 +23,7 @@ import numpy as np
 import soundfile as sf
 
 from recording.encode import read_pcm, store
+from recording.opus_lib import DEFAULT_COMPLEXITY
 
 RATE = 8000
 TEXTS = {
@@ -77,14 +78,15 @@ def coupled_stereo(frames: np.ndarray, path: Path, kbit_s: float) -> None:
     sf.write(str(path), frames, RATE, format="OGG", subtype="OPUS", compression_level=(256.0 - per) / 250.0)
 
 
-def measure(frames: np.ndarray, folder: Path, name: str, kind: str, kbit_s: float) -> dict[str, Any]:
+def measure(frames: np.ndarray, folder: Path, name: str, kind: str, kbit_s: float,
+            complexity: int = DEFAULT_COMPLEXITY) -> dict[str, Any]:  # fmt: skip
     minutes = len(frames) / RATE / 60
-    path = folder / f"{name}-{kind}-{kbit_s:g}.{'wav' if kind == 'wav' else 'opus'}"
+    path = folder / f"{name}-{kind}-{kbit_s:g}-{complexity}.{'wav' if kind == 'wav' else 'opus'}"
     t0 = time.thread_time()
     if kind == "stereo":
         coupled_stereo(frames, path, kbit_s)
     else:
-        store(frames, RATE, path, "wav" if kind == "wav" else "opus", kbit_s)  # the recorder's own path
+        store(frames, RATE, path, "wav" if kind == "wav" else "opus", kbit_s, complexity)  # the recorder's own path
     encode = time.thread_time() - t0
     t1 = time.thread_time()
     back, _ = read_pcm(path)
@@ -93,6 +95,7 @@ def measure(frames: np.ndarray, folder: Path, name: str, kind: str, kbit_s: floa
     if kind != "stereo":
         encode -= decode  # store() decodes the file back once to check it: the encoding alone is the rest
     return {"source": name, "format": kind, "bitrate": kbit_s if kind != "wav" else None,
+            "complexity": complexity if kind == "2mono" else None,
             "mb_per_min": size / 1e6 / minutes, "mean_kbit_s": size * 8 / 1000 / (minutes * 60),
             "sides_apart_db": apart_db(frames, back), "encode_cpu_s_per_min": encode / minutes,
             "decode_cpu_s_per_min": decode / minutes}  # fmt: skip
@@ -111,13 +114,17 @@ def main(args: argparse.Namespace) -> int:
             for kind in ("2mono", "stereo"):
                 for kb in args.bitrates:
                     rows.append(measure(frames, folder, name, kind, kb))
+            # the recorder's other encoder complexities, at its default bit-rate: what CPU each saves
+            for cx in [c for c in args.complexities if c != DEFAULT_COMPLEXITY]:
+                rows.append(measure(frames, folder, name, "2mono", 16.0, cx))
     print("format: 2mono = the recorder's Opus, one mono stream per side; stereo = libsndfile's coupled stereo Opus")
-    print(f"{'source':<11}{'format':<7}{'kbit/s set':>10}{'MB/min':>8}{'kbit/s':>8}{'apart dB':>9}"
+    print(f"{'source':<11}{'format':<7}{'kbit/s set':>10}{'cx':>4}{'MB/min':>8}{'kbit/s':>8}{'apart dB':>9}"
           f"{'enc s/min':>10}{'dec s/min':>10}{'vs WAV':>8}")  # fmt: skip
     for r in rows:
         wav = next(w for w in rows if w["source"] == r["source"] and w["format"] == "wav")
         r["size_vs_wav"] = r["mb_per_min"] / wav["mb_per_min"]
-        print(f"{r['source']:<11}{r['format']:<7}{r['bitrate'] or '-':>10}{r['mb_per_min']:>8.3f}"
+        cx = "-" if r["complexity"] is None else r["complexity"]
+        print(f"{r['source']:<11}{r['format']:<7}{r['bitrate'] or '-':>10}{cx:>4}{r['mb_per_min']:>8.3f}"
               f"{r['mean_kbit_s']:>8.1f}{r['sides_apart_db']:>9.1f}{r['encode_cpu_s_per_min']:>10.3f}"
               f"{r['decode_cpu_s_per_min']:>10.3f}{r['size_vs_wav']:>8.3f}")  # fmt: skip
     Path(args.json).write_text(json.dumps({"minutes": args.minutes, "rows": rows}, indent=1))

@@ -181,3 +181,11 @@ def test_a_service_skill_nobody_has_names_its_own_entry_after_a_skipped_one(tmp_
     assert r.returncode == 1
     n = len([ln for ln in lines if ln == "[[services]]"])
     assert f"services[{n - 1}].skills: no agent has skill 'klingon'" in r.stdout, r.stdout
+
+
+def test_the_recorders_complexity_is_checked_with_its_line(tmp_path):
+    text = GOOD + "\n[recording]\ncomplexity = 11\n"
+    line = text.splitlines().index("complexity = 11") + 1
+    r = _check(tmp_path, text)
+    assert r.returncode == 1
+    assert f"site.toml:{line}: recording.complexity: must be 0-10" in r.stdout

@@ -18,6 +18,7 @@ from engine.model.facts import Fact
 from recording.encode import probe, read_pcm, sha256_of, store
 from recording.finalize import Recorder
 from recording.mixmonitor import merge_legs
+from recording.opus_lib import OpusError
 
 RATE = 8000
 
@@ -195,3 +196,20 @@ def test_the_recorder_is_busy_until_a_finished_calls_merge_is_saved(tmp_path, mo
 
     assert asyncio.run(run()) == [True, True, False, False]
     assert [f.kind for f in ledger.facts_][1:] == ["recording.saved"]
+
+
+def test_the_encoders_complexity_reaches_libopus_and_both_ends_decode_whole(tmp_path):
+    """``[recording] complexity`` is libopus's own knob: another setting codes the same audio to other bytes,
+    each decoding back to every sample with the sides kept apart."""
+    n = 20 * RATE
+    turn = (np.arange(n) // (5 * RATE)) % 2
+    frames = np.stack([speechlike(20.0, 3) * (turn == 0), speechlike(20.0, 4) * (turn == 1)], axis=1)
+    frames = frames.astype(np.int16)
+    low = store(frames, RATE, tmp_path / "low.opus", complexity=0)
+    high = store(frames, RATE, tmp_path / "high.opus", complexity=10)
+    assert low.sha256 != high.sha256
+    for kept in (low, high):
+        assert probe(kept.path) == (2, 20.0)
+    with pytest.raises(OpusError, match="complexity"):
+        store(frames, RATE, tmp_path / "bad.opus", complexity=11)
+    assert not list(tmp_path.glob("*.part")) and not (tmp_path / "bad.opus").exists()

@@ -69,6 +69,8 @@ def cmd_bench_recordings(args: argparse.Namespace) -> int:
 
     if args.minutes <= 0 or any(b < 6 for b in args.bitrates):
         sitefile.fail("hotline bench recordings: --minutes above 0, --bitrates 6 kbit/s or more")
+    if any(not 0 <= c <= 10 for c in args.complexities):
+        sitefile.fail("hotline bench recordings: --complexities 0 to 10")
     return bench_main(args)
 
 
@@ -154,6 +156,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
         type=lambda v: [float(x) for x in v.split(",")],
         default=[12.0, 16.0, 20.0, 24.0],
         help="Opus bit-rates to try, kbit/s, comma-separated (default 12,16,20,24)",
+    )
+    bc.add_argument(
+        "--complexities",
+        type=lambda v: [int(x) for x in v.split(",")],
+        default=[10, 5, 0],
+        help="the recorder's Opus encoder complexities to try at 16 kbit/s, comma-separated (default 10,5,0; "
+        "the others at [recording] complexity's default, 5)",
     )
     bc.add_argument("--json", default="bench-recordings.json", help="write the figures here (default %(default)s)")
     bc.set_defaults(func=cmd_bench_recordings)
