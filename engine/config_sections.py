@@ -49,6 +49,9 @@ SECTIONS: dict[str, dict[str, Field]] = {
                          doc="Opus bit-rate of the whole file, kbit/s, shared by the two sides"),
         "complexity": Field(int, 5, check=lambda v: None if 0 <= v <= 10 else "must be 0-10",
                             doc="the Opus encoder's complexity: lower takes less CPU for a little quality"),
+        "encoders": Field(int, 1, check=lambda v: None if 0 <= v <= 16 else "must be 0-16",
+                          doc="worker processes that merge and encode recordings below Asterisk's priority; "
+                          "0: a thread of the engine's process"),
         "retention": Field(list, [], doc="[[recording.retention]] rules: kind, days, service, campaign, "
                            "keep_after_lead_purge"),
     },

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from concurrent.futures import BrokenExecutor
 from pathlib import Path
 
 from engine.asterisk.ami_link import AmiDisconnected, AmiError
 from engine.model.facts import fact_key
 from engine.ports import Actions, Calls, Ledger, Records
-from recording.analysis import analyse
-from recording.encode import Stored, store
-from recording.mixmonitor import RecordingPaths, merge_legs
+from recording.encoder import EncoderPool, Merged, merge_and_store
+from recording.mixmonitor import RecordingPaths
 from recording.opus_lib import DEFAULT_COMPLEXITY
 
 log = logging.getLogger("hotline.recording")
@@ -20,7 +20,8 @@ log = logging.getLogger("hotline.recording")
 class Recorder:
     def __init__(self, *, actions: Actions, calls: Calls, ledger: Ledger, records: Records, asterisk_dir: str,
                  local_dir: Path, settle: float = 0.5, wait: float = 10.0, format: str = "opus",
-                 bitrate: float = 16.0, complexity: int = DEFAULT_COMPLEXITY) -> None:  # fmt: skip
+                 bitrate: float = 16.0, complexity: int = DEFAULT_COMPLEXITY,
+                 pool: EncoderPool | None = None) -> None:  # fmt: skip
         self.actions = actions
         self.calls = calls
         self.ledger = ledger
@@ -32,6 +33,7 @@ class Recorder:
         self.format = format  # [recording] format: opus or wav
         self.bitrate = bitrate  # [recording] bitrate, kbit/s of the whole Opus file
         self.complexity = complexity  # [recording] complexity, the Opus encoder's 0-10
+        self.pool = pool  # [recording] encoders: worker processes for the merges; None: a thread of this process
         self.active: set[str] = set()
         self._finishing: set[str] = set()  # calls whose legs are being merged (a restart can ask twice)
 
@@ -132,7 +134,18 @@ class Recorder:
             last = sizes
             await asyncio.sleep(self.settle)
         try:
-            got = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
+            if self.pool is not None:
+                got = await self.pool.merge(legs, paths.stored(self.format), self.format, self.bitrate,
+                                            self.complexity)  # fmt: skip
+            else:
+                got = await asyncio.to_thread(self._store, legs, paths.stored(self.format))
+        except BrokenExecutor as exc:
+            # a worker died (killed, out of memory): not this recording's fault; its legs stay for the next start
+            log.error("call %s: the recording's encoder process died (%s); merged again at the next start",
+                      call_id, exc)  # fmt: skip
+            if self.pool is not None:
+                self.pool.close()  # a fresh pool for the next merge
+            return
         except (OSError, ValueError, RuntimeError) as exc:  # libsndfile's errors are RuntimeErrors
             log.error("call %s: could not store the recording: %s", call_id, exc)
             await self._failed(call_id, f"could not merge and encode the legs: {exc}")
@@ -157,13 +170,8 @@ class Recorder:
         log.info("call %s: recording %s (%.1f s, stereo %s, %d bytes)", call_id, kept.path, kept.seconds,
                  kept.format, kept.bytes)  # fmt: skip
 
-    def _store(self, legs: list[Path], out: Path) -> tuple[Stored, dict[str, float]] | None:
-        frames, rate = merge_legs(legs[0], legs[1])
-        if len(frames) == 0:
-            return None
-        # the sides' talk figures, read off the samples in hand: the daily sample weighs silences and talking over
-        return (store(frames, rate, out, self.format, self.bitrate, self.complexity),
-                analyse(frames, rate).summary())
+    def _store(self, legs: list[Path], out: Path) -> Merged:
+        return merge_and_store(legs, out, self.format, self.bitrate, self.complexity)
 
     async def _failed(self, call_id: str, reason: str) -> None:
         # on the record so a restart does not wait on the same missing files again (the legs, if any, stay)

@@ -16,6 +16,7 @@ from engine.ports import Ledger, Records
 from engine.recovery import Recovery
 from ivr.places import cel_file, places_for
 from ivr.settings import IvrSettings
+from recording.encoder import EncoderPool
 from recording.finalize import Recorder
 from recording.index import RecordingIndex
 from recording.retention import rules_of
@@ -60,9 +61,11 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
     site = engine.site
     cdr_file = places_for(IvrSettings.of(site["ivr"]), site["asterisk"]["lab"]).cdr  # the IVR's degraded calls
     rec = site["recording"]
+    # the virtual PBX merges nothing: no worker processes for it
+    pool = EncoderPool(int(rec["encoders"])) if finish and rec["encoders"] > 0 else None
     recorder = Recorder(actions=engine, calls=engine, ledger=engine, records=engine.store,
                         asterisk_dir=rec["asterisk_dir"], local_dir=local_dir, format=rec["format"],
-                        bitrate=float(rec["bitrate"]), complexity=int(rec["complexity"]))  # fmt: skip
+                        bitrate=float(rec["bitrate"]), complexity=int(rec["complexity"]), pool=pool)  # fmt: skip
     engine.features["recorder"] = recorder
     sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no index
     if sql is not None:
@@ -74,6 +77,8 @@ def install(engine: Engine, local_dir: Path, *, finish: bool) -> Recorder:
     if not finish:
         return recorder
     engine.call_end_hooks.append(recorder.on_call_end)
+    if pool is not None:
+        engine.feature_tasks.append(("recording-encoders", pool.run))
     # reading the lab's real CEL file off-thread at a virtual-time resync let the clock run on before the model
     # took the listing: hence real Asterisk only
     recovery = Recovery(actions=engine, calls=engine, ledger=engine, records=engine.store, ends=engine,

@@ -227,6 +227,9 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
             sampler = asyncio.create_task(floor.run(), name="bench-site-floor")
             use = usage.Usage(pids)
             use.start()
+            # the recorder's worker processes are not the engine's process: their merges are counted apart
+            pool = getattr(eng.features.get("recorder"), "pool", None)
+            encoded0 = pool.cpu_s if pool is not None else 0.0
             t0 = time.monotonic()
             print(f"dialing for {plan.minutes:g} min with {plan.agents} seats ({'all' if joined else 'not all'} in "
                   f"their sessions), {calls} hotline callers", flush=True)  # fmt: skip
@@ -241,6 +244,8 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
             dialer.stop_dialing()
             t1 = time.monotonic()
             load = await use.stop()
+            if pool is not None:
+                with_encoders(load, pool.workers, pool.cpu_s - encoded0)
             print(f"window over: draining up to {plan.drain:g} s", flush=True)
             await _until(lambda: floor.calls() == 0 and not dialer.dials_in_flight(), plan.drain, 1.0)
             for ch in [c for c in eng.model.channels.values() if not c.name.startswith(sessions)]:
@@ -327,6 +332,18 @@ async def predicted(plan: SitePlan) -> dict[str, Any]:
             "abandon_rate_us": o.get("abandon_rate_us"), "dials": o.get("dials", 0)}  # fmt: skip
 
 
+def with_encoders(load: dict[str, Any], workers: int, cpu_s: float) -> None:
+    """The recorder's workers' CPU (merges finished in the window) beside the engine's process, and both summed."""
+    seconds = float(load["seconds"])
+    load["recording_encoders"] = {"workers": workers, "cpu_s": round(cpu_s, 2),
+                                  "cpu_pct_of_core": round(100 * cpu_s / seconds, 2)}  # fmt: skip
+    eng, ast = load.get("engine_process"), load.get("asterisk")
+    if isinstance(eng, dict):
+        load["engine_with_encoders_pct_of_core"] = round(100 * (eng["cpu_s"] + cpu_s) / seconds, 2)
+        if isinstance(ast, dict) and ast["cpu_s"] > 0:
+            load["cpu_ratio_with_encoders"] = round((eng["cpu_s"] + cpu_s) / ast["cpu_s"], 3)
+
+
 def verdict(r: dict[str, Any]) -> dict[str, Any]:
     """The issue's goals, each met or not."""
     c, u, day = r["campaign"], r["usage"], r.get("virtual_day", {})
@@ -341,6 +358,9 @@ def verdict(r: dict[str, Any]) -> dict[str, Any]:
         "every_conversation_recorded": r["recordings"]["problem_count"] == 0,
         "engine_cpu_at_most_15pct_of_a_core": cpu is not None and cpu <= 15.0,
         "engine_under_a_quarter_of_asterisk": ratio is not None and ratio < 0.25 and bool(ast),
+        # the same two with the recorder's worker processes counted in: the figure a sizing plan needs
+        "engine_with_encoders_at_most_15pct_of_a_core": u.get("engine_with_encoders_pct_of_core", cpu or 1e9) <= 15.0,
+        "engine_with_encoders_under_a_quarter_of_asterisk": (u.get("cpu_ratio_with_encoders", ratio) or 1e9) < 0.25,
         "campaign_compliant_truth_3pct": truth is not None and truth <= 0.03,
         "rate_within_10pct_of_virtual_day": bool(want) and abs(got - want) / want <= 0.10,
     }
@@ -378,6 +398,11 @@ def print_report(r: dict[str, Any]) -> None:
             x = u[name]
             print(f"  cpu {name:<15} {x['cpu_pct_of_core']:6.2f} % of a core, peak RSS {x['rss_peak_mb']} MB")
     print(f"  cpu engine process / asterisk = {u.get('cpu_ratio')}")
+    if isinstance(u.get("recording_encoders"), dict):
+        e = u["recording_encoders"]
+        print(f"  cpu recording encoders ({e['workers']} process(es), nice 10) {e['cpu_pct_of_core']:.2f} % of a core; "
+              f"engine with them {u.get('engine_with_encoders_pct_of_core')} %, / asterisk = "
+              f"{u.get('cpu_ratio_with_encoders')}")  # fmt: skip
     for goal, met in r.get("verdict", {}).items():
         print(f"  goal {goal}: {'met' if met else 'MISSED'}")
 

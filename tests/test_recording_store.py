@@ -5,8 +5,10 @@ removes the legs."""
 from __future__ import annotations
 
 import asyncio
+import os
 import threading
 import wave
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -16,6 +18,7 @@ import pytest
 
 from engine.model.facts import Fact
 from recording.encode import probe, read_pcm, sha256_of, store
+from recording.encoder import NICE, EncoderPool
 from recording.finalize import Recorder
 from recording.mixmonitor import merge_legs
 from recording.opus_lib import OpusError
@@ -213,3 +216,66 @@ def test_the_encoders_complexity_reaches_libopus_and_both_ends_decode_whole(tmp_
     with pytest.raises(OpusError, match="complexity"):
         store(frames, RATE, tmp_path / "bad.opus", complexity=11)
     assert not list(tmp_path.glob("*.part")) and not (tmp_path / "bad.opus").exists()
+
+
+def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path):
+    """``[recording] encoders``: the merge runs in another process at nice 10, the file and its fact are the same
+    as from a thread, and the workers' CPU is counted for the site bench."""
+    write_leg(tmp_path / "c1-in.wav", tone(3.0, 300.0))
+    write_leg(tmp_path / "c1-out.wav", tone(3.0, 500.0))
+    ledger = Ledger()
+
+    async def update_record(call_id: str) -> None:
+        pass
+
+    pool = EncoderPool(1)
+    rec = Recorder(actions=SimpleNamespace(), calls=SimpleNamespace(), ledger=ledger,  # type: ignore[arg-type]
+                   records=SimpleNamespace(update_record=update_record), asterisk_dir="/var/spool/asterisk/monitor",
+                   local_dir=tmp_path, settle=0.01, wait=2.0, pool=pool)  # fmt: skip
+
+    async def run() -> None:
+        task = asyncio.create_task(pool.run(), name="recording-encoders")
+        try:
+            for _ in range(600):  # Python starting in the worker: a slow machine takes seconds
+                if pool.started is not None:
+                    break
+                await asyncio.sleep(0.05)
+            await rec.on_call_end("c1")
+        finally:
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+
+    asyncio.run(run())
+    assert pool.started is not None
+    pid, nice = pool.started
+    assert pid != os.getpid() and nice == os.nice(0) + NICE
+    saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
+    assert len(saved) == 1 and saved[0].data["channels"] == 2
+    assert saved[0].data["seconds"] == pytest.approx(3.0, abs=0.02)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1.opus"]
+    assert pool.cpu_s > 0
+    assert pool._pool is None  # shut down with its task
+
+
+def test_a_dead_encoder_process_leaves_the_legs_for_the_next_start_not_a_failed_recording(tmp_path):
+    write_leg(tmp_path / "c1-in.wav", tone(2.0, 300.0))
+    write_leg(tmp_path / "c1-out.wav", tone(2.0, 500.0))
+    ledger = Ledger()
+
+    class DeadPool:
+        closed = 0
+
+        async def merge(self, *_: Any) -> Any:
+            raise BrokenProcessPool("a child process terminated abruptly")
+
+        def close(self) -> None:
+            self.closed += 1
+
+    dead = DeadPool()
+    rec = Recorder(actions=SimpleNamespace(), calls=SimpleNamespace(), ledger=ledger,  # type: ignore[arg-type]
+                   records=SimpleNamespace(), asterisk_dir="/var/spool/asterisk/monitor", local_dir=tmp_path,
+                   settle=0.01, wait=2.0, pool=dead)  # type: ignore[arg-type]  # fmt: skip
+    asyncio.run(rec.on_call_end("c1"))
+    assert [f.kind for f in ledger.facts_] == ["recording.started"]  # neither saved nor failed
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["c1-in.wav", "c1-out.wav"]
+    assert dead.closed == 1 and not rec.busy()

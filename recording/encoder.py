@@ -1,0 +1,92 @@
+"""The recorder's merges in worker processes, at a lower CPU priority than Asterisk's.
+
+Why processes: merging and encoding a call's legs is most of the engine's CPU on a full floor (at 48 seats
+about nine tenths of it was libopus). In the engine's own process it competes with the event loop; at the same
+priority as Asterisk it takes the CPU that Asterisk's media threads need on time, and a recording that falls
+behind loses audio. Workers at nice 10 wait when the machine is busy, and a long call's arrays live and die in
+them, not in the engine. A worker ends after ``TASKS_PER_WORKER`` merges, so its memory goes back too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+from recording.analysis import analyse
+from recording.encode import Stored, store
+from recording.mixmonitor import merge_legs
+
+log = logging.getLogger("hotline.recording")
+NICE = 10  # below Asterisk and the engine: the merges can wait, a call's media cannot
+TASKS_PER_WORKER = 50
+
+Merged = tuple[Stored, dict[str, float]] | None
+
+
+def merge_and_store(legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int) -> Merged:
+    """The two legs as one stereo file at ``out``, and the sides' talk figures; None when there is no audio."""
+    frames, rate = merge_legs(legs[0], legs[1])
+    if len(frames) == 0:
+        return None
+    # the sides' talk figures, read off the samples in hand: the daily sample weighs silences and talking over
+    return store(frames, rate, out, fmt, kbit_s, complexity), analyse(frames, rate).summary()
+
+
+def _lower_priority() -> None:
+    os.nice(NICE)
+
+
+def _timed(legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int) -> tuple[Merged, float]:
+    t0 = time.process_time()
+    got = merge_and_store(legs, out, fmt, kbit_s, complexity)
+    return got, time.process_time() - t0
+
+
+def _ready() -> tuple[int, int]:
+    return os.getpid(), os.nice(0)
+
+
+class EncoderPool:
+    """``workers`` processes, started on first use (or by ``run``, the engine's named task, at start)."""
+
+    def __init__(self, workers: int) -> None:
+        self.workers = workers
+        self.cpu_s = 0.0  # CPU seconds the workers spent on merges: they are not in the engine's own figure
+        self._pool: ProcessPoolExecutor | None = None
+        self.started: tuple[int, int] | None = None  # (pid, nice) of the worker that answered first
+
+    def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is None:
+            # spawned, not forked: a fork would copy the engine's threads' locks mid-use
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
+                                             initializer=_lower_priority,
+                                             max_tasks_per_child=TASKS_PER_WORKER)  # fmt: skip
+        return self._pool
+
+    async def merge(self, legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int) -> Merged:
+        loop = asyncio.get_running_loop()
+        got, cpu = await loop.run_in_executor(self._executor(), _timed, legs, out, fmt, kbit_s, complexity)
+        self.cpu_s += cpu
+        return got
+
+    async def run(self) -> None:
+        """Named task: the workers started at once (a first merge does not wait for Python to start), and shut
+        down with the engine. A merge cut short is done again at the next start: its legs stay until saved."""
+        try:
+            pid, nice = await asyncio.get_running_loop().run_in_executor(self._executor(), _ready)
+            self.started = (pid, nice)
+            log.info("recording encoders: %d worker process(es), the first pid %d at nice %d", self.workers, pid,
+                     nice)  # fmt: skip
+            await asyncio.Event().wait()
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
