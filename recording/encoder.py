@@ -10,9 +10,11 @@ them, not in the engine. A worker ends after ``TASKS_PER_WORKER`` merges, so its
 from __future__ import annotations
 
 import asyncio
+import ctypes
 import logging
 import multiprocessing
 import os
+import signal
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -24,6 +26,7 @@ from recording.mixmonitor import merge_legs
 log = logging.getLogger("hotline.recording")
 NICE = 10  # below Asterisk and the engine: the merges can wait, a call's media cannot
 TASKS_PER_WORKER = 50
+PR_SET_PDEATHSIG = 1  # prctl(2)
 
 Merged = tuple[Stored, dict[str, float]] | None
 
@@ -37,8 +40,14 @@ def merge_and_store(legs: list[Path], out: Path, fmt: str, kbit_s: float, comple
     return store(frames, rate, out, fmt, kbit_s, complexity), analyse(frames, rate).summary()
 
 
-def _lower_priority() -> None:
+def _worker_start(engine_pid: int) -> None:
     os.nice(NICE)
+    # a worker must not outlive an engine that was killed: its queue never closes, so ask the kernel to end it
+    # with its parent (Linux), and end at once if the parent is already gone
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != engine_pid:
+        os._exit(0)
 
 
 def _timed(legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int) -> tuple[Merged, float]:
@@ -64,7 +73,7 @@ class EncoderPool:
         if self._pool is None:
             # spawned, not forked: a fork would copy the engine's threads' locks mid-use
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_lower_priority,
+                                             initializer=_worker_start, initargs=(os.getpid(),),
                                              max_tasks_per_child=TASKS_PER_WORKER)  # fmt: skip
         return self._pool
 
