@@ -248,7 +248,7 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
     asyncio.run(run())
     assert pool.started is not None
     pid, nice = pool.started
-    assert pid != os.getpid() and nice == os.nice(0) + NICE
+    assert pid != os.getpid() and nice == min(os.nice(0) + NICE, 19)  # a niced test run: the kernel stops at 19
     saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
     assert len(saved) == 1 and saved[0].data["channels"] == 2
     assert saved[0].data["seconds"] == pytest.approx(3.0, abs=0.02)
