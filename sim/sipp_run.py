@@ -86,9 +86,22 @@ def trace_args(name: str) -> list[str]:
     return ["-trace_stat", "-stf", f"{name}.stat.csv", "-fd", "5", "-trace_err", "-error_file", f"{name}.err"]
 
 
+def sip_port(args: list[str]) -> int:
+    """The SIP port ``args`` bind with ``-p``; a ValueError when none is named.
+
+    SIPp without ``-p`` (or with ``-p 0``) does not take a port from the system: it tries 5060 first, then the
+    ports above it. 5060 is Asterisk's: a SIPp started while Asterisk restarts takes it, and Asterisk comes up
+    without its SIP transport, answering no call until its next restart."""
+    for flag, value in zip(args, args[1:], strict=False):
+        if flag == "-p" and value.isdigit() and int(value) > 0:
+            return int(value)
+    raise ValueError("a SIPp needs its own SIP port (-p N, N > 0): without one it binds 5060, Asterisk's port")
+
+
 async def run(name: str, args: list[str], cwd: Path, deadline: float, stop: asyncio.Event | None = None) -> SippEnd:
     """Run one SIPp to its end, or until ``stop`` is set or the deadline passes (then SIGUSR1: SIPp finishes the
     calls in progress, writes its statistics and exits; TERM after 10 s)."""
+    sip_port(args)
     with (cwd / f"{name}.stderr").open("wb") as err:
         proc = await asyncio.create_subprocess_exec(sipp_binary(), *args, *trace_args(name), cwd=cwd,
                                                     stdout=asyncio.subprocess.DEVNULL, stderr=err)  # fmt: skip

@@ -174,10 +174,13 @@ ROWS = {  # number: (kind, answer ms, talk ms, truth)
 }
 
 
+DIALER_PORT = 5068  # the dialing side's own SIP port, never SIPp's default (5060, Asterisk's)
+
+
 async def _dial(workdir: Path, plan: ports.PortPlan, name: str, xml: str, numbers: list[str]) -> sipp_run.SippEnd:
     (workdir / f"{name}.xml").write_text(xml)
     (workdir / f"{name}.csv").write_text("SEQUENTIAL\n" + "".join(f"{n};\n" for n in numbers))
-    args = ["127.0.0.1:5069", "-sf", f"{name}.xml", "-inf", f"{name}.csv", "-i", "127.0.0.1", "-p", "0",
+    args = ["127.0.0.1:5069", "-sf", f"{name}.xml", "-inf", f"{name}.csv", "-i", "127.0.0.1", "-p", str(DIALER_PORT),
             "-mp", str(plan.media(name)), "-cp", str(plan.control(name)), "-m", str(len(numbers)), "-l", "1",
             "-nostdin", "-timeout", "30s"]  # fmt: skip
     return await sipp_run.run(name, args, workdir, asyncio.get_running_loop().time() + 40)
@@ -185,13 +188,13 @@ async def _dial(workdir: Path, plan: ports.PortPlan, name: str, xml: str, number
 
 def test_each_number_gets_its_rows_answer_and_the_far_end_logs_who_hung_up(tmp_path):
     sipp_binary()
-    ports.check_sip_ports([("far ends", 5069)])
+    ports.check_sip_ports([("far ends", 5069), ("dialer", DIALER_PORT)])
     person, machine = far_ends.make_greetings(tmp_path)
     (tmp_path / "far-ends.xml").write_text(far_ends.scenario(person, machine))
     (tmp_path / far_ends.CSV).write_text(
         "SEQUENTIAL\n" + "".join(f"{n};{k};{a};{t};{w}\n" for n, (k, a, t, w) in ROWS.items())
     )
-    plan = ports.PortPlan(reserved=[5069])
+    plan = ports.PortPlan(reserved=[5069, DIALER_PORT])
 
     async def run() -> tuple[sipp_run.SippEnd, list[sipp_run.SippEnd]]:
         stop = asyncio.Event()

@@ -146,3 +146,13 @@ def test_a_contact_without_a_port_is_named_rather_than_crashing(tmp_path: Path):
     site = SimpleNamespace(agents=[SimpleNamespace(id="1007", contact="sip:agent1007@127.0.0.1")])
     with pytest.raises(LoadRefused, match="agent 1007: contact 'sip:agent1007@127.0.0.1' names no port"):
         asyncio.run(run_load(LoadPlan(calls=2, seconds=5), site, tmp_path, store=None))
+
+
+def test_a_sipp_without_its_own_sip_port_is_refused_before_it_starts(tmp_path: Path):
+    """SIPp without -p, or with -p 0, binds 5060 when it is free: during an Asterisk restart it took Asterisk's
+    port, and Asterisk came up with no SIP transport. The runner names the port or refuses to start SIPp."""
+    assert sipp_run.sip_port(["-sn", "uas", "-i", "127.0.0.1", "-p", "5071"]) == 5071
+    for args in (["-sn", "uas", "-i", "127.0.0.1"], ["-sn", "uas", "-p", "0"], ["-sn", "uas", "-p"]):
+        with pytest.raises(ValueError, match="binds 5060"):
+            asyncio.run(sipp_run.run("no-port", args, tmp_path, 1e12))
+    assert not list(tmp_path.iterdir()), "nothing started: no stderr file was opened"
