@@ -4,7 +4,10 @@ Why processes: merging and encoding a call's legs is most of the engine's CPU on
 about nine tenths of it was libopus). In the engine's own process it competes with the event loop; at the same
 priority as Asterisk it takes the CPU that Asterisk's media threads need on time, and a recording that falls
 behind loses audio. Workers at nice 10 wait when the machine is busy, and a long call's arrays live and die in
-them, not in the engine. A worker ends after ``TASKS_PER_WORKER`` merges, so its memory goes back too.
+them, not in the engine. After ``TASKS_PER_WORKER`` merges a worker's pool is retired (its merges under way finish)
+and a new one takes the next merges, so a worker's memory goes back too. Not Python's ``max_tasks_per_child``: on
+Python 3.11 a pool shut down while it replaced a worker never let its process exit (`hotline sim load` hung after
+its report, one run in CI; a small script with 12 merges, 5 per worker, hung 15 times in 20).
 """
 
 from __future__ import annotations
@@ -67,14 +70,22 @@ class EncoderPool:
         self.workers = workers
         self.cpu_s = 0.0  # CPU seconds the workers spent on merges: they are not in the engine's own figure
         self._pool: ProcessPoolExecutor | None = None
+        self._given = 0  # tasks handed to the current pool
+        self.retired = 0  # pools retired after their share of merges
         self.started: tuple[int, int] | None = None  # (pid, nice) of the worker that answered first
 
     def _executor(self) -> ProcessPoolExecutor:
+        if self._pool is not None and self._given >= TASKS_PER_WORKER * self.workers:
+            # retired, not cancelled: its merges under way finish, then its workers exit
+            self._pool.shutdown(wait=False)
+            self._pool = None
+            self.retired += 1
         if self._pool is None:
             # spawned, not forked: a fork would copy the engine's threads' locks mid-use
             self._pool = ProcessPoolExecutor(self.workers, mp_context=multiprocessing.get_context("spawn"),
-                                             initializer=_worker_start, initargs=(os.getpid(),),
-                                             max_tasks_per_child=TASKS_PER_WORKER)  # fmt: skip
+                                             initializer=_worker_start, initargs=(os.getpid(),))  # fmt: skip
+            self._given = 0
+        self._given += 1
         return self._pool
 
     async def merge(self, legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int) -> Merged:
