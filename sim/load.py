@@ -16,6 +16,7 @@ import math
 import os
 import sys
 import tempfile
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -276,6 +277,13 @@ def print_report(report: dict[str, Any]) -> None:
     for key in ("post_dial_delay", "time_to_agent", "talk_time"):
         v = report[key]
         print(f"  {key:<16} n={v['n']:<4} p50={v['p50']}  p90={v['p90']}  p99={v['p99']} s")
+    fl, rec = report.get("floor"), report.get("recordings")
+    if fl:
+        print(f"  conversations at once: peak {fl['conversations_peak']}, recordings peak {fl['recordings_peak']}, "
+              f"{fl['seconds_with_every_agent_talking']} s with every agent talking")  # fmt: skip
+    if rec:
+        print(f"  recordings: {rec['checked_ok']} of {rec['conversations']} answered calls recorded in stereo, "
+              "length within 1 s")  # fmt: skip
     use = report.get("usage", {})
     for name in ("engine_process", "asterisk"):
         if isinstance(use.get(name), dict):
@@ -283,6 +291,52 @@ def print_report(report: dict[str, Any]) -> None:
             print(f"  cpu {name:<15} {u['cpu_pct_of_core']:6.2f} % of a core, peak RSS {u['rss_peak_mb']} MB")
     if use.get("cpu_ratio") is not None:
         print(f"  cpu engine process / asterisk = {use['cpu_ratio']}")
+    if isinstance(use.get("recording_encoders"), dict):
+        e = use["recording_encoders"]
+        print(f"  cpu recording encoders ({e['workers']} process(es), nice 10) {e['cpu_pct_of_core']:.2f} % of a core; "
+              f"engine with them {use.get('engine_with_encoders_pct_of_core')} %, "
+              f"/ asterisk = {use.get('cpu_ratio_with_encoders')}")  # fmt: skip
+
+
+async def _with_engine(plan: LoadPlan, site: Any, workdir: Path, eng: Any, pids: dict[str, int]) -> dict[str, Any]:
+    """The run with the engine in this process: besides SIPp's and the records' view, the conversations under way
+    each second, the recorder's worker processes' CPU, and every answered call's recording checked."""
+    from sim.bench_site import Floor, check_recordings, with_encoders
+
+    floor = Floor(eng, ())
+    sampler = asyncio.create_task(floor.run(), name="load-floor")
+    recorder = eng.features.get("recorder")
+    pool = getattr(recorder, "pool", None)
+    encoded0 = pool.cpu_s if pool is not None else 0.0
+    use = usage.Usage(pids)
+    use.start()
+    t0 = time.monotonic()
+    report = await run_load(plan, site, workdir, eng.store)
+    t1 = time.monotonic()
+    report["usage"] = await use.stop()
+    sampler.cancel()
+    window = [s for s in floor.samples if t0 <= s[0] <= t1]
+    agents = len(report["sipp"]["agents_answered"])
+    everyone = sum(1 for s in window if agents and s[1] >= agents)
+    report["floor"] = {"conversations_peak": max((s[1] for s in window), default=0),
+                       "recordings_peak": max((s[4] for s in window), default=0),
+                       "seconds_with_every_agent_talking": everyone}  # fmt: skip
+    if recorder is None:
+        return report
+    # the last calls' merges run after their hang-ups: the recordings are read once the recorder is idle, and the
+    # workers' CPU for them is counted against the run's window (all the encoding its conversations needed)
+    await asyncio.sleep(2.0)
+    deadline = time.monotonic() + 300.0
+    while recorder.busy() and time.monotonic() < deadline:
+        await asyncio.sleep(1.0)
+    if pool is not None:
+        with_encoders(report["usage"], pool.workers, pool.cpu_s - encoded0)
+    rows = [r for r in await eng.store.records() if str(r.get("tag", "")).startswith(report["run"] + "-")]
+    ids = {str(r["call_id"]) for r in rows}
+    facts = [f for f in await eng.store.facts() if f.call_id in ids]
+    report["recordings"] = check_recordings(facts, rows)
+    report["problems"] += [f"recording {p}" for p in report["recordings"]["problems"]]
+    return report
 
 
 async def main_async(
@@ -321,10 +375,7 @@ async def main_async(
                 await store.close()
         else:
             async with running(site) as eng:
-                use = usage.Usage(pids)
-                use.start()
-                report = await run_load(plan, site, Path(tmp), eng.store)
-                report["usage"] = await use.stop()
+                report = await _with_engine(plan, site, Path(tmp), eng, pids)
     print_report(report)
     if json_path:
         Path(json_path).write_text(json.dumps(report, indent=1))

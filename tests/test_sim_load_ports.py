@@ -156,3 +156,20 @@ def test_a_sipp_without_its_own_sip_port_is_refused_before_it_starts(tmp_path: P
         with pytest.raises(ValueError, match="binds 5060"):
             asyncio.run(sipp_run.run("no-port", args, tmp_path, 1e12))
     assert not list(tmp_path.iterdir()), "nothing started: no stderr file was opened"
+
+
+def test_talk_and_patience_reach_the_phones_and_the_callers(capsys):
+    """`--talk` is how long every agent's phone talks, `--patience` how long every caller waits: a capacity run
+    (conversations of ten minutes) is made of these two; zero is refused with the options named."""
+    from engine.cli import build_parser
+    from engine.cli.sim import load_plan
+
+    parse = build_parser().parse_args
+    plan = load_plan(parse(["sim", "load", "--talk", "600", "--patience", "700"]))
+    assert plan.default_agent.talk == 600.0 and plan.default_agent.answer == (0.3, 1.5)
+    assert [(c.share, c.patience) for c in plan.callers] == [(1.0, 700.0)]
+    plain = load_plan(parse(["sim", "load"]))
+    assert plain.default_agent.talk == 2.0 and [c.patience for c in plain.callers] == [40.0, 6.0]
+    with pytest.raises(SystemExit) as end:
+        load_plan(parse(["sim", "load", "--patience", "0"]))
+    assert end.value.code == 2 and "--talk and --patience must be above 0" in capsys.readouterr().err

@@ -7,9 +7,13 @@ import asyncio
 import json
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.cli import sitefile
 from engine.mqtt.settings import url_problem
+
+if TYPE_CHECKING:
+    from sim.load import LoadPlan
 
 
 def cmd_sim_fidelity(args: argparse.Namespace) -> int:
@@ -75,12 +79,24 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_sim_load(args: argparse.Namespace) -> int:
-    from sim.load import LoadPlan, LoadRefused, main_async
-    from sim.ports import PortError
+def load_plan(args: argparse.Namespace) -> LoadPlan:
+    from sim.load import AgentClass, CallerClass, LoadPlan
 
+    if args.talk <= 0 or (args.patience is not None and args.patience <= 0):
+        sitefile.fail("hotline sim load: --talk and --patience must be above 0 seconds")
     plan = LoadPlan(calls=args.calls, concurrency=args.concurrency, rate=args.rate, seconds=args.seconds,
                     seed=args.seed, target=args.target)  # fmt: skip
+    plan.default_agent = AgentClass("quick", plan.default_agent.answer, args.talk)
+    if args.patience is not None:  # one class of callers, all as patient
+        plan.callers = [CallerClass("patient", 1.0, args.patience)]
+    return plan
+
+
+def cmd_sim_load(args: argparse.Namespace) -> int:
+    from sim.load import LoadRefused, main_async
+    from sim.ports import PortError
+
+    plan = load_plan(args)
     site = str(sitefile.load(args.site).path)  # a missing or invalid file is named here, exit 2
     logging.getLogger("hotline").setLevel(logging.WARNING)
     try:
@@ -168,6 +184,11 @@ def add_sim_parser(sub: argparse._SubParsersAction) -> None:
     ld.add_argument("--rate", type=float, default=4.0, help="new callers per second (default 4)")
     ld.add_argument("--seconds", type=float, default=180.0, help="stop everything after this long (default 180)")
     ld.add_argument("--seed", type=int, default=1)
+    ld.add_argument("--talk", type=float, default=2.0, metavar="S",
+                    help="seconds an agent talks before hanging up (default 2)")  # fmt: skip
+    ld.add_argument("--patience", type=float, metavar="S",
+                    help="every caller hangs up S seconds after its digit unless the agent has ended the call "
+                         "(default: 70 %% of callers wait 40 s, 30 %% wait 6 s)")  # fmt: skip
     ld.add_argument("--target", default="127.0.0.1:5060", help="Asterisk's SIP address (the lab by default)")
     ld.add_argument(
         "--external-engine", action="store_true", help="an engine is already running for this site; only read its store"

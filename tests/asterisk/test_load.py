@@ -63,6 +63,9 @@ def _load(site, tmp_path) -> dict:
     # every call the engine saw answered ended with the agent's BYE or the caller's; none is left open
     assert sipp["callers_ended_by_far_end"] + sipp["callers_gave_up"] == 50
     assert rep["post_dial_delay"]["n"] == 50 and rep["time_to_agent"]["n"] == answered_by_agents
+    # every answered call's recording was read back once the recorder's merges were done
+    rec = rep["recordings"]
+    assert rec["conversations"] == answered_by_agents == rec["checked_ok"], rec
     return rep
 
 
