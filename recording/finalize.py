@@ -41,6 +41,10 @@ class Recorder:
         """A recording still running or its legs still being merged: its ``recording.saved`` is yet to come."""
         return bool(self.active or self._finishing)
 
+    def pending(self) -> int:
+        """Calls whose ``recording.saved`` is yet to come (running or being merged)."""
+        return len(self.active | self._finishing)
+
     async def start(self, call_id: str, channel: str) -> None:
         if call_id in self.active:
             return

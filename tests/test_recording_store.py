@@ -186,18 +186,18 @@ def test_the_recorder_is_busy_until_a_finished_calls_merge_is_saved(tmp_path, mo
     monkeypatch.setattr(rec, "_store", slow_store)
 
     async def run() -> list[bool]:
-        seen = [rec.busy()]
+        seen = [rec.busy(), rec.pending()]
         task = asyncio.create_task(rec.on_call_end("c1"))
         while not merging.is_set():
             await asyncio.sleep(0.01)
-        seen.append(rec.busy())  # no longer in ``active``: the merge is what is left
+        seen += [rec.busy(), rec.pending()]  # no longer in ``active``: the merge is what is left
         seen.append("c1" in rec.active)
         release.set()
         await task
-        seen.append(rec.busy())
+        seen += [rec.busy(), rec.pending()]
         return seen
 
-    assert asyncio.run(run()) == [True, True, False, False]
+    assert asyncio.run(run()) == [True, 1, True, 1, False, False, 0]
     assert [f.kind for f in ledger.facts_][1:] == ["recording.saved"]
 
 
