@@ -61,7 +61,7 @@ class Dispatcher:
         self.sessions = Sessions(actions, calls, board, self.line, self.notifier)
         self.callbacks = CallBacks(self.line, self.notifier, ledger, clock, settings.region, callback_rules(services))
         self.waiting = WaitingActions(actions, calls, self.line, self.notifier, wait_rules(services), settings.region)
-        self.talk = Talk(calls, ledger, clock, self.line, self.agents, self.sessions, self.notifier)
+        self.talk = Talk(actions, calls, ledger, clock, self.line, self.agents, self.sessions, self.notifier)
         self.adoption = Adoption(actions, calls, ledger, records, spawner, clock, self.line, self.agents,
                                  self.notifier, self.talk.follow)  # fmt: skip
         self.ring = Ring(actions, calls, clock, self.agents, self.notifier, recorder, settings.ring_timeout)

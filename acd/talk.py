@@ -4,18 +4,25 @@ every answered offer and for conversations taken back after a restart."""
 
 from __future__ import annotations
 
+import logging
+
 from acd.agents import Agents
 from acd.line import Line
 from acd.notifier import Notifier
 from acd.queued import Queued
 from acd.session_calls import Sessions
+from engine.asterisk.ami_link import AmiError
 from engine.clock import Clock
-from engine.ports import Calls, Ledger
+from engine.ports import Actions, Calls, Ledger
+
+log = logging.getLogger("hotline.acd")
+LEG_END_WAIT = 10.0  # s an agent's leg gets to end by itself once its caller has gone
 
 
 class Talk:
-    def __init__(self, calls: Calls, ledger: Ledger, clock: Clock, line: Line, agents: Agents, sessions: Sessions,
-                 notifier: Notifier) -> None:  # fmt: skip
+    def __init__(self, actions: Actions, calls: Calls, ledger: Ledger, clock: Clock, line: Line, agents: Agents,
+                 sessions: Sessions, notifier: Notifier) -> None:  # fmt: skip
+        self.actions = actions
         self.calls = calls
         self.ledger = ledger
         self.clock = clock
@@ -38,8 +45,8 @@ class Talk:
 
         await self.calls.until(over, 24 * 3600)
         ended = self.clock.now()
-        if not in_session:
-            await self.calls.until(lambda: leg not in model.channels, 10)
+        if not in_session and not await self.calls.until(lambda: leg not in model.channels, LEG_END_WAIT):
+            await self._end_left_leg(agent_id, leg)
         # the agent may take the next caller now; the bookkeeping below does not delay that
         hung_up = self.agents.hang_up(agent_id, q.service)
         # who hung up: the first hang-up request of the two (Hangup events of both legs arrive in either order)
@@ -55,3 +62,16 @@ class Talk:
         await self.agents.finish(agent_id, hung_up, w.call_id)
         if in_session:
             await self.sessions.give_back(agent_id, w.call_id)  # back to pacing after the wrap-up
+
+    async def _end_left_leg(self, agent_id: str, leg: str) -> None:
+        """The caller has gone and the agent's leg, out of any bridge, is still up: Asterisk once kept a spied agent's
+        leg up for minutes (docs/asterisk.md#chanspy-barge), and the agent's phone stayed busy to every offer."""
+        ch = self.calls.model.channels.get(leg)
+        if ch is None or ch.bridge:
+            return
+        log.warning("agent %s: leg %s still up %.0f s after its caller left; hanging it up", agent_id, ch.name,
+                    LEG_END_WAIT)  # fmt: skip
+        try:
+            await self.actions.action({"Action": "Hangup", "Channel": ch.name})
+        except AmiError as exc:  # it ended meanwhile
+            log.info("leg %s already gone: %s", ch.name, exc)

@@ -254,6 +254,34 @@ def test_a_conversation_over_before_the_offer_looks_is_answered_not_offered_agai
     assert not [a for a in w.actions.sent if a["Action"] == "Hangup"], "nothing left to hang up"
 
 
+def test_an_agents_leg_left_up_after_its_caller_hung_up_is_hung_up(tmp_path):
+    # once on the lab, Asterisk kept a spied agent's leg up for minutes after its caller hung up: it left the bridge
+    # and no Hangup came, and the agent's phone stayed busy to every later offer
+    w = acd(tmp_path, fail=False)
+    calls = w.d.ring.calls
+    plain = calls.until
+    agent = "PJSIP/1001-00000002"
+
+    async def until(predicate: Any, timeout: float) -> bool:
+        leg = next((a for a in w.model.associations if a.startswith("hl-")), None)
+        if leg is not None and leg not in w.model.channels and CALL in w.model.channels:
+            for frame in (_ami("Newchannel", leg, agent), _ami("Newstate", leg, agent, ChannelState="6"),
+                          _ami("BridgeEnter", CALL, "PJSIP/trunk-00000001", BridgeUniqueid="b1"),
+                          _ami("BridgeEnter", leg, agent, BridgeUniqueid="b1"),
+                          _ami("BridgeLeave", CALL, "PJSIP/trunk-00000001", BridgeUniqueid="b1"),
+                          _ami("BridgeLeave", leg, agent, BridgeUniqueid="b1"),
+                          _ami("Hangup", CALL, "PJSIP/trunk-00000001", Cause="16")):  # fmt: skip
+                w.model.apply(frame, w.now[0])
+        return await plain(predicate, timeout)
+
+    calls.until = until
+
+    _offer(w)
+    lines = w.lines()
+    assert any(f"|{CALL}|hotline|Ann|COMPLETECALLER|" in line for line in lines), lines
+    assert [a["Channel"] for a in w.actions.sent if a["Action"] == "Hangup"] == [agent]
+
+
 def test_an_offer_past_its_deadline_waits_for_the_legs_end_and_sees_the_conversation_the_model_lagged_on(tmp_path):
     # the engine lags far behind Asterisk (a starved machine): at the ring deadline the model still shows the
     # agent's phone ringing, while in Asterisk the call was answered, talked and ended. The offer hangs the leg
