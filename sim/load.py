@@ -326,10 +326,11 @@ async def _with_engine(plan: LoadPlan, site: Any, workdir: Path, eng: Any, pids:
     # the last calls' merges run after their hang-ups: the recordings are read once the recorder is idle, and the
     # workers' CPU for them is counted against the run's window (all the encoding its conversations needed)
     await asyncio.sleep(2.0)
-    began = time.monotonic()
+    began = told = time.monotonic()
     while recorder.busy() and time.monotonic() - began < 900.0:  # long calls all ending at once: minutes of merging
         await asyncio.sleep(1.0)
-        if int(time.monotonic() - began) % 30 == 0:
+        if time.monotonic() - told >= 30.0:  # progress every 30 s, whatever each wait took
+            told = time.monotonic()
             print(f"  the recorder is still saving {recorder.pending()} call(s)", flush=True)
     if pool is not None:
         with_encoders(report["usage"], pool.workers, pool.cpu_s - encoded0)
