@@ -5,7 +5,8 @@ Every second:
 
 1. Agents free by the time a new dial would reach a live person (the horizon H, learned: dial to
    live verdict) are forecast from each talking agent's elapsed talk time (P(talk + wrap-up left <= H),
-   from a log-normal fitted online to finished calls) plus each wrapping agent's elapsed wrap-up.
+   from a log-normal fitted online to finished calls and,
+   right-censored, those still running) plus each wrapping agent's elapsed wrap-up.
 2. Dials still ringing are weighed by the chance that they still turn into a live call given how long
    they have rung (Bayes over the outcome mix and each outcome's learned ringing time).
 3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], from
@@ -16,7 +17,7 @@ Every second:
    often than people, so each abandon counts as a person by the share of people agents met among calls that
    rang as long (``dialer.person_share``; all of them until agents say). The rule's c is not the abandon rate
    it yields (that depends on the floor's size and mix), so c = budget / the learned ratio of abandons to c
-   spent per live call (both counted as people). A steady
+   spent per live call (both counted as people), taken at its upper 80 % bound while few abandons are known. A steady
    c spends the budget where it buys the most talk; swinging it on each abandon (small floors: one abandon is
    a percent of an hour's calls) left hours at progressive dialing.
    The mix is learned by cohort: an outcome counts once every dial placed before it has resolved too. Counted
@@ -33,6 +34,7 @@ import heapq
 import math
 from collections import deque
 from collections.abc import Callable
+from statistics import NormalDist
 
 from dialer.pacing import (
     Abandoned,
@@ -53,11 +55,21 @@ OUTCOMES = ("live", "machine", "busy", "noanswer", "fail")
 SQRT2 = math.sqrt(2.0)
 AMD_FP_PRIOR = 0.01  # share of people AMD calls machines, nominal (docs/compliance.md#amd)
 QA_PRIOR = 200.0  # QA labels' worth of belief in it
-RATIO_PRIOR = 5.0  # abandons' worth of belief that the rule's rate is the measured rate
+RATIO_PRIOR = 5.0  # abandons' worth of belief in the prior ratio of the measured rate to the rule's
+# ... and that ratio: the rule decides each second as if no later second dialed, so it yields more abandons than
+# it aims at (1.3-1.6 learned by a day's end on seeds 1-10); a prior of 1 overspent a campaign's first minutes
+RATIO_START = 1.4
+RATIO_Z = 0.84  # the ratio's upper 80 % bound is used (see allowed_rate)
 SPREAD_HOURS = 3.0  # the day's over- or underspent budget is paid back over this many hours of calls
 # a normal's 3-point quadrature (weight, offset in standard deviations; the offsets' sqrt(3) is in the spread)
 SHARE_POINTS = ((1 / 6, -1.0), (2 / 3, 0.0), (1 / 6, 1.0))
 NO_AMD_WINDOW = 1.5  # s from the answer, without AMD: the 2-s window less the bridge (dialer.answer counts so)
+# seconds from dial to each outcome before any is learned (mean, cv) and the points that stand for them
+PRIOR_DELAY = {"live": (10.2, 0.4), "machine": (21.0, 0.2), "busy": (4.0, 0.3), "noanswer": (25.0, 0.02),
+               "fail": (4.0, 0.3)}  # fmt: skip
+PRIOR_POINTS = 10
+MIX_PRIOR = {"live": 0.3, "machine": 0.2, "busy": 0.1, "noanswer": 0.4, "fail": 0.0}
+MIX_PRIOR_DIALS = 10.0
 RIPE_AFTER = 60.0  # s after its placing an outcome counts even if an older dial is still unresolved (a lost one)
 
 
@@ -99,6 +111,14 @@ def _poisson(mu: float) -> list[float]:
     return out
 
 
+def _lognormal_points(mean: float, cv: float, n: int) -> list[float]:
+    """n equally likely points of a log-normal with this mean and coefficient of variation (its quantiles)."""
+    s2 = math.log(1 + cv * cv)
+    mu, sigma = math.log(mean) - s2 / 2, math.sqrt(s2)
+    normal = NormalDist()
+    return [math.exp(mu + sigma * normal.inv_cdf((i + 0.5) / n)) for i in range(n)]
+
+
 class LogNormalFit:
     """A log-normal fitted to recent samples, with a prior until enough arrive."""
 
@@ -115,8 +135,12 @@ class LogNormalFit:
             self.samples.append(math.log(x))
             self._dirty = True
 
-    def refit(self) -> None:
-        if not self._dirty:
+    def refit(self, running: list[float] | None = None) -> None:
+        """Fit to the finished samples and, when given, the elapsed times of those still running (right-censored).
+
+        Without the running ones a campaign's first fit is of its shortest calls only (the first 30 to end of
+        a floor that started together), and agents looked free minutes early."""
+        if not self._dirty and not running:
             return
         self._dirty = False
         n = len(self.samples)
@@ -124,7 +148,26 @@ class LogNormalFit:
             return
         m = sum(self.samples) / n
         v = sum((x - m) ** 2 for x in self.samples) / (n - 1)
-        self.mu, self.sigma = m, max(0.05, math.sqrt(v))
+        s = max(0.05, math.sqrt(v))  # identical samples (a fixed wrap-up) have no spread
+        cens = [math.log(x) for x in running or () if x > 0]
+        # EM for a normal (of the logs) with right-censored points: each running one stands for its expected
+        # value and square beyond its elapsed time under the current fit
+        for _ in range(20 if cens else 0):
+            tot1, tot2 = sum(self.samples), sum(x * x for x in self.samples)
+            for c in cens:
+                z = (c - m) / s
+                lam = _phi(z) / max(1e-12, 1.0 - _Phi(z))
+                mean = m + s * lam
+                tot1 += mean
+                tot2 += s * s * (1 + z * lam - lam * lam) + mean * mean
+            k = n + len(cens)
+            m_new = tot1 / k
+            s_new = max(0.05, math.sqrt(max(0.0, tot2 / k - m_new * m_new)))
+            done = abs(m_new - m) < 1e-4 and abs(s_new - s) < 1e-4
+            m, s = m_new, s_new
+            if done:
+                break
+        self.mu, self.sigma = m, s
 
     @property
     def mean(self) -> float:
@@ -173,14 +216,17 @@ class ForecastPacer:
         # how long a live call may wait for an agent (the compliance rule's window less the bridge): with AMD
         # the verdict comes 0.8 s after the greeting, leaving 0.7 s; without, the window counts from the answer
         self.window = window if window is not None else (0.7 if amd else NO_AMD_WINDOW)
-        # outcome mix with forgetting (a prior of 30 dials at a typical list's mix)
-        self.mix = {"live": 9.0, "machine": 6.0, "busy": 3.0, "noanswer": 12.0, "fail": 0.0}
+        # outcome mix with forgetting: a prior of 10 dials at a typical list's mix. Lists differ (a live share of
+        # 0.15 to 0.5 and more), and a prior worth 30 dials held the share near 0.3 through a campaign's first wave:
+        # on a list at 0.5 that wave brought a fifth more people than agents
+        self.mix = {o: MIX_PRIOR_DIALS * x for o, x in MIX_PRIOR.items()}
         self.decay = 1 - 1 / 600
         # seconds from dial to the outcome, per outcome (recent samples)
         self.delays: dict[str, deque[float]] = {o: deque(maxlen=300) for o in OUTCOMES}
-        prior_delay = {"live": 10.2, "machine": 21.0, "busy": 4.0, "noanswer": 25.0, "fail": 4.0}
-        for o, d in prior_delay.items():
-            self.delays[o].extend([d * 0.8, d, d * 1.2])
+        # a prior as wide as real rings are (cv 0.4): a narrow one called every line still ringing after 12 s
+        # dead, and the campaign's first wave was followed by a second that met no free agent
+        for o, (d, cv) in PRIOR_DELAY.items():
+            self.delays[o].extend(_lognormal_points(d, cv, PRIOR_POINTS))
         self._surv: dict[str, list[float]] = {}
         self.talk = LogNormalFit(240.0, 0.8)
         self.wrap = LogNormalFit(20.0, 0.5)
@@ -236,9 +282,9 @@ class ForecastPacer:
             self.mix[outcome] = self.mix.get(outcome, 0.0) + 1.0
             self.delays.setdefault(outcome, deque(maxlen=300)).append(after)
 
-    def _refit(self) -> None:
-        self.talk.refit()
-        self.wrap.refit()
+    def _refit(self, f: Floor) -> None:
+        self.talk.refit(f.talking)
+        self.wrap.refit(f.wrapping)
         live = self.delays["live"]
         self.horizon = sum(live) / len(live)
         # per elapsed second: P(free by the horizon), talking (talk left + wrap-up) and wrapping
@@ -287,11 +333,19 @@ class ForecastPacer:
         people_hung_up = fp_share * self.machine_verdicts
         return people_hung_up / max(self.people_lives + people_hung_up, 50.0)
 
+    def abandon_ratio(self, z: float = RATIO_Z) -> float:
+        """Abandons per unit of the rule's rate spent on live calls: a Gamma posterior (abandons as Poisson counts)
+        taken at its upper ``z`` quantile (Wilson-Hilferty). While few abandons are known the pacer stays on the
+        safe side; what that leaves unspent comes back through the saved budget once it knows more."""
+        k = self.people_abandons + RATIO_PRIOR
+        upper = k * (1 - 1 / (9 * k) + z / (3 * math.sqrt(k))) ** 3
+        return upper / (self.people.rate_spent + RATIO_PRIOR / RATIO_START)
+
     def allowed_rate(self, floor: Floor) -> float:
         """The rate the rule may spend this second, so that the measured abandon rate meets the budget."""
         base = max(0.0, self.target - self.margin - self.hidden_rate())
         # (the rate spent: over live calls, the rule's rate when they resolved, each weighed as a person)
-        ratio = (self.people_abandons + RATIO_PRIOR) / (self.people.rate_spent + RATIO_PRIOR)
+        ratio = self.abandon_ratio()
         # and pay back (or spend) what the day so far over- (or under-) spent, gently: over a few hours' calls
         saved = base * (self.people_lives + 20) - self.people_abandons
         per_hour = max(10.0, floor.logged_in * 3600 / (self.talk.mean + self.wrap.mean + 5))
@@ -302,7 +356,7 @@ class ForecastPacer:
     def dials(self, f: Floor) -> int:
         self._ripen(f.now, f.ringing)
         if f.now >= self._next_refit:
-            self._refit()
+            self._refit(f)
             self._next_refit = f.now + 30
             self._check_compliance_possible(f.now)
         if f.waiting > 0 or f.seconds_left <= 0:
@@ -327,7 +381,8 @@ class ForecastPacer:
         # the live share is an estimate from the dials learned so far (few at a campaign's start): weigh three
         # shares around it by its uncertainty (a Beta's spread, as a 3-point normal quadrature), each moving
         # the forecast of the lines ringing as well as the new ones
-        total = sum(self.mix.values()) or 1.0
+        mix = self.mix
+        total = sum(mix.values()) or 1.0
         p_live = self.p_live_per_dial()
         spread = math.sqrt(3 * p_live * (1 - p_live) / (total + 1))
         points = [(w, min(0.99, max(0.01, p_live + d * spread))) for w, d in SHARE_POINTS]
@@ -338,7 +393,7 @@ class ForecastPacer:
         dists, lams = [], []
         for _, p_i in points:
             others = (1 - p_i) / max(1e-9, 1 - p_live)
-            share = {o: (p_i if o == "live" else self.mix.get(o, 0.0) / total * others) for o in self._surv}
+            share = {o: (p_i if o == "live" else mix.get(o, 0.0) / total * others) for o in self._surv}
             lives_dist, lam = [1.0], 0.0
             for r in f.ringing:
                 idx = min(60, int(r))

@@ -5,12 +5,13 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 
 from dialer.baselines import FixedRatio, Progressive
-from dialer.pacer import RIPE_AFTER, ForecastPacer, LogNormalFit, expected_excess
+from dialer.pacer import RATIO_PRIOR, RATIO_START, RIPE_AFTER, ForecastPacer, LogNormalFit, expected_excess
 from dialer.pacing import DialResolved, Floor
 from sim.pacebench.floor import oracle, run_floor
-from sim.pacebench.world import DAY, Cell, World, stress_cells
+from sim.pacebench.world import DAY, Cell, World, core_cells, stress_cells
 
 
 def test_common_random_numbers_per_lead():
@@ -175,3 +176,59 @@ def test_budget_spent_is_judged_by_the_rule_of_the_cell():
     rows = [day(c.name, n - a, a) for c in (us, uk) for n, a in ((300, 6), (100, 3))]
     spent = {r["cell"]: r["budget_spent"] for r in aggregate(rows, [us, uk])}
     assert spent == {"us": 0.75, "uk": 1.0}
+
+
+def test_a_talk_fit_counts_the_calls_still_running():
+    # a floor that started together: the first 30 calls to end are the shortest 30 of 48. Fitted to those alone,
+    # agents looked free minutes early; the 18 still talking (right-censored at their elapsed time) set it right
+    import numpy as np
+
+    true_mean = 240.0
+    mu, sigma = math.log(true_mean) - math.log(1 + 0.8**2) / 2, math.sqrt(math.log(1 + 0.8**2))
+    draws = sorted(np.random.default_rng(7).lognormal(mu, sigma, size=4800))
+    blind, seeing = LogNormalFit(100.0, 0.5), LogNormalFit(100.0, 0.5)
+    errors_blind, errors_seeing = [], []
+    for i in range(100):  # 100 floors of 48 calls each, every floor cut where its 30th call ends
+        floor = sorted(draws[i::100])
+        now = floor[29]
+        for p in (blind, seeing):
+            p.samples.clear()
+            for x in floor[:30]:
+                p.add(x)
+        blind.refit()
+        seeing.refit([now] * 18)
+        errors_blind.append(blind.mean / true_mean)
+        errors_seeing.append(seeing.mean / true_mean)
+    assert statistics.fmean(errors_blind) < 0.7  # the shortest calls only: about half the true mean
+    assert 0.8 < statistics.fmean(errors_seeing) < 1.25
+
+
+def test_a_line_ringing_longer_than_the_typical_live_answer_may_still_be_live():
+    # before anything is learned: a narrow prior called every line still ringing after 12 s dead, and a campaign's
+    # first wave was followed by a second that met no free agent
+    p = ForecastPacer()
+    p.dials(_floor(0.0, []))
+    assert p._surv["live"][13] > 0.1
+    assert p.dials(_floor(13.0, [13.0] * 80)) < p.dials(_floor(13.0, []))
+
+
+def test_the_abandon_ratio_is_taken_on_the_safe_side_while_few_abandons_are_known():
+    # the same mean ratio (abandons per unit of rate spent), from one abandon or from 200: the pacer takes it
+    # well above the mean while it knows little, and close to it once it knows a day's worth
+    young, known = ForecastPacer(), ForecastPacer()
+    young.people.abandoned(5.0)
+    for _ in range(200):
+        known.people.abandoned(5.0)
+    for p in (young, known):  # spend so that the mean ratio is 1.5
+        p.people.spend((p.people_abandons + RATIO_PRIOR) / 1.5 - RATIO_PRIOR / RATIO_START, 5.0)
+        assert math.isclose(p.abandon_ratio(z=0.0), 1.5, rel_tol=0.06)  # the median: a little under the mean
+    assert young.abandon_ratio() > 1.25 * 1.5
+    assert 1.5 < known.abandon_ratio() < 1.07 * 1.5
+
+
+def test_a_campaigns_first_minutes_on_a_list_richer_than_the_prior_stay_near_the_limit():
+    # a list where half the dials reach a person, against the prior's 0.3: the first wave used to bring more
+    # people than agents (9 % of the first 10 minutes' people abandoned on seeds 1-10)
+    (cell,) = [c for c in core_cells() if c.name == "N48-p50"]
+    runs = [run_floor(cell, World(cell, s), ForecastPacer(), s) for s in (1, 2)]
+    assert sum(r.start_abandoned for r in runs) / sum(r.start_humans for r in runs) <= 0.05

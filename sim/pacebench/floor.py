@@ -23,6 +23,7 @@ from dialer.pacing import Abandoned, AgentSaid, Connected, DialResolved, Floor, 
 from sim.pacebench.world import DAY, INBOUND_SL, Cell, World
 
 BRIDGE = 0.5
+START = 600.0  # s: a campaign's first minutes, when the pacer knows least (reported apart)
 NO_ANSWER_TIMEOUT = 25.0
 QA_SHARE = 0.2  # share of AMD machine verdicts a reviewer labels, 10 minutes later
 QA_DELAY = 600.0
@@ -55,6 +56,8 @@ class Result:
     inbound_offered: int = 0  # S6
     inbound_in_sl: int = 0  # ... answered within the service-level time
     inbound_left: list[float] = field(default_factory=list)  # arrival times of callers still waiting at the close
+    start_humans: int = 0  # people among the dials of the campaign's first START seconds (truth)
+    start_abandoned: int = 0  # ... of whom were abandoned (incl. AMD's false positives)
 
     @property
     def occupancy(self) -> float:
@@ -260,6 +263,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 return True
             answered = t + d.ring
             res.humans += 1
+            res.start_humans += t < START
             greeting_end = answered + d.greeting
             # without AMD the engine cannot see the greeting end: its window counts from the answer
             c.deadline = rule.start(answered, greeting_end if amd else answered) + WINDOW - BRIDGE
@@ -330,6 +334,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 resolve(c, et, "machine")
                 res.fp_humans += 1
                 res.abandoned_humans += 1  # a person hung up on: abandoned in truth (heard the message)
+                res.start_abandoned += c.placed < START
                 if hopper:
                     hopper.ended(c.lead, et, "abandoned")
                 if (next(qa_count) % int(1 / QA_SHARE)) == 0:
@@ -349,6 +354,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                     res.measured_abandons += 1
                     if c.kind == "human":
                         res.abandoned_humans += 1
+                        res.start_abandoned += c.placed < START
                     if hopper:
                         hopper.ended(c.lead, et, "abandoned")
                     policy.on(Abandoned(c.live_at - c.placed), et)

@@ -92,7 +92,8 @@ def _raw(r: Any, name: str) -> dict[str, Any]:
             "gap_p95": sorted(gaps)[int(0.95 * (len(gaps) - 1))] if gaps else 0.0,
             "alarms": r.alarms, "amd_off_at": r.amd_off_at, "leads": r.leads_total, "leads_dialed": r.leads_dialed,
             "empty_hopper_minutes": r.empty_hopper_minutes, "inbound_offered": r.inbound_offered,
-            "inbound_in_sl": r.inbound_in_sl}  # fmt: skip
+            "inbound_in_sl": r.inbound_in_sl, "start_humans": r.start_humans,
+            "start_abandoned": r.start_abandoned}  # fmt: skip
 
 
 def run_jobs(jobs: list[Any], fn: Callable[[Any], Any], progress: Callable[[str], None], workers: int) -> list[Any]:
@@ -130,6 +131,8 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
             us = sum(r["abandoned"] for r in rs) / humans if humans else 0.0
             days = [r["abandoned"] / (r["connected"] + r["abandoned"]) if r["connected"] + r["abandoned"] else 0.0
                     for r in rs]  # fmt: skip
+            start_humans = sum(r.get("start_humans", 0) for r in rs)
+            start_us = sum(r.get("start_abandoned", 0) for r in rs) / start_humans if start_humans else 0.0
             lives = sum(r["measured_lives"] for r in rs)
             measured = sum(r["measured_abandons"] for r in rs) / lives if lives else 0.0
             silent = sum(r["silent"] for r in rs)
@@ -156,6 +159,7 @@ def aggregate(rows: list[dict[str, Any]], cells: list[Cell]) -> list[dict[str, A
                 "abandon_us_truth": round(us, 4), "acr_uk_mean": round(statistics.fmean(days), 4),
                 "acr_uk_worst_day": round(max(days), 4), "budget_spent": round(spent, 3),
                 "abandon_measured": round(measured, 4),
+                "start_abandon_us_truth": round(start_us, 4),  # the first START s's dials, when the pacer knows least
                 "silent_calls": silent, "compliant": compliant, "dials": sum(r["dials"] for r in rs),
                 "alarms": sorted({a for r in rs for a in r["alarms"]})[:3],
                 "amd_off_at": [r["amd_off_at"] for r in rs if r["amd_off_at"] is not None][:3],
@@ -185,14 +189,14 @@ def suite_scores(table: list[dict[str, Any]], core: set[str]) -> dict[str, dict[
 
 def format_table(table: list[dict[str, Any]]) -> str:
     head = (f"{'cell':<16}{'policy':<20}{'occ':>7}{'R':>7}{'H':>7}{'gap':>7}{'c/ah':>7}{'US':>8}"
-            f"{'UKmean':>8}{'UKworst':>8}{'spent':>7}{'meas':>8}{'ok':>4}")  # fmt: skip
+            f"{'UKmean':>8}{'UKworst':>8}{'spent':>7}{'meas':>8}{'start':>7}{'ok':>4}")  # fmt: skip
     lines = [head, "-" * len(head)]
     for r in table:
         h = "" if r["H"] is None else f"{r['H']:.3f}"
         lines.append(f"{r['cell']:<16}{r['policy']:<20}{r['occupancy']:>7.3f}{r['R']:>7.3f}{h:>7}"
                      f"{r['idle_gap_mean']:>7.1f}{r['connects_per_agent_hour']:>7.2f}{r['abandon_us_truth']:>8.4f}"
                      f"{r['acr_uk_mean']:>8.4f}{r['acr_uk_worst_day']:>8.4f}{r['budget_spent']:>7.0%}"
-                     f"{r['abandon_measured']:>8.4f}"
+                     f"{r['abandon_measured']:>8.4f}{r['start_abandon_us_truth']:>7.1%}"
                      f"{'yes' if r['compliant'] else 'NO':>4}"
                      + (f"  inbound SL {r['inbound_sl']:.1%}" if "inbound_sl" in r else ""))  # fmt: skip
     return "\n".join(lines)
