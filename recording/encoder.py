@@ -43,8 +43,22 @@ def merge_and_store(legs: list[Path], out: Path, fmt: str, kbit_s: float, comple
     return store(frames, rate, out, fmt, kbit_s, complexity), analyse(frames, rate).summary()
 
 
+def _threads() -> list[int]:
+    try:
+        return [int(t) for t in os.listdir("/proc/self/task")]
+    except OSError:  # no /proc: the calling thread only
+        return [0]
+
+
 def _worker_start(engine_pid: int) -> None:
-    os.nice(NICE)
+    # Linux's nice is per thread: os.nice() lowered only this one, and the thread numpy's BLAS started at import
+    # stayed at the engine's priority, beside Asterisk's media; threads started later inherit this one's
+    target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE)
+    for tid in _threads():
+        try:
+            os.setpriority(os.PRIO_PROCESS, tid, target)
+        except OSError:  # ended meanwhile
+            pass
     # a worker must not outlive an engine that was killed: its queue never closes, so ask the kernel to end it
     # with its parent (Linux), and end at once if the parent is already gone
     libc = ctypes.CDLL(None, use_errno=True)
@@ -60,7 +74,8 @@ def _timed(legs: list[Path], out: Path, fmt: str, kbit_s: float, complexity: int
 
 
 def _ready() -> tuple[int, int]:
-    return os.getpid(), os.nice(0)
+    """The worker's pid and the priority of its least niced thread."""
+    return os.getpid(), min(os.getpriority(os.PRIO_PROCESS, t) for t in _threads())
 
 
 class EncoderPool:

@@ -233,6 +233,8 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
                    records=SimpleNamespace(update_record=update_record), asterisk_dir="/var/spool/asterisk/monitor",
                    local_dir=tmp_path, settle=0.01, wait=2.0, pool=pool)  # fmt: skip
 
+    threads: list[int] = []
+
     async def run() -> None:
         task = asyncio.create_task(pool.run(), name="recording-encoders")
         try:
@@ -241,6 +243,9 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
                     break
                 await asyncio.sleep(0.05)
             await rec.on_call_end("c1")
+            # each thread's nice, as the kernel has it (field 19 of /proc/PID/task/TID/stat)
+            for stat in Path(f"/proc/{pool.started[0]}/task").glob("*/stat"):
+                threads.append(int(stat.read_text().rsplit(")", 1)[1].split()[16]))
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -249,6 +254,8 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
     assert pool.started is not None
     pid, nice = pool.started
     assert pid != os.getpid() and nice == min(os.nice(0) + NICE, 19)  # a niced test run: the kernel stops at 19
+    # every thread of the worker, not only its first (numpy's BLAS thread stayed at the engine's priority)
+    assert threads and set(threads) == {nice}
     saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
     assert len(saved) == 1 and saved[0].data["channels"] == 2
     assert saved[0].data["seconds"] == pytest.approx(3.0, abs=0.02)
