@@ -134,20 +134,25 @@ class Floor:
         }
 
 
-def check_recordings(facts: list[Any], records: list[dict[str, Any]]) -> dict[str, Any]:
+def check_recordings(facts: list[Any], records: list[dict[str, Any]], t0: float = 0.0) -> dict[str, Any]:
     """Every conversation's recording: saved, two channels, its file there, its length the conversation's ± 1 s
-    (MixMonitor keeps bridged audio: from the connect to the hang-up)."""
+    (MixMonitor keeps bridged audio: from the connect to the hang-up). A short one is listed with its span in s
+    after ``t0`` (the window's start, epoch s), to set beside the machine's load at the time."""
     saved = {f.call_id: f for f in facts if f.kind == "recording.saved"}
     expect: dict[str, float] = {}
+    span: dict[str, tuple[float, float]] = {}
     for c in {f.call_id for f in facts if f.kind == "outbound.connect"}:
         enter = min((f.at for f in facts if f.kind == "bridge.enter" and f.uniqueid == c), default=None)
         gone = min((f.at for f in facts if f.kind == "channel.hangup" and f.uniqueid == c), default=None)
         if enter is not None and gone is not None:
             expect[c] = gone - enter
+            span[c] = (enter, gone)
     for r in records:
         if r["outcome"] == "answered" and r["connected_at"] is not None and r["ended_at"] is not None:
             expect[str(r["call_id"])] = float(r["ended_at"]) - float(r["connected_at"])
+            span[str(r["call_id"])] = (float(r["connected_at"]), float(r["ended_at"]))
     problems = []
+    short = []
     for c, seconds in sorted(expect.items()):
         f = saved.get(c)
         if f is None:
@@ -158,8 +163,10 @@ def check_recordings(facts: list[Any], records: list[dict[str, Any]]) -> dict[st
             problems.append(f"{c}: {f.data.get('path')} is missing")
         elif abs(float(f.data.get("seconds", 0.0)) - seconds) > RECORDING_SLACK:
             problems.append(f"{c}: {f.data.get('seconds')} s recorded for a {seconds:.1f}-s conversation")
+            short.append({"call_id": c, "from_s": round(span[c][0] - t0, 1), "to_s": round(span[c][1] - t0, 1),
+                          "missing_s": round(seconds - float(f.data.get("seconds", 0.0)), 2)})  # fmt: skip
     return {"conversations": len(expect), "checked_ok": len(expect) - len(problems), "problems": problems[:20],
-            "problem_count": len(problems)}  # fmt: skip
+            "problem_count": len(problems), "short": short}  # fmt: skip
 
 
 async def _until(pred: Any, timeout: float, every: float = 0.5) -> bool:
@@ -230,7 +237,7 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
             # the recorder's worker processes are not the engine's process: their merges are counted apart
             pool = getattr(eng.features.get("recorder"), "pool", None)
             encoded0 = pool.cpu_s if pool is not None else 0.0
-            t0 = time.monotonic()
+            t0, wall0, phones0 = time.monotonic(), time.time(), usage.named_cpu("sipp")
             print(f"dialing for {plan.minutes:g} min with {plan.agents} seats ({'all' if joined else 'not all'} in "
                   f"their sessions), {calls} hotline callers", flush=True)  # fmt: skip
             hotline = asyncio.create_task(run_load(inbound, hotline_site, workdir, eng.store, plan_ports),
@@ -244,6 +251,9 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
             dialer.stop_dialing()
             t1 = time.monotonic()
             load = await use.stop()
+            phones_s = usage.named_cpu("sipp") - phones0  # the phones still up: all of them but hotline callers gone
+            load["sipp_phones"] = {"cpu_pct_of_core": round(100 * phones_s / float(load["seconds"]), 2)}
+            machine = [(round(t - t0, 1), round(b, 1), round(st, 1)) for t, b, st in use.machine]
             if pool is not None:
                 with_encoders(load, pool.workers, pool.cpu_s - encoded0)
             print(f"window over: draining up to {plan.drain:g} s", flush=True)
@@ -307,7 +317,8 @@ async def run_site(plan: SitePlan, site: Any, workdir: Path) -> dict[str, Any]:
             "problems": hotline_report["problems"],
         },
         "floor": floor.summary(t0, t1, plan.agents),
-        "recordings": check_recordings(facts, records),
+        "recordings": check_recordings(facts, records, wall0),
+        "machine_per_second": machine,  # (s into the window, busy %, steal %) of all CPUs
         "usage": load,
         "cut_at_end": cut,
         "sipp_problems": broken,
@@ -403,6 +414,14 @@ def print_report(r: dict[str, Any]) -> None:
         print(f"  cpu recording encoders ({e['workers']} process(es), nice 10) {e['cpu_pct_of_core']:.2f} % of a core; "
               f"engine with them {u.get('engine_with_encoders_pct_of_core')} %, / asterisk = "
               f"{u.get('cpu_ratio_with_encoders')}")  # fmt: skip
+    if isinstance(u.get("machine"), dict):
+        m, ph = u["machine"], u.get("sipp_phones", {})
+        print(f"  machine ({m['cpus']} CPUs): busy {m['busy_pct_mean']} % on average, p99 {m['busy_pct_p99']} %, "
+              f"{m['seconds_over_90pct_busy']} s over 90 %; stolen by the host {m['steal_pct_mean']} % (max "
+              f"{m['steal_pct_max']} % in a second); SIPp phones {ph.get('cpu_pct_of_core')} % of a core")  # fmt: skip
+    for s in rec.get("short", [])[:20]:
+        print(f"  short recording {s['call_id']}: up {s['from_s']}-{s['to_s']} s into the window, "
+              f"{s['missing_s']} s missing")  # fmt: skip
     for goal, met in r.get("verdict", {}).items():
         print(f"  goal {goal}: {'met' if met else 'MISSED'}")
 

@@ -43,6 +43,32 @@ def asterisk_pid(lab: bool) -> int | None:
     return found[0] if len(found) == 1 else None
 
 
+def machine_ticks() -> tuple[int, int, int]:
+    """(busy, steal, total) clock ticks of the whole machine so far (/proc/stat's first line). Steal is time the
+    hypervisor gave the machine's CPUs to others: on a shared host it shows why a run lost its timing."""
+    f = [int(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = f[3] + (f[4] if len(f) > 4 else 0)  # idle + iowait
+    steal = f[7] if len(f) > 7 else 0
+    total = sum(f[:8])  # guest time is already inside user
+    return total - idle - steal, steal, total
+
+
+def named_cpu(comm: str) -> float:
+    """CPU seconds of every live process called ``comm`` (the bench's SIPp phones, say)."""
+    total = 0.0
+    for d in Path("/proc").iterdir():
+        if not d.name.isdigit():
+            continue
+        try:
+            if (d / "comm").read_text().strip() != comm:
+                continue
+        except OSError:
+            continue
+        got = proc(int(d.name))
+        total += got[2] if got is not None else 0.0
+    return total
+
+
 @dataclass
 class _Track:
     pid: int
@@ -62,9 +88,13 @@ class Usage:
     _t0: float = 0.0
     _t1: float = 0.0
     _task: asyncio.Task[None] | None = None
+    # the whole machine, a second at a time: (monotonic time, busy %, steal %) of all CPUs together
+    machine: list[tuple[float, float, float]] = field(default_factory=list)
+    _ticks: tuple[int, int, int] = (0, 0, 0)
 
     def start(self) -> None:
         self._t0 = time.monotonic()
+        self._ticks = machine_ticks()
         for name, pid in self.pids.items():
             got = proc(pid)
             if got is not None:
@@ -77,6 +107,12 @@ class Usage:
             self._read()
 
     def _read(self) -> None:
+        ticks = machine_ticks()
+        dt = ticks[2] - self._ticks[2]
+        if dt > 0:
+            self.machine.append((time.monotonic(), 100 * (ticks[0] - self._ticks[0]) / dt,
+                                 100 * (ticks[1] - self._ticks[1]) / dt))  # fmt: skip
+        self._ticks = ticks
         for t in self._tracks.values():
             got = None if t.gone else proc(t.pid)
             if got is None:
@@ -99,6 +135,13 @@ class Usage:
             out[name] = {"pid": t.pid, "cpu_s": round(t.cpu1 - t.cpu0, 2),
                          "cpu_pct_of_core": round(100 * (t.cpu1 - t.cpu0) / wall, 2),
                          "rss_peak_mb": round(t.rss_peak, 1), "exited": t.gone}  # fmt: skip
+        if self.machine:
+            busy = sorted(m[1] for m in self.machine)
+            out["machine"] = {"cpus": os.cpu_count(), "busy_pct_mean": round(sum(busy) / len(busy), 1),
+                              "busy_pct_p99": round(busy[int(0.99 * (len(busy) - 1))], 1),
+                              "seconds_over_90pct_busy": sum(1 for b in busy if b > 90.0),
+                              "steal_pct_mean": round(sum(m[2] for m in self.machine) / len(self.machine), 2),
+                              "steal_pct_max": round(max(m[2] for m in self.machine), 1)}  # fmt: skip
         names = list(self._tracks)
         if len(names) >= 2:
             a, b = (self._tracks[n].cpu1 - self._tracks[n].cpu0 for n in names[:2])

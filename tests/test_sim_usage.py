@@ -39,3 +39,7 @@ def test_cpu_seconds_match_the_process_own_count_and_an_idle_one_spends_none():
     assert got["idle"]["cpu_s"] < 0.1, got
     assert got["busy"]["rss_peak_mb"] > 1 and not got["busy"]["exited"]
     assert got["cpu_ratio"] is None or got["cpu_ratio"] > 5
+    # the whole machine's busy time (/proc/stat) holds at least the busy child's own (/proc/PID/stat)
+    m = got["machine"]
+    assert m["cpus"] >= 1 and 0 <= m["steal_pct_mean"] <= m["steal_pct_max"] <= 100
+    assert m["busy_pct_mean"] / 100 * m["cpus"] * got["seconds"] >= got["busy"]["cpu_s"] - 0.05, got
