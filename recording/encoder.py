@@ -3,9 +3,10 @@
 Why processes: merging and encoding a call's legs is most of the engine's CPU on a full floor (at 48 seats
 about nine tenths of it was libopus). In the engine's own process it competes with the event loop; at the same
 priority as Asterisk it takes the CPU that Asterisk's media threads need on time, and a recording that falls
-behind loses audio. Workers at nice 10 wait when the machine is busy, and a long call's arrays live and die in
-them, not in the engine. After ``TASKS_PER_WORKER`` merges a worker's pool is retired (its merges under way finish)
-and a new one takes the next merges, so a worker's memory goes back too. Not Python's ``max_tasks_per_child``: on
+behind loses audio. Workers at nice 10, each in a session of its own niced as a group (Linux's autogroups), wait
+when the machine is busy, and a long call's arrays live and die in them, not in the engine. After
+``TASKS_PER_WORKER`` merges a worker's pool is retired (its merges under way finish) and a new one takes the next
+merges, so a worker's memory goes back too. Not Python's ``max_tasks_per_child``: on
 Python 3.11 a pool shut down while it replaced a worker never let its process exit (`hotline sim load` hung after
 its report, one run in CI; a small script with 12 merges, 5 per worker, hung 15 times in 20).
 """
@@ -50,7 +51,25 @@ def _threads() -> list[int]:
         return [0]
 
 
+def _own_autogroup() -> str | None:
+    """This process in a session of its own, whose autogroup is at ``NICE``; what /proc/self/autogroup then says
+    (None without autogroups). Linux with autogroups shares the CPU first between sessions, then between the
+    processes in each: a worker left in the engine's session weighed as much against Asterisk's session as
+    Asterisk itself, however niced its threads were (seen on the lab at 48 seats: both CPUs busy while the longest
+    calls were merged, and every conversation up then lost 2-5 s of audio)."""
+    try:
+        os.setsid()
+    except OSError:  # already a session leader
+        pass
+    try:
+        Path("/proc/self/autogroup").write_text(f"{NICE}\n")
+        return Path("/proc/self/autogroup").read_text().strip()
+    except OSError:  # a kernel without autogroups: the threads' nice is all there is
+        return None
+
+
 def _worker_start(engine_pid: int) -> None:
+    _own_autogroup()
     # Linux's nice is per thread: os.nice() lowered only this one, and the thread numpy's BLAS started at import
     # stayed at the engine's priority, beside Asterisk's media; threads started later inherit this one's
     target = min(19, os.getpriority(os.PRIO_PROCESS, 0) + NICE)

@@ -234,6 +234,7 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
                    local_dir=tmp_path, settle=0.01, wait=2.0, pool=pool)  # fmt: skip
 
     threads: list[int] = []
+    groups: dict[str, str] = {}
 
     async def run() -> None:
         task = asyncio.create_task(pool.run(), name="recording-encoders")
@@ -246,6 +247,10 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
             # each thread's nice, as the kernel has it (field 19 of /proc/PID/task/TID/stat)
             for stat in Path(f"/proc/{pool.started[0]}/task").glob("*/stat"):
                 threads.append(int(stat.read_text().rsplit(")", 1)[1].split()[16]))
+            for who, at in (("worker", pool.started[0]), ("engine", os.getpid())):
+                groups[who + " session"] = Path(f"/proc/{at}/stat").read_text().rsplit(")", 1)[1].split()[3]
+                if Path(f"/proc/{at}/autogroup").exists():
+                    groups[who] = Path(f"/proc/{at}/autogroup").read_text().strip()
         finally:
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
@@ -256,6 +261,11 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
     assert pid != os.getpid() and nice == min(os.nice(0) + NICE, 19)  # a niced test run: the kernel stops at 19
     # every thread of the worker, not only its first (numpy's BLAS thread stayed at the engine's priority)
     assert threads and set(threads) == {nice}
+    # and in a session of its own, whose autogroup is niced: with autogroups the kernel weighs sessions against
+    # each other first, so a worker in the engine's session weighed as much as Asterisk's whole session
+    assert groups["worker session"] == str(pid) != groups["engine session"], groups
+    if "engine" in groups:  # a kernel with autogroups
+        assert groups["worker"].endswith(f"nice {NICE}") and groups["worker"].split()[0] != groups["engine"].split()[0]
     saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
     assert len(saved) == 1 and saved[0].data["channels"] == 2
     assert saved[0].data["seconds"] == pytest.approx(3.0, abs=0.02)
