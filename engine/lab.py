@@ -320,16 +320,17 @@ def install_config(lab: Lab, site: Site) -> None:
         (lab.root / d).mkdir(parents=True, exist_ok=True)
 
 
-def _pid(lab: Lab) -> int | None:
+def pid(lab: Lab) -> int | None:
+    """The lab's running Asterisk (its pid file), None when it is not running."""
     try:
-        pid = int(lab.pid_file.read_text().strip())
+        found = int(lab.pid_file.read_text().strip())
     except (FileNotFoundError, ValueError):
         return None
     try:
-        os.kill(pid, 0)
+        os.kill(found, 0)
     except ProcessLookupError:
         return None
-    return pid
+    return found
 
 
 def _ami_answers(host: str, port: int, timeout: float = 1.0) -> str | None:
@@ -356,7 +357,7 @@ def _unmount_proc(lab: Lab) -> None:
 
 
 def start(lab: Lab, site: Site, wait: float = 60.0) -> str:
-    if _pid(lab) is not None:
+    if pid(lab) is not None:
         stop(lab)
     install_config(lab, site)
     _mount_proc(lab)
@@ -395,23 +396,23 @@ def _fully_booted(lab: Lab) -> bool:
 
 
 def stop(lab: Lab) -> bool:
-    pid = _pid(lab)
-    if pid is None:
+    running = pid(lab)
+    if running is None:
         return False
     try:
-        os.killpg(pid, signal.SIGTERM)
+        os.killpg(running, signal.SIGTERM)
     except ProcessLookupError:
         return False
     for _ in range(100):
-        if _pid(lab) is None:
+        if pid(lab) is None:
             break
         try:
-            os.waitpid(pid, os.WNOHANG)
+            os.waitpid(running, os.WNOHANG)
         except ChildProcessError:
             pass
         time.sleep(0.1)
     else:
-        os.killpg(pid, signal.SIGKILL)
+        os.killpg(running, signal.SIGKILL)
     lab.pid_file.unlink(missing_ok=True)
     return True
 
@@ -427,16 +428,16 @@ def asterisk_cli(lab: Lab, command: str) -> str:
 
 
 def status(lab: Lab, site: Site) -> dict[str, object]:
-    pid = _pid(lab)
+    running = pid(lab)
     banner = _ami_answers(site["asterisk"]["ami_host"], site["asterisk"]["ami_port"])
     version = ""
-    if pid is not None:
+    if running is not None:
         version = asterisk_cli(lab, "core show version").strip()
     return {
         "dir": str(lab.dir),
         "provisioned": (lab.dir / ".asterisk-ok").exists(),
-        "running": pid is not None,
-        "pid": pid,
+        "running": running is not None,
+        "pid": running,
         "ami": banner,
         "version": version,
         "asterisk_version": upstream(v) if (v := package_version(lab, "asterisk")) else None,

@@ -30,9 +30,9 @@ def proc(pid: int) -> tuple[float, float, float] | None:
 def asterisk_pid(lab: bool) -> int | None:
     """The lab's Asterisk (its pid file), else the one process named ``asterisk`` on this machine."""
     if lab:
-        from engine.lab import Lab, _pid, default_lab_dir
+        from engine.lab import Lab, default_lab_dir, pid
 
-        return _pid(Lab(default_lab_dir()))
+        return pid(Lab(default_lab_dir()))
     found = []
     for d in Path("/proc").iterdir():
         try:

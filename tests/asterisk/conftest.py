@@ -63,7 +63,7 @@ def no_channel_left(request: pytest.FixtureRequest) -> Iterator[None]:
     is restarted; each step is a warning naming the test, so a leak is seen and does not spread."""
     yield
     lab = labmod.Lab(labmod.default_lab_dir())
-    if labmod._pid(lab) is None:
+    if labmod.pid(lab) is None:
         return  # a test that stopped Asterisk (chaos): nothing is up
     left = _until_no_channel(lab, 5.0)
     if not left:
