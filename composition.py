@@ -17,6 +17,7 @@ from acd.plugin import install as install_acd
 from acd.services import AcdServices
 from acd.settings import HotlineSettings
 from cases.plugin import install as install_cases
+from crm.plugin import install as install_crm
 from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
@@ -86,6 +87,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_reports(engine)  # the reports' rollups, kept up to date as facts arrive
     install_sms(engine)  # messages after calls, with [sms] gateway and [[sms.after]] rules
     install_fax(engine, ivr)  # fax numbers' calls received, queued faxes sent, on [fax] lines
+    install_crm(engine)  # calls, dispositions and cases to an external CRM as signed webhooks ([crm] webhook_url)
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from crm.settings import check_crm
 from dialer.settings import Campaign, build_campaigns
 from engine.config_agents import Agent, build_agents
 from engine.config_fields import check_fields
@@ -120,6 +121,7 @@ def load_site(path: str | os.PathLike[str]) -> Site:
     values["recording"]["retention"] = check_rules(values["recording"]["retention"], report)
     check_sms(values["sms"], p.parent, report)
     check_fax(values["fax"], bool(ast.get("lab")), report)
+    check_crm(values["crm"], p.parent, report)
     if values["sms"].get("gateway") and not values["http"].get("listen"):
         report("sms.gateway", "needs http.listen: the gateway's delivery reports and replies come to the engine there")
     check_store(values["store"], p.parent, report)  # a relative SQLite path is the site folder's

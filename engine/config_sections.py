@@ -1,10 +1,11 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard], [qa], [cases], [reports], [sms], [fax]."""
+[http], [wallboard], [qa], [cases], [reports], [sms], [fax], [crm]."""
 
 from __future__ import annotations
 
 from acd.settings import HOTLINE_FIELDS
 from cases.settings import CASES_FIELDS
+from crm.settings import CRM_FIELDS
 from engine.config_fields import Field, endpoint_name, port, positive
 from engine.mqtt.settings import MQTT_FIELDS
 from engine.regions import timezone_problem as _timezone
@@ -64,4 +65,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "reports": REPORTS_FIELDS,  # reports/settings.py
     "sms": SMS_FIELDS,  # sms/settings.py
     "fax": FAX_FIELDS,  # fax/settings.py
+    "crm": CRM_FIELDS,  # crm/settings.py
 }

@@ -1,0 +1,80 @@
+"""[crm]: the external CRM the engine tells of calls, dispositions and cases (signed webhooks). The site file's
+schema of the section, and its reading."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.config_fields import Field, Report, positive
+
+EVENT_GROUPS = ("call", "disposition", "case")
+
+
+def _url(v: Any) -> str | None:
+    return None if v == "" or re.match(r"https?://[^/\s]+", v) else "must be an http:// or https:// URL"
+
+
+def _groups(v: Any) -> str | None:
+    bad = [g for g in v if g not in EVENT_GROUPS]
+    return f"unknown event group(s) {', '.join(map(str, bad))}: known are {', '.join(EVENT_GROUPS)}" if bad else None
+
+
+CRM_FIELDS: dict[str, Field] = {
+    "webhook_url": Field(str, "", check=_url, doc="where each event is POSTed as signed JSON (\"\": no webhooks)"),
+    "webhook_secret_file": Field(str, "", doc="file holding the HMAC secret the webhooks are signed with (required "
+                                 "with a webhook_url; 16 or more characters)"),
+    "webhook_events": Field(list, list(EVENT_GROUPS), check=_groups, doc="which events go: call (a call's record "
+                            "once it ended), disposition (an agent's disposition of an outbound call), case (a case "
+                            "opened, assigned, changed, resolved, linked, overdue or purged)"),
+    "webhook_timeout": Field((int, float), 10, check=positive, doc="seconds to wait for the receiver's answer"),
+    "webhook_retry_max": Field((int, float), 300, check=positive, doc="the longest wait between two tries of an "
+                               "event the receiver did not take (the waits double from 1 s up to it)"),
+}  # fmt: skip
+
+
+def check_crm(values: dict[str, Any], folder: Path, report: Report) -> None:
+    """A webhook needs its secret, readable and long enough: no unsigned webhooks, no default secret."""
+    if not values.get("webhook_url"):
+        return
+    if not values.get("webhook_secret_file"):
+        report("crm.webhook_secret_file", "required with crm.webhook_url")
+        return
+    try:
+        CrmSettings.of(values, folder)
+    except CrmSettingsError as exc:
+        field, _, why = str(exc).partition(": ")
+        report(field, why)
+
+
+class CrmSettingsError(ValueError):
+    """A secret of [crm] cannot be read: the message names the field and the file."""
+
+
+@dataclass(frozen=True)
+class CrmSettings:
+    webhook_url: str
+    secret: bytes
+    groups: frozenset[str]
+    timeout: float
+    retry_max: float
+
+    @classmethod
+    def of(cls, values: dict[str, Any], folder: Path) -> CrmSettings:
+        """The section's values with the secret read from its file (relative to the site file's folder)."""
+        v = {k: values.get(k, f.default) for k, f in CRM_FIELDS.items()}
+        secret = b""
+        if v["webhook_url"]:
+            path = folder / Path(v["webhook_secret_file"]).expanduser()
+            try:
+                text = path.read_text().strip()
+            except OSError as exc:
+                raise CrmSettingsError(f"crm.webhook_secret_file: cannot read {path}: {exc.strerror or exc}") from None
+            if len(text) < 16:
+                raise CrmSettingsError(f"crm.webhook_secret_file: the secret in {path} must be 16 or more characters "
+                                       "(e.g. the output of `openssl rand -hex 24`)")  # fmt: skip
+            secret = text.encode()
+        return cls(webhook_url=v["webhook_url"], secret=secret, groups=frozenset(v["webhook_events"]),
+                   timeout=float(v["webhook_timeout"]), retry_max=float(v["webhook_retry_max"]))  # fmt: skip
