@@ -102,17 +102,15 @@ class WebhookSender:
             return [(int(r.id), _fact(r)) for r in (await conn.execute(q)).all()]
 
     async def _record_of(self, fact: Fact) -> dict[str, Any] | None:
-        """The ended call's record; it is derived a moment after the call's end, so wait for it a while."""
         q = select(call_records).where(call_records.c.call_id == fact.call_id)
-        while True:
-            async with self.sql.connect() as conn:
-                row = (await conn.execute(q)).mappings().first()
-            if row is not None or self.clock.now() - fact.at > wh.RECORD_WAIT:
-                return dict(row) if row is not None else None
-            await self.clock.sleep(1.0)
+        async with self.sql.connect() as conn:
+            row = (await conn.execute(q)).mappings().first()
+        return dict(row) if row is not None else None
 
     async def _deliver(self, client: httpx.AsyncClient, delivery: int, fact: Fact) -> None:
         record = await self._record_of(fact) if fact.kind == wh.CALL_END else None
+        if not wh.wanted(fact, record):
+            return
         payload = wh.event(delivery, fact, record)
         raw = wh.body(payload)
         tries = wh.Tries(self.settings.retry_max, self._first_wait)

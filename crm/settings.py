@@ -26,9 +26,10 @@ CRM_FIELDS: dict[str, Field] = {
     "webhook_url": Field(str, "", check=_url, doc="where each event is POSTed as signed JSON (\"\": no webhooks)"),
     "webhook_secret_file": Field(str, "", doc="file holding the HMAC secret the webhooks are signed with (required "
                                  "with a webhook_url; 16 or more characters)"),
-    "webhook_events": Field(list, list(EVENT_GROUPS), check=_groups, doc="which events go: call (a call's record "
-                            "once it ended), disposition (an agent's disposition of an outbound call), case (a case "
-                            "opened, assigned, changed, resolved, linked, overdue or purged)"),
+    "webhook_events": Field(list, list(EVENT_GROUPS), check=_groups, doc="which events go: call (a caller's call "
+                            "once it ended, as its record, and each outbound dial's result), disposition (an agent's "
+                            "disposition of an outbound call), case (a case opened, assigned, changed, resolved, "
+                            "linked, overdue or purged)"),
     "webhook_timeout": Field((int, float), 10, check=positive, doc="seconds to wait for the receiver's answer"),
     "webhook_retry_max": Field((int, float), 300, check=positive, doc="the longest wait between two tries of an "
                                "event the receiver did not take (the waits double from 1 s up to it)"),

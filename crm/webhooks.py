@@ -20,11 +20,11 @@ from typing import Any
 from engine.model.facts import Fact, fact_key
 
 CALL_END = "call.end"
+DIAL_RESULT = "outbound.result"
 DISPOSITION = "outbound.disposition"
 CASE_KINDS = ("case.opened", "case.assigned", "case.status", "case.resolved", "case.linked", "case.overdue",
               "case.purged")  # fmt: skip
-SOURCES = {"call": (CALL_END,), "disposition": (DISPOSITION,), "case": CASE_KINDS}
-RECORD_WAIT = 30.0  # s a call's event waits for the call's record to be derived after its end
+SOURCES = {"call": (CALL_END, DIAL_RESULT), "disposition": (DISPOSITION,), "case": CASE_KINDS}
 
 # the sender's own facts: where it has got to in the ledger, under one call id of their own
 STATE_CALL = "crm:webhook"
@@ -41,16 +41,22 @@ def source_kinds(groups: Iterable[str]) -> tuple[str, ...]:
 
 
 def event_name(kind: str) -> str:
-    return {CALL_END: "call.ended", DISPOSITION: "disposition"}.get(kind, kind)
+    return {CALL_END: "call.ended", DIAL_RESULT: "dial.result", DISPOSITION: "disposition"}.get(kind, kind)
+
+
+def wanted(fact: Fact, record: Mapping[str, Any] | None) -> bool:
+    """Whether a fact is an event: a call's end only with the caller's record (the engine derives it in the same
+    step as the end, so it is there once the end is); an agent's own call, a session or a fax machine has none,
+    and a dial's end is its ``dial.result``."""
+    return fact.kind != CALL_END or record is not None
 
 
 def event(delivery: int, fact: Fact, record: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The JSON object of one event. A call's is its record as the engine keeps it (numbers in full: the CRM
-    matches customers by them); a disposition's and a case's are their facts' data."""
+    """The JSON object of one event. A caller's call's is its record as the engine keeps it (numbers in full: the
+    CRM matches customers by them); a dial's result, a disposition and a case's change are their facts' data."""
     if fact.kind == CALL_END:
-        data = dict(record) if record is not None else {"call_id": fact.call_id, "record": None}
-        data["closed_by"] = fact.data.get("closed", "")
-    elif fact.kind == DISPOSITION:
+        data = {**(record or {}), "closed_by": fact.data.get("closed", "")}
+    elif fact.kind in (DIAL_RESULT, DISPOSITION):
         data = {"call_id": fact.call_id, **fact.data}
     else:
         data = {"case": fact.call_id, **fact.data}

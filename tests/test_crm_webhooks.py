@@ -55,6 +55,7 @@ def test_events_are_the_facts_a_crm_needs():
     got = wh.event(41, end, record)
     assert got == {"id": 41, "event": "call.ended", "at": 100.0,
                    "data": {**record, "closed_by": ""}}  # fmt: skip
+    assert wh.wanted(end, record) and not wh.wanted(end, None)  # an agent's own call, a session: no caller's record
     d = Fact("outbound.disposition", 101.0, "dl-x", "u2", "k", {"agent": "2001", "lead": 5, "code": "sale",
                                                               "label": "Sale"})  # fmt: skip
     assert wh.event(42, d, None)["data"] == {"call_id": "dl-x", "agent": "2001", "lead": 5, "code": "sale",
@@ -112,6 +113,22 @@ def _facts(n0: int, n: int, at: float) -> list[Fact]:
     return out
 
 
+def _dial(i: int, at: float) -> list[Fact]:
+    """A dial that found no one, and the end of an agent's own call (no caller's record: not an event)."""
+    return [Fact("outbound.result", at, f"dl-{i}", f"dl-{i}", fact_key("outbound.result", f"dl-{i}"),
+                 {"campaign": "renewals", "lead": i, "outcome": "no_answer"}),
+            Fact("call.end", at, f"own-{i}", f"own-{i}", fact_key("call.end", f"own-{i}"), {"closed": ""})]  # fmt: skip
+
+
+async def _records(store: Store, *calls: str) -> None:
+    """The callers' records, as the engine derives them in the same step as each call's end."""
+    async with store.engine.begin() as conn:
+        for c in calls:
+            await conn.execute(insert(call_records).values(
+                call_id=c, caller="+8613800138000", dialed="400", arrived_at=1.0, agent_id="2001", hold_time=0.0,
+                hangup_side="caller", outcome="answered", digit="", recording=""))  # fmt: skip
+
+
 async def _wait(pred, timeout: float = 30.0) -> None:  # type: ignore[no-untyped-def]
     deadline = time.monotonic() + timeout
     while not pred():
@@ -139,20 +156,16 @@ def test_a_receiver_down_for_a_while_gets_every_event_later_once_and_in_order_ac
         sender = WebhookSender(settings, store.engine, record, clock, first_wait=0.1, settle=0.2, poll=0.3)
         task = asyncio.create_task(sender.run(), name="crm-webhooks")
         await _wait(lambda: sender.mark >= 0)
-        async with store.engine.begin() as conn:  # c1's record, as the engine derives it after the call's end
-            await conn.execute(insert(call_records).values(
-                call_id="c1", caller="+8613800138000", dialed="400", arrived_at=1.0, agent_id="2001", hold_time=0.0,
-                hangup_side="caller", outcome="answered", digit="", recording=""))  # fmt: skip
-        # while the receiver is down; c2 and c3 ended a minute ago and have no record: their ends go without one
-        await record(_facts(1, 1, clock.now()) + _facts(2, 2, clock.now() - 60))
+        await _records(store, "c1", "c2", "c3", "c4")
+        await record(_facts(1, 2, clock.now()) + _dial(3, clock.now()) + _facts(3, 1, clock.now()))  # receiver down
         await _wait(lambda: sender.failing_since is not None)
         await asyncio.sleep(1.0)  # a few tries fail
         receiver.append(_Receiver(port))
-        await _wait(lambda: sender.delivered == 6)
+        await _wait(lambda: sender.delivered == 7)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         # the engine starts again: it goes on after the last event it delivered
-        await record(_facts(4, 1, clock.now() - 60))
+        await record(_facts(4, 1, clock.now()))
         again = WebhookSender(settings, store.engine, record, clock, first_wait=0.1, settle=0.2, poll=0.3)
         task = asyncio.create_task(again.run(), name="crm-webhooks")
         await _wait(lambda: again.delivered == 2)
@@ -172,12 +185,13 @@ def test_a_receiver_down_for_a_while_gets_every_event_later_once_and_in_order_ac
     got = receiver[0].got
     assert [(g["event"], g["data"]["call_id"]) for g in got] == [
         ("call.ended", "c1"), ("disposition", "c1"), ("call.ended", "c2"), ("disposition", "c2"),
-        ("call.ended", "c3"), ("disposition", "c3"), ("call.ended", "c4"), ("disposition", "c4")]  # fmt: skip
+        ("dial.result", "dl-3"), ("call.ended", "c3"), ("disposition", "c3"),
+        ("call.ended", "c4"), ("disposition", "c4")]  # fmt: skip
     assert all(g["signed"] for g in got)
     ids = [g["id"] for g in got]
     assert ids == sorted(set(ids)) and [int(g["delivery"]) for g in got] == ids  # once each, in the ledger's order
     assert got[0]["data"]["caller"] == "+8613800138000" and got[0]["data"]["outcome"] == "answered"
-    assert got[2]["data"]["record"] is None  # no record came within the wait: the call's end is sent anyway
+    assert got[4]["data"] == {"call_id": "dl-3", "campaign": "renewals", "lead": 3, "outcome": "no_answer"}
     assert sent == ids  # each delivery written down: where a restart goes on from
 
 
@@ -198,7 +212,8 @@ def test_an_event_the_receiver_refuses_is_written_down_and_the_next_ones_still_g
         sender = WebhookSender(settings, store.engine, record, clock, first_wait=0.1, settle=0.2, poll=0.3)
         task = asyncio.create_task(sender.run(), name="crm-webhooks")
         await _wait(lambda: sender.mark >= 0)
-        await record(_facts(1, 1, clock.now() - 60))  # ended a minute ago: its record will not come now
+        await _records(store, "c1")
+        await record(_facts(1, 1, clock.now()))
         await _wait(lambda: sender.delivered + sender.refused == 2)
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
