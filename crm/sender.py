@@ -49,6 +49,12 @@ class WebhookSender:
         self.refused = 0
         self.failing_since: float | None = None  # when the receiver first failed the event now being tried
 
+    def status(self) -> dict[str, float]:
+        """For /metrics: events delivered and refused since the start, and how long the receiver has been failing
+        the event now being tried (0 when it is not)."""
+        failing = self.clock.now() - self.failing_since if self.failing_since is not None else 0.0
+        return {"delivered": float(self.delivered), "refused": float(self.refused), "failing_seconds": failing}
+
     def on_facts(self, facts: list[Fact]) -> None:
         if any(f.kind in self.kinds for f in facts):
             self._wake.set()

@@ -160,8 +160,12 @@ def test_a_receiver_down_for_a_while_gets_every_event_later_once_and_in_order_ac
         await record(_facts(1, 2, clock.now()) + _dial(3, clock.now()) + _facts(3, 1, clock.now()))  # receiver down
         await _wait(lambda: sender.failing_since is not None)
         await asyncio.sleep(1.0)  # a few tries fail
+        down = sender.status()
         receiver.append(_Receiver(port))
         await _wait(lambda: sender.delivered == 7)
+        # /metrics' view: how long the receiver failed the event at the head, then back to 0 once it took it
+        assert down["failing_seconds"] >= 0.9 and down["delivered"] == 0, down
+        assert sender.status() == {"delivered": 7.0, "refused": 0.0, "failing_seconds": 0.0}
         task.cancel()
         await asyncio.gather(task, return_exceptions=True)
         # the engine starts again: it goes on after the last event it delivered
@@ -271,14 +275,15 @@ def test_the_composition_root_starts_the_webhooks_only_when_the_site_names_a_rec
     for name, crm in (("off", ""), ("on", '\n[crm]\nwebhook_url = "http://127.0.0.1:9/hook"\n'
                                           'webhook_secret_file = "hook-secret"\nwebhook_events = ["case"]\n')):
         f = tmp_path / f"{name}.toml"
-        f.write_text(text + crm)
+        f.write_text(text.replace('listen = ""', f'listen = "127.0.0.1:{_free_port()}"', 1) + crm)
         site = load_site(f)
         clock = VirtualClock(1_800_000_000.0)
         store = Store(site["store"]["url"])
         eng = composition.build(site, clock, link=virtual_link(VirtualPbx(clock), clock),
                                 agi=FastAgiServer(transport=MemoryAgiTransport()), store=store,
-                                finish_recordings=False, http=False)  # fmt: skip
+                                finish_recordings=False)  # fmt: skip
         built[name] = eng
+        eng.features["http"].close()
         asyncio.run(store.close())
     assert "crm" not in built["off"].features
     assert "crm-webhooks" not in [n for n, _ in built["off"].feature_tasks]
@@ -286,3 +291,19 @@ def test_the_composition_root_starts_the_webhooks_only_when_the_site_names_a_rec
     assert isinstance(sender, WebhookSender) and sender.settings.secret == b"a-secret-of-sixteen-or-more"
     assert sender.kinds == wh.CASE_KINDS
     assert "crm-webhooks" in [n for n, _ in built["on"].feature_tasks] and sender.on_facts in built["on"].fact_hooks
+    # and /metrics reads its status
+    assert built["on"].features["metrics"].webhooks == sender.status
+    assert built["off"].features["metrics"].webhooks is None
+
+
+def test_metrics_carry_the_webhooks_counts_and_how_long_the_receiver_has_failed():
+    from engine.live.bus import Bus
+    from engine.live.metrics import EngineMetrics
+    from tests.test_metrics import scrape
+
+    status = {"delivered": 12.0, "refused": 1.0, "failing_seconds": 42.5}
+    got = scrape(EngineMetrics(Bus(), webhooks=lambda: status).registry)
+    assert got["hotline_crm_webhooks_delivered"][("hotline_crm_webhooks_delivered_total", ())] == 12
+    assert got["hotline_crm_webhooks_refused"][("hotline_crm_webhooks_refused_total", ())] == 1
+    assert got["hotline_crm_webhook_failing_seconds"][("hotline_crm_webhook_failing_seconds", ())] == 42.5
+    assert not [n for n in scrape(EngineMetrics(Bus()).registry) if "crm" in n], "none without a webhook_url"

@@ -46,6 +46,11 @@ HELP = {
                                     "first live answer)",
     "hotline_event_lag_seconds": "seconds from an AMI event's arrival on the link to the call model having applied "
                                  "it (queueing behind earlier events and their ledger writes included)",
+    "hotline_crm_webhooks_delivered": "CRM webhook events the receiver took since the engine started",
+    "hotline_crm_webhooks_refused": "CRM webhook events the receiver refused (400, 409, 413, 415, 422) since the "
+                                    "engine started",
+    "hotline_crm_webhook_failing_seconds": "seconds the CRM receiver has failed the event now being tried (0 when "
+                                           "it is not; the events after it wait)",
 }  # fmt: skip
 # AMI event lag: well under a millisecond when idle, tens of ms under load; seconds mean trouble
 LAG_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
@@ -137,8 +142,10 @@ class EngineMetrics:
     """The named metrics over the bus and the records the engine hands in; ``registry`` is what /metrics writes."""
 
     def __init__(self, bus: Bus, services: Iterable[str] = (), *, short_abandon: float = 5.0,
-                 monotonic: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+                 monotonic: Callable[[], float] = time.monotonic,
+                 webhooks: Callable[[], Mapping[str, float]] | None = None) -> None:  # fmt: skip
         self.bus = bus
+        self.webhooks = webhooks  # the CRM webhooks' status, with [crm] webhook_url
         self.calls = CallTally(short_abandon)
         for name in services:
             self.calls.service(name)
@@ -179,6 +186,13 @@ class EngineMetrics:
         yield ratio
         yield HistogramMetricFamily("hotline_event_lag_seconds", HELP["hotline_event_lag_seconds"],
                                     buckets=self.lag.buckets(), sum_value=self.lag.sum)  # fmt: skip
+        if self.webhooks is not None:
+            st = self.webhooks()
+            for name in ("delivered", "refused"):
+                key = f"hotline_crm_webhooks_{name}"
+                yield CounterMetricFamily(key, HELP[key], value=float(st[name]))
+            key = "hotline_crm_webhook_failing_seconds"
+            yield GaugeMetricFamily(key, HELP[key], value=float(st["failing_seconds"]))
 
     def _calls(self) -> Iterator[Metric]:
         for figure in ("offered", *OUTCOMES):

@@ -52,7 +52,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     """/metrics over the engine's bus and call records, the console's sign-in and actions, the wallboard, the
     team page and the agent page over the bus, and the admin's users page, served on ``settings.listen`` (bound
     now: HttpListenError names ``setting`` when it cannot be) by the named task ``http``."""
-    metrics = EngineMetrics(engine.bus, targets_of(engine.site))
+    crm = engine.features.get("crm")  # installed before the listener, with [crm] webhook_url
+    metrics = EngineMetrics(engine.bus, targets_of(engine.site), webhooks=crm.status if crm is not None else None)
     engine.record_hooks.append(metrics.on_record)
     engine.frame_hooks.append(metrics.on_frame)
 
