@@ -18,6 +18,7 @@ from crm.settings import CrmSettings
 from engine.clock import Clock
 from engine.model.facts import Fact
 from engine.store.tables import call_records, ledger
+from reports.rollup_reads import fact_of
 
 log = logging.getLogger("hotline.crm")
 BATCH = 100  # ledger rows read at a time
@@ -25,10 +26,6 @@ POLL = 5.0  # s between looks at the ledger when no hook woke the sender (facts 
 # s a fact must have been in the ledger before it is sent: PostgreSQL hands out ids when a transaction inserts, not
 # when it commits, so a later id can be seen first; reading only settled rows keeps an earlier one from being passed
 SETTLE = 2.0
-
-
-def _fact(r: Any) -> Fact:
-    return Fact(r.kind, r.at, r.call_id, r.uniqueid, r.key, dict(r.data))
 
 
 class WebhookSender:
@@ -65,7 +62,7 @@ class WebhookSender:
         async with self.sql.connect() as conn:
             row = (await conn.execute(state)).first()
             newest = (await conn.execute(select(func.max(ledger.c.id)))).scalar() or 0
-        mark, first = wh.mark_of(_fact(row) if row is not None else None, int(newest), self.clock.now())
+        mark, first = wh.mark_of(fact_of(row) if row is not None else None, int(newest), self.clock.now())
         if first is not None:
             await self.record([first])
             log.info("webhooks to %s start after ledger fact %d: earlier events are not sent",
@@ -105,7 +102,7 @@ class WebhookSender:
                                   ledger.c.recorded_at <= self.clock.now() - self._settle)
              .order_by(ledger.c.id).limit(BATCH))  # fmt: skip
         async with self.sql.connect() as conn:
-            return [(int(r.id), _fact(r)) for r in (await conn.execute(q)).all()]
+            return [(int(r.id), fact_of(r)) for r in (await conn.execute(q)).all()]
 
     async def _record_of(self, fact: Fact) -> dict[str, Any] | None:
         q = select(call_records).where(call_records.c.call_id == fact.call_id)

@@ -18,6 +18,8 @@ def _url(v: Any) -> str | None:
 
 
 def _groups(v: Any) -> str | None:
+    if not v:
+        return f"must name at least one of {', '.join(EVENT_GROUPS)} (no webhook: leave webhook_url empty)"
     bad = [g for g in v if g not in EVENT_GROUPS]
     return f"unknown event group(s) {', '.join(map(str, bad))}: known are {', '.join(EVENT_GROUPS)}" if bad else None
 

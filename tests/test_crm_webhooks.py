@@ -37,6 +37,9 @@ def test_a_signature_holds_for_its_body_and_time_only():
     assert not wh.verify(SECRET, header, raw, now=1_800_000_000 + 301)  # a replay, later
     forged = header.replace("t=1800000000", "t=1800000300")  # a new time on the old signature
     assert not wh.verify(SECRET, forged, raw, now=1_800_000_300)
+    # a forged header of any shape is refused, not an error
+    for bad in ("", "t=x,v1=00", "v1=abc", "t=1800000000,v1=é", "t=1800000000"):
+        assert not wh.verify(SECRET, bad, raw, now=1_800_000_010), bad
 
 
 def test_what_an_answer_means_and_how_long_the_next_try_waits():
@@ -243,6 +246,7 @@ def test_an_event_the_receiver_refuses_is_written_down_and_the_next_ones_still_g
     ('webhook_url = "http://127.0.0.1:9/hook"\nwebhook_secret_file = "gone"\n', "crm.webhook_secret_file: cannot read"),
     ('webhook_url = "ftp://x"\n', "crm.webhook_url: must be an http:// or https:// URL"),
     ('webhook_events = ["calls"]\n', "crm.webhook_events: unknown event group(s) calls"),
+    ('webhook_events = []\n', "crm.webhook_events: must name at least one of call, disposition, case"),
 ])  # fmt: skip
 def test_the_site_check_names_what_is_wrong_in_crm(tmp_path, crm, problem):
     (tmp_path / "short").write_text("abc\n")
