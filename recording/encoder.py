@@ -51,21 +51,20 @@ def _threads() -> list[int]:
         return [0]
 
 
-def _own_autogroup() -> str | None:
-    """This process in a session of its own, whose autogroup is at ``NICE``; what /proc/self/autogroup then says
-    (None without autogroups). Linux with autogroups shares the CPU first between sessions, then between the
-    processes in each: a worker left in the engine's session weighed as much against Asterisk's session as
-    Asterisk itself, however niced its threads were (seen on the lab at 48 seats: both CPUs busy while the longest
-    calls were merged, and every conversation up then lost 2-5 s of audio)."""
+def _own_autogroup() -> None:
+    """This process in a session of its own, whose autogroup is at ``NICE``. Linux with autogroups shares the CPU
+    first between sessions, then between the processes in each: a worker left in the engine's session weighed as
+    much against Asterisk's session as Asterisk itself, however niced its threads were (seen on the lab at 48
+    seats: both CPUs busy while the longest calls were merged, and every conversation up then lost 2-5 s of
+    audio)."""
     try:
         os.setsid()
     except OSError:  # already a session leader
         pass
     try:
         Path("/proc/self/autogroup").write_text(f"{NICE}\n")
-        return Path("/proc/self/autogroup").read_text().strip()
     except OSError:  # a kernel without autogroups: the threads' nice is all there is
-        return None
+        pass
 
 
 def _worker_start(engine_pid: int) -> None:

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 from sim.sse_client import StreamTally, request, watch
-from sim.usage import proc
+from sim.usage import machine_ticks, proc
 
 LAG = "hotline_event_lag_seconds"
 GOAL_P99 = 0.050  # s: the engine's event lag p99 with the clients
@@ -159,8 +159,8 @@ def _free_port() -> int:
 
 def _machine() -> tuple[float, float]:
     """(busy, total) CPU time of the whole machine so far, in clock ticks (/proc/stat): others' load shows."""
-    ticks = [float(x) for x in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    return sum(ticks) - ticks[3] - ticks[4], sum(ticks)  # idle and iowait are not busy
+    busy, _steal, total = machine_ticks()
+    return float(busy), float(total)
 
 
 async def sign_in(port: int, user: str, password: str) -> str:
