@@ -264,8 +264,11 @@ def test_the_encoder_pool_merges_in_a_worker_below_the_engines_priority(tmp_path
     # and in a session of its own, whose autogroup is niced: with autogroups the kernel weighs sessions against
     # each other first, so a worker in the engine's session weighed as much as Asterisk's whole session
     assert groups["worker session"] == str(pid) != groups["engine session"], groups
-    if "engine" in groups:  # a kernel with autogroups
-        assert groups["worker"].endswith(f"nice {NICE}") and groups["worker"].split()[0] != groups["engine"].split()[0]
+    # the kernel prints nothing for a process in init's own session (a test run started by a service without a
+    # session of its own, as on a CI runner): that is no autogroup, and the worker's is still its own
+    if groups.get("engine") or groups.get("worker"):
+        assert groups["worker"].endswith(f"nice {NICE}"), groups
+        assert groups["worker"].split()[0] != (groups["engine"].split() or [""])[0], groups
     saved = [f for f in ledger.facts_ if f.kind == "recording.saved"]
     assert len(saved) == 1 and saved[0].data["channels"] == 2
     assert saved[0].data["seconds"] == pytest.approx(3.0, abs=0.02)
