@@ -1,8 +1,11 @@
-"""The CRM's wiring: with ``[crm] webhook_url`` the engine POSTs its call, disposition and case events there,
-signed, from a named task of its own."""
+"""The CRM's wiring: the screen pop the agent page asks for each call offered (``engine.features["screen_pop"]``),
+and with ``[crm] webhook_url`` the engine POSTs its call, disposition and case events there, signed, from a
+named task of its own."""
 
 from __future__ import annotations
 
+from crm.lookup import CustomerLookup
+from crm.pop import ScreenPop
 from crm.sender import WebhookSender
 from crm.settings import CrmSettings
 from engine.app import Engine
@@ -11,9 +14,13 @@ from engine.app import Engine
 def install(engine: Engine) -> WebhookSender | None:
     site = engine.site
     sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no ledger table
-    if not site["crm"]["webhook_url"] or sql is None:
+    settings = CrmSettings.of(site["crm"], site.path.parent)
+    region = site["hotline"]["region"]
+    lookup = CustomerLookup(sql, region) if sql is not None else None
+    engine.features["screen_pop"] = ScreenPop(lookup, settings.screen_pop, settings.screen_pop_url, region)
+    if not settings.webhook_url or sql is None:
         return None
-    sender = WebhookSender(CrmSettings.of(site["crm"], site.path.parent), sql, engine.record, engine.clock)
+    sender = WebhookSender(settings, sql, engine.record, engine.clock)
     engine.features["crm"] = sender
     engine.fact_hooks.append(sender.on_facts)
     engine.feature_tasks.append(("crm-webhooks", sender.run))

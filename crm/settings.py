@@ -1,5 +1,6 @@
-"""[crm]: the external CRM the engine tells of calls, dispositions and cases (signed webhooks). The site file's
-schema of the section, and its reading."""
+"""[crm]: the customer card the agent's page pops, the external CRM it may open instead or as well, and the
+signed webhooks the engine tells that CRM of calls, dispositions and cases with. The site file's schema of the
+section, and its reading."""
 
 from __future__ import annotations
 
@@ -8,9 +9,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from crm.screen_pop import FIELDS, template_problem
 from engine.config_fields import Field, Report, positive
 
 EVENT_GROUPS = ("call", "disposition", "case")
+POPS = ("card", "url", "both")
 
 
 def _url(v: Any) -> str | None:
@@ -24,7 +27,17 @@ def _groups(v: Any) -> str | None:
     return f"unknown event group(s) {', '.join(map(str, bad))}: known are {', '.join(EVENT_GROUPS)}" if bad else None
 
 
+def _template(v: Any) -> str | None:
+    return None if v == "" else _url(v) or template_problem(v)
+
+
 CRM_FIELDS: dict[str, Field] = {
+    "screen_pop": Field(str, "card", check=lambda v: None if v in POPS else "must be card, url or both",
+                        doc="what a call offered to an agent pops on its page: card (the customer's card: leads, "
+                        "previous calls, cases), url (the external CRM's page at screen_pop_url instead) or both"),
+    "screen_pop_url": Field(str, "", check=_template, doc="the external CRM's page for the offered call, with "
+                            "fields in braces: " + ", ".join("{" + f + "}" for f in FIELDS) + " ({number} in full, "
+                            "E.164)"),
     "webhook_url": Field(str, "", check=_url, doc="where each event is POSTed as signed JSON (\"\": no webhooks)"),
     "webhook_secret_file": Field(str, "", doc="file holding the HMAC secret the webhooks are signed with (required "
                                  "with a webhook_url; 16 or more characters)"),
@@ -39,7 +52,10 @@ CRM_FIELDS: dict[str, Field] = {
 
 
 def check_crm(values: dict[str, Any], folder: Path, report: Report) -> None:
-    """A webhook needs its secret, readable and long enough: no unsigned webhooks, no default secret."""
+    """A URL pop needs its URL; a webhook needs its secret, readable and long enough: no unsigned webhooks, no
+    default secret."""
+    if values.get("screen_pop", "card") != "card" and not values.get("screen_pop_url"):
+        report("crm.screen_pop", f"{values['screen_pop']!r} needs crm.screen_pop_url")
     if not values.get("webhook_url"):
         return
     if not values.get("webhook_secret_file"):
@@ -63,6 +79,8 @@ class CrmSettings:
     groups: frozenset[str]
     timeout: float
     retry_max: float
+    screen_pop: str = "card"
+    screen_pop_url: str = ""
 
     @classmethod
     def of(cls, values: dict[str, Any], folder: Path) -> CrmSettings:
@@ -79,5 +97,6 @@ class CrmSettings:
                 raise CrmSettingsError(f"crm.webhook_secret_file: the secret in {path} must be 16 or more characters "
                                        "(e.g. the output of `openssl rand -hex 24`)")  # fmt: skip
             secret = text.encode()
-        return cls(webhook_url=v["webhook_url"], secret=secret, groups=frozenset(v["webhook_events"]),
+        return cls(screen_pop=v["screen_pop"], screen_pop_url=v["screen_pop_url"], webhook_url=v["webhook_url"],
+                   secret=secret, groups=frozenset(v["webhook_events"]),
                    timeout=float(v["webhook_timeout"]), retry_max=float(v["webhook_retry_max"]))  # fmt: skip

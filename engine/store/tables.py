@@ -65,6 +65,7 @@ call_records = Table(
     Column("closed", String(16), nullable=False, server_default=""),
     Column("closed_reason", String(200), nullable=False, server_default=""),
     Index("ix_call_records_arrived_at", "arrived_at"),  # migration 0015: reports read a time range of records
+    Index("ix_call_records_caller", "caller"),  # migration 0018: a customer's calls (the screen pop)
 )
 
 queue_log = Table(
@@ -103,6 +104,7 @@ leads = Table(
     Column("agent", String(64)),  # a call back promised by this agent: dialed for them (migration 0006)
     UniqueConstraint("campaign", "phone", name="uq_leads_campaign_phone"),
     Index("ix_leads_campaign_status", "campaign", "status"),
+    Index("ix_leads_phone", "phone"),  # migration 0018: a customer's leads in every campaign
 )
 
 # Do-not-call numbers: campaign "" is the global list (NULL would let the unique constraint admit duplicates).
@@ -240,6 +242,7 @@ cases = Table(
     Column("links", JSON, nullable=False),
     Column("updated_at", Float, nullable=False),
     Index("ix_cases_status_due", "status", "due_at"),
+    Index("ix_cases_number", "number"),  # migration 0018: a customer's cases
 )
 
 # The reports' rollups (migration 0015): reports/buckets.py's 15-minute bucket rows, and the same summed over the

@@ -83,7 +83,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
                        gate=console.gate, visible=console.visible, reasons=reasons,
                        sample=sample if samples is not None else None)  # fmt: skip
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
-                        gate=console.gate, visible=console.visible, fax="fax" in engine.features)  # fmt: skip
+                        gate=console.gate, visible=console.visible, fax="fax" in engine.features,
+                        pop=engine.features.get("screen_pop"))  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
 
     async def recording_of(rec_id: str) -> dict[str, Any] | None:

@@ -35,9 +35,14 @@ class CallFact:
         return cls(kind, c.at, c.key, uniqueid, data)
 
 
-def _number(dialstring: str) -> str:
-    """The number of a dial string (``13900000000@trunk``), masked."""
-    return mask_number(dialstring.split("@", 1)[0].rsplit("/", 1)[-1])
+def _dialed(dialstring: str) -> str:
+    """The number of a dial string (``PJSIP/13900000000@trunk``)."""
+    return dialstring.split("@", 1)[0].rsplit("/", 1)[-1]
+
+
+def _whole(number: str) -> str:
+    """The number if it is whole (the ledger's), else "" (the bus's are masked)."""
+    return number if number and "*" not in number else ""
 
 
 @dataclass
@@ -55,6 +60,8 @@ class CallView:
     steps: dict[int, tuple[str, str, str]] = field(default_factory=dict)  # the IVR's: seq -> (node, step, detail)
     tags: list[str] = field(default_factory=list)
     variables: dict[str, str] = field(default_factory=dict)  # what the IVR set (an account keyed in)
+    # the customer's number in full, for the screen pop's look-up only: never in the page's view
+    number: str = field(default="", repr=False)
 
     def add(self, f: CallFact) -> bool:
         """Fold one fact in; whether the page's view of the call changed."""
@@ -67,6 +74,7 @@ class CallView:
         mine = str(d.get("agent", "")) == self.agent
         if k == "channel.new" and d.get("role") == "caller" and d.get("caller"):
             self.caller = mask_number(str(d["caller"]))
+            self.number = _whole(str(d["caller"])) or self.number
         elif k == "call.queued" and not self.service:
             self.service = str(d.get("service", ""))
         elif k == "agent.offer" and mine:
@@ -90,7 +98,8 @@ class CallView:
             self.direction, self.lead = "out", d.get("lead")
             self.service = str(d.get("campaign", "")) or self.service
         elif k == "dial.begin" and self.direction == "out" and d.get("dialstring"):
-            self.caller = _number(str(d["dialstring"]))
+            self.caller = mask_number(_dialed(str(d["dialstring"])))
+            self.number = _whole(_dialed(str(d["dialstring"]))) or self.number
         elif k == "outbound.connect" and mine:
             self.direction = "out"
             self.service = str(d.get("campaign", "")) or self.service

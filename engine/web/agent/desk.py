@@ -7,6 +7,10 @@ be on a call the desk has not seen from its start, it asks the shell to read tha
 ledger (``loads``), and at a snapshot a campaign agent's recent outbound facts (``RECALL_KINDS``: a lead held,
 a conversation in wrap-up, from before the page opened). Folding is idempotent, so a fact read back and then
 seen again on the bus changes nothing.
+
+The screen pop: once a call's customer number is known in full (only the ledger's facts have it: the bus's are
+masked), the desk asks the shell for that customer's card once (``pops``), and shows what comes back
+(``popped``) for as long as the agent is on that call.
 """
 
 from __future__ import annotations
@@ -29,6 +33,7 @@ RECALL_SECONDS = 3600.0  # how far back a snapshot looks for a held lead or a co
 # the service API's answer to preview_next / preview_dial (dialer/preview.py): the lead and its masked number
 _LEAD_TEXT = re.compile(r"\blead (\d+) (\**\d*)$")
 BUSY_PHASES = ("talking", "wrap")
+NUMBER_READS = 3  # a call's facts read again while its number is not in the ledger yet (written in batches)
 
 
 def _busy(agent: dict[str, Any] | None) -> bool:
@@ -45,6 +50,9 @@ class Desk:
         self.last: CallView | None = None  # its last outbound conversation, once over
         self.lead: dict[str, Any] | None = None  # the preview lead it holds or dials: call, lead, number, status
         self._loads: list[str] = []
+        self.customer: dict[str, Any] | None = None  # the current call's screen pop: call, card, url
+        self._pops: list[dict[str, Any]] = []
+        self._reads: dict[str, int] = {}  # call -> times its facts were read for a number
 
     # ---- what the shell does ------------------------------------------------------------------------------------
     def take(self, item: Change | Snapshot) -> bool:
@@ -84,12 +92,38 @@ class Desk:
         for f in facts:
             if f.call_id == call_id:
                 changed |= self.fact(CallFact.of_fact(f))
+        call = self.call
+        if call is not None and call.id == call_id and not call.number:
+            self._reads[call_id] = self._reads.get(call_id, 0) + 1
+            if self._reads[call_id] < NUMBER_READS:
+                self._loads.append(call_id)  # its start not in the ledger yet: read again at the next turn
         return changed
 
+    def pops(self) -> list[dict[str, Any]]:
+        """The screen pops the shell should look up now: the call's fields (``crm.screen_pop.FIELDS``), once per
+        call, as soon as its customer's number is known."""
+        call = self.call
+        if call is not None and call.number and (self.customer is None or self.customer["call"] != call.id):
+            self.customer = {"call": call.id, "card": None, "url": ""}
+            self._pops.append({"number": call.number, "call": call.id, "agent": self.agent_id,
+                               "direction": call.direction, "service": call.service,
+                               "lead": "" if call.lead is None else str(call.lead)})  # fmt: skip
+        out, self._pops = self._pops, []
+        return out
+
+    def popped(self, call_id: str, card: dict[str, Any] | None, url: str) -> bool:
+        """What the shell found for a call's pop; kept only while the agent is still on that call."""
+        if self.customer is None or self.customer["call"] != call_id:
+            return False
+        self.customer = {"call": call_id, "card": card, "url": url}
+        return True
+
     def view(self) -> dict[str, Any]:
+        shown = self.customer if self.customer is not None and self.call is not None and \
+            self.customer["call"] == self.call.id else None
         return {"agent": self.agent, "day": self.day, "call": self.call.as_dict() if self.call else None,
                 "last": self.last.as_dict() if self.last else None,
-                "lead": dict(self.lead) if self.lead else None}  # fmt: skip
+                "lead": dict(self.lead) if self.lead else None, "customer": shown}  # fmt: skip
 
     # ---- folding ----------------------------------------------------------------------------------------------
     def _state(self, c: Change) -> bool:

@@ -23,7 +23,7 @@ from engine.live.bus import Bus
 from engine.web.actor import Gate, Visible, Who
 from engine.web.agent.desk import Desk
 from engine.web.agent.roster import Roster
-from engine.web.agent.stream import FactReader, desk_events
+from engine.web.agent.stream import FactReader, PopLookup, desk_events
 from engine.web.agent.texts import TEXTS
 from engine.web.i18n import pick_language
 
@@ -44,11 +44,11 @@ def _no_page(text: str) -> Response:
 
 def agent_routes(bus: Bus, now: Callable[[], float], roster: Roster, read: FactReader, timezone: str, *,
                  who: Who, gate: Gate, visible: Visible, queue_limit: int = 500,
-                 fax: bool = False) -> list[BaseRoute]:  # fmt: skip
+                 fax: bool = False, pop: PopLookup | None = None) -> list[BaseRoute]:  # fmt: skip
     """``now``: the engine's clock; ``read``: the ledger's facts (a call's, or recent ones of some kinds);
     ``who``: the signed-in actor, for the page of one's own; ``queue_limit``: changes a page may lag behind
     before it is handed a fresh snapshot instead; ``fax``: the site has fax lines (the agent's own page offers
-    to send a PDF)."""
+    to send a PDF); ``pop``: the site's screen pop ([crm] screen_pop), looked up for each call offered."""
     clients = [0]
 
     async def own(request: Request) -> Response:
@@ -92,7 +92,8 @@ def agent_routes(bus: Bus, now: Callable[[], float], roster: Roster, read: FactR
             return JSONResponse({"ok": False, "reason": f"no agent {agent_id!r} in the site file"}, status_code=404)
         clients[0] += 1
         sub = bus.subscribe(queue_limit, name=f"agent-{agent_id}-{clients[0]}")
-        body = desk_events(sub, Desk(agent_id), now, read, viewer, visible, recall=bool(info.campaign))
+        body = desk_events(sub, Desk(agent_id), now, read, viewer, visible, recall=bool(info.campaign),
+                           pop=pop)
         headers = {"Cache-Control": "no-store", "X-Accel-Buffering": "no"}
         return StreamingResponse(body, media_type="text/event-stream", headers=headers)
 

@@ -22,6 +22,8 @@ from engine.web.actor import Visible
 from engine.web.agent.desk import RECALL_KINDS, RECALL_SECONDS, Desk
 
 FactReader = Callable[..., Awaitable[list[Fact]]]  # the ledger's facts(call_id, kinds, since)
+# the screen pop of a call's fields (Desk.pops): the customer's card (None: no look-up) and the external CRM's URL
+PopLookup = Callable[[dict[str, Any]], Awaitable[tuple[dict[str, Any] | None, str]]]
 
 
 def message(event: str, body: dict[str, Any]) -> str:
@@ -36,10 +38,11 @@ def allowed(item: Change | Snapshot, actor: Actor | None, visible: Visible) -> C
 
 
 async def desk_events(sub: Subscription, desk: Desk, now: Callable[[], float], read: FactReader,
-                      actor: Actor | None, visible: Visible, *, recall: bool,
+                      actor: Actor | None, visible: Visible, *, recall: bool, pop: PopLookup | None = None,
                       heartbeat: float = 1.0) -> AsyncIterator[str]:  # fmt: skip
     """Every message for one page until it goes away (the response is cancelled; the subscription closes).
-    ``recall``: the agent works a campaign, so a snapshot also reads its recent outbound facts back."""
+    ``recall``: the agent works a campaign, so a snapshot also reads its recent outbound facts back; ``pop``: the
+    site's screen pop, looked up once per call the agent is offered."""
     try:
         yield "retry: 1000\n\n"  # the browser reconnects after a second when the stream is cut
         sent = time.monotonic()
@@ -57,6 +60,9 @@ async def desk_events(sub: Subscription, desk: Desk, now: Callable[[], float], r
                     desk.recall(await read(None, RECALL_KINDS, now() - RECALL_SECONDS))
             for call_id in desk.loads():
                 changed |= desk.history(call_id, await read(call_id))
+            for want in desk.pops() if pop is not None else ():
+                card, url = await pop(want)
+                changed |= desk.popped(want["call"], card, url)
             if changed:
                 yield message("view", {"now": now(), "wall": time.time(), "view": desk.view()})
             elif time.monotonic() - sent >= heartbeat:

@@ -6,7 +6,7 @@
   const boot = JSON.parse(document.getElementById("boot").textContent);
   const T = boot.texts, A = boot.agent;
   const $ = (id) => document.getElementById(id);
-  let view = { agent: null, day: null, call: null, last: null, lead: null };
+  let view = { agent: null, day: null, call: null, last: null, lead: null, customer: null };
   let now = 0;
   let csrf = "";
   // what the page was sent and what it did, for the browser tests: bounded
@@ -70,6 +70,52 @@
     text("call-variables", vars.filter((kv) => kv !== account).map(([k, x]) => `${k} = ${x}`).join(", ") || "–");
   }
 
+  // the screen pop: the customer's card as the engine found it under the call's number, and the external CRM's
+  // page, opened once per call in a window of its own (a browser that blocks it still has the link)
+  const stamp = new Intl.DateTimeFormat(boot.lang === "zh" ? "zh-CN" : "en-GB", { timeZone: boot.timezone,
+    year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit", hour12: false });
+  const when = (t) => (t ? stamp.format(new Date(t * 1000)) : "–");
+  const item = (words, href) => {
+    const li = document.createElement("li");
+    if (href) {
+      const a = document.createElement("a");
+      a.href = href;
+      a.textContent = words;
+      li.append(a);
+    } else li.textContent = words;
+    return li;
+  };
+  let popped = "";
+
+  function drawCustomer(p) {
+    show($("customer-section"), !!p);
+    if (!p) return;
+    const card = p.card;
+    show($("customer-pop"), !!p.url);
+    if (p.url) $("customer-url").href = p.url;
+    if (p.url && boot.own && popped !== p.call) {
+      popped = p.call;
+      window.open(p.url, "hotline-crm", "noopener");
+    }
+    show($("customer"), !!(card && card.known));
+    show($("customer-none"), !(card && card.known) && !p.url);
+    text("customer-none", card ? T.customer_new : T.customer_withheld);
+    if (!card || !card.known) return;
+    text("customer-name", card.name || "–");
+    text("customer-number", card.number);
+    $("customer-leads").replaceChildren(...(card.leads.length ? card.leads.map((l) => item([
+      `${T.lead} ${l.lead} (${l.campaign})`, l.name, label(l.status), `${l.attempts} ${T.attempts}`,
+      l.last_outcome, ...l.fields.map(([k, x]) => `${k}: ${x}`)].filter(Boolean).join(" · "))) : [item(T.none)]));
+    const calls = card.calls.map((c) => item([when(c.at), c.service, label(`call_${c.outcome}`), c.agent,
+      c.talk ? dur(c.talk) : "", c.recorded ? T.recorded : ""].filter(Boolean).join(" · "),
+      c.recorded ? `/qa/calls/${encodeURIComponent(c.call)}` : ""));
+    if (card.more_calls) calls.push(item(T.more_calls.replace("{n}", card.more_calls)));
+    $("customer-calls").replaceChildren(...(calls.length ? calls : [item(T.none)]));
+    const cases = card.cases.map((c) => item([c.case, label(`case_${c.kind}`), label(`case_${c.status}`),
+      when(c.opened_at), c.note, c.resolution].filter(Boolean).join(" · "), `/cases/${encodeURIComponent(c.case)}`));
+    $("customer-cases").replaceChildren(...(cases.length ? cases : [item(T.none)]));
+  }
+
   function drawClock() {
     $("clock").textContent = now ? clockFmt.format(new Date(now * 1000)) : "--:--:--";
     const d = view.agent, c = view.call;
@@ -86,6 +132,7 @@
     text("state", d ? label(doing(d)) : "–");
     text("reason", d && d.status === "paused" ? d.reason : "–");
     drawCall(v.call);
+    drawCustomer(v.customer);
     if ($("last")) {
       show($("last"), !!v.last);
       if (v.last) text("last-call", [v.last.lead !== null ? `${T.lead} ${v.last.lead}` : "", v.last.caller]

@@ -1,0 +1,95 @@
+"""A customer as the agent's screen pop shows one (pure): everything the store holds under one phone number, read
+in the site's region so that the same person is one customer however the number was written.
+
+Leads and cases keep numbers in E.164; a call record keeps the caller's number as the network gave it
+(``13912345678``, ``+8613912345678``, ``008613912345678``...). ``spellings`` lists the forms one E.164 number may
+have been stored in, so a look-up is a few equality matches on an index, never a scan that normalises every row.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import phonenumbers as pn
+
+from dialer.phone import callback_number
+from engine.privacy import mask_number
+
+CALLS_SHOWN = 5  # previous calls on the card: the newest; the rest are counted
+CASES_SHOWN = 5
+LEAD_FIELDS_SHOWN = 12  # a lead file's extra columns on the card, in the file's order
+
+
+def customer_number(raw: str, region: str) -> str | None:
+    """The E.164 number a customer is known by; None when withheld, anonymous or no phone number at all."""
+    return callback_number(raw, region) if raw and "*" not in raw else None
+
+
+def spellings(e164: str) -> list[str]:
+    """The forms ``e164`` may be stored in, in its own country's way of writing it: with and without '+', after
+    the international prefix, and national (with and without the trunk prefix)."""
+    out = [e164, e164.lstrip("+")]
+    try:
+        n = pn.parse(e164)
+    except pn.NumberParseException:
+        return out
+    region = pn.region_code_for_number(n)
+    md = pn.PhoneMetadata.metadata_for_region(region) if region else None
+    nsn = pn.national_significant_number(n)
+    out.append(nsn)
+    if md is not None:
+        prefix = md.preferred_international_prefix or md.international_prefix or ""
+        if prefix.isdigit():
+            out.append(prefix + e164.lstrip("+"))
+        if md.national_prefix and md.national_prefix.isdigit():
+            out.append(md.national_prefix + nsn)
+    return list(dict.fromkeys(out))
+
+
+@dataclass
+class Card:
+    """One customer's card: its leads, previous calls and cases, newest first. ``number`` is masked."""
+
+    number: str
+    leads: list[dict[str, Any]] = field(default_factory=list)
+    calls: list[dict[str, Any]] = field(default_factory=list)
+    more_calls: int = 0  # previous calls beyond those shown
+    cases: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def known(self) -> bool:
+        return bool(self.leads or self.calls or self.cases)
+
+    @property
+    def name(self) -> str:
+        return next((str(x["name"]) for x in self.leads if x.get("name")), "")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"number": self.number, "known": self.known, "name": self.name, "leads": self.leads,
+                "calls": self.calls, "more_calls": self.more_calls, "cases": self.cases}  # fmt: skip
+
+
+def card_of(e164: str, *, leads: Iterable[Mapping[str, Any]], calls: Iterable[Mapping[str, Any]],
+            cases: Iterable[Mapping[str, Any]], current: str = "") -> Card:  # fmt: skip
+    """The card from the store's rows for one number: ``leads`` (the leads table's), ``calls`` (call records'),
+    ``cases`` (the cases table's), any order. ``current``: the call being offered, not a previous one."""
+    card = Card(mask_number(e164))
+    for r in sorted(leads, key=lambda r: -(r.get("last_attempt_at") or r.get("imported_at") or 0)):
+        extra = r.get("extra") or {}
+        fields = [[str(k), str(v)] for k, v in list(dict(extra).items())[:LEAD_FIELDS_SHOWN]]
+        card.leads.append({"lead": r["id"], "campaign": r["campaign"], "name": r.get("name") or "",
+                           "status": r["status"], "attempts": r.get("attempts") or 0,
+                           "last_outcome": r.get("last_outcome") or "", "last_attempt_at": r.get("last_attempt_at"),
+                           "fields": fields})  # fmt: skip
+    previous = sorted((r for r in calls if r["call_id"] != current), key=lambda r: -float(r["arrived_at"]))
+    card.more_calls = max(0, len(previous) - CALLS_SHOWN)
+    for r in previous[:CALLS_SHOWN]:
+        card.calls.append({"call": r["call_id"], "at": r["arrived_at"], "service": r.get("service") or "",
+                           "outcome": r["outcome"], "agent": r.get("agent_id") or "", "talk": r.get("talk_time"),
+                           "recorded": bool(r.get("recording"))})  # fmt: skip
+    for r in sorted(cases, key=lambda r: -float(r["opened_at"]))[:CASES_SHOWN]:
+        card.cases.append({"case": r["id"], "kind": r["kind"], "status": r["status"], "opened_at": r["opened_at"],
+                           "note": r.get("note") or "", "resolution": r.get("resolution") or ""})  # fmt: skip
+    return card

@@ -1,0 +1,40 @@
+"""The store's side of the screen pop: one customer's rows, read by number (migration 0018 indexes each column
+matched), folded into a card by ``crm.customers``. Purged personal data is not found: a purged lead has no
+phone, a purged case no number."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from crm.customers import CALLS_SHOWN, Card, card_of, customer_number, spellings
+from engine.store.tables import call_records, cases, leads
+
+# more than are shown, so that the card can say how many more there were, up to a point
+CALLS_READ = CALLS_SHOWN * 20
+
+
+class CustomerLookup:
+    def __init__(self, engine: AsyncEngine, region: str) -> None:
+        self.engine = engine
+        self.region = region  # the site's ([hotline] region): callers' numbers are read in it
+
+    async def card(self, number: str, current: str = "") -> Card | None:
+        """The card of the customer on ``number`` (as the call gave it); None when the number is withheld or no
+        phone number. ``current``: the call being offered, left out of the previous calls."""
+        e164 = customer_number(number, self.region)
+        if e164 is None:
+            return None
+        forms = spellings(e164)
+        async with self.engine.connect() as conn:
+            lead_rows = await _rows(conn, select(leads).where(leads.c.phone == e164))
+            call_rows = await _rows(conn, select(call_records).where(call_records.c.caller.in_(forms))
+                                    .order_by(call_records.c.arrived_at.desc()).limit(CALLS_READ + 1))  # fmt: skip
+            case_rows = await _rows(conn, select(cases).where(cases.c.number.in_(forms), cases.c.purged_at.is_(None)))
+        return card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current)
+
+
+async def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:
+    return [dict(r) for r in (await conn.execute(query)).mappings().all()]
