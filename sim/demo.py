@@ -29,6 +29,7 @@ from sim.demo_users import CREDENTIALS, credentials_text, make_demo_users
 from sim.pbx.server import VirtualPbxServer
 
 EXAMPLE_FORM = Path(__file__).resolve().parent.parent / "examples" / "forms" / "inbound.toml"
+DEMO_REPEAT_P = 0.2  # the share of the demo's callers who called before: repeat contacts, as real hotlines have
 
 log = logging.getLogger("hotline.demo")
 
@@ -103,7 +104,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
     (PostgreSQL) instead of the work folder's SQLite file."""
     from composition import running
 
-    inbound = inbound or traffic.InboundModel()
+    # some callers call again (the agent page's screen pop then has their earlier calls to show)
+    inbound = inbound or traffic.InboundModel(repeat_p=DEMO_REPEAT_P)
     tmp = None
     if workdir is None:
         tmp = tempfile.TemporaryDirectory(prefix="hotline-demo-")

@@ -12,7 +12,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-KIND_CALLER, KIND_AGENT, KIND_LEAD, KIND_ARRIVALS = 1, 2, 3, 4
+KIND_CALLER, KIND_AGENT, KIND_LEAD, KIND_ARRIVALS, KIND_REPEAT = 1, 2, 3, 4, 5
+REPEAT_BACK = 30  # a caller who calls again is one of the last this many
 
 # share of the day's inbound calls in each hour (local time); business hours 08:00-21:00, lunch dip
 HOURLY_PROFILE = {
@@ -44,6 +45,7 @@ class InboundModel:
     hold_p: float = 0.15
     hold_mean: float = 30.0
     hold_cv: float = 0.6
+    repeat_p: float = 0.0  # callers who called before (one of the last REPEAT_BACK): the same number again
 
 
 @dataclass(frozen=True)
@@ -78,9 +80,25 @@ def arrivals(model: InboundModel, seed: int, start_hour: float, hours: float) ->
             out.append(t)
 
 
+def _own_number(g: np.random.Generator) -> str:
+    return "1" + "".join(str(d) for d in g.integers(0, 10, 10))
+
+
+def number_of(model: InboundModel, seed: int, caller_id: int) -> str:
+    """The caller's number: its own, or with ``repeat_p`` an earlier caller's (a stream of its own, so repeats
+    shift no other draw)."""
+    while caller_id > 0:
+        g = rng(seed, KIND_REPEAT, caller_id)
+        if g.random() >= model.repeat_p:
+            break
+        caller_id -= 1 + int(g.integers(0, min(caller_id, REPEAT_BACK)))
+    return _own_number(rng(seed, KIND_CALLER, caller_id))
+
+
 def caller(model: InboundModel, seed: int, caller_id: int, at: float) -> Caller:
     g = rng(seed, KIND_CALLER, caller_id)
-    number = "1" + "".join(str(d) for d in g.integers(0, 10, 10))
+    own = _own_number(g)  # drawn whatever the number turns out to be: the caller's other draws stay the same
+    number = own if model.repeat_p <= 0 else number_of(model, seed, caller_id)
     digits, weights = zip(*model.digit_choices, strict=True)
     digit = str(g.choice(digits, p=np.array(weights) / sum(weights)))
     digit_after = float(g.uniform(*model.digit_delay))
