@@ -215,10 +215,14 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             feeder.cancel()
             if people is not None:
                 people.cancel()
-            # let the last recordings be merged and indexed
-            for _ in range(40):
+            # let the last recordings be merged and indexed: a merge cut short by the stop would leave its file
+            # unindexed until the next start (the encoder workers run below the engine's priority, so on a busy
+            # machine the last merges take seconds)
+            recorder = eng.features.get("recorder")
+            for _ in range(240):
                 rows = await eng.store.records()
-                if len(rows) >= arrived and all(r["recording"] or r["outcome"] != "answered" for r in rows):
+                if len(rows) >= arrived and all(r["recording"] or r["outcome"] != "answered" for r in rows) and \
+                        (recorder is None or not recorder.busy()):
                     break
                 await asyncio.sleep(0.25)
             rows = await eng.store.records()
