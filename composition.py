@@ -38,6 +38,7 @@ from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
 from recording.plugin import install as install_recording
 from reports.plugin import install as install_reports
+from sales.plugin import install as install_sales
 from sim.synthetic_leads import SyntheticLeads
 from sms.plugin import install as install_sms
 
@@ -88,6 +89,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_sms(engine)  # messages after calls, with [sms] gateway and [[sms.after]] rules
     install_fax(engine, ivr)  # fax numbers' calls received, queued faxes sent, on [fax] lines
     install_crm(engine)  # calls, dispositions and cases to an external CRM as signed webhooks ([crm] webhook_url)
+    install_sales(engine, dialer)  # orders taken with an outbound sale, corrected by team leads ([sales])
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

@@ -7,12 +7,13 @@ interface this part leans on is written down.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
+from typing import Any
 
 from dialer.lead_source import Leads
 from dialer.notifier import Notifier
 from dialer.pacing import AgentSaid, Pacer
-from dialer.settings import MACHINE_LABEL, Campaign
+from dialer.settings import MACHINE_LABEL, SALE_LABEL, Campaign
 from dialer.state import Seat
 from engine.clock import Clock
 
@@ -44,6 +45,19 @@ class Dispositions:
             await self.leads.add_dnc(d.lead.phone, self.clock.now())
         self._end_wrap(seat)
         return f"{seat.agent.id}: call {d.id} {label}"
+
+    async def sale(self, seat: Seat, order: str, place: Callable[[str, str, str, Any, str], Awaitable[str]]) -> str:
+        """The sale disposition of the last conversation with its order (``order``: the JSON the page or the API
+        sent), placed by the sales feature first: an order it cannot take gives no disposition."""
+        d = seat.last
+        if d is None:
+            raise ValueError(f"agent {seat.agent.id} has no call to record a sale for")
+        code = next((c for c, label in sorted(self.c.dispositions.items()) if label == SALE_LABEL), None)
+        if code is None:
+            raise ValueError(f"campaign {self.c.name} has no {SALE_LABEL!r} disposition")
+        oid = await place(d.id, seat.agent.id, self.c.name, d.lead.id, order)
+        said = await self.disposition(seat, code)
+        return f"{said}, order {oid}"
 
     async def call_back(self, seat: Seat, minutes: int, own: bool) -> str:
         """Dial the last conversation's lead again in ``minutes``, for this agent or for anyone."""

@@ -25,6 +25,8 @@ log = logging.getLogger("hotline.dialer")
 
 # stores each campaign's definition unless that exact version is stored already (``dialer.plugin``)
 Definitions = Callable[[list[Campaign], float], Awaitable[None]]
+# the order a sale takes: (call, agent, campaign, lead, the order's JSON) -> its id; ValueError says what is wrong
+PlaceOrder = Callable[[str, str, str, Any, str], Awaitable[str]]
 
 
 class Dialer:
@@ -34,6 +36,7 @@ class Dialer:
         self.runners = runners
         self.clock = clock
         self.definitions = definitions  # None: no SQL store keeps them (the in-memory one, tests)
+        self.place_order: PlaceOrder | None = None  # the sales feature's, given by the composition root
 
     def on_frame(self, frame: Frame) -> None:
         for r in self.runners:
@@ -92,7 +95,8 @@ class Dialer:
         return r, r.seats[agent_id]
 
     async def control(self, agent_id: str, action: str, arg: str = "") -> str:
-        """Agent actions on outbound calls: ``disposition`` (code), ``callback`` / ``callback_any`` (minutes);
+        """Agent actions on outbound calls: ``disposition`` (code), ``sale`` (the order, JSON: the sale disposition
+        with its order), ``callback`` / ``callback_any`` (minutes);
         in a preview campaign ``preview_next``, ``preview_dial``, ``preview_skip`` and ``preview_call`` (next and
         dial at once). Raises ValueError with the reason when the action does not fit."""
         runner, seat = self.seat_of(agent_id)
@@ -102,6 +106,10 @@ class Dialer:
             return await preview[action](seat)
         if action == "disposition":
             return await runner.disposition(seat, arg)
+        if action == "sale":
+            if self.place_order is None:
+                raise ValueError("orders are not kept on this engine")
+            return await runner.sale(seat, arg, self.place_order)
         if action in ("callback", "callback_any"):
             if not arg.isdigit():
                 raise ValueError("a call back needs its delay in minutes")

@@ -78,6 +78,7 @@ CAMPAIGN_FIELDS: dict[str, Field] = {
     "region": Field(str, "CN", check=_region, doc="ISO 3166 country the leads' numbers are read in"),
 }
 
+SALE_LABEL = "sale"  # the disposition that takes an order (sales/)
 DEFAULT_DISPOSITIONS = {"1": "sale", "2": "no sale", "3": "call back", "8": "answering machine", "9": "do not call"}
 MACHINE_LABEL = "answering machine"  # the disposition that tells the pacer a connected call was a machine
 DEFAULT_RETRIES = {"no_answer": 3600.0, "busy": 600.0, "machine": 7200.0, "abandoned": 86400.0, "skipped": 3600.0}

@@ -1,5 +1,5 @@
 """Schemas of the site file's plain tables: [site], [mqtt], [asterisk], [store], [recording], [hotline], [ivr],
-[http], [wallboard], [qa], [cases], [reports], [sms], [fax], [crm]."""
+[http], [wallboard], [qa], [cases], [reports], [sms], [fax], [crm], [sales]."""
 
 from __future__ import annotations
 
@@ -15,6 +15,7 @@ from fax.settings import FAX_FIELDS
 from ivr.settings import IVR_FIELDS
 from qa.settings import QA_FIELDS
 from reports.settings import REPORTS_FIELDS
+from sales.settings import SALES_FIELDS
 from sms.settings import SMS_FIELDS
 
 SECTIONS: dict[str, dict[str, Field]] = {
@@ -66,4 +67,5 @@ SECTIONS: dict[str, dict[str, Field]] = {
     "sms": SMS_FIELDS,  # sms/settings.py
     "fax": FAX_FIELDS,  # fax/settings.py
     "crm": CRM_FIELDS,  # crm/settings.py
+    "sales": SALES_FIELDS,  # sales/settings.py
 }

@@ -34,20 +34,20 @@ class Actor:
 
 # the agent's own actions (on its own line), and who else may take each
 OWN = frozenset({"login", "logout", "pause", "resume", "wrapup_end", "disposition", "callback", "callback_any",
-                 "preview_next", "preview_dial", "preview_skip", "preview_call", "complaint"})  # fmt: skip
+                 "preview_next", "preview_dial", "preview_skip", "preview_call", "complaint", "sale"})  # fmt: skip
 SUPERVISE = frozenset({"force_pause", "force_logout", "listen", "whisper", "barge"})
 MONITOR = frozenset({"listen", "whisper", "barge"})
 ADMIN_ONLY = frozenset({"reload"})
 ACTIONS = OWN | SUPERVISE | ADMIN_ONLY
 VIEWS = frozenset({"agent", "team", "wallboard", "users", "recording", "report", "cases"})  # pages that show people
 # the reports (`hotline report NAME`, /reports/NAME) and who reads them besides managers and admins
-REPORTS = ("agents", "services", "hotline", "campaigns", "cases")
+REPORTS = ("agents", "services", "hotline", "campaigns", "cases", "sales")
 _REPORT_READERS = {
     Role.TEAM_LEAD: frozenset(REPORTS),  # narrowed to its own teams where a report is about people
     Role.QA: frozenset({"agents", "hotline", "cases"}),  # quality: scores, the quality sheet, complaints
-    Role.AGENT: frozenset({"agents"}),  # its own row only
+    Role.AGENT: frozenset({"agents", "sales"}),  # its own rows only
 }
-_ABOUT_PEOPLE = frozenset({"agents", "cases"})
+_ABOUT_PEOPLE = frozenset({"agents", "cases", "sales"})
 # what people do to a case (the cases page's forms; `hotline cases` is the site's own command line)
 CASE_ACTIONS = ("assign", "resolve", "close", "reopen")
 
@@ -167,6 +167,25 @@ class Policy:
         if action == "assign" and role is Role.TEAM_LEAD and to and not self.groups_of(to) & actor.teams:
             return f"{to} is not in a team {actor.id} leads"
         return None
+
+    def order_refusal(self, actor: Actor, action: str, team: str, agent: str) -> str | None:
+        """None when ``actor`` may ``action`` (``read`` or ``correct``) an order of ``team`` sold by ``agent``; else
+        why not. Agents see their own teams' orders; a team lead reads and corrects its teams'; managers and
+        admins all. QA staff score calls, not sales: none."""
+        if action not in ("read", "correct"):
+            return f"unknown order action {action!r}"
+        role = actor.role
+        if role in (Role.ADMIN, Role.MANAGER):
+            return None
+        if role is Role.TEAM_LEAD:
+            return None if team in actor.teams else f"the order is team {team or 'none'}'s: {actor.id} does not lead it"
+        if role is Role.AGENT:
+            if action == "correct":
+                return "an order is corrected by its team's lead, as a new version with a reason"
+            if agent == actor.id or team in self.groups_of(actor.id):
+                return None
+            return f"the order is team {team or 'none'}'s: {actor.id} sees its own team's"
+        return "orders are for the team's agents, its lead, managers and admins"
 
     def _recording_refusal(self, actor: Actor, agent: str) -> str | None:
         """Who may hear a recording (``agent``: the agent on it, empty for none): QA staff and managers all, a team

@@ -21,7 +21,7 @@ log = logging.getLogger("hotline.api")
 
 AgentControl = Callable[[str, str, str], Awaitable[str]]  # (agent, action, argument) -> what happened
 OUTBOUND = frozenset({"disposition", "callback", "callback_any", "preview_next", "preview_dial", "preview_skip",
-                      "preview_call"})  # fmt: skip
+                      "preview_call", "sale"})  # fmt: skip
 FORCED = {"force_pause": "pause", "force_logout": "logout"}
 
 
@@ -29,7 +29,7 @@ FORCED = {"force_pause": "pause", "force_logout": "logout"}
 class Request:
     action: str  # engine.policy.ACTIONS
     agent: str = ""  # the agent it concerns (an agent's own actions: itself)
-    arg: str = ""  # a pause reason, a disposition code, a call back's minutes
+    arg: str = ""  # a pause reason, a disposition code, a call back's minutes, a sale's order (JSON)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,10 @@ def text(report: Mapping[str, Any]) -> str:
     cols = list(report["columns"])
     out += _table(cols, [*report["rows"], report["total"]])
     if report.get("teams"):
-        out += ["", "by team:", *_table(cols, report["teams"])]
+        out += ["", "by team:", *_table(list(report.get("team_columns", cols)), report["teams"])]
+    if "commission" in report:  # sales: the split of all sales, in the site's currency
+        out += ["", f"commission ({report['currency']}): " + ", ".join(
+            f"{k.removeprefix('commission_')} {cell(v)}" for k, v in report["commission"].items())]
     if "abandoned_calls" in report:
         out += ["", f"abandoned calls ({len(report['abandoned_calls'])}):"]
         out += [f"  {a['time']}  {a['service']:<12} {a['caller']:<14} waited {cell(a['wait'])} s"
@@ -70,7 +73,7 @@ def write_csv(report: Mapping[str, Any], path: str) -> None:
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
         w.writerow(cols)
-        for r in [*report["rows"], *report.get("teams", []), report["total"]]:
+        for r in [*report["rows"], *([] if "team_columns" in report else report.get("teams", [])), report["total"]]:
             w.writerow(["" if r.get(c) is None else cell(r.get(c)) for c in cols])
 
 
@@ -87,9 +90,10 @@ def write_xlsx(report: Mapping[str, Any], path: str) -> None:
         ws.append([_xl(r.get(c)) for c in cols])
     if report.get("teams"):
         t = wb.create_sheet("teams")
-        t.append(cols)
+        t_cols = list(report.get("team_columns", cols))
+        t.append(t_cols)
         for r in report["teams"]:
-            t.append([_xl(r.get(c)) for c in cols])
+            t.append([_xl(r.get(c)) for c in t_cols])
     if "abandoned_calls" in report:
         a = wb.create_sheet("abandoned")
         keys = ["time", "service", "caller", "wait", "short", "call_id"]

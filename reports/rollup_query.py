@@ -59,6 +59,8 @@ def views(hotline: str) -> dict[str, View]:
     return {
         # an agent's calls of every service in one sum: the report keeps agents apart, never services
         "agents": View(("agent",), lambda t: t.c.agent != "", True, agent_report.READS),
+        # the sales report reads only which days each agent worked (logged in)
+        "sales": View(("agent",), lambda t: t.c.agent != "", True, ("agent", "logged_in_s")),
         "campaigns": View(("campaign",), lambda t: t.c.campaign != "", True, campaign_report.READS),
         "services": View(("service",), lambda t: and_(t.c.service != "", or_(t.c.arrived > 0, t.c.offered > 0)),
                          False, service_report.READS),  # fmt: skip
@@ -187,7 +189,7 @@ def _narrow(view: str, flt: Filter) -> Where:
 
     def where(t: Table) -> ColumnElement[bool]:
         parts: list[ColumnElement[bool]] = []
-        if view == "agents":
+        if view in ("agents", "sales"):
             if flt.agents is not None:
                 parts.append(t.c.agent.in_(sorted(flt.agents)))
             if flt.services is not None:  # the calls of those services, and the agents' time (no service)

@@ -27,9 +27,11 @@ REPORTS: dict[str, tuple[str, ...]] = {
     "hotline": (),
     "campaigns": ("team",),
     "cases": ("team", "agent"),  # the case's team; the agent who owns it
+    "sales": ("team", "agent"),  # the order's team; the agent who sold
 }
-DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d", "cases": "1d"}
+DEFAULT_INTERVAL = {"agents": "1d", "services": "1h", "hotline": "1d", "campaigns": "1d", "cases": "1d", "sales": "1d"}
 Cases = Callable[[float, float], Awaitable[list[dict[str, Any]]]]  # the cases table's rows a range needs
+SalesFacts = Callable[[float], Awaitable[list[Any]]]  # the ledger's sale.* facts since a time
 # the buckets of [start, end) a report with this filter reads (it may leave out what the filter leaves out)
 Source = Callable[[float, float, Filter], Awaitable[list[Bucket]]]
 
@@ -71,8 +73,8 @@ def check(site: Site, q: Query) -> None:
         raise QueryError(f"unknown report {q.name!r} (known: {', '.join(REPORTS)})")
     if q.interval and q.interval not in INTERVALS:
         raise QueryError(f"--interval {q.interval}: not one of {', '.join(INTERVALS)}")
-    if q.name == "cases" and q.interval not in ("", "1d"):
-        raise QueryError(f"--interval {q.interval}: the cases report is by day")
+    if q.name in ("cases", "sales") and q.interval not in ("", "1d"):
+        raise QueryError(f"--interval {q.interval}: the {q.name} report is by day")
     if q.last < q.first:
         raise QueryError(f"--to {q.last} is before --from {q.first}")
     for option in ("team", "agent", "service"):
@@ -104,9 +106,10 @@ class Reports:
 
     def __init__(self, site: Site, store: ReportStore,
                  source: Source | None = None,
-                 cases: Cases | None = None) -> None:  # fmt: skip
+                 cases: Cases | None = None, sales: SalesFacts | None = None) -> None:  # fmt: skip
         self.site = site
         self.cases = cases
+        self.sales = sales
         self.store = store
         self.tz = ZoneInfo(site["site"]["timezone"])
         self.rules = rules_of(site)
@@ -134,8 +137,8 @@ class Reports:
         stop = start if newest is None else min(end, max(start, newest + 0.001))
         with gc_paused():  # the rows and the figures of a year's report: objects that live until it returns
             body = await self._body(q, start, end, stop, periods, flt)
-        if q.name == "cases":
-            stop = end  # cases are counted by their own times, up to the range's end
+        if q.name in ("cases", "sales"):
+            stop = end  # cases and orders are counted by their own times, up to the range's end
         filters = {k: v for k, v in (("team", q.team), ("agent", q.agent), ("service", q.service)) if v}
         head = {"report": q.name, "site": self.site["site"]["name"], "from": q.first.isoformat(),
                 "to": q.last.isoformat(), "timezone": self.site["site"]["timezone"], "interval": interval,
@@ -148,6 +151,8 @@ class Reports:
         if q.name == "cases":  # the cases report reads the cases table, not bucket rows
             return await self._cases(q, start, end)
         rows = await self.source(start, stop, flt) if stop > start else []
+        if q.name == "sales":
+            return await self._sales(rows, start, end, flt)
         if q.name == "agents":
             cases = await self.cases(start, end) if self.cases is not None else []
             return agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
@@ -158,6 +163,27 @@ class Reports:
         if q.name == "hotline":
             return hotline_report(rows, periods, self.site["hotline"]["service"])
         return campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
+
+    async def _sales(self, rows: list[Bucket], start: float, end: float, flt: Filter) -> dict[str, Any]:
+        """Sales against the daily target and the commission split (sales/report.py): the orders from the ledger,
+        the days each agent worked from the buckets' logged-in time."""
+        from sales.model import KINDS, fold
+        from sales.report import sales_report
+        from sales.settings import SalesSettings
+
+        facts = await self.sales(start) if self.sales is not None else []
+        orders = [o for o in fold(f for f in facts if f.kind in KINDS).values() if start <= o.placed_at < end]
+        # the target is a seller's: an agent of a campaign, on each day it was logged in (an inbound agent
+        # appears only on the days it sold)
+        sellers = {a for c in self.site.campaigns for a in c.agents}
+        worked = {(dt.datetime.fromtimestamp(b.start, self.tz).date().isoformat(), b.agent) for b in rows
+                  if b.agent in sellers and b.logged_in_s > 0}  # fmt: skip
+        teams = {a.id: (a.groups[0] if a.groups else "") for a in self.site.agents}
+        body = sales_report(orders, worked, SalesSettings.of(self.site["sales"]), self.tz, teams=teams,
+                            names={a.id: a.name for a in self.site.agents}, agents=flt.agents)  # fmt: skip
+        if flt.agents is not None:  # a team or an agent: its orders only, whatever their team
+            body["teams"] = [t for t in body["teams"] if t["team"] in {teams.get(a, "") for a in flt.agents}]
+        return body
 
     async def _cases(self, q: Query, start: float, end: float) -> dict[str, Any]:
         """The complaint daily report and the follow-up report (cases/report.py) of the cases of a team or owner."""

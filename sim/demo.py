@@ -156,7 +156,7 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             server.agi.port = eng.agi.port
             if "http" in eng.features:
                 url = eng.features["http"].url
-                creds = await make_demo_users(eng.store, workdir)
+                creds = await make_demo_users(eng.store, workdir, outbound=outbound_agents > 0)
                 print(credentials_text(url, creds, workdir / CREDENTIALS), flush=True)
                 print(f"metrics at {url}/metrics", flush=True)
                 print(f"wallboard at {url}/wallboard", flush=True)

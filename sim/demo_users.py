@@ -20,6 +20,7 @@ from engine.users import User
 
 CREDENTIALS = "demo-credentials.json"
 TEAM = "front"  # the virtual site's inbound agents (sim/world.py)
+SALES_TEAM = "outbound"  # the virtual site's campaign agents (sim/world.py)
 LEAD_PHONE = "lead1"  # the team lead's phone on the virtual PBX (listen, whisper, barge ring it)
 
 # role -> the user the demo makes for it
@@ -29,16 +30,26 @@ DEMO_USERS: dict[str, User] = {
     "agent": User("agent1001", "agent", agent="1001"),
     "qa": User("qa", "qa"),
     "manager": User("manager", "manager"),
+    # the outbound side: an agent of the demo's campaign (its sales on its page) and its team's lead (corrections)
+    "seller": User("agent2001", "agent", agent="2001"),
+    "saleslead": User("saleslead", "teamlead", team=SALES_TEAM),
 }
 
 
-async def make_demo_users(store: Store, workdir: Path, now: float | None = None) -> dict[str, dict[str, str]]:
-    """Add the demo's users to ``store`` and write their credentials file; returns what it wrote."""
+OUTBOUND_ROLES = ("seller", "saleslead")  # made only when the demo has campaign agents
+
+
+async def make_demo_users(store: Store, workdir: Path, now: float | None = None,
+                          outbound: bool = True) -> dict[str, dict[str, str]]:  # fmt: skip
+    """Add the demo's users to ``store`` and write their credentials file; returns what it wrote. ``outbound``:
+    the demo has campaign agents (the seller and the sales team's lead are made too)."""
     users = UserStore(store)
     by = Actor("demo", Role.ADMIN, via="cli")
     hasher = Passwords()
     creds: dict[str, dict[str, str]] = {}
     for role, user in DEMO_USERS.items():
+        if role in OUTBOUND_ROLES and not outbound:
+            continue
         password = generate()
         # Argon2 is tens of milliseconds of CPU: off the loop that is running the calls
         digest = await asyncio.to_thread(hasher.hash, password)

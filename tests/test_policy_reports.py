@@ -27,7 +27,7 @@ LEAD = Actor("lead", Role.TEAM_LEAD, teams=frozenset({"front"}))
     (Actor("1001", Role.AGENT), "agents", "front", "1001", "1001 may read its own figures only"),
     (Actor("1001", Role.AGENT), "services", "", "", "the services report is for managers, team leads and admins"),
     (Actor("boss", Role.MANAGER), "payroll", "", "", "unknown report 'payroll' (reports: agents, services, "
-                                                    "hotline, campaigns, cases)"),
+                                                    "hotline, campaigns, cases, sales)"),
 ])  # fmt: skip
 def test_who_may_read_a_report(actor, report, team, agent, why):
     assert POLICY.report_refusal(actor, report, team=team, agent=agent) == why

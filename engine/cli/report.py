@@ -1,5 +1,6 @@
-"""`hotline report NAME`: the agents, services, hotline and campaigns reports from the ledger and call records,
-as a text table with each figure's formula, and as JSON, CSV, xlsx or a PNG plot (reports/; README "Reports")."""
+"""`hotline report NAME`: the agents, services, hotline, campaigns, cases and sales reports from the ledger and call
+records, as a text table with each figure's formula, and as JSON, CSV, xlsx or a PNG plot (reports/; README
+"Reports")."""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from typing import Any
 
 from engine.cli import rollups, sitefile
 
-NAMES = ("agents", "services", "hotline", "campaigns", "cases")
+NAMES = ("agents", "services", "hotline", "campaigns", "cases", "sales")
 
 
 def _date(option: str, value: str | None) -> dt.date | None:
@@ -35,6 +36,7 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     from engine.store.store import Store, migrate
     from reports.services import Query, QueryError, Reports, check
     from reports.store import ReportStore
+    from sales.model import KINDS as SALE_KINDS
 
     site = sitefile.load(args.site)
     today = dt.datetime.now(ZoneInfo(site["site"]["timezone"])).date()
@@ -50,7 +52,8 @@ async def _run(args: argparse.Namespace) -> dict[str, Any]:
     try:
         cases = CaseStore(store.engine)
         return await Reports(site, ReportStore(store.engine), source=await rollups.source(site, store, q),
-                             cases=lambda a, b: cases.rows(since=a, until=b)).report(q)
+                             cases=lambda a, b: cases.rows(since=a, until=b),
+                             sales=lambda since: store.facts(None, SALE_KINDS, since)).report(q)
     finally:
         await store.close()
 
@@ -76,14 +79,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("report", help="agents, services, hotline and campaigns reports, each figure with its formula")
+    p = sub.add_parser("report", help="agents, services, hotline, campaigns, cases and sales reports, each figure "
+                       "with its formula")
     p.add_argument("name", choices=NAMES + rollups.COMMANDS,
                    help="which report; `rebuild`: count the rollups again from the ledger; `status`: how far they are")
     sitefile.add_site_option(p)
     p.add_argument("--from", dest="from_", help="first day, YYYY-MM-DD, site time (default: --to, or today)")
     p.add_argument("--to", help="last day, included (default: today, or --from when later)")
-    p.add_argument("--team", help="only this team's agents (agents) or campaigns (campaigns)")
-    p.add_argument("--agent", help="only this agent (agents)")
+    p.add_argument("--team", help="only this team's agents (agents, sales), campaigns (campaigns) or cases (cases)")
+    p.add_argument("--agent", help="only this agent (agents, cases, sales)")
     p.add_argument("--service", help="only this service's calls (agents, services)")
     p.add_argument("--interval", choices=("15m", "1h", "1d"),
                    help="rows per 15 minutes, hour or day (default: 1h for services, else 1d)")  # fmt: skip

@@ -33,6 +33,7 @@ from engine.web.qa.amd import amd_routes, queue
 from engine.web.qa.home import qa_home_routes
 from engine.web.qa.routes import qa_routes
 from engine.web.reports.routes import Choices, report_routes
+from engine.web.sales.routes import sales_routes
 from engine.web.server import HttpServer
 from engine.web.settings import HttpSettings
 from engine.web.team.routes import rosters, team_routes
@@ -45,6 +46,7 @@ from qa.store import GradeStore
 from reports.plugin import query_of
 from reports.services import DEFAULT_INTERVAL, Query, Reports
 from reports.store import ReportStore
+from sales.model import KINDS as SALE_KINDS
 from sms.plugin import callback_routes
 
 
@@ -82,9 +84,11 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     team = team_routes(engine.bus, engine.clock.now, thresholds, tz, team_rosters, who=console.who,
                        gate=console.gate, visible=console.visible, reasons=reasons,
                        sample=sample if samples is not None else None)  # fmt: skip
+    sales = engine.features.get("sales")  # orders taken with a sale: the agent page's form
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible, fax="fax" in engine.features,
-                        pop=engine.features.get("screen_pop"))  # fmt: skip
+                        pop=engine.features.get("screen_pop"),
+                        products=sales.settings.products if sales is not None else None)  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
 
     async def recording_of(rec_id: str) -> dict[str, Any] | None:
@@ -130,6 +134,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     routes += cases_pages(engine, console, team_rosters)
     routes += callback_routes(engine)  # the SMS gateway's delivery reports and customers' replies, with [sms]
     routes += fax_pages(engine, console)  # the agent page's fax form, with [fax] numbers
+    routes += sales_pages(engine, console)  # the orders and their corrections, with the SQL store
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -150,7 +155,8 @@ def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
     tz = ZoneInfo(site["site"]["timezone"])
     case_rows = CaseStore(sql)
     store = ReportStore(sql)
-    straight = Reports(site, store, cases=lambda a, b: case_rows.rows(since=a, until=b))
+    straight = Reports(site, store, cases=lambda a, b: case_rows.rows(since=a, until=b),
+                       sales=lambda since: engine.facts(None, SALE_KINDS, since))  # fmt: skip
     kept = query_of(site, sql) if engine.features.get("rollups") is not None else None
 
     def today() -> dt.date:
@@ -162,7 +168,7 @@ def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
         if kept is None or q.last >= today():
             return await straight.report(q)
         source = kept.source(q.name, q.interval or DEFAULT_INTERVAL[q.name])
-        return await Reports(site, store, source=source, cases=straight.cases).report(q)
+        return await Reports(site, store, source=source, cases=straight.cases, sales=straight.sales).report(q)
 
     return report_routes(report, Choices.of(site), today, who=console.who, policy=console.policy,
                          refuse=console.refuse)  # fmt: skip
@@ -189,6 +195,20 @@ def cases_pages(engine: Engine, console: Console, roster: dict[str, dict[str, st
     return cases_routes(cases, case_facts, replay_of, engine.clock.now, engine.site["site"]["timezone"], roster,
                         policy=console.policy, who=console.who, gate=console.gate, post=console.post,
                         refuse=console.refuse, token=token)  # fmt: skip
+
+
+def sales_pages(engine: Engine, console: Console) -> list[BaseRoute]:
+    """/sales, the orders a person may see and the team lead's corrections."""
+    sales = engine.features.get("sales")
+    if sales is None:
+        return []
+
+    async def token(request: Any) -> str:
+        v = await console.visitor(request)
+        return v.session.csrf if v is not None else ""
+
+    return sales_routes(sales, engine.clock.now, engine.site["site"]["timezone"], policy=console.policy,
+                        who=console.who, post=console.post, refuse=console.refuse, token=token)  # fmt: skip
 
 
 def fax_pages(engine: Engine, console: Console) -> list[BaseRoute]:

@@ -8,6 +8,8 @@ TEXTS: dict[str, dict[str, str]] = {
         "title": "Reports", "sign_out": "Sign out", "intro": "The reports you may read; each opens on today.",
         "none": "No report is open to you.", "r_agents": "Agents", "r_services": "Services",
         "r_hotline": "Hotline quality sheet", "r_campaigns": "Campaigns", "r_cases": "Cases",
+        "r_sales": "Sales", "d_sales": "per day and agent: orders and sales against the daily target, by team; the "
+        "commission split",
         "d_agents": "per agent and day: work time, pauses, calls, handle times, occupancy, CSAT, QA score",
         "d_services": "per interval and service: offered, answered, abandoned (with the list), ASA, service level",
         "d_hotline": "the hotline's quality: answered within 3 rings, overflow, the guard, satisfaction against 95",
@@ -26,6 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "title": "报表", "sign_out": "退出", "intro": "您可以查看的报表；默认显示今天。",
         "none": "没有您可查看的报表。", "r_agents": "坐席工作统计", "r_services": "业务统计",
         "r_hotline": "热线质量表", "r_campaigns": "外呼活动", "r_cases": "工单",
+        "r_sales": "销售", "d_sales": "每天每位坐席：订单与销售额对比日目标，按团队汇总；提成分配",
         "d_agents": "每位坐席每天：在线时长、暂停、通话、处理时长、占用率、满意度、质检得分",
         "d_services": "每个时段每项业务：呼入、接通、放弃（含清单）、平均应答速度、服务水平",
         "d_hotline": "热线质量：三声内接听、溢出、保留外呼坐席、满意度（目标 95）",
@@ -45,6 +48,9 @@ TEXTS: dict[str, dict[str, str]] = {
 # figure names in Chinese (English shows the report's own key)
 FIGURES_ZH: dict[str, str] = {
     "period": "时段", "service": "业务", "agent": "坐席", "name": "姓名", "team": "团队", "campaign": "外呼活动",
+    "day": "日期", "orders": "订单", "quantity": "数量", "sales": "销售额", "target": "目标", "attainment": "完成率",
+    "commission_agent": "坐席提成", "commission_team_lead": "组长提成", "commission_director": "总监提成",
+    "commission_others": "其他提成", "commission_total": "提成合计",
     "offered": "呼入量", "answered": "接通", "abandoned": "放弃", "short_abandoned": "短放弃", "other": "其他",
     "asa": "平均应答速度", "service_level": "服务水平", "abandon_rate": "放弃率", "aht": "平均处理时长",
     "longest_wait": "最长等待", "callbacks": "回呼", "voicemails": "留言", "timeouts": "超时",

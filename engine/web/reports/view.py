@@ -13,11 +13,12 @@ from reports.export import cell
 NAMES = frozenset({"period", "service", "agent", "name", "team", "campaign"})  # row keys, not figures
 
 
-def table(report: Mapping[str, Any], rows: list[Mapping[str, Any]], lang: str) -> dict[str, Any]:
+def table(report: Mapping[str, Any], rows: list[Mapping[str, Any]], lang: str,
+          columns: list[str] | None = None) -> dict[str, Any]:  # fmt: skip
     """Header cells (key, label, whether it has a formula) and rows of cells; a key column is a row header."""
     formulas = report["formulas"]
     cols = [{"key": c, "label": figure_name(c, lang), "formula": c in formulas, "name": c in NAMES}
-            for c in report["columns"]]  # fmt: skip
+            for c in columns or report["columns"]]  # fmt: skip
     return {"columns": cols, "rows": [[cell(r.get(c["key"])) for c in cols] for r in rows]}
 
 
@@ -40,7 +41,8 @@ def page_view(report: Mapping[str, Any], lang: str) -> dict[str, Any]:
     return {
         "main": table(report, list(report["rows"]), lang),
         "total": [cell(report["total"].get(c)) for c in report["columns"]],
-        "teams": table(report, list(report["teams"]), lang) if report.get("teams") else None,
+        "teams": table(report, list(report["teams"]), lang, report.get("team_columns")) if report.get("teams")
+        else None,
         "abandoned": None if abandoned is None else [
             {"time": a["time"], "service": a["service"], "caller": a["caller"], "wait": cell(a["wait"]),
              "short": a["short"], "call_id": a["call_id"]} for a in abandoned],  # fmt: skip

@@ -38,7 +38,9 @@
     if (d.status === "paused") ok.add("resume");
     if (d.state === "wrap_up") ok.add("wrapup_end");
     if (d.status !== "logged_out") ok.add("complaint");  // about its latest call: the engine finds which
-    if (A.campaign && ((v.call && v.call.direction === "out") || v.last)) ok.add("wrap-actions");
+    if (A.campaign && ((v.call && v.call.direction === "out") || v.last)) {
+      for (const a of ["wrap-actions", "disposition", "callback", "callback_any", "sale"]) ok.add(a);
+    }
     if (A.mode === "preview") {
       const free = d.state === "idle" && (d.phase === "idle" || d.phase === "wrap");
       const held = v.lead && v.lead.status === "held";
@@ -167,7 +169,10 @@
   async function act(button) {
     const action = button.dataset.action;
     const field = button.dataset.arg ? document.querySelector(button.dataset.arg) : null;
-    const arg = field ? field.value.trim() : "";
+    // a sale's order goes as one JSON object: the service API checks each field and names a wrong one
+    const arg = button.dataset.order ? JSON.stringify({ product: $("sale-product").value.trim(),
+      quantity: $("sale-quantity").value.trim(), amount: $("sale-amount").value.trim() })
+      : field ? field.value.trim() : "";
     const result = $("result");
     button.disabled = true;
     let body;
