@@ -12,7 +12,7 @@ from typing import Any
 from crm.screen_pop import FIELDS, template_problem
 from engine.config_fields import Field, Report, positive
 
-EVENT_GROUPS = ("call", "disposition", "case")
+EVENT_GROUPS = ("call", "disposition", "case", "sale")
 POPS = ("card", "url", "both")
 
 
@@ -44,7 +44,8 @@ CRM_FIELDS: dict[str, Field] = {
     "webhook_events": Field(list, list(EVENT_GROUPS), check=_groups, doc="which events go: call (a caller's call "
                             "once it ended, as its record, and each outbound dial's result), disposition (an agent's "
                             "disposition of an outbound call), case (a case opened, assigned, changed, resolved, "
-                            "linked, overdue or purged)"),
+                            "linked, overdue or purged), sale (an order placed with a sale, and each correction "
+                            "of it)"),
     "webhook_timeout": Field((int, float), 10, check=positive, doc="seconds to wait for the receiver's answer"),
     "webhook_retry_max": Field((int, float), 300, check=positive, doc="the longest wait between two tries of an "
                                "event the receiver did not take (the waits double from 1 s up to it)"),

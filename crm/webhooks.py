@@ -24,7 +24,8 @@ DIAL_RESULT = "outbound.result"
 DISPOSITION = "outbound.disposition"
 CASE_KINDS = ("case.opened", "case.assigned", "case.status", "case.resolved", "case.linked", "case.overdue",
               "case.purged")  # fmt: skip
-SOURCES = {"call": (CALL_END, DIAL_RESULT), "disposition": (DISPOSITION,), "case": CASE_KINDS}
+SALE_KINDS = ("sale.order", "sale.corrected")  # an order and each correction of it (sales/model.py)
+SOURCES = {"call": (CALL_END, DIAL_RESULT), "disposition": (DISPOSITION,), "case": CASE_KINDS, "sale": SALE_KINDS}
 
 # the sender's own facts: where it has got to in the ledger, under one call id of their own
 STATE_CALL = "crm:webhook"
@@ -53,10 +54,11 @@ def wanted(fact: Fact, record: Mapping[str, Any] | None) -> bool:
 
 def event(delivery: int, fact: Fact, record: Mapping[str, Any] | None) -> dict[str, Any]:
     """The JSON object of one event. A caller's call's is its record as the engine keeps it (numbers in full: the
-    CRM matches customers by them); a dial's result, a disposition and a case's change are their facts' data."""
+    CRM matches customers by them); a dial's result, a disposition, an order's version and a case's change are
+    their facts' data."""
     if fact.kind == CALL_END:
         data = {**(record or {}), "closed_by": fact.data.get("closed", "")}
-    elif fact.kind in (DIAL_RESULT, DISPOSITION):
+    elif fact.kind in (DIAL_RESULT, DISPOSITION, *SALE_KINDS):
         data = {"call_id": fact.call_id, **fact.data}
     else:
         data = {"case": fact.call_id, **fact.data}

@@ -67,6 +67,11 @@ def test_events_are_the_facts_a_crm_needs():
     assert wh.event(43, c, None) == {"id": 43, "event": "case.opened", "at": 102.0,
                                      "data": {"case": "C-1", "kind": "complaint"}}  # fmt: skip
     assert wh.source_kinds({"disposition"}) == ("outbound.disposition",)
+    o = Fact("sale.corrected", 103.0, "dl-x", "dl-x", "k3", {"order": "sale-dl-x", "version": 2, "amount": 29800,
+                                                            "supersedes": 1, "reason": "one returned"})  # fmt: skip
+    assert wh.event(44, o, None) == {"id": 44, "event": "sale.corrected", "at": 103.0,
+                                     "data": {"call_id": "dl-x", **o.data}}  # fmt: skip
+    assert wh.source_kinds({"sale"}) == ("sale.order", "sale.corrected")
 
 
 class _Receiver:
