@@ -311,7 +311,8 @@ def test_a_view_reading_a_field_buckets_lack_is_refused_at_once():
 
     from reports.rollup_query import View, views
 
-    assert set(views("hotline")) == {"agents", "campaigns", "services", "hotline", "all"}  # the reports' own load
+    # the reports' own load
+    assert set(views("hotline")) == {"agents", "sales", "campaigns", "services", "hotline", "all"}
     with pytest.raises(ValueError, match="talk_summ"):
         View(("agent",), lambda t: t.c.agent != "", True, ("agent", "talk_summ"))
 
