@@ -18,7 +18,7 @@ import logging
 import sys
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
@@ -126,12 +126,13 @@ class LeadStore:
     def _insert(self):  # type: ignore[no-untyped-def]
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
 
-    async def import_leads(self, campaign: str, rows: Iterable[LeadRow], now: float) -> tuple[int, int]:
-        """Add leads as ``new``; a phone the campaign already has is left as it is. Returns (imported,
-        already present)."""
+    async def import_leads(self, campaign: str, rows: Iterable[LeadRow], now: float,
+                           batch: int | None = None) -> tuple[int, int]:  # fmt: skip
+        """Add leads as ``new`` (of ``batch``, the file they came in); a phone the campaign already has is left as
+        it is. Returns (imported, already present)."""
         values = [
             {"campaign": campaign, "phone": r.phone, "name": r.name, "team": r.team, "tz": r.tz,
-             "extra": r.extra, "status": NEW, "attempts": 0, "imported_at": now}
+             "extra": r.extra, "status": NEW, "attempts": 0, "imported_at": now, "batch": batch}
             for r in rows
         ]  # fmt: skip
         if not values:
@@ -244,7 +245,14 @@ class LeadStore:
         """Destroy the personal data of every lead of the campaign (phone, name, extra columns), keeping
         what they add up to in lead_aggregates. Returns how many leads were purged. The do-not-call
         entries stay: they record an objection, which a later campaign of the same name must honour."""
-        live = and_(leads.c.campaign == campaign, leads.c.status != PURGED)
+        n = await self.wipe(campaign, and_(leads.c.campaign == campaign, leads.c.status != PURGED), now)
+        if n:
+            log.info("campaign %s: personal data of %d lead(s) purged", campaign, n)
+        return n
+
+    async def wipe(self, campaign: str, live: ColumnElement[bool], now: float) -> int:
+        """Destroy the personal data of the campaign's leads ``live`` selects (not yet purged), adding what they
+        add up to into lead_aggregates; how many there were."""
         lite = self.engine.dialect.name == "sqlite"
         async with self.engine.begin() as conn:
             add = await _sums(conn, live)
@@ -271,7 +279,6 @@ class LeadStore:
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         # PostgreSQL keeps the old row versions until VACUUM reclaims them (autovacuum, or VACUUM FULL leads)
-        log.info("campaign %s: personal data of %d lead(s) purged", campaign, add["leads"])
         return add["leads"]
 
     async def totals(self, campaign: str) -> Totals:
@@ -355,9 +362,11 @@ def _report(path: str, counts: str, bad: list[BadRow]) -> int:
     return 1 if bad else 0
 
 
-async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str, path: str, now: float) -> int:
+async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str, path: str, now: float, *,
+                         source: str = "", cost: int = 0, team: str | None = None) -> int:  # fmt: skip
     """`hotline leads import`: 0 all rows imported (or already there), 1 some rows bad (the good ones are
-    imported), 2 unknown or ended campaign, or a file that cannot be used."""
+    imported), 2 unknown or ended campaign, or a file that cannot be used. The file is a batch (``source``,
+    ``cost`` in hundredths, ``team`` for the rows that name none)."""
     c = find_campaign(campaigns, campaign)
     if c is None:
         print(f"leads import: {_unknown(campaign, campaigns)}", file=sys.stderr)
@@ -371,8 +380,21 @@ async def import_command(url: str, campaigns: Sequence[Campaign], campaign: str,
     except LeadFileError as exc:
         print(f"leads import: {exc}", file=sys.stderr)
         return 2
+    from dialer.batch_store import BatchStore
+
+    if team is not None:
+        good = [r if r.team else replace(r, team=team) for r in good]
     async with _lead_store(url) as store:
-        imported, present = await store.import_leads(campaign, good, now)
+        batches = BatchStore(store.engine)
+        # a number repeated in the file is a bad row of its own (lead_file.py), but a valid number all the same
+        repeated = sum(1 for r in bad if r.reason.startswith("duplicate phone"))
+        batch = await batches.create(campaign, source=source or Path(path).name, cost=cost, team=team,
+                                     file=Path(path).name, now=now, file_rows=len(good) + len(bad),
+                                     valid=len(good) + repeated, repeated=repeated)  # fmt: skip
+        imported, present = await store.import_leads(campaign, good, now, batch)
+        await batches.counted(batch, imported, present)
+    # stdout keeps its one line of counts (scripts read it); the batch the file became is said on stderr
+    print(f"leads import: batch {batch} of campaign {campaign} (see hotline leads batches)", file=sys.stderr)
     return _report(path, f"imported {imported}, already present {present}", bad)
 
 

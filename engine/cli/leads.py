@@ -1,4 +1,5 @@
-"""`hotline leads`: outbound leads: import, do-not-call lists, purge, status."""
+"""`hotline leads`: outbound leads: import (each file a batch), do-not-call lists, purge, status, the batches'
+quality and a batch's destruction."""
 
 from __future__ import annotations
 
@@ -18,7 +19,21 @@ def cmd_leads(args: argparse.Namespace) -> int:
     site = sitefile.load(args.site)
     url, campaigns, tz = site["store"]["url"], site.campaigns, ZoneInfo(site["site"]["timezone"])
     if args.leads_command == "import":
-        return asyncio.run(leads.import_command(url, campaigns, args.campaign, args.file, time.time()))
+        from sales.model import OrderError, money
+
+        try:
+            cost = money(args.cost) if args.cost else 0
+        except OrderError:
+            print(f"leads import: --cost {args.cost!r}: a sum with at most two decimals, e.g. 1500.00", file=sys.stderr)
+            return 2
+        return asyncio.run(leads.import_command(url, campaigns, args.campaign, args.file, time.time(),
+                                                source=args.source or "", cost=cost, team=args.team))  # fmt: skip
+    if args.leads_command in ("batches", "destroy"):
+        from dialer import batch_commands
+
+        if args.leads_command == "batches":
+            return asyncio.run(batch_commands.batches_command(url, args.campaign, tz, args.json))
+        return asyncio.run(batch_commands.destroy_command(url, args.batch, time.time(), tz, args.json))
     if args.leads_command == "dnc":
         return asyncio.run(leads.dnc_command(url, campaigns, args.file, args.campaign, time.time()))
     if args.leads_command == "purge":
@@ -32,11 +47,14 @@ def cmd_leads(args: argparse.Namespace) -> int:
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
-    le = sub.add_parser("leads", help="outbound leads: import, do-not-call lists, purge, status")
+    le = sub.add_parser("leads", help="outbound leads: import, do-not-call lists, purge, status, batches, destroy")
     lesub = le.add_subparsers(dest="leads_command", required=True)
     li = lesub.add_parser("import", help="import a lead CSV (column phone; name, team, tz optional) into a campaign")
     li.add_argument("campaign", help="campaign name, as in the site file")
     li.add_argument("file", help="CSV file, UTF-8, header row first")
+    li.add_argument("--source", help="where the file was bought (default: its name)")
+    li.add_argument("--cost", help="what the file cost, in the site's currency (e.g. 1500.00)")
+    li.add_argument("--team", help="the team the batch is for: rows naming no team get it")
     ldn = lesub.add_parser("dnc", help="add a CSV's phone column to the do-not-call list")
     ldn.add_argument("file", help="CSV file with a phone column")
     ldn.add_argument("--campaign", help="the campaign's list (default: the global list)")
@@ -46,6 +64,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     ls = lesub.add_parser("status", help="leads per status, per campaign")
     ls.add_argument("campaign", nargs="?", help="only this campaign")
     ls.add_argument("--json", action="store_true")
-    for lx in (li, ldn, lp, ls):
+    lb = lesub.add_parser("batches", help="each imported file's quality: valid, duplicates, do-not-call, connect "
+                          "rate, conversations and sales per 1000 leads, cost per sale")
+    lb.add_argument("--campaign", help="only this campaign's batches")
+    lb.add_argument("--json", action="store_true")
+    ld = lesub.add_parser("destroy", help="destroy the personal data of one batch's leads, keeping its figures")
+    ld.add_argument("batch", type=int, help="the batch's number (hotline leads batches)")
+    ld.add_argument("--json", action="store_true")
+    for lx in (li, ldn, lp, ls, lb, ld):
         lx.add_argument("--site", help="site file")
     le.set_defaults(func=cmd_leads)

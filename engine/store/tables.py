@@ -102,9 +102,32 @@ leads = Table(
     Column("next_attempt_at", Float),
     Column("imported_at", Float, nullable=False),
     Column("agent", String(64)),  # a call back promised by this agent: dialed for them (migration 0006)
+    Column("batch", Integer),  # the imported file it came in (migration 0019: lead_batches)
     UniqueConstraint("campaign", "phone", name="uq_leads_campaign_phone"),
     Index("ix_leads_campaign_status", "campaign", "status"),
     Index("ix_leads_phone", "phone"),  # migration 0018: a customer's leads in every campaign
+    Index("ix_leads_batch", "batch"),  # migration 0019
+)
+
+# Each imported lead file (migration 0019): source, cost (hundredths) and team, its counts at import, and once its
+# personal data is destroyed, the quality figures it came to (dialer/batches.py).
+lead_batches = Table(
+    "lead_batches",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("campaign", String(80), nullable=False),
+    Column("source", String(120), nullable=False, server_default=""),
+    Column("cost", BigInteger, nullable=False, server_default="0"),
+    Column("team", String(64)),
+    Column("file", String(255), nullable=False, server_default=""),
+    Column("imported_at", Float, nullable=False),
+    Column("file_rows", Integer, nullable=False),  # data rows in the file, good and bad
+    Column("valid", Integer, nullable=False),  # rows with a number we may dial
+    Column("repeated", Integer, nullable=False),  # valid rows repeating a number earlier in the same file
+    Column("already", Integer, nullable=False),  # valid numbers the campaign had from an earlier file
+    Column("imported", Integer, nullable=False),  # leads this batch added
+    Column("destroyed_at", Float),
+    Column("figures", JSON),
 )
 
 # Do-not-call numbers: campaign "" is the global list (NULL would let the unique constraint admit duplicates).
