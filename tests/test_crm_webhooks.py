@@ -1,5 +1,6 @@
 """Webhooks to an external CRM: signed, in the ledger's order, each event once, and none lost while the receiver
-is down or the engine restarts. The receiver is a real HTTP server on loopback; the store a real SQLite file."""
+is down or the engine restarts. The receiver is a real HTTP server on loopback; the store a real SQLite file (and,
+for the receiver that is down a while, a real PostgreSQL database too)."""
 
 from __future__ import annotations
 
