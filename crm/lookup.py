@@ -4,6 +4,7 @@ phone, a purged case no number."""
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from sqlalchemy import select
@@ -21,19 +22,21 @@ class CustomerLookup:
         self.engine = engine
         self.region = region  # the site's ([hotline] region): callers' numbers are read in it
 
-    async def card(self, number: str, current: str = "") -> Card | None:
+    async def card(self, number: str, current: str = "",
+                   may_read: Callable[[Mapping[str, Any]], bool] = lambda case: True) -> Card | None:  # fmt: skip
         """The card of the customer on ``number`` (as the call gave it); None when the number is withheld or no
-        phone number. ``current``: the call being offered, left out of the previous calls."""
+        phone number. ``current``: the call being offered, left out of the previous calls; ``may_read``: the
+        viewer may read a case in full (``crm.customers.card_of``)."""
         e164 = customer_number(number, self.region)
         if e164 is None:
             return None
-        forms = spellings(e164)
+        forms = spellings(e164, self.region)
         async with self.engine.connect() as conn:
             lead_rows = await _rows(conn, select(leads).where(leads.c.phone == e164))
             call_rows = await _rows(conn, select(call_records).where(call_records.c.caller.in_(forms))
                                     .order_by(call_records.c.arrived_at.desc()).limit(CALLS_READ + 1))  # fmt: skip
             case_rows = await _rows(conn, select(cases).where(cases.c.number.in_(forms), cases.c.purged_at.is_(None)))
-        return card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current)
+        return card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current, may_read=may_read)
 
 
 async def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:

@@ -4,6 +4,8 @@ named task of its own."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from crm.lookup import CustomerLookup
 from crm.pop import ScreenPop
 from crm.sender import WebhookSender
@@ -17,7 +19,10 @@ def install(engine: Engine) -> WebhookSender | None:
     settings = CrmSettings.of(site["crm"], site.path.parent)
     region = site["hotline"]["region"]
     lookup = CustomerLookup(sql, region) if sql is not None else None
-    engine.features["screen_pop"] = ScreenPop(lookup, settings.screen_pop, settings.screen_pop_url, region)
+    def may_read(viewer: Any, case: Any) -> bool:  # the policy's word, looked up when used (built after this)
+        return viewer is not None and engine.features["api"].policy.case_refusal(viewer, "read", case) is None
+
+    engine.features["screen_pop"] = ScreenPop(lookup, settings.screen_pop, settings.screen_pop_url, region, may_read)
     if not settings.webhook_url or sql is None:
         return None
     sender = WebhookSender(settings, sql, engine.record, engine.clock)

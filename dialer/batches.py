@@ -3,8 +3,8 @@
 A batch is one imported file. Its figures come from its counts at import (rows, valid numbers, numbers repeated
 in the file or already in the campaign), its leads as the store has them (dialed or not, on a do-not-call list),
 and the ledger's facts about them: ``outbound.placed`` names a dial's lead, ``outbound.connect`` makes that dial
-a conversation, ``sale.order`` names the lead an order was taken from. Once the batch's personal data is
-destroyed these figures are kept as they were (``lead_batches.figures``).
+a conversation, ``sale.order`` names the lead an order was taken from (its amount as last corrected). Once the
+batch's personal data is destroyed these figures are kept as they were (``lead_batches.figures``).
 """
 
 from __future__ import annotations
@@ -14,8 +14,10 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from engine.model.facts import Fact
+from sales.model import KINDS as SALE_KINDS
+from sales.model import fold
 
-FACT_KINDS = ("outbound.placed", "outbound.connect", "sale.order")
+FACT_KINDS = ("outbound.placed", "outbound.connect", "sale.order", "sale.corrected")
 FORMULAS: dict[str, str] = {
     "valid_share": "valid ÷ file_rows: rows with a number that may be dialed",
     "duplicate_share": "(repeated + already) ÷ valid: numbers repeated in the file or bought before",
@@ -46,10 +48,11 @@ def outcomes(facts: Iterable[Fact], lead_ids: Iterable[int]) -> dict[int, Counte
     for f in facts:
         if f.kind == "outbound.connect" and f.call_id in lead_of:
             out.setdefault(lead_of[f.call_id], Counter())["conversations"] += 1
-        elif f.kind == "sale.order" and f.data.get("lead") in mine:
-            c = out.setdefault(f.data["lead"], Counter())
+    for order in fold(f for f in facts if f.kind in SALE_KINDS).values():  # each at its newest version
+        if order.now.lead in mine:
+            c = out.setdefault(order.now.lead, Counter())
             c["sales"] += 1
-            c["amount"] += int(f.data.get("amount", 0))
+            c["amount"] += order.now.amount
     return out
 
 

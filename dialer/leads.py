@@ -16,7 +16,7 @@ import asyncio
 import json
 import logging
 import sys
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
@@ -250,36 +250,36 @@ class LeadStore:
             log.info("campaign %s: personal data of %d lead(s) purged", campaign, n)
         return n
 
-    async def wipe(self, campaign: str, live: ColumnElement[bool], now: float) -> int:
+    async def wipe(self, campaign: str, live: ColumnElement[bool], now: float,
+                   then: Callable[[AsyncConnection], Awaitable[None]] | None = None) -> int:  # fmt: skip
         """Destroy the personal data of the campaign's leads ``live`` selects (not yet purged), adding what they
-        add up to into lead_aggregates; how many there were."""
+        add up to into lead_aggregates; how many there were. ``then`` runs last in the same transaction: what it
+        writes is kept only with the wipe, and its exception undoes both."""
         lite = self.engine.dialect.name == "sqlite"
         async with self.engine.begin() as conn:
             add = await _sums(conn, live)
-            if not add:
-                return 0
-            old = await _aggregates(conn, campaign)
-            await conn.execute(
-                delete(lead_aggregates).where(lead_aggregates.c.campaign == campaign, lead_aggregates.c.key.in_(add))
-            )
-            merged = [
-                {"campaign": campaign, "key": k, "value": old.get(k, 0) + v, "purged_at": now} for k, v in add.items()
-            ]
-            await conn.execute(lead_aggregates.insert(), merged)
-            if lite:
-                # overwrite the freed row and index space with zeros instead of leaving the old bytes in the file
-                await conn.exec_driver_sql("PRAGMA secure_delete = ON")
-            await conn.execute(
-                update(leads).where(live).values(phone=None, name="", extra=null(), status=PURGED, next_attempt_at=None)
-            )
-            if lite:
-                await conn.exec_driver_sql("PRAGMA secure_delete = OFF")
-        if lite:
+            if add:
+                old = await _aggregates(conn, campaign)
+                await conn.execute(delete(lead_aggregates).where(lead_aggregates.c.campaign == campaign,
+                                                                 lead_aggregates.c.key.in_(add)))  # fmt: skip
+                merged = [{"campaign": campaign, "key": k, "value": old.get(k, 0) + v, "purged_at": now}
+                          for k, v in add.items()]  # fmt: skip
+                await conn.execute(lead_aggregates.insert(), merged)
+                if lite:
+                    # overwrite the freed row and index space with zeros instead of leaving the old bytes in the file
+                    await conn.exec_driver_sql("PRAGMA secure_delete = ON")
+                await conn.execute(update(leads).where(live).values(phone=None, name="", extra=null(), status=PURGED,
+                                                                    next_attempt_at=None))  # fmt: skip
+                if lite:
+                    await conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+            if then is not None:
+                await then(conn)
+        if lite and add:
             # pages from before the purge may still sit in the write-ahead log: fold it in and empty it
             async with self.engine.connect() as conn:
                 await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         # PostgreSQL keeps the old row versions until VACUUM reclaims them (autovacuum, or VACUUM FULL leads)
-        return add["leads"]
+        return add.get("leads", 0)
 
     async def totals(self, campaign: str) -> Totals:
         async with self.engine.connect() as conn:

@@ -152,7 +152,7 @@ class Reports:
             return await self._cases(q, start, end)
         rows = await self.source(start, stop, flt) if stop > start else []
         if q.name == "sales":
-            return await self._sales(rows, start, end, flt)
+            return await self._sales(rows, start, end, flt, q.team)
         if q.name == "agents":
             cases = await self.cases(start, end) if self.cases is not None else []
             return agents_report(rows, periods, flt, {a.id: a.name for a in self.site.agents}, cases)
@@ -164,7 +164,8 @@ class Reports:
             return hotline_report(rows, periods, self.site["hotline"]["service"])
         return campaigns_report(rows, periods, flt, {c.name: c.team for c in self.site.campaigns})
 
-    async def _sales(self, rows: list[Bucket], start: float, end: float, flt: Filter) -> dict[str, Any]:
+    async def _sales(self, rows: list[Bucket], start: float, end: float, flt: Filter,
+                     team: str | None) -> dict[str, Any]:  # fmt: skip
         """Sales against the daily target and the commission split (sales/report.py): the orders from the ledger,
         the days each agent worked from the buckets' logged-in time."""
         from sales.model import KINDS, fold
@@ -179,11 +180,8 @@ class Reports:
         worked = {(dt.datetime.fromtimestamp(b.start, self.tz).date().isoformat(), b.agent) for b in rows
                   if b.agent in sellers and b.logged_in_s > 0}  # fmt: skip
         teams = {a.id: (a.groups[0] if a.groups else "") for a in self.site.agents}
-        body = sales_report(orders, worked, SalesSettings.of(self.site["sales"]), self.tz, teams=teams,
-                            names={a.id: a.name for a in self.site.agents}, agents=flt.agents)  # fmt: skip
-        if flt.agents is not None:  # a team or an agent: its orders only, whatever their team
-            body["teams"] = [t for t in body["teams"] if t["team"] in {teams.get(a, "") for a in flt.agents}]
-        return body
+        return sales_report(orders, worked, SalesSettings.of(self.site["sales"]), self.tz, teams=teams,
+                            names={a.id: a.name for a in self.site.agents}, agents=flt.agents, team=team)  # fmt: skip
 
     async def _cases(self, q: Query, start: float, end: float) -> dict[str, Any]:
         """The complaint daily report and the follow-up report (cases/report.py) of the cases of a team or owner."""

@@ -11,6 +11,7 @@ import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.model.facts import Fact
@@ -55,10 +56,11 @@ def order_fields(values: Mapping[str, Any], products: Iterable[str] = ()) -> Ord
     if known and product not in known:
         raise OrderError(f"product {product!r}: not one of the site's products ({', '.join(known)})")
     q = str(values.get("quantity", "")).strip()
-    if not q.isdigit() or not 1 <= int(q) <= MAX_QUANTITY:
+    if not (q.isascii() and q.isdigit()) or not 1 <= int(q) <= MAX_QUANTITY:
         raise OrderError(f"quantity {q!r}: a whole number 1-{MAX_QUANTITY}")
     raw = values.get("amount", "")
-    amount = money(f"{raw:.2f}" if isinstance(raw, float) else str(raw))
+    # a JSON number is read as it was written (199.5, not 199.499999...); three decimals are refused, not rounded
+    amount = money(str(Decimal(repr(raw))) if isinstance(raw, float) else str(raw))
     if not 0 < amount <= MAX_AMOUNT:
         raise OrderError(f"amount: more than 0 and at most {MAX_AMOUNT // 100}")
     return OrderFields(product, int(q), amount)

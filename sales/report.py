@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -36,8 +37,8 @@ TEAM_COLUMNS = ("team", "orders", "quantity", "sales", "target", "attainment", "
 
 
 def _cut(hundredths: int, pct: float) -> int:
-    """A share of a sum, rounded half up to the hundredth."""
-    return int(hundredths * pct / 100 + 0.5)
+    """A share of a sum, rounded half up to the hundredth (in decimal: 2.3 % of 15.00 is 0.345, so 0.35)."""
+    return int((Decimal(hundredths) * Decimal(str(pct)) / 100).quantize(Decimal(1), ROUND_HALF_UP))
 
 
 def _money(hundredths: int) -> float:
@@ -49,38 +50,48 @@ def _ratio(a: int, b: int) -> float | None:
 
 
 def sales_report(orders: Iterable[Order], worked: Iterable[tuple[str, str]], s: SalesSettings, tz: ZoneInfo,
-                 *, teams: Mapping[str, str], names: Mapping[str, str], agents: frozenset[str] | None = None
-                 ) -> dict[str, Any]:  # fmt: skip
+                 *, teams: Mapping[str, str], names: Mapping[str, str], agents: frozenset[str] | None = None,
+                 team: str | None = None) -> dict[str, Any]:  # fmt: skip
     """``orders``: those placed in the range; ``worked``: (ISO day, agent) pairs of agents logged in those days;
-    ``teams``: each agent's team; ``agents``: only these (a filter; None: all)."""
-    cells: dict[tuple[str, str], dict[str, int]] = {}
+    ``teams``: each agent's own team; ``agents``, ``team``: only these agents' rows, that team's (filters; None:
+    all). An order counts under the team it was placed for (its ``team``: the seller's team then), so a later move
+    of the agent moves none of its past sales or its lead's commission; the day's target counts once per agent, on
+    its own team's row."""
+    cells: dict[tuple[str, str, str], dict[str, int]] = {}
+
+    def cell(day: str, agent: str, in_team: str) -> dict[str, int]:
+        return cells.setdefault((day, agent, in_team), {"orders": 0, "quantity": 0, "sales": 0})
+
     for day, agent in worked:
-        cells.setdefault((day, agent), {"orders": 0, "quantity": 0, "sales": 0})
+        cell(day, agent, teams.get(agent, ""))
     for o in orders:
         v = o.now
-        day = dt.datetime.fromtimestamp(o.placed_at, tz).date().isoformat()
-        c = cells.setdefault((day, v.agent), {"orders": 0, "quantity": 0, "sales": 0})
+        c = cell(dt.datetime.fromtimestamp(o.placed_at, tz).date().isoformat(), v.agent, v.team)
         c["orders"] += 1
         c["quantity"] += v.quantity
         c["sales"] += v.amount
+    targeted: set[tuple[str, str]] = set()
     rows, by_team = [], {}
-    for (day, agent), c in sorted(cells.items()):
-        if agents is not None and agent not in agents:
+    # the agent's own team's row first, so that is where its target goes
+    for (day, agent, in_team), c in sorted(cells.items(), key=lambda kv: (kv[0][0], kv[0][1],
+                                                                         kv[0][2] != teams.get(kv[0][1], ""))):
+        target = 0 if (day, agent) in targeted else s.target_on(dt.date.fromisoformat(day))
+        targeted.add((day, agent))  # decided before the filters: a team's report never takes another's target
+        if (agents is not None and agent not in agents) or (team is not None and in_team != team):
             continue
-        target = s.target_on(dt.date.fromisoformat(day))
-        team = teams.get(agent, "")
-        rows.append({"day": day, "agent": agent, "name": names.get(agent, agent), "team": team,
+        rows.append({"day": day, "agent": agent, "name": names.get(agent, agent), "team": in_team,
                      "orders": c["orders"], "quantity": c["quantity"], "sales": _money(c["sales"]),
                      "target": _money(target), "attainment": _ratio(c["sales"], target),
                      "commission_agent": _money(_cut(c["sales"], s.split["agent"]))})  # fmt: skip
-        t = by_team.setdefault(team, {"orders": 0, "quantity": 0, "sales": 0, "target": 0})
+        t = by_team.setdefault(in_team, {"orders": 0, "quantity": 0, "sales": 0, "target": 0})
         for k in ("orders", "quantity", "sales"):
             t[k] += c[k]
         t["target"] += target
-    teams_rows = [{"team": team, "orders": t["orders"], "quantity": t["quantity"], "sales": _money(t["sales"]),
+    rows.sort(key=lambda r: (r["day"], r["agent"], r["team"]))
+    teams_rows = [{"team": name, "orders": t["orders"], "quantity": t["quantity"], "sales": _money(t["sales"]),
                    "target": _money(t["target"]), "attainment": _ratio(t["sales"], t["target"]),
                    "commission_team_lead": _money(_cut(t["sales"], s.split["team_lead"]))}
-                  for team, t in sorted(by_team.items())]  # fmt: skip
+                  for name, t in sorted(by_team.items())]  # fmt: skip
     total_sales = sum(t["sales"] for t in by_team.values())
     total_target = sum(t["target"] for t in by_team.values())
     cuts = {k: _cut(total_sales, s.split[k]) for k in s.split}

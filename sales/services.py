@@ -5,6 +5,7 @@ version is a ledger fact; the ledger is the only store of orders, read by the or
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable, Mapping
 from typing import Any
 
@@ -33,10 +34,17 @@ class Sales:
         self.policy = policy  # looked up when used: the service API's, built after this
         self.teams = teams  # agent -> its team (its first group)
         self.campaign_teams = campaign_teams  # a campaign's team, when the site names one
+        # one check-then-write at a time: two leads correcting the same version at once must not both be told yes
+        # (the ledger would keep the first fact and drop the second, whose key is the same)
+        self._writing = asyncio.Lock()
 
     async def place(self, call_id: str, agent: str, campaign: str, lead: Any, text: str) -> str:
         """The order an agent's sale takes (``text``: the JSON the page or the API sent); its id. ValueError
         (OrderError) names what cannot be taken."""
+        async with self._writing:
+            return await self._place(call_id, agent, campaign, lead, text)
+
+    async def _place(self, call_id: str, agent: str, campaign: str, lead: Any, text: str) -> str:
         fields = parse_order(text, self.settings.products)
         oid = order_id(call_id)
         if await self.order(oid) is not None:
@@ -57,7 +65,12 @@ class Sales:
 
     async def correct(self, actor: Actor, oid: str, version: int, values: Mapping[str, Any], reason: str) -> Version:
         """The next version of an order, by its team's lead (or a manager, an admin), with a reason. ValueError
-        when it may not or cannot be: the message says why."""
+        when it cannot be, PermissionError when the actor may not: the message says why."""
+        async with self._writing:
+            return await self._correct(actor, oid, version, values, reason)
+
+    async def _correct(self, actor: Actor, oid: str, version: int, values: Mapping[str, Any],
+                       reason: str) -> Version:  # fmt: skip
         order = await self.order(oid)
         if order is None:
             raise OrderError(f"no order {oid!r}")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from engine.config_fields import Field
@@ -14,9 +15,16 @@ SHARES = ("agent", "team_lead", "director", "others")
 DEFAULT_SPLIT = {"agent": 11.0, "team_lead": 1.5, "director": 1.0, "others": 1.5}  # % of sales: 15 % in all
 
 
+def two_decimals(v: Any) -> bool:
+    """A number of 0 or more written with at most two decimals (600.57 is; binary floats are read as written)."""
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+        return False
+    exponent = Decimal(str(v)).as_tuple().exponent
+    return isinstance(exponent, int) and exponent >= -2
+
+
 def _money(v: Any) -> str | None:
-    return None if not isinstance(v, bool) and v >= 0 and round(v * 100) == v * 100 else \
-        "must be a sum of 0 or more with at most two decimals"  # fmt: skip
+    return None if two_decimals(v) else "must be a sum of 0 or more with at most two decimals"
 
 
 def _targets(v: Any) -> str | None:
@@ -25,7 +33,7 @@ def _targets(v: Any) -> str | None:
             dt.date.fromisoformat(day)
         except ValueError:
             return f"{day!r}: not a date (YYYY-MM-DD)"
-        if not isinstance(amount, (int, float)) or isinstance(amount, bool) or _money(amount):
+        if not two_decimals(amount):
             return f"{day}: the target must be a sum of 0 or more with at most two decimals"
     return None
 
@@ -57,6 +65,10 @@ SALES_FIELDS: dict[str, Field] = {
 }  # fmt: skip
 
 
+def _hundredths(v: float) -> int:
+    return int(Decimal(str(v)) * 100)
+
+
 @dataclass(frozen=True)
 class SalesSettings:
     daily_target: int  # hundredths
@@ -68,9 +80,9 @@ class SalesSettings:
     @classmethod
     def of(cls, values: dict[str, Any]) -> SalesSettings:
         v = {k: values.get(k, f.default) for k, f in SALES_FIELDS.items()}
-        targets = sorted((dt.date.fromisoformat(d), round(a * 100)) for d, a in v["targets"].items())
+        targets = sorted((dt.date.fromisoformat(d), _hundredths(a)) for d, a in v["targets"].items())
         split = {k: float(v["commission"].get(k, 0.0)) for k in SHARES}
-        return cls(round(v["daily_target"] * 100), tuple(targets), split, tuple(v["products"]), v["currency"])
+        return cls(_hundredths(v["daily_target"]), tuple(targets), split, tuple(v["products"]), v["currency"])
 
     def target_on(self, day: dt.date) -> int:
         """The daily target in force on ``day`` (hundredths)."""

@@ -93,6 +93,15 @@ def test_a_batch_its_quality_by_hand_and_its_destruction_keeping_only_the_figure
     assert got[1]["imported"] == 2 and got[1]["source"] == "earlier.csv", "a file's name is its source by default"
     assert {r[3] for r in _leads(site, 2)} == {"new"} and all(r[2] for r in _leads(site, 2))
 
+    # a lead of it being dialed: nothing is destroyed
+    with sqlite3.connect(_db(site)) as db:
+        db.execute("update leads set status = 'dialing' where id = ?", (ids["+8613800000005"],))
+    assert cli_main(["leads", "destroy", "2", "--site", str(site)]) == 2
+    assert "batch 2: 1 lead(s) being dialed now" in capsys.readouterr().err
+    assert all(p for _, p, _, _ in _leads(site, 2)), "every lead of it kept"
+    with sqlite3.connect(_db(site)) as db:
+        db.execute("update leads set status = 'new' where id = ?", (ids["+8613800000005"],))
+
     caplog.set_level(logging.INFO)
     assert cli_main(["leads", "destroy", "2", "--json", "--site", str(site)]) == 0
     kept = json.loads(capsys.readouterr().out)

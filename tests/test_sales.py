@@ -55,6 +55,12 @@ def test_an_orders_fields_are_read_and_a_wrong_one_is_named():
             order_fields(values, ["gold plan"])
     with pytest.raises(OrderError, match="JSON object"):
         parse_order("gold plan, 2, 398")
+    # a JSON number is read as written: three decimals refused, not rounded; other digits than 0-9 are no quantity
+    with pytest.raises(OrderError, match="'199.999': a sum with at most two decimals"):
+        parse_order('{"product": "gold plan", "quantity": 1, "amount": 199.999}')
+    assert parse_order('{"product": "gold plan", "quantity": 1, "amount": 600.57}').amount == 60057
+    with pytest.raises(OrderError, match="quantity"):
+        order_fields({"product": "x", "quantity": "²", "amount": 1})
 
 
 def _fact(kind: str, t: float, oid: str, version: int, **data: Any) -> Fact:
@@ -173,6 +179,21 @@ def test_the_sales_report_against_a_hand_count():
     only = sales_report(fold(facts).values(), worked, s, SH, teams={"2001": "north", "3001": "south"}, names={},
                         agents=frozenset({"3001"}))  # fmt: skip
     assert [x["agent"] for x in only["rows"]] == ["3001"] and only["total"]["sales"] == 200.0
+    # 2001 moved to team south since: its past sales stay north's, and so does north's lead's commission
+    moved = sales_report(fold(facts).values(), worked, s, SH, teams={"2001": "south", "2002": "north", "3001": "south"},
+                         names={})  # fmt: skip
+    by = {t["team"]: t for t in moved["teams"]}
+    assert (by["north"]["sales"], by["north"]["commission_team_lead"]) == (950.5, 14.26)
+    north_rows = [(x["day"], x["agent"], x["team"], x["sales"], x["target"]) for x in moved["rows"]
+                  if x["agent"] == "2001"]  # fmt: skip
+    # its days' targets now go to its own (new) team's rows, once a day; its sales to the team it sold for
+    assert north_rows == [("2026-03-02", "2001", "north", 950.5, 0.0), ("2026-03-02", "2001", "south", 0.0, 800.0),
+                          ("2026-03-03", "2001", "south", 0.0, 600.0)]  # fmt: skip
+    assert moved["total"]["target"] == r["total"]["target"], "a target counts once, whatever the team"
+    # a team's report: its rows only, and no other team's target
+    north = sales_report(fold(facts).values(), worked, s, SH, teams={"2001": "south", "2002": "north",
+                                                                     "3001": "south"}, names={}, team="north")
+    assert [t["team"] for t in north["teams"]] == ["north"] and north["total"]["target"] == 800.0
 
 
 @pytest.mark.parametrize(("lines", "says"), [
@@ -218,10 +239,10 @@ def test_an_agents_sale_on_a_virtual_day_places_its_order_and_gives_the_sale_dis
     asyncio.run(run_day(hours=0.3, seed=4, outbound_agents=3, amd=False, on_engine=hook, facts_out=facts,
                         inbound=shell_free_inbound()))  # fmt: skip
     assert said["bad"] == "quantity '': a whole number 1-9999", said
-    assert "sale" in said["reply"] and said["reply"].endswith(", order sale-" + said["reply"].split("sale-")[-1])
     assert said["again"].endswith("already: its team lead corrects it")
     orders = [f for f in facts if f.kind in KINDS]
     assert len(orders) == 1 and orders[0].data["amount"] == 19900 and orders[0].data["agent"] == "2002"
+    assert said["reply"] == f"2002: call {orders[0].call_id} sale, order sale-{orders[0].call_id}"
     dispositions = [f for f in facts if f.kind == "outbound.disposition" and f.call_id == orders[0].call_id]
     assert [(d.data["code"], d.data["label"]) for d in dispositions] == [("1", "sale")]
 

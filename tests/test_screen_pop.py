@@ -7,11 +7,13 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import text, update
+from sqlalchemy.ext.asyncio import create_async_engine
 
 from crm.customers import CALLS_SHOWN, card_of, customer_number, spellings
 from crm.lookup import CustomerLookup
@@ -33,10 +35,14 @@ T0 = 1_780_000_000.0
 NUMBER, E164 = "13800138000", "+8613800138000"
 
 
-def test_the_spellings_of_a_number_in_its_own_country():
-    assert spellings(E164) == [E164, "8613800138000", NUMBER, "008613800138000", "013800138000"]
-    assert "075512345678" in spellings("+8675512345678"), "a fixed line with its trunk prefix"
-    assert set(spellings("+12125550123")) >= {"+12125550123", "12125550123", "2125550123", "01112125550123"}
+def test_the_spellings_of_a_number_as_the_sites_country_writes_it():
+    assert spellings(E164, "CN") == [E164, "8613800138000", "008613800138000", NUMBER, "013800138000"]
+    assert "075512345678" in spellings("+8675512345678", "CN"), "a fixed line with its trunk prefix"
+    assert set(spellings("+12125550123", "US")) == {"+12125550123", "12125550123", "01112125550123", "2125550123"}
+    # a foreign caller on a Chinese site: after China's international prefix, and never in a national form, which
+    # would be someone else's here (020 7946 0958 is a London number and a Guangzhou one)
+    assert spellings("+442079460958", "CN") == ["+442079460958", "442079460958", "00442079460958"]
+    assert spellings("+12125550123", "CN") == ["+12125550123", "12125550123", "0012125550123"]
     assert customer_number("008613800138000", "CN") == customer_number(NUMBER, "CN") == E164
     # withheld, anonymous, masked by the bus: no customer to look up
     assert [customer_number(n, "CN") for n in ("", "anonymous", "*******8000")] == [None, None, None]
@@ -91,6 +97,7 @@ async def _seeded(url: str) -> Store:
             _record("B", "+8613800138000", T0 - 3600, outcome="abandoned", talk_time=None),  # in E.164
             _record("C", "008613800138000", T0 - 1800),  # after the international prefix
             _record("X", "13900139000", T0 - 600),  # someone else
+            _record("G", "02079460958", T0 - 500),  # a Guangzhou number, as the network gives it
         ])  # fmt: skip
         await conn.execute(leads.insert(), [_lead(7, E164), _lead(8, other), _lead(9, None, name="purged")])
         await conn.execute(cases.insert(), [_case("k1", E164, T0 - 3000), _case("k2", other, T0 - 2000),
@@ -111,6 +118,12 @@ def test_one_customer_however_its_number_was_written_and_nobody_elses_rows(store
             assert [c["case"] for c in d["cases"]] == ["k1"], "the other customer's and the purged case are not"
             assert [x["lead"] for x in d["leads"]] == [7]
             assert await lookup.card("anonymous") is None
+            # the viewer may not read a case: its kind and status only
+            hidden = await lookup.card(NUMBER, may_read=lambda case: False)
+            assert hidden is not None and hidden.cases[0]["note"] == "" and hidden.cases[0]["status"] == "open"
+            # a London caller is not the Guangzhou customer whose national number reads the same
+            london = await lookup.card("00442079460958")
+            assert london is not None and not london.known
             nobody = await lookup.card("13700137000")
             assert nobody is not None and not nobody.known
             # a lead's personal data destroyed (hotline leads purge empties the phone): the card no longer has it
@@ -158,7 +171,7 @@ def test_the_desk_asks_once_per_call_and_only_with_the_whole_number():
     assert desk.view()["customer"] == {"call": "L1", "card": None, "url": ""}
     assert desk.popped("L1", {"known": True}, "u") and desk.view()["customer"]["card"] == {"known": True}
     assert not desk.popped("OTHER", {"known": False}, ""), "a late answer for another call is dropped"
-    assert "number" not in json.dumps(desk.view()["call"]), "the whole number never goes to the page"
+    assert NUMBER not in json.dumps(desk.view()), "the whole number never goes to the page"
     # a call whose start is not in the ledger yet: read again, a bounded number of times
     desk2 = Desk("1001")
     desk2.take(Change("agent", "1001", T0, _agent("ringing", "L2")))
@@ -178,7 +191,7 @@ def test_the_stream_looks_the_card_up_once_before_the_agent_answers():
         async def read(call_id, kinds=(), since=None):  # type: ignore[no-untyped-def]
             return LIVE if call_id == "L1" else []
 
-        async def pop(fields: dict) -> tuple[dict | None, str]:
+        async def pop(fields: dict, viewer: object) -> tuple[dict | None, str]:
             looked.append(fields)
             return {"known": True, "calls": [{"call": "A"}]}, ""
 
@@ -207,7 +220,7 @@ def test_the_stream_looks_the_card_up_once_before_the_agent_answers():
     asyncio.run(main())
 
 
-def test_the_pop_in_each_mode(tmp_path):
+def test_the_pop_in_each_mode(tmp_path, caplog):
     async def main() -> None:
         store = await _seeded(f"sqlite+aiosqlite:///{tmp_path / 'pop.db'}")
         try:
@@ -215,12 +228,23 @@ def test_the_pop_in_each_mode(tmp_path):
             fields = {"number": NUMBER, "call": "NOW", "agent": "1001", "direction": "in", "service": "sales",
                       "lead": ""}  # fmt: skip
             tpl = "https://crm.example/pop?tel={number}&agent={agent}"
-            card, url = await ScreenPop(lookup, "card", tpl, "CN")(fields)
+            card, url = await ScreenPop(lookup, "card", tpl, "CN")(fields, None)
             assert card is not None and card["known"] and url == ""
-            card, url = await ScreenPop(lookup, "url", tpl, "CN")(fields)
+            card, url = await ScreenPop(lookup, "url", tpl, "CN")(fields, None)
             assert card is None and url == "https://crm.example/pop?tel=%2B8613800138000&agent=1001"
-            card, url = await ScreenPop(lookup, "both", tpl, "CN")(fields)
+            card, url = await ScreenPop(lookup, "both", tpl, "CN")(fields, None)
             assert card is not None and len(card["calls"]) == 3 and url.startswith("https://crm.example/")
+            # the store failing (a store without its tables: the driver's error names the query's parameters, the
+            # number among them): a card that says so, and a log line without the number
+            broken = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
+            try:
+                with caplog.at_level(logging.ERROR):
+                    card, _ = await ScreenPop(CustomerLookup(broken, "CN"), "card", tpl, "CN")(fields, None)
+            finally:
+                await broken.dispose()
+            assert card == {"failed": True}
+            logged = [r.getMessage() + (r.exc_text or "") for r in caplog.records]
+            assert logged and not any("13800138000" in m for m in logged), logged
         finally:
             await store.close()
 

@@ -5,6 +5,7 @@ dial string as it is."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -41,8 +42,8 @@ def _dialed(dialstring: str) -> str:
 
 
 def _whole(number: str) -> str:
-    """The number if it is whole (the ledger's), else "" (the bus's are masked)."""
-    return number if number and "*" not in number else ""
+    """The number if it is whole (the ledger's), else "" (the bus's are masked; "anonymous" is no number)."""
+    return number if re.fullmatch(r"\+?\d{3,}", number) else ""
 
 
 @dataclass

@@ -22,8 +22,9 @@ from engine.web.actor import Visible
 from engine.web.agent.desk import RECALL_KINDS, RECALL_SECONDS, Desk
 
 FactReader = Callable[..., Awaitable[list[Fact]]]  # the ledger's facts(call_id, kinds, since)
-# the screen pop of a call's fields (Desk.pops): the customer's card (None: no look-up) and the external CRM's URL
-PopLookup = Callable[[dict[str, Any]], Awaitable[tuple[dict[str, Any] | None, str]]]
+# the screen pop of a call's fields (Desk.pops) for the page's viewer: the customer's card (None: no look-up) and
+# the external CRM's URL
+PopLookup = Callable[[dict[str, Any], Any], Awaitable[tuple[dict[str, Any] | None, str]]]
 
 
 def message(event: str, body: dict[str, Any]) -> str:
@@ -61,7 +62,7 @@ async def desk_events(sub: Subscription, desk: Desk, now: Callable[[], float], r
             for call_id in desk.loads():
                 changed |= desk.history(call_id, await read(call_id))
             for want in desk.pops() if pop is not None else ():
-                card, url = await pop(want)
+                card, url = await pop(want, actor)
                 changed |= desk.popped(want["call"], card, url)
             if changed:
                 yield message("view", {"now": now(), "wall": time.time(), "view": desk.view()})

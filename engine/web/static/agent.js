@@ -101,7 +101,7 @@
     }
     show($("customer"), !!(card && card.known));
     show($("customer-none"), !(card && card.known) && !p.url);
-    text("customer-none", card ? T.customer_new : T.customer_withheld);
+    text("customer-none", card ? (card.failed ? T.customer_failed : T.customer_new) : T.customer_withheld);
     if (!card || !card.known) return;
     text("customer-name", card.name || "–");
     text("customer-number", card.number);
