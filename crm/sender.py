@@ -130,13 +130,15 @@ class WebhookSender:
             self.failing_since = None
             kind = wh.SENT if answer is wh.Answer.DELIVERED else wh.REFUSED
             if answer is wh.Answer.REFUSED:
-                self.refused += 1
                 log.warning("webhook %d (%s) refused by %s: %s; not sent again", delivery, payload["event"],
                             self.settings.webhook_url, detail)  # fmt: skip
-            else:
-                self.delivered += 1
             await self.record([wh.outcome(kind, delivery, payload["event"], self.clock.now(), status,
                                           tries.failed + 1, detail if kind == wh.REFUSED else "")])  # fmt: skip
+            # counted once written down: /metrics and whoever waits on the counts see only what a restart keeps
+            if answer is wh.Answer.REFUSED:
+                self.refused += 1
+            else:
+                self.delivered += 1
             return
 
     async def _post(self, client: httpx.AsyncClient, name: str, delivery: int, raw: bytes) -> tuple[int | None, str]:
