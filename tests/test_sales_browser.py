@@ -65,7 +65,9 @@ async def test_a_sale_on_the_agent_page_its_report_a_leads_correction_and_anothe
     lead = demo_http.credentials("saleslead")[0]
     ctx, page = await signed_in(demo_http, "saleslead", viewport={"width": 1280, "height": 900}, locale="en-GB")
     try:
-        await page.goto(f"{demo_http.url}/sales")
+        assert page.url.startswith(f"{demo_http.url}/team"), "a team lead lands on its team page"
+        await page.locator("#sales-link").click()  # and finds the orders from there
+        await page.wait_for_url(f"{demo_http.url}/sales")
         row = page.locator(f'tr[data-order="{oid}"]')
         assert "398.00" in await row.inner_text()
         form = page.locator(f"#o-{oid} form.correct")
