@@ -36,6 +36,7 @@ from engine.web.settings import HttpSettings
 from fax.plugin import install as install_fax
 from ivr.plugin import install as install_ivr
 from ivr.session import IvrService
+from kb.plugin import install as install_kb
 from recording.plugin import install as install_recording
 from reports.plugin import install as install_reports
 from sales.plugin import install as install_sales
@@ -90,6 +91,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_fax(engine, ivr)  # fax numbers' calls received, queued faxes sent, on [fax] lines
     install_crm(engine)  # calls, dispositions and cases to an external CRM as signed webhooks ([crm] webhook_url)
     install_sales(engine, dialer)  # orders taken with an outbound sale, corrected by team leads ([sales])
+    install_kb(engine)  # the FAQ articles the training staff keep, searched from the agent page
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

@@ -21,6 +21,7 @@ class Role(Enum):
     QA = "qa"
     MANAGER = "manager"
     ADMIN = "admin"
+    TRAINING = "training"  # keeps the knowledge base; sees no calls, people or customers
 
 
 @dataclass(frozen=True)
@@ -133,9 +134,23 @@ class Policy:
         return None
 
     @staticmethod
+    def kb_refusal(actor: Actor, action: str) -> str | None:
+        """The knowledge base: every signed-in role reads it (``read``); the training staff keep it (``write``),
+        and an admin may too."""
+        if action == "read":
+            return None
+        if action != "write":
+            return f"unknown knowledge base action {action!r}"
+        if actor.role in (Role.TRAINING, Role.ADMIN):
+            return None
+        return "the knowledge base is kept by the training staff"
+
+    @staticmethod
     def _cases_refusal(actor: Actor, team: str) -> str | None:
         """The cases page narrowed to ``team`` (empty: the reader's own): a team lead its own teams only, an agent
-        its own cases (no team's), the others any team."""
+        its own cases (no team's), the training staff none, the others any team."""
+        if actor.role is Role.TRAINING:
+            return "cases hold customers' data: they are for the agents, team leads, QA staff and managers"
         if actor.role is Role.TEAM_LEAD and team and team not in actor.teams:
             return f"{actor.id} does not lead team {team}"
         if actor.role is Role.AGENT and team:
@@ -151,6 +166,8 @@ class Policy:
             return f"unknown case action {action!r}"
         role, team, owner = actor.role, str(case.get("team", "")), str(case.get("owner", ""))
         cid = case.get("id", "")
+        if role is Role.TRAINING:
+            return "cases hold customers' data: they are for the agents, team leads, QA staff and managers"
         if role is Role.TEAM_LEAD and team not in actor.teams:
             return f"case {cid} is team {team or 'none'}'s: {actor.id} does not lead it"
         if role is Role.AGENT:

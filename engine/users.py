@@ -14,7 +14,7 @@ from engine.policy import Actor, Role
 
 # the command line's role names -> the policy's roles
 ROLES: dict[str, Role] = {"agent": Role.AGENT, "teamlead": Role.TEAM_LEAD, "qa": Role.QA, "manager": Role.MANAGER,
-                          "admin": Role.ADMIN}  # fmt: skip
+                          "admin": Role.ADMIN, "training": Role.TRAINING}  # fmt: skip
 NAME_CHARS = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
 MIN_PASSWORD = 10
 

@@ -23,7 +23,7 @@ from dialer.report import campaign_report
 from engine.clock import ScaledClock
 from engine.config import load_site
 from engine.store.stats import FORMULAS, by_service, service_stats, targets_of
-from sim import traffic, world
+from sim import demo_kb, traffic, world
 from sim.demo_actors import act_out
 from sim.demo_users import CREDENTIALS, credentials_text, make_demo_users
 from sim.pbx.server import VirtualPbxServer
@@ -157,6 +157,8 @@ async def run_demo(hours: float = 1.0, speed: float = 60.0, seed: int = 1, start
             if "http" in eng.features:
                 url = eng.features["http"].url
                 creds = await make_demo_users(eng.store, workdir, outbound=outbound_agents > 0)
+                if "kb" in eng.features:
+                    await demo_kb.seed(eng.features["kb"])
                 print(credentials_text(url, creds, workdir / CREDENTIALS), flush=True)
                 print(f"metrics at {url}/metrics", flush=True)
                 print(f"wallboard at {url}/wallboard", flush=True)

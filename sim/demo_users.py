@@ -33,6 +33,7 @@ DEMO_USERS: dict[str, User] = {
     # the outbound side: an agent of the demo's campaign (its sales on its page) and its team's lead (corrections)
     "seller": User("agent2001", "agent", agent="2001"),
     "saleslead": User("saleslead", "teamlead", team=SALES_TEAM),
+    "training": User("trainer", "training"),  # keeps the knowledge base
 }
 
 

@@ -44,7 +44,7 @@ async def test_the_admin_adds_a_qa_user_whose_password_signs_it_in_and_an_agent_
         async with page.expect_navigation():
             await page.get_by_role("link", name="Users").click()
         assert page.url == f"{demo_http.url}/admin/users"
-        assert await page.locator("#users tbody tr").count() == 7, "the demo's seven users"
+        assert await page.locator("#users tbody tr").count() == 8, "the demo's eight users"
 
         await page.get_by_label("Name", exact=True).fill("qa2")
         await page.get_by_label("Role").select_option("qa")

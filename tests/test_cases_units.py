@@ -232,7 +232,8 @@ def test_an_overdue_case_reaches_its_own_teams_lead_only():
     assert not team_filter(frozenset({"1001"}), lambda c: True)(case)  # a stream of no team: none
     console = Console.__new__(Console)  # visible() reads nothing of the console's own for this topic
     seen = {role: console.visible(Actor("x", role, teams=frozenset({"front"})), case) for role in Role}
-    assert seen == {Role.AGENT: False, Role.TEAM_LEAD: True, Role.QA: False, Role.MANAGER: True, Role.ADMIN: False}
+    assert seen == {Role.AGENT: False, Role.TEAM_LEAD: True, Role.QA: False, Role.MANAGER: True, Role.ADMIN: False,
+                    Role.TRAINING: False}
 
 
 def test_star_30_on_an_agents_phone_is_its_complaint(tmp_path):

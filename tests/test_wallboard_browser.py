@@ -112,11 +112,11 @@ async def test_a_team_lead_sees_its_team_only_and_an_agent_is_refused_with_the_r
 async def test_the_demo_makes_one_user_per_role_with_random_passwords(browser, demo_http):
     path = demo_http.workdir / "demo-credentials.json"
     creds = json.loads(path.read_text())
-    assert sorted(creds) == ["admin", "agent", "manager", "qa", "saleslead", "seller", "teamlead"]
+    assert sorted(creds) == ["admin", "agent", "manager", "qa", "saleslead", "seller", "teamlead", "training"]
     assert path.stat().st_mode & 0o077 == 0, "readable by its owner only"
     printed = "".join(demo_http.lines)
     passwords = [c["password"] for c in creds.values()]
-    assert len(set(passwords)) == 7 and all(len(p) >= 20 for p in passwords)
+    assert len(set(passwords)) == 8 and all(len(p) >= 20 for p in passwords)
     assert all(p in printed for p in passwords), "printed as well as written"
     # each signs in through the form (its nonce cookie and field), by HTTP: no page needs drawing for this
     for role, c in creds.items():

@@ -143,7 +143,7 @@ def test_next_path_stays_on_this_site():
 
 @pytest.mark.parametrize("args, why", [
     (("Ann", "agent", "1001", ""), "name 'Ann': use 1 to 64 of a-z, 0-9, '.', '_' and '-'"),
-    (("ann", "boss", "", ""), "--role 'boss': not a role; use one of agent, teamlead, qa, manager, admin"),
+    (("ann", "boss", "", ""), "--role 'boss': not a role; use one of agent, teamlead, qa, manager, admin, training"),
     (("ann", "agent", "", ""), "--agent: a user of role agent needs the site's agent id it signs in as"),
     (("ann", "agent", "9999", ""), "--agent '9999': no agent of that id in the site file"),
     (("ann", "qa", "1001", ""), "--agent: only a user of role agent is an agent (this one is qa)"),
@@ -168,7 +168,8 @@ def test_users_map_to_the_policy_actor():
     lead = actor_of(User("lena", "teamlead", team="north", phone="lead1"))
     assert lead == Actor("lena", Role.TEAM_LEAD, via="web", teams=frozenset({"north"}), phone="lead1")
     assert {r: actor_of(User("x", r, agent="1001" if r == "agent" else "")).role for r in ROLES} == {
-        "agent": Role.AGENT, "teamlead": Role.TEAM_LEAD, "qa": Role.QA, "manager": Role.MANAGER, "admin": Role.ADMIN}
+        "agent": Role.AGENT, "teamlead": Role.TEAM_LEAD, "qa": Role.QA, "manager": Role.MANAGER, "admin": Role.ADMIN,
+        "training": Role.TRAINING}
     # the policy, not the web, decides: the mapped actors get its answers
     assert POLICY.refusal(agent, "pause", "1001") is None
     assert POLICY.refusal(agent, "pause", "1002") == "pause is the agent's own action: 1001 may not take it for 1002"

@@ -311,3 +311,19 @@ report_rollup_state = Table(
     Column("name", String(40), primary_key=True),
     Column("value", String(200), nullable=False),
 )
+
+# The knowledge base's articles (migration 0020; its full-text index is the migration's: FTS5 on SQLite, a GIN
+# index over to_tsvector on PostgreSQL). Each save is also a kb.saved fact.
+kb_articles = Table(
+    "kb_articles",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("lang", String(8), nullable=False),
+    Column("title", String(120), nullable=False),
+    Column("tags", String(200), nullable=False, server_default=""),
+    Column("body", Text, nullable=False),
+    Column("version", Integer, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+)

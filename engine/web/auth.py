@@ -42,7 +42,8 @@ SESSION_COOKIE = "hotline_session"
 SIGNIN_COOKIE = "hotline_signin"  # the sign-in form's CSRF nonce, before there is a session
 Record = Callable[[list[Fact]], Awaitable[None]]
 AGENT_TOPICS = frozenset({"agent", "agent_day"})  # bus topics keyed by an agent id
-HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/qa"}
+HOME = {"agent": "/agent", "teamlead": "/team", "manager": "/wallboard", "admin": "/wallboard", "qa": "/qa",
+        "training": "/kb"}
 Act = Callable[[Actor, ApiRequest], Awaitable[Outcome]]
 
 
@@ -145,6 +146,8 @@ class Console:
             return False
         if change.topic == "case":  # an overdue case is for whoever answers for the team: its lead, a manager
             return actor.role in (Role.TEAM_LEAD, Role.MANAGER)
+        if actor.role is Role.TRAINING:  # the knowledge base's keepers watch no live floor
+            return False
         if change.topic not in AGENT_TOPICS:
             return True
         return self.policy().view_refusal(actor, "agent", change.key) is None

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Awaitable, Callable
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -27,6 +28,7 @@ from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.cases.routes import cases_routes
 from engine.web.fax.routes import fax_routes
+from engine.web.kb.routes import kb_routes
 from engine.web.qa.amd import KINDS as AMD_KINDS
 from engine.web.qa.amd import LOOKBACK as AMD_LOOKBACK
 from engine.web.qa.amd import amd_routes, queue
@@ -88,7 +90,8 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     desk = agent_routes(engine.bus, engine.clock.now, Roster.of(site), engine.facts, tz, who=console.who,
                         gate=console.gate, visible=console.visible, fax="fax" in engine.features,
                         pop=engine.features.get("screen_pop"),
-                        products=sales.settings.products if sales is not None else None)  # fmt: skip
+                        products=sales.settings.products if sales is not None else None,
+                        kb="kb" in engine.features)  # fmt: skip
     users = admin_routes(console, {a.id: a.groups for a in site.agents}, tz)
 
     async def recording_of(rec_id: str) -> dict[str, Any] | None:
@@ -135,6 +138,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     routes += callback_routes(engine)  # the SMS gateway's delivery reports and customers' replies, with [sms]
     routes += fax_pages(engine, console)  # the agent page's fax form, with [fax] numbers
     routes += sales_pages(engine, console)  # the orders and their corrections, with the SQL store
+    routes += kb_pages(engine, console)  # the knowledge base, with the SQL store
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -174,6 +178,16 @@ def report_pages(engine: Engine, console: Console) -> list[BaseRoute]:
                          refuse=console.refuse)  # fmt: skip
 
 
+def _token(console: Console) -> Callable[[Any], Awaitable[str]]:
+    """The signed-in session's CSRF token, for a page's forms ("" when there is none)."""
+
+    async def token(request: Any) -> str:
+        v = await console.visitor(request)
+        return v.session.csrf if v is not None else ""
+
+    return token
+
+
 def cases_pages(engine: Engine, console: Console, roster: dict[str, dict[str, str]]) -> list[Any]:
     """The cases pages (/cases) over the cases service (none on the virtual PBX's in-memory store: no pages)."""
     cases = engine.features.get("cases")
@@ -188,13 +202,9 @@ def cases_pages(engine: Engine, console: Console, roster: dict[str, dict[str, st
     async def case_facts(case_id: str) -> list[Any]:
         return await engine.facts(case_id, KIND_OF_FACT)
 
-    async def token(request: Any) -> str:
-        v = await console.visitor(request)
-        return v.session.csrf if v is not None else ""
-
     return cases_routes(cases, case_facts, replay_of, engine.clock.now, engine.site["site"]["timezone"], roster,
                         policy=console.policy, who=console.who, gate=console.gate, post=console.post,
-                        refuse=console.refuse, token=token)  # fmt: skip
+                        refuse=console.refuse, token=_token(console))  # fmt: skip
 
 
 def sales_pages(engine: Engine, console: Console) -> list[BaseRoute]:
@@ -203,12 +213,18 @@ def sales_pages(engine: Engine, console: Console) -> list[BaseRoute]:
     if sales is None:
         return []
 
-    async def token(request: Any) -> str:
-        v = await console.visitor(request)
-        return v.session.csrf if v is not None else ""
-
     return sales_routes(sales, engine.clock.now, engine.site["site"]["timezone"], policy=console.policy,
-                        who=console.who, post=console.post, refuse=console.refuse, token=token)  # fmt: skip
+                        who=console.who, post=console.post, refuse=console.refuse, token=_token(console))  # fmt: skip
+
+
+def kb_pages(engine: Engine, console: Console) -> list[BaseRoute]:
+    """/kb: the articles, the training staff's forms and the agent page's search (none on the in-memory store)."""
+    kb = engine.features.get("kb")
+    if kb is None:
+        return []
+
+    return kb_routes(kb, engine.site["site"]["timezone"], policy=console.policy, who=console.who,
+                     post=console.post, refuse=console.refuse, token=_token(console))  # fmt: skip
 
 
 def fax_pages(engine: Engine, console: Console) -> list[BaseRoute]:

@@ -45,12 +45,13 @@ def _no_page(text: str) -> Response:
 def agent_routes(bus: Bus, now: Callable[[], float], roster: Roster, read: FactReader, timezone: str, *,
                  who: Who, gate: Gate, visible: Visible, queue_limit: int = 500,
                  fax: bool = False, pop: PopLookup | None = None,
-                 products: tuple[str, ...] | None = None) -> list[BaseRoute]:  # fmt: skip
+                 products: tuple[str, ...] | None = None, kb: bool = False) -> list[BaseRoute]:  # fmt: skip
     """``now``: the engine's clock; ``read``: the ledger's facts (a call's, or recent ones of some kinds);
     ``who``: the signed-in actor, for the page of one's own; ``queue_limit``: changes a page may lag behind
     before it is handed a fresh snapshot instead; ``fax``: the site has fax lines (the agent's own page offers
     to send a PDF); ``pop``: the site's screen pop ([crm] screen_pop), looked up for each call offered;
-    ``products``: the engine takes orders (a sale disposition's form), naming these products (empty: any)."""
+    ``products``: the engine takes orders (a sale disposition's form), naming these products (empty: any); ``kb``:
+    the site keeps a knowledge base (the page searches it)."""
     clients = [0]
 
     async def own(request: Request) -> Response:
@@ -79,7 +80,7 @@ def agent_routes(bus: Bus, now: Callable[[], float], roster: Roster, read: FactR
             "t": TEXTS[lang], "lang": "zh-CN" if lang == "zh" else "en", "agent": info, "own": boot["own"],
             "reasons": roster.pause_reasons, "boot": _script_json(boot), "fax": fax,
             "sale": products is not None and any(label == "sale" for _, label in info.dispositions),
-            "products": products or ()})  # fmt: skip
+            "products": products or (), "kb": kb})  # fmt: skip
 
     async def stream(request: Request) -> Response:
         agent_id = request.query_params.get("agent", "")

@@ -4,6 +4,7 @@ in time order. Nothing here reads a store or a clock: the routes hand in the row
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Iterable, Mapping
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -35,6 +36,23 @@ def calls_of(row: Mapping[str, Any]) -> list[str]:
     return out
 
 
+_KB_REF = re.compile(r"\bKB-(\d{1,9})\b")
+
+
+def kb_parts(text: str) -> list[tuple[str, str]]:
+    """A resolution's text in pieces, each (words, article id or ""): a knowledge-base article cited as KB-12 is
+    linked to the article that answered the case."""
+    out, at = [], 0
+    for m in _KB_REF.finditer(text):
+        if m.start() > at:
+            out.append((text[at : m.start()], ""))
+        out.append((m.group(0), m.group(1)))
+        at = m.end()
+    if at < len(text):
+        out.append((text[at:], ""))
+    return out
+
+
 def row_view(row: Mapping[str, Any], now: float, tz: ZoneInfo, replays: Mapping[str, str]) -> dict[str, Any]:
     """A case as the pages show it: times in the site's zone, the number masked, the calls with a recording
     (``replays``: call id -> recording id)."""
@@ -42,7 +60,8 @@ def row_view(row: Mapping[str, Any], now: float, tz: ZoneInfo, replays: Mapping[
             "owner": row["owner"], "team": row["team"], "number": mask_number(str(row["number"] or "")),
             "opened": when(row["opened_at"], tz), "due": due_label(row["due_at"], tz),
             "resolved": when(row["resolved_at"], tz), "overdue": is_overdue(row, now), "note": row["note"],
-            "resolution": row["resolution"], "call_id": row["call_id"],
+            "resolution": row["resolution"], "resolution_parts": kb_parts(str(row["resolution"] or "")),
+            "call_id": row["call_id"],
             "replays": [(c, replays[c]) for c in calls_of(row) if c in replays]}  # fmt: skip
 
 

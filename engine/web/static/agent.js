@@ -230,6 +230,31 @@
       : `${T.refused}: ${body.reason}`;
     if (body.ok) form.reset();
   }
+  // the knowledge base: the answers holding every word typed, each opening in a tab of its own
+  async function findAnswers(event) {
+    event.preventDefault();
+    const q = $("kb-q").value.trim();
+    if (!q) return;
+    let found = [];
+    try {
+      const reply = await fetch(`/kb/search?q=${encodeURIComponent(q)}`, { credentials: "same-origin" });
+      found = (await reply.json()).articles || [];
+    } catch (e) {
+      found = [];
+    }
+    $("kb-results").replaceChildren(...(found.length ? found.map((a) => {
+      const li = item(`${a.ref} ${a.title}`, `/kb/${a.id}`);
+      li.firstChild.target = "_blank";
+      const p = document.createElement("p");
+      p.className = "note";
+      p.textContent = a.snippet;
+      li.append(p);
+      return li;
+    }) : [item(T.kb_none)]));
+  }
+  const kbForm = $("kb-form");
+  if (kbForm) kbForm.addEventListener("submit", findAnswers);
+
   const faxForm = $("fax-form");
   if (faxForm) faxForm.addEventListener("submit", sendFax);
 

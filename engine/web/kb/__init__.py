@@ -1,0 +1,1 @@
+"""The knowledge base pages (/kb)."""
