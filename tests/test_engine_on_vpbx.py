@@ -61,8 +61,9 @@ def test_callers_queue_for_one_agent_in_arrival_order(tmp_path):
 def test_caller_who_gives_up_is_an_abandon_and_the_next_one_is_served(tmp_path):
     scripts = [
         (0.0, CallerScript(caller="13800000001", digits=[(1.0, "1")], talk=30.0)),
-        # 3 s after the first (0.3 s of real time at x10): a loaded machine must not let it queue first
-        (3.0, CallerScript(caller="13800000002", digits=[(1.0, "1")], talk=5.0, patience=8.0)),
+        # 8 s after the first (0.8 s of real time at x10; 3 s let a loaded CI machine queue it first): still
+        # well inside the first caller's 30 s with the only agent, so it gives up after its 8 s of patience
+        (8.0, CallerScript(caller="13800000002", digits=[(1.0, "1")], talk=5.0, patience=8.0)),
         (1.0, CallerScript(caller="13800000003", digits=[(1.0, "1")], talk=5.0, patience=300.0)),
     ]
     rows, max_legs = asyncio.run(_run(tmp_path, scripts, CalleeBehavior("answer", 2.0), speed=10.0))

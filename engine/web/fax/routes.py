@@ -34,9 +34,13 @@ def fax_routes(console: Console, queue: Queue, case_of: CaseOf) -> list[BaseRout
             return v
         if not same_token(v.session.csrf, request.headers.get("x-csrf-token")):
             return await console.refuse(v.actor, "fax", "", "/fax/send", "the request has no valid CSRF token")
-        if v.actor.role in (Role.QA, Role.TRAINING):
+        if v.actor.role is Role.QA:
             return await console.refuse(v.actor, "fax", "", "/fax/send",
-                                        f"{v.actor.role.value} staff do not send faxes to customers")  # fmt: skip
+                                        "QA staff score calls; they do not send faxes to customers")  # fmt: skip
+        if v.actor.role is Role.TRAINING:
+            return await console.refuse(v.actor, "fax", "", "/fax/send",
+                                        "the training staff keep the knowledge base; they do not send faxes to "
+                                        "customers")  # fmt: skip
         number = request.query_params.get("number", "").replace(" ", "")
         case = request.query_params.get("case", "").strip()
         if problem := number_problem(number):
