@@ -4,6 +4,7 @@ its own page by a two-character word and opens it; the agent may not write one (
 
 from __future__ import annotations
 
+import html
 import re
 import sqlite3
 
@@ -31,6 +32,12 @@ async def test_the_trainer_writes_an_answer_and_an_agent_finds_it_from_its_page(
         article = int(re.search(r"/kb/(\d+)$", page.url).group(1))
         assert await page.locator("#body strong").inner_text() == "抬头", "rendered from its Markdown"
         assert "<b>三个工作日</b>" in await page.locator("#body").inner_text(), "raw HTML shown as text, not run"
+        # a wrong version is named, an id no article can have is no article (not a database error)
+        token = await page.evaluate("fetch('/me').then(r => r.json()).then(me => me.csrf)")
+        bad = await page.request.post(f"{demo_http.url}/kb/{article}", headers={"X-CSRF-Token": token},
+                                      form={"version": "x1", "lang": "zh", "title": "t", "body": "b"})  # fmt: skip
+        assert bad.status == 400 and "version 'x1': the version edited is a number" in html.unescape(await bad.text())
+        assert (await page.request.get(f"{demo_http.url}/kb/99999999999999999999")).status == 404
     finally:
         await ctx.close()
     trainer = demo_http.credentials("training")[0]

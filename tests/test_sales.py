@@ -15,7 +15,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from engine.cli import main as cli_main
 from engine.model.facts import Fact
 from engine.policy import Actor, Policy, Role
 from engine.store.store import Store, migrate
@@ -23,7 +22,7 @@ from sales.model import KINDS, OrderError, fold, money, order_fields, parse_orde
 from sales.report import sales_report
 from sales.services import Sales
 from sales.settings import SalesSettings
-from sim.world import site_text
+from tests.site_check import check_names
 
 SH = ZoneInfo("Asia/Shanghai")
 GROUPS = {"2001": frozenset({"north"}), "2002": frozenset({"north"}), "3001": frozenset({"south"})}
@@ -204,13 +203,7 @@ def test_the_sales_report_against_a_hand_count():
     ('products = ["a", "a"]\n', "sales.products: names a product twice"),
 ])  # fmt: skip
 def test_hotline_check_names_a_wrong_sales_setting(tmp_path: Path, capsys, lines: str, says: str):
-    (tmp_path / "secret").write_text("x")
-    site = site_text(ami_port=1, agi_port=2, secret_file=tmp_path / "secret", recordings=tmp_path,
-                     store_url=f"sqlite+aiosqlite:///{tmp_path / 'db'}", queue_log=tmp_path / "q")  # fmt: skip
-    (tmp_path / "site.toml").write_text(site + "\n[sales]\n" + lines)
-    assert cli_main(["check", "--site", str(tmp_path / "site.toml")]) != 0
-    err = capsys.readouterr()
-    assert says in err.out + err.err, err
+    check_names(tmp_path, capsys, "sales", lines, says)
 
 
 def test_an_agents_sale_on_a_virtual_day_places_its_order_and_gives_the_sale_disposition_once():

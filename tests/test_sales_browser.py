@@ -6,6 +6,7 @@ team's orders and is refused a correction; QA is refused the page."""
 
 from __future__ import annotations
 
+import html
 import re
 import sqlite3
 
@@ -71,6 +72,11 @@ async def test_a_sale_on_the_agent_page_its_report_a_leads_correction_and_anothe
         row = page.locator(f'tr[data-order="{oid}"]')
         assert "398.00" in await row.inner_text()
         form = page.locator(f"#o-{oid} form.correct")
+        token = await page.evaluate("fetch('/me').then(r => r.json()).then(me => me.csrf)")
+        bad = await page.request.post(f"{demo_http.url}/sales/{oid}/correct", headers={"X-CSRF-Token": token},
+                                      form={"version": "", "product": "gold plan", "quantity": "2",
+                                            "amount": "298.00", "reason": "x"})  # fmt: skip
+        assert bad.status == 400 and "version '': the version corrected is a number" in html.unescape(await bad.text())
         await form.get_by_label("Amount").fill("298.00")
         await form.get_by_label("Reason").fill("one returned the same day")
         await form.get_by_role("button", name="Save the correction").click()

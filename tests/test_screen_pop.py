@@ -19,7 +19,6 @@ from crm.customers import CALLS_SHOWN, card_of, customer_number, spellings
 from crm.lookup import CustomerLookup
 from crm.pop import ScreenPop
 from crm.screen_pop import pop_url, template_problem
-from engine.cli import main as cli_main
 from engine.live.bus import Bus, Change
 from engine.live.feed import masked
 from engine.model.facts import Fact
@@ -29,7 +28,7 @@ from engine.web.actor import everything
 from engine.web.agent.call_view import CallFact
 from engine.web.agent.desk import NUMBER_READS, Desk
 from engine.web.agent.stream import desk_events
-from sim.world import site_text
+from tests.site_check import check_names
 
 T0 = 1_780_000_000.0
 NUMBER, E164 = "13800138000", "+8613800138000"
@@ -258,10 +257,4 @@ def test_the_pop_in_each_mode(tmp_path, caplog):
     ('screen_pop_url = "crm.example/{number}"\n', "crm.screen_pop_url: must be an http:// or https:// URL"),
 ])  # fmt: skip
 def test_hotline_check_names_a_wrong_screen_pop(tmp_path: Path, capsys, lines: str, says: str):
-    (tmp_path / "secret").write_text("x")
-    site = site_text(ami_port=1, agi_port=2, secret_file=tmp_path / "secret", recordings=tmp_path,
-                     store_url=f"sqlite+aiosqlite:///{tmp_path / 'db'}", queue_log=tmp_path / "q")  # fmt: skip
-    (tmp_path / "site.toml").write_text(site + "\n[crm]\n" + lines)
-    assert cli_main(["check", "--site", str(tmp_path / "site.toml")]) != 0
-    err = capsys.readouterr()
-    assert says in err.out + err.err, err
+    check_names(tmp_path, capsys, "crm", lines, says)

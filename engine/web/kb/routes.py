@@ -92,7 +92,8 @@ def kb_routes(kb: KnowledgeBase, timezone: str, *, policy: Callable[[], Policy],
                                                   for a in found]})  # fmt: skip
 
     async def _row(ident: str) -> dict[str, Any] | None:
-        return await kb.store.get(int(ident)) if ident.isdigit() else None
+        # an id the store's integer cannot hold is no article, not a database error
+        return await kb.store.get(int(ident)) if ident.isascii() and ident.isdigit() and len(ident) <= 9 else None
 
     async def save(request: Request, v: Any, body: dict[str, str]) -> Response:
         ident = request.path_params.get("article")
@@ -105,8 +106,14 @@ def kb_routes(kb: KnowledgeBase, timezone: str, *, policy: Callable[[], Policy],
             return answer if "text/html" not in request.headers.get("accept", "") else (
                 await listing(request, v.actor, v.session.csrf, 403, why, ok=False) if row is None
                 else await article_page(request, v.actor, row, v.session.csrf, 403, why, ok=False))  # fmt: skip
+        raw = body.get("version", "0") or "0"
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            why = f"version {raw!r}: the version edited is a number"
+            if row is None:
+                return await listing(request, v.actor, v.session.csrf, 400, why, ok=False)
+            return await article_page(request, v.actor, row, v.session.csrf, 400, why, ok=False)
         try:
-            version = int(body.get("version", "0") or 0)
+            version = int(raw)
             article, version = await kb.save(v.actor, body, None if row is None else row["id"], version)
         except ValueError as exc:
             if row is None:

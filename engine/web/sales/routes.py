@@ -105,11 +105,14 @@ def sales_routes(sales: Sales, now: Callable[[], float], timezone: str, *, polic
             if "text/html" not in request.headers.get("accept", ""):
                 return answer
             return await render(request, actor, body, v.session.csrf, 403, why, ok=False)
+        raw = body.get("version", "")
+        if not (raw.isascii() and raw.isdigit() and len(raw) <= 9):
+            return await render(request, actor, body, v.session.csrf, 400,
+                                f"version {raw!r}: the version corrected is a number", ok=False)  # fmt: skip
         try:
-            version = int(body.get("version", ""))
-            done = await sales.correct(actor, oid, version, body, body.get("reason", ""))
+            done = await sales.correct(actor, oid, int(raw), body, body.get("reason", ""))
         except (ValueError, PermissionError) as exc:
-            why = "version: the version corrected is a number" if str(exc).startswith("invalid literal") else str(exc)
+            why = str(exc)
             return await render(request, actor, body, v.session.csrf, 409 if "version" in why else 400, why,
                                 ok=False)  # fmt: skip
         t = TEXTS[pick_language(request.headers.get("accept-language", ""))]
