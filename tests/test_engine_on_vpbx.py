@@ -44,17 +44,21 @@ async def _run(tmp_path: Path, scripts: list[tuple[float, CallerScript]], behavi
 
 
 def test_callers_queue_for_one_agent_in_arrival_order(tmp_path):
+    # 8 s apart (0.8 s of real time at x10; 2 s let a loaded CI machine queue the second caller first), all
+    # three inside the first caller's 40 s with the only agent
     scripts = [
-        (0.0, CallerScript(caller="13800000001", digits=[(1.0, "1")], talk=20.0)),
-        (2.0, CallerScript(caller="13800000002", digits=[(1.0, "1")], talk=10.0, patience=300.0)),
-        (1.0, CallerScript(caller="13800000003", digits=[(1.0, "1")], talk=10.0, patience=300.0)),
+        (0.0, CallerScript(caller="13800000001", digits=[(1.0, "1")], talk=40.0)),
+        (8.0, CallerScript(caller="13800000002", digits=[(1.0, "1")], talk=10.0, patience=300.0)),
+        (8.0, CallerScript(caller="13800000003", digits=[(1.0, "1")], talk=10.0, patience=300.0)),
     ]
     rows, max_legs = asyncio.run(_run(tmp_path, scripts, CalleeBehavior("answer", 2.0), speed=10.0))
     assert max_legs == 1, "the agent was never offered two calls at once"
     assert [r["outcome"] for r in rows] == ["answered"] * 3
     by_caller = {r["caller"]: r for r in rows}
     c1, c2, c3 = (by_caller[f"1380000000{i}"] for i in (1, 2, 3))
-    assert c1["connected_at"] < c2["connected_at"] < c3["connected_at"], "served in arrival order"
+    # the property is queue order; the spacing makes it the order they rang in
+    assert c1["queued_at"] < c2["queued_at"] < c3["queued_at"], "queued in the order they rang"
+    assert c1["connected_at"] < c2["connected_at"] < c3["connected_at"], "served in queue order"
     assert c2["connected_at"] >= c1["ended_at"] - 0.5
 
 
