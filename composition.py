@@ -18,6 +18,7 @@ from acd.services import AcdServices
 from acd.settings import HotlineSettings
 from cases.plugin import install as install_cases
 from crm.plugin import install as install_crm
+from customers.plugin import install as install_customers
 from dialer.plugin import install as install_dialer
 from engine import heap
 from engine.app import Engine, lab_paths
@@ -92,6 +93,7 @@ def build(site: Site, clock: Clock | None = None, *, link: AmiLink | None = None
     install_crm(engine)  # calls, dispositions and cases to an external CRM as signed webhooks ([crm] webhook_url)
     install_sales(engine, dialer)  # orders taken with an outbound sale, corrected by team leads ([sales])
     install_kb(engine)  # the FAQ articles the training staff keep, searched from the agent page
+    install_customers(engine)  # one record per customer: its timeline, notes and merges; destroyed by rule
     if site["mqtt"]["url"]:
         install_mqtt(engine)  # the bus's states and call events to the broker
     web = HttpSettings.of(site["http"])

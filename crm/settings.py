@@ -49,6 +49,9 @@ CRM_FIELDS: dict[str, Field] = {
     "webhook_timeout": Field((int, float), 10, check=positive, doc="seconds to wait for the receiver's answer"),
     "webhook_retry_max": Field((int, float), 300, check=positive, doc="the longest wait between two tries of an "
                                "event the receiver did not take (the waits double from 1 s up to it)"),
+    "customer_keep_days": Field(int, 30, check=lambda v: None if v >= 1 else "must be >= 1", doc="days a customer's "
+                                "record keeps its numbers, name and notes after its last contact (a call, a "
+                                "message, a fax, a dial, a note), once no lead or case holds one of its numbers"),
 }  # fmt: skip
 
 
@@ -82,6 +85,7 @@ class CrmSettings:
     retry_max: float
     screen_pop: str = "card"
     screen_pop_url: str = ""
+    customer_keep_days: int = 30
 
     @classmethod
     def of(cls, values: dict[str, Any], folder: Path) -> CrmSettings:
@@ -100,4 +104,5 @@ class CrmSettings:
             secret = text.encode()
         return cls(screen_pop=v["screen_pop"], screen_pop_url=v["screen_pop_url"], webhook_url=v["webhook_url"],
                    secret=secret, groups=frozenset(v["webhook_events"]),
-                   timeout=float(v["webhook_timeout"]), retry_max=float(v["webhook_retry_max"]))  # fmt: skip
+                   timeout=float(v["webhook_timeout"]), retry_max=float(v["webhook_retry_max"]),
+                   customer_keep_days=int(v["customer_keep_days"]))  # fmt: skip

@@ -185,6 +185,20 @@ class Policy:
             return f"{to} is not in a team {actor.id} leads"
         return None
 
+    @staticmethod
+    def customer_refusal(actor: Actor, action: str) -> str | None:
+        """Customers' records (``read``, ``note``, ``merge``): the people who talk to customers and their leads read
+        and note them; a team lead, a manager or an admin merges two (an audited change of who is who). QA staff
+        score calls and the training staff keep the FAQ: neither reads customers' personal data."""
+        if action not in ("read", "note", "merge"):
+            return f"unknown customer action {action!r}"
+        role = actor.role
+        if role in (Role.QA, Role.TRAINING):
+            return "customers' records are for the agents, team leads, managers and admins"
+        if action == "merge" and role is Role.AGENT:
+            return "two customers' records are merged by a team lead or a manager (it is audited)"
+        return None
+
     def order_refusal(self, actor: Actor, action: str, team: str, agent: str) -> str | None:
         """None when ``actor`` may ``action`` (``read`` or ``correct``) an order of ``team`` sold by ``agent``; else
         why not. Agents see their own teams' orders; a team lead reads and corrects its teams'; managers and

@@ -327,3 +327,57 @@ kb_articles = Table(
     Column("created_at", Float, nullable=False),
     Column("updated_at", Float, nullable=False),
 )
+
+# Customers (migration 0021): one record per person, known by its numbers (E.164, each one customer's); a merged
+# record points at the one kept. Notes are free text by the staff; purged with the record's personal data.
+customers = Table(
+    "customers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", Text, nullable=False, server_default=""),
+    Column("created_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),
+    Column("merged_into", Integer, nullable=True, index=True),
+    Column("purged_at", Float, nullable=True),
+)
+
+customer_numbers = Table(
+    "customer_numbers",
+    metadata,
+    Column("number", String(32), primary_key=True),
+    Column("customer", Integer, nullable=False, index=True),
+    Column("added_at", Float, nullable=False),
+)
+
+customer_notes = Table(
+    "customer_notes",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("customer", Integer, nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("text", Text, nullable=False),
+)
+
+# A projection of the ledger's facts that carry a customer's number where no call record does (customers/contacts.py):
+# SMS, faxes, outbound dials. key: the fact's, so a fact read twice is one row.
+customer_contacts = Table(
+    "customer_contacts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("ledger_id", Integer, nullable=False),
+    Column("key", String(320), nullable=False, unique=True),
+    Column("number", String(32), nullable=False, index=True),
+    Column("at", Float, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("call_id", String(160), nullable=False, server_default=""),
+    Column("data", JSON, nullable=False),
+)
+
+# How far the projection read the ledger (customers/projector.py): "contacts" -> the newest ledger id read.
+customer_marks = Table(
+    "customer_marks",
+    metadata,
+    Column("name", String(40), primary_key=True),
+    Column("ledger_id", Integer, nullable=False),
+)

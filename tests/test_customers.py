@@ -1,0 +1,193 @@
+"""Customers' records on real stores (SQLite and PostgreSQL), without a browser: one record per number however
+the network wrote it, a timeline of every contact (calls with their recording and score, an outbound dial with
+its disposition, SMS both ways, a fax, a case, a lead, notes), an audited merge only by those who may, and the
+destruction of a record's personal data by rule, which a restart does not undo; logs never carry the number."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from customers.model import DAY, CustomerError, contact_of, merge_problem, purge_due
+from customers.projector import ContactProjector
+from customers.services import Customers
+from customers.store import CustomerStore
+from engine.clock import VirtualClock
+from engine.model.facts import Fact, fact_key
+from engine.policy import Actor, Policy, Role
+from engine.store.store import Store, migrate
+from engine.store.tables import call_records, cases, customer_contacts, customer_notes, customer_numbers, grades
+from engine.store.tables import leads, recordings
+
+POLICY = Policy(lambda agent: frozenset({"front"}))
+AGENT = Actor("1001", Role.AGENT, via="web")
+LEAD = Actor("lead1", Role.TEAM_LEAD, via="web", teams=frozenset({"front"}))
+QA = Actor("qa1", Role.QA, via="web")
+ANN = "+8613912345678"  # a customer who calls in, is dialed, texts and faxes
+BOB = "+8613811112222"  # the same person on a second phone
+T0 = 1_790_000_000.0
+
+
+def test_contact_facts_and_the_rules_pure():
+    assert contact_of("sms.in", {"phone": "13912345678"}, "sms:in", "CN") == (ANN, "sms_in",
+                                                                             {"campaign": "", "parts": None})
+    assert contact_of("sms.sent", {"phone": ANN, "parts": 2}, "sms:promo", "CN")[1:] == (
+        "sms_out", {"campaign": "promo", "parts": 2})
+    assert contact_of("fax.done", {"result": "failed", "way": "in"}, "u1", "CN") is None, "no number: no contact"
+    assert contact_of("outbound.placed", {"lead": 7}, "d1", "CN", None) is None, "a purged lead: no number"
+    assert contact_of("outbound.placed", {"lead": 7, "campaign": "c"}, "d1", "CN", ANN)[0] == ANN
+    assert contact_of("acd.callback", {"number": ANN}, "c1", "CN") is None
+    keep, other = {"id": 1, "merged_into": None}, {"id": 2, "merged_into": None}
+    assert merge_problem(keep, other, "same person") is None
+    assert "itself" in merge_problem(keep, keep, "x")
+    assert "reason" in merge_problem(keep, other, "  ")
+    assert "merged into 1 already" in merge_problem(keep, {"id": 3, "merged_into": 1}, "x")
+    assert "destroyed" in merge_problem(keep, {"id": 3, "merged_into": None, "purged_at": 5.0}, "x")
+    assert not purge_due(T0, 30, T0 + 29.9 * DAY, False)
+    assert purge_due(T0, 30, T0 + 30 * DAY, False)
+    assert not purge_due(T0, 30, T0 + 90 * DAY, True), "a lead or case holding the number keeps it"
+
+
+def _call(call_id: str, caller: str, at: float, **kw: Any) -> dict[str, Any]:
+    return {"call_id": call_id, "caller": caller, "dialed": "4001234567", "arrived_at": at, "agent_id": "1001",
+            "hold_time": 0.0, "hangup_side": "caller", "outcome": "answered", "digit": "1", "recording": "",
+            "service": "front", "talk_time": 60.0, **kw}  # fmt: skip
+
+
+async def _seed(store: Store) -> None:
+    """Ann's contacts as the engine and its commands leave them: call records, a case, a lead, and facts."""
+    async with store.engine.begin() as conn:
+        await conn.execute(call_records.insert(), [
+            _call("in-1", "13912345678", T0),  # national form, as the network gives it
+            _call("in-2", "008613912345678", T0 + 3600, outcome="abandoned", agent_id="", talk_time=None),
+            _call("in-3", "13811112222", T0 + 7200),  # Bob
+            _call("in-x", "13700000000", T0 + 60),  # somebody else
+        ])  # fmt: skip
+        await conn.execute(recordings.insert().values(
+            id="r-in-1", call_id="in-1", kind="call", direction="in", started_at=T0, seconds=60.0, channels=2,
+            format="wav", bytes=10, sha256="0" * 64, path="/x.wav"))  # fmt: skip
+        await conn.execute(grades.insert().values(
+            id="g1", recording="r-in-1", call_id="in-1", agent="1001", form="std", form_hash="h", grader="qa1",
+            grader_role="qa", version=1, answers={}, marks={}, score=87.5, critical_failed=[],
+            created_at=T0 + 100))  # fmt: skip
+        await conn.execute(leads.insert().values(id=7, campaign="spring", phone=ANN, name="Ann Li", status="done",
+                                                 attempts=1, imported_at=T0 - DAY))  # fmt: skip
+        await conn.execute(cases.insert().values(
+            id="C-1", kind="complaint", source="agent", status="open", number="13912345678", call_id="in-1",
+            team="front", note="parcel late", opened_at=T0 + 50, due_at=T0 + DAY, links=[], updated_at=T0 + 50))
+    await store.append([
+        Fact("acd.callback", T0 + 3600, "in-2", "u", fact_key("acd.callback", "in-2"), {"number": "x"}),
+        Fact("outbound.placed", T0 + 2 * DAY, "d-1", "d-1", fact_key("outbound.placed", "d-1"),
+             {"lead": 7, "campaign": "spring", "attempt": 1}),
+        Fact("outbound.result", T0 + 2 * DAY + 20, "d-1", "d-1", fact_key("outbound.result", "d-1"),
+             {"lead": 7, "outcome": "answered"}),
+        Fact("outbound.disposition", T0 + 2 * DAY + 90, "d-1", "d-1", fact_key("outbound.disposition", "d-1", "s"),
+             {"lead": 7, "code": "s", "label": "sale", "agent": "1001"}),
+        Fact("sms.sent", T0 + 2 * DAY + 100, "sms:spring", "", fact_key("sms.sent", "spring", ANN),
+             {"phone": ANN, "parts": 1}),
+        Fact("sms.in", T0 + 2 * DAY + 200, "sms:in", "", fact_key("sms.in", ANN, "t", "hi"),
+             {"phone": "13912345678", "to": "106", "text": "thanks"}),
+        Fact("fax.done", T0 + 3 * DAY, "u-fax", "u-fax", fact_key("fax.done", "u-fax"),
+             {"result": "received", "way": "in", "number": "13912345678", "pages": 2}),
+    ], T0 + 3 * DAY)  # fmt: skip
+
+
+def test_a_customers_record_timeline_notes_merge_and_purge(store_url, caplog):
+    caplog.set_level(logging.INFO)
+
+    async def main() -> None:
+        await asyncio.to_thread(migrate, store_url)
+        store = Store(store_url)
+        clock = VirtualClock(T0 + 4 * DAY)
+        facts: list[Fact] = []
+
+        async def record(f: list[Fact]) -> None:
+            facts.extend(f)
+            await store.append(f, clock.now())
+
+        cstore = CustomerStore(store.engine, "CN")
+        svc = Customers(cstore, record, clock.now, lambda: POLICY, keep_days=30)
+        try:
+            await _seed(store)
+            projector = ContactProjector(cstore, clock, "CN")
+            assert await projector.step() == 4, "a dial, two messages, a fax"
+            assert await projector.step() == 0, "nothing new: nothing projected twice"
+
+            ann = await svc.find(AGENT, "139 1234 5678", "CN")
+            assert await svc.find(AGENT, "+86 139-1234-5678", "CN") == ann, "one record however it is written"
+            assert await cstore.by_number(ANN) == ann, "the projection made Ann's record from her contacts"
+            with pytest.raises(CustomerError, match="number"):
+                await svc.find(AGENT, "withheld", "CN")
+            with pytest.raises(PermissionError, match="agents, team leads"):
+                await svc.view(QA, ann)
+
+            view = await svc.view(AGENT, ann)
+            kinds = [e["kind"] for e in view["timeline"]]
+            assert kinds == ["fax", "sms_in", "sms_out", "dial", "call", "case", "call", "lead"], kinds
+            by_kind = {e["kind"]: e for e in view["timeline"]}
+            assert by_kind["dial"]["disposition"] == "sale" and by_kind["dial"]["outcome"] == "answered"
+            calls = [e for e in view["timeline"] if e["kind"] == "call"]
+            assert [c["call"] for c in calls] == ["in-2", "in-1"]
+            assert calls[0]["callback"] == "asked" and calls[0]["outcome"] == "abandoned"
+            assert calls[1]["recordings"] == ["r-in-1"] and calls[1]["score"] == 87.5
+            assert by_kind["case"]["note"] == "", "an agent who does not own the case reads its kind and status only"
+            assert (await svc.view(LEAD, ann))["timeline"][5]["note"] == "parcel late"
+            assert view["name"] == "Ann Li", "the lead's name until the record has one"
+            assert by_kind["fax"]["pages"] == 2 and by_kind["sms_out"]["campaign"] == "spring"
+
+            note = await svc.note(AGENT, ann, "  prefers calls after 18:00 ")
+            with pytest.raises(CustomerError, match="write something"):
+                await svc.note(AGENT, ann, "   ")
+            bob = await svc.find(AGENT, "13811112222", "CN")
+            await svc.note(LEAD, bob, "second phone of Ann Li")
+            with pytest.raises(PermissionError, match="team lead or a manager"):
+                await svc.merge(AGENT, ann, bob, "same person")
+            with pytest.raises(CustomerError, match="reason"):
+                await svc.merge(LEAD, ann, bob, "")
+            assert await svc.merge(LEAD, ann, bob, "she said so on call in-3") == 1
+            merged = await svc.view(LEAD, bob)
+            assert merged["merged_into"] == ann and merged["timeline"] == []
+            view = await svc.view(LEAD, ann)
+            assert sorted(view["numbers"]) == sorted([ANN, BOB])
+            assert "in-3" in [e.get("call") for e in view["timeline"]], "Bob's call is Ann's now"
+            notes = [e for e in view["timeline"] if e["kind"] == "note"]
+            assert {n["text"] for n in notes} == {"prefers calls after 18:00", "second phone of Ann Li"}
+            assert notes[0]["note"] in (note, note + 1)
+            merge = next(e for e in view["timeline"] if e["kind"] == "merge")
+            assert (merge["merged"], merge["by"], merge["reason"]) == (bob, "lead1", "she said so on call in-3")
+            with pytest.raises(CustomerError, match="merged into"):
+                await svc.merge(LEAD, ann, bob, "again")
+            audit = [f for f in facts if f.kind == "customer.merged"]
+            assert len(audit) == 1 and audit[0].data["role"] == "team_lead"
+
+            # retention: Ann's lead still holds her number, so her record stays past the keep days
+            clock.advance_to(clock.monotonic() + 60 * DAY)
+            assert await svc.purge(clock.now()) == []
+            async with store.engine.begin() as conn:
+                await conn.execute(leads.update().values(phone=None, name="", status="purged"))
+                await conn.execute(cases.update().values(number="", note="", purged_at=clock.now()))
+            clock.advance_to(clock.monotonic() + 31 * DAY)  # held until the last pass: asked again keep_days later
+            assert await svc.purge(clock.now()) == [ann]
+            gone = await cstore.get(ann)
+            assert gone["numbers"] == [] and gone["name"] == "" and gone["purged_at"] == clock.now()
+            async with store.engine.connect() as conn:
+                for table in (customer_numbers, customer_notes, customer_contacts):
+                    assert (await conn.execute(select(func.count()).select_from(table))).scalar() == 0, table.name
+            assert await ContactProjector(cstore, clock, "CN").step() == 0, "a restart projects nothing again"
+            assert await cstore.by_number(ANN) is None
+            purged = [f for f in facts if f.kind == "customer.purged"]
+            assert purged[0].data == {"notes": 2, "numbers": 2, "keep_days": 30}
+            with pytest.raises(CustomerError, match="destroyed"):
+                await svc.merge(LEAD, await svc.find(AGENT, "13700000000", "CN"), ann, "x")
+        finally:
+            await store.close()
+
+    asyncio.run(main())
+    for f in ("13912345678", "13811112222", "12345678"):
+        assert f not in caplog.text
+    for fact_data in (r.getMessage() for r in caplog.records):
+        assert "parcel" not in fact_data
