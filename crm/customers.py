@@ -63,10 +63,12 @@ class Card:
     calls: list[dict[str, Any]] = field(default_factory=list)
     more_calls: int = 0  # previous calls beyond those shown
     cases: list[dict[str, Any]] = field(default_factory=list)
+    customer: int | None = None  # the customer's record (/customers/{id}), made when its first call popped
+    notes: list[dict[str, Any]] = field(default_factory=list)  # the record's newest notes
 
     @property
     def known(self) -> bool:
-        return bool(self.leads or self.calls or self.cases)
+        return bool(self.leads or self.calls or self.cases or self.notes)
 
     @property
     def name(self) -> str:
@@ -74,7 +76,8 @@ class Card:
 
     def as_dict(self) -> dict[str, Any]:
         return {"number": self.number, "known": self.known, "name": self.name, "leads": self.leads,
-                "calls": self.calls, "more_calls": self.more_calls, "cases": self.cases}  # fmt: skip
+                "calls": self.calls, "more_calls": self.more_calls, "cases": self.cases, "customer": self.customer,
+                "notes": self.notes}  # fmt: skip
 
 
 def _shown(value: object) -> str:

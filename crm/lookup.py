@@ -1,5 +1,6 @@
 """The store's side of the screen pop: one customer's rows, read by number (migration 0018 indexes each column
-matched), folded into a card by ``crm.customers``. Purged personal data is not found: a purged lead has no
+matched), folded into a card by ``crm.customers``, with the customer's record (made at its first pop) and its
+newest notes. Purged personal data is not found: a purged lead has no
 phone, a purged case no number."""
 
 from __future__ import annotations
@@ -11,16 +12,22 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from crm.customers import CALLS_SHOWN, Card, card_of, customer_number, spellings
-from engine.store.tables import call_records, cases, leads
+from customers.store import CustomerStore
+from engine.store.tables import call_records, cases, customer_notes, leads
 
 # more than are shown, so that the card can say how many more there were, up to a point
 CALLS_READ = CALLS_SHOWN * 20
 
 
+NOTES_SHOWN = 3
+
+
 class CustomerLookup:
-    def __init__(self, engine: AsyncEngine, region: str) -> None:
+    def __init__(self, engine: AsyncEngine, region: str, now: Callable[[], float] = lambda: 0.0) -> None:
         self.engine = engine
         self.region = region  # the site's ([hotline] region): callers' numbers are read in it
+        self.records = CustomerStore(engine, region)
+        self.now = now
 
     async def card(self, number: str, current: str = "",
                    may_read: Callable[[Mapping[str, Any]], bool] = lambda case: True) -> Card | None:  # fmt: skip
@@ -36,7 +43,15 @@ class CustomerLookup:
             call_rows = await _rows(conn, select(call_records).where(call_records.c.caller.in_(forms))
                                     .order_by(call_records.c.arrived_at.desc()).limit(CALLS_READ + 1))  # fmt: skip
             case_rows = await _rows(conn, select(cases).where(cases.c.number.in_(forms), cases.c.purged_at.is_(None)))
-        return card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current, may_read=may_read)
+        card = card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current, may_read=may_read)
+        # the call reaching an agent is a contact: the customer has a record from now on (its notes on the card)
+        card.customer = await self.records.ensure(e164, self.now())
+        await self.records.touch(card.customer, self.now())
+        async with self.engine.connect() as conn:
+            notes = await _rows(conn, select(customer_notes).where(customer_notes.c.customer == card.customer)
+                                .order_by(customer_notes.c.at.desc()).limit(NOTES_SHOWN))  # fmt: skip
+        card.notes = [{"at": n["at"], "by": n["by"], "text": n["text"]} for n in notes]
+        return card
 
 
 async def _rows(conn: Any, query: Any) -> list[dict[str, Any]]:

@@ -20,8 +20,16 @@ from engine.clock import VirtualClock
 from engine.model.facts import Fact, fact_key
 from engine.policy import Actor, Policy, Role
 from engine.store.store import Store, migrate
-from engine.store.tables import call_records, cases, customer_contacts, customer_notes, customer_numbers, grades
-from engine.store.tables import leads, recordings
+from engine.store.tables import (
+    call_records,
+    cases,
+    customer_contacts,
+    customer_notes,
+    customer_numbers,
+    grades,
+    leads,
+    recordings,
+)
 
 POLICY = Policy(lambda agent: frozenset({"front"}))
 AGENT = Actor("1001", Role.AGENT, via="web")

@@ -11,6 +11,7 @@ import json
 from urllib.parse import parse_qs
 
 import pytest
+from sqlalchemy import text
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
@@ -78,7 +79,8 @@ async def test_a_known_customers_card_pops_before_the_agent_answers_and_the_crm_
             calls: [...document.querySelectorAll('#customer-calls li')].map(li => li.textContent),
             cases: [...document.querySelectorAll('#customer-cases li')].map(li => li.textContent),
             leads: [...document.querySelectorAll('#customer-leads li')].map(li => li.textContent),
-            crm: document.getElementById('customer-url').href})""")
+            crm: document.getElementById('customer-url').href,
+            record: document.getElementById('customer-record-link').getAttribute('href')})""")
         assert shown["state"] == "ringing", "the card is up before the agent answers"
         assert (shown["name"], shown["number"]) == ("Li Lei", "**********8000")
         assert len(shown["calls"]) == 3 and all("sales" in c for c in shown["calls"]), shown["calls"]
@@ -86,6 +88,13 @@ async def test_a_known_customers_card_pops_before_the_agent_answers_and_the_crm_
         assert len(shown["cases"]) == 1 and shown["cases"][0].startswith("k1 · complaint · open"), shown
         assert "parcel late" in shown["cases"][0]
         assert "plan: gold" in shown["leads"][0] and "city: Shenzhen" in shown["leads"][0]
+        record = await store.engine.connect()
+        try:
+            made = (await record.execute(text("select customer from customer_numbers where number = :n"),
+                                         {"n": E164})).scalar()  # fmt: skip
+        finally:
+            await record.close()
+        assert shown["record"] == f"/customers/{made}", "the pop made the customer's record and links it"
         crm = await popped.value
         await crm.wait_for_load_state()
         assert crm.url == shown["crm"] and crm_asked == [{"tel": [E164], "call": ["L1"], "agent": ["1001"]}]

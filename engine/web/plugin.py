@@ -27,6 +27,7 @@ from engine.web.agent.routes import agent_routes
 from engine.web.app import create_app
 from engine.web.auth import Console
 from engine.web.cases.routes import cases_routes
+from engine.web.customers.routes import customer_routes
 from engine.web.fax.routes import fax_routes
 from engine.web.kb.routes import kb_routes
 from engine.web.qa.amd import KINDS as AMD_KINDS
@@ -139,6 +140,7 @@ def install(engine: Engine, settings: HttpSettings, setting: str = "http.listen"
     routes += fax_pages(engine, console)  # the agent page's fax form, with [fax] numbers
     routes += sales_pages(engine, console)  # the orders and their corrections, with the SQL store
     routes += kb_pages(engine, console)  # the knowledge base, with the SQL store
+    routes += customer_pages(engine, console)  # customers' records, with the SQL store
     server = HttpServer(create_app(metrics=metrics.registry, routes=routes, still_in=console.still_in), host, port,
                         setting)  # fmt: skip
     server.bind()
@@ -225,6 +227,16 @@ def kb_pages(engine: Engine, console: Console) -> list[BaseRoute]:
 
     return kb_routes(kb, engine.site["site"]["timezone"], policy=console.policy, who=console.who,
                      post=console.post, refuse=console.refuse, token=_token(console))  # fmt: skip
+
+
+def customer_pages(engine: Engine, console: Console) -> list[BaseRoute]:
+    """/customers: the records, their timelines, notes and merges (none on the in-memory store)."""
+    customers = engine.features.get("customers")
+    if customers is None:
+        return []
+    return customer_routes(customers, engine.site["site"]["timezone"], engine.site["hotline"]["region"],
+                           policy=console.policy, who=console.who, post=console.post, refuse=console.refuse,
+                           token=_token(console))  # fmt: skip
 
 
 def fax_pages(engine: Engine, console: Console) -> list[BaseRoute]:

@@ -99,6 +99,8 @@
       popped = p.call;
       window.open(p.url, "hotline-crm", "noopener");
     }
+    show($("customer-record"), !!(card && card.customer));
+    if (card && card.customer) $("customer-record-link").href = `/customers/${card.customer}`;
     show($("customer"), !!(card && card.known));
     show($("customer-none"), !(card && card.known) && !p.url);
     text("customer-none", card ? (card.failed ? T.customer_failed : T.customer_new) : T.customer_withheld);
@@ -116,6 +118,8 @@
     const cases = card.cases.map((c) => item([c.case, label(`case_${c.kind}`), label(`case_${c.status}`),
       when(c.opened_at), c.note, c.resolution].filter(Boolean).join(" · "), `/cases/${encodeURIComponent(c.case)}`));
     $("customer-cases").replaceChildren(...(cases.length ? cases : [item(T.none)]));
+    const notes = (card.notes || []).map((n) => item(`${when(n.at)} · ${n.by}: ${n.text}`));
+    $("customer-notes").replaceChildren(...(notes.length ? notes : [item(T.none)]));
   }
 
   function drawClock() {

@@ -26,7 +26,8 @@ OWN: dict[str, dict[str, str]] = {
         "alert_service_level": "{service}: service level under the goal of {limit}",
         "warn_service_level": "{service}: service level at risk (under {limit})",
         "alert_case_overdue": "case {case} ({reason}) is overdue: it was due {due}",
-        "raised_at": "since", "cases": "Cases", "orders": "Orders", "open_case": "open the case",
+        "raised_at": "since", "cases": "Cases", "orders": "Orders", "customers": "Customers",
+        "open_case": "open the case",
     },
     "zh": {
         "sample_h": "今日待评抽样", "sample_none": "今天本团队坐席尚无录音通话。", "sample_time": "时间",
@@ -44,7 +45,7 @@ OWN: dict[str, dict[str, str]] = {
         "alert_service_level": "{service}：服务水平低于目标 {limit}",
         "warn_service_level": "{service}：服务水平有风险（低于 {limit}）",
         "alert_case_overdue": "工单 {case}（{reason}）已超期：应于 {due} 前处理",
-        "raised_at": "自", "cases": "工单", "orders": "订单", "open_case": "打开工单",
+        "raised_at": "自", "cases": "工单", "orders": "订单", "customers": "客户", "open_case": "打开工单",
     },
 }
 

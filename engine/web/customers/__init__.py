@@ -1,0 +1,1 @@
+"""The customers\x27 pages."""
