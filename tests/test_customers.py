@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -30,6 +31,7 @@ from engine.store.tables import (
     leads,
     recordings,
 )
+from tests.site_check import check_names
 
 POLICY = Policy(lambda agent: frozenset({"front"}))
 AGENT = Actor("1001", Role.AGENT, via="web")
@@ -199,3 +201,18 @@ def test_a_customers_record_timeline_notes_merge_and_purge(store_url, caplog):
         assert f not in caplog.text
     for fact_data in (r.getMessage() for r in caplog.records):
         assert "parcel" not in fact_data
+
+
+def test_who_may_read_note_and_merge_customers():
+    for actor, read, note, merge in [(AGENT, True, True, False), (LEAD, True, True, True), (QA, False, False, False),
+                                     (Actor("m", Role.MANAGER), True, True, True),
+                                     (Actor("t", Role.TRAINING), False, False, False)]:  # fmt: skip
+        got = [POLICY.customer_refusal(actor, a) is None for a in ("read", "note", "merge")]
+        assert got == [read, note, merge], actor.role
+    assert "unknown customer action" in POLICY.customer_refusal(LEAD, "delete")
+
+
+@pytest.mark.parametrize("lines, says", [("customer_keep_days = 0", "crm.customer_keep_days: must be >= 1"),
+                                         ('customer_keep_days = "a month"', "crm.customer_keep_days")])  # fmt: skip
+def test_hotline_check_names_a_wrong_keep_days(tmp_path: Path, capsys, lines: str, says: str):
+    check_names(tmp_path, capsys, "crm", lines, says)
