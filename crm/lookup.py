@@ -5,6 +5,7 @@ phone, a purged case no number."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -15,6 +16,7 @@ from crm.customers import CALLS_SHOWN, Card, card_of, customer_number, spellings
 from customers.store import CustomerStore
 from engine.store.tables import call_records, cases, customer_notes, leads
 
+log = logging.getLogger(__name__)
 # more than are shown, so that the card can say how many more there were, up to a point
 CALLS_READ = CALLS_SHOWN * 20
 
@@ -23,11 +25,11 @@ NOTES_SHOWN = 3
 
 
 class CustomerLookup:
-    def __init__(self, engine: AsyncEngine, region: str, now: Callable[[], float] = lambda: 0.0) -> None:
+    def __init__(self, engine: AsyncEngine, region: str, now: Callable[[], float], keep_days: float = 30) -> None:
         self.engine = engine
         self.region = region  # the site's ([hotline] region): callers' numbers are read in it
-        self.records = CustomerStore(engine, region)
-        self.now = now
+        self.records = CustomerStore(engine, region, keep_days)
+        self.now = now  # the engine's clock: when the customer was in touch
 
     async def card(self, number: str, current: str = "",
                    may_read: Callable[[Mapping[str, Any]], bool] = lambda case: True) -> Card | None:  # fmt: skip
@@ -44,9 +46,14 @@ class CustomerLookup:
                                     .order_by(call_records.c.arrived_at.desc()).limit(CALLS_READ + 1))  # fmt: skip
             case_rows = await _rows(conn, select(cases).where(cases.c.number.in_(forms), cases.c.purged_at.is_(None)))
         card = card_of(e164, leads=lead_rows, calls=call_rows, cases=case_rows, current=current, may_read=may_read)
-        # the call reaching an agent is a contact: the customer has a record from now on (its notes on the card)
-        card.customer = await self.records.ensure(e164, self.now())
-        await self.records.touch(card.customer, self.now())
+        # the call reaching an agent is a contact: the customer has a record from now on (its notes on the card);
+        # a record that cannot be written now costs the link and the notes, not the card
+        try:
+            card.customer = await self.records.ensure(e164, self.now())
+            await self.records.touch(card.customer, self.now())
+        except Exception as exc:  # noqa: BLE001
+            log.error("screen pop: the customer's record could not be written (%s)", type(exc).__name__)
+            return card
         async with self.engine.connect() as conn:
             notes = await _rows(conn, select(customer_notes).where(customer_notes.c.customer == card.customer)
                                 .order_by(customer_notes.c.at.desc()).limit(NOTES_SHOWN))  # fmt: skip

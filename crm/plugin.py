@@ -18,7 +18,7 @@ def install(engine: Engine) -> WebhookSender | None:
     sql = getattr(engine.store, "engine", None)  # the virtual PBX's in-memory store keeps no ledger table
     settings = CrmSettings.of(site["crm"], site.path.parent)
     region = site["hotline"]["region"]
-    lookup = CustomerLookup(sql, region, engine.clock.now) if sql is not None else None
+    lookup = CustomerLookup(sql, region, engine.clock.now, settings.customer_keep_days) if sql is not None else None
     def may_read(viewer: Any, case: Any) -> bool:  # the policy's word, looked up when used (built after this)
         return viewer is not None and engine.features["api"].policy.case_refusal(viewer, "read", case) is None
 

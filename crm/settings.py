@@ -50,7 +50,7 @@ CRM_FIELDS: dict[str, Field] = {
     "webhook_retry_max": Field((int, float), 300, check=positive, doc="the longest wait between two tries of an "
                                "event the receiver did not take (the waits double from 1 s up to it)"),
     "customer_keep_days": Field(int, 30, check=lambda v: None if v >= 1 else "must be >= 1", doc="days a customer's "
-                                "record keeps its numbers, name and notes after its last contact (a call, a "
+                                "record keeps its numbers, notes and merge reasons after its last contact (a call, a "
                                 "message, a fax, a dial, a note), once no lead or case holds one of its numbers"),
 }  # fmt: skip
 

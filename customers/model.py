@@ -88,11 +88,11 @@ def timeline(*, calls: Iterable[Mapping[str, Any]], call_facts: Iterable[Mapping
              recordings: Iterable[Mapping[str, Any]], grades: Iterable[Mapping[str, Any]],
              contacts: Iterable[Mapping[str, Any]], leads: Iterable[Mapping[str, Any]],
              cases: Iterable[Mapping[str, Any]], notes: Iterable[Mapping[str, Any]],
-             events: Iterable[Mapping[str, Any]],
+             merges: Iterable[Mapping[str, Any]],
              may_read: Callable[[Mapping[str, Any]], bool] = lambda case: True) -> list[dict[str, Any]]:  # fmt: skip
     """Every contact, newest first (at most TIMELINE_SHOWN). Rows as the store reads them: ``call_facts`` are
     ledger rows (kind, call_id, data, at) about the calls and dials; ``recordings`` and ``grades`` by call id;
-    ``events``: the ledger's facts about the record itself (merges). A case the viewer may not read
+    ``merges``: the records merged into this one (``customer_merges``). A case the viewer may not read
     (``may_read``) shows its kind, status and time only."""
     rec_of: dict[str, list[str]] = {}
     for r in recordings:
@@ -146,11 +146,8 @@ def timeline(*, calls: Iterable[Mapping[str, Any]], call_facts: Iterable[Mapping
                     "resolution": (r.get("resolution") or "") if readable else ""})  # fmt: skip
     for n in notes:
         out.append({"at": n["at"], "kind": "note", "note": n["id"], "by": n["by"], "text": n["text"]})
-    for e in events:
-        d = e["data"]
-        if e["kind"] == "customer.merged":
-            out.append({"at": e["at"], "kind": "merge", "merged": d.get("merged"), "by": d.get("by", ""),
-                        "reason": d.get("reason", "")})  # fmt: skip
+    for m in merges:
+        out.append({"at": m["at"], "kind": "merge", "merged": m["merged"], "by": m["by"], "reason": m["reason"]})
     out.sort(key=lambda e: (-float(e["at"]), e["kind"]))
     return out[:TIMELINE_SHOWN]
 

@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 
 from dialer.batch_store import BatchError, BatchStore
 from dialer.batches import FORMULAS
+from dialer.leads import forgetting
 
 
 def _pct(v: float | None) -> str:
@@ -57,11 +58,12 @@ async def batches_command(url: str, campaign: str | None, tz: ZoneInfo, as_json:
     return 0
 
 
-async def destroy_command(url: str, batch: int, now: float, tz: ZoneInfo, as_json: bool) -> int:
+async def destroy_command(url: str, batch: int, now: float, tz: ZoneInfo, as_json: bool, region: str = "") -> int:
     store = await _open(url)
     try:
         try:
-            figures = await BatchStore(store.engine).destroy(batch, now, store.facts)
+            forget = forgetting(region) if region else None
+            figures = await BatchStore(store.engine, forget).destroy(batch, now, store.facts)
         except BatchError as exc:
             print(f"leads destroy: {exc}", file=sys.stderr)
             return 2

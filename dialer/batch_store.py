@@ -10,7 +10,7 @@ from sqlalchemy import and_, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from dialer.batches import FACT_KINDS, outcomes, quality
-from dialer.leads import DIALING, PURGED, LeadStore
+from dialer.leads import DIALING, PURGED, Forget, LeadStore
 from engine.store.tables import dnc, lead_batches, leads
 
 log = logging.getLogger("hotline.leads")
@@ -22,8 +22,9 @@ class BatchError(ValueError):
 
 
 class BatchStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, forget: Forget | None = None) -> None:
         self.engine = engine
+        self.forget = forget  # the customers' records forget the destroyed leads' dials (dialer.leads.forgetting)
 
     async def create(self, campaign: str, *, source: str, cost: int, team: str | None, file: str, now: float,
                      file_rows: int, valid: int, repeated: int) -> int:  # fmt: skip
@@ -86,6 +87,6 @@ class BatchStore:
                                .values(figures=figures, destroyed_at=now))  # fmt: skip
 
         live = and_(leads.c.batch == batch_id, leads.c.status.not_in((PURGED, DIALING)))
-        n = await LeadStore(self.engine).wipe(batch["campaign"], live, now, then=keep)
+        n = await LeadStore(self.engine, self.forget).wipe(batch["campaign"], live, now, then=keep)
         log.info("batch %d of campaign %s: personal data of %d lead(s) destroyed", batch_id, batch["campaign"], n)
         return figures

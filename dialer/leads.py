@@ -119,9 +119,15 @@ async def _aggregates(conn: AsyncConnection, campaign: str) -> dict[str, int]:
     return {k: int(v) for k, v in await conn.execute(q)}
 
 
+Forget = Callable[[AsyncConnection, list[str], float], Awaitable[Any]]
+
+
 class LeadStore:
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, forget: Forget | None = None) -> None:
         self.engine = engine
+        # told, in a wipe's transaction, of the numbers wiped: the customers' records forget their dials
+        # (customers.store.forget_dialed; the command line's wipes pass it)
+        self.forget = forget
 
     def _insert(self):  # type: ignore[no-untyped-def]
         return postgresql.insert if self.engine.dialect.name == "postgresql" else sqlite.insert
@@ -265,6 +271,7 @@ class LeadStore:
                 merged = [{"campaign": campaign, "key": k, "value": old.get(k, 0) + v, "purged_at": now}
                           for k, v in add.items()]  # fmt: skip
                 await conn.execute(lead_aggregates.insert(), merged)
+                numbers = [str(p) for p in (await conn.execute(select(leads.c.phone).where(live))).scalars() if p]
                 if lite:
                     # overwrite the freed row and index space with zeros instead of leaving the old bytes in the file
                     await conn.exec_driver_sql("PRAGMA secure_delete = ON")
@@ -272,6 +279,8 @@ class LeadStore:
                                                                     next_attempt_at=None))  # fmt: skip
                 if lite:
                     await conn.exec_driver_sql("PRAGMA secure_delete = OFF")
+                if self.forget is not None:
+                    await self.forget(conn, numbers, now)
             if then is not None:
                 await then(conn)
         if lite and add:
@@ -344,13 +353,14 @@ def _unknown(name: str, campaigns: Sequence[Campaign]) -> str:
 
 
 @asynccontextmanager
-async def _lead_store(url: str) -> AsyncIterator[LeadStore]:
+async def _lead_store(url: str, region: str = "") -> AsyncIterator[LeadStore]:
+    """The store's leads; with the site's ``region``, a wipe also makes the customers' records forget the dials."""
     from engine.store.store import Store, migrate
 
     await asyncio.to_thread(migrate, url)
     store = Store(url)
     try:
-        yield LeadStore(store.engine)
+        yield LeadStore(store.engine, forgetting(region) if region else None)
     finally:
         await store.close()
 
@@ -416,7 +426,20 @@ async def dnc_command(url: str, campaigns: Sequence[Campaign], path: str, campai
     return _report(path, f"added {added}, already present {present}", bad)
 
 
-async def purge_command(url: str, campaigns: Sequence[Campaign], campaign: str | None, now: float, tz: ZoneInfo) -> int:
+def forgetting(region: str) -> Forget:
+    """A wipe's hook telling the customers' records (customers.store.forget_dialed) which numbers were wiped."""
+
+    async def forget(conn: AsyncConnection, numbers: list[str], now: float) -> None:
+        # the customers' side, imported where wipes happen; the wipe's WAL checkpoint after it covers its tables
+        from customers.store import forget_dialed
+
+        await forget_dialed(conn, numbers, region, now)
+
+    return forget
+
+
+async def purge_command(url: str, campaigns: Sequence[Campaign], campaign: str | None, now: float, tz: ZoneInfo,
+                        region: str = "") -> int:  # fmt: skip
     """`hotline leads purge`: every campaign past its end plus retention, or the one named (exit 2 if it is
     not past it yet)."""
     if campaign is not None:
@@ -433,7 +456,7 @@ async def purge_command(url: str, campaigns: Sequence[Campaign], campaign: str |
         chosen: Sequence[Campaign] = [c]
     else:
         chosen = campaigns
-    async with _lead_store(url) as store:
+    async with _lead_store(url, region) as store:
         for c in chosen:
             due = purge_after(c)
             if due is None:

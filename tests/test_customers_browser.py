@@ -1,7 +1,7 @@
 """Customers' records in Debian's Chromium on `hotline demo --http`: the team lead opens a caller's record from the
 team page by number (the calls the demo's traffic made are on its timeline, the number only masked), adds a note,
 and merges a second caller's record into it with a reason (audited in the ledger); an agent reads the record but
-is refused the merge (403, a fact); QA staff are refused customers' records altogether."""
+is refused the merge (403, a fact); QA staff are refused customers' records altogether, their merge too."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ async def test_a_lead_notes_and_merges_a_customers_record_an_agent_may_not_merge
         await page.locator("#note-text").fill("prefers calls in the afternoon")
         async with page.expect_navigation():
             await page.locator("#add-note button[type=submit]").click()
-        assert "note" in await page.locator("#message").inner_text()
+        assert page.url.endswith(f"/customers/{ann_id}#timeline"), "after the POST, the record by GET"
         note = page.locator("#timeline li[data-kind=note]")
         assert "prefers calls in the afternoon" in await note.first.inner_text()
 
@@ -65,9 +65,11 @@ async def test_a_lead_notes_and_merges_a_customers_record_an_agent_may_not_merge
     finally:
         await ctx.close()
     lead = demo_http.credentials("teamlead")[0]
-    merged = _db(demo_http, "select json_extract(data, '$.by'), json_extract(data, '$.reason') from ledger "
+    merged = _db(demo_http, "select json_extract(data, '$.by'), json_extract(data, '$.role') from ledger "
                             "where kind = 'customer.merged' and json_extract(data, '$.kept') = ?", ann_id)  # fmt: skip
-    assert merged == [(lead, "the same person's office phone")], "the merge is audited"
+    assert merged == [(lead, "team_lead")], "the merge is audited"
+    why = _db(demo_http, "select by, reason from customer_merges where kept = ?", ann_id)
+    assert why == [(lead, "the same person's office phone")], "its reason kept with the record"
     facts = _db(demo_http, "select data from ledger where kind like 'customer.%'")
     assert not any(bob in d or ann in d or "afternoon" in d for (d,) in facts), "no number, no note in the ledger"
 
@@ -91,5 +93,9 @@ async def test_a_lead_notes_and_merges_a_customers_record_an_agent_may_not_merge
         answer = await page.goto(f"{demo_http.url}/customers")
         assert answer.status == 403
         assert "customers' records are for the agents" in await page.locator("[role=alert]").inner_text()
+        token = await page.evaluate("fetch('/me').then(r => r.json()).then(me => me.csrf)")
+        refused = await page.request.post(f"{demo_http.url}/customers/{ann_id}/merge", headers={"X-CSRF-Token": token},
+                                          form={"other": bob, "reason": "x"})  # fmt: skip
+        assert refused.status == 403 and "customers' records are for" in html.unescape(await refused.text())
     finally:
         await ctx.close()

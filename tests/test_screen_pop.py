@@ -108,7 +108,7 @@ def test_one_customer_however_its_number_was_written_and_nobody_elses_rows(store
     async def main() -> None:
         store = await _seeded(store_url)
         try:
-            lookup = CustomerLookup(store.engine, "CN")
+            lookup = CustomerLookup(store.engine, "CN", lambda: T0)
             card = await lookup.card("+86 138-0013-8000", current="NOW")
             assert card is not None
             d = card.as_dict()
@@ -223,7 +223,7 @@ def test_the_pop_in_each_mode(tmp_path, caplog):
     async def main() -> None:
         store = await _seeded(f"sqlite+aiosqlite:///{tmp_path / 'pop.db'}")
         try:
-            lookup = CustomerLookup(store.engine, "CN")
+            lookup = CustomerLookup(store.engine, "CN", lambda: T0)
             fields = {"number": NUMBER, "call": "NOW", "agent": "1001", "direction": "in", "service": "sales",
                       "lead": ""}  # fmt: skip
             tpl = "https://crm.example/pop?tel={number}&agent={agent}"
@@ -238,7 +238,7 @@ def test_the_pop_in_each_mode(tmp_path, caplog):
             broken = create_async_engine(f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}")
             try:
                 with caplog.at_level(logging.ERROR):
-                    card, _ = await ScreenPop(CustomerLookup(broken, "CN"), "card", tpl, "CN")(fields, None)
+                    card, _ = await ScreenPop(CustomerLookup(broken, "CN", lambda: T0), "card", tpl, "CN")(fields, None)
             finally:
                 await broken.dispose()
             assert card == {"failed": True}

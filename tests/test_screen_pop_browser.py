@@ -52,7 +52,7 @@ async def test_a_known_customers_card_pops_before_the_agent_answers_and_the_crm_
 
     server = HttpServer(None, "127.0.0.1", 0)
     server.bind()
-    pop = ScreenPop(CustomerLookup(store.engine, "CN"), "both",
+    pop = ScreenPop(CustomerLookup(store.engine, "CN", lambda: T0), "both",
                     f"{server.url}/crm?tel={{number}}&call={{call}}&agent={{agent}}", "CN")  # fmt: skip
     roster = Roster({"1001": AgentInfo("1001", "Hotline Agent")})
     routes = agent_routes(bus, lambda: T0 + 10, roster, store.facts, "Asia/Shanghai", who=who, gate=gate,

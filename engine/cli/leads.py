@@ -33,7 +33,8 @@ def cmd_leads(args: argparse.Namespace) -> int:
 
         if args.leads_command == "batches":
             return asyncio.run(batch_commands.batches_command(url, args.campaign, tz, args.json))
-        return asyncio.run(batch_commands.destroy_command(url, args.batch, time.time(), tz, args.json))
+        return asyncio.run(batch_commands.destroy_command(url, args.batch, time.time(), tz, args.json,
+                                                          site["hotline"]["region"]))  # fmt: skip
     if args.leads_command == "dnc":
         return asyncio.run(leads.dnc_command(url, campaigns, args.file, args.campaign, time.time()))
     if args.leads_command == "purge":
@@ -42,7 +43,7 @@ def cmd_leads(args: argparse.Namespace) -> int:
         except ValueError:
             print(f"leads purge: --now {args.now!r} is not an ISO date or date-time", file=sys.stderr)
             return 2
-        return asyncio.run(leads.purge_command(url, campaigns, args.campaign, now, tz))
+        return asyncio.run(leads.purge_command(url, campaigns, args.campaign, now, tz, site["hotline"]["region"]))
     return asyncio.run(leads.status_command(url, campaigns, args.campaign, args.json))
 
 

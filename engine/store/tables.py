@@ -329,16 +329,30 @@ kb_articles = Table(
 )
 
 # Customers (migration 0021): one record per person, known by its numbers (E.164, each one customer's); a merged
-# record points at the one kept. Notes are free text by the staff; purged with the record's personal data.
+# record points at the one kept. Notes are free text by the staff, destroyed with the record's personal data.
 customers = Table(
     "customers",
     metadata,
     Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", Text, nullable=False, server_default=""),
     Column("created_at", Float, nullable=False),
-    Column("updated_at", Float, nullable=False),
+    Column("updated_at", Float, nullable=False),  # its newest contact: the list's order
+    Column("check_at", Float, nullable=True, index=True),  # when the retention pass looks at it next
     Column("merged_into", Integer, nullable=True, index=True),
     Column("purged_at", Float, nullable=True),
+)
+
+# Each merge: who and why (the reason is the staff's words, so it goes with the kept record's personal data; the
+# customer.merged fact keeps who and which for ever). kept follows later merges of the kept record.
+customer_merges = Table(
+    "customer_merges",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("kept", Integer, nullable=False, index=True),
+    Column("merged", Integer, nullable=False),
+    Column("at", Float, nullable=False),
+    Column("by", String(64), nullable=False),
+    Column("role", String(16), nullable=False),
+    Column("reason", Text, nullable=False),
 )
 
 customer_numbers = Table(
@@ -359,7 +373,7 @@ customer_notes = Table(
     Column("text", Text, nullable=False),
 )
 
-# A projection of the ledger's facts that carry a customer's number where no call record does (customers/contacts.py):
+# A projection of the ledger's facts that carry a customer's number where no call record does (customers/projector.py):
 # SMS, faxes, outbound dials. key: the fact's, so a fact read twice is one row.
 customer_contacts = Table(
     "customer_contacts",

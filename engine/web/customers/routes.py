@@ -95,38 +95,42 @@ def customer_routes(customers: Customers, timezone: str, region: str, *, policy:
         actor = await who(request)
         if isinstance(actor, Response):
             return actor
-        customer = ident(request)
-        no = await refused(actor, "read", str(customer))
+        no = await refused(actor, "read", request.path_params["customer"])
         if no is not None:
             return no
+        customer = ident(request)
         if customer is None:
             return message_page(404, "no such customer", f"no customer {request.path_params['customer']!r}")
         return await record_page(request, actor, customer, await token(request))
 
     async def note(request: Request, v: Any, body: dict[str, str]) -> Response:
-        customer = ident(request)
-        no = await refused(v.actor, "note", str(customer))
+        no = await refused(v.actor, "note", request.path_params["customer"])
         if no is not None:
             return no
+        customer = ident(request)
         try:
             if customer is None:
                 raise KeyError(customer)
-            n = await customers.note(v.actor, customer, body.get("text", ""))
+            await customers.note(v.actor, customer, body.get("text", ""))
         except KeyError:
-            return message_page(404, "no such customer", f"no customer {request.path_params['customer']!r} to note")
+            return message_page(404, "no such customer", f"no customer {request.path_params['customer']!r}")
         except CustomerError as exc:
-            return await record_page(request, v.actor, customer, v.session.csrf, 400, str(exc), ok=False)
-        if not html(request):
-            return RedirectResponse(f"/customers/{customer}", status_code=303)
-        return await record_page(request, v.actor, customer, v.session.csrf, 200, t_of(request)["noted"].format(note=n))
+            status = 400 if str(exc).startswith("note:") else 409  # the note's words, or the record's state
+            return await record_page(request, v.actor, customer, v.session.csrf, status, str(exc), ok=False)
+        # after a POST, the record by GET: reloading the page does not write the note again
+        return RedirectResponse(f"/customers/{customer}#timeline", status_code=303)
 
     async def merge(request: Request, v: Any, body: dict[str, str]) -> Response:
+        subject = request.path_params["customer"]
+        no = await refused(v.actor, "read", subject)  # a role that may not even read the record sees no page of it
+        if no is not None:
+            return no
         customer = ident(request)
         if customer is None:
-            return message_page(404, "no such customer", f"no customer {request.path_params['customer']!r}")
+            return message_page(404, "no such customer", f"no customer {subject!r}")
         why = policy().customer_refusal(v.actor, "merge")
         if why is not None:
-            await refuse(v.actor, "customer_merge", "", str(customer), why)
+            await refuse(v.actor, "customer_merge", "", subject, why)
             return await record_page(request, v.actor, customer, v.session.csrf, 403, why, ok=False)
         try:
             # the other record by its number: what the lead has in hand (a caller's second phone)

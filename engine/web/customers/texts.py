@@ -12,7 +12,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "merged_into": "This record was merged into customer {id}.", "purged": "This record's personal data was "
         "destroyed by the retention rule ({days} days after its last contact).", "back": "All customers",
         "done": "Done:", "refused": "Refused:",
-        "noted": "note {note} added", "merged": "customer {other} merged into this one ({n} number(s) moved)",
+        "merged": "customer {other} merged into this one ({n} number(s) moved)",
         "call": "Call", "dial": "Dialed", "sms_out": "SMS sent", "sms_in": "SMS received", "fax": "Fax",
         "case": "Case", "lead": "Lead", "note_e": "Note", "merge_e": "Merged", "recording": "recording",
         "score": "QA score", "callback": "call back", "disposition": "disposition", "sale": "sale",
@@ -28,7 +28,7 @@ TEXTS: dict[str, dict[str, str]] = {
         "merged_into": "此档案已合并到客户 {id}。",
         "purged": "此档案的个人信息已按保留规则销毁（最后一次联系后 {days} 天）。",
         "back": "全部客户", "done": "完成：", "refused": "被拒绝：",
-        "noted": "已添加备注 {note}", "merged": "客户 {other} 已合并到此档案（移入 {n} 个号码）",
+        "merged": "客户 {other} 已合并到此档案（移入 {n} 个号码）",
         "call": "来电", "dial": "外呼", "sms_out": "已发短信", "sms_in": "收到短信", "fax": "传真",
         "case": "工单", "lead": "名单", "note_e": "备注", "merge_e": "合并", "recording": "录音",
         "score": "质检分", "callback": "回呼", "disposition": "处理结果", "sale": "成交",
