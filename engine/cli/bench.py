@@ -44,6 +44,12 @@ def cmd_bench_pace(args: argparse.Namespace) -> int:
     return bench_main(args)
 
 
+def cmd_bench_frontier(args: argparse.Namespace) -> int:
+    from sim.pacebench.frontier import main as frontier_main
+
+    return frontier_main(args)
+
+
 def cmd_bench_route(args: argparse.Namespace) -> int:
     from acd.bench import main as bench_main
 
@@ -110,6 +116,13 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bp.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     bp.add_argument("--tune", action="store_true", help="choose the fixed ratio's level per cell on seeds 1-10")
     bp.set_defaults(func=cmd_bench_pace)
+    bf = bsub.add_parser("frontier", help="the forecasting pacer at several abandon targets: R against abandons")
+    bf.add_argument("--cells", default="N48-p30,N16-p30,N8-p30", help="cells, as for pace (default the p0 0.30 three)")
+    bf.add_argument("--seeds", default="1-10", help="seed range A-B (default 1-10, the tuning seeds)")
+    bf.add_argument("--targets", default="0.03,0.035,0.04,0.045", help="abandon targets (default %(default)s)")
+    bf.add_argument("--json", help="write the figures to this file")
+    bf.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    bf.set_defaults(func=cmd_bench_frontier)
 
     bd = bsub.add_parser("day", help="a whole site day in virtual time (hotline + outbound campaign), timed")
     bd.add_argument("--hours", type=float, default=8.0, help="simulated hours (default 8)")
