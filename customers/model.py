@@ -78,10 +78,10 @@ def merge_problem(keep: Mapping[str, Any] | None, other: Mapping[str, Any] | Non
     return None
 
 
-def purge_due(newest_contact: float, keep_days: int, now: float, held: bool) -> bool:
-    """Whether a customer's personal data goes now: ``keep_days`` after its newest contact, unless a lead or an
-    open case still holds one of its numbers (``held``: those go by their own rules first)."""
-    return not held and now - newest_contact >= keep_days * DAY
+def purge_due(newest_contact: float, keep_days: int, now: float) -> bool:
+    """Whether a customer's personal data goes now: ``keep_days`` after its newest contact (a record a lead or an
+    open case still holds is kept apart from this: those go by their own rules first)."""
+    return now - newest_contact >= keep_days * DAY
 
 
 def timeline(*, calls: Iterable[Mapping[str, Any]], call_facts: Iterable[Mapping[str, Any]],

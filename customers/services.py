@@ -95,7 +95,7 @@ class Customers:
                              float(row["updated_at"]))  # fmt: skip
                 if await self.store.held(found["numbers"]):
                     await self.store.check_again(cid, now + RECHECK_HELD)
-                elif not model.purge_due(newest, self.keep_days, now, False):
+                elif not model.purge_due(newest, self.keep_days, now):
                     await self.store.check_again(cid, newest + self.keep_days * model.DAY)
                 elif await self.store.destroy(cid, newest, now, self.keep_days) is not None:
                     done.append(cid)

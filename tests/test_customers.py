@@ -59,9 +59,8 @@ def test_contact_facts_and_the_rules_pure():
     assert "reason" in merge_problem(keep, other, "  ")
     assert "merged into 1 already" in merge_problem(keep, {"id": 3, "merged_into": 1}, "x")
     assert "destroyed" in merge_problem(keep, {"id": 3, "merged_into": None, "purged_at": 5.0}, "x")
-    assert not purge_due(T0, 30, T0 + 29.9 * DAY, False)
-    assert purge_due(T0, 30, T0 + 30 * DAY, False)
-    assert not purge_due(T0, 30, T0 + 90 * DAY, True), "a lead or case holding the number keeps it"
+    assert not purge_due(T0, 30, T0 + 29.9 * DAY)
+    assert purge_due(T0, 30, T0 + 30 * DAY)
 
 
 def _call(call_id: str, caller: str, at: float, **kw: Any) -> dict[str, Any]:

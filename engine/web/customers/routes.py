@@ -37,9 +37,6 @@ def customer_routes(customers: Customers, timezone: str, region: str, *, policy:
     def stamp(at: float | None) -> str:
         return dt.datetime.fromtimestamp(at, tz).strftime("%Y-%m-%d %H:%M") if at else ""
 
-    def html(request: Request) -> bool:
-        return "text/html" in request.headers.get("accept", "")
-
     async def listing(request: Request, actor: Actor, csrf: str, status: int = 200, message: str = "") -> Response:
         rows = await customers.store.newest()
         t = t_of(request)
