@@ -353,6 +353,20 @@ class ForecastPacer:
         return self.rate_now
 
     # ---- deciding ------------------------------------------------------------------------------------
+    def agent_chances(self, f: Floor) -> list[float]:
+        """Each talking, then each wrapping agent's chance to be free for a new dial's live call."""
+        tf, wf = self._talk_free, self._wrap_free
+        return [tf[min(7200, int(e))] for e in f.talking] + [wf[min(600, int(e))] for e in f.wrapping]
+
+    def ringing_chances(self, f: Floor, share: dict[str, float]) -> list[float]:
+        """Each ringing dial's chance to still turn live, given how long it has rung and the outcome ``share``."""
+        out = []
+        for r in f.ringing:
+            idx = min(60, int(r))
+            den = sum(share[o] * self._surv[o][idx] for o in share)
+            out.append(share["live"] * self._surv["live"][idx] / den if den > 1e-9 else 0.0)
+        return out
+
     def dials(self, f: Floor) -> int:
         self._ripen(f.now, f.ringing)
         if f.now >= self._next_refit:
@@ -364,9 +378,8 @@ class ForecastPacer:
         # agents free at the horizon: the idle ones, plus each talking / wrapping agent's chance, less what the
         # inbound callers (waiting, and expected by the horizon) take first. Exact distributions, not a normal
         # approximation: on a small floor free agents are a handful of Bernoullis and lives a handful of dials
-        tf, wf = self._talk_free, self._wrap_free
         agents = [1.0]  # P(free agents beyond the idle ones = j)
-        for p in [tf[min(7200, int(e))] for e in f.talking] + [wf[min(600, int(e))] for e in f.wrapping]:
+        for p in self.agent_chances(f):
             if p > 1e-6:
                 agents = _add_bernoulli(agents, p)
         base_free = f.idle - f.inbound_waiting
@@ -395,14 +408,10 @@ class ForecastPacer:
             others = (1 - p_i) / max(1e-9, 1 - p_live)
             share = {o: (p_i if o == "live" else mix.get(o, 0.0) / total * others) for o in self._surv}
             lives_dist, lam = [1.0], 0.0
-            for r in f.ringing:
-                idx = min(60, int(r))
-                den = sum(share[o] * self._surv[o][idx] for o in share)
-                if den > 1e-9:
-                    q = share["live"] * self._surv["live"][idx] / den
-                    if q > 1e-6:
-                        lam += q
-                        lives_dist = _add_bernoulli(lives_dist, q)
+            for q in self.ringing_chances(f, share):
+                if q > 1e-6:
+                    lam += q
+                    lives_dist = _add_bernoulli(lives_dist, q)
             for _ in range(k):
                 lives_dist = _add_bernoulli(lives_dist, p_i)
             dists.append(lives_dist)

@@ -99,6 +99,18 @@ class _Call:
     kind: str = ""  # human, machine, fn (a machine treated as live), fp
     deadline: float = 0.0
     live_at: float = 0.0
+    answered: float = float("inf")  # when the far end picked up (the truth; a told policy may hear it)
+
+
+@dataclass
+class Told:
+    """What no engine knows, for ``sim.pacebench.told``'s bounds: aligned with the floor's lists, each talking and
+    wrapping agent's seconds until free, and each ringing dial's seconds since its answer (None: not answered) and
+    whether it will reach the floor as a live call."""
+
+    talking: list[float]
+    wrapping: list[float]
+    ringing: list[tuple[float | None, bool]]
 
 
 class _Hopper:
@@ -149,6 +161,8 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
 
     state = [OFF] * n
     since = [0.0] * n
+    free_at = [0.0] * n  # the truth: when each busy agent's talk and wrap-up will be over
+    tell = getattr(policy, "tell", None)  # only the bounds' told policies hear the truth
     idle_since = [0.0] * n
     calls_done = [0] * n
     on_break = [False] * n
@@ -211,6 +225,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
             talk = d.fn_handle
             if hopper:
                 hopper.ended(c.lead, t, "machine")
+        free_at[a] = t + BRIDGE + talk + world.wrap(a, calls_done[a])
         at(t + BRIDGE, "talk", a)
         at(t + BRIDGE + talk, "talk_end", (a, talk, c))
 
@@ -223,6 +238,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
         res.inbound_in_sl += t - arrived <= INBOUND_SL[1]
         start = t + BRIDGE
         res.talk += max(0.0, min(start + talk, DAY) - min(start, DAY))
+        free_at[a] = start + talk + world.wrap(a, calls_done[a])
         at(start, "talk", a)
         at(start + talk, "talk_end", (a, talk, None))
 
@@ -261,7 +277,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
             if d.ring > NO_ANSWER_TIMEOUT:
                 at(t + NO_ANSWER_TIMEOUT, "resolve", (c, "noanswer"))
                 return True
-            answered = t + d.ring
+            answered = c.answered = t + d.ring
             res.humans += 1
             res.start_humans += t < START
             greeting_end = answered + d.greeting
@@ -274,7 +290,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 c.kind = "human"
                 at(greeting_end + 0.8 if amd else answered, "live", c)
         elif d.u_outcome < p + 0.20:
-            pickup = t + d.machine_pickup
+            pickup = c.answered = t + d.machine_pickup
             if amd:
                 verdict = pickup + d.machine_verdict
                 if d.u_fn < cell.fn_rate:
@@ -393,6 +409,11 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 inbound_waiting=len(inbound_queue),
                 inbound_rate=inbound_rate,
             )
+            if tell is not None:
+                tell(Told([free_at[a] - t for a in range(n) if state[a] == TALK],
+                          [free_at[a] - t for a in range(n) if state[a] == WRAP],
+                          [(t - c.answered if c.answered <= t else None, c.kind in ("human", "fn"))
+                           for c in ringing.values()]))  # fmt: skip
             k = min(policy.dials(floor), max(0, line_limit - len(ringing) - len(waiting)))
             for _ in range(k):
                 if not dial(float(t)):
