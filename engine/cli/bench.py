@@ -50,6 +50,12 @@ def cmd_bench_frontier(args: argparse.Namespace) -> int:
     return frontier_main(args)
 
 
+def cmd_bench_bounds(args: argparse.Namespace) -> int:
+    from sim.pacebench.told import main as bounds_main
+
+    return bounds_main(args)
+
+
 def cmd_bench_route(args: argparse.Namespace) -> int:
     from acd.bench import main as bench_main
 
@@ -123,6 +129,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     bf.add_argument("--json", help="write the figures to this file")
     bf.add_argument("--workers", type=int, default=2, help="processes (default 2)")
     bf.set_defaults(func=cmd_bench_frontier)
+    bb = bsub.add_parser("bounds", help="the pacer beside copies told what no engine knows: R better forecasts buy")
+    bb.add_argument("--cells", default="N48-p30,N16-p30,N8-p30", help="cells, as for pace (default the p0 0.30 three)")
+    bb.add_argument("--seeds", default="1-10", help="seed range A-B (default 1-10, the tuning seeds)")
+    bb.add_argument("--told", default="agents,answers,agents+answers,fates,agents+fates",
+                    help="truths to tell, + joins (default %(default)s)")
+    bb.add_argument("--json", help="write the figures to this file")
+    bb.add_argument("--workers", type=int, default=2, help="processes (default 2)")
+    bb.set_defaults(func=cmd_bench_bounds)
 
     bd = bsub.add_parser("day", help="a whole site day in virtual time (hotline + outbound campaign), timed")
     bd.add_argument("--hours", type=float, default=8.0, help="simulated hours (default 8)")
