@@ -105,8 +105,8 @@ class _Call:
 @dataclass
 class Told:
     """What no engine knows, for ``sim.pacebench.told``'s bounds: aligned with the floor's lists, each talking and
-    wrapping agent's seconds until free, and each ringing dial's seconds since its answer (None: not answered) and
-    whether it will reach the floor as a live call."""
+    wrapping agent's seconds until its wrap-up ends (free then, or off for a break or the day's end), and each
+    ringing dial's seconds since its answer (None: not answered) and whether it will reach the floor live."""
 
     talking: list[float]
     wrapping: list[float]

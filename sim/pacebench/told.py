@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from dialer.pacer import ForecastPacer
+from dialer.pacer import NO_AMD_WINDOW, ForecastPacer
 from dialer.pacing import Floor
 from sim.pacebench.floor import Told, oracle, run_floor
 from sim.pacebench.frontier import pacer_at
@@ -48,15 +48,17 @@ class ToldPacer(ForecastPacer):
         if "agents" not in self.knows:
             return super().agent_chances(f)
         # an agent free in x seconds takes a new dial's live call if it comes no sooner than x less the window
+        # (the pacer's own: after AMD is switched off, the no-AMD one)
+        window = self.window if self.controls.amd or not self.fell_back else NO_AMD_WINDOW
         delays = sorted(self.delays["live"])
         n = len(delays)
-        return [(n - bisect.bisect_left(delays, x - self.window)) / n
+        return [(n - bisect.bisect_left(delays, x - window)) / n * self.free_weight
                 for x in self.told.talking + self.told.wrapping]  # fmt: skip
 
     def ringing_chances(self, f: Floor, share: dict[str, float]) -> list[float]:
         forecast = super().ringing_chances(f, share)
         if "fates" in self.knows:
-            return [float(live) for _, live in self.told.ringing]
+            return [float(live) for _, (_, live) in zip(forecast, self.told.ringing, strict=True)]
         if "answers" in self.knows:
             return [float(live) if since is not None else q
                     for q, (since, live) in zip(forecast, self.told.ringing, strict=True)]  # fmt: skip
