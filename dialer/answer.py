@@ -88,7 +88,7 @@ class AnswerHandler:
             self.spawner.spawn(self._drop_sample(d), f"amd-sample-drop:{d.id}")
         if status == "MACHINE":
             d.resolved = True
-            self.pacer.on(DialResolved("machine", mono - d.placed), self._t())
+            self.pacer.on(DialResolved("machine", mono - d.placed, d.picked), self._t())
             await self.notify.machine(d.id)
             await self._finish_lead(d, "machine")
             self._preview_over(d)
@@ -103,7 +103,7 @@ class AnswerHandler:
             return
         d.resolved = True
         d.extra["rang"] = mono - d.placed  # for the agent's word on it (AgentSaid)
-        self.pacer.on(DialResolved("live", mono - d.placed), self._t())
+        self.pacer.on(DialResolved("live", mono - d.placed, d.picked), self._t())
         self.waiting += 1
         try:
             # a preview dial's agent is reserved for it: no search, no wait, no abandon

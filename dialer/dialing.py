@@ -161,7 +161,8 @@ class DialPath:
         d.resolved = True
         self.dials.pop(d.id, None)
         self.counts[outcome] = self.counts.get(outcome, 0) + 1
-        self.pacer.on(DialResolved(PACER_OUTCOME.get(outcome, "fail"), self.clock.monotonic() - d.placed), self._t())
+        self.pacer.on(DialResolved(PACER_OUTCOME.get(outcome, "fail"), self.clock.monotonic() - d.placed, d.picked),
+                      self._t())  # fmt: skip
         await self.notify.result(d.id, d.lead, outcome, cause, d.dial_status, d.reason,
                                  self.clock.monotonic() - d.placed)  # fmt: skip
         await self._finish_lead(d, outcome if outcome != "hangup_before_verdict" else "no_answer")

@@ -8,7 +8,8 @@ Every second:
    from a log-normal fitted online to finished calls and,
    right-censored, those still running) plus each wrapping agent's elapsed wrap-up.
 2. Dials still ringing are weighed by the chance that they still turn into a live call given how long
-   they have rung (Bayes over the outcome mix and each outcome's learned ringing time).
+   they have rung (Bayes over the outcome mix and each outcome's learned ringing time); once the far end has
+   answered, by when it did and how long AMD has listened since (``dialer.answered``).
 3. The number of new dials is the largest whose expected abandons - E[(lives - free agents)+], from
    exact distributions (lives and agents sums of Bernoullis) - stay within a rate c times the lives. The
    budget is the campaign's target minus a margin and minus the truth the engine cannot see (AMD false
@@ -36,6 +37,7 @@ from collections import deque
 from collections.abc import Callable
 from statistics import NormalDist
 
+from dialer.answered import AnswerModel
 from dialer.pacing import (
     Abandoned,
     AgentSaid,
@@ -68,6 +70,10 @@ NO_AMD_WINDOW = 1.5  # s from the answer, without AMD: the 2-s window less the b
 PRIOR_DELAY = {"live": (10.2, 0.4), "machine": (21.0, 0.2), "busy": (4.0, 0.3), "noanswer": (25.0, 0.02),
                "fail": (4.0, 0.3)}  # fmt: skip
 PRIOR_POINTS = 10
+# an answered dial, before any is learned (mean, cv): a person answers after ~8 s of ringing and AMD names them ~2 s
+# later; a machine picks up after ~18 s and is named 2.5-5 s later
+PRIOR_PICK = {"live": (8.0, 0.5), "machine": (18.0, 0.25)}
+PRIOR_LAG = {"live": (2.2, 0.25), "machine": (3.75, 0.2)}
 MIX_PRIOR = {"live": 0.3, "machine": 0.2, "busy": 0.1, "noanswer": 0.4, "fail": 0.0}
 MIX_PRIOR_DIALS = 10.0
 RIPE_AFTER = 60.0  # s after its placing an outcome counts even if an older dial is still unresolved (a lost one)
@@ -228,6 +234,8 @@ class ForecastPacer:
         for o, (d, cv) in PRIOR_DELAY.items():
             self.delays[o].extend(_lognormal_points(d, cv, PRIOR_POINTS))
         self._surv: dict[str, list[float]] = {}
+        self.answers = AnswerModel({k: _lognormal_points(*v, PRIOR_POINTS) for k, v in PRIOR_PICK.items()},
+                                   {k: _lognormal_points(*v, PRIOR_POINTS) for k, v in PRIOR_LAG.items()})  # fmt: skip
         self.talk = LogNormalFit(240.0, 0.8)
         self.wrap = LogNormalFit(20.0, 0.5)
         self.lives = 0  # live calls the engine saw (connected + abandoned)
@@ -244,12 +252,14 @@ class ForecastPacer:
         self.rate_now = target - margin
         self.connected = 0
         self.fell_back = False
-        self._unripe: list[tuple[float, str, float]] = []  # (placed at, outcome, after): resolved, not yet learned
+        # (placed at, outcome, after, answered after or -1): resolved, not yet learned
+        self._unripe: list[tuple[float, str, float, float]] = []
 
     # ---- learning ------------------------------------------------------------------------------------
     def on(self, ev: Event, now: float) -> None:
         if isinstance(ev, DialResolved):
-            heapq.heappush(self._unripe, (now - ev.after, ev.outcome, ev.after))
+            answered = ev.answered if ev.answered is not None else -1.0
+            heapq.heappush(self._unripe, (now - ev.after, ev.outcome, ev.after, answered))
             if ev.outcome == "machine":
                 self.machine_verdicts += 1
             elif ev.outcome == "live":
@@ -276,15 +286,18 @@ class ForecastPacer:
         a whole cohort, not the quick outcomes first."""
         cutoff = max(now - max(ringing, default=0.0), now - RIPE_AFTER)
         while self._unripe and self._unripe[0][0] < cutoff:
-            _, outcome, after = heapq.heappop(self._unripe)
+            _, outcome, after, answered = heapq.heappop(self._unripe)
             for k in self.mix:
                 self.mix[k] *= self.decay
             self.mix[outcome] = self.mix.get(outcome, 0.0) + 1.0
             self.delays.setdefault(outcome, deque(maxlen=300)).append(after)
+            if answered >= 0:
+                self.answers.add(outcome, answered, after - answered)
 
     def _refit(self, f: Floor) -> None:
         self.talk.refit(f.talking)
         self.wrap.refit(f.wrapping)
+        self.answers.refit()
         live = self.delays["live"]
         self.horizon = sum(live) / len(live)
         # per elapsed second: P(free by the horizon), talking (talk left + wrap-up) and wrapping
@@ -359,12 +372,19 @@ class ForecastPacer:
         return [tf[min(7200, int(e))] for e in f.talking] + [wf[min(600, int(e))] for e in f.wrapping]
 
     def ringing_chances(self, f: Floor, share: dict[str, float]) -> list[float]:
-        """Each ringing dial's chance to still turn live, given how long it has rung and the outcome ``share``."""
+        """Each ringing dial's chance to still turn live, given how long it has rung and the outcome ``share``; once
+        answered, by when it was and how long AMD has listened since (``dialer.answered``)."""
         out = []
-        for r in f.ringing:
-            idx = min(60, int(r))
-            den = sum(share[o] * self._surv[o][idx] for o in share)
-            out.append(share["live"] * self._surv["live"][idx] / den if den > 1e-9 else 0.0)
+        answered = f.answered if len(f.answered) == len(f.ringing) else [None] * len(f.ringing)
+        for r, since in zip(f.ringing, answered, strict=True):
+            q = None
+            if since is not None:
+                q = self.answers.p_live(share["live"], share["machine"], r - since, since)
+            if q is None:
+                idx = min(60, int(r))
+                den = sum(share[o] * self._surv[o][idx] for o in share)
+                q = share["live"] * self._surv["live"][idx] / den if den > 1e-9 else 0.0
+            out.append(q)
         return out
 
     def dials(self, f: Floor) -> int:

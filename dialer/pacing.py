@@ -28,16 +28,21 @@ class Floor:
     # second; inbound goes first, so a pacer must leave agents for them
     inbound_waiting: int = 0
     inbound_rate: float = 0.0
+    # per ringing dial, in the same order: seconds since the far end answered (AMD still listening), None while
+    # it rings; empty when the floor does not say
+    answered: list[float | None] = field(default_factory=list)
 
 
 # ---- events (what the engine learns through AMI and its own ledger) ------------------------------------
 @dataclass(frozen=True)
 class DialResolved:
     """A dial ended its ringing: 'live' (a person, or AMD said so), 'machine' (AMD verdict), 'busy',
-    'noanswer' or 'fail'. ``after`` = seconds from the dial to that moment (to the verdict for 'live')."""
+    'noanswer' or 'fail'. ``after`` = seconds from the dial to that moment (to the verdict for 'live');
+    ``answered`` = from the dial to the far end's answer, when it answered."""
 
     outcome: str
     after: float
+    answered: float | None = None
 
 
 @dataclass(frozen=True)

@@ -104,6 +104,8 @@ class CampaignRunner(Seats, DialPath, AnswerHandler, Dispositions, Preview):
             seconds_left=self.window_left(self.clock.now()),
             inbound_waiting=load.waiting if load else 0,
             inbound_rate=load.rate if load else 0.0,
+            answered=[mono - d.answered_at if d.amd and d.answered_at is not None else None
+                      for d in self.dials.values() if not d.resolved],  # fmt: skip
         )
 
     async def run(self) -> None:

@@ -55,3 +55,9 @@ class Dial:
     resolved: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
     agent: str = ""  # preview mode: the agent who asked for this dial and is reserved for its answer
+
+    @property
+    def picked(self) -> float | None:
+        """Seconds from the dial to the far end's answer, when the engine saw the channel go up with AMD to
+        listen (the pacer learns who answers when from AMD's verdicts; without AMD the answer is the verdict)."""
+        return self.answered_at - self.placed if self.answered_at is not None and self.amd else None

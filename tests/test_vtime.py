@@ -10,6 +10,7 @@ import dialer.runner as dialer_runner
 from acd.board import Holder
 from dialer.baselines import FixedRatio
 from dialer.outcomes import classify
+from dialer.pacer import PRIOR_POINTS, ForecastPacer
 from engine.asterisk.ami_codec import Frame
 from engine.asterisk.ami_link import LinkDown, LinkUp, Resync, ResyncBegun
 from engine.clock import VirtualClock
@@ -296,3 +297,29 @@ def test_outbound_agents_take_hotline_overflow_in_their_sessions_and_leave_the_p
     # the board saw it the same way: lent, then the dialer's again, never held by two sides at once
     watch.assert_clean()
     assert {r["agent_id"] for r in by_outbound} <= {a for a, held in watch.holders.items() if Holder.LENT in held}
+
+
+def test_the_engine_tells_its_pacer_which_dials_are_answered(monkeypatch):
+    # the channel goes up (Newstate) seconds before AMD's verdict: the floor says so per ringing dial, and the
+    # verdict's DialResolved carries when it was, for the pacer to learn who answers when
+    made: list[ForecastPacer] = []
+    lengths: list[tuple[int, int]] = []
+    answered: list[tuple[float, float]] = []  # (rung, since the answer) of each answered dial, every second
+
+    class Watching(ForecastPacer):
+        def ringing_chances(self, f, share):
+            lengths.append((len(f.ringing), len(f.answered)))
+            answered.extend((r, a) for r, a in zip(f.ringing, f.answered, strict=False) if a is not None)
+            return super().ringing_chances(f, share)
+
+    def make(**kw):
+        made.append(Watching(**kw))
+        return made[-1]
+
+    monkeypatch.setattr(dialer_runner, "ForecastPacer", make)
+    asyncio.run(run_day(hours=0.25, seed=5, outbound_agents=4, inbound=shell_free_inbound()))
+    assert len(made) == 1 and lengths and all(n == m for n, m in lengths)
+    # answered after some ringing, and named by AMD within its 5 s of listening
+    assert answered and all(0 <= a < r and a <= 6.0 for r, a in answered)
+    learned = made[0].answers.pick
+    assert len(learned["live"]) > PRIOR_POINTS and len(learned["machine"]) > PRIOR_POINTS

@@ -99,7 +99,8 @@ class _Call:
     kind: str = ""  # human, machine, fn (a machine treated as live), fp
     deadline: float = 0.0
     live_at: float = 0.0
-    answered: float = float("inf")  # when the far end picked up (the truth; a told policy may hear it)
+    answered: float = float("inf")  # when the far end picked up
+    amd: bool = False  # AMD listened after the answer (the pacer hears the answer then, before the verdict)
 
 
 @dataclass
@@ -244,7 +245,8 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
 
     def resolve(c: _Call, t: float, outcome: str) -> None:
         ringing.pop(c.id, None)
-        policy.on(DialResolved(outcome, t - c.placed), t)
+        policy.on(DialResolved(outcome, t - c.placed, c.answered - c.placed if c.amd and c.answered <= t else None),
+                  t)  # fmt: skip
 
     def needs_agent(c: _Call, t: float) -> None:
         resolve(c, t, "live")
@@ -272,7 +274,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
         res.dials += 1
         d = world.lead(lead, attempt)
         p = cell.p_human(t)
-        amd = policy.controls.amd and cell.amd
+        amd = c.amd = policy.controls.amd and cell.amd
         if d.u_outcome < p:
             if d.ring > NO_ANSWER_TIMEOUT:
                 at(t + NO_ANSWER_TIMEOUT, "resolve", (c, "noanswer"))
@@ -408,6 +410,7 @@ def run_floor(cell: Cell, world: World, policy: Pacer, seed: int) -> Result:
                 seconds_left=DAY - t,
                 inbound_waiting=len(inbound_queue),
                 inbound_rate=inbound_rate,
+                answered=[t - c.answered if c.amd and c.answered <= t else None for c in ringing.values()],
             )
             if tell is not None:
                 tell(Told([free_at[a] - t for a in range(n) if state[a] == TALK],
