@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -75,14 +76,23 @@ def main(args: Any) -> int:
           f"{workers} worker(s)")  # fmt: skip
     t0 = time.monotonic()
     table = frontier(cells, seeds, targets, workers, print)
-    print(f"{'cell':<18}{'target':>8}{'R':>8}{'US truth':>10}{'spent':>7}{'idle gap':>10}{'ok':>5}")
-    for r in table:
-        print(f"{r['cell']:<18}{r['target']:>8.3f}{r['R_raw']:>8.3f}{r['abandon_us_truth']:>10.4f}"
-              f"{r['budget_spent']:>7.0%}{r['idle_gap_mean']:>9.1f}s{'yes' if r['compliant'] else 'NO':>5}")
-    elapsed = time.monotonic() - t0
-    print(f"{len(cells) * len(seeds)} world(s) in {elapsed:.0f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"seeds": seeds, "targets": list(targets), "table": table,
-                                               "seconds": round(elapsed, 1)}, indent=1))  # fmt: skip
-        print(f"figures written to {args.json}")
+    report(table, f"{'target':>8}", lambda r: f"{r['target']:>8.3f}")
+    finish(args.json, len(cells) * len(seeds), t0, {"seeds": seeds, "targets": list(targets), "table": table})
     return 0
+
+
+def report(table: list[dict[str, Any]], title: str, label: Callable[[dict[str, Any]], str]) -> None:
+    """PaceBench's figures of the pacer per row, each row named by its cell and ``label`` (under ``title``)."""
+    print(f"{'cell':<18}{title}{'R':>8}{'US truth':>10}{'spent':>7}{'idle gap':>10}{'ok':>5}")
+    for r in table:
+        print(f"{r['cell']:<18}{label(r)}{r['R_raw']:>8.3f}{r['abandon_us_truth']:>10.4f}"
+              f"{r['budget_spent']:>7.0%}{r['idle_gap_mean']:>9.1f}s{'yes' if r['compliant'] else 'NO':>5}")
+
+
+def finish(path: str | None, worlds: int, t0: float, figures: dict[str, Any]) -> None:
+    """Say how long the worlds took and, given a path, write the figures there with it."""
+    elapsed = time.monotonic() - t0
+    print(f"{worlds} world(s) in {elapsed:.0f} s")
+    if path:
+        Path(path).write_text(json.dumps({**figures, "seconds": round(elapsed, 1)}, indent=1))
+        print(f"figures written to {path}")

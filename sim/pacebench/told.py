@@ -14,16 +14,14 @@ either, no better forecast of it can."""
 from __future__ import annotations
 
 import bisect
-import json
 import os
 import time
-from pathlib import Path
 from typing import Any
 
 from dialer.pacer import NO_AMD_WINDOW, ForecastPacer
 from dialer.pacing import Floor
 from sim.pacebench.floor import Told, oracle, run_floor
-from sim.pacebench.frontier import pacer_at
+from sim.pacebench.frontier import finish, pacer_at, report
 from sim.pacebench.suite import _raw, aggregate, cells_for, parse_seeds, run_jobs
 from sim.pacebench.world import Cell, World
 
@@ -121,14 +119,6 @@ def main(args: Any) -> int:
           f"{', '.join(told)}, + oracle, {workers} worker(s)")  # fmt: skip
     t0 = time.monotonic()
     table = bounds(cells, seeds, told, workers, print)
-    print(f"{'cell':<18}{'told':<16}{'R':>7}{'US truth':>10}{'spent':>7}{'idle gap':>10}{'ok':>5}")
-    for r in table:
-        print(f"{r['cell']:<18}{r['told']:<16}{r['R_raw']:>7.3f}{r['abandon_us_truth']:>10.4f}"
-              f"{r['budget_spent']:>7.0%}{r['idle_gap_mean']:>9.1f}s{'yes' if r['compliant'] else 'NO':>5}")
-    elapsed = time.monotonic() - t0
-    print(f"{len(cells) * len(seeds)} world(s) in {elapsed:.0f} s")
-    if args.json:
-        Path(args.json).write_text(json.dumps({"seeds": seeds, "told": ["nothing", *told], "table": table,
-                                               "seconds": round(elapsed, 1)}, indent=1))  # fmt: skip
-        print(f"figures written to {args.json}")
+    report(table, f"{'told':<16}", lambda r: f"{r['told']:<16}")
+    finish(args.json, len(cells) * len(seeds), t0, {"seeds": seeds, "told": ["nothing", *told], "table": table})
     return 0
